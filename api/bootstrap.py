@@ -1,0 +1,18 @@
+"""The composition root: builds the ledger and its adapters from settings."""
+
+from __future__ import annotations
+
+from api.settings import StoreSettings
+from ledger import Ledger
+
+
+def build_ledger(settings: StoreSettings | None = None) -> Ledger:
+    """The ledger on the configured event store, with group commit when configured."""
+    settings = settings or StoreSettings()
+    return Ledger(
+        settings.event_store_env(),
+        burn_order=settings.burn_order,
+        group_commit=settings.group_commit,
+        max_batch=settings.group_commit_max_batch,
+        linger=settings.group_commit_linger_ms / 1000,
+    )

@@ -1,0 +1,77 @@
+"""The ledger's errors: every rejected command raises one of these and writes nothing."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error the ledger raises for a command it rejects."""
+
+    code = "ledger-error"
+
+
+class InvalidAmount(LedgerError):
+    """An amount of credits or money that is not a positive whole number."""
+
+    code = "invalid-amount"
+
+
+class InvalidCommand(LedgerError):
+    """A command whose arguments do not make sense (an empty reference, a past expiry)."""
+
+    code = "invalid-command"
+
+
+class InsufficientCredits(LedgerError):
+    """The wallet does not have enough available credits for the command."""
+
+    code = "insufficient-credits"
+
+    def __init__(self, wallet: str, needed: int, available: int) -> None:
+        super().__init__(
+            f"wallet {wallet} has {available} credits available, {needed} needed"
+        )
+        self.wallet = wallet
+        self.needed = needed
+        self.available = available
+
+
+class HoldNotFound(LedgerError):
+    """No hold with that id was ever placed on the wallet."""
+
+    code = "hold-not-found"
+
+
+class ConflictingCommand(LedgerError):
+    """A reference that was already used for a command with a different payload."""
+
+    code = "conflicting-command"
+
+
+class HoldAlreadyResolved(ConflictingCommand):
+    """The hold was already captured, released or expired in another way."""
+
+    code = "hold-already-resolved"
+
+
+class CaptureExceedsHold(LedgerError):
+    """A capture of more credits than the hold reserved."""
+
+    code = "capture-exceeds-hold"
+
+
+class UnknownReference(LedgerError):
+    """A command that refers to a purchase, referral or generation the ledger never saw."""
+
+    code = "unknown-reference"
+
+
+class GenerationNotFound(LedgerError):
+    """No generation with that id exists."""
+
+    code = "generation-not-found"
+
+
+class InvalidTransition(LedgerError):
+    """A generation command that does not fit the generation's current status."""
+
+    code = "invalid-transition"

@@ -1,0 +1,144 @@
+"""The Generation aggregate: one image requested from a template, paid for by a hold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.errors import ConflictingCommand, InvalidTransition
+from ledger.values import digest
+
+
+class Generation(Aggregate):
+    """An image generation from request to a stored image, or to a failure."""
+
+    class GenerationRequested(Aggregate.Created):
+        user_id: str
+        wallet_id: UUID
+        template_id: str
+        template_version: int
+        variables: dict[str, Any]
+        input_image: str | None
+        cost: int
+        hold_id: str
+        expires_at: datetime
+        digest: str
+
+    class GenerationStarted(Aggregate.Event):
+        worker: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = "started"
+            aggregate.attempts += 1
+
+    class GenerationCompleted(Aggregate.Event):
+        image_url: str
+        storage_id: str
+        provider: str
+        model: str
+        seed: int | None
+        timings: dict[str, float]
+        captured: int
+        late: str  # "" on time; "charged" or "written_off" when the hold had expired
+        digest: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = "completed"
+            aggregate.image_url = self.image_url
+            aggregate.storage_id = self.storage_id
+            aggregate.captured = self.captured
+            aggregate.outcome = self.digest
+
+    class GenerationFailed(Aggregate.Event):
+        reason: str
+        retryable: bool
+        digest: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = "failed"
+            aggregate.reason = self.reason
+            aggregate.outcome = self.digest
+
+    class GenerationShared(Aggregate.Event):
+        token: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.share_token = self.token
+
+    def __init__(self, user_id: str, wallet_id: UUID, template_id: str, template_version: int,
+                 variables: dict[str, Any], input_image: str | None, cost: int, hold_id: str,
+                 expires_at: datetime, digest: str) -> None:
+        self.user_id = user_id
+        self.wallet_id = wallet_id
+        self.template_id = template_id
+        self.template_version = template_version
+        self.variables = variables
+        self.input_image = input_image
+        self.cost = cost
+        self.hold_id = hold_id
+        self.expires_at = expires_at
+        self.digest = digest
+        self.status = "requested"
+        self.attempts = 0
+        self.image_url = ""
+        self.storage_id = ""
+        self.captured = 0
+        self.reason = ""
+        self.outcome = ""
+        self.share_token = ""
+
+    @classmethod
+    def request(cls, generation_id: UUID, *, at: datetime, **fields: Any) -> Generation:
+        """Record a request for an image from a template, paid for by a hold."""
+        return cls._create(cls.GenerationRequested, id=generation_id, timestamp=at, **fields)
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the generation completed or failed."""
+        return self.status in ("completed", "failed")
+
+    def start(self, *, worker: str, at: datetime) -> None:
+        """A worker began to render the image."""
+        if self.is_finished:
+            raise InvalidTransition(f"generation {self.id} is already {self.status}")
+        self.trigger_event(self.GenerationStarted, worker=worker, timestamp=at)
+
+    def complete(self, *, at: datetime, captured: int, late: str, **result: Any) -> bool:
+        """Record the stored image; False when this exact result was already recorded."""
+        fingerprint = digest({"status": "completed", **result})
+        if self._already(fingerprint):
+            return False
+        self.trigger_event(
+            self.GenerationCompleted, timestamp=at, captured=captured, late=late,
+            digest=fingerprint, **result,
+        )
+        return True
+
+    def fail(self, *, reason: str, retryable: bool, at: datetime) -> bool:
+        """Record that no image will come; False when this failure was already recorded."""
+        fingerprint = digest({"status": "failed", "reason": reason, "retryable": retryable})
+        if self._already(fingerprint):
+            return False
+        self.trigger_event(
+            self.GenerationFailed, reason=reason, retryable=retryable, digest=fingerprint, timestamp=at
+        )
+        return True
+
+    def share(self, *, token: str, at: datetime) -> bool:
+        """Make the image public under ``token``; False when it already is."""
+        if self.status != "completed":
+            raise InvalidTransition(f"generation {self.id} is {self.status}: only a finished image can be shared")
+        if self.share_token:
+            return False
+        self.trigger_event(self.GenerationShared, token=token, timestamp=at)
+        return True
+
+    def _already(self, fingerprint: str) -> bool:
+        if not self.is_finished:
+            return False
+        if self.outcome == fingerprint:
+            return True
+        raise ConflictingCommand(f"generation {self.id} is already {self.status} with another result")

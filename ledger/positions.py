@@ -1,0 +1,38 @@
+"""Finding the ledger position (notification id) of an event already stored."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.popo import POPOApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+
+def position_of(recorder: Any, originator_id: UUID, version: int) -> int | None:
+    """The notification id of event ``version`` of ``originator_id``, or None if not stored."""
+    if isinstance(recorder, POPOApplicationRecorder):
+        with recorder._database_lock:
+            index = recorder._stored_events_index[str(originator_id)].get(version)
+        return None if index is None else index + 1
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        with recorder.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid FROM {recorder.events_table_name} "  # noqa: S608 (the library's own table name)
+                "WHERE originator_id = ? AND originator_version = ?",
+                (originator_id.hex, version),
+            )
+            row = c.fetchone()
+        return None if row is None else int(row[0])
+    if isinstance(recorder, PostgresApplicationRecorder):
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL(
+            "SELECT notification_id FROM {}.{} WHERE originator_id = %s AND originator_version = %s"
+        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+        with recorder.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, (originator_id, version))
+            found = curs.fetchone()
+        return None if found is None else int(found["notification_id"])
+    raise TypeError(f"no position lookup for recorder {type(recorder).__name__}")

@@ -1,0 +1,45 @@
+"""The Reference aggregate: an external reference (payment, referral, key) used once, forever."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.errors import ConflictingCommand
+from ledger.values import stable_id
+
+
+class Reference(Aggregate):
+    """Records that a command with this external reference was applied, and to what."""
+
+    class ReferenceRecorded(Aggregate.Created):
+        kind: str
+        reference: str
+        digest: str
+        targets: dict[str, str]  # wallet id -> grant id the command created or closed
+
+    def __init__(self, kind: str, reference: str, digest: str, targets: dict[str, str]) -> None:
+        self.kind = kind
+        self.reference = reference
+        self.digest = digest
+        self.targets = targets
+
+    @staticmethod
+    def id_for(kind: str, reference: str) -> UUID:
+        """The deterministic id of the reference ``kind:reference``."""
+        return stable_id(f"reference:{kind}", reference)
+
+    @classmethod
+    def record(cls, kind: str, reference: str, digest: str, targets: dict[str, str], **kw: Any) -> Reference:
+        """Record the first use of ``kind:reference``."""
+        return cls._create(
+            cls.ReferenceRecorded, id=cls.id_for(kind, reference), kind=kind,
+            reference=reference, digest=digest, targets=targets, **kw,
+        )
+
+    def check(self, digest: str) -> None:
+        """Raise ``ConflictingCommand`` unless ``digest`` is the payload first recorded."""
+        if digest != self.digest:
+            raise ConflictingCommand(f"{self.kind} {self.reference} was already used with another payload")

@@ -1,0 +1,94 @@
+"""Value types of the ledger: credits, money, grants and holds, and the per-wallet hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from ledger.errors import InvalidAmount
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://studio-ledger/ids")
+GENESIS_HASH = "0" * 64
+
+PAID_SOURCES = frozenset({"purchase", "redemption"})
+SOURCES = ("purchase", "redemption", "referral", "share", "promo", "adjustment")
+
+
+def stable_id(kind: str, reference: str) -> UUID:
+    """A deterministic id for an external reference, so a repeat maps to the same id."""
+    return uuid5(NAMESPACE, f"{kind}:{reference}")
+
+
+def canonical(data: Any) -> str:
+    """A canonical JSON text: sorted keys, no spaces, UUIDs and datetimes as text."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def digest(data: Any) -> str:
+    """The SHA-256 of the canonical JSON of ``data``: a command's payload fingerprint."""
+    return hashlib.sha256(canonical(data).encode()).hexdigest()
+
+
+def credits(value: int, what: str = "amount") -> int:
+    """Check that ``value`` is a positive whole number of credits and return it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidAmount(f"{what} must be a positive whole number of credits, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount of money in integer minor units (paise, cents) of an ISO currency."""
+
+    minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.minor, bool) or not isinstance(self.minor, int) or self.minor < 0:
+            raise InvalidAmount(f"money must be a non-negative whole number of minor units, got {self.minor!r}")
+        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
+            raise InvalidAmount(f"currency must be a three-letter ISO code, got {self.currency!r}")
+
+
+@dataclass
+class Grant:
+    """Credits that entered the wallet from one source, and what became of them."""
+
+    grant_id: str
+    source: str
+    amount: int
+    remaining: int
+    expires_at: datetime | None
+    price: Money | None
+    version: int
+    consumed: int = 0
+    closed: str | None = None  # "refunded" or "reversed": returns to it are clawed back
+
+    def is_usable(self, at: datetime) -> bool:
+        """Whether the grant's remaining credits can be spent at ``at``."""
+        return self.closed is None and (self.expires_at is None or self.expires_at > at)
+
+    def is_lapsed(self, at: datetime) -> bool:
+        """Whether credits returned to this grant at ``at`` must be written off."""
+        return not self.is_usable(at)
+
+
+@dataclass
+class Hold:
+    """Credits reserved from specific grants until captured, released or expired."""
+
+    hold_id: str
+    amount: int
+    portions: dict[str, int]
+    expires_at: datetime
+    digest: str
+    placed_version: int
+    status: str = "pending"  # pending | captured | released | expired
+    captured: int = 0
+    resolution: str = ""  # digest of the resolving command
+    resolved_version: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,446 @@
+"""The Wallet aggregate: grants, two-phase holds, expiry, refunds and clawbacks."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.errors import (
+    CaptureExceedsHold,
+    ConflictingCommand,
+    HoldAlreadyResolved,
+    HoldNotFound,
+    InsufficientCredits,
+    InvalidAmount,
+    InvalidCommand,
+)
+from ledger.values import GENESIS_HASH, PAID_SOURCES, Grant, Hold, Money, canonical, credits, digest
+
+DEFAULT_BURN_ORDER = ("expiry", "free", "oldest")
+_FAR_FUTURE = datetime.max.replace(tzinfo=None)
+
+
+def event_hash(event: Any) -> str:
+    """The hash of one stored wallet event: the next event carries it as ``prev_hash``."""
+    return hashlib.sha256(canonical(vars(event)).encode()).hexdigest()
+
+
+def burn_key(grant: Grant, order: tuple[str, ...]) -> tuple[Any, ...]:
+    """The sort key that puts grants in burn order (soonest expiry, free before paid, oldest)."""
+    parts: dict[str, Any] = {
+        "expiry": grant.expires_at.replace(tzinfo=None) if grant.expires_at else _FAR_FUTURE,
+        "free": grant.source in PAID_SOURCES,
+        "paid": grant.source not in PAID_SOURCES,
+        "oldest": grant.version,
+        "newest": -grant.version,
+    }
+    return (*tuple(parts[name] for name in order), grant.version)
+
+
+class Wallet(Aggregate):
+    """One user's credits: grants they received and holds placed against them."""
+
+    class Event(Aggregate.Event):
+        """A wallet event: it carries the hash of the wallet's previous event."""
+
+        prev_hash: str
+
+        def apply(self, aggregate: Any) -> None:
+            self.apply_to(aggregate)
+            aggregate.last_hash = event_hash(self)
+
+        def apply_to(self, wallet: Wallet) -> None:
+            """Evolve the wallet's state; overridden by each event."""
+
+    class WalletOpened(Aggregate.Created):
+        user_id: str
+        prev_hash: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.last_hash = event_hash(self)
+
+    class GrantEvent(Event):
+        source: ClassVar[str] = ""
+        grant_id: str
+        credits: int
+        expires_at: datetime | None
+        price: Money | None
+        reference: str
+
+        def apply_to(self, wallet: Wallet) -> None:
+            wallet.grants[self.grant_id] = Grant(
+                grant_id=self.grant_id,
+                source=self.source,
+                amount=self.credits,
+                remaining=self.credits,
+                expires_at=self.expires_at,
+                price=self.price,
+                version=self.originator_version,
+            )
+            wallet.granted += self.credits
+
+    class CreditsPurchased(GrantEvent):
+        source = "purchase"
+        pack_id: str
+
+    class CreditsRedeemed(GrantEvent):
+        source = "redemption"
+
+    class ReferralBonusGranted(GrantEvent):
+        source = "referral"
+        role: str
+
+    class ShareBonusGranted(GrantEvent):
+        source = "share"
+
+    class PromoCreditsGranted(GrantEvent):
+        source = "promo"
+        reason: str
+
+    class CreditsAdjusted(GrantEvent):
+        """An admin adjustment: a positive one adds a grant, a negative one takes credits."""
+
+        source = "adjustment"
+        reason: str
+        taken: dict[str, int]
+
+        def apply_to(self, wallet: Wallet) -> None:
+            if self.credits > 0:
+                super().apply_to(wallet)
+            for grant_id, n in self.taken.items():
+                wallet.grants[grant_id].remaining -= n
+                wallet.clawed_back += n
+
+    class HoldPlaced(Event):
+        hold_id: str
+        credits: int
+        portions: dict[str, int]
+        expires_at: datetime
+        digest: str
+        meta: dict[str, Any]
+
+        def apply_to(self, wallet: Wallet) -> None:
+            for grant_id, n in self.portions.items():
+                wallet.grants[grant_id].remaining -= n
+            wallet.held += self.credits
+            wallet.holds[self.hold_id] = Hold(
+                hold_id=self.hold_id,
+                amount=self.credits,
+                portions=dict(self.portions),
+                expires_at=self.expires_at,
+                digest=self.digest,
+                placed_version=self.originator_version,
+                meta=dict(self.meta),
+            )
+
+    class HoldResolution(Event):
+        """Ends a hold: what was consumed, returned, or written off on return."""
+
+        status: ClassVar[str] = ""
+        hold_id: str
+        consumed: dict[str, int]
+        returned: dict[str, int]
+        expired: dict[str, int]
+        clawed_back: dict[str, int]
+        resolution: str
+
+        def apply_to(self, wallet: Wallet) -> None:
+            hold = wallet.holds[self.hold_id]
+            for grant_id, n in self.consumed.items():
+                wallet.grants[grant_id].consumed += n
+            for grant_id, n in self.returned.items():
+                wallet.grants[grant_id].remaining += n
+            wallet.consumed += sum(self.consumed.values())
+            wallet.expired += sum(self.expired.values())
+            wallet.clawed_back += sum(self.clawed_back.values())
+            wallet.held -= hold.amount
+            hold.status = self.status
+            hold.captured = sum(self.consumed.values())
+            hold.resolution = self.resolution
+            hold.resolved_version = self.originator_version
+            hold.portions = {}  # what is left to know of a resolved hold is its outcome
+
+    class HoldCaptured(HoldResolution):
+        status = "captured"
+
+    class HoldReleased(HoldResolution):
+        status = "released"
+
+    class HoldExpired(HoldResolution):
+        status = "expired"
+
+    class CreditsExpired(Event):
+        expired: dict[str, int]
+
+        def apply_to(self, wallet: Wallet) -> None:
+            for grant_id, n in self.expired.items():
+                wallet.grants[grant_id].remaining -= n
+            wallet.expired += sum(self.expired.values())
+
+    class GrantClosed(Event):
+        """A purchase refunded or a referral reversed: unspent credits are clawed back."""
+
+        closed_as: ClassVar[str] = ""
+        grant_id: str
+        reference: str
+        clawed_back: int
+        spent: int
+        held: int
+
+        def apply_to(self, wallet: Wallet) -> None:
+            grant = wallet.grants[self.grant_id]
+            grant.remaining -= self.clawed_back
+            grant.closed = self.closed_as
+            wallet.clawed_back += self.clawed_back
+
+    class PurchaseRefunded(GrantClosed):
+        closed_as = "refunded"
+        refund: Money
+
+    class ReferralReversed(GrantClosed):
+        closed_as = "reversed"
+
+    def __init__(self, user_id: str) -> None:
+        self.user_id = user_id
+        self.grants: dict[str, Grant] = {}
+        self.holds: dict[str, Hold] = {}
+        self.granted = 0
+        self.held = 0
+        self.consumed = 0
+        self.expired = 0
+        self.clawed_back = 0
+        self.last_hash = GENESIS_HASH
+
+    @classmethod
+    def open(cls, wallet_id: UUID, user_id: str, at: datetime) -> Wallet:
+        """Open the wallet of ``user_id``."""
+        if not user_id:
+            raise InvalidCommand("a wallet needs a user id")
+        return cls._create(
+            cls.WalletOpened, id=wallet_id, user_id=user_id, prev_hash=GENESIS_HASH, timestamp=at
+        )
+
+    # Reading the state.
+
+    @property
+    def remaining(self) -> int:
+        """Credits in grants, spendable or not yet marked expired."""
+        return sum(g.remaining for g in self.grants.values())
+
+    def available(self, at: datetime) -> int:
+        """Credits that can be spent at ``at``: not held, not expired, not clawed back."""
+        return sum(g.remaining for g in self.grants.values() if g.is_usable(at))
+
+    def by_source(self, at: datetime) -> dict[str, int]:
+        """Available credits at ``at`` by the source they came from."""
+        totals: dict[str, int] = {}
+        for g in self.grants.values():
+            if g.is_usable(at) and g.remaining:
+                totals[g.source] = totals.get(g.source, 0) + g.remaining
+        return totals
+
+    def hold(self, hold_id: str) -> Hold:
+        """The hold ``hold_id``, or ``HoldNotFound`` naming the wallet and hold."""
+        try:
+            return self.holds[hold_id]
+        except KeyError:
+            raise HoldNotFound(f"wallet {self.user_id} has no hold {hold_id}") from None
+
+    def due_holds(self, at: datetime) -> list[str]:
+        """Ids of pending holds whose deadline has passed at ``at``."""
+        return [h.hold_id for h in self.holds.values() if h.status == "pending" and h.expires_at <= at]
+
+    # Commands: each validates first, raises before any change, then triggers its events.
+
+    def grant(
+        self,
+        event_class: type[GrantEvent],
+        *,
+        grant_id: str,
+        amount: int,
+        at: datetime,
+        reference: str,
+        expires_at: datetime | None = None,
+        price: Money | None = None,
+        **fields: Any,
+    ) -> None:
+        """Add credits from one source as a new grant."""
+        credits(amount)
+        at = self._decision_time(at)
+        if grant_id in self.grants:
+            raise ConflictingCommand(f"wallet {self.user_id} already has grant {grant_id}")
+        if expires_at is not None and expires_at <= at:
+            raise InvalidCommand(f"grant {reference} would expire at {expires_at}, before {at}")
+        self._expire_due(at)
+        self._trigger(
+            event_class, at, grant_id=grant_id, credits=amount, expires_at=expires_at,
+            price=price, reference=reference, **fields,
+        )
+
+    def adjust(self, *, delta: int, reason: str, reference: str, grant_id: str, at: datetime,
+               order: tuple[str, ...] = DEFAULT_BURN_ORDER) -> None:
+        """An admin adjustment with a reason: adds a grant, or takes available credits."""
+        if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+            raise InvalidAmount(f"an adjustment must be a non-zero whole number, got {delta!r}")
+        if not reason.strip():
+            raise InvalidCommand(f"adjustment {reference} needs a reason")
+        at = self._decision_time(at)
+        taken = self._take(-delta, at, order) if delta < 0 else {}
+        self._expire_due(at)
+        self._trigger(
+            self.CreditsAdjusted, at, grant_id=grant_id, credits=delta, expires_at=None,
+            price=None, reference=reference, reason=reason, taken=taken,
+        )
+
+    def place_hold(self, *, hold_id: str, amount: int, expires_at: datetime, at: datetime,
+                   order: tuple[str, ...] = DEFAULT_BURN_ORDER,
+                   meta: dict[str, Any] | None = None) -> Hold:
+        """Reserve ``amount`` credits from specific grants until ``expires_at``."""
+        credits(amount)
+        if not hold_id:
+            raise InvalidCommand("a hold needs an id")
+        fingerprint = digest({"amount": amount, "expires_at": expires_at, "meta": meta or {}})
+        if hold_id in self.holds:
+            existing = self.holds[hold_id]
+            if existing.digest != fingerprint:
+                raise ConflictingCommand(
+                    f"hold {hold_id} on wallet {self.user_id} was placed with another payload"
+                )
+            return existing
+        at = self._decision_time(at)
+        if expires_at <= at:
+            raise InvalidCommand(f"hold {hold_id} would expire at {expires_at}, before {at}")
+        portions = self._take(amount, at, order)
+        self._expire_due(at)
+        self._trigger(
+            self.HoldPlaced, at, hold_id=hold_id, credits=amount, portions=portions,
+            expires_at=expires_at, digest=fingerprint, meta=meta or {},
+        )
+        return self.holds[hold_id]
+
+    def capture(self, *, hold_id: str, amount: int, at: datetime) -> Hold:
+        """Consume ``amount`` of the held credits; the rest return to their grants."""
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+            raise InvalidAmount(f"capture of hold {hold_id} must be a whole number >= 0, got {amount!r}")
+        return self._resolve(self.HoldCaptured, hold_id, amount, at)
+
+    def release(self, *, hold_id: str, at: datetime) -> Hold:
+        """Return every held credit to the grant it came from."""
+        return self._resolve(self.HoldReleased, hold_id, 0, at)
+
+    def expire_hold(self, *, hold_id: str, at: datetime) -> Hold:
+        """Expire a pending hold whose deadline has passed: its credits return."""
+        hold = self.hold(hold_id)
+        if hold.status == "pending" and hold.expires_at > self._decision_time(at):
+            raise InvalidCommand(f"hold {hold_id} on wallet {self.user_id} is due at {hold.expires_at}")
+        return self._resolve(self.HoldExpired, hold_id, 0, at)
+
+    def expire_credits(self, at: datetime) -> bool:
+        """Write off the remaining credits of grants that have expired by ``at``."""
+        return self._expire_due(self._decision_time(at))
+
+    def close_grant(self, event_class: type[GrantClosed], *, grant_id: str, reference: str,
+                    at: datetime, source: str) -> None:
+        """Refund a purchase or reverse a referral: claw back its unspent credits."""
+        grant = self.grants.get(grant_id)
+        if grant is None or grant.source != source:
+            raise InvalidCommand(f"wallet {self.user_id} has no {source} grant {grant_id}")
+        if grant.closed is not None:
+            raise ConflictingCommand(f"grant {grant_id} on wallet {self.user_id} is already {grant.closed}")
+        at = self._decision_time(at)
+        self._expire_due(at)
+        clawed = grant.remaining
+        held = sum(h.portions.get(grant_id, 0) for h in self.holds.values() if h.status == "pending")
+        fields: dict[str, Any] = {}
+        if event_class is self.PurchaseRefunded:
+            assert grant.price is not None
+            fields["refund"] = Money(grant.price.minor * clawed // grant.amount, grant.price.currency)
+        self._trigger(
+            event_class, at, grant_id=grant_id, reference=reference, clawed_back=clawed,
+            spent=grant.consumed, held=held, **fields,
+        )
+
+    # Internals.
+
+    def _resolve(self, event_class: type[HoldResolution], hold_id: str, amount: int, at: datetime) -> Hold:
+        hold = self.hold(hold_id)
+        resolution = digest({"status": event_class.status, "amount": amount})
+        if hold.status != "pending":
+            if hold.resolution == resolution:
+                return hold
+            raise HoldAlreadyResolved(f"hold {hold_id} on wallet {self.user_id} is already {hold.status}")
+        at = self._decision_time(at)
+        if event_class is not self.HoldExpired and hold.expires_at <= at:
+            raise HoldAlreadyResolved(
+                f"hold {hold_id} on wallet {self.user_id} expired at {hold.expires_at}"
+            )
+        if amount > hold.amount:
+            raise CaptureExceedsHold(
+                f"capture of {amount} exceeds the {hold.amount} credits of hold {hold_id} on wallet {self.user_id}"
+            )
+        consumed, rest = _split(hold.portions, amount)
+        returned: dict[str, int] = {}
+        expired: dict[str, int] = {}
+        clawed: dict[str, int] = {}
+        for grant_id, n in rest.items():
+            grant = self.grants[grant_id]
+            bucket = returned if grant.is_usable(at) else clawed if grant.closed else expired
+            bucket[grant_id] = n
+        self._expire_due(at)
+        self._trigger(
+            event_class, at, hold_id=hold_id, consumed=consumed, returned=returned,
+            expired=expired, clawed_back=clawed, resolution=resolution,
+        )
+        return hold
+
+    def _take(self, amount: int, at: datetime, order: tuple[str, ...]) -> dict[str, int]:
+        usable = sorted(
+            (g for g in self.grants.values() if g.remaining and g.is_usable(at)),
+            key=lambda g: burn_key(g, order),
+        )
+        portions: dict[str, int] = {}
+        need = amount
+        for grant in usable:
+            n = min(grant.remaining, need)
+            portions[grant.grant_id] = n
+            need -= n
+            if need == 0:
+                return portions
+        raise InsufficientCredits(self.user_id, amount, amount - need)
+
+    def _expire_due(self, at: datetime) -> bool:
+        expired = {
+            g.grant_id: g.remaining
+            for g in self.grants.values()
+            if g.remaining and g.closed is None and g.expires_at is not None and g.expires_at <= at
+        }
+        if expired:
+            self._trigger(self.CreditsExpired, at, expired=expired)
+        return bool(expired)
+
+    def _decision_time(self, at: datetime) -> datetime:
+        if at.tzinfo is None:
+            raise InvalidCommand(f"time {at} has no time zone")
+        return max(at, self.modified_on)
+
+    def _trigger(self, event_class: type[Aggregate.Event], at: datetime, **fields: Any) -> None:
+        self.trigger_event(event_class, timestamp=at, prev_hash=self.last_hash, **fields)
+
+
+def _split(portions: dict[str, int], amount: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Split a hold's portions into the first ``amount`` credits (in burn order) and the rest."""
+    first: dict[str, int] = {}
+    rest: dict[str, int] = {}
+    need = amount
+    for grant_id, n in portions.items():
+        take = min(n, need)
+        need -= take
+        if take:
+            first[grant_id] = take
+        if n - take:
+            rest[grant_id] = n - take
+    return first, rest
