@@ -1,0 +1,99 @@
+"""The credit policy: packs, redemption rate and bonuses, from a validated TOML file."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be read or does not validate; names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Pack(_Strict):
+    """A credit pack for sale."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str = Field(min_length=1)
+    credits: int = Field(gt=0)
+    price_minor: int = Field(gt=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class Redemption(_Strict):
+    """How platform wallet balance converts to credits."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    credits_per_major_unit: int = Field(gt=0)
+    minor_per_major: int = Field(default=100, gt=0)
+
+    def credits_for(self, amount_minor: int) -> int:
+        """Credits for ``amount_minor`` of wallet balance (whole credits, rounded down)."""
+        return amount_minor * self.credits_per_major_unit // self.minor_per_major
+
+
+class Bonus(_Strict):
+    """Credits granted for an action, and when they expire."""
+
+    expires_in_days: int = Field(default=0, ge=0)
+
+    def expiry(self, at: datetime) -> datetime | None:
+        """When a bonus granted at ``at`` expires (None: never)."""
+        return at + timedelta(days=self.expires_in_days) if self.expires_in_days else None
+
+
+class Referral(Bonus):
+    """The referral bonus, for the referrer and optionally the referee."""
+
+    referrer_credits: int = Field(gt=0)
+    referee_credits: int = Field(default=0, ge=0)
+
+
+class Share(Bonus):
+    """The bonus for sharing a generated image."""
+
+    credits: int = Field(ge=0)
+    max_bonuses_per_day: int = Field(default=3, ge=0)
+
+
+class Policy(_Strict):
+    """Everything the ledger's adapters need to turn payments and referrals into credits."""
+
+    redemption: Redemption
+    referral: Referral
+    share: Share
+    packs: tuple[Pack, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_packs(self) -> Policy:
+        ids = [p.id for p in self.packs]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"pack ids must be unique, got {ids}")
+        return self
+
+    def pack(self, pack_id: str) -> Pack | None:
+        """The pack ``pack_id``, or None."""
+        return next((p for p in self.packs if p.id == pack_id), None)
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """Read and validate the policy file; a bad file raises ``PolicyError`` naming file and field."""
+    path = path or DEFAULT_POLICY
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise PolicyError(f"{path}: {error}") from error
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise PolicyError(f"{path}: {problems}") from error
