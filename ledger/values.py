@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -23,9 +24,18 @@ def stable_id(kind: str, reference: str) -> UUID:
     return uuid5(NAMESPACE, f"{kind}:{reference}")
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    return str(value)  # UUID
+
+
 def canonical(data: Any) -> str:
-    """A canonical JSON text: sorted keys, no spaces, UUIDs and datetimes as text."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    """A canonical JSON text: sorted keys, no spaces; UUIDs as text, datetimes in ISO 8601,
+    dataclasses (Money) as the dict of their fields. The auditor rebuilds it from stored JSON."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=_plain)
 
 
 def digest(data: Any) -> str:
