@@ -211,6 +211,8 @@ class Ledger(LedgerCore):
                 late = self._charge_late(wallet, generation, hold, at)
         captured = generation.cost if late in ("", "charged") else 0
         if not generation.complete(at=at, captured=captured, late=late, **result):
+            late_hold = wallet.holds.get(f"{generation.hold_id}:late")
+            unit.repeat_of(wallet.id, max(hold.resolved_version, late_hold.resolved_version if late_hold else 0))
             unit.repeat_of(gen_id, generation.version)
         return generation.status
 
@@ -236,6 +238,7 @@ class Ledger(LedgerCore):
             elif hold.status == "pending":
                 wallet.expire_hold(hold_id=hold.hold_id, at=at)
         if not generation.fail(reason=reason, retryable=retryable, at=at):
+            unit.repeat_of(wallet.id, wallet.hold(generation.hold_id).resolved_version)
             unit.repeat_of(gen_id, generation.version)
         return generation.status
 

@@ -94,8 +94,8 @@ class LedgerCore(Application[UUID]):
         position = last_position(events, positions)
         if position is not None:
             return Outcome(position=position, value=value)
-        if unit.anchor is not None:
-            position = position_of(self.recorder, *unit.anchor)
+        found = [position_of(self.recorder, *anchor) for anchor in unit.anchors]
+        position = max((p for p in found if p is not None), default=None)
         return Outcome(position=position or self.recorder.max_notification_id() or 0, value=value, repeated=True)
 
     def _take_snapshots(self, processing_event: Any) -> None:

@@ -26,7 +26,7 @@ class Unit:
     load: Callable[[UUID], Aggregate | None]
     aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
     start: dict[UUID, int] = field(default_factory=dict)
-    anchor: tuple[UUID, int] | None = None
+    anchors: list[tuple[UUID, int]] = field(default_factory=list)
 
     def get(self, aggregate_id: UUID) -> Aggregate | None:
         """The aggregate with this id, or None when it does not exist yet."""
@@ -43,8 +43,10 @@ class Unit:
         return aggregate
 
     def repeat_of(self, aggregate_id: UUID, version: int) -> None:
-        """Mark the command as a repeat whose original ended with this event."""
-        self.anchor = (aggregate_id, version)
+        """Mark the command as a repeat of one whose events include this one (the last of
+        each aggregate it changed): its position is the highest of them."""
+        if version > 0:
+            self.anchors.append((aggregate_id, version))
 
     def new_events(self) -> list[Any]:
         """The events this command added, in order."""

@@ -275,6 +275,7 @@ class Wallet(Aggregate):
             raise ConflictingCommand(f"wallet {self.user_id} already has grant {grant_id}")
         if expires_at is not None and expires_at <= at:
             raise InvalidCommand(f"grant {reference} would expire at {expires_at}, before {at}")
+        self._settle(at)
         self._expire_due(at)
         self._trigger(
             event_class, at, grant_id=grant_id, credits=amount, expires_at=expires_at,
@@ -289,6 +290,7 @@ class Wallet(Aggregate):
         if not reason.strip():
             raise InvalidCommand(f"adjustment {reference} needs a reason")
         at = self._decision_time(at)
+        self._settle(at)
         taken = self._take(-delta, at, order) if delta < 0 else {}
         self._expire_due(at)
         self._trigger(
@@ -314,6 +316,7 @@ class Wallet(Aggregate):
         at = self._decision_time(at)
         if expires_at <= at:
             raise InvalidCommand(f"hold {hold_id} would expire at {expires_at}, before {at}")
+        self._settle(at)
         portions = self._take(amount, at, order)
         self._expire_due(at)
         self._trigger(
@@ -340,8 +343,9 @@ class Wallet(Aggregate):
         return self._resolve(self.HoldExpired, hold_id, 0, at)
 
     def expire_credits(self, at: datetime) -> bool:
-        """Write off the remaining credits of grants that have expired by ``at``."""
-        return self._expire_due(self._decision_time(at))
+        """Expire holds past their deadline and write off grants that have expired by ``at``."""
+        at = self._decision_time(at)
+        return self._settle(at) | self._expire_due(at)
 
     def close_grant(self, event_class: type[GrantClosed], *, grant_id: str, reference: str,
                     at: datetime, source: str) -> None:
@@ -352,6 +356,7 @@ class Wallet(Aggregate):
         if grant.closed is not None:
             raise ConflictingCommand(f"grant {grant_id} on wallet {self.user_id} is already {grant.closed}")
         at = self._decision_time(at)
+        self._settle(at)
         self._expire_due(at)
         clawed = grant.remaining
         held = sum(h.portions.get(grant_id, 0) for h in self.holds.values() if h.status == "pending")
@@ -382,20 +387,30 @@ class Wallet(Aggregate):
             raise CaptureExceedsHold(
                 f"capture of {amount} exceeds the {hold.amount} credits of hold {hold_id} on wallet {self.user_id}"
             )
+        self._settle(at, keep=hold_id)
+        self._expire_due(at)
+        self._trigger(event_class, at, **self._ending(hold, amount, at), resolution=resolution)
+        return hold
+
+    def _ending(self, hold: Hold, amount: int, at: datetime) -> dict[str, Any]:
+        """How a hold ends at ``at``: its first ``amount`` credits consumed, the rest returned
+        to their grants, or written off where the grant has expired or was clawed back."""
         consumed, rest = _split(hold.portions, amount)
-        returned: dict[str, int] = {}
-        expired: dict[str, int] = {}
-        clawed: dict[str, int] = {}
+        ending: dict[str, Any] = {"hold_id": hold.hold_id, "consumed": consumed, "returned": {},
+                                  "expired": {}, "clawed_back": {}}
         for grant_id, n in rest.items():
             grant = self.grants[grant_id]
-            bucket = returned if grant.is_usable(at) else clawed if grant.closed else expired
-            bucket[grant_id] = n
-        self._expire_due(at)
-        self._trigger(
-            event_class, at, hold_id=hold_id, consumed=consumed, returned=returned,
-            expired=expired, clawed_back=clawed, resolution=resolution,
-        )
-        return hold
+            bucket = "returned" if grant.is_usable(at) else "clawed_back" if grant.closed else "expired"
+            ending[bucket][grant_id] = n
+        return ending
+
+    def _settle(self, at: datetime, keep: str = "") -> bool:
+        """Expire every pending hold whose deadline has passed: its credits are no longer held."""
+        due = [h for h in self.holds.values() if h.status == "pending" and h.expires_at <= at and h.hold_id != keep]
+        for hold in due:
+            resolution = digest({"status": "expired", "amount": 0})
+            self._trigger(self.HoldExpired, at, **self._ending(hold, 0, at), resolution=resolution)
+        return bool(due)
 
     def _take(self, amount: int, at: datetime, order: tuple[str, ...]) -> dict[str, int]:
         usable = sorted(
