@@ -1,1 +1,17 @@
-"""Studio Ledger: projections."""
+"""Tracked projections: read tables built from the ledger's events, each exactly once."""
+
+from __future__ import annotations
+
+from projections.balances import WalletBalances
+from projections.base import Projection
+from projections.generations import Gallery, Generations
+from projections.projector import ConcurrentProjector, Projector
+from projections.statement import WalletStatement
+
+
+def all_projections() -> list[Projection]:
+    """Every projection, in the order they are applied."""
+    return [WalletBalances(), WalletStatement(), Generations(), Gallery()]
+
+
+__all__ = ["ConcurrentProjector", "Projection", "Projector", "all_projections"]

@@ -1,0 +1,1 @@
+"""The finance audit: replay the raw event store, prove its invariants, balances, journal, summary."""

@@ -1,0 +1,141 @@
+"""`generations` and `gallery`: each generation's status, and each user's finished images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    Uuid,
+    delete,
+    select,
+    update,
+)
+
+from ledger.follow import Stored
+from ledger.generation import Generation
+from projections.db import UTCDateTime, metadata
+
+generations = Table(
+    "generations",
+    metadata,
+    Column("generation_id", Uuid, primary_key=True),
+    Column("user_id", String(200), nullable=False),
+    Column("template_id", String(100), nullable=False),
+    Column("template_version", Integer, nullable=False),
+    Column("variables", JSON, nullable=False),
+    Column("input_image", Text, nullable=True),
+    Column("cost", BigInteger, nullable=False),
+    Column("hold_id", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("image_url", Text, nullable=True),
+    Column("thumbnail_url", Text, nullable=True),
+    Column("provider", String(50), nullable=True),
+    Column("model", String(200), nullable=True),
+    Column("captured", BigInteger, nullable=False, default=0),
+    Column("reason", Text, nullable=True),
+    Column("retryable", Boolean, nullable=True),
+    Column("share_token", String(100), nullable=True, unique=True),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_generations_user_position", "user_id", "position"),
+)
+
+gallery = Table(
+    "gallery",
+    metadata,
+    Column("generation_id", Uuid, primary_key=True),
+    Column("user_id", String(200), nullable=False),
+    Column("template_id", String(100), nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("image_url", Text, nullable=True),
+    Column("thumbnail_url", Text, nullable=True),
+    Column("visible", Boolean, nullable=False, default=False),
+    Column("share_token", String(100), nullable=True, unique=True),
+    Column("shared_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=True),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_gallery_user_position", "user_id", "position"),
+)
+
+
+def thumbnail_of(event: Any) -> str:
+    """The thumbnail URL of a completed image: the one the store gave, or a resized variant of the image."""
+    given = getattr(event, "thumbnail_url", "")
+    if given:
+        return str(given)
+    url = str(event.image_url)
+    if "/image/upload/" in url:  # Cloudinary: a resize transformation in the delivery URL
+        return url.replace("/image/upload/", "/image/upload/c_fill,w_320,h_320/", 1)
+    if url.startswith("/media/"):
+        return "/thumbs/" + url.removeprefix("/media/")
+    return url
+
+
+class Generations:
+    """One row per generation, following it from request to image or failure."""
+
+    name = "generations"
+    tables = (generations,)
+
+    def apply(self, conn: Connection, stored: Stored) -> None:
+        """Apply one generation event; other events are ignored."""
+        event = stored.event
+        where = generations.c.generation_id == event.originator_id
+        values: dict[str, Any] = {"updated_at": event.timestamp, "position": stored.position}
+        if isinstance(event, Generation.GenerationRequested):
+            conn.execute(generations.insert().values(
+                generation_id=event.originator_id, user_id=event.user_id, template_id=event.template_id,
+                template_version=event.template_version, variables=event.variables, input_image=event.input_image,
+                cost=event.cost, hold_id=event.hold_id, status="requested", attempts=0, captured=0,
+                requested_at=event.timestamp, **values))
+            return
+        if isinstance(event, Generation.GenerationStarted):
+            values.update(status="started", attempts=generations.c.attempts + 1)
+        elif isinstance(event, Generation.GenerationCompleted):
+            values.update(status="completed", image_url=event.image_url, thumbnail_url=thumbnail_of(event),
+                          provider=event.provider, model=event.model, captured=event.captured)
+        elif isinstance(event, Generation.GenerationFailed):
+            values.update(status="failed", reason=event.reason, retryable=event.retryable)
+        elif isinstance(event, Generation.GenerationShared):
+            values.update(share_token=event.token)
+        else:
+            return
+        conn.execute(update(generations).where(where).values(**values))
+
+
+class Gallery:
+    """A user's finished images, newest first; a share token makes one public."""
+
+    name = "gallery"
+    tables = (gallery,)
+
+    def apply(self, conn: Connection, stored: Stored) -> None:
+        """Apply one generation event; other events are ignored."""
+        event = stored.event
+        where = gallery.c.generation_id == event.originator_id
+        if isinstance(event, Generation.GenerationRequested):
+            title = str(event.variables.get("title") or event.variables.get("headline") or "")
+            conn.execute(gallery.insert().values(
+                generation_id=event.originator_id, user_id=event.user_id, template_id=event.template_id,
+                title=title, visible=False, position=stored.position))
+        elif isinstance(event, Generation.GenerationCompleted):
+            if conn.execute(select(gallery.c.visible).where(where)).scalar() is False:
+                conn.execute(update(gallery).where(where).values(
+                    image_url=event.image_url, thumbnail_url=thumbnail_of(event), visible=True,
+                    created_at=event.timestamp, position=stored.position))
+        elif isinstance(event, Generation.GenerationFailed):
+            conn.execute(delete(gallery).where(where & gallery.c.visible.is_(False)))
+        elif isinstance(event, Generation.GenerationShared):
+            conn.execute(update(gallery).where(where).values(share_token=event.token, shared_at=event.timestamp))

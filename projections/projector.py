@@ -1,0 +1,129 @@
+"""The projector: follows the ledger and applies each page of events to every projection, exactly once.
+
+Each projection's tracking row (the last position it applied) is written in the same SQL transaction
+as its rows, so a crash anywhere before the commit leaves both untouched and the page is applied
+again on restart; after the commit neither is applied twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.engine import Engine
+
+from ledger.follow import Follower, Stored
+from projections.base import Projection
+from projections.db import metadata, tracking
+
+
+class Projector:
+    """Runs a set of projections over the ledger's notification log."""
+
+    def __init__(self, app: Any, engine: Engine, projections: Sequence[Projection], *,
+                 page_size: int = 500, poll_interval: float = 0.02) -> None:
+        self.app = app
+        self.engine = engine
+        self.projections = {p.name: p for p in projections}
+        self.page_size = page_size
+        self.poll_interval = poll_interval
+        self.positions: dict[str, int] = {}
+        self._changed = threading.Condition()
+        self._follower: Follower | None = None
+
+    def setup(self) -> None:
+        """Create the tables of every projection and its tracking row; read the positions reached."""
+        tables = [tracking, *(t for p in self.projections.values() for t in p.tables)]
+        metadata.create_all(self.engine, tables=tables)
+        with self.engine.begin() as conn:
+            known = {str(n): int(p) for n, p in conn.execute(select(tracking.c.name, tracking.c.position))}
+            for name in self.projections:
+                if name not in known:
+                    conn.execute(tracking.insert().values(name=name, position=0))
+                    known[name] = 0
+        self.positions = {name: int(known[name]) for name in self.projections}
+
+    @property
+    def position(self) -> int:
+        """The position every projection has reached."""
+        return min(self.positions.values(), default=0)
+
+    @property
+    def lag(self) -> int:
+        """How many positions the slowest projection is behind the head of the log (an upper bound)."""
+        return max(0, (self.app.recorder.max_notification_id() or 0) - self.position)
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Apply every event stored so far; returns how many events were read."""
+        follower = Follower(self.app, after=self.position, page_size=self.page_size)
+        count = 0
+        while page := follower.read():
+            self.apply(page)
+            count += len(page)
+            if progress is not None:
+                progress(len(page))
+        return count
+
+    def run(self) -> None:
+        """Follow the log and apply pages as they are stored, until ``stop()``."""
+        self.catch_up()
+        self._follower = Follower(self.app, after=self.position, page_size=self.page_size,
+                                  poll_interval=self.poll_interval)
+        for page in self._follower.pages():
+            self.apply(page)
+
+    def stop(self) -> None:
+        """Stop following after the current page."""
+        if self._follower is not None:
+            self._follower.stop()
+
+    def apply(self, page: Sequence[Stored]) -> None:
+        """Apply one page to every projection behind it, each with its tracking row, in one transaction."""
+        if not page:
+            return
+        last = page[-1].position
+        with self.engine.begin() as conn:
+            for name, projection in self.projections.items():
+                reached = self.positions[name]
+                if reached >= last:
+                    continue
+                for stored in page:
+                    if stored.position > reached:
+                        projection.apply(conn, stored)
+                self._track(conn, name, reached, last)
+        with self._changed:
+            for name in self.projections:
+                self.positions[name] = max(self.positions[name], last)
+            self._changed.notify_all()
+
+    def wait(self, position: int, timeout: float) -> bool:
+        """Wait until every projection has reached ``position``, at most ``timeout`` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.position >= position, timeout)
+
+    def rebuild(self, names: Sequence[str] = (), progress: Callable[[int], None] | None = None) -> int:
+        """Empty the named projections (all by default) and apply the whole log to them again."""
+        chosen = list(names) or list(self.projections)
+        unknown = [n for n in chosen if n not in self.projections]
+        if unknown:
+            raise LookupError(f"unknown projection(s) {unknown}; known: {sorted(self.projections)}")
+        with self.engine.begin() as conn:
+            for name in chosen:
+                for table in reversed(self.projections[name].tables):
+                    conn.execute(delete(table))
+                conn.execute(update(tracking).where(tracking.c.name == name).values(position=0))
+                self.positions[name] = 0
+        return self.catch_up(progress)
+
+    def _track(self, conn: Connection, name: str, reached: int, last: int) -> None:
+        # Compare-and-set: a second projector on the same tables makes this update miss and roll back.
+        done = conn.execute(update(tracking).where((tracking.c.name == name) & (tracking.c.position == reached))
+                            .values(position=last))
+        if done.rowcount != 1:
+            raise ConcurrentProjector(f"projection {name} was moved past {reached} by another projector")
+
+
+class ConcurrentProjector(RuntimeError):
+    """Another projector advanced the same projection: this one must stop and restart from the table."""

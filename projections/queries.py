@@ -1,0 +1,74 @@
+"""Reads over the projection tables, for the API and the auditor: never the event log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, RowMapping, func, select
+
+from projections.balances import available_by_source, wallet_balances
+from projections.db import tracking
+from projections.generations import gallery, generations
+from projections.statement import wallet_statement
+
+
+def wallet(conn: Connection, user_id: str, at: datetime) -> dict[str, Any] | None:
+    """The user's wallet row with the credits available at ``at``, by source; None without a wallet."""
+    row = conn.execute(select(wallet_balances).where(wallet_balances.c.user_id == user_id)).mappings().first()
+    if row is None:
+        return None
+    by_source = available_by_source(conn, row["wallet_id"], at)
+    return {**row, "available": sum(by_source.values()), "by_source": by_source}
+
+
+def statement(conn: Connection, user_id: str, *, before: int | None, limit: int) -> list[RowMapping]:
+    """The user's statement lines, newest first, strictly before position ``before`` when given."""
+    query = select(wallet_statement).where(wallet_statement.c.user_id == user_id)
+    if before is not None:
+        query = query.where(wallet_statement.c.position < before)
+    return list(conn.execute(query.order_by(wallet_statement.c.position.desc()).limit(limit)).mappings())
+
+
+def generation(conn: Connection, generation_id: UUID) -> RowMapping | None:
+    """One generation's row, or None."""
+    return conn.execute(select(generations).where(generations.c.generation_id == generation_id)).mappings().first()
+
+
+def user_gallery(conn: Connection, user_id: str, *, before: int | None, limit: int) -> list[RowMapping]:
+    """The user's finished images, newest first, strictly before position ``before`` when given."""
+    query = select(gallery).where((gallery.c.user_id == user_id) & gallery.c.visible.is_(True))
+    if before is not None:
+        query = query.where(gallery.c.position < before)
+    return list(conn.execute(query.order_by(gallery.c.position.desc()).limit(limit)).mappings())
+
+
+def shared_image(conn: Connection, token: str) -> RowMapping | None:
+    """The finished image shared under ``token``, or None."""
+    return conn.execute(select(gallery).where((gallery.c.share_token == token) & gallery.c.visible.is_(True))
+                        ).mappings().first()
+
+
+def share_bonuses_since(conn: Connection, user_id: str, since: datetime) -> int:
+    """How many share bonuses the user received since ``since``."""
+    found = conn.execute(select(func.count()).select_from(wallet_statement).where(
+        (wallet_statement.c.user_id == user_id) & (wallet_statement.c.type == "ShareBonusGranted")
+        & (wallet_statement.c.occurred_at >= since)))
+    return int(found.scalar_one())
+
+
+def generations_by_status(conn: Connection) -> dict[str, int]:
+    """How many generations are in each status."""
+    rows = conn.execute(select(generations.c.status, func.count()).group_by(generations.c.status))
+    return {status: int(n) for status, n in rows}
+
+
+def pending_holds(conn: Connection) -> int:
+    """Credits held across all wallets."""
+    return int(conn.execute(select(func.coalesce(func.sum(wallet_balances.c.held), 0))).scalar_one())
+
+
+def tracked_positions(conn: Connection) -> dict[str, int]:
+    """The position each projection has reached, as committed."""
+    return {name: int(pos) for name, pos in conn.execute(select(tracking.c.name, tracking.c.position))}

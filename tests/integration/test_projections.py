@@ -1,0 +1,184 @@
+"""The projections agree with the aggregates, on every store, and apply each event exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, select, text
+from sqlalchemy.engine import Engine
+
+from ledger import Ledger, Money
+from ledger.follow import Stored
+from projections import Projector, all_projections, queries
+from projections.balances import wallet_balances, wallet_grants
+from projections.db import make_engine
+from projections.generations import gallery, generations
+from projections.statement import wallet_statement
+from tests.conftest import PG, T0
+
+pytestmark = pytest.mark.integration
+TABLES = (wallet_balances, wallet_grants, wallet_statement, generations, gallery)
+
+
+@pytest.fixture
+def read_engine(store_env: dict[str, str], tmp_path: Any) -> Iterator[Engine]:
+    """Read tables beside the event store: a SQLite file, or a fresh schema in the PostgreSQL database."""
+    if store_env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        engine = make_engine(f"sqlite:///{tmp_path / 'read.db'}")
+    else:
+        schema = f"r_{uuid.uuid4().hex[:10]}"
+        url = (f"postgresql+psycopg://{PG['user']}@{PG['host']}:{PG['port']}/{store_env['POSTGRES_DBNAME']}"
+               f"?options=-csearch_path%3D{schema}")
+        engine = make_engine(url, pool_size=2)
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app(store_env: dict[str, str]) -> Iterator[Ledger]:
+    """A ledger on each store."""
+    ledger = Ledger(store_env)
+    yield ledger
+    ledger.close()
+
+
+def a_busy_month(ledger: Ledger) -> None:
+    """Purchases, bonuses, holds resolved every way, expiry, a refund and adjustments, for two users."""
+    t = T0
+    ledger.purchase(user_id="alice", payment_id="p1", pack_id="starter", amount=100, price=Money(9900, "INR"), at=t)
+    ledger.grant_promo(user_id="alice", reference="promo1", amount=30, reason="launch", at=t,
+                       expires_at=t + timedelta(days=2))
+    ledger.grant_referral_bonus(referral_id="r1", awards=[{"user_id": "alice", "credits": 50, "role": "referrer"},
+                                                          {"user_id": "bob", "credits": 20, "role": "referee"}],
+                                at=t, expires_at=None)
+    ledger.place_hold(user_id="alice", hold_id="h1", amount=40, at=t + timedelta(hours=1))
+    ledger.capture(user_id="alice", hold_id="h1", amount=25, at=t + timedelta(hours=1, minutes=5))
+    ledger.place_hold(user_id="alice", hold_id="h2", amount=10, at=t + timedelta(hours=3))
+    ledger.release(user_id="alice", hold_id="h2", at=t + timedelta(hours=3, minutes=5))
+    ledger.place_hold(user_id="bob", hold_id="h3", amount=15, at=t + timedelta(hours=5))
+    ledger.expire_hold(user_id="bob", hold_id="h3", at=t + timedelta(hours=6))
+    ledger.expire_credits(user_id="alice", at=t + timedelta(days=3))
+    ledger.refund_purchase(payment_id="p1", at=t + timedelta(days=4))
+    ledger.adjust(user_id="bob", reference="fix1", delta=-5, reason="duplicate bonus", at=t + timedelta(days=5))
+    ledger.adjust(user_id="bob", reference="fix2", delta=12, reason="goodwill", at=t + timedelta(days=5))
+    gen = ledger.request_generation(user_id="alice", request_key="k1", template_id="poster", template_version=1,
+                                    variables={"title": "Launch"}, input_image=None, cost=10,
+                                    at=t + timedelta(days=6)).value
+    ledger.start_generation(generation_id=gen, worker="w1", at=t + timedelta(days=6, seconds=1))
+    ledger.complete_generation(generation_id=gen, at=t + timedelta(days=6, seconds=5), image_url="/media/a.png",
+                               storage_id="a.png", provider="local", model="local", seed=1, timings={})
+    ledger.share_generation(generation_id=gen, user_id="alice", token="tok1", at=t + timedelta(days=6, seconds=9))
+    failed = ledger.request_generation(user_id="bob", request_key="k2", template_id="poster", template_version=1,
+                                       variables={}, input_image=None, cost=5, at=t + timedelta(days=6)).value
+    ledger.fail_generation(generation_id=failed, reason="model down", retryable=False, at=t + timedelta(days=7))
+
+
+def snapshot(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every projection table, in a stable order."""
+    return {t.name: sorted(tuple(map(str, r)) for r in conn.execute(select(t))) for t in TABLES}
+
+
+def test_balances_agree_with_the_wallet_aggregates(app: Ledger, read_engine: Engine) -> None:
+    a_busy_month(app)
+    projector = Projector(app, read_engine, all_projections())
+    projector.setup()
+    projector.catch_up()
+    at = T0 + timedelta(days=8)
+    with read_engine.connect() as conn:
+        for user in ("alice", "bob"):
+            aggregate = app.wallet(user)
+            assert aggregate is not None
+            row = queries.wallet(conn, user, at)
+            assert row is not None
+            assert row["available"] == aggregate.available(at)
+            assert row["by_source"] == aggregate.by_source(at)
+            assert row["held"] == aggregate.held
+            assert row["spent"] == aggregate.consumed
+            assert row["expired"] == aggregate.expired
+            assert row["clawed_back"] == aggregate.clawed_back
+            assert row["purchased"] + row["granted"] == aggregate.granted
+            assert row["balance"] == aggregate.remaining
+
+
+def test_statement_lines_carry_a_running_balance(app: Ledger, read_engine: Engine) -> None:
+    a_busy_month(app)
+    projector = Projector(app, read_engine, all_projections())
+    projector.setup()
+    projector.catch_up()
+    with read_engine.connect() as conn:
+        lines = list(reversed(queries.statement(conn, "alice", before=None, limit=500)))
+        page = queries.statement(conn, "alice", before=lines[-1]["position"], limit=3)
+    running = 0
+    for line in lines:
+        running += line["change"]
+        assert line["balance"] == running
+    assert lines[0]["type"] == "WalletOpened"
+    assert [p["position"] for p in page] == [line["position"] for line in lines[-2:-5:-1]]
+    aggregate = app.wallet("alice")
+    assert aggregate is not None and lines[-1]["balance"] == aggregate.remaining
+
+
+def test_generations_and_gallery_follow_each_image(app: Ledger, read_engine: Engine) -> None:
+    a_busy_month(app)
+    projector = Projector(app, read_engine, all_projections())
+    projector.setup()
+    projector.catch_up()
+    with read_engine.connect() as conn:
+        assert queries.generations_by_status(conn) == {"completed": 1, "failed": 1}
+        alice = queries.user_gallery(conn, "alice", before=None, limit=10)
+        assert [(r["image_url"], r["thumbnail_url"], r["share_token"]) for r in alice] == [
+            ("/media/a.png", "/thumbs/a.png", "tok1")]
+        assert queries.user_gallery(conn, "bob", before=None, limit=10) == []
+        shared = queries.shared_image(conn, "tok1")
+        assert shared is not None and shared["title"] == "Launch"
+
+
+class Crash(Exception):
+    """The projector process dying between applying an event and committing."""
+
+
+class CrashingOn:
+    """Wraps a projection and dies when it reaches a given position (once)."""
+
+    def __init__(self, inner: Any, position: int) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.tables = inner.tables
+        self.position = position
+
+    def apply(self, conn: Connection, stored: Stored) -> None:
+        self.inner.apply(conn, stored)
+        if stored.position == self.position:
+            self.position = -1
+            raise Crash(f"killed after applying position {stored.position}, before the commit")
+
+
+def test_a_crash_before_the_commit_applies_nothing_and_a_restart_applies_everything_once(
+        app: Ledger, read_engine: Engine) -> None:
+    a_busy_month(app)
+    head = app.recorder.max_notification_id() or 0
+    crashing = [CrashingOn(p, head // 2) if p.name == "wallet_statement" else p for p in all_projections()]
+    first = Projector(app, read_engine, crashing, page_size=7)
+    first.setup()
+    with pytest.raises(Crash):
+        first.catch_up()
+    with read_engine.connect() as conn:
+        reached = queries.tracked_positions(conn)
+        assert reached["wallet_statement"] < head // 2
+        lines = conn.execute(select(wallet_statement.c.position)).scalars().all()
+        assert max(lines, default=0) <= reached["wallet_statement"]
+    restarted = Projector(app, read_engine, all_projections(), page_size=7)
+    restarted.setup()
+    restarted.catch_up()
+    with read_engine.connect() as conn:
+        resumed = snapshot(conn)
+    restarted.rebuild()
+    with read_engine.connect() as conn:
+        assert snapshot(conn) == resumed
+        assert set(queries.tracked_positions(conn).values()) == {head}
