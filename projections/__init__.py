@@ -5,13 +5,14 @@ from __future__ import annotations
 from projections.balances import WalletBalances
 from projections.base import Projection
 from projections.generations import Gallery, Generations
+from projections.journal import Journal
 from projections.projector import ConcurrentProjector, Projector
 from projections.statement import WalletStatement
 
 
 def all_projections() -> list[Projection]:
     """Every projection, in the order they are applied."""
-    return [WalletBalances(), WalletStatement(), Generations(), Gallery()]
+    return [WalletBalances(), WalletStatement(), Generations(), Gallery(), Journal()]
 
 
 __all__ = ["ConcurrentProjector", "Projection", "Projector", "all_projections"]

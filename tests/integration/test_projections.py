@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import Engine
 
 from ledger import Ledger, Money
@@ -17,11 +17,12 @@ from projections import Projector, all_projections, queries
 from projections.balances import wallet_balances, wallet_grants
 from projections.db import make_engine
 from projections.generations import gallery, generations
+from projections.journal import journal
 from projections.statement import wallet_statement
 from tests.conftest import PG, T0
 
 pytestmark = pytest.mark.integration
-TABLES = (wallet_balances, wallet_grants, wallet_statement, generations, gallery)
+TABLES = (wallet_balances, wallet_grants, wallet_statement, generations, gallery, journal)
 
 
 @pytest.fixture
@@ -137,6 +138,23 @@ def test_generations_and_gallery_follow_each_image(app: Ledger, read_engine: Eng
         assert queries.user_gallery(conn, "bob", before=None, limit=10) == []
         shared = queries.shared_image(conn, "tok1")
         assert shared is not None and shared["title"] == "Launch"
+
+
+def test_every_events_postings_sum_to_zero_in_credits_and_in_money(app: Ledger, read_engine: Engine) -> None:
+    a_busy_month(app)
+    projector = Projector(app, read_engine, all_projections())
+    projector.setup()
+    projector.catch_up()
+    with read_engine.connect() as conn:
+        per_event = conn.execute(select(journal.c.position, func.sum(journal.c.credits))
+                                 .group_by(journal.c.position)).all()
+        per_currency = conn.execute(select(journal.c.position, journal.c.currency, func.sum(journal.c.money_minor))
+                                    .group_by(journal.c.position, journal.c.currency)).all()
+        revenue = conn.execute(select(func.sum(journal.c.money_minor))
+                               .where(journal.c.account == "money:refunds_paid")).scalar()
+    assert per_event and all(total == 0 for _, total in per_event)
+    assert all(total == 0 for _, _, total in per_currency)
+    assert revenue == -9900
 
 
 class Crash(Exception):
