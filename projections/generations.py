@@ -71,16 +71,16 @@ gallery = Table(
 
 
 def thumbnail_of(event: Any) -> str:
-    """The thumbnail URL of a completed image: the one the store gave, or a resized variant of the image."""
+    """The thumbnail URL of a completed image: the one the store reported, else the stores' convention
+    (a Cloudinary resize transformation; ``<name>_thumb.jpg`` beside a local or S3 image)."""
     given = getattr(event, "thumbnail_url", "")
     if given:
         return str(given)
     url = str(event.image_url)
-    if "/image/upload/" in url:  # Cloudinary: a resize transformation in the delivery URL
-        return url.replace("/image/upload/", "/image/upload/c_fill,w_320,h_320/", 1)
-    if url.startswith("/media/"):
-        return "/thumbs/" + url.removeprefix("/media/")
-    return url
+    if "/image/upload/" in url:
+        return url.replace("/image/upload/", "/image/upload/c_limit,w_256,h_256/", 1)
+    stem, dot, _ = url.rpartition(".")
+    return f"{stem}_thumb.jpg" if dot and "/" not in url[len(stem):] else url
 
 
 class Generations:

@@ -134,7 +134,7 @@ def test_generations_and_gallery_follow_each_image(app: Ledger, read_engine: Eng
         assert queries.generations_by_status(conn) == {"completed": 1, "failed": 1}
         alice = queries.user_gallery(conn, "alice", before=None, limit=10)
         assert [(r["image_url"], r["thumbnail_url"], r["share_token"]) for r in alice] == [
-            ("/media/a.png", "/thumbs/a.png", "tok1")]
+            ("/media/a.png", "/media/a_thumb.jpg", "tok1")]
         assert queries.user_gallery(conn, "bob", before=None, limit=10) == []
         shared = queries.shared_image(conn, "tok1")
         assert shared is not None and shared["title"] == "Launch"
