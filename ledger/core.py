@@ -19,7 +19,7 @@ from ledger.errors import GenerationNotFound, InvalidCommand, UnknownReference
 from ledger.generation import Generation
 from ledger.positions import position_of
 from ledger.reference import Reference
-from ledger.unit import Outcome, Unit, last_position
+from ledger.unit import Outcome, StaleRead, Unit, last_position
 from ledger.values import Money, credits, digest, stable_id
 from ledger.wallet import DEFAULT_BURN_ORDER, Wallet
 
@@ -76,11 +76,11 @@ class LedgerCore(Application[UUID]):
         """Run one command in its own transaction, retrying when another writer got there first."""
         for attempt in range(self.max_attempts):
             unit = Unit(load=self.load)
-            value = command(unit)
-            events = unit.new_events()
             try:
+                value = command(unit)
+                events = unit.new_events()
                 recordings = self.save(*unit.aggregates.values()) if events else []
-            except IntegrityError:
+            except (IntegrityError, StaleRead):
                 time.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))  # noqa: S311 (jitter)
                 continue
             if self.committer is not None:
@@ -157,6 +157,8 @@ def grant_credits(unit: Unit, kind: str, reference: str, awards: list[dict[str, 
     for award in awards:
         wallet = open_wallet(unit, award["user_id"], at)
         grant_id = str(stable_id(f"grant:{kind}", f"{reference}:{award['user_id']}"))
+        if grant_id in wallet.grants:
+            raise StaleRead(f"{kind} {reference} was applied after its reference was read")
         extra = {k: v for k, v in award.items() if k not in ("user_id", "credits")}
         wallet.grant(event_class, grant_id=grant_id, amount=award["credits"], at=at,
                      reference=reference, **extra, **fields)
@@ -175,6 +177,8 @@ def close_grants(unit: Unit, kind: str, reference: str, closing: str,
         return
     for wallet_key, grant_id in original.targets.items():
         wallet = require(unit.get(UUID(wallet_key)), Wallet, UnknownReference(f"wallet {wallet_key}"))
+        if wallet.grants[grant_id].closed:
+            raise StaleRead(f"{closing} of {kind} {reference} was applied after its reference was read")
         wallet.close_grant(event_class, grant_id=grant_id, reference=reference, at=at, source=source)
     unit.add(Reference.record(closing, reference, fingerprint, dict(original.targets), timestamp=at))
 

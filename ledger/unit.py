@@ -10,6 +10,11 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 
+class StaleRead(Exception):
+    """The unit read aggregates from different moments (another writer committed in between):
+    run it again on fresh state."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a command did: the ledger position of its last event, and its result."""

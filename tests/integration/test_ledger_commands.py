@@ -3,6 +3,7 @@ committing each command alone and in groups."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -407,7 +408,7 @@ def test_every_wallet_event_carries_the_hash_of_the_previous_one(ledger: Ledger)
     ledger.capture(user_id="alice", hold_id="h1", amount=30, at=T0)
     events = list(ledger.events.get(wallet(ledger).id))
     assert events[0].prev_hash == "0" * 64
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in itertools.pairwise(events):
         assert event.prev_hash == event_hash(previous)
     assert wallet(ledger).last_hash == event_hash(events[-1])
 
