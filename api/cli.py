@@ -39,5 +39,14 @@ def wallet(user_id: str) -> None:
         ledger.close()
 
 
+@app.command()
+def relay(metrics_port: int = typer.Option(0, help="Serve the lag gauge for Prometheus on this port (0: off)."),
+          ) -> None:
+    """Publish committed ledger events to Kafka from the tracked position (the outbox relay)."""
+    from api.messaging.run import run_relay
+
+    run_relay(metrics_port)
+
+
 if __name__ == "__main__":
     app()

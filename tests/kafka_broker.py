@@ -8,6 +8,7 @@ brokers run in their own session (setsid) on a free port and are stopped by thei
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import os
@@ -19,8 +20,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+ConsumerRecord = Any  # aiokafka's record type, untyped
 
 # Broker minimums and what suits each broker for fast consumer-group tests.
 NOIDA_SESSION_TIMEOUT_MS = 6000
@@ -165,3 +169,30 @@ def tansu_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("tansu") / "broker.log"
     with local_broker(command, port, log) as servers:
         yield servers
+
+
+async def read_topic(servers: str, topic: str, count: int, *, within: float = 20.0,
+                     quiet: float = 0.0) -> list[ConsumerRecord]:
+    """Records of ``topic`` (all partitions, no group): at least ``count`` of them, then any more that
+    arrive until ``quiet`` seconds pass without one. Fails if ``count`` do not arrive ``within``."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=servers, auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await consumer.start()
+    found: list[ConsumerRecord] = []
+    try:
+        async with asyncio.timeout(within):
+            while len(found) < count:
+                batch = await consumer.getmany(timeout_ms=100)
+                found += [record for records in batch.values() for record in records]
+        while quiet > 0:
+            batch = await consumer.getmany(timeout_ms=int(quiet * 1000))
+            if not batch:
+                break
+            found += [record for records in batch.values() for record in records]
+    except TimeoutError:
+        raise AssertionError(f"{topic} had {len(found)} records after {within}s, {count} expected") from None
+    finally:
+        await consumer.stop()
+    return found
