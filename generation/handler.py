@@ -1,0 +1,116 @@
+"""Rendering one requested generation: template → prompt → model → store → a result message.
+
+The Kafka worker and the in-process dispatch both call this; it touches no database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from generation.errors import GenerationError, ProviderTimeout
+from generation.messages import GenerationCompletedMessage, GenerationFailedMessage, GenerationRequestedMessage
+from generation.ports import ImageModel, ImageRequest, ImageStore, StoredImage
+from generation.templates import Catalog, Template, UnknownTemplate, VariableError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to call a provider or store."""
+
+    attempts: int = 4
+    backoff: float = 1.0
+    backoff_max: float = 30.0
+    timeout: float = 120.0
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter before retry number ``attempt`` (1-based)."""
+        return random.uniform(0, min(self.backoff_max, self.backoff * 2 ** (attempt - 1)))  # noqa: S311
+
+
+def seed_for(request: GenerationRequestedMessage) -> int:
+    """The image seed: derived from the generation id, so a retry draws the same picture."""
+    return request.generation_id.int % 2**31
+
+
+def image_request(template: Template, request: GenerationRequestedMessage) -> ImageRequest:
+    """What the model gets for ``request``, rendered through its template (validated first)."""
+    payload = request.payload
+    template.validate_variables(payload.variables, payload.input_image)
+    return ImageRequest(
+        generation_id=str(request.generation_id), prompt=template.render(payload.variables), model=template.model,
+        aspect_ratio=template.aspect_ratio, seed=seed_for(request), input_image=payload.input_image,
+        caption=template.render_caption(payload.variables), palette=template.palette,
+    )
+
+
+class GenerationHandler:
+    """Turns a ``GenerationRequested`` message into a completed or failed result."""
+
+    def __init__(self, catalog: Catalog, model: ImageModel, store: ImageStore, policy: RetryPolicy | None = None,
+                 *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.catalog = catalog
+        self.model = model
+        self.store = store
+        self.policy = policy or RetryPolicy()
+        self.clock = clock
+        self.sleep = sleep
+
+    async def handle(self, request: GenerationRequestedMessage) -> GenerationCompletedMessage | GenerationFailedMessage:
+        """Render and store the image, or say why not; an image already stored is reported again as it is."""
+        storage_id = str(request.generation_id)
+        try:
+            found = await self._patiently(lambda: self.store.find(storage_id))
+            if found is not None:
+                return self.completed(request, found)
+            template = self.catalog.get(request.payload.template_id)
+            ask = image_request(template, request)
+            image = await self._patiently(lambda: self.model.generate(ask))
+            kept = await self._patiently(lambda: self.store.put(storage_id, image, (template.category, template.id)))
+        except (UnknownTemplate, VariableError) as error:
+            return self.failed(request, "invalid_input", False, str(error))
+        except GenerationError as error:
+            log.warning("generation %s failed: %s", storage_id, error)
+            return self.failed(request, error.reason, error.retryable, str(error))
+        return self.completed(request, kept)
+
+    async def _patiently(self, call: Callable[[], Awaitable[T]]) -> T:
+        # Retry what may pass on a second try (rate limits, 5xx, timeouts); re-raise the rest at once.
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                async with asyncio.timeout(self.policy.timeout):
+                    return await call()
+            except TimeoutError as error:
+                failure: GenerationError = ProviderTimeout(f"no answer within {self.policy.timeout}s")
+                failure.__cause__ = error
+            except GenerationError as error:
+                if not error.retryable:
+                    raise
+                failure = error
+            if attempt == self.policy.attempts:
+                raise failure
+            await self.sleep(self.policy.delay(attempt))
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def completed(self, request: GenerationRequestedMessage, image: StoredImage) -> GenerationCompletedMessage:
+        """The completed message for a stored image."""
+        return GenerationCompletedMessage(
+            generation_id=request.generation_id, request_event_id=request.event_id, image_url=image.url,
+            storage_id=image.storage_id, thumbnail_url=image.thumbnail_url, provider=image.provider,
+            model=image.model, seed=image.seed, timings=image.timings, finished_at=self.clock())
+
+    def failed(self, request: GenerationRequestedMessage, reason: str, retryable: bool,
+               detail: str) -> GenerationFailedMessage:
+        """The failed message for a generation that will get no image."""
+        return GenerationFailedMessage(
+            generation_id=request.generation_id, request_event_id=request.event_id, reason=reason,
+            retryable=retryable, detail=detail[:500], finished_at=self.clock())

@@ -1,0 +1,78 @@
+"""The pipeline's messages: a generation request in, a completed or failed result out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REQUESTED_TOPIC = "generation.requested"
+COMPLETED_TOPIC = "generation.completed"
+FAILED_TOPIC = "generation.failed"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class RequestedPayload(_Message):
+    """The fields of ``GenerationRequested`` the worker needs."""
+
+    user_id: str = Field(min_length=1)
+    template_id: str = Field(min_length=1)
+    template_version: int = Field(ge=1)
+    variables: dict[str, Any]
+    input_image: str | None = None
+    cost: int = Field(gt=0)
+    hold_id: str = Field(min_length=1)
+    expires_at: datetime
+
+
+class GenerationRequestedMessage(_Message):
+    """The ledger's ``GenerationRequested`` envelope, as the relay publishes it."""
+
+    event_id: UUID
+    type: Literal["GenerationRequested"]
+    version: int = 1
+    occurred_at: datetime
+    position: int = Field(ge=0)
+    aggregate_id: UUID
+    payload: RequestedPayload
+
+    @property
+    def generation_id(self) -> UUID:
+        """The generation this request is for."""
+        return self.aggregate_id
+
+
+class GenerationCompletedMessage(_Message):
+    """A stored image for a generation (published on ``generation.completed``)."""
+
+    type: Literal["GenerationCompleted"] = "GenerationCompleted"
+    generation_id: UUID
+    request_event_id: UUID
+    image_url: str = Field(min_length=1)
+    storage_id: str = Field(min_length=1)
+    thumbnail_url: str = ""
+    provider: str
+    model: str
+    seed: int | None = None
+    timings: dict[str, float] = {}
+    finished_at: datetime
+
+
+class GenerationFailedMessage(_Message):
+    """No image will come for a generation (published on ``generation.failed``)."""
+
+    type: Literal["GenerationFailed"] = "GenerationFailed"
+    generation_id: UUID
+    request_event_id: UUID
+    reason: str = Field(min_length=1)
+    retryable: bool
+    detail: str = ""
+    finished_at: datetime
+
+
+GenerationResult = GenerationCompletedMessage | GenerationFailedMessage

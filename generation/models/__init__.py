@@ -1,0 +1,1 @@
+"""Image model adapters: local Pillow, Replicate, OpenAI images, Stability AI, Cog-compatible HTTP."""

@@ -1,0 +1,63 @@
+"""What the HTTP adapters share: mapping a provider's answer to the pipeline's errors."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from generation.errors import (
+    ContentRefused,
+    InvalidInput,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+)
+
+REFUSAL_MARKERS = ("content_policy", "moderation", "safety", "nsfw", "content_filtered", "flagged")
+
+
+def check_response(provider: str, response: httpx.Response) -> httpx.Response:
+    """The response if it succeeded, else the pipeline error that matches its status and body."""
+    if response.is_success:
+        return response
+    detail = response.text[:500]
+    message = f"{provider} answered {response.status_code}: {detail}"
+    if response.status_code == 429:
+        raise RateLimited(message)
+    if response.status_code >= 500:
+        raise ProviderUnavailable(message)
+    if is_refusal(detail):
+        raise ContentRefused(message)
+    if response.status_code in (400, 404, 413, 415, 422):
+        raise InvalidInput(message)
+    raise ProviderError(message)
+
+
+def is_refusal(text: str) -> bool:
+    """Whether a provider's message says its content policy refused the request."""
+    lowered = text.lower()
+    return any(marker in lowered for marker in REFUSAL_MARKERS)
+
+
+async def send(provider: str, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    """Send ``request``, turning transport failures into retryable pipeline errors."""
+    try:
+        response = await client.send(request)
+    except httpx.TimeoutException as error:
+        raise ProviderTimeout(f"{provider} timed out: {error}") from error
+    except httpx.TransportError as error:
+        raise ProviderUnavailable(f"{provider} unreachable: {error}") from error
+    return check_response(provider, response)
+
+
+async def download(provider: str, client: httpx.AsyncClient, url: str) -> bytes:
+    """The bytes at ``url`` (an output or input image)."""
+    response = await send(provider, client, client.build_request("GET", url))
+    return response.content
+
+
+def since(start: float) -> float:
+    """Seconds since ``start`` (a ``time.perf_counter()``), rounded to the millisecond."""
+    return round(time.perf_counter() - start, 3)

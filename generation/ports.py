@@ -1,0 +1,85 @@
+"""The pipeline's ports: an image model renders a prompt, an image store keeps the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from generation.templates import ModelSpec, Prompt
+
+SIZES = {  # pixel sizes the adapters ask for, per aspect ratio (multiples of 64)
+    "1:1": (1024, 1024),
+    "4:5": (896, 1120),
+    "9:16": (768, 1344),
+    "16:9": (1344, 768),
+    "2:3": (832, 1248),
+    "3:4": (896, 1184),
+}
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """What a model needs to render one generation."""
+
+    generation_id: str
+    prompt: Prompt
+    model: ModelSpec
+    aspect_ratio: str
+    seed: int
+    input_image: str | None = None
+    caption: str = ""
+    palette: tuple[str, ...] = ("#1f2937", "#f59e0b", "#f9fafb")
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Width and height in pixels for the aspect ratio."""
+        return SIZES[self.aspect_ratio]
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """A rendered image and where it came from."""
+
+    data: bytes
+    content_type: str
+    provider: str
+    model: str
+    seed: int | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An image kept by a store under the generation id, with what is needed to report it again."""
+
+    url: str
+    storage_id: str
+    thumbnail_url: str
+    provider: str
+    model: str
+    seed: int | None
+    timings: dict[str, float]
+
+
+class ImageModel(Protocol):
+    """Renders an image for a prompt; raises ``ProviderError`` subclasses on failure."""
+
+    async def generate(self, request: ImageRequest) -> ImageResult:
+        """Render one image."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+class ImageStore(Protocol):
+    """Keeps images under the generation id; never overwrites one."""
+
+    async def find(self, storage_id: str) -> StoredImage | None:
+        """The image already stored under ``storage_id``, or None."""
+        ...
+
+    async def put(self, storage_id: str, image: ImageResult, tags: tuple[str, ...] = ()) -> StoredImage:
+        """Store ``image`` under ``storage_id``; if one is there already, return it unchanged."""
+        ...

@@ -1,0 +1,93 @@
+"""Settings of the generation pipeline, from STUDIO_* environment variables, checked at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Provider = Literal["local", "replicate", "openai", "stability", "cog"]
+KEYS: dict[str, tuple[str, ...]] = {  # what each provider or store cannot start without
+    "replicate": ("replicate_api_token",),
+    "openai": ("openai_api_key",),
+    "stability": ("stability_api_key",),
+    "cog": ("cog_url",),
+    "s3": ("s3_bucket", "s3_access_key_id", "s3_secret_access_key"),
+    "cloudinary": ("cloudinary_cloud_name", "cloudinary_api_key", "cloudinary_api_secret"),
+}
+
+
+class GenerationSettings(BaseSettings):
+    """Which image model and store the pipeline uses, their keys, and its timeouts and retries."""
+
+    model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
+
+    image_provider: Literal["template", "local", "replicate", "openai", "stability", "cog"] = "local"
+    template_providers: tuple[Provider, ...] = ("replicate", "openai", "stability", "cog", "local")
+    image_store: Literal["local", "s3", "cloudinary"] = "local"
+    data_dir: Path = Path("data")
+    templates_dir: Path | None = None
+
+    replicate_api_token: SecretStr | None = None
+    replicate_model: str | None = None
+    replicate_edit_model: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str | None = None
+    stability_api_key: SecretStr | None = None
+    stability_base_url: str = "https://api.stability.ai"
+    stability_model: str | None = None
+    cog_url: str | None = None
+    cog_token: SecretStr | None = None
+    local_scale: float = Field(default=0.5, ge=0.05, le=2)
+
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_public_url: str | None = None
+    cloudinary_cloud_name: str | None = None
+    cloudinary_api_key: str | None = None
+    cloudinary_api_secret: SecretStr | None = None
+
+    model_timeout_s: float = Field(default=120.0, gt=0, le=900)
+    store_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    backoff_s: float = Field(default=1.0, ge=0, le=60)
+    backoff_max_s: float = Field(default=30.0, ge=0, le=600)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    worker_group: str = "studio-generation-workers"
+    results_group: str = "studio-ledger-results"
+    topic_prefix: str = ""
+
+    @field_validator("template_providers", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return tuple(p.strip() for p in value.split(",") if p.strip()) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _keys_present(self) -> GenerationSettings:
+        missing = [f"STUDIO_{name.upper()}" for part in self.needs() for name in KEYS.get(part, ())
+                   if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"missing setting(s) {', '.join(sorted(set(missing)))} "
+                             f"for image provider {self.image_provider!r} and store {self.image_store!r}")
+        return self
+
+    def providers(self) -> tuple[str, ...]:
+        """The model providers this process may call."""
+        if self.image_provider == "template":
+            return tuple(dict.fromkeys(self.template_providers))
+        return (self.image_provider,)
+
+    def needs(self) -> tuple[str, ...]:
+        """The providers and the store whose settings must be present."""
+        return (*self.providers(), self.image_store)
+
+    def topic(self, name: str) -> str:
+        """The Kafka topic ``name`` with the configured prefix."""
+        return f"{self.topic_prefix}{name}"

@@ -1,0 +1,1 @@
+"""Image store adapters: local files, S3-compatible object storage, Cloudinary."""

@@ -1,0 +1,224 @@
+"""The template catalog: ready-made prompts with typed variables, validated at start-up."""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+import unicodedata
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CATALOG_DIR = Path(__file__).with_name("catalog")
+IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class TemplateError(ValueError):
+    """A template file that cannot be read or does not validate; names the file and the field."""
+
+
+class UnknownTemplate(LookupError):
+    """No template with that id is in the catalog."""
+
+
+class VariableError(ValueError):
+    """A variable (or the input image) that the template does not accept; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Variable(_Strict):
+    """One typed slot of a prompt that the learner fills in."""
+
+    name: str = Field(pattern=IDENTIFIER, max_length=32)
+    label: str = ""
+    type: Literal["text", "choice", "color"] = "text"
+    max_length: int = Field(default=60, ge=1, le=200)
+    choices: tuple[str, ...] = ()
+    required: bool = True
+    default: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Variable:
+        if self.type == "choice" and not self.choices:
+            raise ValueError(f"choice variable {self.name} needs choices")
+        if self.type != "choice" and self.choices:
+            raise ValueError(f"only a choice variable can have choices, {self.name} is {self.type}")
+        if self.default is not None:
+            self.check(self.default)
+        return self
+
+    def check(self, value: Any) -> str:
+        """The cleaned value, or ``VariableError`` naming this variable."""
+        if not isinstance(value, str):
+            raise VariableError(self.name, f"must be text, got {type(value).__name__}")
+        cleaned = " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in value).split())
+        if not cleaned:
+            if self.required:
+                raise VariableError(self.name, "is required")
+            return ""
+        if len(cleaned) > self.max_length:
+            raise VariableError(self.name, f"is {len(cleaned)} characters long, at most {self.max_length} allowed")
+        if self.type == "choice" and cleaned not in self.choices:
+            raise VariableError(self.name, f"must be one of {list(self.choices)}, got {cleaned!r}")
+        if self.type == "color" and not COLOR.match(cleaned):
+            raise VariableError(self.name, f"must be a colour like #1a2b3c, got {cleaned!r}")
+        return cleaned
+
+
+class ModelSpec(_Strict):
+    """Which image model renders a template, and with which parameters."""
+
+    provider: Literal["local", "replicate", "openai", "stability", "cog"]
+    model_id: str = Field(min_length=1)
+    parameters: dict[str, str | int | float | bool] = {}
+
+
+class Prompt(_Strict):
+    """A rendered prompt and its negative prompt."""
+
+    text: str
+    negative: str
+
+
+class Template(_Strict):
+    """A ready-made image recipe a learner picks instead of typing a prompt."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=64)
+    title: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=400)
+    category: Literal["profile_photo", "poster", "social_post", "teaser"]
+    cost: int = Field(gt=0, le=1000)
+    version: int = Field(ge=1)
+    aspect_ratio: Literal["1:1", "4:5", "9:16", "16:9", "2:3", "3:4"]
+    prompt: str = Field(min_length=1, max_length=2000)
+    negative_prompt: str = ""
+    caption: str = Field(default="", max_length=200)
+    palette: tuple[str, ...] = Field(default=("#1f2937", "#f59e0b", "#f9fafb"), min_length=2)
+    variables: tuple[Variable, ...] = ()
+    needs_input_image: bool = False
+    model: ModelSpec
+
+    @model_validator(mode="after")
+    def _placeholders_are_declared(self) -> Template:
+        names = [v.name for v in self.variables]
+        if len(names) != len(set(names)):
+            raise ValueError(f"variable names must be unique, got {names}")
+        for text in (self.prompt, self.negative_prompt, self.caption):
+            for used in placeholders(text):
+                if used not in names:
+                    raise ValueError(f"placeholder {{{used}}} is not a declared variable")
+        if any(not COLOR.match(c) for c in self.palette):
+            raise ValueError(f"palette colours must look like #1a2b3c, got {list(self.palette)}")
+        return self
+
+    def validate_variables(self, variables: dict[str, Any], input_image: str | None) -> dict[str, str]:
+        """The cleaned variables, or ``VariableError`` for the first one (or the input image) that does not fit."""
+        cleaned = self._clean(variables)
+        check_input_image(self, input_image)
+        return cleaned
+
+    def render(self, variables: dict[str, Any]) -> Prompt:
+        """The prompt with the validated variables filled in (no code, no attribute access)."""
+        values = self._clean(variables)
+        return Prompt(text=_fill(self.prompt, values), negative=_fill(self.negative_prompt, values))
+
+    def render_caption(self, variables: dict[str, Any]) -> str:
+        """The short text the local model writes on the image."""
+        return _fill(self.caption, self._clean(variables)) or self.title
+
+    def _clean(self, variables: dict[str, Any]) -> dict[str, str]:
+        unknown = sorted(set(variables) - {v.name for v in self.variables})
+        if unknown:
+            raise VariableError(unknown[0], f"is not a variable of template {self.id}")
+        cleaned = {}
+        for spec in self.variables:
+            value = variables.get(spec.name, spec.default)
+            if value is None:
+                if spec.required:
+                    raise VariableError(spec.name, "is required")
+                value = ""
+            cleaned[spec.name] = spec.check(value)
+        return cleaned
+
+
+def check_input_image(template: Template, input_image: str | None) -> None:
+    """Refuse a missing input image where one is needed, and one where none is."""
+    if template.needs_input_image and not input_image:
+        raise VariableError("input_image", f"template {template.id} needs the learner's photo")
+    if not template.needs_input_image and input_image:
+        raise VariableError("input_image", f"template {template.id} takes no input image")
+    if input_image and not (input_image.startswith(("https://", "http://", "/media/")) and len(input_image) <= 2048):
+        raise VariableError("input_image", "must be an http(s) URL or a /media/ path of at most 2048 characters")
+
+
+def placeholders(text: str) -> list[str]:
+    """The plain ``{name}`` fields of ``text``; anything fancier is refused."""
+    names = []
+    for _, field, spec, conversion in string.Formatter().parse(text):
+        if field is None:
+            continue
+        if not re.match(IDENTIFIER, field) or spec or conversion:
+            raise ValueError(f"placeholder {{{field}}} must be a plain variable name")
+        names.append(field)
+    return names
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    return " ".join(text.format_map(values).split())
+
+
+class Catalog:
+    """Every template, by id."""
+
+    def __init__(self, templates: list[Template]) -> None:
+        self._templates = {t.id: t for t in templates}
+
+    def all(self) -> list[Template]:
+        """Every template, in id order."""
+        return [self._templates[k] for k in sorted(self._templates)]
+
+    def get(self, template_id: str) -> Template:
+        """The template ``template_id``, or ``UnknownTemplate``."""
+        try:
+            return self._templates[template_id]
+        except KeyError:
+            raise UnknownTemplate(f"no template {template_id!r}") from None
+
+
+def load_template(path: Path) -> Template:
+    """Read and validate one template file; ``TemplateError`` names the file and the field."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise TemplateError(f"{path}: {error}") from error
+    try:
+        return Template.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'template'}: {e['msg']}" for e in error.errors())
+        raise TemplateError(f"{path}: {problems}") from error
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    """Every ``*.toml`` template under ``path`` (default: the shipped catalog), all validated."""
+    folder = path or CATALOG_DIR
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise TemplateError(f"{folder}: no template files (*.toml)")
+    templates = [load_template(f) for f in files]
+    seen: dict[str, Path] = {}
+    for template, file in zip(templates, files, strict=True):
+        if template.id in seen:
+            raise TemplateError(f"{file}: id: {template.id!r} is already used by {seen[template.id]}")
+        seen[template.id] = file
+    return Catalog(templates)

@@ -1,0 +1,88 @@
+"""The generation worker: a FastStream consumer group on ``generation.requested``, with no database access.
+
+Each request is rendered by ``GenerationHandler`` and answered on ``generation.completed`` or
+``generation.failed`` (keyed by generation id). A message that is not a valid request goes to
+``generation.requested.dlq`` with the error in its headers; the worker never stops on one. The offset
+is committed after the answer is published (``AckPolicy.ACK``), so a worker killed mid-generation
+leaves the request to another worker of the group, which finds the stored image or renders it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka.publisher import DefaultPublisher
+from faststream.message import StreamMessage
+from pydantic import ValidationError
+
+from generation.handler import GenerationHandler
+from generation.messages import (
+    COMPLETED_TOPIC,
+    FAILED_TOPIC,
+    REQUESTED_TOPIC,
+    GenerationCompletedMessage,
+    GenerationRequestedMessage,
+)
+from generation.settings import GenerationSettings
+
+log = logging.getLogger(__name__)
+
+
+async def raw_body(message: StreamMessage[Any]) -> bytes:
+    """Decode nothing: handlers validate the bytes themselves, so bad input reaches the DLQ."""
+    return message.body
+
+
+async def dead_letter(dlq: DefaultPublisher, body: bytes, message: KafkaMessage, error: Exception) -> None:
+    """Park a message that cannot be processed on the DLQ, with the error in its headers."""
+    raw = message.raw_message
+    key = getattr(raw, "key", None)
+    log.error("message sent to %s: %s", dlq.topic, error)
+    await dlq.publish(body, key=key, headers={
+        "error": f"{type(error).__name__}: {error}"[:1000], "source-topic": str(getattr(raw, "topic", "")),
+        "source-offset": str(getattr(raw, "offset", "")),
+    })
+
+
+def broker_for(settings: GenerationSettings) -> KafkaBroker:
+    """A Kafka broker client whose producer waits for every replica and is idempotent."""
+    return KafkaBroker(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True,
+                       client_id="studio-generation")
+
+
+def add_worker(broker: KafkaBroker, handler: GenerationHandler, settings: GenerationSettings) -> None:
+    """Subscribe ``handler`` to ``generation.requested`` on ``broker``, in the workers' consumer group."""
+    requested = settings.topic(REQUESTED_TOPIC)
+    completed = broker.publisher(settings.topic(COMPLETED_TOPIC))
+    failed = broker.publisher(settings.topic(FAILED_TOPIC))
+    dlq = broker.publisher(f"{requested}.dlq")
+
+    @broker.subscriber(requested, group_id=settings.worker_group, ack_policy=AckPolicy.ACK,
+                       auto_offset_reset="earliest", decoder=raw_body, max_poll_interval_ms=900_000)
+    async def on_requested(body: bytes, message: KafkaMessage) -> None:
+        try:
+            request = GenerationRequestedMessage.model_validate_json(body)
+        except ValidationError as error:
+            await dead_letter(dlq, body, message, error)
+            return
+        try:
+            result = await handler.handle(request)
+        except Exception as error:  # a bug or an unexpected answer must not stop the worker
+            log.exception("generation %s could not be handled", request.generation_id)
+            await dead_letter(dlq, body, message, error)
+            return
+        topic = completed if isinstance(result, GenerationCompletedMessage) else failed
+        await topic.publish(result.model_dump_json().encode(), key=str(result.generation_id).encode(),
+                            headers={"type": result.type, "content-type": "application/json"})
+
+
+def build_worker_app(settings: GenerationSettings, handler: GenerationHandler) -> FastStream:
+    """The worker process: one broker, the request subscriber, and the model closed on shutdown."""
+    broker = broker_for(settings)
+    add_worker(broker, handler, settings)
+    app = FastStream(broker)
+    app.after_shutdown(handler.model.aclose)
+    return app

@@ -1,0 +1,152 @@
+"""The worker on an in-memory broker: request in, result or DLQ out, and idempotent redelivery."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
+
+from generation.errors import ContentRefused, RateLimited
+from generation.handler import GenerationHandler, RetryPolicy
+from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
+from generation.models.local import LocalModel
+from generation.ports import ImageRequest, ImageResult
+from generation.settings import GenerationSettings
+from generation.stores.local import LocalStore
+from generation.templates import load_catalog
+from generation.worker import add_worker, raw_body
+
+pytestmark = pytest.mark.unit
+
+
+def requested(template_id: str = "teaser-banner", variables: dict[str, Any] | None = None,
+              input_image: str | None = None) -> dict[str, Any]:
+    """A GenerationRequested envelope as the relay publishes it."""
+    now = datetime.now(UTC)
+    return {
+        "event_id": str(uuid.uuid4()), "type": "GenerationRequested", "version": 1,
+        "occurred_at": now.isoformat(), "position": 7, "aggregate_id": str(uuid.uuid4()), "aggregate_version": 1,
+        "payload": {
+            "user_id": "u1", "wallet_id": str(uuid.uuid4()), "template_id": template_id, "template_version": 1,
+            "variables": {"event": "Data Day", "date": "May 3"} if variables is None else variables,
+            "input_image": input_image, "cost": 3, "hold_id": "h1",
+            "expires_at": (now + timedelta(minutes=15)).isoformat(), "digest": "x",
+        },
+    }
+
+
+class CountingModel:
+    """The local model, counting calls and failing first as told."""
+
+    def __init__(self, failures: list[Exception] | None = None) -> None:
+        self.inner = LocalModel(scale=0.1)
+        self.failures = list(failures or [])
+        self.calls = 0
+
+    async def generate(self, request: ImageRequest) -> ImageResult:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return await self.inner.generate(request)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def no_sleep(_: float) -> None:
+    pass
+
+
+def wire(tmp_path: Path, model: CountingModel) -> tuple[KafkaBroker, dict[str, list[Any]]]:
+    settings = GenerationSettings(data_dir=tmp_path, topic_prefix="")
+    handler = GenerationHandler(load_catalog(), model, LocalStore(tmp_path),
+                                RetryPolicy(attempts=3, backoff=0, timeout=5), sleep=no_sleep)
+    broker = KafkaBroker()
+    add_worker(broker, handler, settings)
+    seen: dict[str, list[Any]] = {"completed": [], "failed": [], "dlq": []}
+
+    @broker.subscriber("generation.completed")
+    async def on_completed(body: dict[str, Any]) -> None:
+        seen["completed"].append(GenerationCompletedMessage.model_validate(body))
+
+    @broker.subscriber("generation.failed")
+    async def on_failed(body: dict[str, Any]) -> None:
+        seen["failed"].append(GenerationFailedMessage.model_validate(body))
+
+    @broker.subscriber("generation.requested.dlq", decoder=raw_body)
+    async def on_dlq(body: bytes, message: KafkaMessage) -> None:
+        seen["dlq"].append(message.headers)
+
+    return broker, seen
+
+
+async def test_a_request_becomes_a_stored_image_and_a_completed_message(tmp_path: Path) -> None:
+    model = CountingModel()
+    broker, seen = wire(tmp_path, model)
+    envelope = requested()
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(json.dumps(envelope).encode(), "generation.requested", key=envelope["aggregate_id"].encode())
+    [done] = seen["completed"]
+    assert str(done.generation_id) == envelope["aggregate_id"]
+    assert done.image_url == f"/media/gallery/{envelope['aggregate_id']}.png"
+    assert (tmp_path / "media" / "gallery" / f"{envelope['aggregate_id']}.png").read_bytes()[:4] == b"\x89PNG"
+    assert done.provider == "local" and done.timings["model"] > 0
+    assert model.calls == 1
+
+
+async def test_a_redelivered_request_republishes_the_stored_result_without_calling_the_model(tmp_path: Path) -> None:
+    model = CountingModel()
+    broker, seen = wire(tmp_path, model)
+    envelope = json.dumps(requested()).encode()
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(envelope, "generation.requested")
+        await br.publish(envelope, "generation.requested")
+    first, second = seen["completed"]
+    assert first.model_dump(exclude={"finished_at"}) == second.model_dump(exclude={"finished_at"})
+    assert model.calls == 1
+
+
+async def test_rate_limits_are_retried_and_a_refusal_fails_the_generation(tmp_path: Path) -> None:
+    model = CountingModel([RateLimited("429"), RateLimited("429"), ContentRefused("nsfw")])
+    broker, seen = wire(tmp_path, model)
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(json.dumps(requested()).encode(), "generation.requested")
+    [failed] = seen["failed"]
+    assert (failed.reason, failed.retryable, model.calls) == ("content_policy", False, 3)
+
+
+async def test_exhausted_retries_fail_the_generation_as_retryable(tmp_path: Path) -> None:
+    model = CountingModel([RateLimited("429")] * 3)
+    broker, seen = wire(tmp_path, model)
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(json.dumps(requested()).encode(), "generation.requested")
+    [failed] = seen["failed"]
+    assert (failed.reason, failed.retryable, model.calls) == ("rate_limited", True, 3)
+
+
+async def test_bad_variables_fail_without_calling_the_model(tmp_path: Path) -> None:
+    model = CountingModel()
+    broker, seen = wire(tmp_path, model)
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(json.dumps(requested(variables={"event": "x" * 500, "date": "May"})).encode(),
+                         "generation.requested")
+    [failed] = seen["failed"]
+    assert failed.reason == "invalid_input" and "event" in failed.detail
+    assert model.calls == 0
+
+
+async def test_a_poison_message_goes_to_the_dlq_and_the_worker_goes_on(tmp_path: Path) -> None:
+    model = CountingModel()
+    broker, seen = wire(tmp_path, model)
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(b"\xff not json", "generation.requested")
+        await br.publish(json.dumps({"type": "GenerationRequested"}).encode(), "generation.requested")
+        await br.publish(json.dumps(requested()).encode(), "generation.requested")
+    assert len(seen["dlq"]) == 2
+    assert all("error" in headers for headers in seen["dlq"])
+    assert len(seen["completed"]) == 1
