@@ -48,5 +48,10 @@ def relay(metrics_port: int = typer.Option(0, help="Serve the lag gauge for Prom
     run_relay(metrics_port)
 
 
+from projections.audit.cli import audit_app  # noqa: E402 (the sub-command groups follow the app)
+
+app.add_typer(audit_app, name="audit")
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,168 @@
+"""`studio-ledger audit ...`: verify the ledger, balances as of an instant, the journal, a summary."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import typer
+
+from ledger import Ledger
+from projections.audit.diff import ProjectionDiff
+from projections.audit.reports import JournalWindow, Summary, balance_rows, utc
+from projections.audit.verify import run_verify
+
+audit_app = typer.Typer(help="Finance audit: replay the whole event store and prove it.", no_args_is_help=True)
+PROGRESS = typer.Option(sys.stderr.isatty(), "--progress/--no-progress", help="Show a progress bar on stderr.")
+
+
+@contextmanager
+def _ledger() -> Iterator[Ledger]:
+    from api.bootstrap import build_ledger
+    from api.settings import StoreSettings
+
+    app = build_ledger(StoreSettings(group_commit=False))
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def _read_tables() -> ProjectionDiff:
+    from api.http.settings import ApiSettings
+    from api.service import read_db_url
+    from api.settings import StoreSettings
+    from projections.db import make_engine
+
+    return ProjectionDiff(make_engine(read_db_url(StoreSettings(), ApiSettings()), pool_size=2))
+
+
+def _instant(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return utc(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint=option) from None
+
+
+@audit_app.command()
+def verify(as_json: bool = typer.Option(False, "--json", help="Write the report as JSON on stdout."),
+           projections: bool = typer.Option(True, "--projections/--no-projections",
+                                            help="Also compare the read tables with the replay."),
+           progress: bool = PROGRESS) -> None:
+    """Replay every event and check chains, invariants, the journal and the read tables; exit 1 on a finding."""
+    with _ledger() as app:
+        report = run_verify(app, projections=_read_tables() if projections else None, progress=progress)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        typer.echo(report.text())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@audit_app.command()
+def balances(as_of: str = typer.Option(..., "--as-of", help="An ISO 8601 instant with a time zone."),
+             fmt: str = typer.Option("table", "--format", help="table, csv or json"),
+             progress: bool = PROGRESS) -> None:
+    """Every wallet's available, held and by-source credits at an instant, from the events alone."""
+    at = _instant(as_of, "--as-of")
+    assert at is not None
+    _check_format(fmt, ("table", "csv", "json"))
+    from projections.audit.replay import replay
+
+    with _ledger() as app:
+        rows = balance_rows(replay(app, until=at, progress=progress), at)
+    if fmt == "json":
+        typer.echo(json.dumps({"as_of": at.isoformat(), "wallets": rows}, indent=2))
+        return
+    sources = sorted({s for r in rows for s in r["by_source"]})
+    flat = [{"user_id": r["user_id"], "available": r["available"], "held": r["held"],
+             **{s: r["by_source"].get(s, 0) for s in sources}} for r in rows]
+    _table(flat, ["user_id", "available", "held", *sources], csv_out=fmt == "csv")
+
+
+@audit_app.command()
+def journal(start: str | None = typer.Option(None, "--from", help="First instant (inclusive), ISO 8601."),
+            end: str | None = typer.Option(None, "--to", help="Last instant (exclusive), ISO 8601."),
+            fmt: str = typer.Option("csv", "--format", help="csv or json"),
+            progress: bool = PROGRESS) -> None:
+    """The double-entry journal of the events in [from, to): one line per posting; every entry balances."""
+    _check_format(fmt, ("csv", "json"))
+    window = JournalWindow(_instant(start, "--from"), _instant(end, "--to"), _writer(fmt))
+    from projections.audit.replay import replay
+
+    with _ledger() as app:
+        replay(app, on_entry=window, progress=progress)
+    if fmt == "json":
+        typer.echo("]" if window.entries else "[]")
+
+
+@audit_app.command()
+def summary(by: str = typer.Option("all", "--by", help="all, day, month or year"),
+            fmt: str = typer.Option("table", "--format", help="table, csv or json"),
+            progress: bool = PROGRESS) -> None:
+    """Outstanding liability, revenue, breakage, bonus credits, refunds and clawbacks per period."""
+    _check_format(fmt, ("table", "csv", "json"))
+    try:
+        totals = Summary(by)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--by") from None
+    from projections.audit.replay import replay
+
+    with _ledger() as app:
+        replay(app, on_entry=totals, progress=progress)
+    rows = totals.rows()
+    if fmt == "json":
+        typer.echo(json.dumps({"by": by, "periods": rows}, indent=2))
+        return
+    flat = [{k: _cell(v) for k, v in r.items()} for r in rows]
+    columns = list(dict.fromkeys(k for r in flat for k in r))
+    _table(flat, columns, csv_out=fmt == "csv")
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    if fmt not in allowed:
+        raise typer.BadParameter(f"unknown format {fmt!r}: use one of {', '.join(allowed)}", param_hint="--format")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict):
+        return " ".join(f"{k}:{v}" for k, v in sorted(value.items()))
+    return value
+
+
+def _writer(fmt: str) -> Any:
+    out = sys.stdout
+    if fmt == "csv":
+        lines = csv.writer(out)
+        lines.writerow(["position", "at", "event", "user_id", "account", "credits", "money_minor", "currency", "memo"])
+
+        def write_csv(entry: dict[str, Any]) -> None:
+            for p in entry["lines"]:
+                lines.writerow([entry["position"], entry["at"], entry["event"], entry["user_id"], p["account"],
+                                p["credits"], p["money_minor"], p["currency"], p["memo"]])
+        return write_csv
+    first = [True]
+
+    def write_json(entry: dict[str, Any]) -> None:
+        out.write(("[\n" if first[0] else ",\n") + json.dumps(entry))
+        first[0] = False
+    return write_json
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str], *, csv_out: bool) -> None:
+    if csv_out:
+        lines = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+        lines.writeheader()
+        lines.writerows(rows)
+        return
+    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
+    typer.echo("  ".join(c.ljust(widths[c]) for c in columns))
+    for r in rows:
+        typer.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))

@@ -1,0 +1,236 @@
+"""The replay: folds raw stored events into wallets and generations, checking each one as it goes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from ledger.journal import Posting, imbalance, postings_for
+from ledger.values import GENESIS_HASH
+from projections.audit.checks import generation_at_end, generation_paid, generation_step, resolution, wallet_totals
+from projections.audit.state import Finding, GenerationState, GrantState, HoldState, WalletState
+from projections.audit.stored import Row, decode, state_hash
+
+WALLET = "ledger.wallet:Wallet."
+GENERATION = "ledger.generation:Generation."
+REFERENCE = "ledger.reference:Reference."
+GRANTS = {"CreditsPurchased": "purchase", "CreditsRedeemed": "redemption", "ReferralBonusGranted": "referral",
+          "ShareBonusGranted": "share", "PromoCreditsGranted": "promo", "CreditsAdjusted": "adjustment"}
+PAID = frozenset({"purchase", "redemption"})
+OnEntry = Callable[[Row, WalletState, dict[str, Any], list[Posting]], None]
+MAX_FINDINGS = 10_000
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+class Replay:
+    """Every wallet and generation folded from the raw log, with what was found wrong on the way."""
+
+    def __init__(self, *, until: datetime | None = None, on_entry: OnEntry | None = None) -> None:
+        self.until = until
+        self.on_entry = on_entry
+        self.wallets: dict[str, WalletState] = {}
+        self.generations: dict[str, GenerationState] = {}
+        self.findings: list[Finding] = []
+        self.problems = 0
+        self.events = 0
+        self.position = 0
+        self.journal: dict[str, int] = {}
+        self.accounts: dict[tuple[str, str], list[int]] | None = None  # kept only to diff the journal table
+        self.outcomes: dict[str, tuple[str, int]] | None = None  # kept only to diff the generations table
+        self._wallet_steps: dict[str, Callable[[WalletState, Row, dict[str, Any]], None]] = {
+            **dict.fromkeys(GRANTS, self._grant), "HoldPlaced": self._hold_placed,
+            "HoldCaptured": self._resolved, "HoldReleased": self._resolved, "HoldExpired": self._resolved,
+            "CreditsExpired": self._credits_expired, "PurchaseRefunded": self._closed,
+            "ReferralReversed": self._closed,
+        }
+
+    def feed(self, rows: Iterable[Row]) -> None:
+        """Fold a page of rows, in log order."""
+        for row in rows:
+            self.events += 1
+            self.position = row.position
+            topic = row.topic
+            if topic.startswith(WALLET):
+                self._wallet_event(row)
+            elif topic.startswith(GENERATION):
+                self._generation_event(row)
+            elif not topic.startswith(REFERENCE):
+                self.find("", row, f"unknown event type {topic}")
+
+    def finish(self) -> list[Finding]:
+        """Run the end-of-log checks; every finding, in the order found."""
+        for wallet in self.wallets.values():
+            wallet_totals(self, wallet)
+        for gen in self.generations.values():
+            generation_at_end(self, gen)
+        for unit, total in self.journal.items():
+            if total:
+                self.find("", None, f"the whole journal does not balance: {unit} sums to {total}")
+        return self.findings
+
+    def find(self, user: str, where: Row | tuple[int, str] | None, problem: str, wallet: str = "") -> None:
+        """Record a finding at a row, at (position, event type), or at the end of the log.
+
+        The first ``MAX_FINDINGS`` are kept, all are counted."""
+        self.problems += 1
+        if len(self.findings) < MAX_FINDINGS:
+            position, event = (where.position, where.kind) if isinstance(where, Row) else where or (
+                self.position, "end of log")
+            self.findings.append(Finding(user, position, event, problem, wallet))
+
+    # Wallets.
+
+    def _wallet_event(self, row: Row) -> None:
+        fields = decode(row.state)
+        kind = row.kind
+        if self.until is not None and _time(fields["timestamp"]) > self.until:  # type: ignore[operator]
+            return
+        wallet = self.wallets.get(row.originator_id)
+        if wallet is None:
+            wallet = self.wallets[row.originator_id] = WalletState(row.originator_id)
+            if kind != "WalletOpened":
+                self.find("", row, "event of a wallet that was never opened", row.originator_id)
+        self._chain(wallet, row, fields)
+        if kind == "WalletOpened":
+            wallet.user_id = fields["user_id"]
+        else:
+            step = self._wallet_steps.get(kind)
+            if step is None:
+                self.find(wallet.user_id, row, f"unknown wallet event {kind}")
+            else:
+                step(wallet, row, fields)
+        lines = postings_for(kind, fields, wallet.book)
+        if lines:
+            self._post(wallet, row, lines)
+            if self.on_entry is not None:
+                self.on_entry(row, wallet, fields, lines)
+        wallet.last_position, wallet.last_kind, wallet.last_time = row.position, kind, fields["timestamp"]
+
+    def _chain(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
+        expected = wallet.version + 1
+        if row.version != expected:
+            gap = (f"events v{expected}..v{row.version - 1} are missing" if row.version > expected
+                   else f"out of order: version {row.version} comes after version {wallet.version}")
+            self.find(wallet.user_id, row, f"{gap} (previous: {wallet.last_kind or 'none'} "
+                      f"at position {wallet.last_position})", wallet.wallet_id)
+        elif fields.get("prev_hash") != (wallet.last_hash if wallet.version else GENESIS_HASH):
+            self.find(wallet.user_id, row, f"hash chain broken: prev_hash does not match the hash of v{wallet.version} "
+                      f"({wallet.last_kind} at position {wallet.last_position}): that event was altered, "
+                      "or this one was", wallet.wallet_id)
+        wallet.last_hash = state_hash(row.originator_id, row.version, fields)
+        wallet.version = max(wallet.version, row.version)
+
+    def _post(self, wallet: WalletState, row: Row, lines: list[Posting]) -> None:
+        journal = self.journal
+        for p in lines:
+            if p.credits:
+                journal["credits"] = journal.get("credits", 0) + p.credits
+            if p.money_minor:
+                journal[p.currency] = journal.get(p.currency, 0) + p.money_minor
+        if self.accounts is not None:
+            for p in lines:
+                total = self.accounts.setdefault((p.account, p.currency), [0, 0])
+                total[0] += p.credits
+                total[1] += p.money_minor
+        off = imbalance(lines)
+        if off:
+            self.find(wallet.user_id, row, f"journal entry does not balance: {off}", wallet.wallet_id)
+
+    def _take(self, wallet: WalletState, row: Row, grant_id: str, n: int, what: str) -> GrantState | None:
+        grant = wallet.grants.get(grant_id)
+        if grant is None:
+            self.find(wallet.user_id, row, f"{what} {n} credits from unknown grant {grant_id}", wallet.wallet_id)
+            return None
+        grant.remaining -= n
+        if grant.remaining < 0:
+            self.find(wallet.user_id, row, f"{what} {n} credits from grant {grant_id}: its remaining credits "
+                      f"went negative ({grant.remaining})", wallet.wallet_id)
+        return grant
+
+    def _grant(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
+        n, grant_id = fields["credits"], fields["grant_id"]
+        if n > 0:
+            if grant_id in wallet.grants:
+                self.find(wallet.user_id, row, f"grant {grant_id} granted twice", wallet.wallet_id)
+            source = GRANTS[row.kind]
+            wallet.grants[grant_id] = GrantState(source, n, n, _time(fields["expires_at"]), source in PAID)
+            wallet.granted += n
+        taken = fields.get("taken", {})
+        if n < 0 and sum(taken.values()) != -n:
+            self.find(wallet.user_id, row, f"adjustment of {n} took {sum(taken.values())} credits", wallet.wallet_id)
+        for taken_id, k in taken.items():
+            self._take(wallet, row, taken_id, k, "took")
+            wallet.clawed_back += k
+
+    def _hold_placed(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
+        hold_id, amount, portions = fields["hold_id"], fields["credits"], fields["portions"]
+        if hold_id in wallet.pending or hold_id in wallet.resolved:
+            self.find(wallet.user_id, row, f"hold {hold_id} placed twice", wallet.wallet_id)
+        if sum(portions.values()) != amount or amount <= 0:
+            self.find(wallet.user_id, row, f"hold {hold_id} of {amount} credits reserves {sum(portions.values())}",
+                      wallet.wallet_id)
+        for grant_id, n in portions.items():
+            self._take(wallet, row, grant_id, n, "held")
+        wallet.held += amount
+        wallet.pending[hold_id] = HoldState(amount, portions, row.position)
+
+    def _resolved(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
+        hold_id = fields["hold_id"]
+        hold = wallet.pending.pop(hold_id, None)
+        if hold is None:
+            done = wallet.resolved.get(hold_id)
+            problem = f"hold {hold_id} was already {done[0]}" if done else f"hold {hold_id} was never placed"
+            self.find(wallet.user_id, row, problem, wallet.wallet_id)
+            return
+        captured = resolution(self, wallet, row, fields, hold)
+        wallet.held -= hold.amount
+        wallet.resolved[hold_id] = (row.kind[4:].lower(), captured)
+        gen = self.generations.get(hold_id.removesuffix(":late"))
+        if gen is not None:
+            generation_paid(self, gen)
+
+    def _credits_expired(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
+        at = _time(fields["timestamp"])
+        for grant_id, n in fields["expired"].items():
+            grant = self._take(wallet, row, grant_id, n, "expired")
+            wallet.expired += n
+            if grant is not None and at is not None and (grant.expires_at is None or grant.expires_at > at):
+                self.find(wallet.user_id, row, f"grant {grant_id} expired before its expiry", wallet.wallet_id)
+
+    def _closed(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
+        grant_id, n = fields["grant_id"], fields["clawed_back"]
+        grant = self._take(wallet, row, grant_id, n, "clawed back")
+        wallet.clawed_back += n
+        if grant is None:
+            return
+        if grant.closed:
+            self.find(wallet.user_id, row, f"grant {grant_id} was already {grant.closed}", wallet.wallet_id)
+        grant.closed = "refunded" if row.kind == "PurchaseRefunded" else "reversed"
+        if grant.remaining != 0:
+            self.find(wallet.user_id, row, f"closing grant {grant_id} left {grant.remaining} credits in it",
+                      wallet.wallet_id)
+
+    # Generations.
+
+    def _generation_event(self, row: Row) -> None:
+        kind = row.kind
+        if self.until is not None:
+            return  # balances as of an instant need wallets only
+        if kind == "GenerationRequested":
+            f = decode(row.state)
+            if row.originator_id in self.generations or row.version != 1:
+                self.find(f["user_id"], row, f"generation {row.originator_id} requested twice")
+            self.generations[row.originator_id] = GenerationState(
+                row.originator_id, f["user_id"], f["wallet_id"], f["hold_id"], f["cost"], position=row.position)
+            if self.outcomes is not None:
+                self.outcomes[row.originator_id] = ("requested", 0)
+            return
+        gen = self.generations.get(row.originator_id)
+        if gen is None:
+            return  # already checked against its hold and let go
+        generation_step(self, gen, row)
+

@@ -1,0 +1,53 @@
+"""Running a replay over a whole event store, with a progress bar on long runs and checkpoints
+where read tables are compared with the state folded so far."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+from eventsourcing.application import Application
+from tqdm import tqdm
+
+from projections.audit.fold import OnEntry, Replay
+from projections.audit.stored import PAGE, Row, head, rows
+
+Check = Callable[[Replay], None]
+
+
+class Checkpoints(Protocol):
+    """Something to run once the replay has folded every event up to given positions."""
+
+    def prepare(self, folded: Replay) -> list[tuple[int, Check]]:
+        """The (position, check) pairs; called before the first event is folded."""
+
+
+def replay(app: Application[Any], *, until: datetime | None = None, on_entry: OnEntry | None = None,
+           progress: bool = False, page: int = PAGE, checkpoints: Checkpoints | None = None) -> Replay:
+    """Fold every stored event of ``app`` (up to ``until`` when given) and run the end checks."""
+    folded = Replay(until=until, on_entry=on_entry)
+    points = sorted(checkpoints.prepare(folded), key=lambda p: p[0]) if checkpoints else []
+    for page_rows in _pages(app, progress, page):
+        rest = page_rows
+        while points and rest and rest[-1].position > points[0][0]:
+            position, check = points.pop(0)
+            cut = next(i for i, r in enumerate(rest) if r.position > position)
+            folded.feed(rest[:cut])
+            rest = rest[cut:]
+            check(folded)
+        folded.feed(rest)
+    for _, check in points:
+        check(folded)
+    folded.finish()
+    return folded
+
+
+def _pages(app: Application[Any], progress: bool, page: int) -> Iterator[list[Row]]:
+    if not progress:
+        yield from rows(app, page=page)
+        return
+    with tqdm(total=head(app), unit="ev", unit_scale=True, desc="replay", leave=False) as bar:
+        for batch in rows(app, page=page):
+            yield batch
+            bar.update(batch[-1].position - bar.n)

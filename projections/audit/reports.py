@@ -1,0 +1,111 @@
+"""What finance asks of a replay: balances as of an instant, the journal of a period, a summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.journal import Posting
+from projections.audit.fold import Replay
+from projections.audit.state import WalletState
+from projections.audit.stored import Row
+
+PERIODS = {"day": 10, "month": 7, "year": 4}
+FREE = ("referral", "share", "promo", "adjustment")
+
+
+def balance_rows(folded: Replay, at: datetime) -> list[dict[str, Any]]:
+    """Every wallet's available, held and by-source credits at ``at``, by user."""
+    out = [{"user_id": w.user_id, "available": w.available(at), "held": w.held, "by_source": w.by_source(at)}
+           for w in folded.wallets.values()]
+    return sorted(out, key=lambda r: str(r["user_id"]))
+
+
+def utc(text: str) -> datetime:
+    """An ISO 8601 instant as an aware UTC datetime; a naive one is refused."""
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError(f"instant {text!r} has no time zone (add Z or +00:00)")
+    return at.astimezone(UTC)
+
+
+@dataclass
+class JournalWindow:
+    """Collects the journal lines of events in ``[start, end)`` and hands them to ``write``."""
+
+    start: datetime | None
+    end: datetime | None
+    write: Callable[[dict[str, Any]], None]
+    entries: int = 0
+
+    def __call__(self, row: Row, wallet: WalletState, fields: dict[str, Any], lines: list[Posting]) -> None:
+        at = utc(fields["timestamp"])
+        if (self.start and at < self.start) or (self.end and at >= self.end):
+            return
+        self.entries += 1
+        self.write({"position": row.position, "at": at.isoformat(), "event": row.kind, "user_id": wallet.user_id,
+                    "lines": [{"account": p.account, "credits": p.credits, "money_minor": p.money_minor,
+                               "currency": p.currency, "memo": p.memo} for p in lines]})
+
+
+@dataclass
+class Period:
+    """The figures of one period."""
+
+    credits: dict[str, int] = field(default_factory=dict)
+    money: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add_credits(self, name: str, n: int) -> None:
+        self.credits[name] = self.credits.get(name, 0) + n
+
+    def add_money(self, name: str, currency: str, minor: int) -> None:
+        per = self.money.setdefault(name, {})
+        per[currency] = per.get(currency, 0) + minor
+
+
+class Summary:
+    """Liability, revenue, breakage, bonus credits, refunds and clawbacks, per period."""
+
+    def __init__(self, by: str = "all") -> None:
+        if by != "all" and by not in PERIODS:
+            raise ValueError(f"unknown period {by!r}: use one of all, {', '.join(PERIODS)}")
+        self.by = by
+        self.periods: dict[str, Period] = {}
+
+    def __call__(self, row: Row, wallet: WalletState, fields: dict[str, Any], lines: list[Posting]) -> None:
+        key = utc(fields["timestamp"]).isoformat()[: PERIODS[self.by]] if self.by != "all" else "all"
+        period = self.periods.get(key) or self.periods.setdefault(key, Period())
+        for p in lines:
+            _add(period, p)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per period, in order, with the credits and deferred revenue outstanding at its end."""
+        out = []
+        liability = 0
+        deferred: dict[str, int] = {}
+        for key in sorted(self.periods):
+            period = self.periods[key]
+            liability += period.credits.pop("liability_change", 0)
+            for currency, minor in period.money.pop("deferred_change", {}).items():
+                deferred[currency] = deferred.get(currency, 0) + minor
+            out.append({"period": key, "outstanding_credits": liability, "deferred_revenue": dict(deferred),
+                        **period.credits, **period.money})
+        return out
+
+
+def _add(period: Period, p: Posting) -> None:
+    kind, _, rest = p.account.partition(":")
+    group, _, source = rest.partition(":")
+    if kind == "credits":
+        if group == "user":
+            period.add_credits("liability_change", -p.credits)
+        else:
+            period.add_credits(f"{'bonus' if source in FREE else 'paid'}_{group}", abs(p.credits))
+    elif group == "deferred_revenue":
+        period.add_money("deferred_change", p.currency, -p.money_minor)
+    elif group == "cash":
+        period.add_money("cash_received", p.currency, p.money_minor)
+    else:
+        period.add_money(group, p.currency, -p.money_minor)
