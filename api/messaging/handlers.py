@@ -1,0 +1,99 @@
+"""Inbound messages to ledger commands: plain functions, shared by the Kafka consumers and the webhook.
+
+A message applied any number of times has one effect: every command is idempotent by the
+message's own reference (payment, redemption or referral id). A message that can never apply
+raises ``RejectedMessage`` (or a ``LedgerError``) and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from api.messaging.messages import (
+    CreditPackPurchased,
+    PaymentRefunded,
+    ReferralConverted,
+    ReferralReversed,
+    WalletBalanceRedeemed,
+)
+from api.policy import Policy
+from ledger import Ledger, Money, Outcome
+
+
+class RejectedMessage(ValueError):
+    """A well-formed message that the credit policy refuses; ``code`` names the reason."""
+
+    code = "rejected"
+
+
+class UnknownPack(RejectedMessage):
+    """A purchase of a pack the policy does not sell."""
+
+    code = "unknown-pack"
+
+
+class PriceMismatch(RejectedMessage):
+    """A purchase whose amount or currency is not the pack's price."""
+
+    code = "price-mismatch"
+
+
+class UnsupportedCurrency(RejectedMessage):
+    """A redemption in a currency the redemption rate is not defined for."""
+
+    code = "unsupported-currency"
+
+
+class SelfReferral(RejectedMessage):
+    """A referral whose referrer and referee are the same user."""
+
+    code = "self-referral"
+
+
+class TooSmall(RejectedMessage):
+    """A redemption worth less than one credit."""
+
+    code = "too-small"
+
+
+def apply_payment(ledger: Ledger, policy: Policy,
+                  message: CreditPackPurchased | WalletBalanceRedeemed | PaymentRefunded, *, at: datetime) -> Outcome:
+    """Apply a payment-flow message; ``at`` is used when the message carries no ``occurred_at``."""
+    at = message.occurred_at or at
+    if isinstance(message, CreditPackPurchased):
+        pack = policy.pack(message.pack_id)
+        if pack is None:
+            raise UnknownPack(f"payment {message.payment_id}: no pack {message.pack_id!r} is for sale")
+        if (message.amount_minor, message.currency) != (pack.price_minor, pack.currency):
+            raise PriceMismatch(f"payment {message.payment_id}: pack {pack.id} costs {pack.price_minor} "
+                                f"{pack.currency}, paid {message.amount_minor} {message.currency}")
+        return ledger.purchase(user_id=message.user_id, payment_id=message.payment_id, pack_id=pack.id,
+                               amount=pack.credits, price=Money(message.amount_minor, message.currency), at=at)
+    if isinstance(message, WalletBalanceRedeemed):
+        rate = policy.redemption
+        if message.currency != rate.currency:
+            raise UnsupportedCurrency(f"redemption {message.redemption_id}: balance in {message.currency}, "
+                                      f"redemption is in {rate.currency}")
+        amount = rate.credits_for(message.amount_minor)
+        if amount <= 0:
+            raise TooSmall(f"redemption {message.redemption_id}: {message.amount_minor} {message.currency} "
+                           "is worth less than one credit")
+        return ledger.redeem(user_id=message.user_id, redemption_id=message.redemption_id, amount=amount,
+                             value=Money(message.amount_minor, message.currency), at=at)
+    return ledger.refund_purchase(payment_id=message.payment_id, at=at)
+
+
+def apply_referral(ledger: Ledger, policy: Policy, message: ReferralConverted | ReferralReversed,
+                   *, at: datetime) -> Outcome:
+    """Apply an affiliate-system message; ``at`` is used when the message carries no ``occurred_at``."""
+    at = message.occurred_at or at
+    if isinstance(message, ReferralReversed):
+        return ledger.reverse_referral(referral_id=message.referral_id, at=at)
+    if message.referrer_user_id == message.referee_user_id:
+        raise SelfReferral(f"referral {message.referral_id}: user {message.referrer_user_id} referred themselves")
+    bonus = policy.referral
+    awards = [{"user_id": message.referrer_user_id, "credits": bonus.referrer_credits, "role": "referrer"}]
+    if bonus.referee_credits:
+        awards.append({"user_id": message.referee_user_id, "credits": bonus.referee_credits, "role": "referee"})
+    return ledger.grant_referral_bonus(referral_id=message.referral_id, awards=awards, at=at,
+                                       expires_at=bonus.expiry(at))

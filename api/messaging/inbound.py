@@ -1,0 +1,84 @@
+"""The inbound consumers: referrals from the affiliate system and the payment flow's events.
+
+One FastStream app, one consumer group per topic, at-least-once: an offset is committed only after
+its message was applied (or dead-lettered). The ledger's commands are idempotent by the message's
+own reference, so a redelivered message has no second effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+from faststream.specification import AsyncAPI
+
+from api.messaging import handlers
+from api.messaging.dead_letters import RETRY_DELAYS, DeadLetters, dead_letter_topic, strict_json
+from api.messaging.messages import PaymentMessage, ReferralMessage
+from api.messaging.settings import MessagingSettings
+from api.policy import Policy
+from ledger import Ledger
+
+Apply = Callable[..., Any]
+
+
+def decode(message: StreamMessage[Any]) -> Any:
+    """The JSON body of a message (FastStream decoder)."""
+    return strict_json(message.body)
+
+
+def received_at(message: KafkaMessage) -> datetime:
+    """When the broker stored the message: the time of a message that carries none of its own."""
+    record: Any = message.raw_message
+    return datetime.fromtimestamp(record.timestamp / 1000, tz=UTC)
+
+
+def build_inbound(ledger: Ledger, policy: Policy, settings: MessagingSettings, *,
+                  apply_referral: Apply = handlers.apply_referral, apply_payment: Apply = handlers.apply_payment,
+                  retry_delays: tuple[float, ...] = RETRY_DELAYS) -> FastStream:
+    """The consumers' FastStream app on a Kafka broker, with dead letters and retries."""
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=settings.kafka_idempotence)
+    dead_letters = {
+        dead_letter_topic(topic): broker.publisher(dead_letter_topic(topic), title=dead_letter_topic(topic),
+                                description=f"Messages of {topic} that can never apply; headers name the error "
+                                            "(x-error, x-error-message) and the origin (x-original-topic, "
+                                            "x-original-partition, x-original-offset).", schema=bytes)
+        for topic in (settings.referrals_topic, settings.payments_topic)
+    }
+
+    async def sink(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        await dead_letters[topic].publish(value, key=key, headers=headers)
+
+    broker.add_middleware(DeadLetters(sink, delays=retry_delays))
+    session_ms = settings.consumer_session_timeout_ms
+    heartbeat_ms = max(100, session_ms // 6)
+
+    @broker.subscriber(settings.referrals_topic, group_id=settings.referral_group_id, title=settings.referrals_topic,
+                       description="Referral conversions and reversals from the affiliate system.",
+                       ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode,
+                       session_timeout_ms=session_ms, heartbeat_interval_ms=heartbeat_ms)
+    async def on_referral(body: ReferralMessage, message: KafkaMessage) -> None:
+        """Grant or claw back a referral bonus, once per referral id."""
+        await asyncio.to_thread(apply_referral, ledger, policy, body, at=received_at(message))
+
+    @broker.subscriber(settings.payments_topic, group_id=settings.payment_group_id, title=settings.payments_topic,
+                       description="Pack purchases, wallet redemptions and refunds from the payment flow.",
+                       ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode,
+                       session_timeout_ms=session_ms, heartbeat_interval_ms=heartbeat_ms)
+    async def on_payment(body: PaymentMessage, message: KafkaMessage) -> None:
+        """Credit a purchase or redemption, or refund a purchase, once per payment or redemption id."""
+        await asyncio.to_thread(apply_payment, ledger, policy, body, at=received_at(message))
+
+    return FastStream(broker, specification=specification(broker))
+
+
+def specification(broker: KafkaBroker) -> AsyncAPI:
+    """The AsyncAPI description of the consumers and their dead-letter topics."""
+    return AsyncAPI(broker, title="Studio Ledger inbound events", version="1.0.0",
+                    description="Messages the ledger consumes from the affiliate system and the payment flow.")

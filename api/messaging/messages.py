@@ -1,0 +1,77 @@
+"""Inbound message schemas: what the affiliate system and the payment flow send, versioned.
+
+Each message names its ``type`` and schema ``version``; unknown extra fields are ignored so that
+producers can add fields, while a field of the wrong type or a version we do not know is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+Reference = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
+UserId = Annotated[str, Field(min_length=1, max_length=200)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class InboundMessage(BaseModel):
+    """Fields every inbound message has."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    version: Literal[1] = 1
+    occurred_at: AwareDatetime | None = None
+
+
+class ReferralConverted(InboundMessage):
+    """A referred user converted: the referrer (and maybe the referee) earn the referral bonus."""
+
+    type: Literal["ReferralConverted"]
+    referral_id: Reference
+    referrer_user_id: UserId
+    referee_user_id: UserId
+    occurred_at: AwareDatetime
+
+
+class ReferralReversed(InboundMessage):
+    """A referral was cancelled: the unspent bonus is clawed back."""
+
+    type: Literal["ReferralReversed"]
+    referral_id: Reference
+
+
+class CreditPackPurchased(InboundMessage):
+    """A learner paid for a credit pack."""
+
+    type: Literal["CreditPackPurchased"]
+    payment_id: Reference
+    user_id: UserId
+    pack_id: Annotated[str, Field(min_length=1, max_length=64)]
+    amount_minor: Annotated[int, Field(gt=0)]
+    currency: Currency
+
+
+class WalletBalanceRedeemed(InboundMessage):
+    """A learner converted platform wallet balance into credits."""
+
+    type: Literal["WalletBalanceRedeemed"]
+    redemption_id: Reference
+    user_id: UserId
+    amount_minor: Annotated[int, Field(gt=0)]
+    currency: Currency
+
+
+class PaymentRefunded(InboundMessage):
+    """A pack purchase was refunded: its unspent credits are clawed back."""
+
+    type: Literal["PaymentRefunded"]
+    payment_id: Reference
+
+
+ReferralMessage = Annotated[ReferralConverted | ReferralReversed, Field(discriminator="type")]
+PaymentMessage = Annotated[CreditPackPurchased | WalletBalanceRedeemed | PaymentRefunded, Field(discriminator="type")]
+
+REFERRAL_MESSAGES: TypeAdapter[ReferralConverted | ReferralReversed] = TypeAdapter(ReferralMessage)
+PAYMENT_MESSAGES: TypeAdapter[CreditPackPurchased | WalletBalanceRedeemed | PaymentRefunded] = TypeAdapter(
+    PaymentMessage)

@@ -1,0 +1,134 @@
+"""The inbound consumers' handler logic through FastStream's TestKafkaBroker (no broker, memory store)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from faststream import FastStream
+from faststream.kafka import KafkaMessage, TestKafkaBroker
+from faststream.kafka.broker import KafkaBroker
+
+from api.messaging.inbound import build_inbound
+from api.messaging.settings import MessagingSettings
+from api.policy import load_policy
+from ledger import Ledger
+
+pytestmark = pytest.mark.unit
+SETTINGS = MessagingSettings()
+PAYMENTS, REFERRALS = SETTINGS.payments_topic, SETTINGS.referrals_topic
+PURCHASE = {"type": "CreditPackPurchased", "payment_id": "pay-1", "user_id": "ana", "pack_id": "starter",
+            "amount_minor": 9900, "currency": "INR"}
+
+
+@pytest.fixture
+def memory_ledger() -> Iterator[Ledger]:
+    """A ledger on the in-memory store."""
+    app = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    yield app
+    app.close()
+
+
+class Consumers:
+    """The consumers' app under test, and what reached each dead-letter topic."""
+
+    def __init__(self, ledger: Ledger, app: FastStream) -> None:
+        self.ledger = ledger
+        self.broker: KafkaBroker = app.broker  # type: ignore[assignment]
+        self.dead: dict[str, list[tuple[bytes, dict[str, str]]]] = {f"{PAYMENTS}.dlq": [], f"{REFERRALS}.dlq": []}
+        for topic, found in self.dead.items():
+            self.broker.subscriber(topic)(self._recorder(found))
+
+    @staticmethod
+    def _recorder(found: list[tuple[bytes, dict[str, str]]]) -> Any:
+        async def record(message: KafkaMessage) -> None:
+            found.append((message.body, dict(message.headers)))
+        return record
+
+    def available(self, user: str) -> int:
+        """The user's available credits now."""
+        wallet = self.ledger.wallet(user)
+        return 0 if wallet is None else wallet.available(datetime.now(UTC))
+
+
+@pytest.fixture
+async def consumers(memory_ledger: Ledger) -> AsyncIterator[Consumers]:
+    """The consumers on a test broker, applying to a memory ledger."""
+    under_test = Consumers(memory_ledger, build_inbound(memory_ledger, load_policy(), SETTINGS, retry_delays=(0,)))
+    async with TestKafkaBroker(under_test.broker):
+        yield under_test
+
+
+async def test_a_purchase_message_credits_the_wallet(consumers: Consumers) -> None:
+    await consumers.broker.publish(PURCHASE, topic=PAYMENTS)
+    assert consumers.available("ana") == 100
+
+
+async def test_a_duplicate_purchase_message_credits_once(consumers: Consumers) -> None:
+    for _ in range(3):
+        await consumers.broker.publish(PURCHASE, topic=PAYMENTS)
+    assert consumers.available("ana") == 100
+    assert consumers.dead[f"{PAYMENTS}.dlq"] == []
+
+
+async def test_a_message_without_content_type_is_read_as_json(consumers: Consumers) -> None:
+    await consumers.broker.publish(json.dumps(PURCHASE).encode(), topic=PAYMENTS)
+    assert consumers.available("ana") == 100
+
+
+async def test_a_referral_conversion_credits_referrer_and_referee(consumers: Consumers) -> None:
+    await consumers.broker.publish({"type": "ReferralConverted", "referral_id": "ref-1", "referrer_user_id": "ana",
+                                    "referee_user_id": "bo", "occurred_at": datetime.now(UTC).isoformat()},
+                                   topic=REFERRALS)
+    assert (consumers.available("ana"), consumers.available("bo")) == (50, 20)
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    (b"{not json", "invalid-json"),
+    ({"type": "CreditPackPurchased", "payment_id": "p-2"}, "schema-violation"),
+    ({**PURCHASE, "payment_id": "p-3", "pack_id": "mega"}, "unknown-pack"),
+    ({**PURCHASE, "payment_id": "p-4", "amount_minor": 100}, "price-mismatch"),
+    ({"type": "PaymentRefunded", "payment_id": "never-paid"}, "unknown-reference"),
+])
+async def test_a_bad_payment_message_goes_to_the_dead_letter_topic_with_its_reason(
+    consumers: Consumers, body: Any, error: str,
+) -> None:
+    await consumers.broker.publish(body, topic=PAYMENTS)
+    [(value, headers)] = consumers.dead[f"{PAYMENTS}.dlq"]
+    assert headers["x-error"] == error
+    assert headers["x-original-topic"] == PAYMENTS
+    assert {"x-error-message", "x-original-partition", "x-original-offset"} <= set(headers)
+    assert value == body if isinstance(body, bytes) else json.loads(value) == body
+    assert consumers.ledger.wallet("ana") is None
+
+
+async def test_a_payment_id_reused_with_another_pack_is_dead_lettered_as_a_conflict(consumers: Consumers) -> None:
+    await consumers.broker.publish(PURCHASE, topic=PAYMENTS)
+    await consumers.broker.publish({**PURCHASE, "pack_id": "creator", "amount_minor": 49900}, topic=PAYMENTS)
+    [(_, headers)] = consumers.dead[f"{PAYMENTS}.dlq"]
+    assert headers["x-error"] == "conflicting-command"
+    assert consumers.available("ana") == 100
+
+
+async def test_reversing_an_unknown_referral_is_dead_lettered(consumers: Consumers) -> None:
+    await consumers.broker.publish({"type": "ReferralReversed", "referral_id": "nope"}, topic=REFERRALS)
+    [(_, headers)] = consumers.dead[f"{REFERRALS}.dlq"]
+    assert headers["x-error"] == "unknown-reference"
+
+
+async def test_a_transient_failure_is_not_dead_lettered(memory_ledger: Ledger) -> None:
+    calls: list[str] = []
+
+    def unavailable(*args: Any, **kwargs: Any) -> None:
+        calls.append("called")
+        raise ConnectionError("database unreachable")
+
+    under_test = Consumers(memory_ledger, build_inbound(memory_ledger, load_policy(), SETTINGS,
+                                                        apply_payment=unavailable, retry_delays=(0,)))
+    async with TestKafkaBroker(under_test.broker):
+        await under_test.broker.publish(PURCHASE, topic=PAYMENTS)
+    assert calls == ["called"]
+    assert under_test.dead[f"{PAYMENTS}.dlq"] == []
