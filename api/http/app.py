@@ -1,0 +1,58 @@
+"""The FastAPI application: routers, problem responses, request metrics and the media folder."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from api.http import problems
+from api.http.routers import admin, catalog, generations, health, share_page, wallet, webhooks
+from api.service import Service
+
+DESCRIPTION = """Creative Studio's credits and image generation.
+
+* Authenticate with `Authorization: Bearer <JWT>` (`sub` is the user id; role `admin` for `/v1/admin`).
+* Every POST needs an `Idempotency-Key`: the same key and body return the first answer, another body is a 409.
+* Commands return the ledger `position`; pass it as `min_position` to a read to see your own write. If the
+  projections do not reach it within the wait bound the read answers **503** with `Retry-After`.
+* Errors are RFC 9457 `application/problem+json` with a stable `type` URI (`urn:studio-ledger:problem:<slug>`).
+"""
+
+
+def create_app(service: Service, *, manage: bool = True) -> FastAPI:
+    """The API over ``service``; with ``manage`` the app starts and stops the service with its lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage:
+            service.start()
+        try:
+            yield
+        finally:
+            if manage:
+                service.stop()
+
+    app = FastAPI(title="Studio Ledger", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.service = service
+    problems.install(app)
+    for module in (catalog, wallet, generations, share_page, webhooks, admin, health):
+        app.include_router(module.router)
+    media = service.store.data_dir / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    app.mount("/media", StaticFiles(directory=media), name="media")
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        service.metrics.latency.labels(request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started)
+        return response
+
+    return app

@@ -1,0 +1,67 @@
+"""Dependencies of the routes: the service, the caller, the idempotency key and list parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.http.auth import Principal, unauthorized
+from api.http.idempotency import check_key
+from api.http.problems import Problem
+from api.service import Service
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT: `sub` is the user id, role `admin` for admin routes")
+
+
+def get_service(request: Request) -> Service:
+    """The service this app was built with."""
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def get_principal(service: ServiceDep,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    """The caller named by the bearer token; 401 without a valid one."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise unauthorized("an Authorization: Bearer <token> header is required")
+    return service.verifier.verify(credentials.credentials)
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def get_admin(principal: CurrentUser) -> Principal:
+    """The caller, if they have the admin role; 403 otherwise."""
+    if not principal.is_admin:
+        raise Problem(403, "forbidden", "Forbidden", "this route needs the admin role")
+    return principal
+
+
+AdminUser = Annotated[Principal, Depends(get_admin)]
+
+
+def get_idempotency_key(idempotency_key: Annotated[str, Header(
+        alias="Idempotency-Key", description="A unique key per intended operation: a repeat with the same key "
+        "and body returns the first answer; another body under the same key is a 409",
+        examples=["6f1c2d3e-generate-poster-1"])]) -> str:
+    """The request's Idempotency-Key, checked."""
+    return check_key(idempotency_key)
+
+
+IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]
+MinPosition = Annotated[int | None, Query(
+    ge=0, le=2**62, description="Wait (bounded) until the projections reach this ledger position, from a command's "
+    "`position`: read your own writes. 503 with Retry-After if they do not in time.")]
+Cursor = Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$",
+                                     description="`next_cursor` of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=200, description="items per page")]
+
+
+def before(cursor: str | None) -> int | None:
+    """The position a cursor stands for."""
+    return int(cursor) if cursor else None

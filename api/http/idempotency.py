@@ -1,0 +1,79 @@
+"""Idempotency keys, kept durably in the read database: the same key and body get the first answer.
+
+Only successful answers are kept: a request that failed (402, 409, 422) did nothing, so trying
+it again with the same key, once the cause is fixed, runs it again. The commands behind every POST
+are themselves idempotent by ids derived from the key, so two concurrent first attempts converge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from api.http.problems import Problem
+from ledger.values import digest
+from projections.db import UTCDateTime
+
+KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+metadata = MetaData()
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(200), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+def check_key(key: str) -> str:
+    """The key if it is 1 to 200 visible ASCII characters, else a 422 naming the header."""
+    if not KEY.match(key):
+        raise Problem(422, "invalid-idempotency-key", "Invalid Idempotency-Key",
+                      "Idempotency-Key must be 1 to 200 visible ASCII characters", field="header.Idempotency-Key")
+    return key
+
+
+class IdempotencyStore:
+    """Remembers the first successful answer to each (caller, key)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def setup(self) -> None:
+        """Create the table."""
+        metadata.create_all(self.engine)
+
+    def once(self, scope: str, key: str, request: Any, run: Callable[[], tuple[int, dict[str, Any]]],
+             ) -> tuple[int, dict[str, Any], bool]:
+        """The stored answer for this key, or ``run()``'s, stored; a different request under the key is a 409."""
+        fingerprint = digest(request)
+        found = self._find(scope, key)
+        if found is None:
+            status, body = run()
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(idempotency_keys.insert().values(
+                        scope=scope, key=key, fingerprint=fingerprint, status=status, body=body,
+                        created_at=datetime.now(UTC)))
+                return status, body, False
+            except IntegrityError:
+                found = self._find(scope, key)  # a concurrent first attempt stored its answer
+                assert found is not None
+        if found["fingerprint"] != fingerprint:
+            raise Problem(409, "idempotency-key-reused", "Idempotency-Key reused",
+                          f"Idempotency-Key {key!r} was already used with another request")
+        return int(found["status"]), dict(found["body"]), True
+
+    def _find(self, scope: str, key: str) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(select(idempotency_keys).where(
+                (idempotency_keys.c.scope == scope) & (idempotency_keys.c.key == key))).mappings().first()

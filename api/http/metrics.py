@@ -1,0 +1,46 @@
+"""Prometheus metrics: commands, request latency, and gauges read from the projections at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+class Metrics:
+    """One registry per service, so that several services (tests) never share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.commands = Counter("studio_commands_total", "Ledger commands handled, by command and outcome",
+                                ["command", "outcome"], registry=self.registry)
+        self.latency = Histogram("studio_request_seconds", "HTTP request latency, by route and status",
+                                 ["method", "route", "status"], registry=self.registry,
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+    def gauges(self, read: Callable[[], dict[str, dict[str, float]]]) -> None:
+        """Expose gauges computed by ``read()`` when scraped: {metric name: {label value: value}}."""
+        self.registry.register(_Gauges(read))
+
+
+HELP = {
+    "studio_generations": ("Generations by status", "status"),
+    "studio_held_credits": ("Credits held across all wallets", ""),
+    "studio_projection_lag": ("Positions each projection is behind the ledger's head", "projection"),
+    "studio_relay_lag": ("Positions the Kafka relay is behind the ledger's head", ""),
+}
+
+
+class _Gauges(Collector):
+    def __init__(self, read: Callable[[], dict[str, dict[str, float]]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for name, values in self.read().items():
+            documentation, label = HELP[name]
+            family = GaugeMetricFamily(name, documentation, labels=[label] if label else [])
+            for value_label, value in values.items():
+                family.add_metric([value_label] if label else [], value)
+            yield family

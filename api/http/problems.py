@@ -1,0 +1,101 @@
+"""RFC 9457 problem responses: every error the API answers is translated here, and only here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.messaging.handlers import RejectedMessage
+from generation.templates import UnknownTemplate, VariableError
+from ledger import errors
+
+log = logging.getLogger(__name__)
+TYPE_PREFIX = "urn:studio-ledger:problem:"
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """An answer that is an error: a status, a stable type slug, a title and a detail."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str = "", *,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+    def response(self, instance: str) -> JSONResponse:
+        """The problem+json response."""
+        body = {"type": TYPE_PREFIX + self.slug, "title": self.title, "status": self.status,
+                "detail": self.detail or self.title, "instance": instance, **self.extra}
+        return JSONResponse(body, status_code=self.status, headers=self.headers, media_type=MEDIA_TYPE)
+
+
+_LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific first
+    (errors.HoldAlreadyResolved, 409, "Hold already resolved"),
+    (errors.ConflictingCommand, 409, "Conflicting request"),
+    (errors.InvalidTransition, 409, "Not possible in the current state"),
+    (errors.GenerationNotFound, 404, "Not found"),
+    (errors.UnknownReference, 404, "Not found"),
+    (errors.HoldNotFound, 404, "Not found"),
+    (errors.InvalidAmount, 422, "Invalid amount"),
+    (errors.CaptureExceedsHold, 422, "Invalid amount"),
+    (errors.InvalidCommand, 422, "Invalid request"),
+]
+
+
+def translate(error: Exception) -> Problem:
+    """The problem an exception stands for; an unexpected one becomes a bare 500 without details."""
+    if isinstance(error, Problem):
+        return error
+    if isinstance(error, errors.InsufficientCredits):
+        return Problem(402, "insufficient-credits", "Not enough credits", str(error),
+                       needed=error.needed, available=error.available)
+    if isinstance(error, UnknownTemplate):
+        return Problem(404, "unknown-template", "Unknown template", str(error).strip("'\""))
+    if isinstance(error, VariableError):
+        return Problem(422, "invalid-variable", "Invalid template variable", str(error), field=error.field)
+    if isinstance(error, RejectedMessage):
+        return Problem(422, error.code, "Message refused", str(error))
+    for cls, status, title in _LEDGER:
+        if isinstance(error, cls):
+            return Problem(status, error.code, title, str(error))
+    return Problem(500, "internal-error", "Internal error", "The request failed on our side; it was logged.")
+
+
+def install(app: FastAPI) -> None:
+    """Route every error the app can raise through ``translate``."""
+
+    async def problem(request: Request, error: Exception) -> JSONResponse:
+        found = translate(error)
+        if found.status >= 500:
+            log.error("request %s %s failed", request.method, request.url.path, exc_info=error)
+        return found.response(request.url.path)
+
+    async def invalid(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in error.errors()]
+        named = ", ".join(f["field"] for f in fields)
+        return Problem(422, "validation-error", "Invalid request", f"invalid: {named}",
+                       errors=fields, field=fields[0]["field"] if fields else "").response(request.url.path)
+
+    async def http(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(error.status_code, "http-error")
+        headers = dict(error.headers or {})
+        return Problem(error.status_code, slug, str(error.detail), str(error.detail),
+                       headers=headers).response(request.url.path)
+
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http)
+    app.add_exception_handler(Exception, problem)
+    for cls in (Problem, errors.LedgerError, UnknownTemplate, VariableError, RejectedMessage):
+        app.add_exception_handler(cls, problem)

@@ -1,0 +1,113 @@
+"""Generations: request one from a template, follow it, see the gallery, share an image."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, time
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.http.commands import command
+from api.http.deps import CurrentUser, Cursor, IdempotencyKey, Limit, MinPosition, ServiceDep, before
+from api.http.problems import Problem
+from api.http.schemas import (
+    GalleryItemPublic,
+    GenerationAccepted,
+    GenerationCreate,
+    GenerationPublic,
+    Page,
+    ShareCreated,
+    problems,
+)
+from api.service import Service
+from projections import queries
+
+router = APIRouter(prefix="/v1", tags=["generations"])
+
+
+def share_url(service: Service, token: str | None) -> str | None:
+    """The public page of a shared image."""
+    return f"{service.api.public_url.rstrip('/')}/s/{token}" if token else None
+
+
+@router.post("/generations", status_code=202, response_model=GenerationAccepted,
+             responses=problems(401, 402, 404, 409, 422))
+def create_generation(body: GenerationCreate, user: CurrentUser, key: IdempotencyKey,
+                      service: ServiceDep) -> JSONResponse:
+    """Request an image: the template's cost is held now and captured when the image is stored."""
+
+    def run() -> tuple[int, dict[str, Any]]:
+        template = service.catalog.get(body.template_id)
+        variables = template.validate_variables(body.variables, body.input_image_url)
+        outcome = command(service, "request_generation", lambda: service.ledger.request_generation(
+            user_id=user.user_id, request_key=key, template_id=template.id, template_version=template.version,
+            variables=variables, input_image=body.input_image_url, cost=template.cost, at=service.clock()))
+        accepted = GenerationAccepted(generation_id=outcome.value, status="requested", cost=template.cost,
+                                      hold_id=str(outcome.value), position=outcome.position)
+        return 202, accepted.model_dump(mode="json")
+
+    request = {"route": "POST /v1/generations", "body": body.model_dump(mode="json")}
+    status, payload, _ = service.idempotency.once(user.user_id, key, request, run)
+    return JSONResponse(payload, status_code=status)
+
+
+@router.get("/generations/{generation_id}", responses=problems(401, 404, 409, 503))
+def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep,
+                   min_position: MinPosition = None) -> GenerationPublic:
+    """One of the caller's generations: status and, once completed, the image."""
+    service.wait_for(min_position)
+    with service.engine.connect() as conn:
+        row = queries.generation(conn, generation_id)
+    if row is None or row["user_id"] != user.user_id:
+        raise Problem(404, "generation-not-found", "Not found", f"you have no generation {generation_id}")
+    return GenerationPublic(**{k: row[k] for k in GenerationPublic.model_fields if k in row},
+                            share_url=share_url(service, row["share_token"]))
+
+
+@router.get("/gallery", responses=problems(401, 409, 503))
+def get_gallery(user: CurrentUser, service: ServiceDep, min_position: MinPosition = None, cursor: Cursor = None,
+                limit: Limit = 24) -> Page[GalleryItemPublic]:
+    """The caller's finished images, newest first."""
+    service.wait_for(min_position)
+    with service.engine.connect() as conn:
+        rows = queries.user_gallery(conn, user.user_id, before=before(cursor), limit=limit + 1)
+    items = [GalleryItemPublic(**{k: r[k] for k in GalleryItemPublic.model_fields if k in r},
+                               share_url=share_url(service, r["share_token"])) for r in rows[:limit]]
+    next_cursor = str(rows[limit - 1]["position"]) if len(rows) > limit else None
+    return Page[GalleryItemPublic](items=items, next_cursor=next_cursor)
+
+
+@router.post("/generations/{generation_id}/share", response_model=ShareCreated,
+             responses=problems(401, 404, 409, 422))
+def share_generation(generation_id: UUID, user: CurrentUser, key: IdempotencyKey,
+                     service: ServiceDep) -> JSONResponse:
+    """Make a finished image public; the first share of an image earns the share bonus (a few a day)."""
+
+    def run() -> tuple[int, dict[str, Any]]:
+        at = service.clock()
+        shared = command(service, "share_generation", lambda: service.ledger.share_generation(
+            generation_id=generation_id, user_id=user.user_id, token=secrets.token_urlsafe(9), at=at))
+        bonus, position = _share_bonus(service, user.user_id, generation_id, at)
+        created = ShareCreated(generation_id=generation_id, share_url=share_url(service, shared.value) or "",
+                               bonus_credits=bonus, position=max(shared.position, position))
+        return 200, created.model_dump(mode="json")
+
+    request = {"route": f"POST /v1/generations/{generation_id}/share"}
+    status, payload, _ = service.idempotency.once(user.user_id, key, request, run)
+    return JSONResponse(payload, status_code=status)
+
+
+def _share_bonus(service: Service, user_id: str, generation_id: UUID, at: datetime) -> tuple[int, int]:
+    rule = service.policy.share
+    if rule.credits <= 0:
+        return 0, 0
+    with service.engine.connect() as conn:
+        today = queries.share_bonuses_since(conn, user_id, datetime.combine(at.date(), time(), at.tzinfo))
+    if today >= rule.max_bonuses_per_day:
+        return 0, 0
+    granted = command(service, "grant_share_bonus", lambda: service.ledger.grant_share_bonus(
+        user_id=user_id, reference=f"share:{generation_id}", amount=rule.credits, at=at, expires_at=rule.expiry(at)))
+    return (0 if granted.repeated else rule.credits), granted.position

@@ -1,0 +1,47 @@
+"""The caller's wallet and statement, from the projections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.http.deps import CurrentUser, Cursor, Limit, MinPosition, ServiceDep, before
+from api.http.schemas import Lifetime, Page, StatementLinePublic, WalletPublic, problems
+from api.service import Service
+from projections import queries
+
+router = APIRouter(prefix="/v1", tags=["wallet"])
+
+
+def wallet_view(service: Service, user_id: str, position: int) -> tuple[WalletPublic, Any]:
+    """The wallet of ``user_id`` (an empty one if they never had credits), and its projected row."""
+    with service.engine.connect() as conn:
+        row = queries.wallet(conn, user_id, service.clock())
+    if row is None:
+        empty = Lifetime(purchased=0, granted=0, spent=0, expired=0, clawed_back=0)
+        return WalletPublic(user_id=user_id, available=0, held=0, by_source={}, lifetime=empty,
+                            position=position), None
+    lifetime = Lifetime(purchased=row["purchased"], granted=row["granted"], spent=row["spent"],
+                        expired=row["expired"], clawed_back=row["clawed_back"])
+    return WalletPublic(user_id=user_id, available=row["available"], held=row["held"], by_source=row["by_source"],
+                        lifetime=lifetime, position=position), row
+
+
+@router.get("/wallet", responses=problems(401, 409, 503))
+def get_wallet(user: CurrentUser, service: ServiceDep, min_position: MinPosition = None) -> WalletPublic:
+    """The caller's credits: available now, held, by source, and over the wallet's life."""
+    position = service.wait_for(min_position)
+    return wallet_view(service, user.user_id, position)[0]
+
+
+@router.get("/wallet/statement", responses=problems(401, 409, 503))
+def get_statement(user: CurrentUser, service: ServiceDep, min_position: MinPosition = None,
+                  cursor: Cursor = None, limit: Limit = 50) -> Page[StatementLinePublic]:
+    """The caller's statement, newest first: one line per wallet event with the running balance."""
+    service.wait_for(min_position)
+    with service.engine.connect() as conn:
+        rows = queries.statement(conn, user.user_id, before=before(cursor), limit=limit + 1)
+    items = [StatementLinePublic.model_validate(dict(r)) for r in rows[:limit]]
+    next_cursor = str(items[-1].position) if len(rows) > limit else None
+    return Page[StatementLinePublic](items=items, next_cursor=next_cursor)

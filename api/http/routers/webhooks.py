@@ -1,0 +1,55 @@
+"""The payment flow's webhook: the same messages as `payments.events`, signed, applied once."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from api.http.commands import command
+from api.http.deps import IdempotencyKey, ServiceDep
+from api.http.problems import Problem
+from api.http.schemas import WebhookAccepted, problems
+from api.http.signatures import HEADER, verify
+from api.messaging.handlers import apply_payment
+from api.messaging.messages import PAYMENT_MESSAGES
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+EXAMPLE = {"type": "CreditPackPurchased", "version": 1, "payment_id": "pay_123", "user_id": "alice",
+           "pack_id": "starter", "amount_minor": 9900, "currency": "INR"}
+BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": PAYMENT_MESSAGES.json_schema(ref_template="#/components/schemas/{model}"), "example": EXAMPLE}}},
+    "parameters": [{"name": HEADER, "in": "header", "required": True, "schema": {"type": "string"},
+                    "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>"}]}
+
+
+@router.post("/payments", response_model=WebhookAccepted, responses=problems(401, 404, 409, 422),
+             openapi_extra=BODY)
+async def payments(request: Request, key: IdempotencyKey, service: ServiceDep) -> JSONResponse:
+    """A purchase, redemption or refund from the payment flow, signed with the webhook secret."""
+    body = await request.body()
+    verify(service.api.webhook_secret.get_secret_value(), body, request.headers.get(HEADER), now=time.time(),
+           tolerance=service.api.webhook_tolerance_seconds)
+    try:
+        message = PAYMENT_MESSAGES.validate_json(body)
+    except ValidationError as error:
+        fields = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+                  for e in error.errors()]
+        raise Problem(422, "invalid-message", "Invalid payment message", f"invalid: {fields[0]['field']}",
+                      errors=fields, field=fields[0]["field"]) from None
+
+    def run() -> tuple[int, dict[str, Any]]:
+        outcome = command(service, message.type, lambda: apply_payment(
+            service.ledger, service.policy, message, at=service.clock()))
+        return 200, WebhookAccepted(type=message.type, position=outcome.position, repeated=outcome.repeated
+                                    ).model_dump(mode="json")
+
+    request_doc = {"route": "POST /v1/webhooks/payments", "body": json.loads(body)}
+    status, payload, _ = await anyio.to_thread.run_sync(service.idempotency.once, "webhook:payments", key,
+                                                        request_doc, run)
+    return JSONResponse(payload, status_code=status)

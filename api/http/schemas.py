@@ -1,0 +1,247 @@
+"""Request and response bodies of the API (``XxxCreate`` in, ``XxxPublic`` out), with examples."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PackPublic(BaseModel):
+    """A credit pack for sale."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "starter", "title": "Starter", "credits": 100, "price_minor": 9900, "currency": "INR"}]})
+    id: str
+    title: str
+    credits: int
+    price_minor: int
+    currency: str
+
+
+class VariablePublic(BaseModel):
+    """A slot of a template the learner fills in."""
+
+    name: str
+    label: str
+    type: str
+    max_length: int
+    choices: list[str]
+    required: bool
+    default: str | None
+
+
+class TemplatePublic(BaseModel):
+    """A ready-made image recipe."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "poster-webinar", "title": "Webinar poster", "description": "A poster announcing a webinar",
+        "category": "poster", "cost": 10, "version": 1, "aspect_ratio": "4:5", "needs_input_image": False,
+        "variables": [{"name": "title", "label": "Title", "type": "text", "max_length": 60, "choices": [],
+                       "required": True, "default": None}]}]})
+    id: str
+    title: str
+    description: str
+    category: str
+    cost: int
+    version: int
+    aspect_ratio: str
+    needs_input_image: bool
+    variables: list[VariablePublic]
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, newest first; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    items: list[T]
+    next_cursor: str | None = Field(description="null on the last page")
+
+
+class Lifetime(BaseModel):
+    """What the wallet received and lost over its life."""
+
+    purchased: int = Field(description="credits bought with money: packs and redeemed wallet balance")
+    granted: int = Field(description="free credits: referral, share, promo and positive adjustments")
+    spent: int
+    expired: int
+    clawed_back: int = Field(description="taken back by refunds, reversals and negative adjustments")
+
+
+class WalletPublic(BaseModel):
+    """A wallet's credits now, as projected at ``position``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "user_id": "alice", "available": 90, "held": 10, "by_source": {"purchase": 90},
+        "lifetime": {"purchased": 100, "granted": 0, "spent": 0, "expired": 0, "clawed_back": 0},
+        "position": 42}]})
+    user_id: str
+    available: int = Field(description="credits that can be spent now")
+    held: int = Field(description="credits reserved by generations in progress")
+    by_source: dict[str, int]
+    lifetime: Lifetime
+    position: int = Field(description="the ledger position the projections had reached")
+
+
+class StatementLinePublic(BaseModel):
+    """One wallet event: its effect on the balance and the balance after it."""
+
+    position: int
+    occurred_at: datetime
+    type: str
+    change: int
+    held_change: int
+    balance: int
+    held: int
+    reference: str
+    details: dict[str, Any]
+
+
+class GenerationCreate(_In):
+    """A request for an image from a template."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"template_id": "poster-webinar", "variables": {"title": "Intro to SQL"}, "input_image_url": None}]})
+    template_id: str = Field(min_length=1, max_length=64)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    input_image_url: str | None = Field(default=None, max_length=2048)
+
+
+class GenerationAccepted(BaseModel):
+    """The generation was requested and its cost is held."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "generation_id": "0d6f0c1e-3f7a-5d5e-9c1e-6d0f5b1a2c3d", "status": "requested", "cost": 10,
+        "hold_id": "0d6f0c1e-3f7a-5d5e-9c1e-6d0f5b1a2c3d", "position": 57}]})
+    generation_id: UUID
+    status: str
+    cost: int
+    hold_id: str
+    position: int = Field(description="pass as min_position to read your own write")
+
+
+class GenerationPublic(BaseModel):
+    """A generation and, once finished, its image."""
+
+    generation_id: UUID
+    template_id: str
+    template_version: int
+    status: str = Field(description="requested, started, completed or failed")
+    cost: int
+    variables: dict[str, Any]
+    image_url: str | None
+    thumbnail_url: str | None
+    reason: str | None
+    share_url: str | None
+    requested_at: datetime
+    updated_at: datetime
+
+
+class GalleryItemPublic(BaseModel):
+    """A finished image in the user's gallery."""
+
+    generation_id: UUID
+    template_id: str
+    title: str
+    image_url: str
+    thumbnail_url: str | None
+    share_url: str | None
+    created_at: datetime
+
+
+class ShareCreated(BaseModel):
+    """The public link to a finished image."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "generation_id": "0d6f0c1e-3f7a-5d5e-9c1e-6d0f5b1a2c3d", "share_url": "http://127.0.0.1:8000/s/Xy12abCD",
+        "bonus_credits": 5, "position": 61}]})
+    generation_id: UUID
+    share_url: str
+    bonus_credits: int = Field(description="credits granted for this share (0 once the daily limit is reached)")
+    position: int
+
+
+class GrantCreate(_In):
+    """Promotional credits for a wallet, usually expiring."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"amount": 50, "reason": "launch week", "expires_at": "2026-12-31T00:00:00Z"}]})
+    amount: int = Field(gt=0, le=1_000_000)
+    reason: str = Field(min_length=1, max_length=200)
+    expires_at: datetime | None = Field(default=None, description="when the credits lapse (null: never)")
+
+
+class AdjustmentCreate(_In):
+    """A correction by an admin: adds (delta > 0) or takes (delta < 0) credits, with a reason."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"delta": -20, "reason": "duplicate referral bonus"}]})
+    delta: int = Field(ge=-1_000_000, le=1_000_000)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CommandAccepted(BaseModel):
+    """A ledger command was applied (or had already been)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"user_id": "alice", "position": 64,
+                                                               "repeated": False}]})
+    user_id: str
+    position: int
+    repeated: bool
+
+
+class GrantPublic(BaseModel):
+    """One grant of credits in a wallet."""
+
+    grant_id: str
+    source: str
+    amount: int
+    remaining: int
+    expires_at: datetime | None
+    closed: str | None
+    granted_at: datetime
+
+
+class AdminWalletPublic(WalletPublic):
+    """A wallet with its grants, for support and finance."""
+
+    grants: list[GrantPublic]
+
+
+class WebhookAccepted(BaseModel):
+    """A payment message was applied to the ledger (or had already been)."""
+
+    type: str
+    position: int
+    repeated: bool
+
+
+class ProblemPublic(BaseModel):
+    """An error, as RFC 9457 problem details; ``type`` is stable, ``detail`` says what to fix."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "type": "urn:studio-ledger:problem:insufficient-credits", "title": "Not enough credits", "status": 402,
+        "detail": "wallet alice has 4 credits available, 10 needed", "instance": "/v1/generations",
+        "needed": 10, "available": 4}]})
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the problem statuses a route can answer."""
+    text = {400: "Bad request", 401: "Missing, expired or invalid token", 402: "Not enough credits",
+            403: "Needs the admin role", 404: "Not found", 409: "Conflict (Idempotency-Key reused, state)",
+            422: "Invalid input; `field` names it", 503: "Projection not caught up: retry after Retry-After"}
+    return {s: {"model": ProblemPublic, "description": text[s],
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemPublic"}}}}
+            for s in statuses}

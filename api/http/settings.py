@@ -1,0 +1,56 @@
+"""Settings of the HTTP service, from STUDIO_* environment variables, checked before it starts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_JWT_SECRET = "embedded-default-jwt-secret-do-not-use-in-production"  # noqa: S105 (the known default)
+EMBEDDED_WEBHOOK_SECRET = "embedded-default-webhook-secret-do-not-use-in-production"  # noqa: S105
+
+
+class ApiSettings(BaseSettings):
+    """How the API listens, authenticates callers, verifies webhooks and reads its projections."""
+
+    model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8000"
+    dispatch: Literal["inprocess", "kafka"] = "inprocess"
+    read_db_url: str = ""  # default: read.db in the data folder, or the event store's PostgreSQL database
+    run_projector: bool = True
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: SecretStr = SecretStr(EMBEDDED_JWT_SECRET)
+    jwks_url: str = ""
+    jwt_issuer: str = "studio-ledger"
+    jwt_audience: str = "studio-ledger"
+    token_ttl_minutes: int = Field(default=60 * 24, ge=1, le=60 * 24 * 30)
+    webhook_secret: SecretStr = SecretStr(EMBEDDED_WEBHOOK_SECRET)
+    webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    read_wait_ms: int = Field(default=2000, ge=0, le=30_000)
+    ready_max_lag: int = Field(default=10_000, ge=0)
+    page_limit: int = Field(default=50, ge=1, le=500)
+
+
+class UnsafeSettings(ValueError):
+    """Settings the service refuses to start with; names the variable."""
+
+
+def check_secrets(settings: ApiSettings, *, embedded: bool) -> None:
+    """Outside the embedded default, refuse the default or an empty JWT or webhook secret."""
+    if embedded:
+        return
+    if settings.jwt_algorithm == "HS256":
+        secret = settings.jwt_secret.get_secret_value()
+        if not secret or secret == EMBEDDED_JWT_SECRET:
+            raise UnsafeSettings("STUDIO_JWT_SECRET must be set to a secret of your own outside the embedded default")
+        if len(secret) < 32:
+            raise UnsafeSettings("STUDIO_JWT_SECRET must be at least 32 characters long")
+    elif not settings.jwks_url:
+        raise UnsafeSettings("STUDIO_JWKS_URL is required when STUDIO_JWT_ALGORITHM is RS256")
+    webhook = settings.webhook_secret.get_secret_value()
+    if not webhook or webhook == EMBEDDED_WEBHOOK_SECRET:
+        raise UnsafeSettings("STUDIO_WEBHOOK_SECRET must be set to a secret of your own outside the embedded default")

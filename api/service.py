@@ -1,0 +1,207 @@
+"""The running service: the ledger, its projections, the API's helpers and (embedded) the pipeline.
+
+One composition root for the HTTP process: everything is built from settings here, nothing at
+import time. ``start()`` creates the read tables and starts the projector (and, on the embedded
+default, the in-process generation pipeline) in background threads; ``stop()`` ends them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from api.bootstrap import build_ledger
+from api.http.auth import TokenVerifier
+from api.http.idempotency import IdempotencyStore
+from api.http.metrics import Metrics
+from api.http.problems import Problem
+from api.http.settings import ApiSettings, check_secrets
+from api.policy import Policy, load_policy
+from api.settings import StoreSettings
+from generation.settings import GenerationSettings
+from generation.templates import Catalog, load_catalog
+from ledger import Ledger
+from projections import Projector, all_projections, queries
+from projections.db import make_engine
+
+
+def is_embedded(store: StoreSettings, api: ApiSettings) -> bool:
+    """Whether this is the embedded default: a SQLite (or memory) event store and in-process dispatch."""
+    return store.store != "postgres" and api.dispatch == "inprocess"
+
+
+def read_db_url(store: StoreSettings, api: ApiSettings) -> str:
+    """The read database: as configured, else beside the event store (SQLite file or the same PostgreSQL)."""
+    if api.read_db_url:
+        return api.read_db_url
+    if store.store == "memory":
+        return "sqlite://"
+    if store.store == "sqlite":
+        store.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{store.data_dir / 'read.db'}"
+    password = quote(store.postgres_password.get_secret_value(), safe="")
+    user = quote(store.postgres_user, safe="") + (f":{password}" if password else "")
+    return (f"postgresql+psycopg://{user}@{store.postgres_host}:{store.postgres_port}/{store.postgres_db}"
+            f"?options=-csearch_path%3D{store.postgres_schema}")
+
+
+@dataclass
+class Service:
+    """Everything one API process uses, built once."""
+
+    api: ApiSettings
+    store: StoreSettings
+    ledger: Ledger
+    engine: Engine
+    projector: Projector
+    catalog: Catalog
+    policy: Policy
+    verifier: TokenVerifier
+    idempotency: IdempotencyStore
+    metrics: Metrics = field(default_factory=Metrics)
+    pipeline: Any = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the service runs on the embedded default."""
+        return is_embedded(self.store, self.api)
+
+    def start(self) -> None:
+        """Create the read tables, then start the projector and the pipeline."""
+        self.projector.setup()
+        self.idempotency.setup()
+        self.metrics.gauges(self._gauges)
+        if self.api.run_projector:
+            thread = threading.Thread(target=self.projector.run, name="projector", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        if self.pipeline is not None:
+            self.pipeline.start()
+
+    def stop(self) -> None:
+        """Stop the pipeline and the projector, then close the stores."""
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        self.projector.stop()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.ledger.close()
+        self.engine.dispose()
+
+    def projected(self) -> int:
+        """The position every projection has reached (in this process, or as committed by another)."""
+        if self.api.run_projector:
+            return self.projector.position
+        with self.engine.connect() as conn:
+            return min(queries.tracked_positions(conn).values(), default=0)
+
+    def wait_for(self, position: int | None) -> int:
+        """Wait, within the configured bound, until the projections reach ``position``; else a 503."""
+        reached = self.projected()
+        if position is None or reached >= position:
+            return reached
+        head = self.ledger.recorder.max_notification_id() or 0
+        if position > head:
+            raise Problem(409, "position-not-reached", "Unknown ledger position",
+                          f"min_position {position} is beyond the ledger's head {head}: it was never returned")
+        deadline = time.monotonic() + self.api.read_wait_ms / 1000
+        if self.api.run_projector:
+            if self.projector.wait(position, self.api.read_wait_ms / 1000):
+                return self.projector.position
+        else:
+            while time.monotonic() < deadline:
+                if (reached := self.projected()) >= position:
+                    return reached
+                time.sleep(0.005)
+        raise Problem(503, "projection-behind", "Projection not caught up",
+                      f"the projections reached {self.projected()}, not yet {position}; retry shortly",
+                      headers={"Retry-After": "1"}, min_position=position)
+
+    def readiness(self) -> dict[str, str]:
+        """Each dependency's state: "ok" or what is wrong."""
+        checks: dict[str, str] = {}
+        try:
+            head = self.ledger.recorder.max_notification_id() or 0
+            checks["event_store"] = "ok"
+        except Exception as error:  # any failure of the store means not ready
+            head, checks["event_store"] = 0, f"unavailable: {type(error).__name__}"
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["read_database"] = "ok"
+        except Exception as error:  # any failure of the read database means not ready
+            checks["read_database"] = f"unavailable: {type(error).__name__}"
+        lag = max(0, head - self.projected()) if checks["read_database"] == "ok" else -1
+        checks["projections"] = "ok" if 0 <= lag <= self.api.ready_max_lag else f"lagging by {lag} positions"
+        if self.api.dispatch == "kafka":
+            checks["broker"] = _broker_reachable()
+        return checks
+
+    def _gauges(self) -> dict[str, dict[str, float]]:
+        head = self.ledger.recorder.max_notification_id() or 0
+        with self.engine.connect() as conn:
+            statuses = queries.generations_by_status(conn)
+            held = queries.pending_holds(conn)
+            positions = queries.tracked_positions(conn)
+        gauges: dict[str, dict[str, float]] = {
+            "studio_generations": {k: float(v) for k, v in statuses.items()},
+            "studio_held_credits": {"": float(held)},
+            "studio_projection_lag": {k: float(max(0, head - v)) for k, v in positions.items()},
+        }
+        relay = getattr(self.pipeline, "relay", None)
+        if relay is not None:
+            gauges["studio_relay_lag"] = {"": float(relay.lag)}
+        return gauges
+
+
+def _broker_reachable() -> str:
+    from api.messaging.settings import MessagingSettings
+
+    servers = MessagingSettings().kafka_bootstrap_servers.split(",")
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=1):
+                return "ok"
+        except OSError:
+            continue
+    return f"unreachable: {','.join(servers)}"
+
+
+def build_service(api: ApiSettings | None = None, store: StoreSettings | None = None, *,
+                  generation: GenerationSettings | None = None, with_pipeline: bool = True) -> Service:
+    """The service from settings; refuses unsafe settings before building anything."""
+    api = api or ApiSettings()
+    store = store or StoreSettings()
+    check_secrets(api, embedded=is_embedded(store, api))
+    generation = generation or GenerationSettings(data_dir=store.data_dir)
+    catalog = load_catalog(generation.templates_dir)
+    ledger = build_ledger(store)
+    engine = make_engine(read_db_url(store, api))
+    verifier = TokenVerifier(algorithm=api.jwt_algorithm, secret=api.jwt_secret.get_secret_value(),
+                             issuer=api.jwt_issuer, audience=api.jwt_audience, jwks_url=api.jwks_url)
+    service = Service(api=api, store=store, ledger=ledger, engine=engine,
+                      projector=Projector(ledger, engine, all_projections()), catalog=catalog,
+                      policy=load_policy(), verifier=verifier, idempotency=IdempotencyStore(engine))
+    if with_pipeline and api.dispatch == "inprocess":
+        service.pipeline = _pipeline(ledger, catalog, generation)
+    return service
+
+
+def _pipeline(ledger: Ledger, catalog: Catalog, settings: GenerationSettings) -> Any:
+    from generation.bootstrap import build_image_model, build_image_store
+
+    inprocess = importlib.import_module("generation.inprocess")
+    return inprocess.InProcessPipeline(ledger, catalog, build_image_model(settings), build_image_store(settings))
