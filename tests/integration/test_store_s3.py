@@ -1,0 +1,87 @@
+"""The S3-compatible store against moto's S3 server on loopback."""
+
+from __future__ import annotations
+
+import io
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+from PIL import Image
+
+from generation.errors import StorageError
+from generation.ports import ImageResult
+from generation.stores.s3 import S3Store
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """moto's S3 server on a free loopback port."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_client(endpoint: str) -> Any:
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                        aws_secret_access_key="test")
+
+
+@pytest.fixture
+def bucket(endpoint: str) -> str:
+    name = f"gallery-{uuid.uuid4().hex[:10]}"
+    s3_client(endpoint).create_bucket(Bucket=name)
+    return name
+
+
+def store(endpoint: str, bucket: str) -> S3Store:
+    return S3Store(bucket=bucket, endpoint_url=endpoint, region="us-east-1", access_key="test",
+                   secret_key="test", public_url=f"https://img.example/{bucket}")
+
+
+def image(provider: str = "stability") -> ImageResult:
+    out = io.BytesIO()
+    Image.new("RGB", (400, 300), "teal").save(out, format="PNG")
+    return ImageResult(data=out.getvalue(), content_type="image/png", provider=provider, model="sd3.5-large",
+                       seed=42, timings={"model": 3.5})
+
+
+async def test_put_uploads_image_thumbnail_and_metadata_and_find_reads_them_back(endpoint: str, bucket: str) -> None:
+    target = store(endpoint, bucket)
+    assert await target.find("gen-1") is None
+    kept = await target.put("gen-1", image(), ("poster",))
+    assert kept.url == f"https://img.example/{bucket}/gallery/gen-1.png"
+    assert kept.thumbnail_url == f"https://img.example/{bucket}/gallery/gen-1_thumb.jpg"
+    assert (kept.provider, kept.model, kept.seed, kept.timings) == ("stability", "sd3.5-large", 42, {"model": 3.5})
+    assert await target.find("gen-1") == kept
+    client = s3_client(endpoint)
+    assert client.get_object(Bucket=bucket, Key="gallery/gen-1.png")["Body"].read() == image().data
+    thumb = client.get_object(Bucket=bucket, Key="gallery/gen-1_thumb.jpg")
+    assert thumb["ContentType"] == "image/jpeg"
+    with Image.open(io.BytesIO(thumb["Body"].read())) as small:
+        assert small.size == (256, 192)
+
+
+async def test_a_second_put_returns_the_first_image_unchanged(endpoint: str, bucket: str) -> None:
+    target = store(endpoint, bucket)
+    first = await target.put("gen-2", image())
+    assert await target.put("gen-2", image(provider="openai")) == first
+
+
+async def test_a_missing_bucket_is_a_storage_error(endpoint: str) -> None:
+    with pytest.raises(StorageError):
+        await store(endpoint, "no-such-bucket").put("gen-3", image())

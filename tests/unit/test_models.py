@@ -1,0 +1,182 @@
+"""Image model adapters against the providers' documented request and response shapes."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from PIL import Image
+
+from generation.errors import ContentRefused, InvalidInput, ProviderUnavailable, RateLimited
+from generation.models.local import LocalModel
+from generation.models.openai import OpenAIModel
+from generation.models.replicate import ReplicateModel
+from generation.models.router import ModelRouter
+from generation.models.stability import StabilityModel
+from generation.ports import ImageRequest
+from generation.templates import load_catalog
+
+pytestmark = pytest.mark.unit
+
+
+def png(color: str = "red") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def ask(template_id: str = "social-announcement", input_image: str | None = None, **variables: str) -> ImageRequest:
+    template = load_catalog().get(template_id)
+    values = variables or {"headline": "New course!"}
+    return ImageRequest(generation_id="g-1", prompt=template.render(values), model=template.model,
+                        aspect_ratio=template.aspect_ratio, seed=1234, input_image=input_image,
+                        caption=template.render_caption(values), palette=template.palette)
+
+
+async def test_the_local_model_draws_a_real_png_of_the_aspect_ratio_the_same_for_the_same_seed() -> None:
+    model = LocalModel(scale=0.25)
+    request = ask("teaser-thumbnail", title="Learn SQL in 10 minutes")
+    first, second = await model.generate(request), await model.generate(request)
+    with Image.open(io.BytesIO(first.data)) as image:
+        assert image.format == "PNG" and image.size == (336, 192)
+    assert first.data == second.data and first.seed == 1234 and first.provider == "local"
+    other = await model.generate(ImageRequest(**{**request.__dict__, "seed": 99}))
+    assert other.data != first.data
+
+
+@respx.mock
+async def test_openai_generations_posts_the_documented_body_and_decodes_b64_json() -> None:
+    route = respx.post("https://api.openai.com/v1/images/generations").respond(
+        200, json={"created": 1, "data": [{"b64_json": base64.b64encode(png()).decode()}]})
+    result = await OpenAIModel("sk-test").generate(ask("social-story", offer="50% off"))
+    sent = json.loads(route.calls.last.request.content)
+    assert route.calls.last.request.headers["Authorization"] == "Bearer sk-test"
+    assert sent["model"] == "gpt-image-1" and sent["size"] == "1024x1536" and sent["n"] == 1
+    assert "50% off" in sent["prompt"]
+    assert result.data == png() and result.provider == "openai" and result.model == "gpt-image-1"
+
+
+@respx.mock
+async def test_openai_edits_upload_the_input_image_as_multipart() -> None:
+    respx.get("https://cdn.example/me.png").respond(200, content=png("blue"))
+    route = respx.post("https://api.openai.com/v1/images/edits").respond(
+        200, json={"data": [{"b64_json": base64.b64encode(png()).decode()}]})
+    await OpenAIModel("sk-test").generate(ask("profile-avatar", input_image="https://cdn.example/me.png",
+                                              expression="smiling"))
+    body = route.calls.last.request.content
+    assert b'name="image"; filename="input.png"' in body and png("blue") in body
+
+
+@pytest.mark.parametrize(("status", "body", "error"), [
+    (429, {"error": {"message": "Rate limit reached", "type": "requests"}}, RateLimited),
+    (500, {"error": {"message": "server error"}}, ProviderUnavailable),
+    (400, {"error": {"code": "content_policy_violation", "message": "rejected"}}, ContentRefused),
+    (400, {"error": {"code": "moderation_blocked", "message": "blocked by safety system"}}, ContentRefused),
+    (400, {"error": {"code": "invalid_size", "message": "bad size"}}, InvalidInput),
+])
+@respx.mock
+async def test_openai_errors_map_to_retryable_or_final_failures(status: int, body: dict[str, Any],
+                                                                error: type[Exception]) -> None:
+    respx.post("https://api.openai.com/v1/images/generations").respond(status, json=body)
+    with pytest.raises(error):
+        await OpenAIModel("sk-test").generate(ask())
+
+
+@respx.mock
+async def test_stability_posts_multipart_and_reads_image_bytes_and_seed() -> None:
+    route = respx.post("https://api.stability.ai/v2beta/stable-image/generate/sd3").respond(
+        200, content=png(), headers={"content-type": "image/png", "finish-reason": "SUCCESS", "seed": "1234"})
+    result = await StabilityModel("sk-st").generate(ask("poster-motivational", quote="Keep going"))
+    request = route.calls.last.request
+    assert request.headers["Accept"] == "image/*" and request.headers["Authorization"] == "Bearer sk-st"
+    assert request.headers["content-type"].startswith("multipart/form-data")
+    for field, value in (("model", b"sd3.5-large"), ("aspect_ratio", b"2:3"), ("seed", b"1234"),
+                         ("output_format", b"png")):
+        assert f'name="{field}"'.encode() + b"\r\n\r\n" + value in request.content
+    assert result.data == png() and result.seed == 1234
+
+
+@respx.mock
+async def test_stability_content_filter_and_moderation_are_refusals() -> None:
+    url = "https://api.stability.ai/v2beta/stable-image/generate/sd3"
+    respx.post(url).respond(200, content=png(), headers={"finish-reason": "CONTENT_FILTERED", "seed": "1"})
+    with pytest.raises(ContentRefused):
+        await StabilityModel("k").generate(ask("poster-motivational", quote="q"))
+    respx.post(url).respond(403, json={"id": "x", "name": "content_moderation", "errors": ["flagged"]})
+    with pytest.raises(ContentRefused):
+        await StabilityModel("k").generate(ask("poster-motivational", quote="q"))
+
+
+def replicate_transport(status: str = "succeeded", *, error: str | None = None, http_status: int = 201,
+                        seen: list[httpx.Request] | None = None) -> httpx.MockTransport:
+    """Replicate's API: create a prediction (Prefer: wait), poll it, and serve the output file."""
+    prediction = {"id": "p1", "model": "black-forest-labs/flux-schnell", "version": "v1", "input": {},
+                  "logs": "", "error": None, "status": "starting", "output": None,
+                  "urls": {"get": "https://api.replicate.com/v1/predictions/p1",
+                           "cancel": "https://api.replicate.com/v1/predictions/p1/cancel"},
+                  "created_at": "2026-01-01T00:00:00Z"}
+    done = {**prediction, "status": status, "error": error,
+            "output": ["https://replicate.delivery/out.png"] if status == "succeeded" else None}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request)
+        if request.url.host == "replicate.delivery":
+            return httpx.Response(200, content=png("green"))
+        if request.method == "POST":
+            if http_status != 201:
+                return httpx.Response(http_status, json={"title": "Too many requests", "detail": "slow down",
+                                                         "status": http_status})
+            return httpx.Response(201, json=prediction)
+        return httpx.Response(200, json=done)
+
+    return httpx.MockTransport(handle)
+
+
+async def test_replicate_runs_the_template_model_through_its_client_and_reads_the_file() -> None:
+    seen: list[httpx.Request] = []
+    model = ReplicateModel("r8-token", transport=replicate_transport(seen=seen))
+    model.client.poll_interval = 0
+    result = await model.generate(ask("social-announcement", headline="Hello"))
+    create = seen[0]
+    assert create.url.path == "/v1/models/black-forest-labs/flux-schnell/predictions"
+    assert create.headers["Authorization"] == "Bearer r8-token" and create.headers["Prefer"].startswith("wait")
+    body = json.loads(create.content)["input"]
+    assert body["aspect_ratio"] == "1:1" and body["seed"] == 1234 and "Hello" in body["prompt"]
+    assert result.data == png("green") and result.model == "black-forest-labs/flux-schnell"
+
+
+async def test_replicate_edits_the_learners_photo_for_a_profile_template() -> None:
+    seen: list[httpx.Request] = []
+    model = ReplicateModel("t", transport=replicate_transport(seen=seen))
+    model.client.poll_interval = 0
+    await model.generate(ask("profile-professional", input_image="https://cdn.example/me.jpg", name="Asha"))
+    body = json.loads(seen[0].content)["input"]
+    assert seen[0].url.path == "/v1/models/black-forest-labs/flux-kontext-pro/predictions"
+    assert body["input_image"] == "https://cdn.example/me.jpg" and body["aspect_ratio"] == "match_input_image"
+
+
+async def test_replicate_failures_map_to_refusals_rate_limits_and_provider_errors() -> None:
+    refused = ReplicateModel("t", transport=replicate_transport("failed", error="NSFW content detected"))
+    refused.client.poll_interval = 0
+    with pytest.raises(ContentRefused):
+        await refused.generate(ask())
+    limited = ReplicateModel("t", transport=replicate_transport(http_status=429))
+    with pytest.raises(RateLimited):
+        await limited.generate(ask())
+    broken = ReplicateModel("t", transport=replicate_transport(http_status=503))
+    with pytest.raises(ProviderUnavailable):
+        await broken.generate(ask())
+
+
+async def test_the_router_sends_each_template_to_its_provider() -> None:
+    local = LocalModel(scale=0.1)
+    router = ModelRouter({"local": local})
+    assert (await router.generate(ask("teaser-banner", event="E", date="D"))).provider == "local"
+    with pytest.raises(Exception, match="not enabled"):
+        await router.generate(ask())
