@@ -65,7 +65,7 @@ class Replay:
         """Run the end-of-log checks; every finding, in the order found."""
         for wallet in self.wallets.values():
             wallet_totals(self, wallet)
-        for gen in self.generations.values():
+        for gen in list(self.generations.values()):
             generation_at_end(self, gen)
         for unit, total in self.journal.items():
             if total:

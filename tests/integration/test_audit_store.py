@@ -1,0 +1,126 @@
+"""The audit on real stores: a clean log verifies on every store, tampering in PostgreSQL is found
+and named, and the read tables are compared with the replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import update
+
+from ledger import Ledger, wallet_id
+from projections import Projector, all_projections
+from projections.audit.diff import ProjectionDiff
+from projections.audit.verify import Report, run_verify
+from projections.balances import wallet_balances
+from projections.db import make_engine
+from projections.journal import Journal
+from tests.conftest import PG
+from tests.unit.test_audit_fold import busy_ledger
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def app(store_env: dict[str, str]) -> Iterator[Ledger]:
+    ledger = Ledger(store_env)
+    busy_ledger(ledger)
+    yield ledger
+    ledger.close()
+
+
+@pytest.fixture
+def pg_app(pg_env: dict[str, str]) -> Iterator[Ledger]:
+    ledger = Ledger(pg_env)
+    busy_ledger(ledger)
+    yield ledger
+    ledger.close()
+
+
+def events_of(app: Ledger, user: str) -> tuple[psycopg.Connection[Any], sql.Composed, list[tuple[Any, ...]]]:
+    """A connection to the event store, the events table's name, and ``user``'s wallet rows by version."""
+    env = app.env
+    conn = psycopg.connect(dbname=env["POSTGRES_DBNAME"], autocommit=True, **PG)
+    table = sql.SQL("{}.ledger_events").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
+    found = conn.execute(sql.SQL("SELECT notification_id, originator_version, topic, state FROM {} "
+                                 "WHERE originator_id = %s ORDER BY originator_version").format(table),
+                         (wallet_id(user),)).fetchall()
+    return conn, table, found
+
+
+def problems(report: Report) -> list[str]:
+    return [str(f) for f in report.findings]
+
+
+def test_a_clean_log_verifies_on_every_store(app: Ledger) -> None:
+    report = run_verify(app)
+    assert report.ok, report.text()
+    assert report.events == app.recorder.max_notification_id()
+    assert report.wallets == 2
+
+
+def test_an_edited_payload_is_found_at_the_next_event_of_its_wallet(pg_app: Ledger) -> None:
+    conn, table, found = events_of(pg_app, "ann")
+    position, _, topic, state = found[1]
+    assert topic.endswith("CreditsPurchased")
+    with conn:
+        conn.execute(sql.SQL("UPDATE {} SET state = %s WHERE notification_id = %s").format(table),
+                     (bytes(state).replace(b'"credits":100', b'"credits":1000'), position))
+    report = run_verify(pg_app)
+    assert not report.ok
+    chain = [f for f in report.findings if "hash chain broken" in f.problem]
+    assert [(f.user, f.position, f.event) for f in chain] == [("ann", found[2][0], found[2][2].rpartition(".")[2])]
+    assert f"CreditsPurchased at position {position}" in chain[0].problem
+    assert any("left 900 credits" in p for p in problems(report))
+
+
+def test_a_deleted_event_is_found_as_a_gap_in_its_wallets_versions(pg_app: Ledger) -> None:
+    conn, table, found = events_of(pg_app, "ann")
+    holds = [r for r in found if r[2].endswith("HoldPlaced")]
+    position, version = holds[1][0], holds[1][1]
+    with conn:
+        conn.execute(sql.SQL("DELETE FROM {} WHERE notification_id = %s").format(table), (position,))
+    report = run_verify(pg_app)
+    gap = [f for f in report.findings if "missing" in f.problem]
+    assert gap and gap[0].user == "ann"
+    assert f"events v{version}..v{version} are missing" in gap[0].problem
+    assert gap[0].position == found[version][0]  # the event after the deleted one
+    assert any("was never placed" in p for p in problems(report))
+
+
+def test_two_swapped_events_are_found_where_the_chain_breaks(pg_app: Ledger) -> None:
+    conn, table, found = events_of(pg_app, "bob")
+    first, second = found[3], found[4]
+    swap = sql.SQL("UPDATE {} SET topic = %s, state = %s WHERE notification_id = %s").format(table)
+    with conn:
+        conn.execute(swap, (second[2], second[3], first[0]))
+        conn.execute(swap, (first[2], first[3], second[0]))
+    report = run_verify(pg_app)
+    chain = [f for f in report.findings if "hash chain broken" in f.problem]
+    assert chain[0].user == "bob"
+    assert chain[0].position == first[0]
+    assert chain[0].event == second[2].rpartition(".")[2]
+
+
+def test_the_read_tables_agree_with_the_replay_until_one_is_edited(app: Ledger, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'read.db'}")
+    projector = Projector(app, engine, [*all_projections(), Journal()])
+    projector.setup()
+    projector.catch_up()
+    diff = ProjectionDiff(engine)
+    report = run_verify(app, projections=diff)
+    assert report.ok, report.text()
+    assert diff.compared["wallet_balances"] == 2
+    assert diff.compared["generations"] == 5
+    assert diff.compared["journal_lines"] > 50
+    with engine.begin() as conn:
+        conn.execute(update(wallet_balances).where(wallet_balances.c.user_id == "bob")
+                     .values(spent=wallet_balances.c.spent + 1))
+    report = run_verify(app, projections=ProjectionDiff(engine))
+    assert [(f.user, f.event) for f in report.findings] == [("bob", "wallet_balances")]
+    assert "spent read table 46 replay 45" in report.findings[0].problem
+    engine.dispose()
