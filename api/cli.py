@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 
@@ -46,6 +47,67 @@ def relay(metrics_port: int = typer.Option(0, help="Serve the lag gauge for Prom
     from api.messaging.run import run_relay
 
     run_relay(metrics_port)
+
+
+@app.command()
+def consume() -> None:
+    """Apply referral and payment messages from Kafka to the ledger (dead-lettering bad ones)."""
+    from api.messaging.run import run_consumers
+
+    run_consumers()
+
+
+@app.command()
+def serve() -> None:
+    """Run the HTTP API; on the embedded default also the projector and the image pipeline."""
+    from api.http.run import serve as run_serve
+
+    run_serve()
+
+
+@app.command()
+def token(user_id: str, admin: bool = typer.Option(False, help="Give the token the admin role."),
+          ttl_minutes: int = typer.Option(0, help="Lifetime in minutes (0: STUDIO_TOKEN_TTL_MINUTES).")) -> None:
+    """Print a bearer token for USER_ID (embedded default only)."""
+    from api.http.run import token as make_token
+
+    try:
+        typer.echo(make_token(user_id, ("admin",) if admin else (), ttl_minutes or None))
+    except (PermissionError, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def projector() -> None:
+    """Keep the read tables up to date: follow the ledger until SIGTERM."""
+    import logging
+
+    from api.http.run import run_projector
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    run_projector()
+
+
+projections_app = typer.Typer(help="The read tables built from the ledger.", no_args_is_help=True)
+
+
+@projections_app.command("rebuild")
+def rebuild_projections(
+        name: Annotated[list[str] | None, typer.Argument(help="Projections to rebuild (default: all).")] = None,
+) -> None:
+    """Empty projections and replay the whole ledger into them (with a progress bar)."""
+    from api.http.run import rebuild
+
+    try:
+        count = rebuild(name or [])
+    except LookupError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"replayed {count} events")
+
+
+app.add_typer(projections_app, name="projections")
 
 
 from projections.audit.cli import audit_app  # noqa: E402 (the sub-command groups follow the app)

@@ -7,6 +7,7 @@ again on restart; after the commit neither is applied twice.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,6 +18,8 @@ from sqlalchemy.engine import Engine
 from ledger.follow import Follower, Stored
 from projections.base import Projection
 from projections.db import metadata, tracking
+
+log = logging.getLogger(__name__)
 
 
 class Projector:
@@ -32,6 +35,7 @@ class Projector:
         self.positions: dict[str, int] = {}
         self._changed = threading.Condition()
         self._follower: Follower | None = None
+        self._stopping = threading.Event()
 
     def setup(self) -> None:
         """Create the tables of every projection and its tracking row; read the positions reached."""
@@ -55,7 +59,7 @@ class Projector:
         """How many positions the slowest projection is behind the head of the log (an upper bound)."""
         return max(0, (self.app.recorder.max_notification_id() or 0) - self.position)
 
-    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+    def catch_up(self, progress: Callable[[int], object] | None = None) -> int:
         """Apply every event stored so far; returns how many events were read."""
         follower = Follower(self.app, after=self.position, page_size=self.page_size)
         count = 0
@@ -68,14 +72,23 @@ class Projector:
 
     def run(self) -> None:
         """Follow the log and apply pages as they are stored, until ``stop()``."""
-        self.catch_up()
-        self._follower = Follower(self.app, after=self.position, page_size=self.page_size,
-                                  poll_interval=self.poll_interval)
-        for page in self._follower.pages():
-            self.apply(page)
+        self._stopping.clear()
+        while not self._stopping.is_set():
+            try:
+                self.catch_up()
+                self._follower = Follower(self.app, after=self.position, page_size=self.page_size,
+                                          poll_interval=self.poll_interval)
+                if self._stopping.is_set():
+                    return
+                for page in self._follower.pages():
+                    self.apply(page)
+            except ConcurrentProjector as error:
+                log.warning("%s; reading the positions again", error)
+                self.setup()
 
     def stop(self) -> None:
         """Stop following after the current page."""
+        self._stopping.set()
         if self._follower is not None:
             self._follower.stop()
 
@@ -103,7 +116,7 @@ class Projector:
         with self._changed:
             return self._changed.wait_for(lambda: self.position >= position, timeout)
 
-    def rebuild(self, names: Sequence[str] = (), progress: Callable[[int], None] | None = None) -> int:
+    def rebuild(self, names: Sequence[str] = (), progress: Callable[[int], object] | None = None) -> int:
         """Empty the named projections (all by default) and apply the whole log to them again."""
         chosen = list(names) or list(self.projections)
         unknown = [n for n in chosen if n not in self.projections]

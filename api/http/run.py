@@ -1,0 +1,84 @@
+"""The long-running processes behind `studio-ledger serve` and `studio-ledger projector`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Sequence
+from datetime import timedelta
+from types import FrameType
+
+from tqdm import tqdm
+
+from api.bootstrap import build_ledger
+from api.http.auth import issue_token
+from api.http.settings import ApiSettings
+from api.service import is_embedded, read_db_url
+from api.settings import StoreSettings
+from projections import Projector, all_projections
+from projections.db import make_engine
+
+log = logging.getLogger(__name__)
+
+
+def serve() -> None:
+    """Run the API (and, on the embedded default, the projector and the pipeline) until interrupted."""
+    import uvicorn
+
+    from api.http.app import create_app
+    from api.service import build_service
+
+    service = build_service()
+    uvicorn.run(create_app(service), host=service.api.host, port=service.api.port, log_level="info")
+
+
+def token(user_id: str, roles: Sequence[str], ttl_minutes: int | None) -> str:
+    """A token for ``user_id``, signed with the embedded default's secret; refused anywhere else."""
+    api, store = ApiSettings(), StoreSettings()
+    if not is_embedded(store, api):
+        raise PermissionError("tokens are printed only on the embedded default; "
+                              "outside it tokens come from your identity provider")
+    minutes = ttl_minutes or api.token_ttl_minutes
+    return issue_token(api.jwt_secret.get_secret_value(), user_id, issuer=api.jwt_issuer, audience=api.jwt_audience,
+                       roles=tuple(roles), ttl=timedelta(minutes=minutes))
+
+
+def _projector() -> Projector:
+    store = StoreSettings()
+    ledger = build_ledger(store)
+    projector = Projector(ledger, make_engine(read_db_url(store, ApiSettings())), all_projections())
+    projector.setup()
+    return projector
+
+
+def run_projector() -> None:
+    """Follow the ledger and keep every projection up to date until SIGTERM or SIGINT."""
+    projector = _projector()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping the projector", signum)
+        projector.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("projector starting at position %s", projector.position)
+    try:
+        projector.run()
+    finally:
+        projector.app.close()
+        projector.engine.dispose()
+
+
+def rebuild(names: Sequence[str]) -> int:
+    """Empty the named projections (all by default) and replay the whole ledger into them, with a progress bar."""
+    projector = _projector()
+    try:
+        unknown = sorted(set(names) - set(projector.projections))
+        if unknown:
+            raise LookupError(f"unknown projection(s) {unknown}; known: {sorted(projector.projections)}")
+        head = projector.app.recorder.max_notification_id() or 0
+        with tqdm(total=head, unit="event", desc="rebuilding " + (", ".join(names) or "all projections")) as bar:
+            return projector.rebuild(names, progress=bar.update)
+    finally:
+        projector.app.close()
+        projector.engine.dispose()
