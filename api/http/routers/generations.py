@@ -90,7 +90,7 @@ def share_generation(generation_id: UUID, user: CurrentUser, key: IdempotencyKey
         at = service.clock()
         shared = command(service, "share_generation", lambda: service.ledger.share_generation(
             generation_id=generation_id, user_id=user.user_id, token=secrets.token_urlsafe(9), at=at))
-        bonus, position = _share_bonus(service, user.user_id, generation_id, at)
+        bonus, position = (0, 0) if shared.repeated else _share_bonus(service, user.user_id, generation_id, at)
         created = ShareCreated(generation_id=generation_id, share_url=share_url(service, shared.value) or "",
                                bonus_credits=bonus, position=max(shared.position, position))
         return 200, created.model_dump(mode="json")

@@ -1,0 +1,200 @@
+"""The API end to end on SQLite and PostgreSQL: credits in, an image out, reads that see the writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.service import Service
+from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
+
+pytestmark = pytest.mark.e2e
+ALICE = bearer("alice")
+ADMIN = bearer("root", "admin")
+POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Intro to SQL", "date": "1 March"}}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def service(request: pytest.FixtureRequest, tmp_path: Path) -> Service:
+    """A service without the image pipeline (the tests play its part), on each store."""
+    pg_env = request.getfixturevalue("pg_env") if request.param == "postgres" else None
+    return service_for(request.param, tmp_path, pg_env, with_pipeline=False)
+
+
+@pytest.fixture
+def client(service: Service) -> Iterator[TestClient]:
+    """A client of the running service."""
+    with client_for(service) as client:
+        yield client
+
+
+def buy(client: TestClient, pack: str = "starter", user: str = "alice") -> int:
+    """Credit a pack through the signed webhook; the ledger position of the purchase."""
+    body, headers = signed(purchase(pack, user))
+    response = client.post("/v1/webhooks/payments", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return int(response.json()["position"])
+
+
+def generate(client: TestClient, body: dict[str, Any] = POSTER, headers: dict[str, str] = ALICE) -> Any:
+    """Request a generation with a fresh Idempotency-Key."""
+    return client.post("/v1/generations", json=body, headers={**headers, **key()})
+
+
+def finish(service: Service, generation_id: str) -> int:
+    """Do what the pipeline does: start, then complete with a stored image; the completion's position."""
+    gen = UUID(generation_id)
+    service.ledger.start_generation(generation_id=gen, worker="test", at=service.clock())
+    outcome = service.ledger.complete_generation(
+        generation_id=gen, at=service.clock(), image_url=f"/media/gallery/{gen}.png", storage_id=str(gen),
+        provider="local", model="local", seed=7, timings={"render": 0.1})
+    return outcome.position
+
+
+def test_a_bought_pack_pays_for_an_image_that_reaches_the_gallery_and_can_be_shared(
+        client: TestClient, service: Service) -> None:
+    position = buy(client)
+    wallet = client.get(f"/v1/wallet?min_position={position}", headers=ALICE).json()
+    assert (wallet["available"], wallet["by_source"], wallet["lifetime"]["purchased"]) == (100, {"purchase": 100}, 100)
+
+    accepted = generate(client)
+    assert accepted.status_code == 202, accepted.text
+    body = accepted.json()
+    assert (body["status"], body["cost"], body["hold_id"]) == ("requested", 5, body["generation_id"])
+    wallet = client.get(f"/v1/wallet?min_position={body['position']}", headers=ALICE).json()
+    assert (wallet["available"], wallet["held"]) == (95, 5)
+
+    done = finish(service, body["generation_id"])
+    seen = client.get(f"/v1/generations/{body['generation_id']}?min_position={done}", headers=ALICE).json()
+    assert seen["status"] == "completed"
+    assert seen["image_url"].endswith(".png") and seen["thumbnail_url"].endswith("_thumb.jpg")
+    gallery = client.get("/v1/gallery", headers=ALICE).json()
+    assert [i["generation_id"] for i in gallery["items"]] == [body["generation_id"]]
+    wallet = client.get("/v1/wallet", headers=ALICE).json()
+    assert (wallet["available"], wallet["held"], wallet["lifetime"]["spent"]) == (95, 0, 5)
+
+    shared = client.post(f"/v1/generations/{body['generation_id']}/share", headers={**ALICE, **key()})
+    assert shared.status_code == 200, shared.text
+    share = shared.json()
+    assert share["share_url"].startswith("http://testserver/s/") and share["bonus_credits"] == 5
+    client.get(f"/v1/wallet?min_position={share['position']}", headers=ALICE)
+    page = client.get(share["share_url"].removeprefix("http://testserver"))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f'<meta property="og:image" content="http://testserver/media/gallery/{body["generation_id"]}.png">' \
+        in page.text
+    assert '<meta property="og:title" content="Course launch poster">' not in page.text  # the learner's title
+    assert 'property="og:url"' in page.text and 'name="twitter:card" content="summary_large_image"' in page.text
+    again = client.post(f"/v1/generations/{body['generation_id']}/share", headers={**ALICE, **key()}).json()
+    assert again["share_url"] == share["share_url"] and again["bonus_credits"] == 0
+    assert client.get("/s/not-a-token").status_code == 404
+
+
+def test_the_statement_pages_with_a_cursor_and_carries_the_running_balance(client: TestClient) -> None:
+    for _ in range(3):
+        buy(client)
+    last = 0
+    for _ in range(4):
+        last = generate(client).json()["position"]
+    first = client.get(f"/v1/wallet/statement?limit=3&min_position={last}", headers=ALICE).json()
+    assert len(first["items"]) == 3 and first["next_cursor"]
+    rest = client.get(f"/v1/wallet/statement?limit=50&cursor={first['next_cursor']}", headers=ALICE).json()
+    lines = first["items"] + rest["items"]
+    assert rest["next_cursor"] is None
+    assert [line["position"] for line in lines] == sorted((line["position"] for line in lines), reverse=True)
+    assert lines[0]["balance"] == 300 - 4 * 5 and lines[0]["held"] == 20
+    assert sum(line["change"] for line in lines) == lines[0]["balance"]
+
+
+def test_not_enough_credits_is_a_402_that_holds_nothing(client: TestClient) -> None:
+    response = generate(client)
+    assert response.status_code == 402
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert problem["type"] == "urn:studio-ledger:problem:insufficient-credits"
+    assert (problem["needed"], problem["available"]) == (5, 0)
+    assert client.get("/v1/wallet", headers=ALICE).json()["held"] == 0
+
+
+def test_an_unknown_template_is_a_404_and_bad_variables_a_422_naming_the_field(client: TestClient) -> None:
+    buy(client)
+    missing = generate(client, {"template_id": "no-such-template", "variables": {}})
+    assert missing.status_code == 404 and missing.json()["type"].endswith(":unknown-template")
+    cases = {"date": {"course": "SQL"}, "colour": {**POSTER["variables"], "colour": "red"},
+             "course": {"course": "x" * 200, "date": "1 March"}}
+    for field, variables in cases.items():
+        response = generate(client, {"template_id": POSTER["template_id"], "variables": variables})
+        assert response.status_code == 422 and response.json()["field"] == field, response.text
+    image = generate(client, {**POSTER, "input_image_url": "https://example.com/me.png"})
+    assert image.status_code == 422 and image.json()["field"] == "input_image"
+    extra = generate(client, {**POSTER, "colour": "red"})
+    assert extra.status_code == 422 and extra.json()["field"] == "body.colour"
+
+
+def test_a_repeated_idempotency_key_returns_the_first_answer_and_another_body_is_a_409(
+        client: TestClient) -> None:
+    buy(client)
+    headers = {**ALICE, "Idempotency-Key": "poster-1"}
+    first = client.post("/v1/generations", json=POSTER, headers=headers)
+    second = client.post("/v1/generations", json=POSTER, headers=headers)
+    assert first.status_code == second.status_code == 202
+    assert first.json() == second.json()
+    other = client.post("/v1/generations", json={**POSTER, "variables": {"course": "Go", "date": "2 May"}},
+                        headers=headers)
+    assert other.status_code == 409 and other.json()["type"].endswith(":idempotency-key-reused")
+    wallet = client.get(f"/v1/wallet?min_position={first.json()['position']}", headers=ALICE).json()
+    assert wallet["held"] == 5
+    assert client.post("/v1/generations", json=POSTER, headers=ALICE).json()["field"] == "header.Idempotency-Key"
+    bad = client.post("/v1/generations", json=POSTER, headers={**ALICE, "Idempotency-Key": "has space"})
+    assert bad.status_code == 422
+
+
+def test_admins_grant_expiring_promos_and_adjust_with_a_reason(client: TestClient) -> None:
+    grant = client.post("/v1/admin/wallets/bob/grants", headers={**ADMIN, **key()},
+                        json={"amount": 40, "reason": "launch week", "expires_at": "2999-01-01T00:00:00Z"})
+    assert grant.status_code == 201, grant.text
+    taken = client.post("/v1/admin/wallets/bob/adjustments", headers={**ADMIN, **key()},
+                        json={"delta": -15, "reason": "duplicate bonus"})
+    assert taken.status_code == 201
+    wallet = client.get(f"/v1/admin/wallets/bob?min_position={taken.json()['position']}", headers=ADMIN).json()
+    assert (wallet["available"], wallet["lifetime"]["clawed_back"]) == (25, 15)
+    assert [(g["source"], g["remaining"], g["expires_at"]) for g in wallet["grants"]] == [
+        ("promo", 25, "2999-01-01T00:00:00Z")]
+    too_much = client.post("/v1/admin/wallets/bob/adjustments", headers={**ADMIN, **key()},
+                           json={"delta": -1000, "reason": "oops"})
+    assert too_much.status_code == 402
+    past = client.post("/v1/admin/wallets/bob/grants", headers={**ADMIN, **key()},
+                       json={"amount": 5, "reason": "late", "expires_at": "2001-01-01T00:00:00Z"})
+    assert past.status_code == 422
+    zero = client.post("/v1/admin/wallets/bob/adjustments", headers={**ADMIN, **key()},
+                       json={"delta": 0, "reason": "nothing"})
+    assert zero.status_code == 422
+    assert client.get("/v1/admin/wallets/nobody", headers=ADMIN).status_code == 404
+
+
+def test_reads_wait_for_the_projection_and_say_when_it_is_behind(client: TestClient, service: Service) -> None:
+    position = buy(client)
+    beyond = client.get(f"/v1/wallet?min_position={position + 1000}", headers=ALICE)
+    assert beyond.status_code == 409 and beyond.json()["type"].endswith(":position-not-reached")
+    service.projector.stop()
+    service.api.read_wait_ms = 200
+    late = buy(client)
+    behind = client.get(f"/v1/wallet?min_position={late}", headers=ALICE)
+    assert behind.status_code == 503 and behind.headers["Retry-After"] == "1"
+    assert behind.json()["type"].endswith(":projection-behind")
+
+
+def test_operations_endpoints_report_health_readiness_and_metrics(client: TestClient) -> None:
+    buy(client)
+    generate(client)
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and set(ready["checks"]) == {"event_store", "read_database", "projections"}
+    text = client.get("/metrics").text
+    assert 'studio_commands_total{command="request_generation",outcome="ok"} 1.0' in text
+    assert "studio_request_seconds_bucket" in text and "studio_projection_lag" in text
+    assert "studio_held_credits" in text
