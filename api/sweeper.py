@@ -1,0 +1,133 @@
+"""The sweeper: holds past their deadline expire, and their generations fail with reason ``timeout``.
+
+It folds the ledger's hold and generation events (read through ``Follower``, filtered by topic)
+into the set of what is still pending, then resolves whatever is due. Run once by
+``studio-ledger sweep``, or every few seconds inside a service with ``SweepLoop``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from ledger import ConflictingCommand, Generation, InvalidTransition, Ledger, Wallet, wallet_id
+from ledger.follow import Follower, Stored
+
+log = logging.getLogger(__name__)
+FOLLOWED = (Wallet.WalletOpened, Wallet.HoldPlaced, Wallet.HoldCaptured, Wallet.HoldReleased, Wallet.HoldExpired,
+            Generation.GenerationRequested, Generation.GenerationCompleted, Generation.GenerationFailed)
+TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What one sweep did."""
+
+    generations_failed: int = 0
+    holds_expired: int = 0
+
+
+class Pending:
+    """Unresolved holds and unfinished generations, with their deadlines."""
+
+    def __init__(self) -> None:
+        self.users: dict[UUID, str] = {}
+        self.holds: dict[tuple[UUID, str], datetime] = {}
+        self.generations: dict[UUID, datetime] = {}
+
+    def apply(self, stored: Stored) -> None:
+        """Fold one event in."""
+        event = stored.event
+        if isinstance(event, Wallet.WalletOpened):
+            self.users[event.originator_id] = event.user_id
+        elif isinstance(event, Wallet.HoldPlaced):
+            if "generation_id" not in event.meta:  # a generation's hold is swept with its generation
+                self.holds[(event.originator_id, event.hold_id)] = event.expires_at
+        elif isinstance(event, Wallet.HoldCaptured | Wallet.HoldReleased | Wallet.HoldExpired):
+            self.holds.pop((event.originator_id, event.hold_id), None)
+        elif isinstance(event, Generation.GenerationRequested):
+            self.generations[event.originator_id] = event.expires_at
+        elif isinstance(event, Generation.GenerationCompleted | Generation.GenerationFailed):
+            self.generations.pop(event.originator_id, None)
+
+    def due_generations(self, at: datetime) -> list[UUID]:
+        """Unfinished generations whose hold deadline has passed, oldest deadline first."""
+        return [g for g, deadline in sorted(self.generations.items(), key=lambda item: item[1]) if deadline <= at]
+
+    def due_holds(self, at: datetime) -> list[tuple[str, str]]:
+        """(user id, hold id) of plain holds past their deadline."""
+        return [(self.users[w], h) for (w, h), deadline in self.holds.items() if deadline <= at and w in self.users]
+
+
+class Sweeper:
+    """Resolves what is past its deadline, from the ledger's own log."""
+
+    def __init__(self, ledger: Ledger, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.ledger = ledger
+        self.clock = clock
+        self.pending = Pending()
+        self.follower = Follower(ledger, topics=[get_topic(cls) for cls in FOLLOWED])
+
+    def catch_up(self) -> None:
+        """Fold every followed event stored so far."""
+        while page := self.follower.read():
+            for stored in page:
+                self.pending.apply(stored)
+
+    def sweep(self, at: datetime | None = None) -> Swept:
+        """Fail due generations (reason ``timeout``, their holds expire) and expire due plain holds."""
+        self.catch_up()
+        at = at or self.clock()
+        failed = expired = 0
+        for generation_id in self.pending.due_generations(at):
+            try:
+                outcome = self.ledger.fail_generation(generation_id=generation_id, reason=TIMEOUT, retryable=True,
+                                                      at=at)
+                failed += not outcome.repeated
+            except (ConflictingCommand, InvalidTransition) as error:  # it finished meanwhile
+                log.info("generation %s not swept: %s", generation_id, error)
+            self.pending.generations.pop(generation_id, None)
+        for user_id, hold_id in self.pending.due_holds(at):
+            try:
+                expired += not self.ledger.expire_hold(user_id=user_id, hold_id=hold_id, at=at).repeated
+            except ConflictingCommand as error:  # captured or released meanwhile
+                log.info("hold %s of %s not swept: %s", hold_id, user_id, error)
+            self.pending.holds.pop((wallet_id(user_id), hold_id), None)
+        return Swept(generations_failed=failed, holds_expired=expired)
+
+
+class SweepLoop:
+    """Sweeps every ``interval`` seconds on a background thread until stopped."""
+
+    def __init__(self, sweeper: Sweeper, *, interval: float = 15.0) -> None:
+        self.sweeper = sweeper
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start sweeping."""
+        self._thread = threading.Thread(target=self._run, name="ledger-sweeper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current sweep."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                swept = self.sweeper.sweep()
+                if swept.generations_failed or swept.holds_expired:
+                    log.info("swept: %s", swept)
+            except Exception:  # a failed sweep is retried at the next tick
+                log.exception("sweep failed")
+            self._stopping.wait(self.interval)

@@ -1,0 +1,155 @@
+"""In-process dispatch for the embedded default: the worker's handler fed from the ledger's own log.
+
+It follows the notification log for ``GenerationRequested`` from a position kept in a small file,
+renders each request with ``GenerationHandler`` (the Kafka worker's code) and applies the result
+with ``apply_result`` (the result consumer's code). The position is written after a page's results
+are recorded: after a crash the page is read again, the store already has its images, and the
+ledger treats the repeated results as no-ops, so nothing is lost and nothing is rendered twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.utils import get_topic
+
+from generation.handler import GenerationHandler, RetryPolicy
+from generation.messages import GenerationRequestedMessage, GenerationResult, RequestedPayload
+from generation.outcomes import apply_result
+from generation.ports import ImageModel, ImageStore
+from generation.templates import Catalog
+from ledger import Generation, Ledger
+from ledger.follow import Follower, Stored
+
+log = logging.getLogger(__name__)
+EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://studio-ledger/events")  # the relay's event ids, too
+
+
+def request_message(stored: Stored) -> GenerationRequestedMessage:
+    """The message the relay would publish for a stored ``GenerationRequested``."""
+    event = stored.event
+    return GenerationRequestedMessage(
+        event_id=uuid5(EVENT_NAMESPACE, f"{event.originator_id}:{event.originator_version}"),
+        type="GenerationRequested", occurred_at=event.timestamp, position=stored.position,
+        aggregate_id=event.originator_id,
+        payload=RequestedPayload(user_id=event.user_id, template_id=event.template_id,
+                                 template_version=event.template_version, variables=event.variables,
+                                 input_image=event.input_image, cost=event.cost, hold_id=event.hold_id,
+                                 expires_at=event.expires_at))
+
+
+class PositionFile:
+    """The last ledger position whose requests were dispatched, kept in one small file."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._memory = 0
+
+    def read(self) -> int:
+        """The recorded position (0 when none)."""
+        if self.path is None:
+            return self._memory
+        try:
+            return int(self.path.read_text().strip() or 0)
+        except FileNotFoundError:
+            return 0
+
+    def write(self, position: int) -> None:
+        """Record ``position`` atomically."""
+        self._memory = position
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.tmp")
+        temporary.write_text(f"{position}\n")
+        os.replace(temporary, self.path)
+
+
+class InProcessPipeline:
+    """Takes requests to finished images inside the ledger's process, without Kafka."""
+
+    def __init__(self, ledger: Ledger, catalog: Catalog, model: ImageModel, store: ImageStore, *,
+                 position_file: Path | None = None, policy: RetryPolicy | None = None, concurrency: int = 4,
+                 poll_interval: float = 0.05, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.ledger = ledger
+        self.handler = GenerationHandler(catalog, model, store, policy, clock=clock)
+        self.positions = PositionFile(position_file)
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self.dispatched = 0
+        self._follower: Follower | None = None
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+
+    @property
+    def position(self) -> int:
+        """The last position whose requests are all finished."""
+        return self.positions.read()
+
+    def start(self) -> None:
+        """Follow the log on a background thread from the recorded position."""
+        if self._thread is not None:
+            raise RuntimeError("the in-process pipeline is already running")
+        self._follower = Follower(self.ledger, after=self.positions.read(), poll_interval=self.poll_interval,
+                                  topics=[get_topic(Generation.GenerationRequested)])
+        self._thread = threading.Thread(target=self._run, name="generation-inprocess", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current page, and close the model's connections."""
+        if self._follower is not None:
+            self._follower.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+            self._thread = None
+        asyncio.run(self.handler.model.aclose())
+
+    def run_once(self) -> int:
+        """Dispatch every request stored so far (no thread); the number dispatched."""
+        follower = Follower(self.ledger, after=self.positions.read(),
+                            topics=[get_topic(Generation.GenerationRequested)])
+        before = self.dispatched
+        with asyncio.Runner() as runner:
+            while page := follower.read():
+                self._dispatch(runner, page)
+        return self.dispatched - before
+
+    def _run(self) -> None:
+        assert self._follower is not None
+        with asyncio.Runner() as runner:
+            for page in self._follower.pages():
+                try:
+                    self._dispatch(runner, page)
+                except Exception as error:  # keep the position: the page is read again after a restart
+                    log.exception("in-process dispatch stopped at position %s", self.positions.read())
+                    self._failure = error
+                    self._follower.stop()
+
+    def _dispatch(self, runner: asyncio.Runner, page: list[Stored]) -> None:
+        requests = [request_message(s) for s in page if not self._finished(s.event.originator_id)]
+        results = runner.run(self._render(requests))
+        for result in results:
+            apply_result(self.ledger, result, self.clock())
+        self.dispatched += len(results)
+        self.positions.write(page[-1].position)
+
+    def _finished(self, generation_id: UUID) -> bool:
+        found = self.ledger.generation(generation_id)
+        return found is None or found.is_finished
+
+    async def _render(self, requests: list[GenerationRequestedMessage]) -> list[GenerationResult]:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(request: GenerationRequestedMessage) -> GenerationResult:
+            async with gate:
+                return await self.handler.handle(request)
+
+        return list(await asyncio.gather(*(one(r) for r in requests)))

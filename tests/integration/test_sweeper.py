@@ -1,0 +1,107 @@
+"""The sweeper and the late-completion policy, on every store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from api.sweeper import Sweeper
+from generation.messages import GenerationCompletedMessage
+from generation.outcomes import apply_result
+from ledger import Ledger, Money
+from tests.conftest import T0
+
+pytestmark = pytest.mark.integration
+LATER = T0 + timedelta(minutes=16)
+
+
+@pytest.fixture
+def app(store_env: dict[str, str]) -> Iterator[Ledger]:
+    ledger = Ledger(store_env)
+    yield ledger
+    ledger.close()
+
+
+def funded(ledger: Ledger, user: str, credits: int) -> None:
+    ledger.purchase(user_id=user, payment_id=f"pay-{user}", pack_id="starter", amount=credits,
+                    price=Money(100 * credits, "INR"), at=T0)
+
+
+def request(ledger: Ledger, user: str, key: str = "k1", cost: int = 4) -> UUID:
+    outcome = ledger.request_generation(user_id=user, request_key=key, template_id="teaser-banner",
+                                        template_version=1, variables={"event": "E", "date": "D"},
+                                        input_image=None, cost=cost, at=T0)
+    return UUID(str(outcome.value))
+
+
+def completed(gen: UUID) -> GenerationCompletedMessage:
+    return GenerationCompletedMessage(generation_id=gen, request_event_id=gen, image_url=f"/media/gallery/{gen}.png",
+                                      storage_id=str(gen), provider="local", model="pillow", seed=1,
+                                      timings={"model": 0.1}, finished_at=LATER)
+
+
+def test_a_generation_past_its_deadline_fails_with_timeout_and_its_credits_return(app: Ledger) -> None:
+    funded(app, "ana", 10)
+    gen = request(app, "ana")
+    swept = Sweeper(app).sweep(LATER)
+    assert swept.generations_failed == 1
+    generation = app.generation(gen)
+    assert generation is not None and (generation.status, generation.reason) == ("failed", "timeout")
+    wallet = app.wallet("ana")
+    assert wallet is not None
+    assert wallet.hold(str(gen)).status == "expired" and wallet.available(LATER) == 10 and wallet.held == 0
+    assert Sweeper(app).sweep(LATER + timedelta(minutes=1)).generations_failed == 0
+
+
+def test_a_generation_within_its_deadline_is_left_alone(app: Ledger) -> None:
+    funded(app, "bo", 10)
+    gen = request(app, "bo")
+    assert Sweeper(app).sweep(T0 + timedelta(minutes=14)).generations_failed == 0
+    assert getattr(app.generation(gen), "status", None) == "requested"
+
+
+def test_a_plain_hold_past_its_deadline_expires(app: Ledger) -> None:
+    funded(app, "cy", 10)
+    app.place_hold(user_id="cy", hold_id="h-1", amount=3, at=T0, expires_at=T0 + timedelta(minutes=5))
+    app.place_hold(user_id="cy", hold_id="h-2", amount=3, at=T0, expires_at=T0 + timedelta(hours=5))
+    sweeper = Sweeper(app)
+    assert sweeper.sweep(T0 + timedelta(minutes=6)).holds_expired == 1
+    wallet = app.wallet("cy")
+    assert wallet is not None and wallet.hold("h-1").status == "expired" and wallet.hold("h-2").status == "pending"
+    assert sweeper.sweep(T0 + timedelta(minutes=7)).holds_expired == 0
+
+
+def test_a_late_completion_is_charged_when_the_credits_are_there(app: Ledger) -> None:
+    funded(app, "di", 10)
+    gen = request(app, "di")
+    apply_result(app, completed(gen), LATER)
+    generation = app.generation(gen)
+    assert generation is not None and generation.status == "completed" and generation.captured == 4
+    wallet = app.wallet("di")
+    assert wallet is not None and wallet.consumed == 4 and wallet.available(LATER) == 6
+
+
+def test_a_late_completion_without_credits_is_written_off_never_negative(app: Ledger) -> None:
+    funded(app, "ed", 4)
+    gen = request(app, "ed")
+    app.place_hold(user_id="ed", hold_id="other", amount=4, at=LATER - timedelta(seconds=1),
+                   expires_at=LATER + timedelta(hours=1))  # the returned credits went into another hold
+    apply_result(app, completed(gen), LATER)
+    generation = app.generation(gen)
+    assert generation is not None and generation.status == "completed" and generation.captured == 0
+    wallet = app.wallet("ed")
+    assert wallet is not None and wallet.consumed == 0 and wallet.available(LATER) == 0
+
+
+def test_a_completion_after_the_sweep_changes_nothing(app: Ledger) -> None:
+    funded(app, "fa", 10)
+    gen = request(app, "fa")
+    Sweeper(app).sweep(LATER)
+    assert apply_result(app, completed(gen), LATER + timedelta(seconds=5)) is None
+    generation = app.generation(gen)
+    wallet = app.wallet("fa")
+    assert generation is not None and generation.status == "failed"
+    assert wallet is not None and wallet.consumed == 0 and wallet.available(LATER) == 10
