@@ -89,6 +89,39 @@ def projector() -> None:
     run_projector()
 
 
+@app.command()
+def worker() -> None:
+    """Render requested images from Kafka (one member of the workers' consumer group; no database)."""
+    from pydantic import ValidationError
+
+    from generation.run import run_worker
+    from generation.templates import TemplateError
+
+    try:
+        run_worker()
+    except (ValidationError, TemplateError) as error:
+        typer.echo(f"cannot start the worker: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def results() -> None:
+    """Apply the workers' results to the ledger: capture on completion, release on failure."""
+    from api.results import run_results
+
+    run_results()
+
+
+@app.command()
+def sweep(loop: bool = typer.Option(False, help="Keep sweeping every --interval seconds until SIGTERM."),
+          interval: float = typer.Option(15.0, min=0.1, help="Seconds between sweeps with --loop.")) -> None:
+    """Expire holds past their deadline and fail their generations with reason "timeout"."""
+    from api.sweeper import run_sweep
+
+    swept = run_sweep(loop=loop, interval=interval)
+    typer.echo(json.dumps({"generations_failed": swept.generations_failed, "holds_expired": swept.holds_expired}))
+
+
 projections_app = typer.Typer(help="The read tables built from the ledger.", no_args_is_help=True)
 
 

@@ -17,7 +17,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
-from generation.messages import COMPLETED_TOPIC, FAILED_TOPIC, GenerationCompletedMessage, GenerationFailedMessage
+from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from generation.outcomes import apply_result
 from generation.settings import GenerationSettings
 from generation.worker import dead_letter, raw_body
@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 def add_result_consumer(broker: KafkaBroker, ledger: Ledger, settings: GenerationSettings, *,
                         clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     """Subscribe the ledger to the workers' results on ``broker``."""
-    for topic, model in ((COMPLETED_TOPIC, GenerationCompletedMessage), (FAILED_TOPIC, GenerationFailedMessage)):
-        _subscribe(broker, ledger, settings.topic(topic), settings.results_group, model, clock)
+    _subscribe(broker, ledger, settings.generation_completed_topic, settings.results_group,
+               GenerationCompletedMessage, clock)
+    _subscribe(broker, ledger, settings.generation_failed_topic, settings.results_group, GenerationFailedMessage, clock)
 
 
 def _subscribe(broker: KafkaBroker, ledger: Ledger, topic: str, group: str,
@@ -50,3 +51,23 @@ def _subscribe(broker: KafkaBroker, ledger: Ledger, topic: str, group: str,
             return
         if outcome is not None:
             log.info("generation %s: %s at position %s", result.generation_id, result.type, outcome.position)
+
+
+def run_results() -> None:
+    """Apply the workers' results to the ledger until SIGINT or SIGTERM."""
+    import asyncio
+
+    from faststream import FastStream
+
+    from api.bootstrap import build_ledger
+    from generation.worker import broker_for
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = GenerationSettings()
+    ledger = build_ledger()
+    broker = broker_for(settings)
+    add_result_consumer(broker, ledger, settings)
+    try:
+        asyncio.run(FastStream(broker).run())
+    finally:
+        ledger.close()

@@ -131,3 +131,28 @@ class SweepLoop:
             except Exception:  # a failed sweep is retried at the next tick
                 log.exception("sweep failed")
             self._stopping.wait(self.interval)
+
+
+def run_sweep(*, loop: bool = False, interval: float = 15.0) -> Swept:
+    """Sweep once (or every ``interval`` seconds until SIGINT/SIGTERM with ``loop``); what the last sweep did."""
+    import signal
+
+    from api.bootstrap import build_ledger
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ledger = build_ledger()
+    try:
+        sweeper = Sweeper(ledger)
+        if not loop:
+            return sweeper.sweep()
+        stopping = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stopping.set())
+        swept = Swept()
+        while not stopping.is_set():
+            swept = sweeper.sweep()
+            log.info("swept: %s", swept)
+            stopping.wait(interval)
+        return swept
+    finally:
+        ledger.close()

@@ -8,10 +8,6 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REQUESTED_TOPIC = "generation.requested"
-COMPLETED_TOPIC = "generation.completed"
-FAILED_TOPIC = "generation.failed"
-
 
 class _Message(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)

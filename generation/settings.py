@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from generation.handler import RetryPolicy
+
 Provider = Literal["local", "replicate", "openai", "stability", "cog"]
 KEYS: dict[str, tuple[str, ...]] = {  # what each provider or store cannot start without
     "replicate": ("replicate_api_token",),
@@ -60,9 +62,13 @@ class GenerationSettings(BaseSettings):
     backoff_max_s: float = Field(default=30.0, ge=0, le=600)
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    worker_group: str = "studio-generation-workers"
-    results_group: str = "studio-ledger-results"
-    topic_prefix: str = ""
+    kafka_idempotence: bool = True
+    generation_requested_topic: str = Field(default="generation.requested", min_length=1, max_length=240)
+    generation_completed_topic: str = Field(default="generation.completed", min_length=1, max_length=240)
+    generation_failed_topic: str = Field(default="generation.failed", min_length=1, max_length=240)
+    worker_group: str = Field(default="studio-generation-workers", min_length=1)
+    results_group: str = Field(default="studio-ledger-results", min_length=1)
+    sweep_interval_s: float = Field(default=15.0, gt=0, le=3600)
 
     @field_validator("template_providers", mode="before")
     @classmethod
@@ -78,6 +84,11 @@ class GenerationSettings(BaseSettings):
                              f"for image provider {self.image_provider!r} and store {self.image_store!r}")
         return self
 
+    def retry_policy(self) -> RetryPolicy:
+        """How the worker retries and times out calls to the model and the store."""
+        return RetryPolicy(attempts=self.max_attempts, backoff=self.backoff_s, backoff_max=self.backoff_max_s,
+                           timeout=self.model_timeout_s)
+
     def providers(self) -> tuple[str, ...]:
         """The model providers this process may call."""
         if self.image_provider == "template":
@@ -87,7 +98,3 @@ class GenerationSettings(BaseSettings):
     def needs(self) -> tuple[str, ...]:
         """The providers and the store whose settings must be present."""
         return (*self.providers(), self.image_store)
-
-    def topic(self, name: str) -> str:
-        """The Kafka topic ``name`` with the configured prefix."""
-        return f"{self.topic_prefix}{name}"

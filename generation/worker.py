@@ -19,13 +19,7 @@ from faststream.message import StreamMessage
 from pydantic import ValidationError
 
 from generation.handler import GenerationHandler
-from generation.messages import (
-    COMPLETED_TOPIC,
-    FAILED_TOPIC,
-    REQUESTED_TOPIC,
-    GenerationCompletedMessage,
-    GenerationRequestedMessage,
-)
+from generation.messages import GenerationCompletedMessage, GenerationRequestedMessage
 from generation.settings import GenerationSettings
 
 log = logging.getLogger(__name__)
@@ -49,15 +43,15 @@ async def dead_letter(dlq: DefaultPublisher, body: bytes, message: KafkaMessage,
 
 def broker_for(settings: GenerationSettings) -> KafkaBroker:
     """A Kafka broker client whose producer waits for every replica and is idempotent."""
-    return KafkaBroker(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True,
+    return KafkaBroker(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=settings.kafka_idempotence,
                        client_id="studio-generation")
 
 
 def add_worker(broker: KafkaBroker, handler: GenerationHandler, settings: GenerationSettings) -> None:
     """Subscribe ``handler`` to ``generation.requested`` on ``broker``, in the workers' consumer group."""
-    requested = settings.topic(REQUESTED_TOPIC)
-    completed = broker.publisher(settings.topic(COMPLETED_TOPIC))
-    failed = broker.publisher(settings.topic(FAILED_TOPIC))
+    requested = settings.generation_requested_topic
+    completed = broker.publisher(settings.generation_completed_topic)
+    failed = broker.publisher(settings.generation_failed_topic)
     dlq = broker.publisher(f"{requested}.dlq")
 
     @broker.subscriber(requested, group_id=settings.worker_group, ack_policy=AckPolicy.ACK,

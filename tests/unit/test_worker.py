@@ -63,7 +63,7 @@ async def no_sleep(_: float) -> None:
 
 
 def wire(tmp_path: Path, model: CountingModel) -> tuple[KafkaBroker, dict[str, list[Any]]]:
-    settings = GenerationSettings(data_dir=tmp_path, topic_prefix="")
+    settings = GenerationSettings(data_dir=tmp_path)
     handler = GenerationHandler(load_catalog(), model, LocalStore(tmp_path),
                                 RetryPolicy(attempts=3, backoff=0, timeout=5), sleep=no_sleep)
     broker = KafkaBroker()

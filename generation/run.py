@@ -1,0 +1,25 @@
+"""Composition root of ``studio-ledger worker``: settings, catalog, model and store, then the consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from generation.bootstrap import build_catalog, build_image_model, build_image_store
+from generation.handler import GenerationHandler
+from generation.settings import GenerationSettings
+from generation.worker import build_worker_app
+
+log = logging.getLogger(__name__)
+
+
+def run_worker() -> None:
+    """Run one generation worker until SIGINT or SIGTERM (settings and templates checked first)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = GenerationSettings()
+    catalog = build_catalog(settings)
+    handler = GenerationHandler(catalog, build_image_model(settings), build_image_store(settings),
+                                settings.retry_policy())
+    log.info("worker in group %s on %s: %d templates, provider %s, store %s", settings.worker_group,
+             settings.generation_requested_topic, len(catalog.all()), settings.image_provider, settings.image_store)
+    asyncio.run(build_worker_app(settings, handler).run())
