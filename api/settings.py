@@ -24,7 +24,7 @@ class StoreSettings(BaseSettings):
     postgres_schema: str = "public"
     postgres_pool_size: int = Field(default=10, ge=1)
     group_commit: bool = True
-    group_commit_linger_ms: float = Field(default=0.0, ge=0, le=100)
+    group_commit_linger_ms: float = Field(default=2.0, ge=0, le=100)
     group_commit_max_batch: int = Field(default=256, ge=1, le=10_000)
     burn_order: tuple[str, ...] = ("expiry", "free", "oldest")
     aggregate_cache_size: int = Field(default=10_000, ge=0)

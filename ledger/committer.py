@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -34,7 +35,7 @@ Command = Callable[[Unit], Any]
 class GroupCommitter:
     """Collects concurrent commands and saves each batch of them in one transaction."""
 
-    def __init__(self, ledger: LedgerCore, *, max_batch: int = 256, linger: float = 0.0,
+    def __init__(self, ledger: LedgerCore, *, max_batch: int = 256, linger: float = 0.002,
                  cache_size: int = 10_000) -> None:
         self.ledger = ledger
         self.max_batch = max_batch
@@ -46,6 +47,7 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[tuple[Command, Future[Outcome]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
         self._stopped = False
+        self._expected = 1
         self._thread.start()
 
     def submit(self, command: Command) -> Outcome:
@@ -85,14 +87,25 @@ class GroupCommitter:
                 return
 
     def _fill(self, batch: list[tuple[Command, Future[Outcome]]]) -> bool:
+        # Take what is queued; then, for up to `linger`, wait for as many commands as the last
+        # batch had: its callers are likely about to send their next one. A lone caller
+        # (last batch of one) never waits.
+        deadline = time.monotonic() + self.linger
         while len(batch) < self.max_batch:
             try:
-                item = self._queue.get(timeout=self.linger) if self.linger else self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
-                return False
+                wait = deadline - time.monotonic()
+                if len(batch) >= self._expected or wait <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=wait)
+                except queue.Empty:
+                    break
             if item is None:
                 return True
             batch.append(item)
+        self._expected = len(batch)
         return False
 
     def _load(self, aggregate_id: UUID) -> Aggregate | None:

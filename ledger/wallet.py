@@ -44,6 +44,8 @@ def burn_key(grant: Grant, order: tuple[str, ...]) -> tuple[Any, ...]:
 class Wallet(Aggregate):
     """One user's credits: grants they received and holds placed against them."""
 
+    RESOLVED_HOLDS_KEPT = 500
+
     class Event(Aggregate.Event):
         """A wallet event: it carries the hash of the wallet's previous event."""
 
@@ -127,6 +129,7 @@ class Wallet(Aggregate):
             for grant_id, n in self.portions.items():
                 wallet.grants[grant_id].remaining -= n
             wallet.held += self.credits
+            wallet.pending[self.hold_id] = self.expires_at
             wallet.holds[self.hold_id] = Hold(
                 hold_id=self.hold_id,
                 amount=self.credits,
@@ -163,6 +166,12 @@ class Wallet(Aggregate):
             hold.resolution = self.resolution
             hold.resolved_version = self.originator_version
             hold.portions = {}  # what is left to know of a resolved hold is its outcome
+            del wallet.pending[self.hold_id]
+            # Remember the latest resolved holds, so repeats get their first result; older
+            # ones are forgotten, which keeps a busy wallet's state and snapshots small.
+            wallet.resolved.append(self.hold_id)
+            while len(wallet.resolved) > wallet.RESOLVED_HOLDS_KEPT:
+                del wallet.holds[wallet.resolved.pop(0)]
 
     class HoldCaptured(HoldResolution):
         status = "captured"
@@ -208,6 +217,8 @@ class Wallet(Aggregate):
         self.user_id = user_id
         self.grants: dict[str, Grant] = {}
         self.holds: dict[str, Hold] = {}
+        self.pending: dict[str, datetime] = {}  # hold id -> deadline, of the unresolved holds
+        self.resolved: list[str] = []  # ids of the resolved holds still kept, oldest first
         self.granted = 0
         self.held = 0
         self.consumed = 0
@@ -252,7 +263,7 @@ class Wallet(Aggregate):
 
     def due_holds(self, at: datetime) -> list[str]:
         """Ids of pending holds whose deadline has passed at ``at``."""
-        return [h.hold_id for h in self.holds.values() if h.status == "pending" and h.expires_at <= at]
+        return [hold_id for hold_id, deadline in self.pending.items() if deadline <= at]
 
     # Commands: each validates first, raises before any change, then triggers its events.
 
@@ -359,7 +370,7 @@ class Wallet(Aggregate):
         self._settle(at)
         self._expire_due(at)
         clawed = grant.remaining
-        held = sum(h.portions.get(grant_id, 0) for h in self.holds.values() if h.status == "pending")
+        held = sum(self.holds[h].portions.get(grant_id, 0) for h in self.pending)
         fields: dict[str, Any] = {}
         if event_class is self.PurchaseRefunded:
             assert grant.price is not None
@@ -406,7 +417,7 @@ class Wallet(Aggregate):
 
     def _settle(self, at: datetime, keep: str = "") -> bool:
         """Expire every pending hold whose deadline has passed: its credits are no longer held."""
-        due = [h for h in self.holds.values() if h.status == "pending" and h.expires_at <= at and h.hold_id != keep]
+        due = [self.holds[h] for h in self.due_holds(at) if h != keep]
         for hold in due:
             resolution = digest({"status": "expired", "amount": 0})
             self._trigger(self.HoldExpired, at, **self._ending(hold, 0, at), resolution=resolution)
