@@ -7,7 +7,6 @@ default, the in-process generation pipeline) in background threads; ``stop()`` e
 
 from __future__ import annotations
 
-import importlib
 import socket
 import threading
 import time
@@ -196,12 +195,14 @@ def build_service(api: ApiSettings | None = None, store: StoreSettings | None = 
                       projector=Projector(ledger, engine, all_projections()), catalog=catalog,
                       policy=load_policy(), verifier=verifier, idempotency=IdempotencyStore(engine))
     if with_pipeline and api.dispatch == "inprocess":
-        service.pipeline = _pipeline(ledger, catalog, generation)
+        service.pipeline = _pipeline(ledger, catalog, generation, store)
     return service
 
 
-def _pipeline(ledger: Ledger, catalog: Catalog, settings: GenerationSettings) -> Any:
+def _pipeline(ledger: Ledger, catalog: Catalog, settings: GenerationSettings, store: StoreSettings) -> Any:
     from generation.bootstrap import build_image_model, build_image_store
+    from generation.inprocess import InProcessPipeline
 
-    inprocess = importlib.import_module("generation.inprocess")
-    return inprocess.InProcessPipeline(ledger, catalog, build_image_model(settings), build_image_store(settings))
+    position_file = None if store.store == "memory" else store.data_dir / "dispatch.position"
+    return InProcessPipeline(ledger, catalog, build_image_model(settings), build_image_store(settings),
+                             position_file=position_file)

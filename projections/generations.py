@@ -83,6 +83,14 @@ def thumbnail_of(event: Any) -> str:
     return f"{stem}_thumb.jpg" if dot and "/" not in url[len(stem):] else url
 
 
+def _title(variables: dict[str, Any]) -> str:
+    """A caption for the gallery: the learner's title-like variable, else their first value."""
+    for name in ("title", "headline", "name", "course", "event"):
+        if variables.get(name):
+            return str(variables[name])
+    return next((str(v) for v in variables.values() if v), "")
+
+
 class Generations:
     """One row per generation, following it from request to image or failure."""
 
@@ -126,7 +134,7 @@ class Gallery:
         event = stored.event
         where = gallery.c.generation_id == event.originator_id
         if isinstance(event, Generation.GenerationRequested):
-            title = str(event.variables.get("title") or event.variables.get("headline") or "")
+            title = _title(event.variables)
             conn.execute(gallery.insert().values(
                 generation_id=event.originator_id, user_id=event.user_id, template_id=event.template_id,
                 title=title, visible=False, position=stored.position))

@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -29,12 +30,12 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if manage:
-            service.start()
+            await anyio.to_thread.run_sync(service.start)
         try:
             yield
         finally:
             if manage:
-                service.stop()
+                await anyio.to_thread.run_sync(service.stop)
 
     app = FastAPI(title="Studio Ledger", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = service
