@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 GRANT_SOURCES = {
     "CreditsPurchased": "purchase",
@@ -42,8 +42,7 @@ GRANT_SOURCES = {
 RESOLUTIONS = frozenset({"HoldCaptured", "HoldReleased", "HoldExpired"})
 
 
-@dataclass(frozen=True, slots=True)
-class Posting:
+class Posting(NamedTuple):
     """One line of a journal entry: credits or money debited (+) or credited (-) to an account."""
 
     account: str
@@ -162,11 +161,11 @@ class _Entry:
         self.lines: list[Posting] = []
 
     def credits(self, account: str, n: int, memo: str) -> None:
-        self.lines.append(Posting(account, credits=n, memo=memo))
+        self.lines.append(Posting(account, n, 0, "", memo))
 
     def money(self, account: str, minor: int, currency: str, memo: str) -> None:
         if minor:
-            self.lines.append(Posting(account, money_minor=minor, currency=currency, memo=memo))
+            self.lines.append(Posting(account, 0, minor, currency, memo))
 
     def grant(self, kind: str, fields: Mapping[str, Any]) -> None:
         source, grant_id, n = GRANT_SOURCES[kind], str(fields["grant_id"]), fields["credits"]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from ledger.journal import Posting, imbalance, postings_for
+from ledger.journal import Posting, postings_for
 from ledger.values import GENESIS_HASH
 from projections.audit.checks import generation_at_end, generation_paid, generation_step, resolution, wallet_totals
 from projections.audit.state import Finding, GenerationState, GrantState, HoldState, WalletState
@@ -125,20 +125,21 @@ class Replay:
         wallet.version = max(wallet.version, row.version)
 
     def _post(self, wallet: WalletState, row: Row, lines: list[Posting]) -> None:
-        journal = self.journal
+        journal, sums = self.journal, {"credits": 0}
         for p in lines:
-            if p.credits:
-                journal["credits"] = journal.get("credits", 0) + p.credits
+            sums["credits"] += p.credits
             if p.money_minor:
-                journal[p.currency] = journal.get(p.currency, 0) + p.money_minor
+                sums[p.currency] = sums.get(p.currency, 0) + p.money_minor
+        for unit, n in sums.items():
+            journal[unit] = journal.get(unit, 0) + n
+            if n:
+                self.find(wallet.user_id, row, f"journal entry does not balance: {unit} sums to {n}",
+                          wallet.wallet_id)
         if self.accounts is not None:
             for p in lines:
                 total = self.accounts.setdefault((p.account, p.currency), [0, 0])
                 total[0] += p.credits
                 total[1] += p.money_minor
-        off = imbalance(lines)
-        if off:
-            self.find(wallet.user_id, row, f"journal entry does not balance: {off}", wallet.wallet_id)
 
     def _take(self, wallet: WalletState, row: Row, grant_id: str, n: int, what: str) -> GrantState | None:
         grant = wallet.grants.get(grant_id)

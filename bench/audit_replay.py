@@ -1,0 +1,203 @@
+"""Benchmark: `audit verify` over 1,000,000 stored events in PostgreSQL, against the floor.
+
+Loads N events over W wallets into a scratch PostgreSQL database, made by the real Wallet,
+Generation and Reference aggregates (so every hash chain is valid) and written with COPY from two
+loader processes. Then, in this process, times the audit's full verification (no projection diff)
+and the floor: reading the same rows and a plain ``json.loads`` + dict-update fold of their payloads.
+
+    .venv/bin/python bench/audit_replay.py                     # 1,000,000 events, 10,000 wallets
+    .venv/bin/python bench/audit_replay.py --events 100000 --wallets 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import resource
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ledger import Ledger, Money, generation_id, wallet_id  # noqa: E402
+from ledger.generation import Generation  # noqa: E402
+from ledger.reference import Reference  # noqa: E402
+from ledger.values import digest, stable_id  # noqa: E402
+from ledger.wallet import Wallet  # noqa: E402
+from projections.audit.stored import rows  # noqa: E402
+from projections.audit.verify import run_verify  # noqa: E402
+
+PG = {
+    "host": os.environ.get("STUDIO_TEST_PG_HOST", "127.0.0.1"),
+    "port": os.environ.get("STUDIO_TEST_PG_PORT", "5432"),
+    "user": os.environ.get("STUDIO_TEST_PG_USER", "postgres"),
+    "password": os.environ.get("STUDIO_TEST_PG_PASSWORD", ""),
+}
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+TTL = timedelta(minutes=15)
+
+
+def env_for(dbname: str) -> dict[str, str]:
+    """The eventsourcing settings for a ledger in ``dbname``."""
+    return {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": dbname, "POSTGRES_HOST": PG["host"],
+            "POSTGRES_PORT": PG["port"], "POSTGRES_USER": PG["user"], "POSTGRES_PASSWORD": PG["password"],
+            "POSTGRES_POOL_SIZE": "2"}
+
+
+class Customer:
+    """One user's life on the ledger, one step at a time: buy, generate, sometimes fail."""
+
+    def __init__(self, user: str, rng: random.Random) -> None:
+        self.user, self.rng = user, rng
+        self.at = T0 + timedelta(seconds=rng.randrange(86_400))
+        self.wallet = Wallet.open(wallet_id(user), user, self.at)
+        self.pending: Generation | None = None
+        self.count = 0
+
+    def step(self) -> list[Any]:
+        """The aggregates' events of this user's next action."""
+        self.at += timedelta(minutes=1)
+        if self.pending is not None:
+            return self._finish(self.pending)
+        cost = self.rng.choice((5, 10, 15))
+        if self.wallet.available(self.at) < cost:
+            return self._buy()
+        gen_id = generation_id(self.user, f"k{self.count}")
+        fields = {"template_id": "poster", "template_version": 1, "variables": {"name": self.user},
+                  "input_image": None, "cost": cost}
+        self.wallet.place_hold(hold_id=str(gen_id), amount=cost, expires_at=self.at + TTL, at=self.at,
+                               meta={"generation_id": str(gen_id)})
+        self.pending = Generation.request(gen_id, at=self.at, user_id=self.user, wallet_id=self.wallet.id,
+                                          hold_id=str(gen_id), expires_at=self.at + TTL, digest=digest(fields),
+                                          **fields)
+        return self._events(self.wallet, self.pending)
+
+    def _buy(self) -> list[Any]:
+        payment = f"pay-{self.user}-{self.count}"
+        grant_id = str(stable_id("grant:payment", f"{payment}:{self.user}"))
+        self.wallet.grant(Wallet.CreditsPurchased, grant_id=grant_id, amount=100, at=self.at, reference=payment,
+                          price=Money(9900, "INR"), pack_id="starter", expires_at=None)
+        reference = Reference.record("payment", payment, digest({"payment": payment}), {str(self.wallet.id): grant_id},
+                                     timestamp=self.at)
+        return self._events(self.wallet, reference)
+
+    def _finish(self, gen: Generation) -> list[Any]:
+        self.pending = None
+        if self.rng.random() < 0.1:
+            gen.fail(reason="model unavailable", retryable=True, at=self.at)
+            self.wallet.release(hold_id=gen.hold_id, at=self.at)
+        else:
+            gen.complete(at=self.at, captured=gen.cost, late="", image_url=f"file:///{gen.id}.png",
+                         storage_id=str(gen.id), provider="local", model="poster-v1", seed=self.count, timings={})
+            self.wallet.capture(hold_id=gen.hold_id, amount=gen.cost, at=self.at)
+        return self._events(gen, self.wallet)
+
+    def _events(self, *aggregates: Any) -> list[Any]:
+        events = [e for a in aggregates for e in a.collect_events()]
+        self.count += len(events)
+        return events
+
+
+def load(dbname: str, users: list[str], per_wallet: int, seed: int) -> int:
+    """Write every event of ``users`` with COPY, interleaving their steps; the number written."""
+    app = Ledger(env_for(dbname))
+    rng = random.Random(seed)
+    customers = [Customer(u, rng) for u in users]
+    written = 0
+    copy_sql = sql.SQL("COPY {} (originator_id, originator_version, topic, state) FROM STDIN").format(
+        sql.Identifier("ledger_events"))
+    with psycopg.connect(dbname=dbname, **PG) as conn, conn.cursor() as cur, cur.copy(copy_sql) as copy:
+        for event in _interleave(customers, per_wallet):
+            stored = app.mapper.to_stored_event(event)
+            copy.write_row((stored.originator_id, stored.originator_version, stored.topic, stored.state))
+            written += 1
+    app.close()
+    return written
+
+
+def _interleave(customers: list[Customer], per_wallet: int) -> Iterator[Any]:
+    for c in customers:
+        yield from c._events(c.wallet)
+    active = list(customers)
+    while active:
+        for c in active:
+            yield from c.step()
+        active = [c for c in active if c.count < per_wallet or c.pending is not None]
+
+
+def floor(app: Ledger) -> tuple[int, float]:
+    """Read every row and fold its JSON payload into a dict per aggregate: the least a replay can do."""
+    started = time.perf_counter()
+    states: dict[str, dict[str, Any]] = {}
+    n = 0
+    for page in rows(app):
+        for row in page:
+            state = states.get(row.originator_id)
+            if state is None:
+                state = states[row.originator_id] = {}
+            state.update(json.loads(row.state))
+            n += 1
+    return n, time.perf_counter() - started
+
+
+def peak_rss_mb() -> float:
+    """The peak resident memory of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    """Load, verify, time the floor, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--wallets", type=int, default=10_000)
+    parser.add_argument("--loaders", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+    if args.events < args.wallets * 4:
+        parser.error("--events must be at least 4 per wallet")
+    dbname = f"studio_bench_audit_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    try:
+        Ledger(env_for(dbname)).close()  # creates the tables
+        users = [f"user-{i:06d}" for i in range(args.wallets)]
+        started = time.perf_counter()
+        chunks = [users[i::args.loaders] for i in range(args.loaders)]
+        with multiprocessing.get_context("spawn").Pool(args.loaders) as pool:
+            loaded = sum(pool.starmap(load, [(dbname, c, args.events // args.wallets, i)
+                                             for i, c in enumerate(chunks)]))
+        with psycopg.connect(dbname=dbname, autocommit=True, **PG) as conn:
+            conn.execute("VACUUM ANALYZE ledger_events")
+        print(f"loaded {loaded:,} events over {args.wallets:,} wallets in {time.perf_counter() - started:.1f}s")
+        app = Ledger(env_for(dbname))
+        report = run_verify(app)
+        audit_rss = peak_rss_mb()
+        n, seconds = floor(app)
+        app.close()
+        audit_rate, floor_rate = report.events / report.seconds, n / seconds
+        print(f"audit verify: {report.events:,} events in {report.seconds:.2f}s = {audit_rate:,.0f} events/s, "
+              f"{report.problems} findings, peak RSS {audit_rss:.0f} MB")
+        print(f"floor (read + json.loads + dict update): {n:,} events in {seconds:.2f}s = {floor_rate:,.0f} events/s")
+        print(f"ratio audit/floor: {audit_rate / floor_rate:.2f}; peak RSS (whole run) {peak_rss_mb():.0f} MB")
+        if not report.ok:
+            print(report.text())
+            sys.exit(1)
+    finally:
+        if not args.keep:
+            with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+if __name__ == "__main__":
+    main()
