@@ -22,21 +22,18 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ledger import Ledger, Money, generation_id, wallet_id  # noqa: E402
-from ledger.generation import Generation  # noqa: E402
-from ledger.reference import Reference  # noqa: E402
-from ledger.values import digest, stable_id  # noqa: E402
-from ledger.wallet import Wallet  # noqa: E402
-from projections.audit.stored import rows  # noqa: E402
-from projections.audit.verify import run_verify  # noqa: E402
+from ledger import Ledger, Money, generation_id, wallet_id
+from ledger.generation import Generation
+from ledger.reference import Reference
+from ledger.values import digest, stable_id
+from ledger.wallet import Wallet
+from projections.audit.stored import rows
+from projections.audit.verify import run_verify
 
 PG = {
     "host": os.environ.get("STUDIO_TEST_PG_HOST", "127.0.0.1"),
