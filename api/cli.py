@@ -61,8 +61,13 @@ def consume() -> None:
 def serve() -> None:
     """Run the HTTP API; on the embedded default also the projector and the image pipeline."""
     from api.http.run import serve as run_serve
+    from api.http.settings import UnsafeSettings
 
-    run_serve()
+    try:
+        run_serve()
+    except UnsafeSettings as error:
+        typer.echo(f"refusing to start: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
