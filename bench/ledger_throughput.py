@@ -26,8 +26,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._pg import PG, ledger_env, scratch_database  # noqa: E402
-from ledger import Ledger, Money  # noqa: E402
+from bench._pg import PG, ledger_env, scratch_database
+from ledger import Ledger, Money
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -73,7 +73,7 @@ def baseline(dbname: str, callers: int, seconds: float, users: int) -> tuple[flo
 
     def debit(caller: int, i: int) -> int:
         conn = connections[caller]
-        user = f"u{random.randrange(users)}"  # noqa: S311
+        user = f"u{random.randrange(users)}"
         with conn.transaction():
             row = conn.execute("UPDATE wallets SET credits = credits - %s WHERE user_id = %s AND credits >= %s"
                                " RETURNING credits", (1, user, 1)).fetchone()
@@ -94,7 +94,7 @@ def ledger_pairs(ledger: Ledger, callers: int, seconds: float, users: int, tag: 
     expiry = now + timedelta(hours=1)
 
     def pair(caller: int, i: int) -> int:
-        user = f"{tag}{random.randrange(users)}"  # noqa: S311
+        user = f"{tag}{random.randrange(users)}"
         hold = f"{tag}-{caller}-{i}"
         ledger.place_hold(user_id=user, hold_id=hold, amount=1, at=now, expires_at=expiry)
         ledger.capture(user_id=user, hold_id=hold, amount=1, at=now)
@@ -119,6 +119,33 @@ def fund(ledger: Ledger, users: int, tag: str) -> None:
         t.join()
 
 
+def load_times(dbname: str, events: int = 1000, repeats: int = 20) -> tuple[float, float]:
+    """Median ms to load a wallet of ``events`` events cold, without and with snapshots."""
+    now = datetime.now(UTC)
+    env = ledger_env(dbname)
+    writer = Ledger(env, group_commit=True)
+    writer.purchase(user_id="long", payment_id="long-fund", pack_id="bench", amount=10**6, price=Money(10**6, "INR"),
+                    at=now)
+    for i in range((events - 2) // 2):
+        writer.place_hold(user_id="long", hold_id=f"l{i}", amount=1, at=now, expires_at=now + timedelta(hours=1))
+        writer.capture(user_id="long", hold_id=f"l{i}", amount=1, at=now)
+    writer.close()
+    medians = []
+    for snapshots in (False, True):
+        reader = Ledger(env)
+        if not snapshots:
+            reader.repository.snapshot_store = None
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            wallet = reader.wallet("long")
+            times.append(time.perf_counter() - started)
+            assert wallet is not None and wallet.version >= events - 1
+        reader.close()
+        medians.append(percentile(times, 0.5) * 1000)
+    return medians[0], medians[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=6.0)
@@ -140,8 +167,9 @@ def main() -> None:
             batch = ledger.committer.commands / max(1, ledger.committer.batches)
         finally:
             ledger.close()
-        for name, (rate, lat) in [("baseline debits, 1000 users", base_spread), ("baseline debits, hot user", base_hot),
-                                  ("ledger hold+capture, 1000 wallets", spread), ("ledger hold+capture, hot wallet", hot)]:
+        cases = [("baseline debits, 1000 users", base_spread), ("baseline debits, hot user", base_hot),
+                 ("ledger hold+capture, 1000 wallets", spread), ("ledger hold+capture, hot wallet", hot)]
+        for name, (rate, lat) in cases:
             rows.append(f"{name:<36} {rate:>9.0f} ops/s   p50 {percentile(lat, .5) * 1000:6.2f} ms"
                         f"   p99 {percentile(lat, .99) * 1000:6.2f} ms")
         print(f"PostgreSQL, {args.callers} concurrent callers, {args.seconds:.0f} s per case")
@@ -151,6 +179,8 @@ def main() -> None:
         print(f"ratio ledger / baseline, hot:    {hot[0] / base_hot[0]:.2f}   (target >= 1.0)")
         print(f"ledger p99: spread {percentile(spread[1], .99) * 1000:.1f} ms, hot "
               f"{percentile(hot[1], .99) * 1000:.1f} ms   (target <= 50 ms)")
+        cold, snap = load_times(dbname)
+        print(f"loading a 1,000-event wallet: {cold:.1f} ms from events, {snap:.1f} ms from a snapshot (median)")
 
 
 if __name__ == "__main__":

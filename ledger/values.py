@@ -39,8 +39,8 @@ def canonical(data: Any) -> str:
 
 
 def digest(data: Any) -> str:
-    """The SHA-256 of the canonical JSON of ``data``: a command's payload fingerprint."""
-    return hashlib.sha256(canonical(data).encode()).hexdigest()
+    """A command's payload fingerprint: the first 128 bits of the SHA-256 of its canonical JSON."""
+    return hashlib.sha256(canonical(data).encode()).hexdigest()[:32]
 
 
 def credits(value: int, what: str = "amount") -> int:

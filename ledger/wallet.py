@@ -44,7 +44,7 @@ def burn_key(grant: Grant, order: tuple[str, ...]) -> tuple[Any, ...]:
 class Wallet(Aggregate):
     """One user's credits: grants they received and holds placed against them."""
 
-    RESOLVED_HOLDS_KEPT = 500
+    RESOLVED_HOLDS_KEPT = 100
 
     class Event(Aggregate.Event):
         """A wallet event: it carries the hash of the wallet's previous event."""
