@@ -54,12 +54,18 @@ class Replay:
             self.events += 1
             self.position = row.position
             topic = row.topic
-            if topic.startswith(WALLET):
-                self._wallet_event(row)
-            elif topic.startswith(GENERATION):
-                self._generation_event(row)
-            elif not topic.startswith(REFERENCE):
-                self.find("", row, f"unknown event type {topic}")
+            try:
+                if topic.startswith(WALLET):
+                    self._wallet_event(row)
+                elif topic.startswith(GENERATION):
+                    self._generation_event(row)
+                elif not topic.startswith(REFERENCE):
+                    self.find("", row, f"unknown event type {topic}")
+            except (ValueError, KeyError, TypeError, AttributeError) as error:  # a damaged row, not a crash
+                wallet = self.wallets.get(row.originator_id)
+                self.find(wallet.user_id if wallet else "", row,
+                          f"unreadable stored event {row.originator_id} v{row.version}: "
+                          f"{type(error).__name__}: {error}", row.originator_id)
 
     def finish(self) -> list[Finding]:
         """Run the end-of-log checks; every finding, in the order found."""

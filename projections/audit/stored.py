@@ -49,8 +49,13 @@ def _unwrap(value: dict[str, Any]) -> Any:
 
 def decode(state: bytes) -> dict[str, Any]:
     """A stored state as plain JSON values: datetimes as ISO text, UUIDs as text, Money as a dict."""
-    text = state.decode()
-    fields: dict[str, Any] = _scan(text, 0)[0]
+    text = state if isinstance(state, str) else bytes(state).decode()
+    try:
+        fields: dict[str, Any] = _scan(text, 0)[0]
+    except StopIteration:
+        raise ValueError("the stored state is not JSON") from None
+    if type(fields) is not dict:
+        raise ValueError("the stored state is not a JSON object")
     unwrapped = 0
     for key in TYPED:  # the usual places first; anything elsewhere takes the general path
         value = fields.get(key)

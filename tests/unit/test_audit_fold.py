@@ -11,6 +11,7 @@ import pytest
 
 from ledger import Ledger, Money
 from ledger.wallet import event_hash
+from projections.audit.fold import Replay
 from projections.audit.replay import replay
 from projections.audit.reports import JournalWindow, Summary, balance_rows
 from projections.audit.stored import decode, rows, state_hash
@@ -128,3 +129,13 @@ def test_a_journal_window_keeps_only_the_events_in_it(app: Ledger) -> None:
     replay(app, on_entry=JournalWindow(T0 + timedelta(days=3), T0 + timedelta(days=4), entries.append))
     assert {e["event"] for e in entries} == {"CreditsAdjusted", "ShareBonusGranted"}
     assert all(sum(p["credits"] for p in e["lines"]) == 0 for e in entries)
+
+
+def test_a_damaged_row_is_a_finding_not_a_crash(app: Ledger) -> None:
+    busy_ledger(app)
+    folded = Replay()
+    for page in rows(app):
+        folded.feed([r._replace(state=b"{not json") if r.position == 4 else r for r in page])
+    folded.finish()
+    assert "unreadable stored event" in folded.findings[0].problem
+    assert folded.findings[0].position == 4
