@@ -7,6 +7,7 @@ default, the in-process generation pipeline) in background threads; ``stop()`` e
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+import anyio.to_thread
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -106,27 +108,32 @@ class Service:
         with self.engine.connect() as conn:
             return min(queries.tracked_positions(conn).values(), default=0)
 
-    def wait_for(self, position: int | None) -> int:
-        """Wait, within the configured bound, until the projections reach ``position``; else a 503."""
-        reached = self.projected()
+    async def reach(self, position: int | None) -> int:
+        """Wait, within the configured bound, until the projections reach ``position``; else a 503.
+
+        Waits on the event loop (no worker thread is held); a position beyond the ledger's head was
+        never returned by a command, so it is a 409 at once.
+        """
+        reached = await self._projected()
         if position is None or reached >= position:
             return reached
-        head = self.ledger.recorder.max_notification_id() or 0
+        head = await anyio.to_thread.run_sync(self.ledger.recorder.max_notification_id) or 0
         if position > head:
             raise Problem(409, "position-not-reached", "Unknown ledger position",
                           f"min_position {position} is beyond the ledger's head {head}: it was never returned")
         deadline = time.monotonic() + self.api.read_wait_ms / 1000
-        if self.api.run_projector:
-            if self.projector.wait(position, self.api.read_wait_ms / 1000):
-                return self.projector.position
-        else:
-            while time.monotonic() < deadline:
-                if (reached := self.projected()) >= position:
-                    return reached
-                time.sleep(0.005)
+        pause = 0.0005
+        while time.monotonic() < deadline:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.005 if self.api.run_projector else 0.02)
+            if (reached := await self._projected()) >= position:
+                return reached
         raise Problem(503, "projection-behind", "Projection not caught up",
-                      f"the projections reached {self.projected()}, not yet {position}; retry shortly",
+                      f"the projections reached {reached}, not yet {position}; retry shortly",
                       headers={"Retry-After": "1"}, min_position=position)
+
+    async def _projected(self) -> int:
+        return self.projector.position if self.api.run_projector else await anyio.to_thread.run_sync(self.projected)
 
     def readiness(self) -> dict[str, str]:
         """Each dependency's state: "ok" or what is wrong."""
@@ -194,7 +201,7 @@ def build_service(api: ApiSettings | None = None, store: StoreSettings | None = 
     service = Service(api=api, store=store, ledger=ledger, engine=engine,
                       projector=Projector(ledger, engine, all_projections()), catalog=catalog,
                       policy=load_policy(), verifier=verifier, idempotency=IdempotencyStore(engine))
-    if with_pipeline and api.dispatch == "inprocess":
+    if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(ledger, catalog, generation, store)
     return service
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -15,7 +16,7 @@ from api.service import Service
 _bearer = HTTPBearer(auto_error=False, description="A JWT: `sub` is the user id, role `admin` for admin routes")
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     """The service this app was built with."""
     service: Service = request.app.state.service
     return service
@@ -24,18 +25,20 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-def get_principal(service: ServiceDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+async def get_principal(service: ServiceDep,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller named by the bearer token; 401 without a valid one."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise unauthorized("an Authorization: Bearer <token> header is required")
+    if service.verifier.jwks is not None:  # the key may have to be fetched: not on the event loop
+        return await anyio.to_thread.run_sync(service.verifier.verify, credentials.credentials)
     return service.verifier.verify(credentials.credentials)
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 
 
-def get_admin(principal: CurrentUser) -> Principal:
+async def get_admin(principal: CurrentUser) -> Principal:
     """The caller, if they have the admin role; 403 otherwise."""
     if not principal.is_admin:
         raise Problem(403, "forbidden", "Forbidden", "this route needs the admin role")
@@ -45,7 +48,7 @@ def get_admin(principal: CurrentUser) -> Principal:
 AdminUser = Annotated[Principal, Depends(get_admin)]
 
 
-def get_idempotency_key(idempotency_key: Annotated[str, Header(
+async def get_idempotency_key(idempotency_key: Annotated[str, Header(
         alias="Idempotency-Key", description="A unique key per intended operation: a repeat with the same key "
         "and body returns the first answer; another body under the same key is a 409",
         examples=["6f1c2d3e-generate-poster-1"])]) -> str:
@@ -57,6 +60,14 @@ IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]
 MinPosition = Annotated[int | None, Query(
     ge=0, le=2**62, description="Wait (bounded) until the projections reach this ledger position, from a command's "
     "`position`: read your own writes. 503 with Retry-After if they do not in time.")]
+
+
+async def reach_position(service: ServiceDep, min_position: MinPosition = None) -> int:
+    """The position the projections reached, after waiting for ``min_position`` (on the event loop)."""
+    return await service.reach(min_position)
+
+
+Visible = Annotated[int, Depends(reach_position)]
 Cursor = Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$",
                                      description="`next_cursor` of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=200, description="items per page")]

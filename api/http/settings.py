@@ -21,7 +21,8 @@ class ApiSettings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     dispatch: Literal["inprocess", "kafka"] = "inprocess"
     read_db_url: str = ""  # default: read.db in the data folder, or the event store's PostgreSQL database
-    run_projector: bool = True
+    run_projector: bool = True  # off when `studio-ledger projector` runs as its own process
+    run_pipeline: bool = True  # in-process dispatch only: off when generations are rendered elsewhere
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_secret: SecretStr = SecretStr(EMBEDDED_JWT_SECRET)
     jwks_url: str = ""

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from api.http.commands import command
-from api.http.deps import AdminUser, IdempotencyKey, MinPosition, ServiceDep
+from api.http.deps import AdminUser, IdempotencyKey, ServiceDep, Visible
 from api.http.problems import Problem
 from api.http.routers.wallet import wallet_view
 from api.http.schemas import AdjustmentCreate, AdminWalletPublic, CommandAccepted, GrantCreate, GrantPublic, problems
@@ -20,10 +20,9 @@ UserId = Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")
 
 
 @router.get("/wallets/{user_id}", responses=problems(401, 403, 404, 409, 503))
-def get_wallet(admin: AdminUser, service: ServiceDep, user_id: str = UserId,
-               min_position: MinPosition = None) -> AdminWalletPublic:
+def get_wallet(admin: AdminUser, service: ServiceDep, position: Visible,
+               user_id: str = UserId) -> AdminWalletPublic:
     """Any user's wallet with its grants."""
-    position = service.wait_for(min_position)
     wallet, row = wallet_view(service, user_id, position)
     if row is None:
         raise Problem(404, "wallet-not-found", "Not found", f"user {user_id} has no wallet")

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.http.commands import command
-from api.http.deps import CurrentUser, Cursor, IdempotencyKey, Limit, MinPosition, ServiceDep, before
+from api.http.deps import CurrentUser, Cursor, IdempotencyKey, Limit, ServiceDep, Visible, before
 from api.http.problems import Problem
 from api.http.schemas import (
     GalleryItemPublic,
@@ -56,9 +56,8 @@ def create_generation(body: GenerationCreate, user: CurrentUser, key: Idempotenc
 
 @router.get("/generations/{generation_id}", responses=problems(401, 404, 409, 503))
 def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep,
-                   min_position: MinPosition = None) -> GenerationPublic:
+                   position: Visible) -> GenerationPublic:
     """One of the caller's generations: status and, once completed, the image."""
-    service.wait_for(min_position)
     with service.engine.connect() as conn:
         row = queries.generation(conn, generation_id)
     if row is None or row["user_id"] != user.user_id:
@@ -68,10 +67,9 @@ def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep,
 
 
 @router.get("/gallery", responses=problems(401, 409, 503))
-def get_gallery(user: CurrentUser, service: ServiceDep, min_position: MinPosition = None, cursor: Cursor = None,
+def get_gallery(user: CurrentUser, service: ServiceDep, position: Visible, cursor: Cursor = None,
                 limit: Limit = 24) -> Page[GalleryItemPublic]:
     """The caller's finished images, newest first."""
-    service.wait_for(min_position)
     with service.engine.connect() as conn:
         rows = queries.user_gallery(conn, user.user_id, before=before(cursor), limit=limit + 1)
     items = [GalleryItemPublic(**{k: r[k] for k in GalleryItemPublic.model_fields if k in r},

@@ -12,7 +12,7 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """The process is up (no dependency is checked)."""
     return {"status": "ok"}
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.http.deps import CurrentUser, Cursor, Limit, MinPosition, ServiceDep, before
+from api.http.deps import CurrentUser, Cursor, Limit, ServiceDep, Visible, before
 from api.http.schemas import Lifetime, Page, StatementLinePublic, WalletPublic, problems
 from api.service import Service
 from projections import queries
@@ -29,17 +29,15 @@ def wallet_view(service: Service, user_id: str, position: int) -> tuple[WalletPu
 
 
 @router.get("/wallet", responses=problems(401, 409, 503))
-def get_wallet(user: CurrentUser, service: ServiceDep, min_position: MinPosition = None) -> WalletPublic:
+def get_wallet(user: CurrentUser, service: ServiceDep, position: Visible) -> WalletPublic:
     """The caller's credits: available now, held, by source, and over the wallet's life."""
-    position = service.wait_for(min_position)
     return wallet_view(service, user.user_id, position)[0]
 
 
 @router.get("/wallet/statement", responses=problems(401, 409, 503))
-def get_statement(user: CurrentUser, service: ServiceDep, min_position: MinPosition = None,
+def get_statement(user: CurrentUser, service: ServiceDep, position: Visible,
                   cursor: Cursor = None, limit: Limit = 50) -> Page[StatementLinePublic]:
     """The caller's statement, newest first: one line per wallet event with the running balance."""
-    service.wait_for(min_position)
     with service.engine.connect() as conn:
         rows = queries.statement(conn, user.user_id, before=before(cursor), limit=limit + 1)
     items = [StatementLinePublic.model_validate(dict(r)) for r in rows[:limit]]

@@ -1,0 +1,160 @@
+"""Read-your-writes latency of the HTTP API on PostgreSQL: a command, then the projection showing it.
+
+    .venv/bin/python bench/api_latency.py [--rate 200] [--seconds 10] [--users 50]
+
+Starts `studio-ledger serve` on a scratch PostgreSQL database (group commit, in-process projector,
+no image rendering so that the two cores go to the API), funds the users through the signed
+webhook, then runs an open loop of commands at ``--rate`` per second: each one is
+POST /v1/generations followed by GET /v1/wallet?min_position=<its position>. Reported:
+p50/p99 of the command alone, of command -> visible in the projection (both requests), and of
+GET /healthz probed during the same run as the floor (the HTTP stack with no work behind it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from api.http.auth import issue_token
+from api.http.signatures import sign
+from bench._pg import PG, scratch_database
+
+JWT_SECRET = "bench-" + uuid.uuid4().hex + uuid.uuid4().hex
+WEBHOOK_SECRET = "bench-" + uuid.uuid4().hex + uuid.uuid4().hex
+POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Benchmarks", "date": "today"}}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(dbname: str, port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+    env.update(STUDIO_STORE="postgres", STUDIO_POSTGRES_DB=dbname, STUDIO_POSTGRES_HOST=PG["host"],
+               STUDIO_POSTGRES_PORT=PG["port"], STUDIO_POSTGRES_USER=PG["user"],
+               STUDIO_POSTGRES_PASSWORD=PG["password"], STUDIO_POSTGRES_POOL_SIZE="20",
+               STUDIO_DATA_DIR=str(data_dir), STUDIO_PORT=str(port), STUDIO_JWT_SECRET=JWT_SECRET,
+               STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET, STUDIO_RUN_PIPELINE="false")
+    cli = str(Path(sys.executable).with_name("studio-ledger"))
+    return subprocess.Popen([cli, "serve"], env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+async def fund(client: httpx.AsyncClient, users: list[str]) -> None:
+    for user in users:
+        for n in range(2):
+            body = json.dumps({"type": "CreditPackPurchased", "payment_id": f"{user}-{n}", "user_id": user,
+                               "pack_id": "studio", "amount_minor": 99900, "currency": "INR"}).encode()
+            headers = {"Studio-Signature": sign(WEBHOOK_SECRET, body, int(time.time())),
+                       "Idempotency-Key": f"{user}-{n}", "Content-Type": "application/json"}
+            response = await client.post("/v1/webhooks/payments", content=body, headers=headers)
+            response.raise_for_status()
+
+
+async def run(base: str, rate: float, seconds: float, users: list[str]) -> dict[str, list[float]]:
+    tokens = {u: issue_token(JWT_SECRET, u, issuer="studio-ledger", audience="studio-ledger") for u in users}
+    results: dict[str, list[float]] = {"command": [], "visible": [], "healthz": [], "errors": []}
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        await fund(client, users)
+
+        async def one(i: int) -> None:
+            headers = {"Authorization": f"Bearer {tokens[users[i % len(users)]]}"}
+            started = time.perf_counter()
+            posted = await client.post("/v1/generations", json=POSTER,
+                                       headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+            commanded = time.perf_counter()
+            if posted.status_code != 202:
+                results["errors"].append(posted.status_code)
+                return
+            read = await client.get(f"/v1/wallet?min_position={posted.json()['position']}", headers=headers)
+            if read.status_code != 200:
+                results["errors"].append(read.status_code)
+                return
+            results["command"].append(commanded - started)
+            results["visible"].append(time.perf_counter() - started)
+
+        async def probe() -> None:
+            started = time.perf_counter()
+            await client.get("/healthz")
+            results["healthz"].append(time.perf_counter() - started)
+
+        tasks = []
+        begun = time.perf_counter()
+        total = int(rate * seconds)
+        for i in range(total):
+            delay = begun + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+            if i % 10 == 0:
+                tasks.append(asyncio.create_task(probe()))
+        await asyncio.gather(*tasks)
+        results["elapsed"] = [time.perf_counter() - begun]
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="commands per second (open loop)")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--users", type=int, default=50)
+    args = parser.parse_args()
+    users = [f"bench-{n}" for n in range(args.users)]
+    with scratch_database("studio_bench_api") as dbname, tempfile.TemporaryDirectory() as data:
+        port = free_port()
+        server = start_server(dbname, port, Path(data))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.1)
+            results = asyncio.run(run(base, args.rate, args.seconds, users))
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    done = len(results["visible"])
+    print(f"offered {args.rate:.0f} commands/s for {args.seconds:.0f} s over {args.users} users; "
+          f"completed {done} ({done / results['elapsed'][0]:.0f}/s), errors {len(results['errors'])} "
+          f"{sorted(set(results['errors']))}")
+    print("| measure | p50 ms | p99 ms |")
+    print("|---|---|---|")
+    for name, label in (("command", "POST /v1/generations (202)"),
+                        ("visible", "command -> visible: POST, then GET /v1/wallet?min_position"),
+                        ("healthz", "GET /healthz (floor, same run)")):
+        print(f"| {label} | {percentile(results[name], 0.5):.1f} | {percentile(results[name], 0.99):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
