@@ -200,7 +200,7 @@ def build_service(api: ApiSettings | None = None, store: StoreSettings | None = 
                              issuer=api.jwt_issuer, audience=api.jwt_audience, jwks_url=api.jwks_url)
     service = Service(api=api, store=store, ledger=ledger, engine=engine,
                       projector=Projector(ledger, engine, all_projections()), catalog=catalog,
-                      policy=load_policy(), verifier=verifier, idempotency=IdempotencyStore(engine))
+                      policy=load_policy(api.policy_file), verifier=verifier, idempotency=IdempotencyStore(engine))
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(ledger, catalog, generation, store)
     return service

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, Table, Uuid, func, select, update
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, Table, Uuid, bindparam, func, select, update
 
 from ledger.follow import Stored
 from ledger.values import PAID_SOURCES
@@ -44,6 +47,27 @@ wallet_grants = Table(
     Column("granted_at", UTCDateTime, nullable=False),
     Column("version", Integer, nullable=False),
 )
+TOTALS = ("balance", "held", "purchased", "granted", "spent", "expired", "clawed_back")
+
+
+class _Page:
+    """What one page changes: new wallets and grants, then sums of changes per grant and per wallet."""
+
+    def __init__(self) -> None:
+        self.wallets: list[dict[str, Any]] = []
+        self.grants: list[dict[str, Any]] = []
+        self.remaining: dict[str, int] = defaultdict(int)
+        self.closed: dict[str, str] = {}
+        self.totals: dict[UUID, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TOTALS, 0))
+        self.touched: dict[UUID, tuple[datetime, int]] = {}
+
+    def shift(self, amounts: dict[str, int], sign: int) -> None:
+        for grant_id, n in amounts.items():
+            self.remaining[grant_id] += sign * n
+
+    def add(self, wallet_id: UUID, **changes: int) -> None:
+        for name, n in changes.items():
+            self.totals[wallet_id][name] += n
 
 
 class WalletBalances:
@@ -52,59 +76,74 @@ class WalletBalances:
     name = "wallet_balances"
     tables = (wallet_balances, wallet_grants)
 
-    def apply(self, conn: Connection, stored: Stored) -> None:
-        """Apply one wallet event; other events are ignored."""
-        event = stored.event
-        if isinstance(event, Wallet.WalletOpened):
-            conn.execute(wallet_balances.insert().values(
-                wallet_id=event.originator_id, user_id=event.user_id, balance=0, held=0, purchased=0, granted=0,
-                spent=0, expired=0, clawed_back=0, opened_at=event.timestamp, updated_at=event.timestamp,
-                position=stored.position))
-            return
-        if not isinstance(event, Wallet.Event):
-            return
-        totals: dict[str, int] = {}
+    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
+        """Apply the page's wallet events; other events are ignored."""
+        changes = _Page()
+        for stored in page:
+            event = stored.event
+            if isinstance(event, Wallet.WalletOpened):
+                changes.wallets.append({
+                    "wallet_id": event.originator_id, "user_id": event.user_id, **dict.fromkeys(TOTALS, 0),
+                    "opened_at": event.timestamp, "updated_at": event.timestamp, "position": stored.position})
+            elif isinstance(event, Wallet.Event):
+                self._change(changes, event)
+                changes.touched[event.originator_id] = (event.timestamp, stored.position)
+        self._write(conn, changes)
+
+    def _change(self, page: _Page, event: Any) -> None:
+        wallet = event.originator_id
         if isinstance(event, Wallet.GrantEvent):
-            totals = self._grant(conn, event)
+            if isinstance(event, Wallet.CreditsAdjusted) and event.credits < 0:
+                page.shift(event.taken, -1)
+                taken = sum(event.taken.values())
+                page.add(wallet, balance=-taken, clawed_back=taken)
+                return
+            page.grants.append({
+                "grant_id": event.grant_id, "wallet_id": wallet, "source": event.source, "amount": event.credits,
+                "remaining": event.credits, "expires_at": event.expires_at, "closed": None,
+                "price_minor": event.price.minor if event.price else None,
+                "currency": event.price.currency if event.price else None,
+                "granted_at": event.timestamp, "version": event.originator_version})
+            lifetime = "purchased" if event.source in PAID_SOURCES else "granted"
+            page.add(wallet, balance=event.credits, **{lifetime: event.credits})
         elif isinstance(event, Wallet.HoldPlaced):
-            self._shift(conn, event.portions, -1)
-            totals = {"balance": -event.credits, "held": event.credits}
+            page.shift(event.portions, -1)
+            page.add(wallet, balance=-event.credits, held=event.credits)
         elif isinstance(event, Wallet.HoldResolution):
-            self._shift(conn, event.returned, +1)
-            amount = sum(sum(d.values()) for d in (event.consumed, event.returned, event.expired, event.clawed_back))
-            totals = {"balance": sum(event.returned.values()), "held": -amount,
-                      "spent": sum(event.consumed.values()), "expired": sum(event.expired.values()),
-                      "clawed_back": sum(event.clawed_back.values())}
+            page.shift(event.returned, +1)
+            parts = [sum(d.values()) for d in (event.consumed, event.returned, event.expired, event.clawed_back)]
+            page.add(wallet, balance=parts[1], held=-sum(parts), spent=parts[0], expired=parts[2],
+                     clawed_back=parts[3])
         elif isinstance(event, Wallet.CreditsExpired):
-            self._shift(conn, event.expired, -1)
-            totals = {"balance": -sum(event.expired.values()), "expired": sum(event.expired.values())}
+            page.shift(event.expired, -1)
+            page.add(wallet, balance=-sum(event.expired.values()), expired=sum(event.expired.values()))
         elif isinstance(event, Wallet.GrantClosed):
-            self._shift(conn, {event.grant_id: event.clawed_back}, -1)
-            conn.execute(update(wallet_grants).where(wallet_grants.c.grant_id == event.grant_id)
-                         .values(closed=event.closed_as))
-            totals = {"balance": -event.clawed_back, "clawed_back": event.clawed_back}
-        changes: dict[str, Any] = {k: getattr(wallet_balances.c, k) + v for k, v in totals.items() if v}
-        conn.execute(update(wallet_balances).where(wallet_balances.c.wallet_id == event.originator_id)
-                     .values(updated_at=event.timestamp, position=stored.position, **changes))
+            page.shift({event.grant_id: event.clawed_back}, -1)
+            page.closed[event.grant_id] = event.closed_as
+            page.add(wallet, balance=-event.clawed_back, clawed_back=event.clawed_back)
 
-    def _grant(self, conn: Connection, event: Wallet.GrantEvent) -> dict[str, int]:
-        if isinstance(event, Wallet.CreditsAdjusted) and event.credits < 0:
-            self._shift(conn, event.taken, -1)
-            taken = sum(event.taken.values())
-            return {"balance": -taken, "clawed_back": taken}
-        conn.execute(wallet_grants.insert().values(
-            grant_id=event.grant_id, wallet_id=event.originator_id, source=event.source, amount=event.credits,
-            remaining=event.credits, expires_at=event.expires_at, closed=None,
-            price_minor=event.price.minor if event.price else None,
-            currency=event.price.currency if event.price else None,
-            granted_at=event.timestamp, version=event.originator_version))
-        lifetime = "purchased" if event.source in PAID_SOURCES else "granted"
-        return {"balance": event.credits, lifetime: event.credits}
-
-    def _shift(self, conn: Connection, amounts: dict[str, int], sign: int) -> None:
-        for grant_id, n in amounts.items():
-            conn.execute(update(wallet_grants).where(wallet_grants.c.grant_id == grant_id)
-                         .values(remaining=wallet_grants.c.remaining + sign * n))
+    def _write(self, conn: Connection, page: _Page) -> None:
+        if page.wallets:
+            conn.execute(wallet_balances.insert(), page.wallets)
+        if page.grants:
+            conn.execute(wallet_grants.insert(), page.grants)
+        g = wallet_grants.c
+        shifts = [{"gid": k, "delta": v} for k, v in page.remaining.items() if v]
+        if shifts:
+            conn.execute(update(wallet_grants).where(g.grant_id == bindparam("gid"))
+                         .values(remaining=g.remaining + bindparam("delta")), shifts)
+        if page.closed:
+            conn.execute(update(wallet_grants).where(g.grant_id == bindparam("gid"))
+                         .values(closed=bindparam("how")), [{"gid": k, "how": v} for k, v in page.closed.items()])
+        if page.touched:
+            w = wallet_balances.c
+            conn.execute(
+                update(wallet_balances).where(w.wallet_id == bindparam("wid")).values(
+                    updated_at=bindparam("at"), position=bindparam("pos"),
+                    **{name: getattr(w, name) + bindparam(f"d_{name}") for name in TOTALS}),
+                [{"wid": wallet, "at": at, "pos": position,
+                  **{f"d_{name}": n for name, n in page.totals[wallet].items()}}
+                 for wallet, (at, position) in page.touched.items()])
 
 
 def available_by_source(conn: Connection, wallet_id: Any, at: datetime) -> dict[str, int]:

@@ -1,7 +1,8 @@
-"""What a projection is: a name, the tables it owns, and a function applying one stored event."""
+"""What a projection is: a name, the tables it owns, and a function applying a page of stored events."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy import Connection, Table
@@ -20,5 +21,5 @@ class Projection(Protocol):
     def tables(self) -> tuple[Table, ...]:
         """The tables it owns (emptied on rebuild)."""
 
-    def apply(self, conn: Connection, stored: Stored) -> None:
-        """Apply one stored event to this projection's tables."""
+    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
+        """Apply a page of stored events, in order, to this projection's tables (few statements per page)."""

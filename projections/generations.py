@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -17,7 +18,6 @@ from sqlalchemy import (
     Text,
     Uuid,
     delete,
-    select,
     update,
 )
 
@@ -97,30 +97,34 @@ class Generations:
     name = "generations"
     tables = (generations,)
 
-    def apply(self, conn: Connection, stored: Stored) -> None:
-        """Apply one generation event; other events are ignored."""
-        event = stored.event
-        where = generations.c.generation_id == event.originator_id
-        values: dict[str, Any] = {"updated_at": event.timestamp, "position": stored.position}
-        if isinstance(event, Generation.GenerationRequested):
-            conn.execute(generations.insert().values(
-                generation_id=event.originator_id, user_id=event.user_id, template_id=event.template_id,
-                template_version=event.template_version, variables=event.variables, input_image=event.input_image,
-                cost=event.cost, hold_id=event.hold_id, status="requested", attempts=0, captured=0,
-                requested_at=event.timestamp, **values))
-            return
-        if isinstance(event, Generation.GenerationStarted):
-            values.update(status="started", attempts=generations.c.attempts + 1)
-        elif isinstance(event, Generation.GenerationCompleted):
-            values.update(status="completed", image_url=event.image_url, thumbnail_url=thumbnail_of(event),
-                          provider=event.provider, model=event.model, captured=event.captured)
-        elif isinstance(event, Generation.GenerationFailed):
-            values.update(status="failed", reason=event.reason, retryable=event.retryable)
-        elif isinstance(event, Generation.GenerationShared):
-            values.update(share_token=event.token)
-        else:
-            return
-        conn.execute(update(generations).where(where).values(**values))
+    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
+        """Apply the page's generation events; other events are ignored."""
+        requested: list[dict[str, Any]] = []
+        for stored in page:
+            event = stored.event
+            values: dict[str, Any] = {"updated_at": event.timestamp, "position": stored.position}
+            if isinstance(event, Generation.GenerationRequested):
+                requested.append({
+                    "generation_id": event.originator_id, "user_id": event.user_id, "template_id": event.template_id,
+                    "template_version": event.template_version, "variables": event.variables,
+                    "input_image": event.input_image, "cost": event.cost, "hold_id": event.hold_id,
+                    "status": "requested", "attempts": 0, "captured": 0, "requested_at": event.timestamp, **values})
+                continue
+            if isinstance(event, Generation.GenerationStarted):
+                values.update(status="started", attempts=generations.c.attempts + 1)
+            elif isinstance(event, Generation.GenerationCompleted):
+                values.update(status="completed", image_url=event.image_url, thumbnail_url=thumbnail_of(event),
+                              provider=event.provider, model=event.model, captured=event.captured)
+            elif isinstance(event, Generation.GenerationFailed):
+                values.update(status="failed", reason=event.reason, retryable=event.retryable)
+            elif isinstance(event, Generation.GenerationShared):
+                values.update(share_token=event.token)
+            else:
+                continue
+            _flush(conn, generations, requested)
+            conn.execute(update(generations).where(generations.c.generation_id == event.originator_id)
+                         .values(**values))
+        _flush(conn, generations, requested)
 
 
 class Gallery:
@@ -129,21 +133,34 @@ class Gallery:
     name = "gallery"
     tables = (gallery,)
 
-    def apply(self, conn: Connection, stored: Stored) -> None:
-        """Apply one generation event; other events are ignored."""
-        event = stored.event
-        where = gallery.c.generation_id == event.originator_id
-        if isinstance(event, Generation.GenerationRequested):
-            title = _title(event.variables)
-            conn.execute(gallery.insert().values(
-                generation_id=event.originator_id, user_id=event.user_id, template_id=event.template_id,
-                title=title, visible=False, position=stored.position))
-        elif isinstance(event, Generation.GenerationCompleted):
-            if conn.execute(select(gallery.c.visible).where(where)).scalar() is False:
-                conn.execute(update(gallery).where(where).values(
+    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
+        """Apply the page's generation events; other events are ignored."""
+        requested: list[dict[str, Any]] = []
+        for stored in page:
+            event = stored.event
+            where = gallery.c.generation_id == event.originator_id
+            if isinstance(event, Generation.GenerationRequested):
+                requested.append({"generation_id": event.originator_id, "user_id": event.user_id,
+                                  "template_id": event.template_id, "title": _title(event.variables),
+                                  "visible": False, "position": stored.position})
+                continue
+            if not isinstance(event, Generation.GenerationCompleted | Generation.GenerationFailed
+                              | Generation.GenerationShared):
+                continue
+            _flush(conn, gallery, requested)
+            if isinstance(event, Generation.GenerationCompleted):
+                conn.execute(update(gallery).where(where & gallery.c.visible.is_(False)).values(
                     image_url=event.image_url, thumbnail_url=thumbnail_of(event), visible=True,
                     created_at=event.timestamp, position=stored.position))
-        elif isinstance(event, Generation.GenerationFailed):
-            conn.execute(delete(gallery).where(where & gallery.c.visible.is_(False)))
-        elif isinstance(event, Generation.GenerationShared):
-            conn.execute(update(gallery).where(where).values(share_token=event.token, shared_at=event.timestamp))
+            elif isinstance(event, Generation.GenerationFailed):
+                conn.execute(delete(gallery).where(where & gallery.c.visible.is_(False)))
+            else:
+                conn.execute(update(gallery).where(where).values(share_token=event.token, shared_at=event.timestamp))
+        _flush(conn, gallery, requested)
+
+
+def _flush(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows gathered so far, in one statement, and forget them."""
+    if rows:
+        conn.execute(table.insert(), rows)
+        rows.clear()

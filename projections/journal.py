@@ -6,7 +6,22 @@ and a full replay agree by construction; each event's postings sum to zero.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Connection, Index, Integer, String, Table, Uuid, select, update
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    select,
+    update,
+)
 
 from ledger.follow import Stored
 from ledger.journal import Book, postings
@@ -43,23 +58,30 @@ class Journal:
     name = "journal"
     tables = (journal, journal_books)
 
-    def apply(self, conn: Connection, stored: Stored) -> None:
-        """Apply one wallet event; other events are ignored."""
-        event = stored.event
-        if not isinstance(event, Wallet.Event | Wallet.WalletOpened):
+    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
+        """Apply the page's wallet events; other events are ignored."""
+        events = [s for s in page if isinstance(s.event, Wallet.Event | Wallet.WalletOpened)]
+        if not events:
             return
-        saved = conn.execute(select(journal_books.c.book).where(journal_books.c.wallet_id == event.originator_id)
-                             ).scalar()
-        book = Book.from_dict(saved) if saved is not None else Book()
-        lines = postings(event, book)
+        wallets = {s.event.originator_id for s in events}
+        stored_books = {wallet_id: Book.from_dict(book) for wallet_id, book in conn.execute(
+            select(journal_books.c.wallet_id, journal_books.c.book).where(journal_books.c.wallet_id.in_(wallets)))}
+        books = dict(stored_books)
+        lines = []
+        for stored in events:
+            event = stored.event
+            book = books.setdefault(event.originator_id, Book())
+            for i, p in enumerate(postings(event, book)):
+                lines.append({"position": stored.position, "line": i, "wallet_id": event.originator_id,
+                              "occurred_at": event.timestamp, "event_type": stored.type, "account": p.account,
+                              "credits": p.credits, "money_minor": p.money_minor, "currency": p.currency,
+                              "memo": p.memo[:200]})
         if lines:
-            conn.execute(journal.insert(), [
-                {"position": stored.position, "line": i, "wallet_id": event.originator_id,
-                 "occurred_at": event.timestamp, "event_type": stored.type, "account": p.account,
-                 "credits": p.credits, "money_minor": p.money_minor, "currency": p.currency, "memo": p.memo[:200]}
-                for i, p in enumerate(lines)])
-        if saved is None:
-            conn.execute(journal_books.insert().values(wallet_id=event.originator_id, book=book.as_dict()))
-        else:
-            conn.execute(update(journal_books).where(journal_books.c.wallet_id == event.originator_id)
-                         .values(book=book.as_dict()))
+            conn.execute(journal.insert(), lines)
+        new = [{"wallet_id": k, "book": b.as_dict()} for k, b in books.items() if k not in stored_books]
+        if new:
+            conn.execute(journal_books.insert(), new)
+        known = [{"wid": k, "book_data": b.as_dict()} for k, b in books.items() if k in stored_books]
+        if known:
+            conn.execute(update(journal_books).where(journal_books.c.wallet_id == bindparam("wid"))
+                         .values(book=bindparam("book_data")), known)

@@ -102,9 +102,7 @@ class Projector:
                 reached = self.positions[name]
                 if reached >= last:
                     continue
-                for stored in page:
-                    if stored.position > reached:
-                        projection.apply(conn, stored)
+                projection.apply(conn, [s for s in page if s.position > reached])
                 self._track(conn, name, reached, last)
         with self._changed:
             for name in self.projections:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, Column, Connection, Index, String, Table, Uuid, select
+from sqlalchemy import JSON, BigInteger, Column, Connection, Index, String, Table, Uuid, func, select
 
 from ledger.follow import Stored
 from ledger.wallet import Wallet
@@ -61,19 +63,32 @@ class WalletStatement:
     name = "wallet_statement"
     tables = (wallet_statement,)
 
-    def apply(self, conn: Connection, stored: Stored) -> None:
-        """Apply one wallet event; other events are ignored."""
-        event = stored.event
-        if not isinstance(event, Wallet.Event | Wallet.WalletOpened):
+    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
+        """Apply the page's wallet events; other events are ignored."""
+        events = [s for s in page if isinstance(s.event, Wallet.Event | Wallet.WalletOpened)]
+        if not events:
             return
-        last = conn.execute(
-            select(wallet_statement.c.user_id, wallet_statement.c.balance, wallet_statement.c.held)
-            .where(wallet_statement.c.wallet_id == event.originator_id)
-            .order_by(wallet_statement.c.position.desc()).limit(1)).first()
-        user_id = event.user_id if isinstance(event, Wallet.WalletOpened) else last.user_id if last else ""
-        balance, held = (last.balance, last.held) if last else (0, 0)
-        change, held_change, reference, details = changes(event)
-        conn.execute(wallet_statement.insert().values(
-            position=stored.position, wallet_id=event.originator_id, user_id=user_id,
-            occurred_at=event.timestamp, type=stored.type, change=change, held_change=held_change,
-            balance=balance + change, held=held + held_change, reference=reference, details=details))
+        state = _last_lines(conn, {s.event.originator_id for s in events})
+        lines = []
+        for stored in events:
+            event = stored.event
+            if isinstance(event, Wallet.WalletOpened):
+                state[event.originator_id] = (event.user_id, 0, 0)
+            user_id, balance, held = state.get(event.originator_id, ("", 0, 0))
+            change, held_change, reference, details = changes(event)
+            state[event.originator_id] = (user_id, balance + change, held + held_change)
+            lines.append({"position": stored.position, "wallet_id": event.originator_id, "user_id": user_id,
+                          "occurred_at": event.timestamp, "type": stored.type, "change": change,
+                          "held_change": held_change, "balance": balance + change, "held": held + held_change,
+                          "reference": reference, "details": details})
+        conn.execute(wallet_statement.insert(), lines)
+
+
+def _last_lines(conn: Connection, wallets: set[UUID]) -> dict[UUID, tuple[str, int, int]]:
+    """The user, balance and held credits of each wallet's latest statement line."""
+    s = wallet_statement.c
+    latest = (select(s.wallet_id, func.max(s.position).label("position")).where(s.wallet_id.in_(wallets))
+              .group_by(s.wallet_id).subquery())
+    rows = conn.execute(select(s.wallet_id, s.user_id, s.balance, s.held)
+                        .join(latest, (s.wallet_id == latest.c.wallet_id) & (s.position == latest.c.position)))
+    return {r.wallet_id: (r.user_id, r.balance, r.held) for r in rows}

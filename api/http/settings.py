@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -33,7 +34,7 @@ class ApiSettings(BaseSettings):
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
     read_wait_ms: int = Field(default=2000, ge=0, le=30_000)
     ready_max_lag: int = Field(default=10_000, ge=0)
-    page_limit: int = Field(default=50, ge=1, le=500)
+    policy_file: Path | None = None  # default: api/policy.toml
 
 
 class UnsafeSettings(ValueError):

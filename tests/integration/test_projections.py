@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -162,7 +162,7 @@ class Crash(Exception):
 
 
 class CrashingOn:
-    """Wraps a projection and dies when it reaches a given position (once)."""
+    """Wraps a projection and dies, once, after applying the page that holds a given position."""
 
     def __init__(self, inner: Any, position: int) -> None:
         self.inner = inner
@@ -170,11 +170,11 @@ class CrashingOn:
         self.tables = inner.tables
         self.position = position
 
-    def apply(self, conn: Connection, stored: Stored) -> None:
-        self.inner.apply(conn, stored)
-        if stored.position == self.position:
+    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
+        self.inner.apply(conn, page)
+        if any(s.position == self.position for s in page):
             self.position = -1
-            raise Crash(f"killed after applying position {stored.position}, before the commit")
+            raise Crash(f"killed after applying position {page[-1].position}, before the commit")
 
 
 def test_a_crash_before_the_commit_applies_nothing_and_a_restart_applies_everything_once(
