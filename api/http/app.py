@@ -31,6 +31,9 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Fewer worker threads than anyio's 40: past a few, threads only queue for the GIL and the
+        # event loop (and with it every request, /healthz included) waits behind them.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = service.api.threads
         if manage:
             await anyio.to_thread.run_sync(service.start)
         try:

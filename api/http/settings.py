@@ -22,6 +22,7 @@ class ApiSettings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     dispatch: Literal["inprocess", "kafka"] = "inprocess"
     read_db_url: str = ""  # default: read.db in the data folder, or the event store's PostgreSQL database
+    threads: int = Field(default=8, ge=1, le=200)  # worker threads for the synchronous routes
     run_projector: bool = True  # off when `studio-ledger projector` runs as its own process
     run_pipeline: bool = True  # in-process dispatch only: off when generations are rendered elsewhere
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
