@@ -73,6 +73,7 @@ class Service:
     pipeline: Any = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _threads: list[threading.Thread] = field(default_factory=list)
+    _relay: tuple[Any, str] | None = None
 
     @property
     def embedded(self) -> bool:
@@ -166,10 +167,18 @@ class Service:
             "studio_held_credits": {"": float(held)},
             "studio_projection_lag": {k: float(max(0, head - v)) for k, v in positions.items()},
         }
-        relay = getattr(self.pipeline, "relay", None)
-        if relay is not None:
-            gauges["studio_relay_lag"] = {"": float(relay.lag)}
+        if self.api.dispatch == "kafka":
+            gauges["studio_relay_lag"] = {"": float(max(0, head - self._relay_position()))}
         return gauges
+
+    def _relay_position(self) -> int:
+        from api.messaging.positions import positions_for
+        from api.messaging.settings import MessagingSettings
+
+        if self._relay is None:
+            self._relay = (positions_for(self.ledger.recorder), MessagingSettings().relay_name)
+        positions, name = self._relay
+        return positions.get(name)
 
 
 def _broker_reachable() -> str:

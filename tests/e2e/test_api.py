@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -198,3 +199,18 @@ def test_operations_endpoints_report_health_readiness_and_metrics(client: TestCl
     assert 'studio_commands_total{command="request_generation",outcome="ok"} 1.0' in text
     assert "studio_request_seconds_bucket" in text and "studio_projection_lag" in text
     assert "studio_held_credits" in text
+
+
+def test_with_kafka_dispatch_readiness_checks_the_broker_and_metrics_show_the_relay_lag(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("STUDIO_KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{port}")
+    service = service_for("sqlite", tmp_path, with_pipeline=False, dispatch="kafka")
+    assert service.pipeline is None
+    with client_for(service) as client:
+        buy(client)
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["broker"].startswith("unreachable")
+        assert "studio_relay_lag 3.0" in client.get("/metrics").text
