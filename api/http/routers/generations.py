@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.http.commands import command
-from api.http.deps import CurrentUser, Cursor, IdempotencyKey, Limit, ServiceDep, Visible, before
+from api.http.deps import CurrentUser, Cursor, IdempotencyKey, Limit, ServiceDep, WaitForPosition, before
 from api.http.problems import Problem
 from api.http.schemas import (
     GalleryItemPublic,
@@ -54,9 +54,8 @@ def create_generation(body: GenerationCreate, user: CurrentUser, key: Idempotenc
     return JSONResponse(payload, status_code=status)
 
 
-@router.get("/generations/{generation_id}", responses=problems(401, 404, 409, 503))
-def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep,
-                   position: Visible) -> GenerationPublic:
+@router.get("/generations/{generation_id}", responses=problems(401, 404, 409, 503), dependencies=[WaitForPosition])
+def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep) -> GenerationPublic:
     """One of the caller's generations: status and, once completed, the image."""
     with service.engine.connect() as conn:
         row = queries.generation(conn, generation_id)
@@ -66,8 +65,8 @@ def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep,
                             share_url=share_url(service, row["share_token"]))
 
 
-@router.get("/gallery", responses=problems(401, 409, 503))
-def get_gallery(user: CurrentUser, service: ServiceDep, position: Visible, cursor: Cursor = None,
+@router.get("/gallery", responses=problems(401, 409, 503), dependencies=[WaitForPosition])
+def get_gallery(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
                 limit: Limit = 24) -> Page[GalleryItemPublic]:
     """The caller's finished images, newest first."""
     with service.engine.connect() as conn:

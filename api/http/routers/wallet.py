@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.http.deps import CurrentUser, Cursor, Limit, ServiceDep, Visible, before
+from api.http.deps import CurrentUser, Cursor, Limit, ServiceDep, Visible, WaitForPosition, before
 from api.http.schemas import Lifetime, Page, StatementLinePublic, WalletPublic, problems
 from api.service import Service
 from projections import queries
@@ -34,9 +34,9 @@ def get_wallet(user: CurrentUser, service: ServiceDep, position: Visible) -> Wal
     return wallet_view(service, user.user_id, position)[0]
 
 
-@router.get("/wallet/statement", responses=problems(401, 409, 503))
-def get_statement(user: CurrentUser, service: ServiceDep, position: Visible,
-                  cursor: Cursor = None, limit: Limit = 50) -> Page[StatementLinePublic]:
+@router.get("/wallet/statement", responses=problems(401, 409, 503), dependencies=[WaitForPosition])
+def get_statement(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
+                  limit: Limit = 50) -> Page[StatementLinePublic]:
     """The caller's statement, newest first: one line per wallet event with the running balance."""
     with service.engine.connect() as conn:
         rows = queries.statement(conn, user.user_id, before=before(cursor), limit=limit + 1)
