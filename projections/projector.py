@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.engine import Engine
 
 from ledger.follow import Follower, Stored
@@ -97,13 +97,13 @@ class Projector:
         if not page:
             return
         last = page[-1].position
+        behind = {name: reached for name, reached in self.positions.items() if reached < last}
         with self.engine.begin() as conn:
-            for name, projection in self.projections.items():
-                reached = self.positions[name]
-                if reached >= last:
-                    continue
-                projection.apply(conn, [s for s in page if s.position > reached])
-                self._track(conn, name, reached, last)
+            # Move the tracking rows first: on PostgreSQL that locks them, so a second projector waits
+            # here and then finds them moved, before it has written anything.
+            self._track(conn, [{"which": n, "reached": r, "last": last} for n, r in behind.items()])
+            for name, reached in behind.items():
+                self.projections[name].apply(conn, [s for s in page if s.position > reached])
         with self._changed:
             for name in self.projections:
                 self.positions[name] = max(self.positions[name], last)
@@ -128,12 +128,14 @@ class Projector:
                 self.positions[name] = 0
         return self.catch_up(progress)
 
-    def _track(self, conn: Connection, name: str, reached: int, last: int) -> None:
-        # Compare-and-set: a second projector on the same tables makes this update miss and roll back.
-        done = conn.execute(update(tracking).where((tracking.c.name == name) & (tracking.c.position == reached))
-                            .values(position=last))
-        if done.rowcount != 1:
-            raise ConcurrentProjector(f"projection {name} was moved past {reached} by another projector")
+    def _track(self, conn: Connection, moved: list[dict[str, Any]]) -> None:
+        # Compare-and-set: a second projector on the same tables makes an update miss, and all roll back.
+        if not moved:
+            return
+        same = (tracking.c.name == bindparam("which")) & (tracking.c.position == bindparam("reached"))
+        done = conn.execute(update(tracking).where(same).values(position=bindparam("last")), moved)
+        if done.rowcount != len(moved):
+            raise ConcurrentProjector(f"projections {[m['which'] for m in moved]} were moved by another projector")
 
 
 class ConcurrentProjector(RuntimeError):

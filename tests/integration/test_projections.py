@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from ledger import Ledger, Money
 from ledger.follow import Stored
-from projections import Projector, all_projections, queries
+from projections import ConcurrentProjector, Projector, all_projections, queries
 from projections.balances import wallet_balances, wallet_grants
 from projections.db import make_engine
 from projections.generations import gallery, generations
@@ -200,3 +200,19 @@ def test_a_crash_before_the_commit_applies_nothing_and_a_restart_applies_everyth
     with read_engine.connect() as conn:
         assert snapshot(conn) == resumed
         assert set(queries.tracked_positions(conn).values()) == {head}
+
+
+def test_a_second_projector_on_the_same_tables_never_applies_a_page_twice(app: Ledger, read_engine: Engine) -> None:
+    a_busy_month(app)
+    first = Projector(app, read_engine, all_projections(), page_size=5)
+    second = Projector(app, read_engine, all_projections(), page_size=5)
+    first.setup()
+    second.setup()
+    first.catch_up()
+    with pytest.raises(ConcurrentProjector):
+        second.catch_up()
+    with read_engine.connect() as conn:
+        moved = snapshot(conn)
+    first.rebuild()
+    with read_engine.connect() as conn:
+        assert snapshot(conn) == moved
