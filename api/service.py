@@ -75,11 +75,6 @@ class Service:
     _threads: list[threading.Thread] = field(default_factory=list)
     _relay: tuple[Any, str] | None = None
 
-    @property
-    def embedded(self) -> bool:
-        """Whether the service runs on the embedded default."""
-        return is_embedded(self.store, self.api)
-
     def start(self) -> None:
         """Create the read tables, then start the projector and the pipeline."""
         self.projector.setup()

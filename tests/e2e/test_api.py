@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.service import Service
+from projections import Projector, all_projections
 from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
@@ -214,3 +216,20 @@ def test_with_kafka_dispatch_readiness_checks_the_broker_and_metrics_show_the_re
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.json()["checks"]["broker"].startswith("unreachable")
         assert "studio_relay_lag 3.0" in client.get("/metrics").text
+
+
+def test_with_the_projector_in_another_process_reads_wait_on_its_tracking_rows(tmp_path: Path) -> None:
+    service = service_for("sqlite", tmp_path, with_pipeline=False, run_projector=False, read_wait_ms=300)
+    with client_for(service) as client:
+        position = buy(client)
+        assert client.get(f"/v1/wallet?min_position={position}", headers=ALICE).status_code == 503
+        elsewhere = Projector(service.ledger, service.engine, all_projections())
+        elsewhere.setup()
+        thread = threading.Thread(target=elsewhere.run, daemon=True)
+        thread.start()
+        try:
+            wallet = client.get(f"/v1/wallet?min_position={position}", headers=ALICE)
+            assert wallet.status_code == 200 and wallet.json()["available"] == 100
+        finally:
+            elsewhere.stop()
+            thread.join(timeout=10)
