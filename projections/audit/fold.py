@@ -10,7 +10,7 @@ from ledger.journal import Posting, postings_for
 from ledger.values import GENESIS_HASH
 from projections.audit.checks import generation_at_end, generation_paid, generation_step, resolution, wallet_totals
 from projections.audit.state import Finding, GenerationState, GrantState, HoldState, WalletState
-from projections.audit.stored import Row, decode, state_hash
+from projections.audit.stored import Row, decode, part_of, state_hash, wallet_hint
 
 WALLET = "ledger.wallet:Wallet."
 GENERATION = "ledger.generation:Generation."
@@ -29,8 +29,10 @@ def _time(text: str | None) -> datetime | None:
 class Replay:
     """Every wallet and generation folded from the raw log, with what was found wrong on the way."""
 
-    def __init__(self, *, until: datetime | None = None, on_entry: OnEntry | None = None) -> None:
+    def __init__(self, *, until: datetime | None = None, on_entry: OnEntry | None = None,
+                 share: tuple[int, int] = (0, 1)) -> None:
         self.until = until
+        self.part, self.parts = share  # this replay folds the wallets of part ``part`` of ``parts``
         self.on_entry = on_entry
         self.wallets: dict[str, WalletState] = {}
         self.generations: dict[str, GenerationState] = {}
@@ -56,10 +58,11 @@ class Replay:
             topic = row.topic
             try:
                 if topic.startswith(WALLET):
-                    self._wallet_event(row)
+                    if self.parts == 1 or part_of(row.originator_id, self.parts) == self.part:
+                        self._wallet_event(row)
                 elif topic.startswith(GENERATION):
                     self._generation_event(row)
-                elif not topic.startswith(REFERENCE):
+                elif not topic.startswith(REFERENCE) and self.part == 0:
                     self.find("", row, f"unknown event type {topic}")
             except (ValueError, KeyError, TypeError, AttributeError) as error:  # a damaged row, not a crash
                 wallet = self.wallets.get(row.originator_id)
@@ -228,6 +231,8 @@ class Replay:
         if self.until is not None:
             return  # balances as of an instant need wallets only
         if kind == "GenerationRequested":
+            if self.parts > 1 and part_of(wallet_hint(row.state), self.parts) != self.part:
+                return  # another process folds this generation's wallet
             f = decode(row.state)
             if row.originator_id in self.generations or row.version != 1:
                 self.find(f["user_id"], row, f"generation {row.originator_id} requested twice")

@@ -24,9 +24,11 @@ class Checkpoints(Protocol):
 
 
 def replay(app: Application[Any], *, until: datetime | None = None, on_entry: OnEntry | None = None,
-           progress: bool = False, page: int = PAGE, checkpoints: Checkpoints | None = None) -> Replay:
-    """Fold every stored event of ``app`` (up to ``until`` when given) and run the end checks."""
-    folded = Replay(until=until, on_entry=on_entry)
+           progress: bool = False, page: int = PAGE, checkpoints: Checkpoints | None = None,
+           share: tuple[int, int] = (0, 1)) -> Replay:
+    """Fold every stored event of ``app`` (up to ``until`` when given) and run the end checks;
+    with ``share=(k, n)`` only the wallets of part k of n (see ``projections.audit.parallel``)."""
+    folded = Replay(until=until, on_entry=on_entry, share=share)
     points = sorted(checkpoints.prepare(folded), key=lambda p: p[0]) if checkpoints else []
     for page_rows in _pages(app, progress, page):
         rest = page_rows

@@ -19,6 +19,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 PAGE = 5_000
 TYPED = ("timestamp", "expires_at", "price", "refund", "wallet_id")  # fields the transcoder wraps
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_WALLET_ID = b'"wallet_id":{"_type_":"uuid_hex","_data_":"'
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 
@@ -77,6 +78,20 @@ def state_hash(originator_id: str, version: int, fields: dict[str, Any]) -> str:
         return hashlib.sha256(_dumps(fields).encode()).hexdigest()
     finally:
         del fields["originator_id"], fields["originator_version"]
+
+
+def part_of(id_text: str, parts: int) -> int:
+    """Which of ``parts`` processes folds the wallet with this id (canonical or hex UUID text)."""
+    try:
+        return int(id_text[-4:], 16) % parts
+    except ValueError:
+        return 0
+
+
+def wallet_hint(state: bytes) -> str:
+    """The wallet id of a stored ``GenerationRequested``, found without decoding it (routing only)."""
+    start = state.find(_WALLET_ID)
+    return state[start + len(_WALLET_ID): start + len(_WALLET_ID) + 32].decode() if start >= 0 else ""
 
 
 def rows(app: Application[Any], *, after: int = 0, page: int = PAGE) -> Iterator[list[Row]]:

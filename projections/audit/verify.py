@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.application import Application
+from eventsourcing.postgres import PostgresApplicationRecorder
 
-from projections.audit.replay import replay
+from projections.audit.parallel import verify_shares
+from projections.audit.replay import Checkpoints, replay
 from projections.audit.state import Finding
+from projections.audit.stored import PAGE
 
 SHOWN = 50
 
@@ -25,6 +28,7 @@ class Report:
     journal: dict[str, int]
     seconds: float
     compared: dict[str, int] = field(default_factory=dict)
+    peak_rss_mb: list[float] = field(default_factory=list)  # of each worker process, when there were several
 
     @property
     def ok(self) -> bool:
@@ -51,10 +55,17 @@ class Report:
         return "\n".join(lines)
 
 
-def run_verify(app: Application[Any], *, projections: Any = None, progress: bool = False) -> Report:
-    """Replay ``app``'s event store and check everything; ``projections`` also diffs the read tables."""
+def run_verify(app: Application[Any], *, projections: Checkpoints | None = None, progress: bool = False,
+               workers: int = 1) -> Report:
+    """Replay ``app``'s event store and check everything; ``projections`` also diffs the read tables.
+
+    With ``workers`` > 1 on PostgreSQL (and no projection diff) the wallets are split across processes."""
     started = time.perf_counter()
+    if workers > 1 and projections is None and isinstance(app.recorder, PostgresApplicationRecorder):
+        merged = verify_shares(dict(app.env), workers, PAGE)
+        return Report(merged["events"], merged["wallets"], merged["findings"], merged["problems"],
+                      merged["journal"], time.perf_counter() - started, peak_rss_mb=merged["peak_rss_mb"])
     folded = replay(app, progress=progress, checkpoints=projections)
-    compared = projections.compared if projections is not None else {}
+    compared = getattr(projections, "compared", {})
     return Report(folded.events, len(folded.wallets), folded.findings, folded.problems, folded.journal,
                   time.perf_counter() - started, compared)
