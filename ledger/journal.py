@@ -118,8 +118,8 @@ def postings_for(kind: str, fields: Mapping[str, Any], book: Book) -> list[Posti
             entry.leave(grant_id, n, "available", "clawed_back", "money:clawback_income")
     elif kind == "HoldPlaced":
         total = fields["credits"]
-        entry.credits(f"credits:user:{book.user_id}:available", total, fields["hold_id"])
-        entry.credits(f"credits:user:{book.user_id}:held", -total, fields["hold_id"])
+        entry.credits(entry.user + "available", total, fields["hold_id"])
+        entry.credits(entry.user + "held", -total, fields["hold_id"])
     elif kind in RESOLUTIONS:
         for grant_id, n in fields["consumed"].items():
             entry.leave(grant_id, n, "held", "consumed", "money:revenue")
@@ -129,8 +129,8 @@ def postings_for(kind: str, fields: Mapping[str, Any], book: Book) -> list[Posti
             entry.leave(grant_id, n, "held", "clawed_back", "money:clawback_income")
         returned = sum(fields["returned"].values())
         if returned:
-            entry.credits(f"credits:user:{book.user_id}:held", returned, fields["hold_id"])
-            entry.credits(f"credits:user:{book.user_id}:available", -returned, fields["hold_id"])
+            entry.credits(entry.user + "held", returned, fields["hold_id"])
+            entry.credits(entry.user + "available", -returned, fields["hold_id"])
     elif kind == "CreditsExpired":
         for grant_id, n in fields["expired"].items():
             entry.leave(grant_id, n, "available", "expired", "money:breakage_income")
@@ -154,11 +154,12 @@ def imbalance(lines: Iterable[Posting]) -> dict[str, int]:
 class _Entry:
     """The postings of one event, built up line by line."""
 
-    __slots__ = ("book", "lines")
+    __slots__ = ("book", "lines", "user")
 
     def __init__(self, book: Book) -> None:
         self.book = book
         self.lines: list[Posting] = []
+        self.user = f"credits:user:{book.user_id}:"  # the prefix of this user's accounts
 
     def credits(self, account: str, n: int, memo: str) -> None:
         self.lines.append(Posting(account, n, 0, "", memo))
@@ -173,7 +174,7 @@ class _Entry:
         minor, currency = price or (0, "")
         self.book.grants[grant_id] = GrantCost(source, n, minor, currency)
         self.credits(f"credits:issued:{source}", n, grant_id)
-        self.credits(f"credits:user:{self.book.user_id}:available", -n, grant_id)
+        self.credits(self.user + "available", -n, grant_id)
         self.money(f"money:cash:{source}", minor, currency, grant_id)
         self.money("money:deferred_revenue", -minor, currency, grant_id)
 
@@ -183,8 +184,12 @@ class _Entry:
         if not n:
             return
         grant = self.book.grants.get(grant_id) or GrantCost("unknown", 0)
-        self.credits(f"credits:user:{self.book.user_id}:{bucket}", n, grant_id)
-        self.credits(f"credits:{sink}:{grant.source}", -n, grant_id)
+        lines = self.lines
+        lines.append(Posting(self.user + bucket, n, 0, "", grant_id))
+        lines.append(Posting(f"credits:{sink}:{grant.source}", -n, 0, "", grant_id))
+        if not grant.price_minor and refund is None:
+            grant.out += n  # bonus credits: no money moves
+            return
         released = grant.release(n)
         paid = refund[0] if refund else 0
         currency = grant.currency or (refund[1] if refund else "")

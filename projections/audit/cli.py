@@ -55,10 +55,13 @@ def _instant(text: str | None, option: str) -> datetime | None:
 def verify(as_json: bool = typer.Option(False, "--json", help="Write the report as JSON on stdout."),
            projections: bool = typer.Option(True, "--projections/--no-projections",
                                             help="Also compare the read tables with the replay."),
+           workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                       help="Processes to split the wallets across (PostgreSQL, --no-projections)."),
            progress: bool = PROGRESS) -> None:
     """Replay every event and check chains, invariants, the journal and the read tables; exit 1 on a finding."""
     with _ledger() as app:
-        report = run_verify(app, projections=_read_tables() if projections else None, progress=progress)
+        report = run_verify(app, projections=_read_tables() if projections else None, progress=progress,
+                            workers=workers)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:

@@ -124,3 +124,14 @@ def test_the_read_tables_agree_with_the_replay_until_one_is_edited(app: Ledger, 
     assert [(f.user, f.event) for f in report.findings] == [("bob", "wallet_balances")]
     assert "spent read table 46 replay 45" in report.findings[0].problem
     engine.dispose()
+
+
+def test_two_processes_find_what_one_finds(pg_app: Ledger) -> None:
+    conn, table, found = events_of(pg_app, "bob")
+    with conn:
+        conn.execute(sql.SQL("DELETE FROM {} WHERE notification_id = %s").format(table), (found[3][0],))
+    alone, split = run_verify(pg_app), run_verify(pg_app, workers=2)
+    assert split.events == alone.events
+    assert split.wallets == alone.wallets == 2
+    assert sorted(map(str, split.findings)) == sorted(map(str, alone.findings))
+    assert len(split.peak_rss_mb) == 2
