@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, Dialect, MetaData, String, Table, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -35,6 +37,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+def create_tables(engine: Engine, target: MetaData, tables: Sequence[Table] | None = None) -> None:
+    """Create the tables that do not exist yet; another process creating them at the same time is fine."""
+    try:
+        target.create_all(engine, tables=tables)
+    except DBAPIError:  # lost a race with another process's CREATE TABLE: they exist now
+        target.create_all(engine, tables=tables)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:

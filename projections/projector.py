@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from ledger.follow import Follower, Stored
 from projections.base import Projection
-from projections.db import metadata, tracking
+from projections.db import create_tables, metadata, tracking
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +40,20 @@ class Projector:
 
     def setup(self) -> None:
         """Create the tables of every projection and its tracking row; read the positions reached."""
-        tables = [tracking, *(t for p in self.projections.values() for t in p.tables)]
-        metadata.create_all(self.engine, tables=tables)
+        create_tables(self.engine, metadata, [tracking, *(t for p in self.projections.values() for t in p.tables)])
+        try:
+            self.positions = self._tracking_rows()
+        except IntegrityError:  # another process added the same rows first
+            self.positions = self._tracking_rows()
+
+    def _tracking_rows(self) -> dict[str, int]:
         with self.engine.begin() as conn:
             known = {str(n): int(p) for n, p in conn.execute(select(tracking.c.name, tracking.c.position))}
             for name in self.projections:
                 if name not in known:
                     conn.execute(tracking.insert().values(name=name, position=0))
                     known[name] = 0
-        self.positions = {name: int(known[name]) for name in self.projections}
+        return {name: known[name] for name in self.projections}
 
     @property
     def position(self) -> int:

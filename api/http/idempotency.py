@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.http.problems import Problem
 from ledger.values import digest
-from projections.db import UTCDateTime
+from projections.db import UTCDateTime, create_tables
 
 KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 metadata = MetaData()
@@ -50,7 +50,7 @@ class IdempotencyStore:
 
     def setup(self) -> None:
         """Create the table."""
-        metadata.create_all(self.engine)
+        create_tables(self.engine, metadata)
 
     def once(self, scope: str, key: str, request: Any, run: Callable[[], tuple[int, dict[str, Any]]],
              ) -> tuple[int, dict[str, Any], bool]:
