@@ -69,7 +69,7 @@ async def reach_position(service: ServiceDep, min_position: MinPosition = None) 
 
 Visible = Annotated[int, Depends(reach_position)]
 WaitForPosition = Depends(reach_position)
-Cursor = Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$",
+Cursor = Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]+$",
                                      description="`next_cursor` of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=200, description="items per page")]
 

@@ -233,3 +233,11 @@ def test_with_the_projector_in_another_process_reads_wait_on_its_tracking_rows(t
         finally:
             elsewhere.stop()
             thread.join(timeout=10)
+
+
+def test_cursors_and_positions_out_of_range_are_422_not_500(client: TestClient) -> None:
+    for path in ("/v1/wallet/statement?cursor=99999999999999999999", "/v1/gallery?cursor=-1",
+                 "/v1/wallet?min_position=99999999999999999999", "/v1/gallery?limit=100000"):
+        response = client.get(path, headers=ALICE)
+        assert response.status_code == 422, (path, response.text)
+    assert client.get("/v1/wallet/statement?cursor=999999999999999999", headers=ALICE).json()["items"] == []
