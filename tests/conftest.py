@@ -53,8 +53,9 @@ def pg_env(pg_database: str) -> dict[str, str]:
         "POSTGRES_USER": PG["user"],
         "POSTGRES_PASSWORD": PG["password"],
         "POSTGRES_SCHEMA": schema,
-        "POSTGRES_POOL_SIZE": "10",
-        "POSTGRES_MAX_OVERFLOW": "60",
+        "POSTGRES_POOL_SIZE": "2",
+        "POSTGRES_MAX_OVERFLOW": "14",
+        "POSTGRES_CONNECT_TIMEOUT": "30",
     }
 
 
