@@ -196,3 +196,29 @@ async def read_topic(servers: str, topic: str, count: int, *, within: float = 20
     finally:
         await consumer.stop()
     return found
+
+
+async def produce(servers: str, topic: str, values: list[bytes], *, key: bytes | None = None,
+                  idempotent: bool = True) -> None:
+    """Send ``values`` to ``topic`` in order (acks=all) and wait until the broker acknowledged them."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all", enable_idempotence=idempotent)
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, value, key=key) for value in values]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
+async def create_topics(servers: str, *topics: str, partitions: int = 1) -> None:
+    """Create ``topics`` so that consumers can subscribe before anything was produced."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics])
+    finally:
+        await admin.close()

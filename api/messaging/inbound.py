@@ -62,7 +62,8 @@ def build_inbound(ledger: Ledger, policy: Policy, settings: MessagingSettings, *
     @broker.subscriber(settings.referrals_topic, group_id=settings.referral_group_id, title=settings.referrals_topic,
                        description="Referral conversions and reversals from the affiliate system.",
                        ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode,
-                       session_timeout_ms=session_ms, heartbeat_interval_ms=heartbeat_ms)
+                       session_timeout_ms=session_ms, heartbeat_interval_ms=heartbeat_ms,
+                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms)
     async def on_referral(body: ReferralMessage, message: KafkaMessage) -> None:
         """Grant or claw back a referral bonus, once per referral id."""
         await asyncio.to_thread(apply_referral, ledger, policy, body, at=received_at(message))
@@ -70,7 +71,8 @@ def build_inbound(ledger: Ledger, policy: Policy, settings: MessagingSettings, *
     @broker.subscriber(settings.payments_topic, group_id=settings.payment_group_id, title=settings.payments_topic,
                        description="Pack purchases, wallet redemptions and refunds from the payment flow.",
                        ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode,
-                       session_timeout_ms=session_ms, heartbeat_interval_ms=heartbeat_ms)
+                       session_timeout_ms=session_ms, heartbeat_interval_ms=heartbeat_ms,
+                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms)
     async def on_payment(body: PaymentMessage, message: KafkaMessage) -> None:
         """Credit a purchase or redemption, or refund a purchase, once per payment or redemption id."""
         await asyncio.to_thread(apply_payment, ledger, policy, body, at=received_at(message))

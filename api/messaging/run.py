@@ -7,8 +7,10 @@ import logging
 import signal
 
 from api.bootstrap import build_ledger
+from api.messaging.inbound import build_inbound
 from api.messaging.relay import Relay
 from api.messaging.settings import MessagingSettings
+from api.policy import load_policy
 
 log = logging.getLogger(__name__)
 
@@ -41,5 +43,17 @@ def run_relay(metrics_port: int = 0) -> None:
 
     try:
         asyncio.run(main())
+    finally:
+        ledger.close()
+
+
+def run_consumers() -> None:
+    """Run the referral and payment consumers until SIGINT or SIGTERM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = MessagingSettings()
+    policy = load_policy(settings.policy_file)
+    ledger = build_ledger()
+    try:
+        asyncio.run(build_inbound(ledger, policy, settings).run())
     finally:
         ledger.close()

@@ -26,6 +26,7 @@ class MessagingSettings(BaseSettings):
     referral_group_id: str = Field(default="studio-ledger-referrals", min_length=1)
     payment_group_id: str = Field(default="studio-ledger-payments", min_length=1)
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    consumer_rebalance_timeout_ms: int = Field(default=60_000, ge=1000)  # how long a join waits for members
     policy_file: Path | None = None
 
     @field_validator("kafka_bootstrap_servers")
