@@ -1,0 +1,59 @@
+"""The Kafka contract as an AsyncAPI document: inbound messages, dead letters and published events.
+
+Regenerate the committed copy with ``python -m api.messaging.contract > docs/asyncapi.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import UUID5 as EventId
+from pydantic import AwareDatetime, BaseModel, Field
+
+from api.messaging.inbound import build_inbound
+from api.messaging.settings import MessagingSettings
+from api.policy import load_policy
+from ledger import Ledger
+
+
+class EventEnvelope(BaseModel):
+    """A ledger event as the relay publishes it (key: the wallet or generation id)."""
+
+    event_id: EventId = Field(description="uuid5 of aggregate id and version: the same on every republication")
+    type: str = Field(description="The event's name, e.g. CreditsPurchased, HoldPlaced, GenerationRequested")
+    version: int = Field(ge=1, description="The event class version")
+    occurred_at: AwareDatetime
+    position: int = Field(ge=1, description="The event's position in the ledger's log")
+    aggregate_id: str = Field(description="The wallet or generation id; also the record key")
+    aggregate_version: int = Field(ge=1)
+    payload: dict[str, Any] = Field(description="The event's fields; each wallet event carries prev_hash")
+
+
+def document(settings: MessagingSettings | None = None) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of the ledger's Kafka topics, as JSON-ready data."""
+    settings = settings or MessagingSettings.model_construct()
+    ledger = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})  # the document needs no events
+    try:
+        app = build_inbound(ledger, load_policy(), settings)
+        broker = app.broker
+        assert broker is not None
+        headers = "Headers: event_id, type (as in the body)."
+        broker.publisher(settings.events_topic, title=settings.events_topic, schema=EventEnvelope,
+                         description=f"Every committed wallet and generation event, in log order per key. {headers}")
+        broker.publisher(settings.generation_requested_topic, title=settings.generation_requested_topic,
+                         schema=EventEnvelope, description=f"GenerationRequested events only. {headers}")
+        spec = app.schema.to_specification()
+        data: dict[str, Any] = json.loads(spec.to_json())
+        return data
+    finally:
+        ledger.close()
+
+
+def main() -> None:
+    """Print the document (stable key order, two-space indent)."""
+    print(json.dumps(document(), indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
