@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from faststream.kafka import KafkaBroker
 from pydantic import UUID5 as EventId
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -37,7 +38,7 @@ def document(settings: MessagingSettings | None = None) -> dict[str, Any]:
     try:
         app = build_inbound(ledger, load_policy(), settings)
         broker = app.broker
-        assert broker is not None
+        assert isinstance(broker, KafkaBroker)
         headers = "Headers: event_id, type (as in the body)."
         broker.publisher(settings.events_topic, title=settings.events_topic, schema=EventEnvelope,
                          description=f"Every committed wallet and generation event, in log order per key. {headers}")
