@@ -108,7 +108,7 @@ class Customer:
 
 def load(dbname: str, users: list[str], per_wallet: int, seed: int) -> int:
     """Write every event of ``users`` with COPY, interleaving their steps; the number written."""
-    app = Ledger(env_for(dbname))
+    app = Ledger({**env_for(dbname), "CREATE_TABLE": "false"})  # created once by main()
     rng = random.Random(seed)
     customers = [Customer(u, rng) for u in users]
     written = 0
@@ -133,9 +133,11 @@ def _interleave(customers: list[Customer], per_wallet: int) -> Iterator[Any]:
         active = [c for c in active if c.count < per_wallet or c.pending is not None]
 
 
-def floor(app: Ledger) -> tuple[int, float]:
-    """Read every row and fold its JSON payload into a dict per aggregate: the least a replay can do."""
-    started = time.perf_counter()
+def floor(app: Ledger) -> tuple[int, float, float]:
+    """Read every row and fold its JSON payload into a dict per aggregate: the least a replay can do.
+
+    Returns the rows read, the seconds taken and the CPU seconds this process spent."""
+    started, cpu = time.perf_counter(), time.process_time()
     states: dict[str, dict[str, Any]] = {}
     n = 0
     for page in rows(app):
@@ -145,7 +147,7 @@ def floor(app: Ledger) -> tuple[int, float]:
                 state = states[row.originator_id] = {}
             state.update(json.loads(row.state))
             n += 1
-    return n, time.perf_counter() - started
+    return n, time.perf_counter() - started, time.process_time() - cpu
 
 
 def peak_rss_mb() -> float:
@@ -159,6 +161,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--wallets", type=int, default=10_000)
     parser.add_argument("--loaders", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1, help="processes for audit verify")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
     if args.events < args.wallets * 4:
@@ -178,15 +181,21 @@ def main() -> None:
             conn.execute("VACUUM ANALYZE ledger_events")
         print(f"loaded {loaded:,} events over {args.wallets:,} wallets in {time.perf_counter() - started:.1f}s")
         app = Ledger(env_for(dbname))
-        report = run_verify(app)
-        audit_rss = peak_rss_mb()
-        n, seconds = floor(app)
+        print(f"load average before timing: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        cpu = time.process_time()
+        report = run_verify(app, workers=args.workers)
+        audit_cpu = time.process_time() - cpu
+        audit_rss = max([peak_rss_mb(), *report.peak_rss_mb])
+        n, seconds, floor_cpu = floor(app)
         app.close()
         audit_rate, floor_rate = report.events / report.seconds, n / seconds
-        print(f"audit verify: {report.events:,} events in {report.seconds:.2f}s = {audit_rate:,.0f} events/s, "
-              f"{report.problems} findings, peak RSS {audit_rss:.0f} MB")
-        print(f"floor (read + json.loads + dict update): {n:,} events in {seconds:.2f}s = {floor_rate:,.0f} events/s")
-        print(f"ratio audit/floor: {audit_rate / floor_rate:.2f}; peak RSS (whole run) {peak_rss_mb():.0f} MB")
+        print(f"audit verify ({args.workers} process(es)): {report.events:,} events in {report.seconds:.2f}s = "
+              f"{audit_rate:,.0f} events/s, {report.problems} findings, peak RSS {audit_rss:.0f} MB"
+              + (f", CPU {audit_cpu / report.events * 1e6:.1f} us/event" if args.workers == 1 else ""))
+        print(f"floor (read + json.loads + dict update): {n:,} events in {seconds:.2f}s = {floor_rate:,.0f} events/s, "
+              f"CPU {floor_cpu / n * 1e6:.1f} us/event")
+        print(f"ratio audit/floor: {audit_rate / floor_rate:.2f}; peak RSS (whole run, floor included) "
+              f"{peak_rss_mb():.0f} MB")
         if not report.ok:
             print(report.text())
             sys.exit(1)

@@ -29,7 +29,7 @@ def _fold_share(env: dict[str, str], part: int, parts: int, page: int) -> dict[s
     from ledger import Ledger
     from projections.audit.replay import replay
 
-    app = Ledger(env)
+    app = Ledger({**env, "CREATE_TABLE": "false"})  # the log exists; concurrent DDL would collide
     try:
         folded = replay(app, page=page, share=(part, parts))
     finally:
