@@ -61,7 +61,7 @@ def decode(state: bytes) -> dict[str, Any]:
     for key in TYPED:  # the usual places first; anything elsewhere takes the general path
         value = fields.get(key)
         if type(value) is dict:
-            fields[key] = _unwrap(value)
+            fields[key] = value["_data_"] if value.get("_type_") == "datetime_iso" else _unwrap(value)
             unwrapped += 1
     if text.count('"_type_"') != unwrapped:
         for key, value in fields.items():
