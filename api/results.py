@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from generation.outcomes import apply_result
 from generation.settings import GenerationSettings
-from generation.worker import dead_letter, raw_body
+from generation.worker import dead_letter, heartbeat_ms, raw_body
 from ledger import Ledger, LedgerError
 
 log = logging.getLogger(__name__)
@@ -29,19 +29,20 @@ log = logging.getLogger(__name__)
 def add_result_consumer(broker: KafkaBroker, ledger: Ledger, settings: GenerationSettings, *,
                         clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     """Subscribe the ledger to the workers' results on ``broker``."""
-    _subscribe(broker, ledger, settings.generation_completed_topic, settings.results_group,
-               GenerationCompletedMessage, clock)
-    _subscribe(broker, ledger, settings.generation_failed_topic, settings.results_group, GenerationFailedMessage, clock)
+    _subscribe(broker, ledger, settings.generation_completed_topic, settings, GenerationCompletedMessage, clock)
+    _subscribe(broker, ledger, settings.generation_failed_topic, settings, GenerationFailedMessage, clock)
 
 
-def _subscribe(broker: KafkaBroker, ledger: Ledger, topic: str, group: str,
+def _subscribe(broker: KafkaBroker, ledger: Ledger, topic: str, settings: GenerationSettings,
                model: type[GenerationCompletedMessage] | type[GenerationFailedMessage],
                clock: Callable[[], datetime]) -> None:
     dlq = broker.publisher(f"{topic}.dlq")
 
-    @broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR,
-                       auto_offset_reset="earliest",
-                       decoder=raw_body)
+    @broker.subscriber(topic, group_id=settings.results_group, ack_policy=AckPolicy.NACK_ON_ERROR,
+                       auto_offset_reset="earliest", decoder=raw_body,
+                       session_timeout_ms=settings.consumer_session_timeout_ms,
+                       heartbeat_interval_ms=heartbeat_ms(settings),
+                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms)
     async def on_result(body: bytes, message: KafkaMessage) -> None:
         try:
             result = model.model_validate_json(body)

@@ -38,7 +38,7 @@ def build_model(provider: str, settings: GenerationSettings) -> ImageModel:
         return CogModel(settings.cog_url or "", timeout=timeout, token=_secret(settings.cog_token) or None)
     from generation.models.local import LocalModel
 
-    return LocalModel(scale=settings.local_scale)
+    return LocalModel(scale=settings.local_scale, delay=settings.local_delay_s)
 
 
 def build_image_model(settings: GenerationSettings) -> ImageModel:

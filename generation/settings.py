@@ -44,6 +44,7 @@ class GenerationSettings(BaseSettings):
     cog_url: str | None = None
     cog_token: SecretStr | None = None
     local_scale: float = Field(default=0.5, ge=0.05, le=2)
+    local_delay_s: float = Field(default=0.0, ge=0, le=600)  # simulated render time, for drills and load tests
 
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
@@ -66,6 +67,8 @@ class GenerationSettings(BaseSettings):
     generation_requested_topic: str = Field(default="generation.requested", min_length=1, max_length=240)
     generation_completed_topic: str = Field(default="generation.completed", min_length=1, max_length=240)
     generation_failed_topic: str = Field(default="generation.failed", min_length=1, max_length=240)
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    consumer_rebalance_timeout_ms: int = Field(default=60_000, ge=1000)
     worker_group: str = Field(default="studio-generation-workers", min_length=1)
     results_group: str = Field(default="studio-ledger-results", min_length=1)
     sweep_interval_s: float = Field(default=15.0, gt=0, le=3600)

@@ -41,6 +41,11 @@ async def dead_letter(dlq: DefaultPublisher, body: bytes, message: KafkaMessage,
     })
 
 
+def heartbeat_ms(settings: GenerationSettings) -> int:
+    """The heartbeat interval for the configured session timeout (a quarter of it)."""
+    return max(100, settings.consumer_session_timeout_ms // 4)
+
+
 def broker_for(settings: GenerationSettings) -> KafkaBroker:
     """A Kafka broker client whose producer waits for every replica and is idempotent."""
     return KafkaBroker(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=settings.kafka_idempotence,
@@ -55,7 +60,10 @@ def add_worker(broker: KafkaBroker, handler: GenerationHandler, settings: Genera
     dlq = broker.publisher(f"{requested}.dlq")
 
     @broker.subscriber(requested, group_id=settings.worker_group, ack_policy=AckPolicy.ACK,
-                       auto_offset_reset="earliest", decoder=raw_body, max_poll_interval_ms=900_000)
+                       auto_offset_reset="earliest", decoder=raw_body, max_poll_interval_ms=900_000,
+                       session_timeout_ms=settings.consumer_session_timeout_ms,
+                       heartbeat_interval_ms=heartbeat_ms(settings),
+                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms)
     async def on_requested(body: bytes, message: KafkaMessage) -> None:
         try:
             request = GenerationRequestedMessage.model_validate_json(body)

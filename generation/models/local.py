@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 import textwrap
@@ -54,16 +55,19 @@ def draw(request: ImageRequest, scale: float) -> bytes:
 class LocalModel:
     """Renders an image on this machine, with no key and no network."""
 
-    def __init__(self, *, scale: float = 0.5) -> None:
+    def __init__(self, *, scale: float = 0.5, delay: float = 0.0) -> None:
         if not 0.05 <= scale <= 2:
             raise ValueError(f"scale must be between 0.05 and 2, got {scale}")
         self.scale = scale
+        self.delay = delay  # added render time, to stand in for a remote model in drills
 
     async def generate(self, request: ImageRequest) -> ImageResult:
         """Draw the image (in a thread: Pillow is CPU work)."""
         import anyio.to_thread
 
         start = time.perf_counter()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         data = await anyio.to_thread.run_sync(draw, request, self.scale)
         return ImageResult(data=data, content_type="image/png", provider="local", model="pillow",
                            seed=request.seed, timings={"model": since(start)})

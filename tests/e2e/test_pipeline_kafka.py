@@ -1,0 +1,232 @@
+"""The pipeline end to end on a real broker and PostgreSQL: ledger → relay → worker → results → ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from faststream.kafka import KafkaBroker
+
+from api.messaging.relay import Relay
+from api.messaging.settings import MessagingSettings
+from api.results import add_result_consumer
+from api.sweeper import Sweeper
+from generation.handler import GenerationHandler, RetryPolicy
+from generation.models.local import LocalModel
+from generation.settings import GenerationSettings
+from generation.stores.local import LocalStore
+from generation.templates import load_catalog
+from generation.worker import add_worker, broker_for
+from ledger import Generation, Ledger, Money, Wallet
+from ledger.follow import Follower
+from tests.kafka_broker import create_topics, unique_name
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+ROOT = Path(__file__).parents[2]
+VARIABLES = {"event": "Data Day", "date": "May 3"}
+
+
+@dataclass
+class Pipeline:
+    """A ledger with its relay and result consumer running, and settings for workers."""
+
+    ledger: Ledger
+    settings: GenerationSettings
+    data_dir: Path
+    brokers: list[KafkaBroker] = field(default_factory=list)
+
+    async def start_worker(self, *, delay: float = 0.0, group: str | None = None) -> KafkaBroker:
+        """A worker of the group (or of ``group``) on this event loop, with the local model."""
+        handler = GenerationHandler(load_catalog(), LocalModel(scale=0.1, delay=delay), LocalStore(self.data_dir),
+                                    RetryPolicy(attempts=2, backoff=0.05, timeout=30))
+        broker = broker_for(self.settings)
+        settings = self.settings.model_copy(update={"worker_group": group}) if group else self.settings
+        add_worker(broker, handler, settings)
+        await broker.start()
+        self.brokers.append(broker)
+        return broker
+
+    def worker_process(self, log: Path, *, delay: float) -> subprocess.Popen[bytes]:
+        """``studio-ledger worker`` in its own process group."""
+        s = self.settings
+        env = {**os.environ, "STUDIO_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
+               "STUDIO_GENERATION_REQUESTED_TOPIC": s.generation_requested_topic,
+               "STUDIO_GENERATION_COMPLETED_TOPIC": s.generation_completed_topic,
+               "STUDIO_GENERATION_FAILED_TOPIC": s.generation_failed_topic,
+               "STUDIO_WORKER_GROUP": s.worker_group, "STUDIO_DATA_DIR": str(self.data_dir),
+               "STUDIO_CONSUMER_SESSION_TIMEOUT_MS": str(s.consumer_session_timeout_ms),
+               "STUDIO_CONSUMER_REBALANCE_TIMEOUT_MS": str(s.consumer_rebalance_timeout_ms),
+               "STUDIO_IMAGE_PROVIDER": "local", "STUDIO_IMAGE_STORE": "local", "STUDIO_LOCAL_SCALE": "0.1",
+               "STUDIO_LOCAL_DELAY_S": str(delay)}
+        with log.open("wb") as out:
+            return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"], cwd=ROOT, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+
+    def fund(self, user: str, credits: int = 10) -> None:
+        self.ledger.purchase(user_id=user, payment_id=f"pay-{user}", pack_id="starter", amount=credits,
+                             price=Money(100 * credits, "INR"), at=datetime.now(UTC))
+
+    def request(self, user: str, key: str = "k1", template_id: str = "teaser-banner",
+                ttl: timedelta = timedelta(minutes=15)) -> UUID:
+        outcome = self.ledger.request_generation(
+            user_id=user, request_key=key, template_id=template_id, template_version=1, variables=VARIABLES,
+            input_image=None, cost=3, at=datetime.now(UTC), hold_ttl=ttl)
+        return UUID(str(outcome.value))
+
+
+@pytest.fixture
+async def pipeline(pg_env: dict[str, str], kafka_bootstrap: str, kafka_session_timeout_ms: int,
+                   tmp_path: Path) -> AsyncIterator[Pipeline]:
+    """Topics and groups of its own; the relay and the result consumer running on this loop."""
+    settings = GenerationSettings(
+        kafka_bootstrap_servers=kafka_bootstrap, data_dir=tmp_path,
+        generation_requested_topic=unique_name("generation.requested"),
+        generation_completed_topic=unique_name("generation.completed"),
+        generation_failed_topic=unique_name("generation.failed"),
+        worker_group=unique_name("workers"), results_group=unique_name("results"),
+        consumer_session_timeout_ms=kafka_session_timeout_ms,
+        consumer_rebalance_timeout_ms=kafka_session_timeout_ms + 2000)
+    await create_topics(kafka_bootstrap, settings.generation_requested_topic, settings.generation_completed_topic,
+                        settings.generation_failed_topic)
+    ledger = Ledger(pg_env)
+    relay = Relay(ledger, MessagingSettings(kafka_bootstrap_servers=kafka_bootstrap,
+                                            events_topic=unique_name("ledger.events"),
+                                            generation_requested_topic=settings.generation_requested_topic,
+                                            relay_name=unique_name("relay")))
+    relaying = asyncio.create_task(relay.run())
+    results = broker_for(settings)
+    add_result_consumer(results, ledger, settings)
+    await results.start()
+    running = Pipeline(ledger, settings, tmp_path, [results])
+    yield running
+    for broker in running.brokers:
+        await broker.stop()
+    relay.stop()
+    await asyncio.wait_for(relaying, 10)
+    ledger.close()
+
+
+async def finished(ledger: Ledger, gen: UUID, *, within: float = 40.0,
+                   done: Callable[[Generation], bool] = lambda g: g.is_finished) -> Generation:
+    """The generation once ``done`` holds for it; fails the test after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = await asyncio.to_thread(ledger.generation, gen)
+        if found is not None and done(found):
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"generation {gen} did not finish within {within}s")
+
+
+async def committed_offset(servers: str, group: str, topic: str) -> int | None:
+    """The offset ``group`` committed on partition 0 of ``topic`` (None: nothing committed)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        offset: int | None = await consumer.committed(TopicPartition(topic, 0))
+        return offset
+    finally:
+        await consumer.stop()
+
+
+def wallet_events(ledger: Ledger, kind: type[Any]) -> list[Any]:
+    return [s.event for s in Follower(ledger).read(limit=100_000) if isinstance(s.event, kind)]
+
+
+async def test_a_request_is_rendered_stored_and_its_hold_captured(pipeline: Pipeline) -> None:
+    await pipeline.start_worker()
+    await asyncio.to_thread(pipeline.fund, "ana")
+    gen = await asyncio.to_thread(pipeline.request, "ana")
+    generation = await finished(pipeline.ledger, gen)
+    assert generation.status == "completed" and generation.captured == 3
+    assert generation.image_url == f"/media/gallery/{gen}.png"
+    assert (pipeline.data_dir / "media" / "gallery" / f"{gen}.png").read_bytes()[:4] == b"\x89PNG"
+    wallet = await asyncio.to_thread(pipeline.ledger.wallet, "ana")
+    assert wallet is not None and wallet.consumed == 3 and wallet.held == 0
+    assert wallet.hold(str(gen)).status == "captured"
+
+
+async def test_a_failed_generation_releases_its_credits(pipeline: Pipeline) -> None:
+    await pipeline.start_worker()
+    await asyncio.to_thread(pipeline.fund, "bo")
+    gen = await asyncio.to_thread(pipeline.request, "bo", "k1", "retired-template")
+    generation = await finished(pipeline.ledger, gen)
+    assert (generation.status, generation.reason) == ("failed", "invalid_input")
+    wallet = await asyncio.to_thread(pipeline.ledger.wallet, "bo")
+    assert wallet is not None and wallet.hold(str(gen)).status == "released"
+    assert wallet.available(datetime.now(UTC)) == 10 and wallet.consumed == 0
+
+
+async def test_a_worker_killed_mid_generation_leaves_it_to_another_exactly_once(pipeline: Pipeline,
+                                                                               tmp_path: Path) -> None:
+    slow_log = tmp_path / "slow-worker.log"
+    slow = pipeline.worker_process(slow_log, delay=30)
+    try:
+        deadline = time.monotonic() + 40
+        while b"assigned" not in slow_log.read_bytes():  # the worker holds the partition
+            assert time.monotonic() < deadline, slow_log.read_text()
+            await asyncio.sleep(0.2)
+        await asyncio.to_thread(pipeline.fund, "cy")
+        gen = await asyncio.to_thread(pipeline.request, "cy")
+        await asyncio.sleep(3)  # the slow worker has the request and is rendering
+        assert (await asyncio.to_thread(pipeline.ledger.generation, gen)).status == "requested"  # type: ignore[union-attr]
+    finally:
+        os.killpg(slow.pid, signal.SIGKILL)
+        slow.wait(timeout=10)
+    # The killed worker committed nothing, so the request is still the group's to read. (The local
+    # broker never expels a dead member, so the group cannot rebalance: the next worker joins a
+    # fresh group that starts where the old one committed, i.e. from the beginning.)
+    assert await committed_offset(pipeline.settings.kafka_bootstrap_servers, pipeline.settings.worker_group,
+                                  pipeline.settings.generation_requested_topic) is None
+    await pipeline.start_worker(group=unique_name("workers-after-kill"))
+    generation = await finished(pipeline.ledger, gen)
+    assert generation.status == "completed"
+    captures = await asyncio.to_thread(wallet_events, pipeline.ledger, Wallet.HoldCaptured)
+    assert [c.hold_id for c in captures] == [str(gen)]
+    stored = sorted(p.name for p in (pipeline.data_dir / "media" / "gallery").iterdir())
+    assert stored == [f"{gen}.json", f"{gen}.png", f"{gen}_thumb.jpg"]
+
+
+async def test_an_expired_hold_fails_the_generation_and_a_later_image_changes_nothing(pipeline: Pipeline) -> None:
+    await asyncio.to_thread(pipeline.fund, "di")
+    gen = await asyncio.to_thread(pipeline.request, "di", "k1", "teaser-banner", timedelta(seconds=1))
+    await asyncio.sleep(1.2)
+    swept = await asyncio.to_thread(Sweeper(pipeline.ledger).sweep)
+    assert swept.generations_failed == 1
+    await pipeline.start_worker()  # the worker renders it anyway; the ledger keeps the timeout
+    record = pipeline.data_dir / "media" / "gallery" / f"{gen}.json"
+    deadline = time.monotonic() + 30
+    while not record.exists():
+        assert time.monotonic() < deadline, "the worker never stored the image"
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.5)  # time for the result consumer to see the completion
+    generation = await finished(pipeline.ledger, gen)
+    assert (generation.status, generation.reason) == ("failed", "timeout")
+    wallet = await asyncio.to_thread(pipeline.ledger.wallet, "di")
+    assert wallet is not None and wallet.hold(str(gen)).status == "expired"
+    assert wallet.consumed == 0 and wallet.available(datetime.now(UTC)) == 10
+
+
+async def test_a_late_completion_is_charged_when_the_credits_are_there(pipeline: Pipeline) -> None:
+    await pipeline.start_worker(delay=2.0)
+    await asyncio.to_thread(pipeline.fund, "ed")
+    gen = await asyncio.to_thread(pipeline.request, "ed", "k1", "teaser-banner", timedelta(seconds=1))
+    generation = await finished(pipeline.ledger, gen)
+    assert generation.status == "completed" and generation.captured == 3
+    wallet = await asyncio.to_thread(pipeline.ledger.wallet, "ed")
+    assert wallet is not None
+    assert wallet.hold(str(gen)).status == "expired" and wallet.hold(f"{gen}:late").status == "captured"
+    assert wallet.consumed == 3 and wallet.available(datetime.now(UTC)) == 7
