@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, and_, func, inspect, select
 
 from projections.audit.fold import Replay
 from projections.audit.replay import Check
@@ -17,6 +17,7 @@ from projections.balances import wallet_balances, wallet_grants
 from projections.db import tracking
 from projections.generations import generations
 from projections.journal import journal
+from projections.statement import wallet_statement
 
 PAID = ("purchase", "redemption")
 
@@ -29,7 +30,8 @@ def wallet_figures(w: WalletState) -> dict[str, int]:
 
 
 class ProjectionDiff:
-    """Checkpoints that compare ``wallet_balances``, ``wallet_grants``, ``generations`` and ``journal``."""
+    """Checkpoints that compare ``wallet_balances``, ``wallet_grants``, ``wallet_statement``, ``generations``
+    and ``journal`` with the replay."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -45,6 +47,8 @@ class ProjectionDiff:
         checks: list[tuple[int, Check]] = []
         if "wallet_balances" in reached:
             checks.append((reached["wallet_balances"], self._wallets))
+        if "wallet_statement" in reached:
+            checks.append((reached["wallet_statement"], self._statement))
         if "generations" in reached:
             folded.outcomes = {}
             checks.append((reached["generations"], self._generations))
@@ -87,6 +91,26 @@ class ProjectionDiff:
                 folded.find(wallet.user_id, (wallet.last_position, wallet.last_kind),
                             "wallet missing from wallet_balances", wallet_id)
         self.compared["wallet_balances"] = count
+
+    def _statement(self, folded: Replay) -> None:
+        s = wallet_statement.c
+        latest = (select(s.wallet_id, func.max(s.position).label("last"), func.count().label("lines"))
+                  .where(s.position <= folded.position).group_by(s.wallet_id).subquery())
+        query = select(s.wallet_id, s.position, s.balance, s.held, latest.c.lines).join(
+            latest, and_(s.wallet_id == latest.c.wallet_id, s.position == latest.c.last))
+        count = 0
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                count += 1
+                wallet = folded.wallets.get(str(row.wallet_id))
+                if wallet is None:
+                    folded.find("", (row.position, "wallet_statement"), f"lines of a wallet the log never opened: "
+                                f"{row.wallet_id}")
+                    continue
+                self._differs(folded, wallet, row.position, "wallet_statement",
+                              {"lines": int(row.lines), "balance": int(row.balance), "held": int(row.held)},
+                              {"lines": wallet.version, "balance": wallet.remaining, "held": wallet.held})
+        self.compared["wallet_statement"] = count
 
     def _generations(self, folded: Replay) -> None:
         outcomes = folded.outcomes or {}

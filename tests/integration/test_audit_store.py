@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from ledger import Ledger, wallet_id
 from projections import Projector, all_projections
@@ -18,7 +18,8 @@ from projections.audit.diff import ProjectionDiff
 from projections.audit.verify import Report, run_verify
 from projections.balances import wallet_balances
 from projections.db import make_engine
-from projections.journal import Journal
+from projections.journal import Journal, journal
+from projections.statement import wallet_statement
 from tests.conftest import PG
 from tests.unit.test_audit_fold import busy_ledger
 
@@ -114,7 +115,7 @@ def test_the_read_tables_agree_with_the_replay_until_one_is_edited(app: Ledger, 
     diff = ProjectionDiff(engine)
     report = run_verify(app, projections=diff)
     assert report.ok, report.text()
-    assert diff.compared["wallet_balances"] == 2
+    assert diff.compared["wallet_balances"] == diff.compared["wallet_statement"] == 2
     assert diff.compared["generations"] == 5
     assert diff.compared["journal_lines"] > 50
     with engine.begin() as conn:
@@ -123,6 +124,24 @@ def test_the_read_tables_agree_with_the_replay_until_one_is_edited(app: Ledger, 
     report = run_verify(app, projections=ProjectionDiff(engine))
     assert [(f.user, f.event) for f in report.findings] == [("bob", "wallet_balances")]
     assert "spent read table 46 replay 45" in report.findings[0].problem
+    engine.dispose()
+
+
+def test_an_edited_statement_or_journal_line_is_found(app: Ledger, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'read.db'}")
+    projector = Projector(app, engine, [*all_projections(), Journal()])
+    projector.setup()
+    projector.catch_up()
+    with engine.begin() as conn:
+        last = conn.execute(select(func.max(wallet_statement.c.position))
+                            .where(wallet_statement.c.user_id == "ann")).scalar_one()
+        conn.execute(update(wallet_statement).where(wallet_statement.c.position == last).values(held=7))
+        conn.execute(update(journal).where(journal.c.account == "money:revenue").values(money_minor=-1))
+    report = run_verify(app, projections=ProjectionDiff(engine))
+    problems = {f.event: f for f in report.findings}
+    assert problems["wallet_statement"].user == "ann"
+    assert "held read table 7 replay 0" in problems["wallet_statement"].problem
+    assert "account money:revenue INR" in problems["journal"].problem
     engine.dispose()
 
 
