@@ -3,6 +3,7 @@ every finished generation is paid for exactly as the ledger's policy says."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from projections.audit.state import GenerationState, HoldState, WalletState
@@ -18,6 +19,10 @@ FINISHED = ("completed", "failed")
 def resolution(replay: Replay, wallet: WalletState, row: Row, fields: dict[str, Any], hold: HoldState) -> int:
     """Check and apply how a hold ended; the credits it captured."""
     user, hold_id = wallet.user_id, fields["hold_id"]
+    due = datetime.fromisoformat(fields["timestamp"]) >= hold.expires_at
+    if due != (row.kind == "HoldExpired"):
+        replay.find(user, row, f"hold {hold_id} {'expired before' if not due else 'ended after'} its deadline "
+                    f"{hold.expires_at.isoformat()}", wallet.wallet_id)
     left = dict(hold.portions)
     for bucket in BUCKETS:
         for grant_id, n in fields[bucket].items():

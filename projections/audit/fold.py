@@ -183,10 +183,15 @@ class Replay:
         if sum(portions.values()) != amount or amount <= 0:
             self.find(wallet.user_id, row, f"hold {hold_id} of {amount} credits reserves {sum(portions.values())}",
                       wallet.wallet_id)
+        at = datetime.fromisoformat(fields["timestamp"])
         for grant_id, n in portions.items():
-            self._take(wallet, row, grant_id, n, "held")
+            grant = self._take(wallet, row, grant_id, n, "held")
+            if grant is not None and not grant.usable(at):
+                self.find(wallet.user_id, row, f"hold {hold_id} reserved credits of grant {grant_id}, which was "
+                          f"{grant.closed or 'expired'} then", wallet.wallet_id)
         wallet.held += amount
-        wallet.pending[hold_id] = HoldState(amount, portions, row.position)
+        deadline = datetime.fromisoformat(fields["expires_at"])
+        wallet.pending[hold_id] = HoldState(amount, portions, row.position, deadline)
 
     def _resolved(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
         hold_id = fields["hold_id"]

@@ -52,6 +52,7 @@ class HoldState:
     amount: int
     portions: dict[str, int]
     position: int
+    expires_at: datetime
 
 
 @dataclass(slots=True)

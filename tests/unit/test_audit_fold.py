@@ -3,6 +3,7 @@ balances as of any instant equal to what the ledger decided at that instant."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -139,3 +140,16 @@ def test_a_damaged_row_is_a_finding_not_a_crash(app: Ledger) -> None:
     folded.finish()
     assert "unreadable stored event" in folded.findings[0].problem
     assert folded.findings[0].position == 4
+
+
+def test_a_capture_after_the_holds_deadline_is_found(app: Ledger) -> None:
+    busy_ledger(app)
+    folded = Replay()
+    late = '"_data_":"2026-01-01T09:00:00+00:00"'
+    for page in rows(app):
+        first_capture = next(r.position for r in page if r.kind == "HoldCaptured")
+        folded.feed([r._replace(state=re.sub(rb'"_data_":"[^"]+"', late.encode(), r.state, count=1))
+                     if r.position == first_capture else r for r in page])
+    folded.finish()
+    deadline = [f for f in folded.findings if "ended after its deadline" in f.problem]
+    assert [(f.user, f.position, f.event) for f in deadline] == [("ann", first_capture, "HoldCaptured")]
