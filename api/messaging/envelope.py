@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.persistence import Notification
 
 from ledger.follow import Stored
 
@@ -27,18 +30,35 @@ def event_id(originator_id: UUID, version: int) -> UUID:
     return uuid5(EVENT_NAMESPACE, f"{originator_id}:{version}")
 
 
+def _event_id_text(aggregate_id: str, version: int) -> str:
+    # str(event_id(...)) without building UUID objects: the relay computes one per event.
+    name = _NAMESPACE_BYTES + f"{aggregate_id}:{version}".encode()
+    digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest()[:16])  # uuid5 is SHA-1 by definition
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
+
+
 def envelope(stored: Stored) -> dict[str, Any]:
     """The envelope of one stored event: ids, type, version, time, position and its fields."""
     event = stored.event
+    cls = type(event)
+    fields = vars(event)
+    aggregate_id = str(fields["originator_id"])
+    version = fields["originator_version"]
     return {
-        "event_id": str(event_id(event.originator_id, event.originator_version)),
-        "type": stored.type,
-        "version": getattr(type(event), "class_version", 1),
-        "occurred_at": event.timestamp.isoformat(),
+        "event_id": _event_id_text(aggregate_id, version),
+        "type": cls.__name__,
+        "version": getattr(cls, "class_version", 1),
+        "occurred_at": fields["timestamp"].isoformat(),
         "position": stored.position,
-        "aggregate_id": str(event.originator_id),
-        "aggregate_version": event.originator_version,
-        "payload": {k: v for k, v in vars(event).items() if k not in _ENVELOPE_FIELDS},
+        "aggregate_id": aggregate_id,
+        "aggregate_version": version,
+        "payload": {k: v for k, v in fields.items() if k not in _ENVELOPE_FIELDS},
     }
 
 
@@ -57,16 +77,39 @@ def encode(data: dict[str, Any]) -> bytes:
     return json.dumps(data, separators=(",", ":"), default=_plain).encode()
 
 
-def records(stored: Stored, events_topic: str = EVENTS_TOPIC, requested_topic: str = GENERATION_REQUESTED_TOPIC,
-            ) -> list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]:
-    """(topic, key, value, headers) for every topic the event goes to; none for internal events."""
-    if not is_published(stored):
+def _plain_value(encoded: dict[str, Any]) -> Any:
+    # The store's JSON marks values of other types as {"_type_": ..., "_data_": ...}: publish them plain.
+    if len(encoded) != 2 or "_type_" not in encoded or "_data_" not in encoded:
+        return encoded
+    data = encoded["_data_"]
+    return str(UUID(hex=data)) if encoded["_type_"] == "uuid_hex" else data
+
+
+Record = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
+
+
+def records(notification: Notification, events_topic: str = EVENTS_TOPIC,
+            requested_topic: str = GENERATION_REQUESTED_TOPIC) -> list[Record]:
+    """(topic, key, value, headers) for every topic a stored event goes to; none for internal events.
+
+    Built from the stored JSON without rebuilding the domain event (the relay's hot path); the
+    value equals ``encode(envelope(...))`` of the decoded event.
+    """
+    aggregate, _, name = notification.topic.partition(":")[2].rpartition(".")
+    if aggregate not in PUBLISHED_AGGREGATES:
         return []
-    data = envelope(stored)
-    key = data["aggregate_id"].encode()
-    value = encode(data)
-    headers = [("event_id", data["event_id"].encode()), ("type", data["type"].encode())]
+    state = json.loads(notification.state, object_hook=_plain_value)
+    occurred_at = state.pop("timestamp")
+    version = state.pop("class_version", 1)
+    state.pop("originator_topic", None)
+    aggregate_id = str(notification.originator_id)
+    identifier = _event_id_text(aggregate_id, notification.originator_version)
+    value = encode({"event_id": identifier, "type": name, "version": version, "occurred_at": occurred_at,
+                    "position": notification.id, "aggregate_id": aggregate_id,
+                    "aggregate_version": notification.originator_version, "payload": state})
+    key = aggregate_id.encode()
+    headers = [("event_id", identifier.encode()), ("type", name.encode())]
     found = [(events_topic, key, value, headers)]
-    if data["type"] == "GenerationRequested":
+    if name == "GenerationRequested":
         found.append((requested_topic, key, value, headers))
     return found

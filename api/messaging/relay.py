@@ -1,9 +1,9 @@
 """The tracked relay (outbox): every committed ledger event reaches Kafka, at least once, in order.
 
-It follows the notification log from the position it recorded, publishes a page, waits until the
-broker acknowledged all of it, and only then records the page's last position. After a crash it
-resumes from there: an event may be published twice (consumers deduplicate by ``event_id``),
-never lost. Reading the next page overlaps with publishing the current one.
+It follows the notification log from the position it recorded and publishes it page by page; it
+records a page's last position only once the broker acknowledged every record up to it. After a
+crash it resumes from there: an event may be published twice (consumers deduplicate by
+``event_id``), never lost. Reading, sending and waiting for acknowledgements overlap.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+from eventsourcing.persistence import Notification
 
 from api.messaging.envelope import records
 from api.messaging.positions import Positions, positions_for
@@ -24,7 +26,7 @@ from api.messaging.settings import MessagingSettings
 from ledger.follow import Follower, Stored
 
 log = logging.getLogger(__name__)
-RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # between attempts to read a store that went away
 
 
 def producer_options(settings: MessagingSettings) -> dict[str, Any]:
@@ -38,10 +40,19 @@ def producer_options(settings: MessagingSettings) -> dict[str, Any]:
     }
 
 
+class NotificationFollower(Follower):
+    """A follower whose pages carry the stored notifications as they are: the relay needs no domain events."""
+
+    def _decode(self, notification: Notification) -> Stored:
+        return Stored(notification.id, notification)
+
+
 class Relay:
     """Publishes the ledger's events to Kafka from its tracked position until stopped."""
 
     def __init__(self, app: Any, settings: MessagingSettings, *, positions: Positions | None = None) -> None:
+        if app.mapper.cipher is not None or app.mapper.compressor is not None:
+            raise ValueError("the relay publishes the stored JSON: it cannot follow an encrypted or compressed store")
         self.app = app
         self.settings = settings
         self.name = settings.relay_name
@@ -52,6 +63,8 @@ class Relay:
         self._follower: Follower | None = None
         self._stopping = threading.Event()
         self._pages: queue.Queue[list[Stored]] = queue.Queue(maxsize=2)
+        self.window = 4  # pages sent but not yet acknowledged
+        self._partitioner = DefaultPartitioner()
 
     @property
     def lag(self) -> int:
@@ -65,37 +78,70 @@ class Relay:
             self._follower.stop()
 
     async def run(self) -> None:
-        """Follow the log and publish until ``stop()``; positions are recorded after each acked page."""
+        """Follow the log and publish until ``stop()``; positions are recorded after each acked page.
+
+        Up to ``window`` pages are in flight at once; their positions are recorded in log order, each
+        once the broker acknowledged every record up to it. A failure the producer could not retry
+        ends the run: started again, the relay resumes from the last recorded position.
+        """
         self.position = await asyncio.to_thread(self.positions.get, self.name)
         producer = AIOKafkaProducer(**producer_options(self.settings))
         await producer.start()
+        in_flight: asyncio.Queue[tuple[int, asyncio.Future[Any]] | None] = asyncio.Queue(maxsize=self.window)
+        recording = asyncio.create_task(self._record(in_flight))
         reader = threading.Thread(target=self._read, name=f"{self.name}-read", daemon=True)
         reader.start()
         try:
-            while not self._stopping.is_set():
+            while not self._stopping.is_set() and not recording.done():
                 page = await asyncio.to_thread(self._next_page)
                 if page:
-                    await self._publish(producer, page)
-                    await asyncio.to_thread(self.positions.put, self.name, page[-1].position)
-                    self.position = page[-1].position
+                    acks = await self._send(producer, page)
+                    await in_flight.put((page[-1].position, acks))
         finally:
             self._stopping.set()
-            await producer.stop()
-            await asyncio.to_thread(reader.join, 5.0)
-
-    async def _publish(self, producer: AIOKafkaProducer, page: list[Stored]) -> None:
-        for attempt in range(len(RETRY_DELAYS) + 1):
+            if not recording.done():
+                await in_flight.put(None)
             try:
-                sent = [await producer.send(topic, value, key=key, headers=headers)
-                        for stored in page for topic, key, value, headers in records(stored, *self._topics)]
-                await asyncio.gather(*sent)
-                self.published += len(sent)
-                return
+                await recording  # records what the broker acknowledged; raises what it could not
+            finally:
+                await producer.stop()
+                await asyncio.to_thread(reader.join, 5.0)
+
+    async def _send(self, producer: AIOKafkaProducer, page: list[Stored]) -> asyncio.Future[Any]:
+        # Records are grouped into one batch per partition, in log order, with the default
+        # partitioner's choice for each key: as send() would, without a future per record.
+        batches: dict[tuple[str, int], list[tuple[bytes, bytes, list[tuple[str, bytes]]]]] = {}
+        partitions: dict[str, list[int]] = {}
+        chosen: dict[tuple[str, bytes], int] = {}
+        for stored in page:
+            for topic, key, value, headers in records(stored.event, *self._topics):
+                if topic not in partitions:
+                    partitions[topic] = sorted(await producer.partitions_for(topic))
+                if (topic, key) not in chosen:
+                    chosen[topic, key] = self._partitioner(key, partitions[topic], partitions[topic])
+                batches.setdefault((topic, chosen[topic, key]), []).append((key, value, headers))
+        acks = []
+        for (topic, partition), items in batches.items():
+            batch = producer.create_batch()
+            for key, value, headers in items:
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    acks.append(await producer.send_batch(batch, topic, partition=partition))
+                    batch = producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None, headers=headers)
+            acks.append(await producer.send_batch(batch, topic, partition=partition))
+            self.published += len(items)
+        return asyncio.gather(*acks)
+
+    async def _record(self, in_flight: asyncio.Queue[tuple[int, asyncio.Future[Any]] | None]) -> None:
+        while (item := await in_flight.get()) is not None:
+            position, acks = item
+            try:
+                await acks
             except KafkaError as error:
-                if attempt == len(RETRY_DELAYS) or self._stopping.is_set():
-                    raise
-                log.warning("publishing after position %s failed (%s); retrying", self.position, error)
-                await asyncio.sleep(RETRY_DELAYS[attempt])
+                log.error("the broker did not acknowledge the events up to position %s: %s", position, error)
+                raise
+            await asyncio.to_thread(self.positions.put, self.name, position)
+            self.position = position
 
     def _next_page(self) -> list[Stored]:
         while not self._stopping.is_set():
@@ -108,7 +154,8 @@ class Relay:
     def _read(self) -> None:
         position, failures = self.position, 0
         while not self._stopping.is_set():
-            follower = self._follower = Follower(self.app, after=position, page_size=self.settings.relay_page_size)
+            follower = NotificationFollower(self.app, after=position, page_size=self.settings.relay_page_size)
+            self._follower = follower
             if self._stopping.is_set():
                 break
             try:
