@@ -96,7 +96,7 @@ class Replay:
     def _wallet_event(self, row: Row) -> None:
         fields = decode(row.state)
         kind = row.kind
-        if self.until is not None and _time(fields["timestamp"]) > self.until:  # type: ignore[operator]
+        if self.until is not None and datetime.fromisoformat(fields["timestamp"]) > self.until:
             return
         wallet = self.wallets.get(row.originator_id)
         if wallet is None:
@@ -117,7 +117,7 @@ class Replay:
             self._post(wallet, row, lines)
             if self.on_entry is not None:
                 self.on_entry(row, wallet, fields, lines)
-        wallet.last_position, wallet.last_kind, wallet.last_time = row.position, kind, fields["timestamp"]
+        wallet.last_position, wallet.last_kind = row.position, kind
 
     def _chain(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
         expected = wallet.version + 1

@@ -65,7 +65,6 @@ class WalletState:
     last_hash: str = "0" * 64
     last_position: int = 0
     last_kind: str = ""
-    last_time: str = ""
     grants: dict[str, GrantState] = field(default_factory=dict)
     pending: dict[str, HoldState] = field(default_factory=dict)
     resolved: dict[str, tuple[str, int]] = field(default_factory=dict)  # hold id -> (status, captured)
