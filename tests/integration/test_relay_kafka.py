@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 
 from api.messaging.envelope import event_id, is_published
 from api.messaging.positions import positions_for
@@ -17,7 +18,7 @@ from api.messaging.settings import MessagingSettings
 from ledger import Ledger, Money
 from ledger.follow import Follower, Stored
 from tests.conftest import T0
-from tests.kafka_broker import read_topic, unique_name
+from tests.kafka_broker import create_topics, read_topic, unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -162,3 +163,30 @@ async def test_a_new_relay_resumes_from_the_recorded_position(pg_env: dict[str, 
         ledger.close()
     ids = [json.loads(r.value)["event_id"] for r in records]
     assert len(ids) == len(set(ids)) == total
+
+
+async def test_on_a_partitioned_topic_each_key_keeps_its_partition_and_its_order(
+    pg_env: dict[str, str], kafka_bootstrap: str,
+) -> None:
+    settings = relay_settings(kafka_bootstrap)
+    await create_topics(kafka_bootstrap, settings.events_topic, partitions=3)
+    ledger = Ledger(pg_env)
+    relay = Relay(ledger, settings)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.to_thread(write_some_events, ledger, 8)
+        expected = [s for s in await asyncio.to_thread(stored_events, ledger) if is_published(s)]
+        records = await read_topic(kafka_bootstrap, settings.events_topic, len(expected), quiet=0.5)
+    finally:
+        relay.stop()
+        await task
+        ledger.close()
+
+    partitioner = DefaultPartitioner()
+    assert len({r.partition for r in records}) > 1
+    by_key: dict[bytes, list[int]] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        assert record.partition == partitioner(record.key, [0, 1, 2], [0, 1, 2])
+        by_key.setdefault(record.key, []).append(json.loads(record.value)["position"])
+    assert all(positions == sorted(positions) for positions in by_key.values())
+    assert sorted(p for positions in by_key.values() for p in positions) == [s.position for s in expected]
