@@ -42,7 +42,9 @@ def _subscribe(broker: KafkaBroker, ledger: Ledger, topic: str, settings: Genera
                        auto_offset_reset="earliest", decoder=raw_body,
                        session_timeout_ms=settings.consumer_session_timeout_ms,
                        heartbeat_interval_ms=heartbeat_ms(settings),
-                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms)
+                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
+                       fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+                       max_workers=settings.results_concurrency)
     async def on_result(body: bytes, message: KafkaMessage) -> None:
         try:
             result = model.model_validate_json(body)

@@ -69,6 +69,9 @@ class GenerationSettings(BaseSettings):
     generation_failed_topic: str = Field(default="generation.failed", min_length=1, max_length=240)
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
     consumer_rebalance_timeout_ms: int = Field(default=60_000, ge=1000)
+    consumer_fetch_max_wait_ms: int = Field(default=100, ge=0, le=10_000)
+    worker_concurrency: int = Field(default=1, ge=1, le=64)  # group members per worker process
+    results_concurrency: int = Field(default=1, ge=1, le=64)
     worker_group: str = Field(default="studio-generation-workers", min_length=1)
     results_group: str = Field(default="studio-ledger-results", min_length=1)
     sweep_interval_s: float = Field(default=15.0, gt=0, le=3600)

@@ -63,7 +63,9 @@ def add_worker(broker: KafkaBroker, handler: GenerationHandler, settings: Genera
                        auto_offset_reset="earliest", decoder=raw_body, max_poll_interval_ms=900_000,
                        session_timeout_ms=settings.consumer_session_timeout_ms,
                        heartbeat_interval_ms=heartbeat_ms(settings),
-                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms)
+                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
+                       fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+                       max_workers=settings.worker_concurrency)
     async def on_requested(body: bytes, message: KafkaMessage) -> None:
         try:
             request = GenerationRequestedMessage.model_validate_json(body)
