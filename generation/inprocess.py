@@ -103,14 +103,18 @@ class InProcessPipeline:
         self._thread = threading.Thread(target=self._run, name="generation-inprocess", daemon=True)
         self._thread.start()
 
+    @property
+    def failure(self) -> BaseException | None:
+        """The error that stopped the background dispatch, if one did (it resumes on the next start)."""
+        return self._failure
+
     def stop(self) -> None:
-        """Stop after the current page, and close the model's connections."""
+        """Stop after the current page; the model's connections are closed on the dispatch thread."""
         if self._follower is not None:
             self._follower.stop()
         if self._thread is not None:
             self._thread.join(timeout=60)
             self._thread = None
-        asyncio.run(self.handler.model.aclose())
 
     def run_once(self) -> int:
         """Dispatch every request stored so far (no thread); the number dispatched."""
@@ -132,6 +136,7 @@ class InProcessPipeline:
                     log.exception("in-process dispatch stopped at position %s", self.positions.read())
                     self._failure = error
                     self._follower.stop()
+            runner.run(self.handler.model.aclose())  # on the loop its connections belong to
 
     def _dispatch(self, runner: asyncio.Runner, page: list[Stored]) -> None:
         requests = [request_message(s) for s in page if not self._finished(s.event.originator_id)]

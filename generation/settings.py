@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from generation.handler import RetryPolicy
 
@@ -27,7 +27,7 @@ class GenerationSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
 
     image_provider: Literal["template", "local", "replicate", "openai", "stability", "cog"] = "local"
-    template_providers: tuple[Provider, ...] = ("replicate", "openai", "stability", "cog", "local")
+    template_providers: Annotated[tuple[Provider, ...], NoDecode] = ("replicate", "openai", "stability", "cog", "local")
     image_store: Literal["local", "s3", "cloudinary"] = "local"
     data_dir: Path = Path("data")
     templates_dir: Path | None = None

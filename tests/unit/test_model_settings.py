@@ -1,0 +1,90 @@
+"""Pipeline settings: a missing key stops start-up naming the variable; the bootstrap wires what is configured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from generation.bootstrap import build_catalog, build_image_model, build_image_store
+from generation.models.cog import CogModel
+from generation.models.local import LocalModel
+from generation.models.openai import OpenAIModel
+from generation.models.router import ModelRouter
+from generation.settings import GenerationSettings
+from generation.stores.cloudinary import CloudinaryStore
+from generation.stores.local import LocalStore
+from generation.stores.s3 import S3Store
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("STUDIO_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize(("provider", "variable"), [
+    ("openai", "STUDIO_OPENAI_API_KEY"),
+    ("replicate", "STUDIO_REPLICATE_API_TOKEN"),
+    ("stability", "STUDIO_STABILITY_API_KEY"),
+    ("cog", "STUDIO_COG_URL"),
+])
+def test_a_provider_without_its_key_fails_at_start_up_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, provider: str, variable: str) -> None:
+    monkeypatch.setenv("STUDIO_IMAGE_PROVIDER", provider)
+    with pytest.raises(ValidationError, match=variable):
+        GenerationSettings()
+
+
+def test_per_template_providers_need_every_key_they_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUDIO_IMAGE_PROVIDER", "template")
+    monkeypatch.setenv("STUDIO_TEMPLATE_PROVIDERS", "openai,cog,local")
+    monkeypatch.setenv("STUDIO_OPENAI_API_KEY", "sk-test")
+    with pytest.raises(ValidationError, match="STUDIO_COG_URL") as caught:
+        GenerationSettings()
+    assert "OPENAI" not in str(caught.value)
+    monkeypatch.setenv("STUDIO_COG_URL", "http://127.0.0.1:5000")
+    model = build_image_model(GenerationSettings())
+    assert isinstance(model, ModelRouter)
+    assert {k: type(v) for k, v in model.models.items()} == {"openai": OpenAIModel, "cog": CogModel,
+                                                             "local": LocalModel}
+
+
+def test_a_store_without_its_credentials_fails_naming_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUDIO_IMAGE_STORE", "s3")
+    monkeypatch.setenv("STUDIO_S3_BUCKET", "gallery")
+    with pytest.raises(ValidationError, match="STUDIO_S3_ACCESS_KEY_ID, STUDIO_S3_SECRET_ACCESS_KEY"):
+        GenerationSettings()
+    monkeypatch.setenv("STUDIO_IMAGE_STORE", "cloudinary")
+    with pytest.raises(ValidationError, match="STUDIO_CLOUDINARY_API_KEY"):
+        GenerationSettings()
+
+
+def test_the_embedded_default_is_the_local_model_and_local_files(tmp_path: Path) -> None:
+    settings = GenerationSettings(data_dir=tmp_path)
+    assert isinstance(build_image_model(settings), LocalModel)
+    store = build_image_store(settings)
+    assert isinstance(store, LocalStore) and store.root == tmp_path / "media"
+    assert len(build_catalog(settings).all()) >= 12
+
+
+def test_configured_stores_are_built_from_their_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    s3 = GenerationSettings(image_store="s3", s3_bucket="gallery", s3_access_key_id="id",
+                            s3_secret_access_key="secret", s3_endpoint_url="http://127.0.0.1:9000")
+    built = build_image_store(s3)
+    assert isinstance(built, S3Store) and built.public_url == "http://127.0.0.1:9000/gallery"
+    cloud = GenerationSettings(image_store="cloudinary", cloudinary_cloud_name="demo", cloudinary_api_key="k",
+                               cloudinary_api_secret="s")
+    assert isinstance(build_image_store(cloud), CloudinaryStore)
+
+
+def test_secrets_do_not_show_in_the_settings_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUDIO_IMAGE_PROVIDER", "openai")
+    monkeypatch.setenv("STUDIO_OPENAI_API_KEY", "sk-very-secret")
+    assert "sk-very-secret" not in repr(GenerationSettings())
