@@ -72,9 +72,12 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot publish a value of type {type(value).__name__}")
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_plain)
+
+
 def encode(data: dict[str, Any]) -> bytes:
     """Compact JSON bytes: UUIDs as text, datetimes in ISO 8601, dataclasses (Money) as objects."""
-    return json.dumps(data, separators=(",", ":"), default=_plain).encode()
+    return _ENCODER.encode(data).encode()
 
 
 def _plain_value(encoded: dict[str, Any]) -> Any:
@@ -86,6 +89,7 @@ def _plain_value(encoded: dict[str, Any]) -> Any:
 
 
 Record = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
+_DECODER = json.JSONDecoder(object_hook=_plain_value)
 
 
 def records(notification: Notification, events_topic: str = EVENTS_TOPIC,
@@ -98,15 +102,17 @@ def records(notification: Notification, events_topic: str = EVENTS_TOPIC,
     aggregate, _, name = notification.topic.partition(":")[2].rpartition(".")
     if aggregate not in PUBLISHED_AGGREGATES:
         return []
-    state = json.loads(notification.state, object_hook=_plain_value)
+    state = _DECODER.decode(notification.state.decode())
     occurred_at = state.pop("timestamp")
     version = state.pop("class_version", 1)
     state.pop("originator_topic", None)
     aggregate_id = str(notification.originator_id)
     identifier = _event_id_text(aggregate_id, notification.originator_version)
-    value = encode({"event_id": identifier, "type": name, "version": version, "occurred_at": occurred_at,
-                    "position": notification.id, "aggregate_id": aggregate_id,
-                    "aggregate_version": notification.originator_version, "payload": state})
+    # Ids, names and ISO times need no escaping: only the payload goes through the encoder.
+    value = (f'{{"event_id":"{identifier}","type":"{name}","version":{int(version)},"occurred_at":"{occurred_at}",'
+             f'"position":{int(notification.id)},"aggregate_id":"{aggregate_id}",'
+             f'"aggregate_version":{int(notification.originator_version)},"payload":{_ENCODER.encode(state)}}}'
+             ).encode()
     key = aggregate_id.encode()
     headers = [("event_id", identifier.encode()), ("type", name.encode())]
     found = [(events_topic, key, value, headers)]
