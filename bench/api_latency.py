@@ -102,7 +102,11 @@ async def run(base: str, rate: float, seconds: float, users: list[str]) -> dict[
 
         async def probe() -> None:
             started = time.perf_counter()
-            await client.get("/healthz")
+            try:
+                await client.get("/healthz")
+            except httpx.HTTPError:
+                results["errors"].append(0)
+                return
             results["healthz"].append(time.perf_counter() - started)
 
         tasks = []
