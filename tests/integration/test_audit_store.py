@@ -154,3 +154,18 @@ def test_two_processes_find_what_one_finds(pg_app: Ledger) -> None:
     assert split.wallets == alone.wallets == 2
     assert sorted(map(str, split.findings)) == sorted(map(str, alone.findings))
     assert len(split.peak_rss_mb) == 2
+
+
+def test_two_events_with_swapped_versions_are_found_out_of_order(pg_app: Ledger) -> None:
+    conn, table, found = events_of(pg_app, "ann")
+    (first, v1, _, _), (second, v2, _, _) = found[4][:4], found[5][:4]
+    move = sql.SQL("UPDATE {} SET originator_version = %s WHERE notification_id = %s").format(table)
+    with conn:
+        conn.execute(move, (-1, first))
+        conn.execute(move, (v1, second))
+        conn.execute(move, (v2, first))
+    report = run_verify(pg_app)
+    order = [f for f in report.findings if f.user == "ann" and f.position in (first, second)]
+    assert order and order[0].position == first
+    assert f"events v{v1}..v{v1} are missing" in order[0].problem
+    assert any(f"version {v1} comes after version {v2}" in f.problem for f in order)
