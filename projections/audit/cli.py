@@ -26,7 +26,13 @@ def _ledger() -> Iterator[Ledger]:
     from api.bootstrap import build_ledger
     from api.settings import StoreSettings
 
-    app = build_ledger(StoreSettings(group_commit=False))
+    settings = StoreSettings(group_commit=False)
+    if settings.store == "memory":
+        raise typer.BadParameter("the memory store keeps nothing between processes: audit a sqlite or postgres "
+                                 "store", param_hint="STUDIO_STORE")
+    if settings.store == "sqlite" and not (settings.data_dir / "events.db").exists():
+        raise typer.BadParameter(f"no event store at {settings.data_dir / 'events.db'}", param_hint="STUDIO_DATA_DIR")
+    app = build_ledger(settings)
     try:
         yield app
     finally:

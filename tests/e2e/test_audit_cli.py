@@ -98,3 +98,10 @@ def test_the_summary_by_month(store: dict[str, str]) -> None:
     code, out = run(store, "summary", "--by", "fortnight")
     assert code == 2
     assert "unknown period" in out
+
+
+def test_an_audit_of_a_store_that_is_not_there_is_refused(tmp_path: Path) -> None:
+    code, out = run({"STUDIO_STORE": "sqlite", "STUDIO_DATA_DIR": str(tmp_path / "nowhere")}, "verify")
+    assert code == 2
+    assert "no event store at" in out
+    assert not (tmp_path / "nowhere").exists()
