@@ -241,3 +241,18 @@ def test_cursors_and_positions_out_of_range_are_422_not_500(client: TestClient) 
         response = client.get(path, headers=ALICE)
         assert response.status_code == 422, (path, response.text)
     assert client.get("/v1/wallet/statement?cursor=999999999999999999", headers=ALICE).json()["items"] == []
+
+
+def test_the_share_bonus_is_paid_for_a_few_shares_a_day_only(client: TestClient, service: Service) -> None:
+    buy(client)
+    limit = service.policy.share.max_bonuses_per_day
+    bonuses = []
+    for _ in range(limit + 1):
+        generation = generate(client).json()["generation_id"]
+        finish(service, generation)
+        shared = client.post(f"/v1/generations/{generation}/share", headers={**ALICE, **key()}).json()
+        client.get(f"/v1/wallet?min_position={shared['position']}", headers=ALICE)
+        bonuses.append(shared["bonus_credits"])
+    assert bonuses == [service.policy.share.credits] * limit + [0]
+    wallet = client.get("/v1/wallet", headers=ALICE).json()
+    assert wallet["by_source"]["share"] == service.policy.share.credits * limit
