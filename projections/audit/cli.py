@@ -65,9 +65,14 @@ def verify(as_json: bool = typer.Option(False, "--json", help="Write the report 
                                        help="Processes to split the wallets across (PostgreSQL, --no-projections)."),
            progress: bool = PROGRESS) -> None:
     """Replay every event and check chains, invariants, the journal and the read tables; exit 1 on a finding."""
+    if workers > 1 and projections:
+        raise typer.BadParameter("several workers need --no-projections", param_hint="--workers")
     with _ledger() as app:
-        report = run_verify(app, projections=_read_tables() if projections else None, progress=progress,
-                            workers=workers)
+        try:
+            report = run_verify(app, projections=_read_tables() if projections else None, progress=progress,
+                                workers=workers)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--workers") from None
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:

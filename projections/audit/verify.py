@@ -61,7 +61,9 @@ def run_verify(app: Application[Any], *, projections: Checkpoints | None = None,
 
     With ``workers`` > 1 on PostgreSQL (and no projection diff) the wallets are split across processes."""
     started = time.perf_counter()
-    if workers > 1 and projections is None and isinstance(app.recorder, PostgresApplicationRecorder):
+    if workers > 1:
+        if projections is not None or not isinstance(app.recorder, PostgresApplicationRecorder):
+            raise ValueError("several workers need a PostgreSQL event store and no projection diff")
         merged = verify_shares(dict(app.env), workers, PAGE)
         return Report(merged["events"], merged["wallets"], merged["findings"], merged["problems"],
                       merged["journal"], time.perf_counter() - started, peak_rss_mb=merged["peak_rss_mb"])

@@ -105,3 +105,10 @@ def test_an_audit_of_a_store_that_is_not_there_is_refused(tmp_path: Path) -> Non
     assert code == 2
     assert "no event store at" in out
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_several_workers_need_postgresql_and_no_projection_diff(store: dict[str, str]) -> None:
+    code, out = run(store, "verify", "--workers", "2")
+    assert code == 2 and "--no-projections" in out
+    code, out = run(store, "verify", "--workers", "2", "--no-projections")
+    assert code == 2 and "PostgreSQL" in out
