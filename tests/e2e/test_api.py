@@ -255,4 +255,4 @@ def test_the_share_bonus_is_paid_for_a_few_shares_a_day_only(client: TestClient,
         bonuses.append(shared["bonus_credits"])
     assert bonuses == [service.policy.share.credits] * limit + [0]
     wallet = client.get("/v1/wallet", headers=ALICE).json()
-    assert wallet["by_source"]["share"] == service.policy.share.credits * limit
+    assert wallet["lifetime"]["granted"] == service.policy.share.credits * limit
