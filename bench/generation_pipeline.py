@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -207,6 +208,12 @@ async def run(args: argparse.Namespace, servers: str, ledger: Ledger, folder: Pa
         await relaying
     report(args, committed, watch.seen, offered_s, began)
     stages(committed, on_requested, on_completed, watch.seen)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    total = args.count + args.warmup
+    print(f"CPU per generation: workers {1000 * (children.ru_utime + children.ru_stime) / total:.1f} ms, "
+          f"relay + result consumer + requests {1000 * (own.ru_utime + own.ru_stime) / total:.1f} ms; "
+          f"load average {os.getloadavg()[0]:.1f}")
 
 
 def report(args: argparse.Namespace, committed: dict[str, float], seen: dict[str, tuple[float, Any]],
