@@ -41,6 +41,7 @@ class JournalWindow:
     entries: int = 0
 
     def __call__(self, row: Row, wallet: WalletState, fields: dict[str, Any], lines: list[Posting]) -> None:
+        """Write one event's entry if it happened inside the window."""
         at = utc(fields["timestamp"])
         if (self.start and at < self.start) or (self.end and at >= self.end):
             return
@@ -58,9 +59,11 @@ class Period:
     money: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add_credits(self, name: str, n: int) -> None:
+        """Add ``n`` credits to the figure ``name``."""
         self.credits[name] = self.credits.get(name, 0) + n
 
     def add_money(self, name: str, currency: str, minor: int) -> None:
+        """Add ``minor`` units of ``currency`` to the figure ``name``."""
         per = self.money.setdefault(name, {})
         per[currency] = per.get(currency, 0) + minor
 
@@ -75,6 +78,7 @@ class Summary:
         self.periods: dict[str, Period] = {}
 
     def __call__(self, row: Row, wallet: WalletState, fields: dict[str, Any], lines: list[Posting]) -> None:
+        """Add one event's postings to its period."""
         key = utc(fields["timestamp"]).isoformat()[: PERIODS[self.by]] if self.by != "all" else "all"
         period = self.periods.get(key) or self.periods.setdefault(key, Period())
         for p in lines:
