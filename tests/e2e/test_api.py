@@ -256,3 +256,15 @@ def test_the_share_bonus_is_paid_for_a_few_shares_a_day_only(client: TestClient,
     assert bonuses == [service.policy.share.credits] * limit + [0]
     wallet = client.get("/v1/wallet", headers=ALICE).json()
     assert wallet["lifetime"]["granted"] == service.policy.share.credits * limit
+
+
+def test_a_share_retried_after_a_crash_before_its_bonus_still_earns_it_once(
+        client: TestClient, service: Service) -> None:
+    buy(client)
+    generation = generate(client).json()["generation_id"]
+    finish(service, generation)
+    service.ledger.share_generation(generation_id=UUID(generation), user_id="alice", token="t0k3n", at=service.clock())
+    retried = client.post(f"/v1/generations/{generation}/share", headers={**ALICE, **key()}).json()
+    assert retried["share_url"].endswith("/s/t0k3n") and retried["bonus_credits"] == service.policy.share.credits
+    again = client.post(f"/v1/generations/{generation}/share", headers={**ALICE, **key()}).json()
+    assert again["bonus_credits"] == 0

@@ -87,7 +87,7 @@ def share_generation(generation_id: UUID, user: CurrentUser, key: IdempotencyKey
         at = service.clock()
         shared = command(service, "share_generation", lambda: service.ledger.share_generation(
             generation_id=generation_id, user_id=user.user_id, token=secrets.token_urlsafe(9), at=at))
-        bonus, position = (0, 0) if shared.repeated else _share_bonus(service, user.user_id, generation_id, at)
+        bonus, position = _share_bonus(service, user.user_id, generation_id)
         created = ShareCreated(generation_id=generation_id, share_url=share_url(service, shared.value) or "",
                                bonus_credits=bonus, position=max(shared.position, position))
         return 200, created.model_dump(mode="json")
@@ -97,10 +97,14 @@ def share_generation(generation_id: UUID, user: CurrentUser, key: IdempotencyKey
     return JSONResponse(payload, status_code=status)
 
 
-def _share_bonus(service: Service, user_id: str, generation_id: UUID, at: datetime) -> tuple[int, int]:
+def _share_bonus(service: Service, user_id: str, generation_id: UUID) -> tuple[int, int]:
+    # Decided from the share's own time (the generation's last event), so that a retry after a
+    # crash between the share and its bonus grants the same bonus, once.
     rule = service.policy.share
-    if rule.credits <= 0:
+    generation = service.ledger.generation(generation_id)
+    if rule.credits <= 0 or generation is None:
         return 0, 0
+    at = generation.modified_on
     with service.engine.connect() as conn:
         today = queries.share_bonuses_since(conn, user_id, datetime.combine(at.date(), time(), at.tzinfo))
     if today >= rule.max_bonuses_per_day:
