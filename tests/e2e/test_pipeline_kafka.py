@@ -30,7 +30,7 @@ from generation.templates import load_catalog
 from generation.worker import add_worker, broker_for
 from ledger import Generation, Ledger, Money, Wallet
 from ledger.follow import Follower
-from tests.kafka_broker import create_topics, unique_name
+from tests.kafka_broker import create_topics, produce, read_topic, unique_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 ROOT = Path(__file__).parents[2]
@@ -230,3 +230,16 @@ async def test_a_late_completion_is_charged_when_the_credits_are_there(pipeline:
     assert wallet is not None
     assert wallet.hold(str(gen)).status == "expired" and wallet.hold(f"{gen}:late").status == "captured"
     assert wallet.consumed == 3 and wallet.available(datetime.now(UTC)) == 7
+
+
+async def test_a_poison_message_goes_to_the_dlq_and_the_worker_goes_on(pipeline: Pipeline) -> None:
+    settings = pipeline.settings
+    await pipeline.start_worker()
+    await produce(settings.kafka_bootstrap_servers, settings.generation_requested_topic,
+                  [b"\x00 not a request", b'{"type": "GenerationRequested"}'])
+    await asyncio.to_thread(pipeline.fund, "fa")
+    gen = await asyncio.to_thread(pipeline.request, "fa")
+    assert (await finished(pipeline.ledger, gen)).status == "completed"
+    parked = await read_topic(settings.kafka_bootstrap_servers, f"{settings.generation_requested_topic}.dlq", 2)
+    assert [r.value for r in parked] == [b"\x00 not a request", b'{"type": "GenerationRequested"}']
+    assert all(dict(r.headers)["error"].startswith(b"ValidationError") for r in parked)
