@@ -135,3 +135,24 @@ def generation_at_end(replay: Replay, gen: GenerationState) -> None:
     if state is not None and state[0] == "captured":
         replay.find(gen.user_id, (gen.position, gen.kind),
                     f"generation {gen.generation_id} is {gen.status} but its hold was captured", gen.wallet_id)
+
+
+def references_at_end(replay: Replay) -> None:
+    """Each grant (but adjustments) has the reference it was made under; each reference its grant."""
+    references = replay.references
+    for wallet in replay.wallets.values():
+        for grant_id, grant in wallet.grants.items():
+            if grant.source != "adjustment" and (grant_id, "grant") not in references:
+                replay.find(wallet.user_id, (grant.position, "grant"),
+                            f"grant {grant_id} ({grant.source}) has no recorded reference", wallet.wallet_id)
+            if grant.closed and (grant_id, "close") not in references:
+                replay.find(wallet.user_id, (grant.position, "grant"),
+                            f"grant {grant_id} was {grant.closed} with no recorded reference", wallet.wallet_id)
+    for (grant_id, role), (position, wallet_id, what) in references.items():
+        owner = replay.wallets.get(wallet_id)
+        made = owner.grants.get(grant_id) if owner else None
+        if made is None or (role == "close" and not made.closed):
+            done = "closed" if role == "close" else "made"
+            replay.find(owner.user_id if owner else "", (position, "ReferenceRecorded"),
+                        f"{what} says it {done} grant {grant_id} of wallet {wallet_id}, which the log does not show",
+                        wallet_id)

@@ -8,7 +8,14 @@ from typing import Any
 
 from ledger.journal import Posting, postings_for
 from ledger.values import GENESIS_HASH
-from projections.audit.checks import generation_at_end, generation_paid, generation_step, resolution, wallet_totals
+from projections.audit.checks import (
+    generation_at_end,
+    generation_paid,
+    generation_step,
+    references_at_end,
+    resolution,
+    wallet_totals,
+)
 from projections.audit.state import Finding, GenerationState, GrantState, HoldState, WalletState
 from projections.audit.stored import Row, decode, part_of, state_hash, wallet_hint
 
@@ -43,6 +50,7 @@ class Replay:
         self.journal: dict[str, int] = {}
         self.accounts: dict[tuple[str, str], list[int]] | None = None  # kept only to diff the journal table
         self.outcomes: dict[str, tuple[str, int]] | None = None  # kept only to diff the generations table
+        self.references: dict[tuple[str, str], tuple[int, str, str]] = {}  # (grant, grant|close) -> where, what
         self._wallet_steps: dict[str, Callable[[WalletState, Row, dict[str, Any]], None]] = {
             **dict.fromkeys(GRANTS, self._grant), "HoldPlaced": self._hold_placed,
             "HoldCaptured": self._resolved, "HoldReleased": self._resolved, "HoldExpired": self._resolved,
@@ -62,7 +70,9 @@ class Replay:
                         self._wallet_event(row)
                 elif topic.startswith(GENERATION):
                     self._generation_event(row)
-                elif not topic.startswith(REFERENCE) and self.part == 0:
+                elif topic.startswith(REFERENCE):
+                    self._reference(row)
+                elif self.part == 0:
                     self.find("", row, f"unknown event type {topic}")
             except (ValueError, KeyError, TypeError, AttributeError) as error:  # a damaged row, not a crash
                 wallet = self.wallets.get(row.originator_id)
@@ -76,6 +86,8 @@ class Replay:
             wallet_totals(self, wallet)
         for gen in list(self.generations.values()):
             generation_at_end(self, gen)
+        if self.until is None:
+            references_at_end(self)
         for unit, total in self.journal.items():
             if total:
                 self.find("", None, f"the whole journal does not balance: {unit} sums to {total}")
@@ -167,7 +179,8 @@ class Replay:
             if grant_id in wallet.grants:
                 self.find(wallet.user_id, row, f"grant {grant_id} granted twice", wallet.wallet_id)
             source = GRANTS[row.kind]
-            wallet.grants[grant_id] = GrantState(source, n, n, _time(fields["expires_at"]), source in PAID)
+            wallet.grants[grant_id] = GrantState(source, n, n, _time(fields["expires_at"]), source in PAID,
+                                                 position=row.position)
             wallet.granted += n
         taken = fields.get("taken", {})
         if n < 0 and sum(taken.values()) != -n:
@@ -228,6 +241,19 @@ class Replay:
         if grant.remaining != 0:
             self.find(wallet.user_id, row, f"closing grant {grant_id} left {grant.remaining} credits in it",
                       wallet.wallet_id)
+
+    # References: every grant was made, and every refund or reversal closed one, under a reference.
+
+    def _reference(self, row: Row) -> None:
+        if self.until is not None:
+            return
+        fields = decode(row.state)
+        kind, role = fields["kind"], "close" if fields["kind"] in ("refund", "reversal") else "grant"
+        if kind == "adjustment":
+            return  # a negative adjustment names a grant it never made
+        for wallet_id, grant_id in fields["targets"].items():
+            if self.parts == 1 or part_of(wallet_id, self.parts) == self.part:
+                self.references[(grant_id, role)] = (row.position, wallet_id, f"{kind} {fields['reference']}")
 
     # Generations.
 

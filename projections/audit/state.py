@@ -39,6 +39,7 @@ class GrantState:
     paid: bool
     consumed: int = 0
     closed: str = ""
+    position: int = 0
 
     def usable(self, at: datetime) -> bool:
         """Whether its remaining credits can be spent at ``at``."""

@@ -169,3 +169,16 @@ def test_two_events_with_swapped_versions_are_found_out_of_order(pg_app: Ledger)
     assert order and order[0].position == first
     assert f"events v{v1}..v{v1} are missing" in order[0].problem
     assert any(f"version {v1} comes after version {v2}" in f.problem for f in order)
+
+
+def test_a_deleted_reference_is_found_at_the_grant_it_vouched_for(pg_app: Ledger) -> None:
+    conn, table, found = events_of(pg_app, "ann")
+    purchase = next(r for r in found if r[2].endswith("CreditsPurchased"))
+    reference = conn.execute(sql.SQL("SELECT notification_id FROM {} WHERE topic LIKE %s ORDER BY notification_id "
+                                     "LIMIT 1").format(table), ("%ReferenceRecorded",)).fetchone()
+    assert reference is not None and reference[0] == purchase[0] + 1
+    with conn:
+        conn.execute(sql.SQL("DELETE FROM {} WHERE notification_id = %s").format(table), reference)
+    report = run_verify(pg_app)
+    assert [(f.user, f.position) for f in report.findings] == [("ann", purchase[0])]
+    assert "has no recorded reference" in report.findings[0].problem
