@@ -136,12 +136,16 @@ def rebuild_projections(
 ) -> None:
     """Empty projections and replay the whole ledger into them (with a progress bar)."""
     from api.http.run import rebuild
+    from projections import ConcurrentProjector
 
     try:
         count = rebuild(name or [])
     except LookupError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
+    except ConcurrentProjector as error:
+        typer.echo(f"{error}: another projector is running on these tables; run the rebuild again", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"replayed {count} events")
 
 
