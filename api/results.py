@@ -8,6 +8,7 @@ never dropped, so the offset moves on only once the ledger recorded it or the DL
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -52,6 +53,10 @@ def _subscribe(broker: KafkaBroker, ledger: Ledger, topic: str, settings: Genera
         except (ValidationError, LedgerError) as error:
             await dead_letter(dlq, body, message, error)
             return
+        except Exception:  # the event store is unreachable: pause, then read the message again
+            log.exception("result for %s not applied; it will be read again", message.message_id)
+            await asyncio.sleep(1.0)
+            raise
         if outcome is not None:
             log.info("generation %s: %s at position %s", result.generation_id, result.type, outcome.position)
 

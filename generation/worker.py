@@ -9,10 +9,14 @@ leaves the request to another worker of the group, which finds the stored image 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy, FastStream
+from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.publisher import DefaultPublisher
 from faststream.message import StreamMessage
@@ -70,17 +74,29 @@ def add_worker(broker: KafkaBroker, handler: GenerationHandler, settings: Genera
         try:
             request = GenerationRequestedMessage.model_validate_json(body)
         except ValidationError as error:
-            await dead_letter(dlq, body, message, error)
+            await _unless_broker_down(dead_letter(dlq, body, message, error))
             return
         try:
             result = await handler.handle(request)
         except Exception as error:  # a bug or an unexpected answer must not stop the worker
             log.exception("generation %s could not be handled", request.generation_id)
-            await dead_letter(dlq, body, message, error)
+            await _unless_broker_down(dead_letter(dlq, body, message, error))
             return
         topic = completed if isinstance(result, GenerationCompletedMessage) else failed
-        await topic.publish(result.model_dump_json().encode(), key=str(result.generation_id).encode(),
-                            headers={"type": result.type, "content-type": "application/json"})
+        await _unless_broker_down(topic.publish(
+            result.model_dump_json().encode(), key=str(result.generation_id).encode(),
+            headers={"type": result.type, "content-type": "application/json"}))
+
+
+async def _unless_broker_down(publishing: Awaitable[Any]) -> None:
+    # An answer that could not be published must not be acknowledged: read the request again
+    # (the stored image makes the second pass cheap) after a pause, rather than lose it.
+    try:
+        await publishing
+    except KafkaError as error:
+        log.warning("publishing failed (%s); the request will be read again", error)
+        await asyncio.sleep(1.0)
+        raise NackMessage() from error
 
 
 def build_worker_app(settings: GenerationSettings, handler: GenerationHandler) -> FastStream:

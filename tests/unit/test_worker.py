@@ -150,3 +150,17 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_worker_goes_on(tmp_path:
     assert len(seen["dlq"]) == 2
     assert all("error" in headers for headers in seen["dlq"])
     assert len(seen["completed"]) == 1
+
+
+async def test_an_answer_the_broker_refused_is_not_acknowledged(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiokafka.errors import KafkaTimeoutError
+    from faststream.exceptions import NackMessage
+
+    from generation import worker
+
+    async def refused() -> None:
+        raise KafkaTimeoutError()
+
+    monkeypatch.setattr(worker.asyncio, "sleep", no_sleep)
+    with pytest.raises(NackMessage):
+        await worker._unless_broker_down(refused())
