@@ -1,1 +1,1 @@
-"""Studio Ledger: generation."""
+"""The image pipeline: templates, model and store ports with their adapters, the worker and in-process dispatch."""
