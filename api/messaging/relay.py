@@ -26,7 +26,7 @@ from api.messaging.settings import MessagingSettings
 from ledger.follow import Follower, Stored
 
 log = logging.getLogger(__name__)
-RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # between attempts to read a store that went away
+RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # between attempts to reach a store that went away
 
 
 def producer_options(settings: MessagingSettings) -> dict[str, Any]:
@@ -140,8 +140,21 @@ class Relay:
             except KafkaError as error:
                 log.error("the broker did not acknowledge the events up to position %s: %s", position, error)
                 raise
-            await asyncio.to_thread(self.positions.put, self.name, position)
+            await self._store_position(position)
             self.position = position
+
+    async def _store_position(self, position: int) -> None:
+        failures = 0
+        while True:
+            try:
+                await asyncio.to_thread(self.positions.put, self.name, position)
+                return
+            except Exception as error:  # the store is unreachable: the events are out, record them later
+                if self._stopping.is_set():
+                    raise
+                log.warning("recording position %s failed (%s); retrying", position, error)
+                await asyncio.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
+                failures += 1
 
     def _next_page(self) -> list[Stored]:
         while not self._stopping.is_set():

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
@@ -17,7 +18,7 @@ from api.messaging.relay import Relay
 from api.messaging.settings import MessagingSettings
 from ledger import Ledger, Money
 from ledger.follow import Follower, Stored
-from tests.conftest import T0
+from tests.conftest import PG, T0
 from tests.kafka_broker import create_topics, read_topic, unique_name
 
 pytestmark = pytest.mark.integration
@@ -190,3 +191,41 @@ async def test_on_a_partitioned_topic_each_key_keeps_its_partition_and_its_order
         by_key.setdefault(record.key, []).append(json.loads(record.value)["position"])
     assert all(positions == sorted(positions) for positions in by_key.values())
     assert sorted(p for positions in by_key.values() for p in positions) == [s.position for s in expected]
+
+
+async def test_on_sqlite_the_relay_polls_and_publishes_new_events(sqlite_env: dict[str, str],
+                                                                  kafka_bootstrap: str) -> None:
+    ledger = Ledger(sqlite_env)
+    relay = Relay(ledger, relay_settings(kafka_bootstrap))
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.to_thread(write_some_events, ledger, 2)
+        expected = [s for s in await asyncio.to_thread(stored_events, ledger) if is_published(s)]
+        records = await read_topic(kafka_bootstrap, relay.settings.events_topic, len(expected), quiet=0.5)
+    finally:
+        relay.stop()
+        await task
+        ledger.close()
+    assert [json.loads(r.value)["position"] for r in records] == [s.position for s in expected]
+
+
+async def test_while_the_database_is_unreachable_the_relay_waits_and_then_goes_on(
+    running: tuple[Ledger, Relay], kafka_bootstrap: str, pg_env: dict[str, str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    ledger, relay = running
+    await asyncio.to_thread(write_some_events, ledger, 1)
+    database = pg_env["POSTGRES_DBNAME"]
+    with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:
+        admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (database,))
+        try:
+            await asyncio.sleep(2)
+        finally:
+            admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+    await asyncio.to_thread(write_some_events, ledger, 2, 1)
+    expected = [s for s in await asyncio.to_thread(stored_events, ledger) if is_published(s)]
+
+    records = await read_topic(kafka_bootstrap, relay.settings.events_topic, len(expected), within=40, quiet=0.5)
+
+    assert {json.loads(r.value)["position"] for r in records} == {s.position for s in expected}
+    assert "retrying" in caplog.text  # the relay saw the outage (reading or recording), and went on
