@@ -1,0 +1,60 @@
+"""How the consumers classify failures: what is dead-lettered with which reason, what is retried and when."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from api.messaging.dead_letters import DeadLetters, InvalidJson, dead_letter_topic, error_code, strict_json
+from api.messaging.handlers import PriceMismatch, UnknownPack
+from api.messaging.messages import PAYMENT_MESSAGES
+from ledger import ConflictingCommand, UnknownReference
+
+pytestmark = pytest.mark.unit
+
+
+async def nowhere(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+    """A dead-letter sink for tests that never dead-letter."""
+
+
+def schema_error() -> ValidationError:
+    """The error a payment message without fields raises."""
+    try:
+        PAYMENT_MESSAGES.validate_python({"type": "PaymentRefunded"})
+    except ValidationError as error:
+        return error
+    raise AssertionError("the message validated")
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (InvalidJson("x"), "invalid-json"),
+    (schema_error(), "schema-violation"),
+    (UnknownPack("x"), "unknown-pack"),
+    (PriceMismatch("x"), "price-mismatch"),
+    (UnknownReference("x"), "unknown-reference"),
+    (ConflictingCommand("x"), "conflicting-command"),
+])
+def test_errors_no_retry_can_cure_are_dead_lettered_with_their_reason(error: Exception, code: str) -> None:
+    assert error_code(error) == code
+
+
+@pytest.mark.parametrize("error", [ConnectionError("refused"), TimeoutError(), OSError("network down")])
+def test_other_failures_are_transient(error: Exception) -> None:
+    assert error_code(error) is None
+
+
+def test_the_pause_before_a_redelivery_grows_per_message_and_is_capped() -> None:
+    policy = DeadLetters(nowhere, delays=(0.1, 0.5, 2.0))
+    first, other = ("payments.events", 0, 7), ("payments.events", 0, 8)
+    assert [policy.backoff(first) for _ in range(5)] == [0.1, 0.5, 2.0, 2.0, 2.0]
+    assert policy.backoff(other) == 0.1
+
+
+def test_a_body_that_is_not_json_is_named_so() -> None:
+    with pytest.raises(InvalidJson, match="not JSON"):
+        strict_json(b"\xff{")
+    assert strict_json(b'{"a": 1}') == {"a": 1}
+
+
+def test_each_topic_has_its_own_dead_letter_topic() -> None:
+    assert dead_letter_topic("payments.events") == "payments.events.dlq"
