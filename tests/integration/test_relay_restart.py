@@ -31,16 +31,21 @@ def relay_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def test_a_relay_killed_mid_stream_and_restarted_loses_nothing(pg_env: dict[str, str],
-                                                                     kafka_bootstrap: str) -> None:
-    topic, name = unique_name("ledger.events"), unique_name("relay")
-    env = {**os.environ, "STUDIO_STORE": "postgres", "STUDIO_GROUP_COMMIT": "false",
+def relay_env(pg_env: dict[str, str], kafka_bootstrap: str, topic: str, name: str) -> dict[str, str]:
+    """The relay's STUDIO_* settings for the test's schema, topic and tracking name."""
+    return {**os.environ, "STUDIO_STORE": "postgres", "STUDIO_GROUP_COMMIT": "false",
            "STUDIO_POSTGRES_HOST": pg_env["POSTGRES_HOST"], "STUDIO_POSTGRES_PORT": pg_env["POSTGRES_PORT"],
            "STUDIO_POSTGRES_USER": pg_env["POSTGRES_USER"], "STUDIO_POSTGRES_PASSWORD": pg_env["POSTGRES_PASSWORD"],
            "STUDIO_POSTGRES_DB": pg_env["POSTGRES_DBNAME"], "STUDIO_POSTGRES_SCHEMA": pg_env["POSTGRES_SCHEMA"],
            "STUDIO_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "STUDIO_EVENTS_TOPIC": topic,
            "STUDIO_GENERATION_REQUESTED_TOPIC": unique_name("generation.requested"),
            "STUDIO_RELAY_NAME": name, "STUDIO_RELAY_PAGE_SIZE": str(PAGE)}
+
+
+async def test_a_relay_killed_mid_stream_and_restarted_loses_nothing(pg_env: dict[str, str],
+                                                                     kafka_bootstrap: str) -> None:
+    topic, name = unique_name("ledger.events"), unique_name("relay")
+    env = relay_env(pg_env, kafka_bootstrap, topic, name)
     ledger = Ledger(pg_env)
     writer = threading.Thread(target=write_some_events, args=(ledger, 120))
     writer.start()
@@ -75,3 +80,23 @@ async def test_a_relay_killed_mid_stream_and_restarted_loses_nothing(pg_env: dic
             seen.add(e["position"])
             first_seen.setdefault(e["aggregate_id"], []).append(e["position"])
     assert all(p == sorted(p) for p in first_seen.values())
+
+
+async def test_a_terminated_relay_finishes_its_pages_records_its_position_and_exits_cleanly(
+    pg_env: dict[str, str], kafka_bootstrap: str,
+) -> None:
+    topic, name = unique_name("ledger.events"), unique_name("relay")
+    ledger = Ledger(pg_env)
+    try:
+        await asyncio.to_thread(write_some_events, ledger, 3)
+        expected = [s for s in stored_events(ledger) if is_published(s)]
+        process = relay_process(relay_env(pg_env, kafka_bootstrap, topic, name))
+        try:
+            await read_topic(kafka_bootstrap, topic, len(expected), within=60)
+            os.kill(process.pid, signal.SIGTERM)
+            assert await asyncio.to_thread(process.wait, 30) == 0
+        finally:
+            stop_process(process)
+        assert positions_for(ledger.recorder).get(name) == ledger.recorder.max_notification_id()
+    finally:
+        ledger.close()
