@@ -66,7 +66,7 @@ class BinaryApplicationRecorder(PostgresApplicationRecorder):
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if not stored_events:
-            return super().insert_events(stored_events, **kwargs)
+            return []
         with self.datastore.get_connection() as conn:
             try:
                 with conn.pipeline() as pipeline:
