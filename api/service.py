@@ -71,6 +71,7 @@ class Service:
     idempotency: IdempotencyStore
     metrics: Metrics = field(default_factory=Metrics)
     pipeline: Any = None
+    sweeper: Any = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _threads: list[threading.Thread] = field(default_factory=list)
     _relay: tuple[Any, str] | None = None
@@ -86,9 +87,13 @@ class Service:
             self._threads.append(thread)
         if self.pipeline is not None:
             self.pipeline.start()
+        if self.sweeper is not None:
+            self.sweeper.start()
 
     def stop(self) -> None:
-        """Stop the pipeline and the projector, then close the stores."""
+        """Stop the sweeper, the pipeline and the projector, then close the stores."""
+        if self.sweeper is not None:
+            self.sweeper.stop()
         if self.pipeline is not None:
             self.pipeline.stop()
         self.projector.stop()
@@ -207,6 +212,10 @@ def build_service(api: ApiSettings | None = None, store: StoreSettings | None = 
                       policy=load_policy(api.policy_file), verifier=verifier, idempotency=IdempotencyStore(engine))
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(ledger, catalog, generation, store)
+    if with_pipeline and api.run_sweeper:
+        from api.sweeper import Sweeper, SweepLoop
+
+        service.sweeper = SweepLoop(Sweeper(ledger), interval=generation.sweep_interval_s)
     return service
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class StoreSettings(BaseSettings):
@@ -26,7 +26,7 @@ class StoreSettings(BaseSettings):
     group_commit: bool = True
     group_commit_linger_ms: float = Field(default=2.0, ge=0, le=100)
     group_commit_max_batch: int = Field(default=256, ge=1, le=10_000)
-    burn_order: tuple[str, ...] = ("expiry", "free", "oldest")
+    burn_order: Annotated[tuple[str, ...], NoDecode] = ("expiry", "free", "oldest")
     aggregate_cache_size: int = Field(default=10_000, ge=0)
 
     @field_validator("burn_order", mode="before")

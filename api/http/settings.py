@@ -25,6 +25,7 @@ class ApiSettings(BaseSettings):
     threads: int = Field(default=8, ge=1, le=200)  # worker threads for the synchronous routes
     run_projector: bool = True  # off when `studio-ledger projector` runs as its own process
     run_pipeline: bool = True  # in-process dispatch only: off when generations are rendered elsewhere
+    run_sweeper: bool = True  # expire overdue holds here; off when `studio-ledger sweep --loop` runs apart
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_secret: SecretStr = SecretStr(EMBEDDED_JWT_SECRET)
     jwks_url: str = ""
