@@ -200,6 +200,7 @@ def test_operations_endpoints_report_health_readiness_and_metrics(client: TestCl
     text = client.get("/metrics").text
     assert 'studio_commands_total{command="request_generation",outcome="ok"} 1.0' in text
     assert "studio_request_seconds_bucket" in text and "studio_projection_lag" in text
+    assert 'studio_request_seconds_count{method="POST",route="/v1/generations",status="202"} 1.0' in text
     assert "studio_held_credits" in text
 
 
