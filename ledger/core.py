@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, Snapshot
-from eventsourcing.persistence import InfrastructureFactory, IntegrityError, JSONTranscoder
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import Environment
 
 from ledger import transcodings
@@ -41,7 +41,8 @@ def generation_id(user_id: str, request_key: str) -> UUID:
 class LedgerCore(Application[UUID]):
     """Storage, loading, and running units of work directly or through group commit."""
 
-    snapshotting_intervals = {Wallet: 100}
+    snapshot_interval = 100
+    snapshotting_intervals = {Wallet: snapshot_interval}
     max_attempts = 200
 
     def __init__(self, env: dict[str, str] | None = None, *, burn_order: Sequence[str] = DEFAULT_BURN_ORDER,
@@ -105,18 +106,33 @@ class LedgerCore(Application[UUID]):
         position = max((p for p in found if p is not None), default=None)
         return Outcome(position=position or self.recorder.max_notification_id() or 0, value=value, repeated=True)
 
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save the pending events of these aggregates in one transaction.
+
+        The same steps as the library's ``save()``, without its runtime protocol checks on every
+        object (about a fifth of a command's time in a batch): everything saved here is an aggregate.
+        """
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for aggregate in objs:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
+
     def _take_snapshots(self, processing_event: Any) -> None:
         # Snapshot from the aggregate in memory rather than reloading it from the store.
         if self.snapshots is None:
             return
-        snapshots = []
-        for aggregate in processing_event.aggregates.values():
-            interval = self.snapshotting_intervals.get(type(aggregate))
-            if interval and any(
-                e.originator_id == aggregate.id and e.originator_version % interval == 0
-                for e in processing_event.events
-            ):
-                snapshots.append(getattr(type(aggregate), "Snapshot", Snapshot).take(aggregate))
+        due = {e.originator_id for e in processing_event.events
+               if e.originator_version % self.snapshot_interval == 0}
+        snapshots = [
+            getattr(type(aggregate), "Snapshot", Snapshot).take(aggregate)
+            for aggregate_id, aggregate in processing_event.aggregates.items()
+            if aggregate_id in due and type(aggregate) in self.snapshotting_intervals
+        ]
         if snapshots:
             self.snapshots.put(snapshots)
 
