@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ A = TypeVar("A", bound=Aggregate)
 DEFAULT_HOLD_TTL = timedelta(minutes=15)
 
 
+@functools.lru_cache(maxsize=65_536)
 def wallet_id(user_id: str) -> UUID:
     """The deterministic id of ``user_id``'s wallet."""
     return stable_id("wallet", user_id)
