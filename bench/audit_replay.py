@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench._pg import PG
 from ledger import Ledger, Money, generation_id, wallet_id
 from ledger.generation import Generation
 from ledger.reference import Reference
@@ -35,12 +36,6 @@ from ledger.wallet import Wallet
 from projections.audit.stored import rows
 from projections.audit.verify import run_verify
 
-PG = {
-    "host": os.environ.get("STUDIO_TEST_PG_HOST", "127.0.0.1"),
-    "port": os.environ.get("STUDIO_TEST_PG_PORT", "5432"),
-    "user": os.environ.get("STUDIO_TEST_PG_USER", "postgres"),
-    "password": os.environ.get("STUDIO_TEST_PG_PASSWORD", ""),
-}
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TTL = timedelta(minutes=15)
 

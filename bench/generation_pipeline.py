@@ -39,29 +39,16 @@ from eventsourcing.utils import get_topic
 from api.messaging.relay import Relay
 from api.messaging.settings import MessagingSettings
 from api.results import add_result_consumer
+from bench._broker import broker
 from bench._pg import ledger_env, scratch_database
 from generation.settings import GenerationSettings
 from generation.worker import broker_for
 from ledger import Generation, Ledger, Money
 from ledger.follow import Follower
-from tests.kafka_broker import create_topics, free_port, local_broker, wheel_binary
+from tests.kafka_broker import create_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 100
-
-
-@contextmanager
-def broker(bootstrap: str | None) -> Iterator[str]:
-    """The given broker, or a local noida-db broker for the run."""
-    if bootstrap:
-        yield bootstrap
-        return
-    with tempfile.TemporaryDirectory() as data_dir:
-        port = free_port()
-        command = [str(wheel_binary("noida_db", "noida-db")), "start", "--data-dir", data_dir, "--only", "kafka",
-                   "--kafka-port", str(port)]
-        with local_broker(command, port, Path(data_dir) / "broker.log") as servers:
-            yield servers
 
 
 @contextmanager

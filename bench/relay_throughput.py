@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,9 +34,9 @@ from aiokafka import AIOKafkaProducer
 from api.messaging.envelope import records
 from api.messaging.relay import NotificationFollower, Relay, producer_options
 from api.messaging.settings import MessagingSettings
+from bench._broker import broker
 from bench._pg import ledger_env, scratch_database
 from ledger import Ledger, Wallet, wallet_id
-from tests.kafka_broker import free_port, local_broker, wheel_binary
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 EVENTS_PER_WALLET = 100
@@ -158,19 +155,6 @@ async def live_lag(ledger: Ledger, settings: MessagingSettings, rate: int,
             i += 1
         lags.append(max(0.0, acked[i][1] - at))
     return lags, len(committed) / seconds
-
-
-@contextlib.contextmanager
-def broker(bootstrap: str | None) -> Iterator[str]:
-    if bootstrap:
-        yield bootstrap
-        return
-    with tempfile.TemporaryDirectory() as data_dir:
-        port = free_port()
-        command = [str(wheel_binary("noida_db", "noida-db")), "start", "--data-dir", data_dir, "--only", "kafka",
-                   "--kafka-port", str(port)]
-        with local_broker(command, port, Path(data_dir) / "broker.log") as servers:
-            yield servers
 
 
 async def run(args: argparse.Namespace, servers: str, ledger: Ledger) -> None:
