@@ -233,3 +233,16 @@ async def create_topics(servers: str, *topics: str, partitions: int = 1) -> None
         await admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics])
     finally:
         await admin.close()
+
+
+async def committed_offset(servers: str, group: str, topic: str) -> int | None:
+    """The offset ``group`` committed on partition 0 of ``topic`` (None: nothing committed)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        offset: int | None = await consumer.committed(TopicPartition(topic, 0))
+        return offset
+    finally:
+        await consumer.stop()

@@ -30,7 +30,7 @@ from generation.templates import load_catalog
 from generation.worker import add_worker, broker_for
 from ledger import Generation, Ledger, Money, Wallet
 from ledger.follow import Follower
-from tests.kafka_broker import create_topics, produce, read_topic, unique_name
+from tests.kafka_broker import committed_offset, create_topics, produce, read_topic, unique_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 ROOT = Path(__file__).parents[2]
@@ -127,19 +127,6 @@ async def finished(ledger: Ledger, gen: UUID, *, within: float = 40.0,
             return found
         await asyncio.sleep(0.1)
     raise AssertionError(f"generation {gen} did not finish within {within}s")
-
-
-async def committed_offset(servers: str, group: str, topic: str) -> int | None:
-    """The offset ``group`` committed on partition 0 of ``topic`` (None: nothing committed)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        offset: int | None = await consumer.committed(TopicPartition(topic, 0))
-        return offset
-    finally:
-        await consumer.stop()
 
 
 def wallet_events(ledger: Ledger, kind: type[Any]) -> list[Any]:

@@ -25,7 +25,14 @@ from api.messaging.settings import MessagingSettings
 from api.policy import load_policy
 from ledger import Ledger
 from tests.conftest import PG
-from tests.kafka_broker import NOIDA_SESSION_TIMEOUT_MS, create_topics, produce, read_topic, unique_name
+from tests.kafka_broker import (
+    NOIDA_SESSION_TIMEOUT_MS,
+    committed_offset,
+    create_topics,
+    produce,
+    read_topic,
+    unique_name,
+)
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)  # messages without a time of their own get the broker's, which is now
@@ -200,17 +207,6 @@ CRASHING_CONSUMER = textwrap.dedent("""
 
     asyncio.run(main())
 """)
-
-
-async def committed_offset(servers: str, group: str, topic: str) -> int | None:
-    """The offset ``group`` committed on partition 0 of ``topic`` (None: nothing committed)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        offset: int | None = await consumer.committed(TopicPartition(topic, 0))
-        return offset
-    finally:
-        await consumer.stop()
 
 
 async def seed_group(servers: str, group: str, topic: str, offset: int) -> None:
