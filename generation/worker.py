@@ -35,13 +35,17 @@ async def raw_body(message: StreamMessage[Any]) -> bytes:
 
 
 async def dead_letter(dlq: DefaultPublisher, body: bytes, message: KafkaMessage, error: Exception) -> None:
-    """Park a message that cannot be processed on the DLQ, with the error in its headers."""
+    """Park a message that cannot be processed on the DLQ, with the same headers as the inbound
+    consumers' dead letters: the error, and the original topic, partition and offset."""
     raw = message.raw_message
     key = getattr(raw, "key", None)
     log.error("message sent to %s: %s", dlq.topic, error)
     await dlq.publish(body, key=key, headers={
-        "error": f"{type(error).__name__}: {error}"[:1000], "source-topic": str(getattr(raw, "topic", "")),
-        "source-offset": str(getattr(raw, "offset", "")),
+        "x-error": type(error).__name__,
+        "x-error-message": str(error)[:2000],
+        "x-original-topic": str(getattr(raw, "topic", "")),
+        "x-original-partition": str(getattr(raw, "partition", "")),
+        "x-original-offset": str(getattr(raw, "offset", "")),
     })
 
 

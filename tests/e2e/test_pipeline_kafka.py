@@ -229,4 +229,7 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_worker_goes_on(pipeline:
     assert (await finished(pipeline.ledger, gen)).status == "completed"
     parked = await read_topic(settings.kafka_bootstrap_servers, f"{settings.generation_requested_topic}.dlq", 2)
     assert [r.value for r in parked] == [b"\x00 not a request", b'{"type": "GenerationRequested"}']
-    assert all(dict(r.headers)["error"].startswith(b"ValidationError") for r in parked)
+    headers = [dict(r.headers) for r in parked]
+    assert all(h["x-error"] == b"ValidationError" for h in headers)
+    assert all(h["x-original-topic"] == settings.generation_requested_topic.encode() for h in headers)
+    assert all(h["x-original-partition"] == b"0" for h in headers)

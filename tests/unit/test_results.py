@@ -100,4 +100,5 @@ async def test_bad_messages_and_unknown_generations_go_to_the_dlq(app: Ledger) -
         await br.publish(json.dumps({"generation_id": "nope"}).encode(), "generation.failed")
         await br.publish(completed(uuid4()), "generation.completed")
     assert len(parked) == 3
-    assert any("GenerationNotFound" in h["error"] for h in parked)
+    assert any(h["x-error"] == "GenerationNotFound" for h in parked)
+    assert all({"x-original-topic", "x-original-partition", "x-original-offset"} <= set(h) for h in parked)

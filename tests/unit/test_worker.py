@@ -148,7 +148,7 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_worker_goes_on(tmp_path:
         await br.publish(json.dumps({"type": "GenerationRequested"}).encode(), "generation.requested")
         await br.publish(json.dumps(requested()).encode(), "generation.requested")
     assert len(seen["dlq"]) == 2
-    assert all("error" in headers for headers in seen["dlq"])
+    assert all(headers["x-error"] == "ValidationError" and "x-original-offset" in headers for headers in seen["dlq"])
     assert len(seen["completed"]) == 1
 
 
