@@ -16,7 +16,6 @@ NAMESPACE = uuid5(NAMESPACE_URL, "https://studio-ledger/ids")
 GENESIS_HASH = "0" * 64
 
 PAID_SOURCES = frozenset({"purchase", "redemption"})
-SOURCES = ("purchase", "redemption", "referral", "share", "promo", "adjustment")
 
 
 def stable_id(kind: str, reference: str) -> UUID:
@@ -81,10 +80,6 @@ class Grant:
     def is_usable(self, at: datetime) -> bool:
         """Whether the grant's remaining credits can be spent at ``at``."""
         return self.closed is None and (self.expires_at is None or self.expires_at > at)
-
-    def is_lapsed(self, at: datetime) -> bool:
-        """Whether credits returned to this grant at ``at`` must be written off."""
-        return not self.is_usable(at)
 
 
 @dataclass
