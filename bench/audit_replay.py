@@ -2,11 +2,13 @@
 
 Loads N events over W wallets into a scratch PostgreSQL database, made by the real Wallet,
 Generation and Reference aggregates (so every hash chain is valid) and written with COPY from two
-loader processes. Then, in this process, times the audit's full verification (no projection diff)
+loader processes. Then times the audit's full verification (no projection diff)
 and the floor: reading the same rows and a plain ``json.loads`` + dict-update fold of their payloads.
 
     .venv/bin/python bench/audit_replay.py                     # 1,000,000 events, 10,000 wallets
     .venv/bin/python bench/audit_replay.py --events 100000 --wallets 1000
+
+Both ways the CLI offers are timed: one process, then ``--workers N`` (default: one per core).
 """
 
 from __future__ import annotations
@@ -156,7 +158,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--wallets", type=int, default=10_000)
     parser.add_argument("--loaders", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=1, help="processes for audit verify")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes for the second audit verify run (1: skip it)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
     if args.events < args.wallets * 4:
@@ -178,22 +181,30 @@ def main() -> None:
         app = Ledger(env_for(dbname))
         print(f"load average before timing: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         cpu = time.process_time()
-        report = run_verify(app, workers=args.workers)
-        audit_cpu = time.process_time() - cpu
-        audit_rss = max([peak_rss_mb(), *report.peak_rss_mb])
+        single = run_verify(app)
+        audit_cpu, audit_rss = time.process_time() - cpu, peak_rss_mb()
+        split = run_verify(app, workers=args.workers) if args.workers > 1 else None
         n, seconds, floor_cpu = floor(app)
         app.close()
-        audit_rate, floor_rate = report.events / report.seconds, n / seconds
-        print(f"audit verify ({args.workers} process(es)): {report.events:,} events in {report.seconds:.2f}s = "
-              f"{audit_rate:,.0f} events/s, {report.problems} findings, peak RSS {audit_rss:.0f} MB"
-              + (f", CPU {audit_cpu / report.events * 1e6:.1f} us/event" if args.workers == 1 else ""))
+        floor_rate = n / seconds
+        print(f"audit verify, 1 process: {single.events:,} events in {single.seconds:.2f}s = "
+              f"{single.events / single.seconds:,.0f} events/s, {single.problems} findings, "
+              f"peak RSS {audit_rss:.0f} MB, CPU {audit_cpu / single.events * 1e6:.1f} us/event")
+        if split is not None:
+            print(f"audit verify --workers {args.workers}: {split.events:,} events in {split.seconds:.2f}s = "
+                  f"{split.events / split.seconds:,.0f} events/s, {split.problems} findings, "
+                  f"peak RSS {max(split.peak_rss_mb):.0f} MB per worker")
         print(f"floor (read + json.loads + dict update): {n:,} events in {seconds:.2f}s = {floor_rate:,.0f} events/s, "
               f"CPU {floor_cpu / n * 1e6:.1f} us/event")
-        print(f"ratio audit/floor: {audit_rate / floor_rate:.2f}; peak RSS (whole run, floor included) "
+        best = max((r for r in (single, split) if r is not None), key=lambda r: r.events / r.seconds)
+        print(f"ratio audit/floor: 1 process {single.events / single.seconds / floor_rate:.2f}"
+              + (f", {args.workers} workers {split.events / split.seconds / floor_rate:.2f}" if split else "")
+              + f"; best {best.events / best.seconds:,.0f} events/s; peak RSS (whole run, floor included) "
               f"{peak_rss_mb():.0f} MB")
-        if not report.ok:
-            print(report.text())
-            sys.exit(1)
+        for report in (single, split):
+            if report is not None and not report.ok:
+                print(report.text())
+                sys.exit(1)
     finally:
         if not args.keep:
             with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:

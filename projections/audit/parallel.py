@@ -36,4 +36,17 @@ def _fold_share(env: dict[str, str], part: int, parts: int, page: int) -> dict[s
         app.close()
     return {"events": folded.events, "wallets": len(folded.wallets), "findings": folded.findings,
             "problems": folded.problems, "journal": folded.journal,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory: Linux's VmHWM, which starts afresh at exec, where
+    ``ru_maxrss`` would carry over the parent's peak from the fork; elsewhere ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -3,6 +3,7 @@ where read tables are compared with the state folded so far."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
@@ -30,20 +31,25 @@ def replay(app: Application[Any], *, until: datetime | None = None, on_entry: On
     with ``share=(k, n)`` only the wallets of part k of n (see ``projections.audit.parallel``)."""
     folded = Replay(until=until, on_entry=on_entry, share=share)
     points = sorted(checkpoints.prepare(folded), key=lambda p: p[0]) if checkpoints else []
-    for page_rows in _pages(app, progress, page):
-        rest = page_rows
-        while points and rest and rest[-1].position > points[0][0]:
-            position, check = points.pop(0)
-            cut = next(i for i, r in enumerate(rest) if r.position > position)
-            folded.feed(rest[:cut])
-            rest = rest[cut:]
+    collecting = gc.isenabled()
+    gc.disable()  # the folded state is acyclic and only grows: each collection would rescan all of it
+    try:
+        for page_rows in _pages(app, progress, page):
+            rest = page_rows
+            while points and rest and rest[-1].position > points[0][0]:
+                position, check = points.pop(0)
+                cut = next(i for i, r in enumerate(rest) if r.position > position)
+                folded.feed(rest[:cut])
+                rest = rest[cut:]
+                check(folded)
+            folded.feed(rest)
+        for _, check in points:
             check(folded)
-        folded.feed(rest)
-    for _, check in points:
-        check(folded)
-    folded.finish()
+        folded.finish()
+    finally:
+        if collecting:
+            gc.enable()
     return folded
-
 
 def _pages(app: Application[Any], progress: bool, page: int) -> Iterator[list[Row]]:
     if not progress:

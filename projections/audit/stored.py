@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -126,5 +128,44 @@ def _postgres_rows(recorder: PostgresApplicationRecorder, after: int, page: int)
           conn.cursor(name="studio_audit_rows", row_factory=tuple_row, binary=True) as cursor):
         cursor.itersize = page
         cursor.execute(query, (after,))
-        while batch := cursor.fetchmany(page):
-            yield [Row(*r) for r in batch]
+        make = Row._make
+        yield from prefetched(list(map(make, batch)) for batch in iter(lambda: cursor.fetchmany(page), []))
+
+
+def prefetched(pages: Iterator[list[Row]], depth: int = 2) -> Iterator[list[Row]]:
+    """The same pages, fetched by a thread up to ``depth`` ahead: the database prepares the next page
+    (and the driver waits for it without the GIL) while this thread folds the current one."""
+    ahead: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(entry: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for item in pages:
+                if not offer(("page", item)):
+                    return
+            offer(("end", None))
+        except BaseException as error:  # handed to the reader, raised there
+            offer(("error", error))
+
+    worker = threading.Thread(target=fetch, name="studio-audit-fetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = ahead.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()

@@ -4,6 +4,7 @@ balances as of any instant equal to what the ledger decided at that instant."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -15,7 +16,7 @@ from ledger.wallet import event_hash
 from projections.audit.fold import Replay
 from projections.audit.replay import replay
 from projections.audit.reports import JournalWindow, Summary, balance_rows
-from projections.audit.stored import decode, rows, state_hash
+from projections.audit.stored import decode, prefetched, rows, state_hash
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -153,3 +154,30 @@ def test_a_capture_after_the_holds_deadline_is_found(app: Ledger) -> None:
     folded.finish()
     deadline = [f for f in folded.findings if "ended after its deadline" in f.problem]
     assert [(f.user, f.position, f.event) for f in deadline] == [("ann", first_capture, "HoldCaptured")]
+
+
+def test_prefetched_pages_arrive_in_order_and_a_reader_error_reaches_the_folder() -> None:
+    def pages(fail_at: int | None) -> Iterator[list[Any]]:
+        for n in range(6):
+            if n == fail_at:
+                raise ConnectionError("server closed the connection")
+            yield [n]
+
+    assert list(prefetched(pages(None))) == [[n] for n in range(6)]
+    with pytest.raises(ConnectionError, match="server closed"):
+        list(prefetched(pages(3)))
+
+
+def test_a_folder_that_stops_early_stops_the_prefetching_thread() -> None:
+    fetched: list[int] = []
+
+    def pages() -> Iterator[list[int]]:
+        for n in range(1_000):
+            fetched.append(n)
+            yield [n]
+
+    ahead = prefetched(pages(), depth=2)
+    assert next(ahead) == [0]
+    ahead.close()  # joins the thread
+    assert len(fetched) <= 5
+    assert not [t for t in threading.enumerate() if t.name == "studio-audit-fetch"]
