@@ -1,7 +1,7 @@
 """Generation pipeline latency: requests through PostgreSQL, the relay, Kafka, workers and the result consumer.
 
-One run on a scratch PostgreSQL database and a Kafka-protocol broker (a local noida-db broker
-unless --bootstrap is given): ``--count`` generation requests offered at ``--rate`` per second
+One run on a scratch PostgreSQL database and a Kafka-protocol broker (``--bootstrap``, else a local
+Tansu broker, or noida-db with ``--broker noida``): ``--count`` generation requests offered at ``--rate`` per second
 (each one ``Ledger.request_generation``: hold + request in one transaction), published by the
 relay to ``generation.requested``, rendered by ``--workers`` ``studio-ledger worker`` processes with
 the local Pillow model into local files, answered on ``generation.completed`` and applied by the
@@ -39,7 +39,7 @@ from eventsourcing.utils import get_topic
 from api.messaging.relay import Relay
 from api.messaging.settings import MessagingSettings
 from api.results import add_result_consumer
-from bench._broker import broker
+from bench._broker import LOCAL, broker
 from bench._pg import ledger_env, scratch_database
 from generation.settings import GenerationSettings
 from generation.worker import broker_for
@@ -61,7 +61,8 @@ def workers(settings: GenerationSettings, count: int, concurrency: int, scale: f
            "STUDIO_GENERATION_FAILED_TOPIC": settings.generation_failed_topic,
            "STUDIO_WORKER_GROUP": settings.worker_group, "STUDIO_DATA_DIR": str(folder),
            "STUDIO_IMAGE_PROVIDER": "local", "STUDIO_IMAGE_STORE": "local", "STUDIO_LOCAL_SCALE": str(scale),
-           "STUDIO_CONSUMER_SESSION_TIMEOUT_MS": "6000", "STUDIO_WORKER_CONCURRENCY": str(concurrency)}
+           "STUDIO_CONSUMER_SESSION_TIMEOUT_MS": "6000", "STUDIO_WORKER_CONCURRENCY": str(concurrency),
+           "STUDIO_KAFKA_IDEMPOTENCE": str(settings.kafka_idempotence).lower()}
     logs = [folder / f"worker-{n}.log" for n in range(count)]
     processes = []
     for log in logs:
@@ -93,10 +94,11 @@ def wait_until_assigned(logs: list[Path], within: float = 60.0) -> None:
 
 
 async def tap(servers: str, topic: str, arrivals: dict[str, float]) -> None:
-    """Note when each key first appears on ``topic`` (a plain consumer, outside any group)."""
+    """Note when each key first appears on ``topic`` (a plain consumer, outside any group; the topics
+    are new for each run, so reading from the start sees every record)."""
     from aiokafka import AIOKafkaConsumer
 
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=servers, auto_offset_reset="latest", fetch_max_wait_ms=20)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=servers, auto_offset_reset="earliest", fetch_max_wait_ms=20)
     await consumer.start()
     try:
         while True:
@@ -159,7 +161,8 @@ async def run(args: argparse.Namespace, servers: str, ledger: Ledger, folder: Pa
         kafka_bootstrap_servers=servers, data_dir=folder, generation_requested_topic=f"bench.requested.{suffix}",
         generation_completed_topic=f"bench.completed.{suffix}", generation_failed_topic=f"bench.failed.{suffix}",
         worker_group=f"bench-workers-{suffix}", results_group=f"bench-results-{suffix}",
-        consumer_session_timeout_ms=6000, results_concurrency=args.concurrency)
+        consumer_session_timeout_ms=6000, results_concurrency=args.concurrency,
+        kafka_idempotence=args.broker != "tansu")  # Tansu has no idempotent producer for aiokafka
     await create_topics(servers, settings.generation_requested_topic, partitions=args.workers * args.concurrency)
     await create_topics(servers, settings.generation_completed_topic, settings.generation_failed_topic,
                         partitions=args.concurrency)
@@ -168,7 +171,8 @@ async def run(args: argparse.Namespace, servers: str, ledger: Ledger, folder: Pa
                                 amount=100_000, price=Money(100_000, "INR"), at=datetime.now(UTC))
     relay = Relay(ledger, MessagingSettings(kafka_bootstrap_servers=servers, events_topic=f"bench.events.{suffix}",
                                             generation_requested_topic=settings.generation_requested_topic,
-                                            relay_name=f"bench-relay-{suffix}"))
+                                            relay_name=f"bench-relay-{suffix}",
+                                            kafka_idempotence=settings.kafka_idempotence))
     results = broker_for(settings)
     add_result_consumer(results, ledger, settings)
     with workers(settings, args.workers, args.concurrency, args.scale, folder) as logs:
@@ -250,8 +254,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="requests before measuring (not counted)")
     parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait for the last results")
     parser.add_argument("--bootstrap", default=None, help="an existing broker instead of a local one")
+    parser.add_argument("--broker", choices=LOCAL, default="tansu",
+                        help="the local broker: tansu holds empty fetches like Apache Kafka; noida-db answers them "
+                             "at once, so every idle consumer spins")
     args = parser.parse_args()
-    with broker(args.bootstrap) as servers, scratch_database("studio_bench_generation") as dbname, \
+    with broker(args.bootstrap, args.broker) as servers, scratch_database("studio_bench_generation") as dbname, \
             tempfile.TemporaryDirectory() as folder:
         ledger = Ledger(ledger_env(dbname, pool_size=10))
         try:
