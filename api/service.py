@@ -8,6 +8,7 @@ default, the in-process generation pipeline) in background threads; ``stop()`` e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -75,12 +76,15 @@ class Service:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _threads: list[threading.Thread] = field(default_factory=list)
     _relay: tuple[Any, str] | None = None
+    _advanced: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None  # readers waiting for a position
+    _head: int = 0  # the highest position a command of this process returned
 
     def start(self) -> None:
         """Create the read tables, then start the projector and the pipeline."""
         self.projector.setup()
         self.idempotency.setup()
         self.metrics.gauges(self._gauges)
+        self.projector.on_advance(self._wake_readers)
         if self.api.run_projector:
             thread = threading.Thread(target=self.projector.run, name="projector", daemon=True)
             thread.start()
@@ -112,26 +116,53 @@ class Service:
     async def reach(self, position: int | None) -> int:
         """Wait, within the configured bound, until the projections reach ``position``; else a 503.
 
-        Waits on the event loop (no worker thread is held); a position beyond the ledger's head was
-        never returned by a command, so it is a 409 at once.
+        Waits on the event loop (no worker thread is held), woken by the projector each time it
+        commits a page; a position beyond the ledger's head was never returned by a command, so it
+        is a 409 at once.
         """
         reached = await self._projected()
         if position is None or reached >= position:
             return reached
-        head = await anyio.to_thread.run_sync(self.ledger.recorder.max_notification_id) or 0
-        if position > head:
-            raise Problem(409, "position-not-reached", "Unknown ledger position",
-                          f"min_position {position} is beyond the ledger's head {head}: it was never returned")
+        if position > self._head:  # not one of ours: ask the event store where its head is
+            head = await anyio.to_thread.run_sync(self.ledger.recorder.max_notification_id) or 0
+            self.saw(head)
+            if position > head:
+                raise Problem(409, "position-not-reached", "Unknown ledger position",
+                              f"min_position {position} is beyond the ledger's head {head}: it was never returned")
         deadline = time.monotonic() + self.api.read_wait_ms / 1000
-        pause = 0.0005
-        while time.monotonic() < deadline:
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.005 if self.api.run_projector else 0.02)
+        while (left := deadline - time.monotonic()) > 0:
+            if self.api.run_projector:
+                advanced = self._advance_event()
+                if (reached := self.projector.position) >= position:
+                    return reached
+                try:
+                    await asyncio.wait_for(advanced.wait(), left)
+                except TimeoutError:
+                    break
+            else:  # another process projects: poll its tracking rows
+                await asyncio.sleep(min(0.005, left))
             if (reached := await self._projected()) >= position:
                 return reached
         raise Problem(503, "projection-behind", "Projection not caught up",
                       f"the projections reached {reached}, not yet {position}; retry shortly",
                       headers={"Retry-After": "1"}, min_position=position)
+
+    def saw(self, position: int) -> None:
+        """Note a ledger position known to exist (a command's outcome, or the store's head)."""
+        self._head = max(self._head, position)
+
+    def _advance_event(self) -> asyncio.Event:
+        # The event the next projector advance sets; one per advance, shared by every waiting reader.
+        if self._advanced is None or self._advanced[1].is_set():
+            self._advanced = (asyncio.get_running_loop(), asyncio.Event())
+        return self._advanced[1]
+
+    def _wake_readers(self, _position: int) -> None:
+        waiting = self._advanced
+        if waiting is not None and not waiting[1].is_set():
+            loop, advanced = waiting
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting any more
+                loop.call_soon_threadsafe(advanced.set)
 
     async def _projected(self) -> int:
         return self.projector.position if self.api.run_projector else await anyio.to_thread.run_sync(self.projected)

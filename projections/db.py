@@ -59,7 +59,20 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    # Commits here do not wait for the WAL flush. Everything in the read database can be made again
+    # from the ledger: a projection's rows and its tracking row commit together, so a server crash
+    # can only take both back to an earlier position, from which the projector applies the events
+    # again; a lost idempotency record only means a repeated request runs its command again, which
+    # the ledger answers with the first outcome (its commands are idempotent by the same key).
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    event.listen(engine, "connect", _postgres_settings)
+    return engine
+
+
+def _postgres_settings(connection: Any, _record: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    connection.commit()
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -37,6 +37,11 @@ class Projector:
         self._changed = threading.Condition()
         self._follower: Follower | None = None
         self._stopping = threading.Event()
+        self._listeners: list[Callable[[int], object]] = []
+
+    def on_advance(self, listener: Callable[[int], object]) -> None:
+        """Call ``listener(position)`` (on the projector's thread) each time the projections advance."""
+        self._listeners.append(listener)
 
     def setup(self) -> None:
         """Create the tables of every projection and its tracking row; read the positions reached."""
@@ -114,6 +119,8 @@ class Projector:
             for name in self.projections:
                 self.positions[name] = max(self.positions[name], last)
             self._changed.notify_all()
+        for listener in self._listeners:
+            listener(self.position)
 
     def wait(self, position: int, timeout: float) -> bool:
         """Wait until every projection has reached ``position``, at most ``timeout`` seconds."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +32,10 @@ def unauthorized(detail: str) -> Problem:
     return Problem(401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="studio"'})
 
 
+VERIFIED_KEPT = 10_000
+VERIFIED_FOR = 300.0  # seconds: a token is checked in full again after this, as JWKS keys are re-read
+
+
 class TokenVerifier:
     """Checks a token's signature, expiry, issuer and audience, and reads the caller from it."""
 
@@ -42,9 +49,34 @@ class TokenVerifier:
         self.audience = audience
         self.leeway = leeway
         self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5) if jwks_url else None
+        self._verified: OrderedDict[str, tuple[Principal, float, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
-        """The caller named by a valid token; a 401 problem for anything else."""
+        """The caller named by a valid token; a 401 problem for anything else.
+
+        A client sends the same token with every request, so a token that passed every check is
+        remembered (the last ``VERIFIED_KEPT``, each for at most ``VERIFIED_FOR`` seconds, as long as
+        the JWKS keys are kept) and only its expiry is checked again."""
+        now = time.time()
+        with self._lock:
+            known = self._verified.get(token)
+            if known is not None:
+                self._verified.move_to_end(token)
+        if known is not None:
+            principal, expires, checked = known
+            if now > expires + self.leeway:
+                raise unauthorized("the token has expired")
+            if now - checked < VERIFIED_FOR:
+                return principal
+        principal, expires = self._check(token)
+        with self._lock:
+            self._verified[token] = (principal, expires, now)
+            if len(self._verified) > VERIFIED_KEPT:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         try:
             key: Any = self.secret if self.jwks is None else self.jwks.get_signing_key_from_jwt(token).key
             claims = jwt.decode(token, key, algorithms=[self.algorithm], audience=self.audience, issuer=self.issuer,
@@ -63,7 +95,7 @@ class TokenVerifier:
         names = {r for r in roles if isinstance(r, str)} if isinstance(roles, list) else set()
         if isinstance(role, str):
             names.add(role)
-        return Principal(subject, frozenset(names))
+        return Principal(subject, frozenset(names)), float(claims["exp"])
 
 
 def issue_token(secret: str, user_id: str, *, issuer: str, audience: str, roles: tuple[str, ...] = (),

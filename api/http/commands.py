@@ -16,4 +16,5 @@ def command(service: Service, name: str, run: Callable[[], Outcome]) -> Outcome:
         service.metrics.commands.labels(name, error.code).inc()
         raise
     service.metrics.commands.labels(name, "repeated" if outcome.repeated else "ok").inc()
+    service.saw(outcome.position)
     return outcome
