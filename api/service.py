@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -35,6 +36,8 @@ from generation.templates import Catalog, load_catalog
 from ledger import Ledger
 from projections import Projector, all_projections, queries
 from projections.db import make_engine
+
+log = logging.getLogger(__name__)
 
 
 def is_embedded(store: StoreSettings, api: ApiSettings) -> bool:
@@ -78,6 +81,8 @@ class Service:
     _relay: tuple[Any, str] | None = None
     _advanced: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None  # readers waiting for a position
     _head: int = 0  # the highest position a command of this process returned
+    _heard: int | None = None  # another process projects: the position its last commit announced
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         """Create the read tables, then start the projector and the pipeline."""
@@ -87,6 +92,11 @@ class Service:
         self.projector.on_advance(self._wake_readers)
         if self.api.run_projector:
             thread = threading.Thread(target=self.projector.run, name="projector", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        elif self.projector.channel is not None:
+            thread = threading.Thread(target=self._hear_projector, args=(self.projector.channel,),
+                                      name="projections-listen", daemon=True)
             thread.start()
             self._threads.append(thread)
         if self.pipeline is not None:
@@ -100,6 +110,7 @@ class Service:
             self.sweeper.stop()
         if self.pipeline is not None:
             self.pipeline.stop()
+        self._stopping.set()
         self.projector.stop()
         for thread in self._threads:
             thread.join(timeout=10)
@@ -110,6 +121,8 @@ class Service:
         """The position every projection has reached (in this process, or as committed by another)."""
         if self.api.run_projector:
             return self.projector.position
+        if self._heard is not None:
+            return self._heard
         with self.engine.connect() as conn:
             return min(queries.tracked_positions(conn).values(), default=0)
 
@@ -131,15 +144,15 @@ class Service:
                               f"min_position {position} is beyond the ledger's head {head}: it was never returned")
         deadline = time.monotonic() + self.api.read_wait_ms / 1000
         while (left := deadline - time.monotonic()) > 0:
-            if self.api.run_projector:
+            if self.api.run_projector or self._heard is not None:
                 advanced = self._advance_event()
-                if (reached := self.projector.position) >= position:
+                if (reached := await self._projected()) >= position:
                     return reached
                 try:
                     await asyncio.wait_for(advanced.wait(), left)
                 except TimeoutError:
                     break
-            else:  # another process projects: poll its tracking rows
+            else:  # another process projects and its announcements are not heard: poll its tracking rows
                 await asyncio.sleep(min(0.005, left))
             if (reached := await self._projected()) >= position:
                 return reached
@@ -165,7 +178,43 @@ class Service:
                 loop.call_soon_threadsafe(advanced.set)
 
     async def _projected(self) -> int:
-        return self.projector.position if self.api.run_projector else await anyio.to_thread.run_sync(self.projected)
+        if self.api.run_projector:
+            return self.projector.position
+        if self._heard is not None:
+            return self._heard
+        return await anyio.to_thread.run_sync(self.projected)
+
+    def _hear_projector(self, channel: str) -> None:
+        """Follow the announcements of a projector in another process (PostgreSQL NOTIFY): each
+        commit of its pages says the position every projection reached, so waiting readers are
+        woken without polling. Without a connection, readers poll the tracking rows."""
+        import psycopg
+        from psycopg import sql
+
+        while not self._stopping.is_set():
+            try:
+                raw = self.engine.raw_connection()
+                conn: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
+                raw.detach()  # a connection of its own for as long as it listens, outside the pool
+                try:
+                    conn.autocommit = True
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    with self.engine.connect() as read:  # what was committed before listening
+                        self._hear(min(queries.tracked_positions(read).values(), default=0))
+                    while not self._stopping.is_set():
+                        for note in conn.notifies(timeout=0.5, stop_after=1):
+                            self._hear(int(note.payload))
+                finally:
+                    conn.close()
+            except Exception as error:  # the read database went away: readers poll until it is back
+                log.warning("not hearing the projector on %s (%s: %s); readers poll meanwhile",
+                            channel, type(error).__name__, error)
+                self._heard = None
+                self._stopping.wait(0.5)
+
+    def _hear(self, position: int) -> None:
+        self._heard = max(self._heard or 0, position)
+        self._wake_readers(self._heard)
 
     def readiness(self) -> dict[str, str]:
         """Each dependency's state: "ok" or what is wrong."""

@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/api_latency.py [--rate 200] [--seconds 10] [--users 50]
 
-Starts `studio-ledger serve` on a scratch PostgreSQL database (group commit, in-process projector,
-no image rendering so that the two cores go to the API), funds the users through the signed
-webhook, then runs an open loop of commands at ``--rate`` per second: each one is
+Starts `studio-ledger serve` on a scratch PostgreSQL database (group commit, no image rendering so
+that the two cores go to the API) with `studio-ledger projector` as its own process, as
+docker-compose.yml deploys them (``--projector inprocess`` runs it inside the API process), funds
+the users through the signed webhook, then runs an open loop of commands at ``--rate`` per second: each one is
 POST /v1/generations followed by GET /v1/wallet?min_position=<its position>. Reported:
 p50/p99 of the command alone, of command -> visible in the projection (both requests), and of
 GET /healthz probed during the same run as the floor (the HTTP stack with no work behind it).
@@ -50,16 +51,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(dbname: str, port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+def start_server(dbname: str, port: int, data_dir: Path, projector: str) -> list[subprocess.Popen[bytes]]:
+    """`studio-ledger serve`, and with ``projector="separate"`` a `studio-ledger projector` beside it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
     env.update(STUDIO_STORE="postgres", STUDIO_POSTGRES_DB=dbname, STUDIO_POSTGRES_HOST=PG["host"],
                STUDIO_POSTGRES_PORT=PG["port"], STUDIO_POSTGRES_USER=PG["user"],
                STUDIO_POSTGRES_PASSWORD=PG["password"], STUDIO_POSTGRES_POOL_SIZE="20",
                STUDIO_DATA_DIR=str(data_dir), STUDIO_PORT=str(port), STUDIO_JWT_SECRET=JWT_SECRET,
-               STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET, STUDIO_RUN_PIPELINE="false")
+               STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET, STUDIO_RUN_PIPELINE="false",
+               STUDIO_RUN_PROJECTOR=str(projector == "inprocess").lower())
     cli = str(Path(sys.executable).with_name("studio-ledger"))
-    return subprocess.Popen([cli, "serve"], env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    commands = [[cli, "serve"]] + ([[cli, "projector"]] if projector == "separate" else [])
+    processes = []
+    for command in commands:
+        with (data_dir / f"{command[1]}.log").open("wb") as log:
+            processes.append(subprocess.Popen(command, env=env, start_new_session=True, stdout=log,
+                                              stderr=subprocess.STDOUT))
+    return processes
 
 
 async def fund(client: aiohttp.ClientSession, users: list[str]) -> None:
@@ -137,11 +145,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="commands per second (open loop)")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--projector", choices=("inprocess", "separate"), default="separate",
+                        help="run the projector in the API process, or as `studio-ledger projector` beside it")
     args = parser.parse_args()
     users = [f"bench-{n}" for n in range(args.users)]
     with scratch_database("studio_bench_api") as dbname, tempfile.TemporaryDirectory() as data:
         port = free_port()
-        server = start_server(dbname, port, Path(data))
+        processes = start_server(dbname, port, Path(data), args.projector)
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(300):
@@ -150,19 +160,24 @@ def main() -> None:
                         break
                 except httpx.TransportError:
                     pass
-                if server.poll() is not None:
-                    raise SystemExit("the server did not start")
+                if any(p.poll() is not None for p in processes):
+                    logs = "\n".join(f"{log.name}:\n{log.read_text(errors='replace')[-3000:]}"
+                                     for log in sorted(Path(data).glob("*.log")))
+                    raise SystemExit(f"the server did not start\n{logs}")
                 time.sleep(0.1)
             results = asyncio.run(run(base, args.rate, args.seconds, users))
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
     done = len(results["visible"])
-    print(f"offered {args.rate:.0f} commands/s for {args.seconds:.0f} s over {args.users} users; "
+    print(f"offered {args.rate:.0f} commands/s for {args.seconds:.0f} s over {args.users} users, projector "
+          f"{args.projector}; "
           f"completed {done} ({done / results['elapsed'][0]:.0f}/s), errors {len(results['errors'])} "
           f"{sorted(set(results['errors']))} (0: no answer within 30 s)")
     print("| measure | p50 ms | p99 ms |")

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -38,6 +38,7 @@ class Projector:
         self._follower: Follower | None = None
         self._stopping = threading.Event()
         self._listeners: list[Callable[[int], object]] = []
+        self.channel: str | None = None  # PostgreSQL: where each commit announces the position reached
 
     def on_advance(self, listener: Callable[[int], object]) -> None:
         """Call ``listener(position)`` (on the projector's thread) each time the projections advance."""
@@ -46,6 +47,7 @@ class Projector:
     def setup(self) -> None:
         """Create the tables of every projection and its tracking row; read the positions reached."""
         create_tables(self.engine, metadata, [tracking, *(t for p in self.projections.values() for t in p.tables)])
+        self.channel = notify_channel(self.engine)
         try:
             self.positions = self._tracking_rows()
         except IntegrityError:  # another process added the same rows first
@@ -115,6 +117,10 @@ class Projector:
             self._track(conn, [{"which": n, "reached": r, "last": last} for n, r in behind.items()])
             for name, reached in behind.items():
                 self.projections[name].apply(conn, [s for s in page if s.position > reached])
+            if self.channel is not None:  # delivered to listeners when (and only if) this commits
+                reached_all = min((max(p, last) if n in behind else p) for n, p in self.positions.items())
+                conn.execute(text("SELECT pg_notify(:channel, :position)"),
+                             {"channel": self.channel, "position": str(reached_all)})
         with self._changed:
             for name in self.projections:
                 self.positions[name] = max(self.positions[name], last)
@@ -149,6 +155,16 @@ class Projector:
         done = conn.execute(update(tracking).where(same).values(position=bindparam("last")), moved)
         if done.rowcount != len(moved):
             raise ConcurrentProjector(f"projections {[m['which'] for m in moved]} were moved by another projector")
+
+
+def notify_channel(engine: Engine) -> str | None:
+    """The PostgreSQL channel on which projectors of this read database announce their progress
+    (one per schema, so that read databases sharing a server do not hear each other); None elsewhere."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar() or "public"
+    return f"studio_projected_{schema}"[:63]
 
 
 class ConcurrentProjector(RuntimeError):

@@ -219,8 +219,13 @@ def test_with_kafka_dispatch_readiness_checks_the_broker_and_metrics_show_the_re
         assert "studio_relay_lag 3.0" in client.get("/metrics").text
 
 
-def test_with_the_projector_in_another_process_reads_wait_on_its_tracking_rows(tmp_path: Path) -> None:
-    service = service_for("sqlite", tmp_path, with_pipeline=False, run_projector=False, read_wait_ms=300)
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_with_the_projector_in_another_process_reads_wait_for_its_progress(
+        store: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """SQLite: readers poll the tracking rows. PostgreSQL: the projector announces each commit and
+    the service hears it (NOTIFY), so readers are woken without asking the database."""
+    pg_env = request.getfixturevalue("pg_env") if store == "postgres" else None
+    service = service_for(store, tmp_path, pg_env, with_pipeline=False, run_projector=False, read_wait_ms=300)
     with client_for(service) as client:
         position = buy(client)
         assert client.get(f"/v1/wallet?min_position={position}", headers=ALICE).status_code == 503
@@ -229,8 +234,15 @@ def test_with_the_projector_in_another_process_reads_wait_on_its_tracking_rows(t
         thread = threading.Thread(target=elsewhere.run, daemon=True)
         thread.start()
         try:
+            service.api.read_wait_ms = 5000
             wallet = client.get(f"/v1/wallet?min_position={position}", headers=ALICE)
             assert wallet.status_code == 200 and wallet.json()["available"] == 100
+            if store == "postgres":
+                assert service._heard is not None and service._heard >= position
+                service.projected = None  # type: ignore[assignment,method-assign]  # no polling from here on
+                later = buy(client, "creator")
+                wallet = client.get(f"/v1/wallet?min_position={later}", headers=ALICE)
+                assert wallet.status_code == 200 and wallet.json()["available"] > 100
         finally:
             elsewhere.stop()
             thread.join(timeout=10)
