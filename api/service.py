@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
@@ -83,6 +84,13 @@ class Service:
     _head: int = 0  # the highest position a command of this process returned
     _heard: int | None = None  # another process projects: the position its last commit announced
     _stopping: threading.Event = field(default_factory=threading.Event)
+
+    @cached_property
+    def reads(self) -> Engine:
+        """The read database for the routes' reads: autocommit, so a read costs no BEGIN and no
+        ROLLBACK round trip (at PostgreSQL's READ COMMITTED each statement of a transaction would
+        see its own snapshot anyway)."""
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def start(self) -> None:
         """Create the read tables, then start the projector and the pipeline."""

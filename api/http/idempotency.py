@@ -46,7 +46,9 @@ class IdempotencyStore:
     """Remembers the first successful answer to each (caller, key)."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        # Each statement on its own (the insert is one statement): no BEGIN, COMMIT or ROLLBACK
+        # round trips around the lookup and the record.
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def setup(self) -> None:
         """Create the table."""
@@ -60,7 +62,7 @@ class IdempotencyStore:
         if found is None:
             status, body = run()
             try:
-                with self.engine.begin() as conn:
+                with self.engine.connect() as conn:
                     conn.execute(idempotency_keys.insert().values(
                         scope=scope, key=key, fingerprint=fingerprint, status=status, body=body,
                         created_at=datetime.now(UTC)))

@@ -26,7 +26,7 @@ def get_wallet(admin: AdminUser, service: ServiceDep, position: Visible,
     wallet, row = wallet_view(service, user_id, position)
     if row is None:
         raise Problem(404, "wallet-not-found", "Not found", f"user {user_id} has no wallet")
-    with service.engine.connect() as conn:
+    with service.reads.connect() as conn:
         grants = conn.execute(select(wallet_grants).where(wallet_grants.c.wallet_id == row["wallet_id"])
                               .order_by(wallet_grants.c.version)).mappings().all()
     return AdminWalletPublic(**wallet.model_dump(), grants=[GrantPublic.model_validate(dict(g)) for g in grants])

@@ -57,7 +57,7 @@ def create_generation(body: GenerationCreate, user: CurrentUser, key: Idempotenc
 @router.get("/generations/{generation_id}", responses=problems(401, 404, 409, 503), dependencies=[WaitForPosition])
 def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep) -> GenerationPublic:
     """One of the caller's generations: status and, once completed, the image."""
-    with service.engine.connect() as conn:
+    with service.reads.connect() as conn:
         row = queries.generation(conn, generation_id)
     if row is None or row["user_id"] != user.user_id:
         raise Problem(404, "generation-not-found", "Not found", f"you have no generation {generation_id}")
@@ -69,7 +69,7 @@ def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep) 
 def get_gallery(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
                 limit: Limit = 24) -> Page[GalleryItemPublic]:
     """The caller's finished images, newest first."""
-    with service.engine.connect() as conn:
+    with service.reads.connect() as conn:
         rows = queries.user_gallery(conn, user.user_id, before=before(cursor), limit=limit + 1)
     items = [GalleryItemPublic(**{k: r[k] for k in GalleryItemPublic.model_fields if k in r},
                                share_url=share_url(service, r["share_token"])) for r in rows[:limit]]
@@ -105,7 +105,7 @@ def _share_bonus(service: Service, user_id: str, generation_id: UUID) -> tuple[i
     if rule.credits <= 0 or generation is None:
         return 0, 0
     at = generation.modified_on
-    with service.engine.connect() as conn:
+    with service.reads.connect() as conn:
         today = queries.share_bonuses_since(conn, user_id, datetime.combine(at.date(), time(), at.tzinfo))
     if today >= rule.max_bonuses_per_day:
         return 0, 0

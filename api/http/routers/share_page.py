@@ -36,7 +36,7 @@ img{{max-width:100%;max-height:90vh;margin-top:2vh}}</style>
 @router.get("/s/{token}", response_class=HTMLResponse, responses=problems(404))
 def share_page(service: ServiceDep, token: str = Path(max_length=100)) -> HTMLResponse:
     """The public page of an image shared under ``token`` (no login)."""
-    with service.engine.connect() as conn:
+    with service.reads.connect() as conn:
         row = queries.shared_image(conn, token)
     if row is None:
         raise Problem(404, "share-not-found", "Not found", "nothing is shared under this link")

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["wallet"])
 
 def wallet_view(service: Service, user_id: str, position: int) -> tuple[WalletPublic, Any]:
     """The wallet of ``user_id`` (an empty one if they never had credits), and its projected row."""
-    with service.engine.connect() as conn:
+    with service.reads.connect() as conn:
         row = queries.wallet(conn, user_id, service.clock())
     if row is None:
         empty = Lifetime(purchased=0, granted=0, spent=0, expired=0, clawed_back=0)
@@ -38,7 +38,7 @@ def get_wallet(user: CurrentUser, service: ServiceDep, position: Visible) -> Wal
 def get_statement(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
                   limit: Limit = 50) -> Page[StatementLinePublic]:
     """The caller's statement, newest first: one line per wallet event with the running balance."""
-    with service.engine.connect() as conn:
+    with service.reads.connect() as conn:
         rows = queries.statement(conn, user.user_id, before=before(cursor), limit=limit + 1)
     items = [StatementLinePublic.model_validate(dict(r)) for r in rows[:limit]]
     next_cursor = str(items[-1].position) if len(rows) > limit else None
