@@ -131,6 +131,9 @@ class Service:
             return self.projector.position
         if self._heard is not None:
             return self._heard
+        return self._tracked()
+
+    def _tracked(self) -> int:
         with self.engine.connect() as conn:
             return min(queries.tracked_positions(conn).values(), default=0)
 
@@ -157,9 +160,13 @@ class Service:
                 if (reached := await self._projected()) >= position:
                     return reached
                 try:
-                    await asyncio.wait_for(advanced.wait(), left)
+                    await asyncio.wait_for(advanced.wait(), left if self.api.run_projector else min(left, 0.1))
                 except TimeoutError:
-                    break
+                    if self.api.run_projector:
+                        break
+                    # Heard nothing for 100 ms: read the tracking rows too, in case an announcement
+                    # was missed (the listener reconnecting), rather than wait the whole bound.
+                    self._hear(await anyio.to_thread.run_sync(self._tracked))
             else:  # another process projects and its announcements are not heard: poll its tracking rows
                 await asyncio.sleep(min(0.005, left))
             if (reached := await self._projected()) >= position:
@@ -207,8 +214,7 @@ class Service:
                 try:
                     conn.autocommit = True
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-                    with self.engine.connect() as read:  # what was committed before listening
-                        self._hear(min(queries.tracked_positions(read).values(), default=0))
+                    self._hear(self._tracked())  # what was committed before listening
                     while not self._stopping.is_set():
                         for note in conn.notifies(timeout=0.5, stop_after=1):
                             self._hear(int(note.payload))

@@ -175,6 +175,9 @@ def main() -> None:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+        if results["errors"]:  # what the server said about them, before its folder goes
+            for log in sorted(Path(data).glob("*.log")):
+                print(f"--- {log.name} (last lines)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
     done = len(results["visible"])
     print(f"offered {args.rate:.0f} commands/s for {args.seconds:.0f} s over {args.users} users, projector "
           f"{args.projector}; "
