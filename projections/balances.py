@@ -127,23 +127,25 @@ class WalletBalances:
             conn.execute(wallet_balances.insert(), page.wallets)
         if page.grants:
             conn.execute(wallet_grants.insert(), page.grants)
-        g = wallet_grants.c
         shifts = [{"gid": k, "delta": v} for k, v in page.remaining.items() if v]
         if shifts:
-            conn.execute(update(wallet_grants).where(g.grant_id == bindparam("gid"))
-                         .values(remaining=g.remaining + bindparam("delta")), shifts)
+            conn.execute(SHIFT_GRANT, shifts)
         if page.closed:
-            conn.execute(update(wallet_grants).where(g.grant_id == bindparam("gid"))
-                         .values(closed=bindparam("how")), [{"gid": k, "how": v} for k, v in page.closed.items()])
+            conn.execute(CLOSE_GRANT, [{"gid": k, "how": v} for k, v in page.closed.items()])
         if page.touched:
-            w = wallet_balances.c
-            conn.execute(
-                update(wallet_balances).where(w.wallet_id == bindparam("wid")).values(
-                    updated_at=bindparam("at"), position=bindparam("pos"),
-                    **{name: getattr(w, name) + bindparam(f"d_{name}") for name in TOTALS}),
-                [{"wid": wallet, "at": at, "pos": position,
-                  **{f"d_{name}": n for name, n in page.totals[wallet].items()}}
-                 for wallet, (at, position) in page.touched.items()])
+            conn.execute(MOVE_BALANCE, [{"wid": wallet, "at": at, "pos": position,
+                                         **{f"d_{name}": n for name, n in page.totals[wallet].items()}}
+                                        for wallet, (at, position) in page.touched.items()])
+
+
+# Built once (a statement made per page costs more to build and key for the cache than to run).
+SHIFT_GRANT = update(wallet_grants).where(wallet_grants.c.grant_id == bindparam("gid")).values(
+    remaining=wallet_grants.c.remaining + bindparam("delta"))
+CLOSE_GRANT = update(wallet_grants).where(wallet_grants.c.grant_id == bindparam("gid")).values(
+    closed=bindparam("how"))
+MOVE_BALANCE = update(wallet_balances).where(wallet_balances.c.wallet_id == bindparam("wid")).values(
+    updated_at=bindparam("at"), position=bindparam("pos"),
+    **{name: getattr(wallet_balances.c, name) + bindparam(f"d_{name}") for name in TOTALS})
 
 
 def available_by_source(conn: Connection, wallet_id: Any, at: datetime) -> dict[str, int]:

@@ -64,8 +64,8 @@ class Journal:
         if not events:
             return
         wallets = {s.event.originator_id for s in events}
-        stored_books = {wallet_id: Book.from_dict(book) for wallet_id, book in conn.execute(
-            select(journal_books.c.wallet_id, journal_books.c.book).where(journal_books.c.wallet_id.in_(wallets)))}
+        stored_books = {wallet_id: Book.from_dict(book)
+                        for wallet_id, book in conn.execute(BOOKS, {"wallets": list(wallets)})}
         books = dict(stored_books)
         lines = []
         for stored in events:
@@ -83,5 +83,10 @@ class Journal:
             conn.execute(journal_books.insert(), new)
         known = [{"wid": k, "book_data": b.as_dict()} for k, b in books.items() if k in stored_books]
         if known:
-            conn.execute(update(journal_books).where(journal_books.c.wallet_id == bindparam("wid"))
-                         .values(book=bindparam("book_data")), known)
+            conn.execute(MOVE_BOOK, known)
+
+
+BOOKS = select(journal_books.c.wallet_id, journal_books.c.book).where(
+    journal_books.c.wallet_id.in_(bindparam("wallets", expanding=True)))
+MOVE_BOOK = update(journal_books).where(journal_books.c.wallet_id == bindparam("wid")).values(
+    book=bindparam("book_data"))

@@ -21,6 +21,10 @@ from projections.base import Projection
 from projections.db import create_tables, metadata, tracking
 
 log = logging.getLogger(__name__)
+# Built once: a statement made per page costs more to build and to key for the cache than to run.
+MOVE_TRACKING = update(tracking).where(
+    (tracking.c.name == bindparam("which")) & (tracking.c.position == bindparam("reached"))
+).values(position=bindparam("last"))
 
 
 class Projector:
@@ -151,8 +155,7 @@ class Projector:
         # Compare-and-set: a second projector on the same tables makes an update miss, and all roll back.
         if not moved:
             return
-        same = (tracking.c.name == bindparam("which")) & (tracking.c.position == bindparam("reached"))
-        done = conn.execute(update(tracking).where(same).values(position=bindparam("last")), moved)
+        done = conn.execute(MOVE_TRACKING, moved)
         if done.rowcount != len(moved):
             raise ConcurrentProjector(f"projections {[m['which'] for m in moved]} were moved by another projector")
 

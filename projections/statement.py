@@ -6,7 +6,19 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, Column, Connection, Index, String, Table, Uuid, func, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    Index,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    func,
+    select,
+)
 
 from ledger.follow import Stored
 from ledger.wallet import Wallet
@@ -86,9 +98,14 @@ class WalletStatement:
 
 def _last_lines(conn: Connection, wallets: set[UUID]) -> dict[UUID, tuple[str, int, int]]:
     """The user, balance and held credits of each wallet's latest statement line."""
-    s = wallet_statement.c
-    latest = (select(s.wallet_id, func.max(s.position).label("position")).where(s.wallet_id.in_(wallets))
-              .group_by(s.wallet_id).subquery())
-    rows = conn.execute(select(s.wallet_id, s.user_id, s.balance, s.held)
-                        .join(latest, (s.wallet_id == latest.c.wallet_id) & (s.position == latest.c.position)))
+    rows = conn.execute(LAST_LINES, {"wallets": list(wallets)})
     return {r.wallet_id: (r.user_id, r.balance, r.held) for r in rows}
+
+
+_latest = (select(wallet_statement.c.wallet_id, func.max(wallet_statement.c.position).label("position"))
+           .where(wallet_statement.c.wallet_id.in_(bindparam("wallets", expanding=True)))
+           .group_by(wallet_statement.c.wallet_id).subquery())
+LAST_LINES = (select(wallet_statement.c.wallet_id, wallet_statement.c.user_id, wallet_statement.c.balance,
+                     wallet_statement.c.held)
+              .join(_latest, (wallet_statement.c.wallet_id == _latest.c.wallet_id)
+                    & (wallet_statement.c.position == _latest.c.position)))
