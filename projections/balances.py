@@ -150,9 +150,11 @@ MOVE_BALANCE = update(wallet_balances).where(wallet_balances.c.wallet_id == bind
 
 def available_by_source(conn: Connection, wallet_id: Any, at: datetime) -> dict[str, int]:
     """Credits of the wallet spendable at ``at``, by source: open grants not expired at that instant."""
-    usable = ((wallet_grants.c.wallet_id == wallet_id) & wallet_grants.c.closed.is_(None)
-              & (wallet_grants.c.remaining > 0)
-              & (wallet_grants.c.expires_at.is_(None) | (wallet_grants.c.expires_at > at)))
-    rows = conn.execute(select(wallet_grants.c.source, func.sum(wallet_grants.c.remaining))
-                        .where(usable).group_by(wallet_grants.c.source))
-    return {source: int(total) for source, total in rows}
+    return {source: int(total) for source, total in conn.execute(AVAILABLE, {"wallet_id": wallet_id, "at": at})}
+
+
+_g = wallet_grants.c
+AVAILABLE = (select(_g.source, func.sum(_g.remaining))
+             .where((_g.wallet_id == bindparam("wallet_id")) & _g.closed.is_(None) & (_g.remaining > 0)
+                    & (_g.expires_at.is_(None) | (_g.expires_at > bindparam("at", type_=UTCDateTime))))
+             .group_by(_g.source))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, select
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +32,11 @@ idempotency_keys = Table(
     Column("body", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# Built once: each POST runs both.
+FIND = select(idempotency_keys).where(
+    (idempotency_keys.c.scope == bindparam("scope")) & (idempotency_keys.c.key == bindparam("key")))
+RECORD = idempotency_keys.insert()
 
 
 def check_key(key: str) -> str:
@@ -63,9 +68,8 @@ class IdempotencyStore:
             status, body = run()
             try:
                 with self.engine.connect() as conn:
-                    conn.execute(idempotency_keys.insert().values(
-                        scope=scope, key=key, fingerprint=fingerprint, status=status, body=body,
-                        created_at=datetime.now(UTC)))
+                    conn.execute(RECORD, {"scope": scope, "key": key, "fingerprint": fingerprint, "status": status,
+                                          "body": body, "created_at": datetime.now(UTC)})
                 return status, body, False
             except IntegrityError:
                 found = self._find(scope, key)  # a concurrent first attempt stored its answer
@@ -77,5 +81,4 @@ class IdempotencyStore:
 
     def _find(self, scope: str, key: str) -> Any:
         with self.engine.connect() as conn:
-            return conn.execute(select(idempotency_keys).where(
-                (idempotency_keys.c.scope == scope) & (idempotency_keys.c.key == key))).mappings().first()
+            return conn.execute(FIND, {"scope": scope, "key": key}).mappings().first()
