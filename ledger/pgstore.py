@@ -8,10 +8,18 @@ columns as binary arrays instead. Tables, locking, NOTIFY and reading are the li
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -43,14 +51,40 @@ def _columns(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], list[int]
     )
 
 
-class BinaryAggregateRecorder(PostgresAggregateRecorder):
+class ConcurrentDDL:
+    """Table creation that tolerates another process creating the same tables at the same moment.
+
+    On a fresh database every process of a deployment (API, projector, relay, consumers) creates
+    the event store's types and tables as it starts. The library ignores a type that already
+    exists, but two concurrent ``CREATE TYPE`` (or ``CREATE TABLE IF NOT EXISTS``) statements can
+    still collide on the catalog (a duplicate key, a tuple updated concurrently, a deadlock, a
+    relation that exists by the time it is created); by the next attempt the other process is done.
+    """
+
+    def create_table(self) -> None:
+        for attempt in range(DDL_ATTEMPTS):
+            try:
+                super().create_table()  # type: ignore[misc]
+                return
+            except (IntegrityError, InternalError, OperationalError, ProgrammingError):
+                # "duplicate key", "tuple concurrently updated", "deadlock detected", "relation already
+                # exists": another process's DDL won this round
+                if attempt == DDL_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+
+DDL_ATTEMPTS = 5
+
+
+class BinaryAggregateRecorder(ConcurrentDDL, PostgresAggregateRecorder):
     """Snapshots (and other aggregate events) inserted as binary column arrays."""
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any) -> None:
         curs.execute(_insert_statement(self, returning=False), _columns(stored_events), prepare=True)
 
 
-class BinaryApplicationRecorder(PostgresApplicationRecorder):
+class BinaryApplicationRecorder(ConcurrentDDL, PostgresApplicationRecorder):
     """Events inserted as binary column arrays, under the library's table lock and NOTIFY.
 
     The whole transaction (BEGIN, lock, NOTIFY, INSERT, COMMIT) goes to the server in one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -39,12 +40,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-def create_tables(engine: Engine, target: MetaData, tables: Sequence[Table] | None = None) -> None:
-    """Create the tables that do not exist yet; another process creating them at the same time is fine."""
-    try:
-        target.create_all(engine, tables=tables)
-    except DBAPIError:  # lost a race with another process's CREATE TABLE: they exist now
-        target.create_all(engine, tables=tables)
+def create_tables(engine: Engine, target: MetaData, tables: Sequence[Table] | None = None, *,
+                  attempts: int = 5) -> None:
+    """Create the tables that do not exist yet; other processes creating them at the same time is fine."""
+    for attempt in range(attempts):
+        try:
+            target.create_all(engine, tables=tables)
+            return
+        except DBAPIError:  # lost a race with another process's CREATE TABLE: try again, it may be done
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:

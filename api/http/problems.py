@@ -76,7 +76,10 @@ def install(app: FastAPI) -> None:
 
     async def problem(request: Request, error: Exception) -> JSONResponse:
         found = translate(error)
-        if found.status >= 500:
+        if found.status >= 500 and isinstance(error, Problem):  # a deliberate answer (503 while behind)
+            log.warning("request %s %s answered %s: %s", request.method, request.url.path, found.status,
+                        found.detail)
+        elif found.status >= 500:
             log.error("request %s %s failed", request.method, request.url.path, exc_info=error)
         return found.response(request.url.path)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -135,3 +136,24 @@ def test_a_request_repeated_through_another_writer_returns_the_first_outcome(
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_processes_starting_together_on_a_fresh_schema_all_create_the_tables(
+        pg_env: dict[str, str], attempt: int) -> None:
+    """Every process of a deployment creates the event store's types and tables as it starts; two
+    doing it at the same moment collide on the catalog, and each must still start."""
+    start = threading.Barrier(4)
+
+    def build() -> Ledger:
+        start.wait()
+        return Ledger(pg_env)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ledgers = list(pool.map(lambda _: build(), range(4)))
+    try:
+        ledgers[0].purchase(user_id="alice", payment_id="p", pack_id="s", amount=5, price=Money(99, "INR"), at=T0)
+        assert ledgers[3].wallet("alice") is not None
+    finally:
+        for app in ledgers:
+            app.close()
