@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import typer
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from ledger import Ledger
 from projections.audit.diff import ProjectionDiff
@@ -61,13 +63,17 @@ def _instant(text: str | None, option: str) -> datetime | None:
 def verify(as_json: bool = typer.Option(False, "--json", help="Write the report as JSON on stdout."),
            projections: bool = typer.Option(True, "--projections/--no-projections",
                                             help="Also compare the read tables with the replay."),
-           workers: int = typer.Option(1, "--workers", min=1, max=64,
-                                       help="Processes to split the wallets across (PostgreSQL, --no-projections)."),
+           workers: int = typer.Option(0, "--workers", min=0, max=64,
+                                       help="Processes to split the wallets across (PostgreSQL, --no-projections); "
+                                            "0: one per core there, else 1."),
            progress: bool = PROGRESS) -> None:
     """Replay every event and check chains, invariants, the journal and the read tables; exit 1 on a finding."""
     if workers > 1 and projections:
         raise typer.BadParameter("several workers need --no-projections", param_hint="--workers")
     with _ledger() as app:
+        if workers == 0:
+            splittable = not projections and isinstance(app.recorder, PostgresApplicationRecorder)
+            workers = min(os.cpu_count() or 1, 8) if splittable else 1
         try:
             report = run_verify(app, projections=_read_tables() if projections else None, progress=progress,
                                 workers=workers)

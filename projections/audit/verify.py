@@ -29,6 +29,7 @@ class Report:
     seconds: float
     compared: dict[str, int] = field(default_factory=dict)
     peak_rss_mb: list[float] = field(default_factory=list)  # of each worker process, when there were several
+    workers: int = 1
 
     @property
     def ok(self) -> bool:
@@ -39,13 +40,15 @@ class Report:
         """The machine-readable report."""
         return {"ok": self.ok, "events": self.events, "wallets": self.wallets, "problems": self.problems,
                 "journal_totals": self.journal, "projections_compared": self.compared,
-                "seconds": round(self.seconds, 3), "findings": [f.as_dict() for f in self.findings]}
+                "seconds": round(self.seconds, 3), "workers": self.workers,
+                "findings": [f.as_dict() for f in self.findings]}
 
     def text(self) -> str:
         """The report for a person: a verdict, then each finding."""
         rate = self.events / self.seconds if self.seconds else 0.0
         head = (f"{'OK' if self.ok else 'FAILED'}: {self.events} events, {self.wallets} wallets, "
-                f"{self.problems} finding(s) in {self.seconds:.2f}s ({rate:,.0f} events/s)")
+                f"{self.problems} finding(s) in {self.seconds:.2f}s ({rate:,.0f} events/s"
+                + (f", {self.workers} processes)" if self.workers > 1 else ")"))
         lines = [head]
         if self.compared:
             lines.append("projections compared: " + ", ".join(f"{k} {v}" for k, v in self.compared.items()))
@@ -66,7 +69,8 @@ def run_verify(app: Application[Any], *, projections: Checkpoints | None = None,
             raise ValueError("several workers need a PostgreSQL event store and no projection diff")
         merged = verify_shares(dict(app.env), workers, PAGE)
         return Report(merged["events"], merged["wallets"], merged["findings"], merged["problems"],
-                      merged["journal"], time.perf_counter() - started, peak_rss_mb=merged["peak_rss_mb"])
+                      merged["journal"], time.perf_counter() - started, peak_rss_mb=merged["peak_rss_mb"],
+                      workers=workers)
     folded = replay(app, progress=progress, checkpoints=projections)
     compared = getattr(projections, "compared", {})
     return Report(folded.events, len(folded.wallets), folded.findings, folded.problems, folded.journal,

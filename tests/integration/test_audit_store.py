@@ -3,6 +3,7 @@ and named, and the read tables are compared with the replay."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -182,3 +183,28 @@ def test_a_deleted_reference_is_found_at_the_grant_it_vouched_for(pg_app: Ledger
     report = run_verify(pg_app)
     assert [(f.user, f.position) for f in report.findings] == [("ann", purchase[0])]
     assert "has no recorded reference" in report.findings[0].problem
+
+
+def test_the_cli_splits_a_postgresql_audit_without_the_diff_across_the_cores(
+        pg_app: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+    from projections.audit import cli as audit_cli
+
+    monkeypatch.setattr(audit_cli.os, "cpu_count", lambda: 2)
+    env = pg_app.env
+    settings = {"STUDIO_STORE": "postgres", "STUDIO_POSTGRES_DB": env["POSTGRES_DBNAME"],
+                "STUDIO_POSTGRES_SCHEMA": env["POSTGRES_SCHEMA"], "STUDIO_POSTGRES_HOST": PG["host"],
+                "STUDIO_POSTGRES_PORT": PG["port"], "STUDIO_POSTGRES_USER": PG["user"],
+                "STUDIO_POSTGRES_PASSWORD": PG["password"]}
+
+    def verify(*args: str) -> dict[str, Any]:
+        result = CliRunner().invoke(cli, ["audit", "verify", "--json", "--no-progress", *args], env=settings)
+        assert result.exit_code == 0, result.output
+        report: dict[str, Any] = json.loads(result.output)
+        return report
+
+    assert verify("--no-projections")["workers"] == 2
+    assert verify("--no-projections", "--workers", "1")["workers"] == 1
+    assert verify()["workers"] == 1  # comparing the read tables needs the whole replay in one process
