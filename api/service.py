@@ -181,8 +181,9 @@ class Service:
 
     def _advance_event(self) -> asyncio.Event:
         # The event the next projector advance sets; one per advance, shared by every waiting reader.
-        if self._advanced is None or self._advanced[1].is_set():
-            self._advanced = (asyncio.get_running_loop(), asyncio.Event())
+        loop = asyncio.get_running_loop()
+        if self._advanced is None or self._advanced[1].is_set() or self._advanced[0] is not loop:
+            self._advanced = (loop, asyncio.Event())
         return self._advanced[1]
 
     def _wake_readers(self, _position: int) -> None:

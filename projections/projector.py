@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MOVE_TRACKING = update(tracking).where(
     (tracking.c.name == bindparam("which")) & (tracking.c.position == bindparam("reached"))
 ).values(position=bindparam("last"))
+ANNOUNCE = text("SELECT pg_notify(:channel, :position)")
 
 
 class Projector:
@@ -122,9 +123,8 @@ class Projector:
             for name, reached in behind.items():
                 self.projections[name].apply(conn, [s for s in page if s.position > reached])
             if self.channel is not None:  # delivered to listeners when (and only if) this commits
-                reached_all = min((max(p, last) if n in behind else p) for n, p in self.positions.items())
-                conn.execute(text("SELECT pg_notify(:channel, :position)"),
-                             {"channel": self.channel, "position": str(reached_all)})
+                reached_all = min(max(p, last) for p in self.positions.values())
+                conn.execute(ANNOUNCE, {"channel": self.channel, "position": str(reached_all)})
         with self._changed:
             for name in self.projections:
                 self.positions[name] = max(self.positions[name], last)
