@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from generation.outcomes import apply_result
 from generation.settings import GenerationSettings
-from generation.worker import dead_letter, heartbeat_ms, raw_body
+from generation.worker import dead_letter, group_timing, raw_body
 from ledger import Ledger, LedgerError
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,7 @@ def _subscribe(broker: KafkaBroker, ledger: Ledger, topic: str, settings: Genera
 
     @broker.subscriber(topic, group_id=settings.results_group, ack_policy=AckPolicy.NACK_ON_ERROR,
                        auto_offset_reset="earliest", decoder=raw_body,
-                       session_timeout_ms=settings.consumer_session_timeout_ms,
-                       heartbeat_interval_ms=heartbeat_ms(settings),
-                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
-                       fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+                       fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms, **group_timing(settings),
                        max_workers=settings.results_concurrency)
     async def on_result(body: bytes, message: KafkaMessage) -> None:
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, Protocol, TypedDict
 
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy, FastStream
@@ -49,9 +49,26 @@ async def dead_letter(dlq: DefaultPublisher, body: bytes, message: KafkaMessage,
     })
 
 
-def heartbeat_ms(settings: GenerationSettings) -> int:
-    """The heartbeat interval for the configured session timeout (a quarter of it)."""
-    return max(100, settings.consumer_session_timeout_ms // 4)
+class GroupTiming(Protocol):
+    """The settings that time a consumer group member (the generation and the messaging settings)."""
+
+    consumer_session_timeout_ms: int
+    consumer_rebalance_timeout_ms: int
+
+
+class Timing(TypedDict):
+    """Keyword arguments of a Kafka subscriber."""
+
+    session_timeout_ms: int
+    heartbeat_interval_ms: int
+    rebalance_timeout_ms: int
+
+
+def group_timing(settings: GroupTiming) -> Timing:
+    """A group member's session and rebalance timeouts, with a heartbeat a quarter of the session."""
+    session = settings.consumer_session_timeout_ms
+    return Timing(session_timeout_ms=session, heartbeat_interval_ms=max(100, session // 4),
+                  rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms)
 
 
 def broker_for(settings: GenerationSettings) -> KafkaBroker:
@@ -69,10 +86,7 @@ def add_worker(broker: KafkaBroker, handler: GenerationHandler, settings: Genera
 
     @broker.subscriber(requested, group_id=settings.worker_group, ack_policy=AckPolicy.ACK,
                        auto_offset_reset="earliest", decoder=raw_body, max_poll_interval_ms=900_000,
-                       session_timeout_ms=settings.consumer_session_timeout_ms,
-                       heartbeat_interval_ms=heartbeat_ms(settings),
-                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
-                       fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+                       fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms, **group_timing(settings),
                        max_workers=settings.worker_concurrency)
     async def on_requested(body: bytes, message: KafkaMessage) -> None:
         try:

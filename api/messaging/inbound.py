@@ -23,6 +23,7 @@ from api.messaging.dead_letters import RETRY_DELAYS, DeadLetters, dead_letter_to
 from api.messaging.messages import PaymentMessage, ReferralMessage
 from api.messaging.settings import MessagingSettings
 from api.policy import Policy
+from generation.worker import group_timing
 from ledger import Ledger
 
 Apply = Callable[..., Any]
@@ -56,23 +57,18 @@ def build_inbound(ledger: Ledger, policy: Policy, settings: MessagingSettings, *
         await dead_letters[topic].publish(value, key=key, headers=headers)
 
     broker.add_middleware(DeadLetters(sink, delays=retry_delays))
-    session_ms = settings.consumer_session_timeout_ms
-    heartbeat_ms = max(100, session_ms // 6)
+    timing = group_timing(settings)
 
     @broker.subscriber(settings.referrals_topic, group_id=settings.referral_group_id, title=settings.referrals_topic,
                        description="Referral conversions and reversals from the affiliate system.",
-                       ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode,
-                       session_timeout_ms=session_ms, heartbeat_interval_ms=heartbeat_ms,
-                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms)
+                       ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode, **timing)
     async def on_referral(body: ReferralMessage, message: KafkaMessage) -> None:
         """Grant or claw back a referral bonus, once per referral id."""
         await asyncio.to_thread(apply_referral, ledger, policy, body, at=received_at(message))
 
     @broker.subscriber(settings.payments_topic, group_id=settings.payment_group_id, title=settings.payments_topic,
                        description="Pack purchases, wallet redemptions and refunds from the payment flow.",
-                       ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode,
-                       session_timeout_ms=session_ms, heartbeat_interval_ms=heartbeat_ms,
-                       rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms)
+                       ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode, **timing)
     async def on_payment(body: PaymentMessage, message: KafkaMessage) -> None:
         """Credit a purchase or redemption, or refund a purchase, once per payment or redemption id."""
         await asyncio.to_thread(apply_payment, ledger, policy, body, at=received_at(message))
