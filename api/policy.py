@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from generation.templates import load_toml
 
 DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
 
@@ -87,13 +88,4 @@ class Policy(_Strict):
 
 def load_policy(path: Path | None = None) -> Policy:
     """Read and validate the policy file; a bad file raises ``PolicyError`` naming file and field."""
-    path = path or DEFAULT_POLICY
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise PolicyError(f"{path}: {error}") from error
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise PolicyError(f"{path}: {problems}") from error
+    return load_toml(path or DEFAULT_POLICY, Policy, PolicyError, whole="policy")

@@ -7,7 +7,7 @@ import string
 import tomllib
 import unicodedata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -196,17 +196,26 @@ class Catalog:
             raise UnknownTemplate(f"no template {template_id!r}") from None
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def load_template(path: Path) -> Template:
     """Read and validate one template file; ``TemplateError`` names the file and the field."""
+    return load_toml(path, Template, TemplateError, whole="template")
+
+
+def load_toml(path: Path, model: type[M], error: type[Exception], *, whole: str) -> M:
+    """A TOML file read into ``model``; anything wrong raises ``error`` naming the file and each field
+    (``whole`` names a problem of the document itself)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise TemplateError(f"{path}: {error}") from error
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as problem:
+        raise error(f"{path}: {problem}") from problem
     try:
-        return Template.model_validate(data)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'template'}: {e['msg']}" for e in error.errors())
-        raise TemplateError(f"{path}: {problems}") from error
+        return model.model_validate(data)
+    except ValidationError as invalid:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or whole}: {e['msg']}" for e in invalid.errors())
+        raise error(f"{path}: {problems}") from invalid
 
 
 def load_catalog(path: Path | None = None) -> Catalog:
