@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,17 +104,24 @@ class Sweeper:
 
 
 class SweepLoop:
-    """Sweeps every ``interval`` seconds on a background thread until stopped."""
+    """Sweeps every ``interval`` seconds on a background thread until stopped.
 
-    def __init__(self, sweeper: Sweeper, *, interval: float = 15.0) -> None:
+    Between sweeps it folds in what the ledger stored each ``follow_every`` seconds, so that a
+    sweep never has a whole interval of events to decode at once: on a busy ledger that would be
+    thousands of events in one burst, which stalls every other thread of the process for it.
+    """
+
+    def __init__(self, sweeper: Sweeper, *, interval: float = 15.0, follow_every: float = 1.0) -> None:
         self.sweeper = sweeper
         self.interval = interval
+        self.follow_every = min(follow_every, interval)
+        self.last: Swept = Swept()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Start sweeping."""
-        self._thread = threading.Thread(target=self._run, name="ledger-sweeper", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="ledger-sweeper", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -122,15 +130,21 @@ class SweepLoop:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Sweep now and every ``interval`` seconds, following the log in between, until ``stop()``."""
+        next_sweep = time.monotonic()
         while not self._stopping.is_set():
             try:
-                swept = self.sweeper.sweep()
-                if swept.generations_failed or swept.holds_expired:
-                    log.info("swept: %s", swept)
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.interval
+                    self.last = self.sweeper.sweep()
+                    if self.last.generations_failed or self.last.holds_expired:
+                        log.info("swept: %s", self.last)
+                else:
+                    self.sweeper.catch_up()
             except Exception:  # a failed sweep is retried at the next tick
                 log.exception("sweep failed")
-            self._stopping.wait(self.interval)
+            self._stopping.wait(max(0.0, min(self.follow_every, next_sweep - time.monotonic())))
 
 
 def run_sweep(*, loop: bool = False, interval: float = 15.0) -> Swept:
@@ -145,14 +159,10 @@ def run_sweep(*, loop: bool = False, interval: float = 15.0) -> Swept:
         sweeper = Sweeper(ledger)
         if not loop:
             return sweeper.sweep()
-        stopping = threading.Event()
+        sweeps = SweepLoop(sweeper, interval=interval)
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stopping.set())
-        swept = Swept()
-        while not stopping.is_set():
-            swept = sweeper.sweep()
-            log.info("swept: %s", swept)
-            stopping.wait(interval)
-        return swept
+            signal.signal(signum, lambda *_: sweeps.stop())
+        sweeps.run()
+        return sweeps.last
     finally:
         ledger.close()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from uuid import UUID
 
 import pytest
 
-from api.sweeper import Sweeper
+from api.sweeper import Sweeper, SweepLoop, Swept
 from generation.messages import GenerationCompletedMessage
 from generation.outcomes import apply_result
 from ledger import Ledger, Money
@@ -105,3 +106,22 @@ def test_a_completion_after_the_sweep_changes_nothing(app: Ledger) -> None:
     wallet = app.wallet("fa")
     assert generation is not None and generation.status == "failed"
     assert wallet is not None and wallet.consumed == 0 and wallet.available(LATER) == 10
+
+
+def test_the_loop_follows_the_log_between_sweeps_and_sweeps_on_its_interval(app: Ledger) -> None:
+    funded(app, "ana", 10)
+    clock = [T0]
+    sweeper = Sweeper(app, clock=lambda: clock[0])
+    loop = SweepLoop(sweeper, interval=3600, follow_every=0.02)
+    loop.start()
+    try:
+        gen = request(app, "ana")
+        deadline = time.monotonic() + 10
+        while gen not in sweeper.pending.generations and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert gen in sweeper.pending.generations  # folded in long before the next sweep
+        clock[0] = LATER
+        assert loop.last == Swept()  # the first sweep ran at the start, with nothing due
+    finally:
+        loop.stop()
+    assert app.generation(gen).status == "requested"  # following never resolves anything by itself
