@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, Dialect, MetaData, String, Table, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -70,9 +70,32 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     # can only take both back to an earlier position, from which the projector applies the events
     # again; a lost idempotency record only means a repeated request runs its command again, which
     # the ledger answers with the first outcome (its commands are idempotent by the same key).
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2)
     event.listen(engine, "connect", _postgres_settings)
+    event.listen(engine, "checkin", _idle_from_now)
+    event.listen(engine, "checkout", lambda connection, record, _proxy: _ping_if_idle(engine, connection, record))
     return engine
+
+
+# A pooled connection is pinged before use only once it has sat idle this long. A ping on every
+# checkout (``pool_pre_ping``) is a round trip per read, several per command. A connection that
+# dies while in use is caught by SQLAlchemy's disconnect handling, which empties the pool.
+PING_AFTER_IDLE_S = 5.0
+
+
+def _idle_from_now(_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine, connection: Any, record: Any) -> None:
+    since = record.info.pop("idle_since", None)
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+        return
+    try:
+        engine.dialect.do_ping(connection)
+    except Exception as error:  # whatever failed, the pool drops this connection and checks out another
+        raise DisconnectionError(f"a pooled connection idle for {time.monotonic() - since:.0f} s failed its "
+                                 f"ping: {error}") from error
 
 
 def _postgres_settings(connection: Any, _record: Any) -> None:
