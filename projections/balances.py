@@ -148,13 +148,25 @@ MOVE_BALANCE = update(wallet_balances).where(wallet_balances.c.wallet_id == bind
     **{name: getattr(wallet_balances.c, name) + bindparam(f"d_{name}") for name in TOTALS})
 
 
-def available_by_source(conn: Connection, wallet_id: Any, at: datetime) -> dict[str, int]:
-    """Credits of the wallet spendable at ``at``, by source: open grants not expired at that instant."""
-    return {source: int(total) for source, total in conn.execute(AVAILABLE, {"wallet_id": wallet_id, "at": at})}
-
-
 _g = wallet_grants.c
-AVAILABLE = (select(_g.source, func.sum(_g.remaining))
-             .where((_g.wallet_id == bindparam("wallet_id")) & _g.closed.is_(None) & (_g.remaining > 0)
-                    & (_g.expires_at.is_(None) | (_g.expires_at > bindparam("at", type_=UTCDateTime))))
-             .group_by(_g.source))
+# The wallet's row and its open grants' remaining credits by source, in one statement: one row per
+# source, or a single row with no source when nothing is spendable. Grouping by the primary key
+# lets the wallet's other columns be selected (PostgreSQL: functional dependency; SQLite: any).
+WALLET_AVAILABLE = (
+    select(wallet_balances, _g.source, func.sum(_g.remaining).label("source_remaining"))
+    .outerjoin(wallet_grants, (_g.wallet_id == wallet_balances.c.wallet_id) & _g.closed.is_(None) & (_g.remaining > 0)
+               & (_g.expires_at.is_(None) | (_g.expires_at > bindparam("at", type_=UTCDateTime))))
+    .where(wallet_balances.c.user_id == bindparam("user_id"))
+    .group_by(wallet_balances.c.wallet_id, _g.source)
+)
+
+
+def wallet_available(conn: Connection, user_id: str, at: datetime) -> dict[str, Any] | None:
+    """The user's wallet row with the credits spendable at ``at`` (open grants not expired at that
+    instant) by source and in all; None without a wallet."""
+    rows = conn.execute(WALLET_AVAILABLE, {"user_id": user_id, "at": at}).mappings().all()
+    if not rows:
+        return None
+    wallet = {k: v for k, v in rows[0].items() if k not in ("source", "source_remaining")}
+    by_source = {r["source"]: int(r["source_remaining"]) for r in rows if r["source"] is not None}
+    return {**wallet, "available": sum(by_source.values()), "by_source": by_source}

@@ -23,7 +23,7 @@ from projections.db import create_tables, metadata, tracking
 log = logging.getLogger(__name__)
 # Built once: a statement made per page costs more to build and to key for the cache than to run.
 MOVE_TRACKING = update(tracking).where(
-    (tracking.c.name == bindparam("which")) & (tracking.c.position == bindparam("reached"))
+    tracking.c.name.in_(bindparam("which", expanding=True)) & (tracking.c.position == bindparam("reached"))
 ).values(position=bindparam("last"))
 ANNOUNCE = text("SELECT pg_notify(:channel, :position)")
 
@@ -119,7 +119,7 @@ class Projector:
         with self.engine.begin() as conn:
             # Move the tracking rows first: on PostgreSQL that locks them, so a second projector waits
             # here and then finds them moved, before it has written anything.
-            self._track(conn, [{"which": n, "reached": r, "last": last} for n, r in behind.items()])
+            self._track(conn, behind, last)
             for name, reached in behind.items():
                 self.projections[name].apply(conn, [s for s in page if s.position > reached])
             if self.channel is not None:  # delivered to listeners when (and only if) this commits
@@ -151,13 +151,16 @@ class Projector:
                 self.positions[name] = 0
         return self.catch_up(progress)
 
-    def _track(self, conn: Connection, moved: list[dict[str, Any]]) -> None:
+    def _track(self, conn: Connection, behind: dict[str, int], last: int) -> None:
         # Compare-and-set: a second projector on the same tables makes an update miss, and all roll back.
-        if not moved:
-            return
-        done = conn.execute(MOVE_TRACKING, moved)
-        if done.rowcount != len(moved):
-            raise ConcurrentProjector(f"projections {[m['which'] for m in moved]} were moved by another projector")
+        # Projections that reached the same position (all of them, but after a rebuild) move in one statement.
+        by_reached: dict[int, list[str]] = {}
+        for name, reached in behind.items():
+            by_reached.setdefault(reached, []).append(name)
+        for reached, names in by_reached.items():
+            done = conn.execute(MOVE_TRACKING, {"which": names, "reached": reached, "last": last})
+            if done.rowcount != len(names):
+                raise ConcurrentProjector(f"projections {names} were moved by another projector")
 
 
 def notify_channel(engine: Engine) -> str | None:

@@ -6,23 +6,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, select
+from sqlalchemy import Connection, RowMapping, func, select
 
-from projections.balances import available_by_source, wallet_balances
+from projections.balances import wallet_available, wallet_balances
 from projections.db import tracking
 from projections.generations import gallery, generations
 from projections.statement import wallet_statement
 
-WALLET = select(wallet_balances).where(wallet_balances.c.user_id == bindparam("user_id"))  # built once: a hot read
-
 
 def wallet(conn: Connection, user_id: str, at: datetime) -> dict[str, Any] | None:
     """The user's wallet row with the credits available at ``at``, by source; None without a wallet."""
-    row = conn.execute(WALLET, {"user_id": user_id}).mappings().first()
-    if row is None:
-        return None
-    by_source = available_by_source(conn, row["wallet_id"], at)
-    return {**row, "available": sum(by_source.values()), "by_source": by_source}
+    return wallet_available(conn, user_id, at)
 
 
 def statement(conn: Connection, user_id: str, *, before: int | None, limit: int) -> list[RowMapping]:
