@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -45,6 +46,31 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc); a process that is gone counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (its backends do the ledger's and the reads' SQL)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -52,16 +78,17 @@ def free_port() -> int:
 
 
 def start_server(dbname: str, port: int, data_dir: Path, projector: str) -> list[subprocess.Popen[bytes]]:
-    """`studio-ledger serve`, and with ``projector="separate"`` a `studio-ledger projector` beside it."""
+    """`studio-ledger serve` and `studio-ledger sweep --loop`, and with ``projector="separate"`` a
+    `studio-ledger projector` beside them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
     env.update(STUDIO_STORE="postgres", STUDIO_POSTGRES_DB=dbname, STUDIO_POSTGRES_HOST=PG["host"],
                STUDIO_POSTGRES_PORT=PG["port"], STUDIO_POSTGRES_USER=PG["user"],
                STUDIO_POSTGRES_PASSWORD=PG["password"], STUDIO_POSTGRES_POOL_SIZE="20",
                STUDIO_DATA_DIR=str(data_dir), STUDIO_PORT=str(port), STUDIO_JWT_SECRET=JWT_SECRET,
                STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET, STUDIO_RUN_PIPELINE="false",
-               STUDIO_RUN_PROJECTOR=str(projector == "inprocess").lower())
+               STUDIO_RUN_PROJECTOR=str(projector == "inprocess").lower(), STUDIO_RUN_SWEEPER="false")
     cli = str(Path(sys.executable).with_name("studio-ledger"))
-    commands = [[cli, "serve"]] + ([[cli, "projector"]] if projector == "separate" else [])
+    commands = [[cli, "serve"], [cli, "sweep", "--loop"]] + ([[cli, "projector"]] if projector == "separate" else [])
     processes = []
     for command in commands:
         with (data_dir / f"{command[1]}.log").open("wb") as log:
@@ -81,7 +108,8 @@ async def fund(client: aiohttp.ClientSession, users: list[str]) -> None:
                 response.raise_for_status()
 
 
-async def run(base: str, rate: float, seconds: float, users: list[str]) -> dict[str, list[float]]:
+async def run(base: str, rate: float, seconds: float, users: list[str],
+              servers: dict[str, list[int]]) -> dict[str, list[float]]:
     tokens = {u: issue_token(JWT_SECRET, u, issuer="studio-ledger", audience="studio-ledger") for u in users}
     results: dict[str, list[float]] = {"command": [], "visible": [], "healthz": [], "errors": []}
     # aiohttp rather than httpx: the load generator shares the two cores with the server and
@@ -125,18 +153,27 @@ async def run(base: str, rate: float, seconds: float, users: list[str]) -> dict[
                 return
             results["healthz"].append(time.perf_counter() - started)
 
-        tasks = []
+        # Only the requests in flight are kept (a finished task drops out of the set), and what was
+        # built before the timed loop is frozen: the load generator's own collector passes stay
+        # short, so that they do not show up as server latency.
+        tasks: set[asyncio.Task[None]] = set()
+        gc.freeze()
+        groups = {**servers, "postgres": postgres_pids(), "load generator": [os.getpid()]}
+        cpu = {name: cpu_seconds(pids) for name, pids in groups.items()}
         begun = time.perf_counter()
         total = int(rate * seconds)
         for i in range(total):
             delay = begun + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-            if i % 10 == 0:
-                tasks.append(asyncio.create_task(probe()))
+            new = [asyncio.create_task(one(i))] + ([asyncio.create_task(probe())] if i % 10 == 0 else [])
+            for task in new:
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
         await asyncio.gather(*tasks)
         results["elapsed"] = [time.perf_counter() - begun]
+        for name, pids in groups.items():
+            results[f"cpu {name}"] = [cpu_seconds(pids) - cpu[name]]
     return results
 
 
@@ -165,7 +202,8 @@ def main() -> None:
                                      for log in sorted(Path(data).glob("*.log")))
                     raise SystemExit(f"the server did not start\n{logs}")
                 time.sleep(0.1)
-            results = asyncio.run(run(base, args.rate, args.seconds, users))
+            servers = {{"serve": "api", "sweep": "sweeper"}.get(p.args[1], p.args[1]): [p.pid] for p in processes}
+            results = asyncio.run(run(base, args.rate, args.seconds, users, servers))
         finally:
             for process in processes:
                 process.send_signal(signal.SIGTERM)
@@ -189,6 +227,10 @@ def main() -> None:
                         ("visible", "command -> visible: POST, then GET /v1/wallet?min_position"),
                         ("healthz", "GET /healthz (floor, same run)")):
         print(f"| {label} | {percentile(results[name], 0.5):.1f} | {percentile(results[name], 0.99):.1f} |")
+    elapsed = results["elapsed"][0]
+    print("CPU over the run, cores busy and ms per completed command: " + ", ".join(
+        f"{key[4:]} {spent[0] / elapsed:.2f} ({spent[0] / max(done, 1) * 1000:.2f} ms)"
+        for key, spent in results.items() if key.startswith("cpu ")))
 
 
 if __name__ == "__main__":
