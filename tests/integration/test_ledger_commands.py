@@ -19,6 +19,7 @@ from ledger import (
     Ledger,
     Money,
     UnknownReference,
+    wallet_id,
 )
 from ledger.wallet import Wallet, event_hash
 from tests.conftest import T0
@@ -423,3 +424,22 @@ def test_a_long_wallet_history_is_loaded_from_a_snapshot_with_the_same_state(led
     for event in ledger.events.get(w.id):
         folded = event.mutate(folded)
     assert folded == w
+
+
+def test_wallets_whose_histories_grow_in_step_are_snapshotted_at_different_versions(ledger: Ledger) -> None:
+    users = [f"user-{n}" for n in range(3)]
+    for user in users:
+        buy(ledger, user=user, payment=f"pay-{user}", credits=1000)
+    for i in range(98):  # every wallet reaches the same versions, command after command
+        for user in users:
+            ledger.place_hold(user_id=user, hold_id=f"h{i}", amount=1, at=T0)
+    assert {wallet(ledger, user).version for user in users} == {100}
+    assert ledger.snapshots is not None
+    versions = {user: [s.originator_version for s in ledger.snapshots.get(wallet_id(user))] for user in users}
+    assert all(len(v) == 1 for v in versions.values())  # one in a hundred versions, at a phase of its own
+    assert len({v[0] for v in versions.values()}) == len(users)
+    for user in users:  # and each loads to the same state as its full history
+        folded = None
+        for event in ledger.events.get(wallet_id(user)):
+            folded = event.mutate(folded)
+        assert folded == ledger.wallet(user)
