@@ -3,12 +3,14 @@
     .venv/bin/python bench/api_latency.py [--rate 200] [--seconds 10] [--users 50]
 
 Starts `studio-ledger serve` on a scratch PostgreSQL database (group commit, no image rendering so
-that the two cores go to the API) with `studio-ledger projector` as its own process, as
-docker-compose.yml deploys them (``--projector inprocess`` runs it inside the API process), funds
+that the two cores go to the API) with `studio-ledger projector` and `studio-ledger sweep --loop`
+as their own processes, as docker-compose.yml deploys them (``--projector inprocess`` and
+``--sweeper inprocess`` run them inside the API process instead, as the embedded default does), funds
 the users through the signed webhook, then runs an open loop of commands at ``--rate`` per second: each one is
 POST /v1/generations followed by GET /v1/wallet?min_position=<its position>. Reported:
 p50/p99 of the command alone, of command -> visible in the projection (both requests), and of
-GET /healthz probed during the same run as the floor (the HTTP stack with no work behind it).
+GET /healthz probed during the same run as the floor (the HTTP stack with no work behind it), and
+the CPU each process (and PostgreSQL, and the load generator itself) spent per command.
 """
 
 from __future__ import annotations
@@ -77,18 +79,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(dbname: str, port: int, data_dir: Path, projector: str) -> list[subprocess.Popen[bytes]]:
-    """`studio-ledger serve` and `studio-ledger sweep --loop`, and with ``projector="separate"`` a
-    `studio-ledger projector` beside them."""
+def start_server(dbname: str, port: int, data_dir: Path, projector: str,
+                 sweeper: str) -> list[subprocess.Popen[bytes]]:
+    """`studio-ledger serve`, with `studio-ledger projector` and `studio-ledger sweep --loop` beside
+    it for each of them that is "separate"."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
     env.update(STUDIO_STORE="postgres", STUDIO_POSTGRES_DB=dbname, STUDIO_POSTGRES_HOST=PG["host"],
                STUDIO_POSTGRES_PORT=PG["port"], STUDIO_POSTGRES_USER=PG["user"],
                STUDIO_POSTGRES_PASSWORD=PG["password"], STUDIO_POSTGRES_POOL_SIZE="20",
                STUDIO_DATA_DIR=str(data_dir), STUDIO_PORT=str(port), STUDIO_JWT_SECRET=JWT_SECRET,
                STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET, STUDIO_RUN_PIPELINE="false",
-               STUDIO_RUN_PROJECTOR=str(projector == "inprocess").lower(), STUDIO_RUN_SWEEPER="false")
+               STUDIO_RUN_PROJECTOR=str(projector == "inprocess").lower(),
+               STUDIO_RUN_SWEEPER=str(sweeper == "inprocess").lower())
     cli = str(Path(sys.executable).with_name("studio-ledger"))
-    commands = [[cli, "serve"], [cli, "sweep", "--loop"]] + ([[cli, "projector"]] if projector == "separate" else [])
+    commands = ([[cli, "serve"]] + ([[cli, "projector"]] if projector == "separate" else [])
+                + ([[cli, "sweep", "--loop"]] if sweeper == "separate" else []))
     processes = []
     for command in commands:
         with (data_dir / f"{command[1]}.log").open("wb") as log:
@@ -184,11 +189,13 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--projector", choices=("inprocess", "separate"), default="separate",
                         help="run the projector in the API process, or as `studio-ledger projector` beside it")
+    parser.add_argument("--sweeper", choices=("inprocess", "separate"), default="separate",
+                        help="run the hold sweeper in the API process, or as `studio-ledger sweep --loop` beside it")
     args = parser.parse_args()
     users = [f"bench-{n}" for n in range(args.users)]
     with scratch_database("studio_bench_api") as dbname, tempfile.TemporaryDirectory() as data:
         port = free_port()
-        processes = start_server(dbname, port, Path(data), args.projector)
+        processes = start_server(dbname, port, Path(data), args.projector, args.sweeper)
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(300):
@@ -218,7 +225,7 @@ def main() -> None:
                 print(f"--- {log.name} (last lines)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
     done = len(results["visible"])
     print(f"offered {args.rate:.0f} commands/s for {args.seconds:.0f} s over {args.users} users, projector "
-          f"{args.projector}; "
+          f"{args.projector}, sweeper {args.sweeper}; "
           f"completed {done} ({done / results['elapsed'][0]:.0f}/s), errors {len(results['errors'])} "
           f"{sorted(set(results['errors']))} (0: no answer within 30 s)")
     print("| measure | p50 ms | p99 ms |")
