@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, Column, Connection, Integer, String, Table, U
 from ledger.follow import Stored
 from ledger.values import PAID_SOURCES
 from ledger.wallet import Wallet
+from projections.base import Write
 from projections.db import UTCDateTime, metadata
 
 wallet_balances = Table(
@@ -76,8 +77,8 @@ class WalletBalances:
     name = "wallet_balances"
     tables = (wallet_balances, wallet_grants)
 
-    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
-        """Apply the page's wallet events; other events are ignored."""
+    def writes(self, conn: Connection, page: Sequence[Stored]) -> list[Write]:
+        """The page's wallet events as changes to wallet and grant rows; other events are ignored."""
         changes = _Page()
         for stored in page:
             event = stored.event
@@ -88,7 +89,7 @@ class WalletBalances:
             elif isinstance(event, Wallet.Event):
                 self._change(changes, event)
                 changes.touched[event.originator_id] = (event.timestamp, stored.position)
-        self._write(conn, changes)
+        return self._writes(changes)
 
     def _change(self, page: _Page, event: Any) -> None:
         wallet = event.originator_id
@@ -122,20 +123,22 @@ class WalletBalances:
             page.closed[event.grant_id] = event.closed_as
             page.add(wallet, balance=-event.clawed_back, clawed_back=event.clawed_back)
 
-    def _write(self, conn: Connection, page: _Page) -> None:
+    def _writes(self, page: _Page) -> list[Write]:
+        writes: list[Write] = []
         if page.wallets:
-            conn.execute(wallet_balances.insert(), page.wallets)
+            writes.append((wallet_balances.insert(), page.wallets))
         if page.grants:
-            conn.execute(wallet_grants.insert(), page.grants)
+            writes.append((wallet_grants.insert(), page.grants))
         shifts = [{"gid": k, "delta": v} for k, v in page.remaining.items() if v]
         if shifts:
-            conn.execute(SHIFT_GRANT, shifts)
+            writes.append((SHIFT_GRANT, shifts))
         if page.closed:
-            conn.execute(CLOSE_GRANT, [{"gid": k, "how": v} for k, v in page.closed.items()])
+            writes.append((CLOSE_GRANT, [{"gid": k, "how": v} for k, v in page.closed.items()]))
         if page.touched:
-            conn.execute(MOVE_BALANCE, [{"wid": wallet, "at": at, "pos": position,
-                                         **{f"d_{name}": n for name, n in page.totals[wallet].items()}}
-                                        for wallet, (at, position) in page.touched.items()])
+            writes.append((MOVE_BALANCE, [{"wid": wallet, "at": at, "pos": position,
+                                           **{f"d_{name}": n for name, n in page.totals[wallet].items()}}
+                                          for wallet, (at, position) in page.touched.items()]))
+        return writes
 
 
 # Built once (a statement made per page costs more to build and key for the cache than to run).

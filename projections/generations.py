@@ -23,6 +23,7 @@ from sqlalchemy import (
 
 from ledger.follow import Stored
 from ledger.generation import Generation
+from projections.base import Write
 from projections.db import UTCDateTime, metadata
 
 generations = Table(
@@ -97,8 +98,9 @@ class Generations:
     name = "generations"
     tables = (generations,)
 
-    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
-        """Apply the page's generation events; other events are ignored."""
+    def writes(self, conn: Connection, page: Sequence[Stored]) -> list[Write]:
+        """The page's generation events as writes; other events are ignored."""
+        writes: list[Write] = []
         requested: list[dict[str, Any]] = []
         for stored in page:
             event = stored.event
@@ -121,10 +123,11 @@ class Generations:
                 values.update(share_token=event.token)
             else:
                 continue
-            _flush(conn, generations, requested)
-            conn.execute(update(generations).where(generations.c.generation_id == event.originator_id)
-                         .values(**values))
-        _flush(conn, generations, requested)
+            _flush(writes, generations, requested)
+            writes.append((update(generations).where(generations.c.generation_id == event.originator_id)
+                           .values(**values), {}))
+        _flush(writes, generations, requested)
+        return writes
 
 
 class Gallery:
@@ -133,8 +136,9 @@ class Gallery:
     name = "gallery"
     tables = (gallery,)
 
-    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
-        """Apply the page's generation events; other events are ignored."""
+    def writes(self, conn: Connection, page: Sequence[Stored]) -> list[Write]:
+        """The page's generation events as writes; other events are ignored."""
+        writes: list[Write] = []
         requested: list[dict[str, Any]] = []
         for stored in page:
             event = stored.event
@@ -147,20 +151,22 @@ class Gallery:
             if not isinstance(event, Generation.GenerationCompleted | Generation.GenerationFailed
                               | Generation.GenerationShared):
                 continue
-            _flush(conn, gallery, requested)
+            _flush(writes, gallery, requested)
             if isinstance(event, Generation.GenerationCompleted):
-                conn.execute(update(gallery).where(where & gallery.c.visible.is_(False)).values(
+                writes.append((update(gallery).where(where & gallery.c.visible.is_(False)).values(
                     image_url=event.image_url, thumbnail_url=thumbnail_of(event), visible=True,
-                    created_at=event.timestamp, position=stored.position))
+                    created_at=event.timestamp, position=stored.position), {}))
             elif isinstance(event, Generation.GenerationFailed):
-                conn.execute(delete(gallery).where(where & gallery.c.visible.is_(False)))
+                writes.append((delete(gallery).where(where & gallery.c.visible.is_(False)), {}))
             else:
-                conn.execute(update(gallery).where(where).values(share_token=event.token, shared_at=event.timestamp))
-        _flush(conn, gallery, requested)
+                writes.append((update(gallery).where(where).values(share_token=event.token,
+                                                                   shared_at=event.timestamp), {}))
+        _flush(writes, gallery, requested)
+        return writes
 
 
-def _flush(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows gathered so far, in one statement, and forget them."""
+def _flush(writes: list[Write], table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows gathered so far, in one statement, and start a new list."""
     if rows:
-        conn.execute(table.insert(), rows)
+        writes.append((table.insert(), list(rows)))
         rows.clear()

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from ledger.follow import Stored
 from ledger.journal import Book, postings
 from ledger.wallet import Wallet
+from projections.base import Write
 from projections.db import UTCDateTime, metadata
 
 journal = Table(
@@ -58,11 +59,11 @@ class Journal:
     name = "journal"
     tables = (journal, journal_books)
 
-    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
-        """Apply the page's wallet events; other events are ignored."""
+    def writes(self, conn: Connection, page: Sequence[Stored]) -> list[Write]:
+        """The postings of the page's wallet events, and the books they leave; other events are ignored."""
         events = [s for s in page if isinstance(s.event, Wallet.Event | Wallet.WalletOpened)]
         if not events:
-            return
+            return []
         wallets = {s.event.originator_id for s in events}
         stored_books = {wallet_id: Book.from_dict(book)
                         for wallet_id, book in conn.execute(BOOKS, {"wallets": list(wallets)})}
@@ -76,14 +77,14 @@ class Journal:
                               "occurred_at": event.timestamp, "event_type": stored.type, "account": p.account,
                               "credits": p.credits, "money_minor": p.money_minor, "currency": p.currency,
                               "memo": p.memo[:200]})
-        if lines:
-            conn.execute(journal.insert(), lines)
+        writes: list[Write] = [(journal.insert(), lines)] if lines else []
         new = [{"wallet_id": k, "book": b.as_dict()} for k, b in books.items() if k not in stored_books]
         if new:
-            conn.execute(journal_books.insert(), new)
+            writes.append((journal_books.insert(), new))
         known = [{"wid": k, "book_data": b.as_dict()} for k, b in books.items() if k in stored_books]
         if known:
-            conn.execute(MOVE_BOOK, known)
+            writes.append((MOVE_BOOK, known))
+        return writes
 
 
 BOOKS = select(journal_books.c.wallet_id, journal_books.c.book).where(

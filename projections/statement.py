@@ -22,6 +22,7 @@ from sqlalchemy import (
 
 from ledger.follow import Stored
 from ledger.wallet import Wallet
+from projections.base import Write
 from projections.db import UTCDateTime, metadata
 
 wallet_statement = Table(
@@ -75,11 +76,11 @@ class WalletStatement:
     name = "wallet_statement"
     tables = (wallet_statement,)
 
-    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
-        """Apply the page's wallet events; other events are ignored."""
+    def writes(self, conn: Connection, page: Sequence[Stored]) -> list[Write]:
+        """A line for each of the page's wallet events; other events are ignored."""
         events = [s for s in page if isinstance(s.event, Wallet.Event | Wallet.WalletOpened)]
         if not events:
-            return
+            return []
         state = _last_lines(conn, {s.event.originator_id for s in events})
         lines = []
         for stored in events:
@@ -93,7 +94,7 @@ class WalletStatement:
                           "occurred_at": event.timestamp, "type": stored.type, "change": change,
                           "held_change": held_change, "balance": balance + change, "held": held + held_change,
                           "reference": reference, "details": details})
-        conn.execute(wallet_statement.insert(), lines)
+        return [(wallet_statement.insert(), lines)]
 
 
 def _last_lines(conn: Connection, wallets: set[UUID]) -> dict[UUID, tuple[str, int, int]]:

@@ -8,13 +8,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, event, func, select, text
 from sqlalchemy.engine import Engine
 
 from ledger import Ledger, Money
 from ledger.follow import Stored
 from projections import ConcurrentProjector, Projector, all_projections, queries
 from projections.balances import wallet_balances, wallet_grants
+from projections.base import Write
 from projections.db import make_engine
 from projections.generations import gallery, generations
 from projections.journal import journal
@@ -170,11 +171,20 @@ class CrashingOn:
         self.tables = inner.tables
         self.position = position
 
-    def apply(self, conn: Connection, page: Sequence[Stored]) -> None:
-        self.inner.apply(conn, page)
+    def writes(self, conn: Connection, page: Sequence[Stored]) -> list[Write]:
+        writes = list(self.inner.writes(conn, page))
         if any(s.position == self.position for s in page):
             self.position = -1
-            raise Crash(f"killed after applying position {page[-1].position}, before the commit")
+            writes.append((DIE, {}))  # run after every write of the page, before the commit
+        return writes
+
+
+DIE = text("SELECT 'the projector dies here'")
+
+
+def die_on_marker(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    if "the projector dies here" in statement:
+        raise Crash("killed after applying the page, before the commit")
 
 
 def test_a_crash_before_the_commit_applies_nothing_and_a_restart_applies_everything_once(
@@ -184,8 +194,12 @@ def test_a_crash_before_the_commit_applies_nothing_and_a_restart_applies_everyth
     crashing = [CrashingOn(p, head // 2) if p.name == "wallet_statement" else p for p in all_projections()]
     first = Projector(app, read_engine, crashing, page_size=7)
     first.setup()
-    with pytest.raises(Crash):
-        first.catch_up()
+    event.listen(read_engine, "before_cursor_execute", die_on_marker)
+    try:
+        with pytest.raises(Crash):
+            first.catch_up()
+    finally:
+        event.remove(read_engine, "before_cursor_execute", die_on_marker)
     with read_engine.connect() as conn:
         reached = queries.tracked_positions(conn)
         assert reached["wallet_statement"] < head // 2
