@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from uuid import UUID
 
@@ -108,20 +108,27 @@ def test_a_completion_after_the_sweep_changes_nothing(app: Ledger) -> None:
     assert wallet is not None and wallet.consumed == 0 and wallet.available(LATER) == 10
 
 
-def test_the_loop_follows_the_log_between_sweeps_and_sweeps_on_its_interval(app: Ledger) -> None:
+def test_the_loop_folds_the_log_in_between_sweeps_and_resolves_nothing_until_the_next(app: Ledger) -> None:
     funded(app, "ana", 10)
     clock = [T0]
     sweeper = Sweeper(app, clock=lambda: clock[0])
     loop = SweepLoop(sweeper, interval=3600, follow_every=0.02)
+
+    def waited_for(condition: Callable[[], bool]) -> bool:
+        deadline = time.monotonic() + 10
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return condition()
+
     loop.start()
     try:
+        assert waited_for(lambda: "ana" in sweeper.pending.users.values())  # the first sweep ran, nothing due
+        clock[0] = LATER  # from now on a generation requested at T0 is past its deadline
         gen = request(app, "ana")
-        deadline = time.monotonic() + 10
-        while gen not in sweeper.pending.generations and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert gen in sweeper.pending.generations  # folded in long before the next sweep
-        clock[0] = LATER
-        assert loop.last == Swept()  # the first sweep ran at the start, with nothing due
+        assert waited_for(lambda: gen in sweeper.pending.generations)  # folded in long before the next sweep
+        time.sleep(0.1)  # several more follow steps
     finally:
         loop.stop()
-    assert app.generation(gen).status == "requested"  # following never resolves anything by itself
+    assert loop.last == Swept()
+    assert app.generation(gen).status == "requested"  # only a sweep resolves what is due
+    assert sweeper.sweep().generations_failed == 1  # and the next one does
