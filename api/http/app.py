@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
 from api.http.metrics import Metrics
+from api.http.web import demo, page
 from api.http.routers import admin, catalog, generations, health, share_page, wallet, webhooks
 from api.service import Service
 
@@ -52,6 +53,8 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     media = service.store.data_dir / "media"
     media.mkdir(parents=True, exist_ok=True)
     app.mount("/media", StaticFiles(directory=media), name="media")
+    app.include_router(demo.router)
+    page.install(app, service)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

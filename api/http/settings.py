@@ -37,6 +37,8 @@ class ApiSettings(BaseSettings):
     read_wait_ms: int = Field(default=2000, ge=0, le=30_000)
     ready_max_lag: int = Field(default=10_000, ge=0)
     policy_file: Path | None = None  # default: api/policy.toml
+    checkout_url: str = ""  # the platform's checkout for a pack: {pack_id} and {user_id} are filled in
+    embed_origins: str = ""  # comma-separated origins that may frame the studio page and hand it a token
 
 
 class UnsafeSettings(ValueError):

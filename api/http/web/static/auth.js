@@ -1,0 +1,57 @@
+// The learner's token: from /#token=..., from a parent frame on an allowed origin, or the demo sign-in.
+
+const KEY = 'studio.token';
+
+export function takeTokenFromAddress() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const token = params.get('token');
+  if (!token) return;
+  sessionStorage.setItem(KEY, token);
+  params.delete('token');
+  const rest = params.toString();
+  history.replaceState(history.state, '', location.pathname + location.search + (rest ? `#${rest}` : ''));
+}
+
+export const storedToken = () => sessionStorage.getItem(KEY);
+export const storeToken = (token) => sessionStorage.setItem(KEY, token);
+export const forgetToken = () => sessionStorage.removeItem(KEY);
+
+export function claims(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(part.padEnd(Math.ceil(part.length / 4) * 4, '=')), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return null;
+  }
+}
+
+export function hasExpired(token) {
+  const found = claims(token);
+  return !found || typeof found.exp !== 'number' || found.exp * 1000 <= Date.now();
+}
+
+function parentOrigin(allowed) {
+  if (window.parent === window) return null;
+  const ancestors = location.ancestorOrigins;
+  let origin = ancestors && ancestors.length ? ancestors[0] : null;
+  if (!origin && document.referrer) origin = new URL(document.referrer).origin;
+  return allowed.includes(origin) ? origin : null;
+}
+
+// Tells the embedding page what happens (studio:ready, studio:session-ended, studio:image-ready, ...).
+export function makeParent(allowed) {
+  const origin = parentOrigin(allowed);
+  return {
+    tell(type, detail = {}) {
+      if (origin) window.parent.postMessage({ type, ...detail }, origin);
+    },
+    listen(onToken) {
+      window.addEventListener('message', (event) => {
+        if (!allowed.includes(event.origin) || event.source !== window.parent) return;
+        const data = event.data;
+        if (data && data.type === 'studio:token' && typeof data.token === 'string') onToken(data.token);
+      });
+    },
+  };
+}

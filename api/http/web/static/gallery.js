@@ -1,0 +1,169 @@
+// The learner's images, newest first, loading more as they scroll; download, share and stop sharing.
+
+import { ApiError, newKey } from './api.js';
+
+const PAGE = 12;
+
+export function setupGallery({ api, i18n, config, onChange }) {
+  const { t } = i18n;
+  const list = document.getElementById('gallery-list');
+  const empty = document.getElementById('gallery-empty');
+  const more = document.getElementById('gallery-more');
+  const notice = document.getElementById('gallery-notice');
+  let cursor = null;
+  let loading = false;
+
+  function tell(text, problem = false) {
+    notice.classList.toggle('problem', problem);
+    notice.textContent = text;
+  }
+
+  function altText(item) {
+    const template = config.templates[item.template_id];
+    const name = template ? template.title : item.template_id;
+    return item.title ? `${name}: ${item.title}` : name;
+  }
+
+  function render(item) {
+    const alt = altText(item);
+    const li = document.createElement('li');
+    li.className = 'shot';
+    li.dataset.id = item.generation_id;
+    const img = document.createElement('img');
+    img.src = item.thumbnail_url || item.image_url;
+    img.alt = alt;
+    img.loading = 'lazy';
+    img.decoding = 'async';
+    const body = document.createElement('div');
+    body.className = 'shot-body';
+    const title = document.createElement('p');
+    title.className = 'shot-title';
+    title.textContent = item.title || alt;
+    const badge = document.createElement('span');
+    badge.className = 'badge';
+    badge.textContent = t('shared_badge');
+    title.append(' ', badge);
+    const meta = document.createElement('p');
+    meta.className = 'shot-meta';
+    meta.textContent = `${config.templates[item.template_id]?.title || item.template_id} · ${t('made_on', { date: i18n.day(item.created_at) })}`;
+    const actions = document.createElement('div');
+    actions.className = 'shot-actions';
+    const download = document.createElement('a');
+    download.className = 'button small secondary';
+    download.href = item.image_url;
+    download.download = '';
+    download.textContent = t('download');
+    const share = button(t('share'), alt);
+    const unshare = button(t('unshare'), alt);
+    actions.append(download, share, unshare);
+    const link = document.createElement('p');
+    link.className = 'shot-link';
+    body.append(title, meta, actions, link);
+    li.append(img, body);
+    const shown = (url) => {
+      badge.hidden = !url;
+      unshare.hidden = !url;
+      link.hidden = !url;
+      if (url) {
+        const anchor = document.createElement('a');
+        anchor.href = url;
+        anchor.textContent = url;
+        link.replaceChildren(document.createTextNode(`${t('shared_link')} `), anchor);
+      }
+    };
+    shown(item.share_url);
+    share.addEventListener('click', () => shareItem(item, alt, shown, share));
+    unshare.addEventListener('click', () => unshareItem(item, shown, unshare, share));
+    return li;
+  }
+
+  function button(text, alt) {
+    const element = document.createElement('button');
+    element.type = 'button';
+    element.className = 'button small secondary';
+    const hidden = document.createElement('span');
+    hidden.className = 'visually-hidden';
+    hidden.textContent = `: ${alt}`;
+    element.append(document.createTextNode(text), hidden);
+    return element;
+  }
+
+  async function shareItem(item, alt, shown, control) {
+    control.disabled = true;
+    try {
+      const answer = await api.post(`/v1/generations/${item.generation_id}/share`, {}, newKey());
+      item.share_url = answer.share_url;
+      shown(answer.share_url);
+      let text = t('shared_link');
+      if (navigator.share) {
+        await navigator.share({ title: alt, url: answer.share_url }).catch(() => {});
+      } else if (navigator.clipboard) {
+        text = await navigator.clipboard.writeText(answer.share_url).then(() => t('shared_copied'), () => text);
+      }
+      if (answer.bonus_credits > 0) text += ` ${t('share_bonus', { credits: i18n.number(answer.bonus_credits) })}`;
+      tell(text);
+      onChange();
+    } catch (error) {
+      failed(error);
+    } finally {
+      control.disabled = false;
+    }
+  }
+
+  async function unshareItem(item, shown, control, share) {
+    control.disabled = true;
+    try {
+      await api.remove(`/v1/generations/${item.generation_id}/share`);
+      item.share_url = null;
+      shown(null);
+      tell(t('unshared'));
+      share.focus();
+    } catch (error) {
+      failed(error);
+    } finally {
+      control.disabled = false;
+    }
+  }
+
+  function failed(error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.status === 401) return;
+    tell(error.status === 0 ? t('offline') : error.problem.detail || t('something_wrong'), true);
+  }
+
+  async function load(reset = false) {
+    if (loading) return;
+    loading = true;
+    try {
+      const query = reset || !cursor ? `?limit=${PAGE}` : `?limit=${PAGE}&cursor=${cursor}`;
+      const page = await api.get(`/v1/gallery${query}`);
+      if (reset) {
+        const known = new Set([...list.children].map((li) => li.dataset.id));
+        const fresh = page.items.filter((item) => !known.has(item.generation_id));
+        list.prepend(...fresh.map(render));
+        if (!known.size) cursor = page.next_cursor;
+      } else {
+        list.append(...page.items.map(render));
+        cursor = page.next_cursor;
+      }
+      empty.hidden = list.children.length > 0;
+      more.hidden = !cursor;
+    } catch (error) {
+      failed(error);
+    } finally {
+      loading = false;
+    }
+  }
+
+  more.addEventListener('click', () => load());
+  if ('IntersectionObserver' in window) {
+    new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting) && cursor) load();
+    }, { rootMargin: '400px' }).observe(document.getElementById('gallery-sentinel'));
+  }
+
+  return {
+    start: () => { list.replaceChildren(); cursor = null; return load(); },
+    refresh: () => load(true),
+  };
+}

@@ -1,0 +1,24 @@
+// Strings from the page's catalogue (sent by the server) and numbers, dates and prices in the learner's locale.
+
+export function makeI18n(config) {
+  const { messages, locale } = config;
+  const numbers = new Intl.NumberFormat(locale);
+  const days = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric' });
+  const moments = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' });
+
+  function t(key, values = {}) {
+    const text = messages[key];
+    if (text === undefined) return key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+  }
+
+  return {
+    t,
+    has: (key) => key in messages,
+    number: (value) => numbers.format(value),
+    day: (iso) => days.format(new Date(iso)),
+    moment: (iso) => moments.format(new Date(iso)),
+    money: (minor, currency, minorPerMajor = 100) =>
+      new Intl.NumberFormat(locale, { style: 'currency', currency }).format(minor / minorPerMajor),
+  };
+}

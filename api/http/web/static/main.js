@@ -1,0 +1,100 @@
+// The studio page: who is signed in, and which view shows (sign in, session ended, the studio).
+
+import { makeApi } from './api.js';
+import * as auth from './auth.js';
+import { setupComposer } from './compose.js';
+import { clearErrors, showErrors } from './errors.js';
+import { setupGallery } from './gallery.js';
+import { makeI18n } from './i18n.js';
+import { setupWallet } from './wallet.js';
+
+const config = JSON.parse(document.getElementById('studio-config').textContent);
+const i18n = makeI18n(config);
+const { t } = i18n;
+const parent = auth.makeParent(config.embedOrigins);
+let token = null;
+
+const api = makeApi({ token: () => token, onUnauthorized: () => end() });
+const wallet = setupWallet({ api, i18n, config });
+const gallery = setupGallery({ api, i18n, config, onChange: () => wallet.refresh() });
+setupComposer({
+  api, i18n, config,
+  onFinished: ({ generation }) => {
+    wallet.refresh();
+    if (generation) {
+      gallery.refresh();
+      parent.tell('studio:image-ready', { generation_id: generation.generation_id });
+    }
+  },
+});
+
+function show(view) {
+  document.getElementById('booting').hidden = true;
+  for (const id of ['signin', 'ended', 'studio']) document.getElementById(id).hidden = id !== view;
+  for (const element of document.querySelectorAll('[data-signed-in]')) element.hidden = view !== 'studio';
+  const heading = document.querySelector(`#${view} h1`);
+  if (heading && view !== 'studio') {
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+}
+
+function begin(fresh) {
+  if (auth.hasExpired(fresh)) {
+    end();
+    return;
+  }
+  token = fresh;
+  auth.storeToken(fresh);
+  const user = auth.claims(fresh).sub;
+  document.getElementById('who').textContent = t('signed_in_as', { user });
+  wallet.signedIn(user);
+  show('studio');
+  wallet.refresh();
+  gallery.start();
+  parent.tell('studio:signed-in', { user_id: user });
+}
+
+function end() {
+  token = null;
+  auth.forgetToken();
+  show('ended');
+  parent.tell('studio:session-ended');
+}
+
+function signOut() {
+  token = null;
+  auth.forgetToken();
+  show('signin');
+}
+
+document.getElementById('sign-out').addEventListener('click', signOut);
+const again = document.getElementById('sign-in-again');
+if (again) again.addEventListener('click', signOut);
+
+const form = document.getElementById('signin-form');
+if (form) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const user = form.elements.user_id.value.trim();
+    if (!user) {
+      showErrors(form, [{ field: 'user_id', text: t('sign_in_needs_user') }], t('error_prefix'));
+      return;
+    }
+    try {
+      const answer = await api.post('/v1/dev/token', { user_id: user });
+      begin(answer.token);
+    } catch (error) {
+      const text = error.status === 0 ? t('offline') : error.problem?.detail || t('something_wrong');
+      showErrors(form, [{ field: 'user_id', text }], t('error_prefix'));
+    }
+  });
+}
+
+auth.takeTokenFromAddress();
+parent.listen((fresh) => begin(fresh));
+const stored = auth.storedToken();
+if (stored) begin(stored);
+else show('signin');
+parent.tell('studio:ready');

@@ -1,0 +1,122 @@
+// The wallet (available, held, by source, next expiry), its statement in words, and buying credits.
+
+import { ApiError } from './api.js';
+
+const PAGE = 10;
+
+export function setupWallet({ api, i18n, config }) {
+  const { t } = i18n;
+  const statement = document.getElementById('statement');
+  const more = document.getElementById('statement-more');
+  const buyNotice = document.getElementById('buy-notice');
+  let cursor = null;
+
+  for (const price of document.querySelectorAll('.pack-price')) {
+    price.textContent = i18n.money(Number(price.dataset.minor), price.dataset.currency);
+  }
+  const rate = document.getElementById('redemption');
+  rate.textContent = t('redemption_rate', {
+    credits: i18n.number(Number(rate.dataset.credits)),
+    price: i18n.money(Number(rate.dataset.minor), rate.dataset.currency, Number(rate.dataset.minor)),
+  });
+
+  function signed(value) {
+    if (value > 0) return `+${i18n.number(value)}`;
+    return value < 0 ? `−${i18n.number(-value)}` : '';
+  }
+
+  function words(line) {
+    if (line.description) return line.description;
+    const kind = i18n.has(`event_${line.type}`) ? t(`event_${line.type}`) : line.type;
+    const template = line.details && config.templates[line.details.template_id];
+    return template ? `${kind}: ${template.title}` : kind;
+  }
+
+  function lineItem(line) {
+    const li = document.createElement('li');
+    const what = document.createElement('span');
+    what.className = 'what';
+    what.textContent = words(line);
+    const change = document.createElement('span');
+    change.className = `change ${line.change > 0 ? 'plus' : 'minus'}`;
+    change.textContent = signed(line.change);
+    const when = document.createElement('span');
+    when.className = 'when';
+    when.textContent = `${i18n.moment(line.occurred_at)} · ${t('balance_after', { balance: i18n.number(line.balance) })}`;
+    li.append(what, change, when);
+    return li;
+  }
+
+  async function loadStatement(reset) {
+    const query = reset || !cursor ? `?limit=${PAGE}` : `?limit=${PAGE}&cursor=${cursor}`;
+    const page = await api.get(`/v1/wallet/statement${query}`);
+    const items = page.items.map(lineItem);
+    if (reset) statement.replaceChildren(...items);
+    else statement.append(...items);
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    document.getElementById('statement-empty').hidden = statement.children.length > 0;
+  }
+
+  async function refresh() {
+    try {
+      const wallet = await api.get('/v1/wallet');
+      document.getElementById('available').textContent = i18n.number(wallet.available);
+      document.getElementById('balance-chip').textContent = t('credits_chip', { credits: i18n.number(wallet.available) });
+      const held = document.getElementById('held');
+      held.hidden = !wallet.held;
+      held.textContent = t('held', { credits: i18n.number(wallet.held) });
+      const expiry = document.getElementById('expiry');
+      expiry.hidden = !wallet.next_expiry;
+      if (wallet.next_expiry) {
+        expiry.textContent = t('next_expiry', {
+          credits: i18n.number(wallet.next_expiry.credits), date: i18n.day(wallet.next_expiry.expires_at),
+        });
+      }
+      const sources = document.getElementById('sources');
+      sources.replaceChildren();
+      for (const [source, credits] of Object.entries(wallet.by_source || {})) {
+        if (!credits) continue;
+        const dt = document.createElement('dt');
+        dt.textContent = i18n.has(`source_${source}`) ? t(`source_${source}`) : source;
+        const dd = document.createElement('dd');
+        dd.textContent = i18n.number(credits);
+        sources.append(dt, dd);
+      }
+      await loadStatement(true);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+    }
+  }
+
+  more.addEventListener('click', () => loadStatement(false).catch(() => {}));
+
+  function signedIn(user) {
+    for (const link of document.querySelectorAll('[data-checkout-pack]')) {
+      link.href = config.checkoutUrl
+        .replaceAll('{pack_id}', encodeURIComponent(link.dataset.checkoutPack))
+        .replaceAll('{user_id}', encodeURIComponent(user));
+      link.target = '_top';
+    }
+  }
+
+  for (const button of document.querySelectorAll('[data-demo-pack]')) {
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      buyNotice.classList.remove('problem');
+      try {
+        await api.post('/v1/dev/purchase', { pack_id: button.dataset.demoPack });
+        buyNotice.textContent = t('demo_bought', { credits: i18n.number(Number(button.dataset.credits)) });
+        await refresh();
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        buyNotice.classList.add('problem');
+        buyNotice.textContent = error.status === 0 ? t('offline') : error.problem.detail || t('something_wrong');
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  return { refresh, signedIn };
+}

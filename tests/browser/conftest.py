@@ -1,0 +1,163 @@
+"""Browser tests: `studio-ledger serve` on its embedded default, driven by Debian's Chromium through Playwright.
+
+Playwright's own browser download does not work here, so the system Chromium is launched by path
+(``STUDIO_CHROMIUM``, else /usr/bin/chromium). `make test` installs it first where it can.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+
+from api.http.auth import issue_token
+from api.http.settings import EMBEDDED_JWT_SECRET
+
+CLI = str(Path(sys.executable).with_name("studio-ledger"))
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage"]
+EMBED_ORIGIN = "http://frame.studio.test"
+
+
+def chromium_path() -> str:
+    """The system Chromium, or a failure saying how to install it."""
+    path = os.environ.get("STUDIO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Chromium is missing: apt-get install -y chromium (or set STUDIO_CHROMIUM to a Chromium binary)")
+    return path
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Studio:
+    """A running service and how to reach it."""
+
+    base: str
+    env: dict[str, str]
+
+    def token(self, user: str, ttl: timedelta = timedelta(hours=1)) -> str:
+        """A token for ``user`` signed with the embedded default's secret."""
+        return issue_token(EMBEDDED_JWT_SECRET, user, issuer="studio-ledger", audience="studio-ledger", ttl=ttl)
+
+    def api(self, method: str, path: str, user: str, **kwargs: Any) -> httpx.Response:
+        """A call to the API as ``user``, outside the browser (to set things up)."""
+        headers = {"Authorization": f"Bearer {self.token(user)}", "Idempotency-Key": os.urandom(8).hex()}
+        return httpx.request(method, self.base + path, headers=headers, timeout=10, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
+    """`studio-ledger serve` on the embedded default, with images taking a moment to render."""
+    folder = tmp_path_factory.mktemp("studio")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+    env.update(STUDIO_DATA_DIR=str(folder / "data"), STUDIO_PORT=str(port), STUDIO_PUBLIC_URL=f"http://127.0.0.1:{port}",
+               STUDIO_LOCAL_DELAY_S="0.6", STUDIO_LOCAL_SCALE="0.25", STUDIO_EMBED_ORIGINS=EMBED_ORIGIN,
+               STUDIO_READ_WAIT_MS="3000")
+    process = subprocess.Popen([CLI, "serve"], cwd=folder, env=env, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=(folder / "serve.log").open("wb"))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, (folder / "serve.log").read_text()
+            time.sleep(0.1)
+        yield Studio(base, env)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """Playwright's driver."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Headless system Chromium."""
+    launched = playwright.chromium.launch(executable_path=chromium_path(), args=ARGS, headless=True)
+    yield launched
+    launched.close()
+
+
+@dataclass
+class Watch:
+    """What the page did that it should not: console errors, uncaught exceptions, requests elsewhere."""
+
+    base: str
+    errors: list[str] = field(default_factory=list)
+    elsewhere: list[str] = field(default_factory=list)
+
+    def console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+
+def open_context(browser: Browser, studio: Studio, **options: Any) -> tuple[BrowserContext, Watch]:
+    """A fresh browser profile that records console errors and requests to other hosts."""
+    options.setdefault("viewport", {"width": 1280, "height": 900})
+    options.setdefault("locale", "en-GB")
+    context = browser.new_context(**options)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=studio.base)
+    context.set_default_timeout(10_000)
+    watch = Watch(studio.base)
+
+    def on_page(page: Page) -> None:
+        page.on("console", watch.console)
+        page.on("pageerror", lambda error: watch.errors.append(f"uncaught: {error}"))
+        page.on("request", lambda request: None if request.url.startswith((studio.base, "blob:", "data:"))
+                else watch.elsewhere.append(request.url))
+
+    context.on("page", on_page)
+    return context, watch
+
+
+@pytest.fixture
+def context(browser: Browser, studio: Studio) -> Iterator[tuple[BrowserContext, Watch]]:
+    """A desktop-sized English profile; at the end no console error and no request to another host."""
+    context, watch = open_context(browser, studio)
+    yield context, watch
+    context.close()
+    assert watch.errors == [], f"console errors: {watch.errors}"
+    assert watch.elsewhere == [], f"requests to other hosts: {watch.elsewhere}"
+
+
+@pytest.fixture
+def page(context: tuple[BrowserContext, Watch]) -> Page:
+    """A tab in the fresh profile."""
+    return context[0].new_page()
+
+
+def user_name(request: pytest.FixtureRequest) -> str:
+    """A user of this test alone."""
+    return f"{request.node.name[:40]}-{os.urandom(3).hex()}"
