@@ -15,8 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
 from api.http.metrics import Metrics
-from api.http.web import demo, page
 from api.http.routers import admin, catalog, generations, health, share_page, wallet, webhooks
+from api.http.web import demo, page
 from api.service import Service
 
 DESCRIPTION = """Creative Studio's credits and image generation.

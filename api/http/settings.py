@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED_JWT_SECRET = "embedded-default-jwt-secret-do-not-use-in-production"  # noqa: S105 (the known default)
 EMBEDDED_WEBHOOK_SECRET = "embedded-default-webhook-secret-do-not-use-in-production"  # noqa: S105
@@ -38,7 +38,14 @@ class ApiSettings(BaseSettings):
     ready_max_lag: int = Field(default=10_000, ge=0)
     policy_file: Path | None = None  # default: api/policy.toml
     checkout_url: str = ""  # the platform's checkout for a pack: {pack_id} and {user_id} are filled in
-    embed_origins: str = ""  # comma-separated origins that may frame the studio page and hand it a token
+    embed_origins: Annotated[list[str], NoDecode] = []  # origins that may frame the studio and hand it a token
+
+    @field_validator("embed_origins", mode="before")
+    @classmethod
+    def _embed_origins(cls, value: Any) -> list[str]:
+        from api.http.web.headers import parse_origins
+
+        return list(parse_origins(value if isinstance(value, str) else ",".join(value or [])))
 
 
 class UnsafeSettings(ValueError):

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from api.http.problems import Problem
 from api.http.web.assets import FOREVER, Assets
-from api.http.web.headers import page_headers, parse_origins
+from api.http.web.headers import page_headers
 from api.http.web.i18n import LANGUAGES, LOCALES, Translator, choose_language, load_catalogue
 from api.service import Service, is_embedded
 from generation.settings import GenerationSettings
@@ -53,7 +53,7 @@ def image_origins(settings: GenerationSettings) -> tuple[str, ...]:
 
 def build_studio(service: Service) -> Studio:
     """Templates, assets, catalogue and headers; a bad catalogue or origin stops the start."""
-    embed_origins = parse_origins(service.api.embed_origins)
+    embed_origins = tuple(service.api.embed_origins)
     generation = GenerationSettings(data_dir=service.store.data_dir)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)

@@ -88,7 +88,11 @@ export function setupComposer({ api, i18n, config, onFinished }) {
   function fieldText(form, problem) {
     const message = (problem.detail || '').replace(/^[\w.]+: /, '');
     const label = labelOf(form, problem.field);
-    if (/is required$/.test(message)) return t('field_required', { label });
+    if (/is required$/.test(message)) {
+      // "Enter the course title": in English the label is lower-cased inside the sentence.
+      const inner = config.lang === 'en' && /^[A-Z][a-z]/.test(label) ? label[0].toLowerCase() + label.slice(1) : label;
+      return t('field_required', { label: inner });
+    }
     return t('field_problem', { label, message });
   }
 
@@ -129,7 +133,7 @@ export function setupComposer({ api, i18n, config, onFinished }) {
       const accepted = await api.post('/v1/generations', body, form.key);
       form.sent = null;
       say(form, '', t('status_requested'), { busy: true });
-      onFinished({ held: true });
+      onFinished({ position: accepted.position });
       await follow(form, accepted);
     } catch (error) {
       failed(form, error);

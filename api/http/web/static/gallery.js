@@ -53,6 +53,7 @@ export function setupGallery({ api, i18n, config, onChange }) {
     download.href = item.image_url;
     download.download = '';
     download.textContent = t('download');
+    download.setAttribute('aria-label', `${t('download')}: ${alt}`);
     const share = button(t('share'), alt);
     const unshare = button(t('unshare'), alt);
     actions.append(download, share, unshare);
@@ -81,10 +82,8 @@ export function setupGallery({ api, i18n, config, onChange }) {
     const element = document.createElement('button');
     element.type = 'button';
     element.className = 'button small secondary';
-    const hidden = document.createElement('span');
-    hidden.className = 'visually-hidden';
-    hidden.textContent = `: ${alt}`;
-    element.append(document.createTextNode(text), hidden);
+    element.textContent = text;
+    element.setAttribute('aria-label', `${text}: ${alt}`);
     return element;
   }
 
@@ -102,7 +101,7 @@ export function setupGallery({ api, i18n, config, onChange }) {
       }
       if (answer.bonus_credits > 0) text += ` ${t('share_bonus', { credits: i18n.number(answer.bonus_credits) })}`;
       tell(text);
-      onChange();
+      onChange(answer.position);
     } catch (error) {
       failed(error);
     } finally {

@@ -16,11 +16,11 @@ let token = null;
 
 const api = makeApi({ token: () => token, onUnauthorized: () => end() });
 const wallet = setupWallet({ api, i18n, config });
-const gallery = setupGallery({ api, i18n, config, onChange: () => wallet.refresh() });
+const gallery = setupGallery({ api, i18n, config, onChange: (position) => wallet.refresh(position) });
 setupComposer({
   api, i18n, config,
-  onFinished: ({ generation }) => {
-    wallet.refresh();
+  onFinished: ({ generation, position }) => {
+    wallet.refresh(position);
     if (generation) {
       gallery.refresh();
       parent.tell('studio:image-ready', { generation_id: generation.generation_id });

@@ -47,8 +47,9 @@ export function setupWallet({ api, i18n, config }) {
     return li;
   }
 
-  async function loadStatement(reset) {
-    const query = reset || !cursor ? `?limit=${PAGE}` : `?limit=${PAGE}&cursor=${cursor}`;
+  async function loadStatement(reset, position = 0) {
+    let query = reset || !cursor ? `?limit=${PAGE}` : `?limit=${PAGE}&cursor=${cursor}`;
+    if (position) query += `&min_position=${position}`;
     const page = await api.get(`/v1/wallet/statement${query}`);
     const items = page.items.map(lineItem);
     if (reset) statement.replaceChildren(...items);
@@ -58,9 +59,10 @@ export function setupWallet({ api, i18n, config }) {
     document.getElementById('statement-empty').hidden = statement.children.length > 0;
   }
 
-  async function refresh() {
+  // position: a command's ledger position, so that the wallet shown includes what it did.
+  async function refresh(position = 0) {
     try {
-      const wallet = await api.get('/v1/wallet');
+      const wallet = await api.get(position ? `/v1/wallet?min_position=${position}` : '/v1/wallet');
       document.getElementById('available').textContent = i18n.number(wallet.available);
       document.getElementById('balance-chip').textContent = t('credits_chip', { credits: i18n.number(wallet.available) });
       const held = document.getElementById('held');
@@ -83,7 +85,7 @@ export function setupWallet({ api, i18n, config }) {
         dd.textContent = i18n.number(credits);
         sources.append(dt, dd);
       }
-      await loadStatement(true);
+      await loadStatement(true, position);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
     }
@@ -105,9 +107,9 @@ export function setupWallet({ api, i18n, config }) {
       button.disabled = true;
       buyNotice.classList.remove('problem');
       try {
-        await api.post('/v1/dev/purchase', { pack_id: button.dataset.demoPack });
+        const bought = await api.post('/v1/dev/purchase', { pack_id: button.dataset.demoPack });
+        await refresh(bought.position);
         buyNotice.textContent = t('demo_bought', { credits: i18n.number(Number(button.dataset.credits)) });
-        await refresh();
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         buyNotice.classList.add('problem');
