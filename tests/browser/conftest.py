@@ -30,7 +30,6 @@ from api.http.settings import EMBEDDED_JWT_SECRET
 CLI = str(Path(sys.executable).with_name("studio-ledger"))
 ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--disable-dev-shm-usage"]
-EMBED_ORIGIN = "http://frame.studio.test"
 
 
 def chromium_path() -> str:
@@ -54,6 +53,7 @@ class Studio:
 
     base: str
     env: dict[str, str]
+    embed_origin: str  # the platform's dashboard, allowed to frame the studio (played by the tests)
 
     def token(self, user: str, ttl: timedelta = timedelta(hours=1)) -> str:
         """A token for ``user`` signed with the embedded default's secret."""
@@ -72,7 +72,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
     env.update(STUDIO_DATA_DIR=str(folder / "data"), STUDIO_PORT=str(port), STUDIO_PUBLIC_URL=f"http://127.0.0.1:{port}",
-               STUDIO_LOCAL_DELAY_S="0.6", STUDIO_LOCAL_SCALE="0.25", STUDIO_EMBED_ORIGINS=EMBED_ORIGIN,
+               STUDIO_LOCAL_DELAY_S="0.6", STUDIO_LOCAL_SCALE="0.25", STUDIO_EMBED_ORIGINS=f"http://localhost:{port}",
                STUDIO_READ_WAIT_MS="3000")
     process = subprocess.Popen([CLI, "serve"], cwd=folder, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=(folder / "serve.log").open("wb"))
@@ -86,7 +86,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
                 pass
             assert process.poll() is None, (folder / "serve.log").read_text()
             time.sleep(0.1)
-        yield Studio(base, env)
+        yield Studio(base, env, f"http://localhost:{port}")
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -119,6 +119,7 @@ class Watch:
     errors: list[str] = field(default_factory=list)
     elsewhere: list[str] = field(default_factory=list)
     answers: set[int] = field(default_factory=set)  # error statuses the test provokes on purpose
+    elsewhere_allowed: tuple[str, ...] = ()  # another origin the test itself plays (an embedding page)
 
     def console(self, message: ConsoleMessage) -> None:
         # Chromium logs every 4xx answer to fetch() as an error; a test that provokes one names its status.
@@ -138,14 +139,17 @@ def open_context(browser: Browser, studio: Studio, **options: Any) -> tuple[Brow
     options.setdefault("locale", "en-GB")
     context = browser.new_context(**options)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=studio.base)
+    # The embedding tests' dashboard is played by the test itself, so Chromium does not know it as a
+    # local page; as the learner would, let it frame the studio on this machine.
+    context.grant_permissions(["local-network-access"])
     context.set_default_timeout(10_000)
     watch = Watch(studio.base)
 
     def on_page(page: Page) -> None:
         page.on("console", watch.console)
         page.on("pageerror", lambda error: watch.errors.append(f"uncaught: {error}"))
-        page.on("request", lambda request: None if request.url.startswith((studio.base, "blob:", "data:"))
-                else watch.elsewhere.append(request.url))
+        page.on("request", lambda request: None if request.url.startswith(
+            (studio.base, "blob:", "data:", *watch.elsewhere_allowed)) else watch.elsewhere.append(request.url))
 
     context.on("page", on_page)
     return context, watch

@@ -2,19 +2,28 @@
 
 const KEY = 'studio.token';
 
+// Session storage, or memory where the browser refuses it (a frame on another site with
+// third-party storage blocked): the learner then signs in again after a reload.
+const memory = new Map();
+const store = {
+  get: (key) => { try { return sessionStorage.getItem(key); } catch { return memory.get(key) ?? null; } },
+  set: (key, value) => { try { sessionStorage.setItem(key, value); } catch { memory.set(key, value); } },
+  remove: (key) => { try { sessionStorage.removeItem(key); } catch { memory.delete(key); } },
+};
+
 export function takeTokenFromAddress() {
   const params = new URLSearchParams(location.hash.slice(1));
   const token = params.get('token');
   if (!token) return;
-  sessionStorage.setItem(KEY, token);
+  store.set(KEY, token);
   params.delete('token');
   const rest = params.toString();
   history.replaceState(history.state, '', location.pathname + location.search + (rest ? `#${rest}` : ''));
 }
 
-export const storedToken = () => sessionStorage.getItem(KEY);
-export const storeToken = (token) => sessionStorage.setItem(KEY, token);
-export const forgetToken = () => sessionStorage.removeItem(KEY);
+export const storedToken = () => store.get(KEY);
+export const storeToken = (token) => store.set(KEY, token);
+export const forgetToken = () => store.remove(KEY);
 
 export function claims(token) {
   try {

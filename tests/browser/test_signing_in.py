@@ -1,0 +1,103 @@
+"""Signing in: a token in the address, a token from the embedding page, an expired token, the demo form."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Route, expect
+
+from tests.browser.conftest import Studio, Watch, free_port, user_name
+from tests.browser.steps import screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
+
+PARENT = """<!doctype html><html><head><title>Course dashboard</title></head><body>
+<h1>Course dashboard</h1><iframe title="Creative Studio" src="{studio}/" width="1000" height="700"></iframe>
+<script>
+addEventListener('message', (event) => {{
+  if (event.origin === '{studio}' && event.data.type === 'studio:ready')
+    event.source.postMessage({{type: 'studio:token', token: '{token}'}}, '{studio}');
+}});
+</script></body></html>"""
+
+
+def serve_parent(context: BrowserContext, origin: str, html: str) -> None:
+    """A platform page on ``origin`` (answered by the test, never by the network; on localhost, as
+    Chromium keeps public pages from framing loopback ones)."""
+    def fulfil(route: Route) -> None:
+        route.fulfill(status=200, content_type="text/html", body=html)
+
+    context.route(f"{origin}/**", fulfil)
+
+
+def test_a_token_in_the_address_signs_the_learner_in_and_leaves_the_address(
+        page: Page, studio: Studio, request: pytest.FixtureRequest) -> None:
+    user = user_name(request)
+    page.goto(f"{studio.base}/?lang=en#token={studio.token(user)}")
+    expect(page.get_by_text(f"Signed in as {user}")).to_be_visible()
+    assert page.url == f"{studio.base}/?lang=en"
+    assert page.evaluate("sessionStorage.getItem('studio.token')").count(".") == 2
+    page.reload()
+    expect(page.get_by_text(f"Signed in as {user}")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Sign in as")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('studio.token')") is None
+
+
+def test_an_embedding_page_on_an_allowed_origin_hands_the_token_over_by_post_message(
+        context: tuple[BrowserContext, Watch], studio: Studio, request: pytest.FixtureRequest) -> None:
+    browser_context, watch = context
+    watch.elsewhere_allowed = (studio.embed_origin,)
+    user = user_name(request)
+    serve_parent(browser_context, studio.embed_origin, PARENT.format(studio=studio.base, token=studio.token(user)))
+    page = browser_context.new_page()
+    page.goto(f"{studio.embed_origin}/dashboard")
+    frame = page.frame_locator("iframe[title='Creative Studio']")
+    expect(frame.get_by_text(f"Signed in as {user}")).to_be_visible()
+
+
+def test_an_embedding_page_on_another_origin_can_neither_frame_the_studio_nor_sign_anyone_in(
+        context: tuple[BrowserContext, Watch], studio: Studio, request: pytest.FixtureRequest) -> None:
+    browser_context, watch = context
+    stranger = f"http://localhost:{free_port()}"  # played by the test: nothing listens there
+    watch.elsewhere_allowed = (stranger,)
+    serve_parent(browser_context, stranger, PARENT.format(studio=studio.base, token=studio.token(user_name(request))))
+    page = browser_context.new_page()
+    page.goto(f"{stranger}/dashboard")
+    page.wait_for_timeout(1000)
+    frame = page.frame_locator("iframe[title='Creative Studio']")
+    expect(frame.get_by_text("Signed in as")).to_have_count(0)
+    # Chromium reports the refused frame on the embedding page's console: that is the policy working.
+    assert all("frame-ancestors" in error or "Refused to frame" in error for error in watch.errors), watch.errors
+    watch.errors.clear()
+
+
+def test_an_expired_token_says_the_session_has_ended_and_offers_a_way_back(
+        page: Page, studio: Studio, request: pytest.FixtureRequest) -> None:
+    user = user_name(request)
+    page.goto(f"{studio.base}/#token={studio.token(user, ttl=timedelta(minutes=-5))}")
+    expect(page.get_by_role("heading", name="Your session has ended")).to_be_visible()
+    expect(page.get_by_text("Signed in as")).to_be_hidden()
+    screenshot(page, "desktop-session-ended-en")
+    page.get_by_role("button", name="Sign in again").click()
+    page.get_by_label("Sign in as").fill(user)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_text(f"Signed in as {user}")).to_be_visible()
+
+
+def test_a_token_the_api_refuses_ends_the_session(page: Page, watch: Watch, studio: Studio) -> None:
+    watch.expect_answer(401)
+    forged = studio.token("mallory").rsplit(".", 1)[0] + ".c2lnbmF0dXJl"
+    page.goto(f"{studio.base}/#token={forged}")
+    expect(page.get_by_role("heading", name="Your session has ended")).to_be_visible()
+
+
+def test_the_demo_sign_in_form_names_a_missing_user_at_its_field(page: Page, studio: Studio) -> None:
+    page.goto(f"{studio.base}/")
+    screenshot(page, "desktop-sign-in-en")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("Enter a user name to sign in as")
+    expect(page.get_by_label("Sign in as")).to_have_attribute("aria-invalid", "true")
+    expect(page).to_have_title(re.compile("Creative Studio"))
