@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit browser chromium bench clean
+.PHONY: install run test lint typecheck unit browser screenshots chromium bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ chromium:
 
 browser: $(STAMP) chromium
 	$(BIN)/pytest tests/browser
+
+screenshots: $(STAMP) chromium
+	STUDIO_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser -q
 
 unit: $(STAMP)
 	$(BIN)/pytest -m unit

@@ -66,7 +66,10 @@ def test_a_browser_in_hindi_gets_the_studio_in_hindi_with_prices_and_dates_in_it
     expect(image).to_be_visible()
     expect(page.locator(".shot-meta").first).to_contain_text(re.compile(r"\d+ (जनवरी|फ़रवरी|मार्च|अप्रैल|मई|जून|जुलाई|"
                                                                         r"अगस्त|सितंबर|अक्तूबर|नवंबर|दिसंबर) \d{4}"))
-    screenshot(page, "desktop-studio-hi", full_page=True)
+    page.get_by_role("heading", name="आपकी गैलरी").scroll_into_view_if_needed()
+    screenshot(page, "desktop-gallery-hi")
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "desktop-studio-hi")
 
 
 def test_lang_in_the_address_wins_over_the_browser_language(

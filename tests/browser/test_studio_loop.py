@@ -48,7 +48,10 @@ def test_a_learner_buys_demo_credits_makes_a_poster_shares_it_and_stops_sharing(
     assert httpx.get(link).status_code == 200
     expect(page.get_by_role("link", name=link)).to_be_visible()
     expect(available(page)).to_have_text("100")  # the share bonus
-    screenshot(page, "desktop-studio-en", full_page=True)
+    page.get_by_role("heading", name="Your gallery").scroll_into_view_if_needed()
+    screenshot(page, "desktop-gallery-en")
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "desktop-studio-en")
 
     page.get_by_role("button", name="Stop sharing: Course launch poster: Data Science Bootcamp").click()
     expect(notice).to_contain_text("No longer shared")
