@@ -72,7 +72,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
     env.update(STUDIO_DATA_DIR=str(folder / "data"), STUDIO_PORT=str(port), STUDIO_PUBLIC_URL=f"http://127.0.0.1:{port}",
-               STUDIO_LOCAL_DELAY_S="0.6", STUDIO_LOCAL_SCALE="0.25", STUDIO_EMBED_ORIGINS=f"http://localhost:{port}",
+               STUDIO_LOCAL_DELAY_S="0.3", STUDIO_LOCAL_SCALE="0.25", STUDIO_EMBED_ORIGINS=f"http://localhost:{port}",
                STUDIO_READ_WAIT_MS="3000")
     process = subprocess.Popen([CLI, "serve"], cwd=folder, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=(folder / "serve.log").open("wb"))

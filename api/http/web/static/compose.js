@@ -3,7 +3,7 @@
 import { ApiError, newKey } from './api.js';
 import { clearErrors, labelOf, showErrors } from './errors.js';
 
-const POLL_MS = 700;
+const POLL_MS = 500;
 const GIVE_UP_MS = 180000;
 const MAX_PHOTO = 10 * 1024 * 1024;
 

@@ -28,15 +28,12 @@ setupComposer({
   },
 });
 
-function show(view) {
+function show(view, { focus = true } = {}) {
   document.getElementById('booting').hidden = true;
   for (const id of ['signin', 'ended', 'studio']) document.getElementById(id).hidden = id !== view;
   for (const element of document.querySelectorAll('[data-signed-in]')) element.hidden = view !== 'studio';
   const heading = document.querySelector(`#${view} h1`);
-  if (heading && view !== 'studio') {
-    heading.tabIndex = -1;
-    heading.focus();
-  }
+  if (heading && focus && view !== 'studio') heading.focus();
 }
 
 function begin(fresh) {
@@ -96,5 +93,5 @@ auth.takeTokenFromAddress();
 parent.listen((fresh) => begin(fresh));
 const stored = auth.storedToken();
 if (stored) begin(stored);
-else show('signin');
+else show('signin', { focus: false });
 parent.tell('studio:ready');
