@@ -2,26 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-
-class OriginError(ValueError):
-    """An embedding origin that is not ``scheme://host[:port]``."""
-
-
-def parse_origins(value: str) -> tuple[str, ...]:
-    """The comma-separated origins allowed to frame the page, each checked (``https://dash.example.com``)."""
-    origins = []
-    for raw in (part.strip() for part in value.split(",")):
-        if not raw:
-            continue
-        parts = urlsplit(raw)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
-                or parts.query or parts.fragment or parts.username:
-            raise OriginError(f"STUDIO_EMBED_ORIGINS: {raw!r} is not an origin like https://dashboard.example.com")
-        origins.append(f"{parts.scheme}://{parts.netloc}")
-    return tuple(origins)
-
 
 def content_security_policy(embed_origins: tuple[str, ...], image_origins: tuple[str, ...] = ()) -> str:
     """Scripts, styles, fonts and requests only from this service; images also from the image store's origin."""
