@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http import HTTPStatus
@@ -56,8 +57,9 @@ class Studio:
     embed_origin: str  # the platform's dashboard, allowed to frame the studio (played by the tests)
 
     def token(self, user: str, ttl: timedelta = timedelta(hours=1)) -> str:
-        """A token for ``user`` signed with the embedded default's secret."""
-        return issue_token(EMBEDDED_JWT_SECRET, user, issuer="studio-ledger", audience="studio-ledger", ttl=ttl)
+        """A token for ``user`` signed with the service's secret (the embedded default's unless set)."""
+        secret = self.env.get("STUDIO_JWT_SECRET", EMBEDDED_JWT_SECRET)
+        return issue_token(secret, user, issuer="studio-ledger", audience="studio-ledger", ttl=ttl)
 
     def api(self, method: str, path: str, user: str, **kwargs: Any) -> httpx.Response:
         """A call to the API as ``user``, outside the browser (to set things up)."""
@@ -65,26 +67,26 @@ class Studio:
         return httpx.request(method, self.base + path, headers=headers, timeout=10, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
-    """`studio-ledger serve` on the embedded default, with images taking a moment to render."""
-    folder = tmp_path_factory.mktemp("studio")
+@contextmanager
+def serving(folder: Path, **settings: str) -> Iterator[Studio]:
+    """`studio-ledger serve` with a fresh data folder and these STUDIO_* settings, until the block ends."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
     env.update(STUDIO_DATA_DIR=str(folder / "data"), STUDIO_PORT=str(port), STUDIO_PUBLIC_URL=f"http://127.0.0.1:{port}",
                STUDIO_LOCAL_DELAY_S="0.3", STUDIO_LOCAL_SCALE="0.25", STUDIO_EMBED_ORIGINS=f"http://localhost:{port}",
-               STUDIO_READ_WAIT_MS="3000")
+               STUDIO_READ_WAIT_MS="3000", **settings)
+    log = folder / "serve.log"
     process = subprocess.Popen([CLI, "serve"], cwd=folder, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=(folder / "serve.log").open("wb"))
+                               stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        for _ in range(600):
             try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
-            assert process.poll() is None, (folder / "serve.log").read_text()
+            assert process.poll() is None, log.read_text()
             time.sleep(0.1)
         yield Studio(base, env, f"http://localhost:{port}")
     finally:
@@ -94,6 +96,13 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
+    """`studio-ledger serve` on the embedded default, with images taking a moment to render."""
+    with serving(tmp_path_factory.mktemp("studio")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,12 @@ const store = {
 export function takeTokenFromAddress() {
   const params = new URLSearchParams(location.hash.slice(1));
   const token = params.get('token');
-  if (!token) return;
+  if (!token) return null;
   store.set(KEY, token);
   params.delete('token');
   const rest = params.toString();
   history.replaceState(history.state, '', location.pathname + location.search + (rest ? `#${rest}` : ''));
+  return token;
 }
 
 export const storedToken = () => store.get(KEY);

@@ -90,6 +90,10 @@ if (form) {
 }
 
 auth.takeTokenFromAddress();
+window.addEventListener('hashchange', () => {  // the platform hands over a new token without a reload
+  const fresh = auth.takeTokenFromAddress();
+  if (fresh) begin(fresh);
+});
 parent.listen((fresh) => begin(fresh));
 const stored = auth.storedToken();
 if (stored) begin(stored);
