@@ -47,7 +47,10 @@ def test_a_learner_buys_demo_credits_makes_a_poster_shares_it_and_stops_sharing(
     assert re.fullmatch(rf"{re.escape(studio.base)}/s/\S+", link), link
     assert httpx.get(link).status_code == 200
     expect(page.get_by_role("link", name=link)).to_be_visible()
-    expect(available(page)).to_have_text("100")  # the share bonus
+    expect(available(page)).to_have_text("100")  # the share bonus, which lapses in 30 days
+    expect(page.locator("#expiry")).to_contain_text(re.compile(r"^5 credits expire on \d+ \w+ \d{4}$"))
+    download = page.get_by_role("link", name="Download: Course launch poster: Data Science Bootcamp")
+    assert httpx.get(studio.base + (download.get_attribute("href") or "")).headers["content-type"] == "image/png"
     page.get_by_role("heading", name="Your gallery").scroll_into_view_if_needed()
     screenshot(page, "desktop-gallery-en")
     page.evaluate("window.scrollTo(0, 0)")
@@ -112,3 +115,8 @@ def test_the_gallery_loads_older_images_as_the_learner_scrolls(
     page.mouse.wheel(0, 6000)
     expect(page.locator("#gallery-list > li")).to_have_count(13)
     expect(page.get_by_role("img", name="Portrait tip post: Tip number 0")).to_be_attached()
+    # The statement is paginated too: a purchase, then a hold and a capture per image.
+    statement = page.locator("#statement > li")
+    expect(statement).to_have_count(10)
+    page.get_by_role("button", name="Show older entries").click()
+    expect(statement).to_have_count(20)
