@@ -192,6 +192,10 @@ def page(context: tuple[BrowserContext, Watch]) -> Page:
     return context[0].new_page()
 
 
+NAMES = ("asha", "ravi", "meera", "arjun", "priya", "kabir", "ananya", "dev", "isha", "rohan", "sara", "vikram")
+
+
 def user_name(request: pytest.FixtureRequest) -> str:
-    """A user of this test alone."""
-    return f"{request.node.name[:40]}-{os.urandom(3).hex()}"
+    """A user of this test alone (a readable name, for the screenshots)."""
+    first = NAMES[sum(request.node.name.encode()) % len(NAMES)]
+    return f"{first}-{os.urandom(2).hex()}"
