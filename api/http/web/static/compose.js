@@ -156,7 +156,7 @@ export function setupComposer({ api, i18n, config, onFinished }) {
       }
       position = 0;
       if (generation.status === 'completed') {
-        say(form, 'done', t('status_completed'));
+        say(form, 'done', t('status_completed'), { link: { href: '#gallery', text: t('see_in_gallery') } });
         onFinished({ generation });
         return;
       }
