@@ -152,16 +152,6 @@ class GroupCommitter:
             self._remember(aggregate)
         return aggregate
 
-    def _cached(self, aggregate_id: UUID) -> Aggregate | None:
-        # An id a command creates when absent (a generation's, from its request key): only a repeat
-        # can find it stored, and a repeat is rare (the API answers repeats from its idempotency
-        # records), so the store is not asked; if it was stored, the batch's save conflicts and
-        # every command of the batch runs again on its own against the store.
-        if aggregate_id in self.cache:
-            self.cache.move_to_end(aggregate_id)
-            return self.cache[aggregate_id]
-        return None
-
     def _remember(self, aggregate: Aggregate) -> None:
         self.cache[aggregate.id] = aggregate
         self.cache.move_to_end(aggregate.id)
@@ -172,7 +162,7 @@ class GroupCommitter:
         results: list[tuple[Unit, Any, Exception | None, list[Any]]] = []
         touched: dict[UUID, Aggregate] = {}
         for command, _ in batch:
-            unit = Unit(load=self._load, load_new=self._cached)
+            unit = Unit(load=self._load)
             try:
                 value, error = command(unit), None
             except Exception as exc:  # the command's own error, returned to its caller

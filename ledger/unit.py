@@ -29,19 +29,16 @@ class Unit:
     """The aggregates one command reads and changes, and the events it adds to them."""
 
     load: Callable[[UUID], Aggregate | None]
-    # For ids the command creates when they are absent: may answer None without asking the store
-    # (the save of a duplicate then fails on the store's unique key, and the command runs again).
-    load_new: Callable[[UUID], Aggregate | None] | None = None
     aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
     start: dict[UUID, int] = field(default_factory=dict)
     anchors: list[tuple[UUID, int]] = field(default_factory=list)
 
-    def get(self, aggregate_id: UUID, *, creating: bool = False) -> Aggregate | None:
-        """The aggregate with this id, or None when it does not exist yet. ``creating``: the command
-        creates the aggregate when it gets None, so a None that is out of date is caught by the save."""
+    def get(self, aggregate_id: UUID) -> Aggregate | None:
+        """The aggregate with this id, or None when the store has none (a repeat is recognised
+        from the store, never from a cache alone)."""
         if aggregate_id in self.aggregates:
             return self.aggregates[aggregate_id]
-        aggregate = (self.load_new or self.load)(aggregate_id) if creating else self.load(aggregate_id)
+        aggregate = self.load(aggregate_id)
         if aggregate is not None:
             self._track(aggregate)
         return aggregate
