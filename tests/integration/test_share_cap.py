@@ -12,6 +12,7 @@ import pytest
 from api.bonuses import grant_share_bonus
 from api.policy import Policy, load_policy
 from ledger import Ledger, Money
+from projections.audit.replay import replay
 from tests.conftest import T0
 
 pytestmark = pytest.mark.integration
@@ -62,6 +63,7 @@ def test_twenty_concurrent_shares_earn_exactly_the_daily_cap(pg_ledger: Ledger) 
     wallet = pg_ledger.wallet("alice")
     assert wallet is not None and wallet.granted == 1000 + rule.credits * rule.max_bonuses_per_day
     assert bonuses(pg_ledger, POLICY, "alice", images) == granted  # each share's decision stands
+    assert replay(pg_ledger).findings == []  # the audit reads the capped decisions as clean
 
 
 def test_the_cap_counts_the_days_of_the_policys_time_zone(pg_ledger: Ledger) -> None:
