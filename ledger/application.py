@@ -196,7 +196,7 @@ class Ledger(LedgerCore):
                  at: datetime, hold_ttl: timedelta) -> UUID:
         gen_id = generation_id(user_id, request_key)
         fingerprint = digest(fields)
-        existing = unit.get(gen_id)
+        existing = unit.get(gen_id, creating=True)
         if isinstance(existing, Generation):
             if existing.digest != fingerprint:
                 raise ConflictingCommand(f"request {request_key} of user {user_id} was made with another payload")

@@ -29,16 +29,26 @@ class Unit:
     """The aggregates one command reads and changes, and the events it adds to them."""
 
     load: Callable[[UUID], Aggregate | None]
+    # For ids the command creates when they are absent: may answer None without asking the store.
+    # A None that is out of date is caught by the store's unique key when the unit is saved; ids
+    # answered so are kept in ``assumed_new``, so that a rejection based on them can be checked.
+    load_new: Callable[[UUID], Aggregate | None] | None = None
+    assumed_new: list[UUID] = field(default_factory=list)
     aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
     start: dict[UUID, int] = field(default_factory=dict)
     anchors: list[tuple[UUID, int]] = field(default_factory=list)
 
-    def get(self, aggregate_id: UUID) -> Aggregate | None:
-        """The aggregate with this id, or None when the store has none (a repeat is recognised
-        from the store, never from a cache alone)."""
+    def get(self, aggregate_id: UUID, *, creating: bool = False) -> Aggregate | None:
+        """The aggregate with this id, or None when it does not exist yet. ``creating``: the command
+        creates the aggregate when it gets None, so a None that is out of date is caught by the save."""
         if aggregate_id in self.aggregates:
             return self.aggregates[aggregate_id]
-        aggregate = self.load(aggregate_id)
+        if creating and self.load_new is not None:
+            aggregate = self.load_new(aggregate_id)
+            if aggregate is None:
+                self.assumed_new.append(aggregate_id)
+        else:
+            aggregate = self.load(aggregate_id)
         if aggregate is not None:
             self._track(aggregate)
         return aggregate

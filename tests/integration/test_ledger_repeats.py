@@ -23,6 +23,7 @@ from api.bonuses import grant_share_bonus
 from api.policy import load_policy
 from ledger import Ledger, Money, Outcome
 from ledger.core import generation_id
+from ledger.wallet import Wallet
 from tests.conftest import T0
 
 pytestmark = pytest.mark.integration
@@ -176,5 +177,31 @@ def test_a_generation_request_repeated_later_in_a_new_process_with_group_commit_
         assert repeat.repeated and (repeat.value, repeat.position) == (first.value, first.position)
         wallet = restarted.wallet("alice")
         assert wallet is not None and wallet.held == 5
+    finally:
+        restarted.close()
+
+
+def test_a_repeat_whose_hold_was_forgotten_on_a_spent_wallet_is_its_first_outcome_not_a_402(
+        pg_env: dict[str, str]) -> None:
+    """The committer takes a generation id absent from its cache for new: a repeat it rejects on the
+    way (here, not enough credits for a hold the wallet no longer remembers) is checked in the store."""
+    case = Case(user="bob", key="k-1")
+    first_process = Ledger(pg_env, group_commit=True)
+    first_process.purchase(user_id="bob", payment_id="p", pack_id="starter", amount=5, price=Money(500, "INR"), at=T0)
+    first = case.generation(first_process, T0)
+    first_process.complete_generation(generation_id=first.value, at=T0, image_url="/i.png", storage_id="s",
+                                      provider="local", model="m", seed=1, timings={})
+    first_process.purchase(user_id="bob", payment_id="p2", pack_id="starter", amount=1, price=Money(100, "INR"),
+                           at=T0)
+    for n in range(Wallet.RESOLVED_HOLDS_KEPT):
+        first_process.place_hold(user_id="bob", hold_id=f"h{n}", amount=1, at=T0)
+        first_process.release(user_id="bob", hold_id=f"h{n}", at=T0)
+    first_process.close()
+    restarted = Ledger(pg_env, group_commit=True)
+    try:
+        spent = restarted.wallet("bob")
+        assert spent is not None and str(first.value) not in spent.holds and spent.available(T0) == 1
+        repeat = case.generation(restarted, T0 + timedelta(minutes=1))
+        assert repeat.repeated and (repeat.value, repeat.position) == (first.value, first.position)
     finally:
         restarted.close()
