@@ -104,21 +104,23 @@ def serving(folder: Path, **settings: str) -> Iterator[Studio]:
             process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     """`studio-ledger serve` on the embedded default, with images taking a moment to render."""
     with serving(tmp_path_factory.mktemp("studio")) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the sync API keeps an event loop running in this thread while it is
+# open, and the async tests that run after this package need the thread's loop free.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     """Playwright's driver."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Headless system Chromium."""
     launched = playwright.chromium.launch(executable_path=chromium_path(), args=ARGS, headless=True)

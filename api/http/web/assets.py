@@ -65,7 +65,3 @@ class Assets:
     def get(self, hashed_name: str) -> Asset | None:
         """The file served under a hashed name, if there is one."""
         return self._by_hashed.get(hashed_name)
-
-    def total_bytes(self, *names: str) -> int:
-        """The size of the named files (plain names), to keep the first load small."""
-        return sum(len(self._by_plain[n].body) for n in names)

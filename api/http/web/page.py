@@ -22,7 +22,6 @@ from generation.templates import Template
 
 HERE = Path(__file__).parent
 CATEGORIES = ("profile_photo", "poster", "social_post", "teaser")
-FIRST_LOAD = ("studio.css", "main.js")  # what the page loads before any image
 
 
 @dataclass(frozen=True)
