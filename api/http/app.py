@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
+from api.http.contract import describe_problems
 from api.http.metrics import Metrics
 from api.http.previews import Previews
 from api.http.routers import admin, catalog, config, dev, generations, health, previews, share_page, wallet, webhooks
@@ -63,7 +64,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
             document = get_openapi(title=app.title, version=app.version, description=app.description,
                                    routes=app.routes)
             document.setdefault("components", {}).setdefault("schemas", {}).update(webhooks.MESSAGE_SCHEMAS)
-            app.openapi_schema = document
+            app.openapi_schema = describe_problems(document)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
