@@ -41,7 +41,8 @@ openapi: $(STAMP)
 typescript:
 	@if command -v node >/dev/null && command -v npm >/dev/null; then \
 		cd $(TS) && { test node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund --silent; } \
-		&& echo "TypeScript client: schema current, tsc --noEmit" && npm run --silent check; \
+		&& echo "TypeScript client: the schema is current and tsc type-checks it (into $(TS)/build)" \
+		&& npm run --silent check; \
 	else echo "SKIPPED the TypeScript client check: node and npm not found (install Node 20+ to run it)"; fi
 
 unit: $(STAMP)

@@ -1,6 +1,7 @@
 // A typed walk through the studio: list templates, generate a poster, poll it, read the gallery.
-// `tsc --noEmit` checks it against the generated schema, so an API change that breaks it fails CI.
-import { createStudioClient, idempotencyKey, problemSlug, type Problem, type Schemas } from "./index";
+// `tsc` checks it against the generated schema, so an API change that breaks it fails `make test`,
+// and tests/e2e/test_typescript_client.py runs it against `studio-ledger serve`.
+import { createStudioClient, idempotencyKey, problemSlug, type Problem, type Schemas } from "./index.js";
 
 type Template = Schemas["TemplatePublic"];
 type Generation = Schemas["GenerationPublic"];

@@ -1,6 +1,6 @@
 // The Studio Ledger client: openapi-fetch over the generated schema, with the learner's token.
 import createClient, { type Client, type Middleware } from "openapi-fetch";
-import type { components, operations, paths } from "./schema";
+import type { components, operations, paths } from "./schema.js";
 
 export type { components, operations, paths };
 export type Schemas = components["schemas"];
