@@ -46,3 +46,9 @@ def test_the_typescript_schema_was_generated_from_the_committed_document() -> No
     assert found is not None, f"{SCHEMA_TS} has no '// openapi.json sha256:' line: run `make openapi`"
     assert found.group(1) == hashlib.sha256(COMMITTED.read_bytes()).hexdigest(), (
         "clients/typescript/src/schema.d.ts is older than docs/openapi.json: run `make openapi`")
+
+
+def test_a_generation_status_is_one_of_four_words_a_client_can_switch_on(spec: dict[str, object]) -> None:
+    schemas = spec["components"]["schemas"]  # type: ignore[index]
+    assert schemas["GenerationPublic"]["properties"]["status"]["enum"] == [
+        "requested", "started", "completed", "failed"]
