@@ -36,9 +36,17 @@ def build_model(provider: str, settings: GenerationSettings) -> ImageModel:
         from generation.models.cog import CogModel
 
         return CogModel(settings.cog_url or "", timeout=timeout, token=_secret(settings.cog_token) or None)
-    from generation.models.local import LocalModel
+    if provider == "huggingface":
+        from generation.models.huggingface import HuggingFaceModel
 
-    return LocalModel(scale=settings.local_scale, delay=settings.local_delay_s)
+        return HuggingFaceModel(_secret(settings.huggingface_token), timeout=timeout,
+                                inference_provider=settings.huggingface_inference_provider,
+                                model=settings.huggingface_model)
+    from generation.models.local import LocalModel
+    from generation.models.photos import PhotoReader
+
+    return LocalModel(scale=settings.local_scale, delay=settings.local_delay_s,
+                      photos=PhotoReader(settings.data_dir / "media", timeout=settings.store_timeout_s))
 
 
 def build_image_model(settings: GenerationSettings) -> ImageModel:

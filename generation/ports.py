@@ -15,6 +15,14 @@ SIZES = {  # the finished image's size per aspect ratio: native to where it is p
     "2:3": (1024, 1536),  # posters, Pinterest
     "3:4": (1080, 1440),  # portrait posters
 }
+MODEL_SIZES = {  # what we ask a model for that takes pixel sizes (multiples of 64, about a megapixel)
+    "1:1": (1024, 1024),
+    "4:5": (896, 1120),
+    "9:16": (768, 1344),
+    "16:9": (1344, 768),
+    "2:3": (832, 1248),
+    "3:4": (896, 1184),
+}
 OPEN_GRAPH = (1200, 630)  # the share page's preview image
 
 
@@ -38,6 +46,11 @@ class ImageRequest:
     def size(self) -> tuple[int, int]:
         """Width and height in pixels of the finished image for the aspect ratio."""
         return SIZES[self.aspect_ratio]
+
+    @property
+    def model_size(self) -> tuple[int, int]:
+        """Width and height to ask a model for (the compositor scales its output to ``size``)."""
+        return MODEL_SIZES[self.aspect_ratio]
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ class Variable(_Strict):
 class ModelSpec(_Strict):
     """Which image model renders a template, and with which parameters."""
 
-    provider: Literal["local", "replicate", "openai", "stability", "cog"]
+    provider: Literal["local", "replicate", "openai", "stability", "cog", "huggingface"]
     model_id: str = Field(min_length=1)
     parameters: dict[str, str | int | float | bool] = {}
 
