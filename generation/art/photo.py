@@ -70,17 +70,19 @@ def duotone(photo: Image.Image, base: RGB, accent: RGB, ink: RGB) -> Image.Image
 
 def popart(photo: Image.Image, base: RGB, accent: RGB, ink: RGB) -> Image.Image:
     """Posterised into four flat, saturated colours with a halftone dot screen in the lights."""
-    gray = ImageOps.autocontrast(photo.convert("L").filter(ImageFilter.SMOOTH_MORE), cutoff=2)
+    small = photo.convert("L").resize((max(1, photo.width // 2), max(1, photo.height // 2)), Image.Resampling.BOX)
+    small = small.filter(ImageFilter.MedianFilter(3))
+    gray = ImageOps.equalize(small.resize(photo.size, Image.Resampling.BICUBIC))  # each colour gets a quarter
     levels = [mix(base, (0, 0, 0), 0.4), mix(accent, (255, 0, 90), 0.35), mix(accent, (255, 220, 0), 0.5),
               mix(ink, (255, 255, 220), 0.5)]
-    lut = [c for v in range(256) for c in levels[min(3, v // 64)]]
-    flat = gray.convert("RGB").point(lut)
+    lut = [levels[min(3, v // 64)][channel] for channel in range(3) for v in range(256)]
+    flat = gray.convert("RGB").point(lut).filter(ImageFilter.ModeFilter(5))
     dots = Image.new("L", photo.size, 0)
     pen = ImageDraw.Draw(dots)
     step = max(6, photo.width // 90)
     for y in range(0, photo.height, step):
         for x in range((y // step % 2) * step // 2, photo.width, step):
-            if gray.getpixel((x, y)) > 150:  # type: ignore[operator]
+            if 150 < gray.getpixel((x, y)) < 192:  # type: ignore[operator]
                 pen.ellipse((x - step // 4, y - step // 4, x + step // 4, y + step // 4), fill=90)
     return Image.composite(Image.new("RGB", photo.size, levels[1]), flat, dots)
 

@@ -11,25 +11,28 @@ from generation.compositor.contrast import RGB, mix
 
 
 def watercolour(c: Canvas) -> None:
-    """Soft washes of the palette on paper: blurred, overlapping drops with darker rims."""
+    """Soft washes of the palette on paper: layered translucent glazes, each with a darker drying rim."""
     paper = mix(c.ink, (252, 248, 238), 0.7)
     c.image.paste(paper, (0, 0, c.width, c.height))
-    small = (max(1, c.width // 3), max(1, c.height // 3))  # washes are soft: paint them small, then enlarge
+    small = (max(1, c.width // 2), max(1, c.height // 2))  # paint at half size, then enlarge: washes are soft
     wash = Image.new("RGBA", small, (0, 0, 0, 0))
-    pen = ImageDraw.Draw(wash)
-    colors = [c.accent, mix(c.base, paper, 0.25), mix(c.accent, c.base, 0.5), mix(c.accent, (80, 160, 220), 0.4)]
-    fx, fy = c.focus[0] / 3, c.focus[1] / 3
-    for i in range(c.rng.randint(6, 9)):
-        r = min(small) * c.rng.uniform(0.16, 0.34)
-        cx, cy = fx + c.rng.uniform(-0.45, 0.45) * small[0], fy + c.rng.uniform(-0.3, 0.45) * small[1]
+    colors = [c.accent, mix(c.base, paper, 0.35), mix(c.accent, c.base, 0.5), mix(c.accent, (80, 160, 220), 0.4)]
+    fx, fy = c.focus[0] / 2, c.focus[1] / 2
+    for i in range(c.rng.randint(5, 7)):
+        r = min(small) * c.rng.uniform(0.16, 0.3)
+        cx, cy = fx + c.rng.uniform(-0.42, 0.42) * small[0], fy + c.rng.uniform(-0.25, 0.35) * small[1]
         color = colors[i % len(colors)]
-        outline = blob(c.rng, (cx, cy), r, wobble=0.3)
-        pen.polygon(outline, fill=rgba(color, c.rng.randint(70, 120)))
-        pen.line([*outline, outline[0]], fill=rgba(mix(color, (0, 0, 0), 0.25), 90), width=2)
-    wash = wash.filter(ImageFilter.GaussianBlur(max(2, min(small) // 60)))
+        glaze = Image.new("RGBA", small, (0, 0, 0, 0))
+        pen = ImageDraw.Draw(glaze)
+        for k in range(3):  # three glazes, each a little smaller: the pigment pools towards the middle
+            outline = blob(c.rng, (cx, cy), r * (1 - 0.22 * k), points=18, wobble=0.18)
+            pen.polygon(outline, fill=rgba(color, 64))
+            if k == 0:
+                pen.line([*outline, outline[0]], fill=rgba(mix(color, (0, 0, 0), 0.2), 110), width=3)
+        wash.alpha_composite(glaze.filter(ImageFilter.GaussianBlur(max(1.5, min(small) / 300))))
     big = wash.resize(c.image.size, Image.Resampling.BICUBIC)
     c.image.paste(big, (0, 0), big)
-    c.paper(12)
+    c.paper(5)
 
 
 def geometric(c: Canvas) -> None:
@@ -81,8 +84,8 @@ def papercut(c: Canvas) -> None:
 
 def scenic(c: Canvas, motif: str) -> None:
     """A golden-hour sky, a sun, and silhouettes of ``motif`` fading into the distance."""
-    sky_top = mix(c.base, (40, 30, 80), 0.3)
-    c.vertical_gradient(sky_top, mix(c.accent, (255, 200, 140), 0.4))
+    sky_top = mix((34, 40, 96), c.base, 0.25)
+    c.vertical_gradient(sky_top, mix(c.accent, (255, 150, 90), 0.45))
     c.radial_light(mix(c.accent, (255, 240, 200), 0.5), 0.55, 0.6)
     sun = round(min(c.width, c.height) * 0.09)
     sx, sy = round(c.width * c.rng.uniform(0.3, 0.7)), round(c.height * 0.46)

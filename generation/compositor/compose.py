@@ -158,20 +158,25 @@ def _backdrop(canvas: Image.Image, slot: Slot, area: BOX, bounds: BOX, size: int
 
 
 def _scrim(canvas: Image.Image, area: BOX, bounds: BOX, pad: int, shade: RGB) -> None:
-    # a gradient from the nearest edge: from the left for text that keeps to the left, else from top or bottom
-    reach = 4 * pad
-    ramp = Image.linear_gradient("L").point(lambda v: round(min(255, v * 1.6) * 0.8))
+    # strong from the nearest edge across the text, then fading out: from the left for text that keeps to the
+    # left, else from the bottom or the top
+    reach = 5 * pad
     if area[2] < canvas.width * 0.7:
-        ramp = ramp.rotate(-90, expand=True)  # dark on the left
-        right = min(canvas.width, bounds[2] + reach)
-        canvas.paste(Image.new("RGB", (right, canvas.height), shade), (0, 0), ramp.resize((right, canvas.height)))
-        return
-    lower = (area[1] + area[3]) / 2 > canvas.height / 2
-    top, bottom = (max(0, bounds[1] - reach), canvas.height) if lower else (0, min(canvas.height, bounds[3] + reach))
-    if not lower:
-        ramp = ramp.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-    band = (canvas.width, max(1, bottom - top))
-    canvas.paste(Image.new("RGB", band, shade), (0, top), ramp.resize(band))
+        length, solid, span = canvas.width, bounds[2], canvas.height
+    elif (area[1] + area[3]) / 2 > canvas.height / 2:
+        length, solid, span = canvas.height, canvas.height - bounds[1], canvas.width
+    else:
+        length, solid, span = canvas.height, bounds[3], canvas.width
+    profile = [round(210 * max(0.0, min(1.0, 1 - (i - solid) / reach))) if i > solid else 210 for i in range(length)]
+    line = Image.new("L", (length, 1))
+    line.putdata(profile)
+    if area[2] < canvas.width * 0.7:
+        mask = line.resize((length, span))
+    else:
+        mask = line.resize((length, span)).transpose(Image.Transpose.ROTATE_270)  # (span, length): left→top
+        if (area[1] + area[3]) / 2 > canvas.height / 2:
+            mask = mask.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    canvas.paste(Image.new("RGB", canvas.size, shade), (0, 0), mask)
 
 
 def _readable(canvas: Image.Image, background: Image.Image, bounds: BOX, wanted: list[RGB], base: RGB,

@@ -9,6 +9,7 @@ from PIL import ImageFont
 
 from generation.compositor.fonts import font
 
+BREAKS = set("-/_.")
 VIRAMAS = {"\u094d", "\u0bcd", "\u0c4d"}  # a break right after one would split a conjunct
 LEADING = {"display": 1.08, "text": 1.25}
 INDIC_LEADING = 1.3  # matras above and below the line need more room
@@ -105,6 +106,11 @@ def hyphenate(word: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
     pieces: list[str] = []
     rest = word
     while face.getlength(rest) > width:
+        natural = [i + 1 for i, c in enumerate(rest[:-1]) if c in BREAKS and face.getlength(rest[:i + 1]) <= width]
+        if natural:  # break after a hyphen, slash or dot that is already there, adding nothing
+            pieces.append(rest[:natural[-1]])
+            rest = rest[natural[-1]:]
+            continue
         cut = _longest_prefix(rest, face, width)
         if cut == 0:  # not even one cluster fits: leave it whole, the size search will reject it
             break
