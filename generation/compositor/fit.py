@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import ImageFont
@@ -12,7 +13,8 @@ from generation.compositor.fonts import font
 BREAKS = set("-/_.")
 VIRAMAS = {"\u094d", "\u0bcd", "\u0c4d"}  # a break right after one would split a conjunct
 LEADING = {"display": 1.08, "text": 1.25}
-INDIC_LEADING = 1.3  # matras above and below the line need more room
+INDIC_LEADING = 1.3
+REFERENCE = 100  # the size words are shaped at, then scaled  # matras above and below the line need more room
 
 
 class TextDoesNotFit(ValueError):
@@ -34,52 +36,68 @@ class FittedText:
 def fit(text: str, *, script: str, role: str, weight: str, sizes: tuple[int, int], width: int, height: int,
         max_lines: int) -> FittedText:
     """The largest setting of ``text`` within ``sizes`` that fits ``width`` x ``height`` in ``max_lines``."""
+    widths = _Widths(script, role, weight)
     low, high = sizes
-    best = _attempt(text, script, role, weight, low, width, height, max_lines)
-    if best is None:
+    if _lines(text, widths, low, width, height, max_lines, script, role) is None:
         raise TextDoesNotFit(f"{text!r} does not fit {width}x{height} px in {max_lines} line(s) at {low} px")
-    while low < high:  # binary search: the largest size that still fits
+    while low < high:  # binary search on scaled widths: the largest size that still fits
         middle = (low + high + 1) // 2
-        attempt = _attempt(text, script, role, weight, middle, width, height, max_lines)
-        if attempt is None:
+        if _lines(text, widths, middle, width, height, max_lines, script, role) is None:
             high = middle - 1
         else:
-            best, low = attempt, middle
-    return best
+            low = middle
+    for size in range(low, sizes[0] - 1, -1):  # set it for real: shaped at its own size, it must still fit
+        lines = _lines(text, widths, size, width, height, max_lines, script, role)
+        if lines is None:
+            continue
+        face = font(script, role, weight, size)
+        widest = max(round(face.getlength(line)) for line in lines)
+        if widest <= width:
+            ascent, descent = face.getmetrics()
+            line_height = _line_height(size, script, role)
+            total = line_height * (len(lines) - 1) + ascent + descent
+            if total <= height:
+                return FittedText(tuple(lines), face, size, line_height, widest, total)
+    raise TextDoesNotFit(f"{text!r} does not fit {width}x{height} px in {max_lines} line(s) at {sizes[0]} px")
 
 
-def _attempt(text: str, script: str, role: str, weight: str, size: int, width: int, height: int,
-             max_lines: int) -> FittedText | None:
-    face = font(script, role, weight, size)
-    lines = wrap(text, face, width, _Widths(face))
+def _line_height(size: int, script: str, role: str) -> int:
+    return max(1, round(size * (INDIC_LEADING if script != "latin" else LEADING[role])))
+
+
+def _lines(text: str, widths: _Widths, size: int, width: int, height: int, max_lines: int, script: str,
+           role: str) -> list[str] | None:
+    widths.scale = size / REFERENCE
+    lines = wrap(text, widths, width)
     if len(lines) > max_lines:
         return None
-    ascent, descent = face.getmetrics()
-    leading = INDIC_LEADING if script != "latin" else LEADING[role]
-    line_height = max(1, round(size * leading))
-    total = line_height * (len(lines) - 1) + ascent + descent
-    if total > height:
-        return None
-    widest = max(round(face.getlength(line)) for line in lines)
-    return FittedText(tuple(lines), face, size, line_height, widest, total)
+    total = _line_height(size, script, role) * (len(lines) - 1) + round(widths.extent * widths.scale)
+    return lines if total <= height else None
 
 
 class _Widths:
-    # Shaping never crosses a space, so a line is as wide as its words and spaces: measure each word once.
-    def __init__(self, face: ImageFont.FreeTypeFont) -> None:
-        self.face = face
+    # Advances grow in proportion to the size, and shaping never crosses a space: shape each word once, at a
+    # reference size, and scale (complex scripts cost milliseconds per shaping call).
+    def __init__(self, script: str, role: str, weight: str) -> None:
+        self.face = font(script, role, weight, REFERENCE)
+        ascent, descent = self.face.getmetrics()
+        self.extent = ascent + descent
         self.known: dict[str, float] = {}
-        self.space = face.getlength(" ")
+        self.reference_space = self.face.getlength(" ")
+        self.scale = 1.0
+
+    @property
+    def space(self) -> float:
+        return self.reference_space * self.scale
 
     def __call__(self, word: str) -> float:
         if word not in self.known:
             self.known[word] = self.face.getlength(word)
-        return self.known[word]
+        return self.known[word] * self.scale
 
 
-def wrap(text: str, face: ImageFont.FreeTypeFont, width: int, widths: _Widths | None = None) -> list[str]:
+def wrap(text: str, measure: _Widths, width: int) -> list[str]:
     """Greedy wrapping at spaces; a word wider than the line is hyphenated across lines."""
-    measure = widths or _Widths(face)
     lines: list[str] = []
     current, used = "", 0.0
     for word in text.split():
@@ -93,7 +111,7 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, width: int, widths: _Widths | 
         if measure(word) <= width:
             current, used = word, measure(word)
             continue
-        pieces = hyphenate(word, face, width)
+        pieces = hyphenate(word, measure, width)
         lines.extend(pieces[:-1])
         current, used = pieces[-1], measure(pieces[-1])
     if current:
@@ -101,17 +119,17 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, width: int, widths: _Widths | 
     return lines or [""]
 
 
-def hyphenate(word: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    """``word`` cut into pieces that fit ``width``, each but the last ending in a hyphen."""
+def hyphenate(word: str, measure: Callable[[str], float], width: int) -> list[str]:
+    """``word`` cut into pieces that fit ``width``, each but the last ending in a hyphen (or a break it had)."""
     pieces: list[str] = []
     rest = word
-    while face.getlength(rest) > width:
-        natural = [i + 1 for i, c in enumerate(rest[:-1]) if c in BREAKS and face.getlength(rest[:i + 1]) <= width]
+    while measure(rest) > width:
+        natural = [i + 1 for i, c in enumerate(rest[:-1]) if c in BREAKS and measure(rest[:i + 1]) <= width]
         if natural:  # break after a hyphen, slash or dot that is already there, adding nothing
             pieces.append(rest[:natural[-1]])
             rest = rest[natural[-1]:]
             continue
-        cut = _longest_prefix(rest, face, width)
+        cut = _longest_prefix(rest, measure, width)
         if cut == 0:  # not even one cluster fits: leave it whole, the size search will reject it
             break
         pieces.append(rest[:cut] + "-")
@@ -120,12 +138,12 @@ def hyphenate(word: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
     return pieces
 
 
-def _longest_prefix(word: str, face: ImageFont.FreeTypeFont, width: int) -> int:
+def _longest_prefix(word: str, measure: Callable[[str], float], width: int) -> int:
     best = 0
     for cut in range(1, len(word)):
         if not _can_break(word, cut):
             continue
-        if face.getlength(word[:cut] + "-") > width:
+        if measure(word[:cut] + "-") > width:
             break
         best = cut
     return best
