@@ -86,6 +86,7 @@ class ModelSpec(_Strict):
     provider: Literal["local", "replicate", "openai", "stability", "cog", "huggingface"]
     model_id: str = Field(min_length=1)
     parameters: dict[str, str | int | float | bool] = {}
+    alternatives: dict[str, str] = {}  # the model id to use on another provider, e.g. huggingface
 
 
 class Prompt(_Strict):

@@ -27,6 +27,14 @@ from generation.models.http import is_refusal, since
 from generation.ports import ImageRequest, ImageResult
 
 PARAMETERS = ("num_inference_steps", "guidance_scale", "scheduler")
+DEFAULT_MODEL = "black-forest-labs/FLUX.1-schnell"
+
+
+def model_for(request: ImageRequest) -> str:
+    """The template's Hugging Face model: its own id if it names this provider, else its alternative for it."""
+    if request.model.provider == "huggingface":
+        return request.model.model_id
+    return request.model.alternatives.get("huggingface", DEFAULT_MODEL)
 
 
 class HuggingFaceModel:
@@ -43,7 +51,10 @@ class HuggingFaceModel:
     async def generate(self, request: ImageRequest) -> ImageResult:
         """Render one image and encode it as PNG."""
         start = time.perf_counter()
-        model = self.model or request.model.model_id
+        model = self.model or model_for(request)
+        if request.input_image:
+            raise InvalidInput("huggingface text_to_image cannot edit the learner's photo: profile templates need "
+                               "the local, replicate or openai provider")
         width, height = request.model_size
         extra = {k: v for k, v in request.model.parameters.items() if k in PARAMETERS}
         try:

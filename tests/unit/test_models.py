@@ -266,3 +266,12 @@ async def test_hugging_face_output_that_is_not_an_image_is_a_final_failure() -> 
     for _ in hugging_face(body=b"<html>oops</html>"):
         with pytest.raises(InvalidInput):
             await HuggingFaceModel("hf_test").generate(ask())
+
+
+async def test_hugging_face_uses_each_templates_own_model_for_it_and_refuses_photo_edits(
+        hf_seen: list[httpx2.Request]) -> None:
+    await HuggingFaceModel("hf_test").generate(ask("poster-motivational", quote="Keep going"))
+    assert hf_seen[-1].url.path == "/hf-inference/models/stabilityai/stable-diffusion-3.5-large"
+    with pytest.raises(InvalidInput, match="cannot edit the learner's photo"):
+        await HuggingFaceModel("hf_test").generate(ask("profile-avatar", input_image="https://cdn.example/me.png",
+                                                       expression="smiling"))
