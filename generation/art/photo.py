@@ -76,14 +76,20 @@ def popart(photo: Image.Image, base: RGB, accent: RGB, ink: RGB) -> Image.Image:
     levels = [mix(base, (0, 0, 0), 0.4), mix(accent, (255, 0, 90), 0.35), mix(accent, (255, 220, 0), 0.5),
               mix(ink, (255, 255, 220), 0.5)]
     lut = [levels[min(3, v // 64)][channel] for channel in range(3) for v in range(256)]
-    flat = gray.convert("RGB").point(lut).filter(ImageFilter.ModeFilter(5))
-    dots = Image.new("L", photo.size, 0)
-    pen = ImageDraw.Draw(dots)
+    flat = gray.convert("RGB").point(lut)
     step = max(6, photo.width // 90)
-    for y in range(0, photo.height, step):
-        for x in range((y // step % 2) * step // 2, photo.width, step):
-            if 150 < gray.getpixel((x, y)) < 192:  # type: ignore[operator]
-                pen.ellipse((x - step // 4, y - step // 4, x + step // 4, y + step // 4), fill=90)
+    cell = Image.new("L", (step * 8, step * 16), 0)  # a tile of the halftone screen, rows offset by half a step
+    pen = ImageDraw.Draw(cell)
+    for row in range(17):
+        for col in range(9):
+            cx, cy = col * step + (step // 2 if row % 2 == 0 else 0), row * step + step // 2
+            pen.ellipse((cx - step // 4, cy - step // 4, cx + step // 4, cy + step // 4), fill=90)
+    screen = Image.new("L", photo.size)
+    for y in range(0, photo.height, cell.height):
+        for x in range(0, photo.width, cell.width):
+            screen.paste(cell, (x, y))
+    band = gray.point(lambda v: 255 if 150 < v < 192 else 0)  # dots only in the light middle tones
+    dots = ImageChops.multiply(screen, band)
     return Image.composite(Image.new("RGB", photo.size, levels[1]), flat, dots)
 
 
