@@ -160,14 +160,14 @@ def _backdrop(canvas: Image.Image, slot: Slot, area: BOX, bounds: BOX, size: int
 def _scrim(canvas: Image.Image, area: BOX, bounds: BOX, pad: int, shade: RGB) -> None:
     # strong from the nearest edge across the text, then fading out: from the left for text that keeps to the
     # left, else from the bottom or the top
-    reach = 5 * pad
+    reach = max(5 * pad, min(canvas.size) // 3)
     if area[2] < canvas.width * 0.7:
         length, solid, span = canvas.width, bounds[2], canvas.height
     elif (area[1] + area[3]) / 2 > canvas.height / 2:
         length, solid, span = canvas.height, canvas.height - bounds[1], canvas.width
     else:
         length, solid, span = canvas.height, bounds[3], canvas.width
-    profile = [round(210 * max(0.0, min(1.0, 1 - (i - solid) / reach))) if i > solid else 210 for i in range(length)]
+    profile = [round(210 * _ease(1 - (i - solid) / reach)) if i > solid else 210 for i in range(length)]
     line = Image.new("L", (length, 1))
     line.putdata(profile)
     if area[2] < canvas.width * 0.7:
@@ -177,6 +177,11 @@ def _scrim(canvas: Image.Image, area: BOX, bounds: BOX, pad: int, shade: RGB) ->
         if (area[1] + area[3]) / 2 > canvas.height / 2:
             mask = mask.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
     canvas.paste(Image.new("RGB", canvas.size, shade), (0, 0), mask)
+
+
+def _ease(t: float) -> float:
+    t = max(0.0, min(1.0, t))
+    return t * t * (3 - 2 * t)  # smoothstep: no visible edge where the scrim ends
 
 
 def _readable(canvas: Image.Image, background: Image.Image, bounds: BOX, wanted: list[RGB], base: RGB,
