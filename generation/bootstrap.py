@@ -7,7 +7,7 @@ from pydantic import SecretStr
 from generation.models.router import ModelRouter
 from generation.ports import ImageModel, ImageStore
 from generation.settings import GenerationSettings
-from generation.templates import Catalog, load_catalog
+from generation.templates import Catalog, TemplateError, load_catalog
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -77,5 +77,24 @@ def build_image_store(settings: GenerationSettings) -> ImageStore:
 
 
 def build_catalog(settings: GenerationSettings) -> Catalog:
-    """The template catalog, validated (a bad file stops start-up)."""
+    """The template catalog, validated (a bad file, or no way to set its text, stops start-up)."""
+    check_typesetting()
     return load_catalog(settings.templates_dir)
+
+
+def check_typesetting() -> None:
+    """Refuse to start without raqm shaping or an installed font: text would come out wrong or as boxes."""
+    from generation.compositor import fonts
+
+    if not fonts.shaping_available():
+        raise TemplateError("Pillow was built without raqm (libraqm): Devanagari, Tamil and Telugu text cannot "
+                            "be shaped; install Pillow's wheel from PyPI")
+    for script, roles in fonts.FONTS.items():
+        for role in roles:
+            try:
+                found = fonts.font_path(script, role).is_file()
+            except ModuleNotFoundError:
+                found = False
+            if not found:
+                raise TemplateError(f"no {script} {role} font: install the project's font packages "
+                                    f"({roles[role][0].replace('_', '-')})")

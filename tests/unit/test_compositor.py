@@ -165,3 +165,15 @@ def test_every_prompt_asks_for_artwork_without_text() -> None:
         values = samples.variables(template, samples.styles(template)[0], "en")
         prompt = template.render(values)
         assert "no text" in prompt.text and prompt.negative.endswith("text, letters, watermark")
+
+
+def test_a_worker_without_raqm_shaping_refuses_to_start_naming_the_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+    from generation.bootstrap import build_catalog
+    from generation.compositor import fonts
+    from generation.settings import GenerationSettings
+    from generation.templates import TemplateError
+
+    assert build_catalog(GenerationSettings()).all()
+    monkeypatch.setattr(fonts, "shaping_available", lambda: False)
+    with pytest.raises(TemplateError, match="without raqm"):
+        build_catalog(GenerationSettings())
