@@ -37,7 +37,8 @@ def main() -> None:
              "Every template as the embedded default renders it (the `local` model's procedural art, or the "
              "learner's photo for a profile template, with the text set by the compositor), in each style and in "
              "English and Hindi. Regenerate with `make templates-doc`; the images here are reduced to "
-             f"{LONG_SIDE} px on their longer side, the real output is at the native size named in each heading.",
+             f"{LONG_SIDE} px on their longer side, the real output is at the native size named in each heading. "
+             "Templates that set no text (two profile templates) are shown once.",
              "", "The sample photo for the profile templates (NASA, public domain):", "",
              "![sample photo](templates/portrait.jpg)", ""]
     for template in load_catalog().all():
