@@ -108,8 +108,8 @@ def watercolour(photo: Image.Image, base: RGB, accent: RGB, ink: RGB) -> Image.I
 
 def oil(photo: Image.Image, base: RGB, accent: RGB, ink: RGB) -> Image.Image:
     """Oil paint: colours pooled into strokes, richer saturation, a warm glaze and canvas relief."""
-    half = photo.resize((photo.width // 2, photo.height // 2), Image.Resampling.BILINEAR)
-    strokes = half.filter(ImageFilter.ModeFilter(7)).filter(ImageFilter.SMOOTH_MORE)
+    half = photo.resize((photo.width // 2, photo.height // 2), Image.Resampling.BOX)
+    strokes = half.filter(ImageFilter.MedianFilter(5)).filter(ImageFilter.ModeFilter(5)).filter(ImageFilter.SMOOTH)
     strokes = ImageEnhance.Color(strokes.resize(photo.size, Image.Resampling.BICUBIC)).enhance(1.45)
     glazed = Image.blend(strokes, Image.new("RGB", photo.size, mix(accent, (200, 140, 60), 0.5)), 0.12)
     relief = strokes.convert("L").filter(ImageFilter.EMBOSS).convert("RGB")
