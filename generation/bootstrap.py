@@ -62,10 +62,11 @@ def build_image_store(settings: GenerationSettings) -> ImageStore:
 
         return CloudinaryStore(cloud_name=settings.cloudinary_cloud_name or "",
                                api_key=settings.cloudinary_api_key or "",
-                               api_secret=_secret(settings.cloudinary_api_secret), timeout=settings.store_timeout_s)
+                               api_secret=_secret(settings.cloudinary_api_secret), timeout=settings.store_timeout_s,
+                               auth_token_key=_secret(settings.cloudinary_auth_token_key) or None)
     from generation.stores.local import LocalStore
 
-    return LocalStore(settings.data_dir)
+    return LocalStore(settings.data_dir, signing_key=_secret(settings.media_signing_key))
 
 
 def build_catalog(settings: GenerationSettings) -> Catalog:

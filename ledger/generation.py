@@ -68,6 +68,12 @@ class Generation(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.share_token = self.token
 
+    class GenerationUnshared(Aggregate.Event):
+        token: str  # the share token that stops working
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.share_token = ""
+
     def __init__(self, user_id: str, wallet_id: UUID, template_id: str, template_version: int,
                  variables: dict[str, Any], input_image: str | None, cost: int, hold_id: str,
                  expires_at: datetime, digest: str) -> None:
@@ -134,6 +140,13 @@ class Generation(Aggregate):
         if self.share_token:
             return False
         self.trigger_event(self.GenerationShared, token=token, timestamp=at)
+        return True
+
+    def unshare(self, *, at: datetime) -> bool:
+        """Make the image private again (its share link stops working); False when it is not shared."""
+        if not self.share_token:
+            return False
+        self.trigger_event(self.GenerationUnshared, token=self.share_token, timestamp=at)
         return True
 
     def _already(self, fingerprint: str) -> bool:

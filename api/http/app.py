@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, problem responses, request metrics and the media folder."""
+"""The FastAPI application: routers, problem responses, request metrics; images only to signed URLs."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
 from api.http.metrics import Metrics
-from api.http.routers import admin, catalog, generations, health, share_page, wallet, webhooks
+from api.http.routers import admin, catalog, generations, health, media, share_page, uploads, wallet, webhooks
 from api.service import Service
 
 DESCRIPTION = """Creative Studio's credits and image generation.
@@ -47,11 +46,8 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     app = FastAPI(title="Studio Ledger", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = service
     problems.install(app)
-    for module in (catalog, wallet, generations, share_page, webhooks, admin, health):
+    for module in (catalog, wallet, generations, uploads, share_page, media, webhooks, admin, health):
         app.include_router(module.router)
-    media = service.store.data_dir / "media"
-    media.mkdir(parents=True, exist_ok=True)
-    app.mount("/media", StaticFiles(directory=media), name="media")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

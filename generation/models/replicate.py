@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ from generation.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from generation.models.http import is_refusal, since
+from generation.models.http import input_photo, is_refusal, since
 from generation.ports import ImageRequest, ImageResult
 
 
@@ -41,7 +42,7 @@ class ReplicateModel:
         data: dict[str, Any] = {**request.model.parameters, "prompt": request.prompt.text,
                                 "aspect_ratio": request.aspect_ratio, "seed": request.seed}
         if request.input_image:
-            data["input_image"] = request.input_image
+            data["input_image"] = io.BytesIO(input_photo(request))  # the client uploads it to Replicate
             data["aspect_ratio"] = "match_input_image"
         return data
 
