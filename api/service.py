@@ -80,6 +80,7 @@ class Service:
     media: GenerationSettings = field(default_factory=GenerationSettings)
     pipeline: Any = None
     sweeper: Any = None
+    purger: Any = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _threads: list[threading.Thread] = field(default_factory=list)
     _relay: tuple[Any, str] | None = None
@@ -114,9 +115,13 @@ class Service:
             self.pipeline.start()
         if self.sweeper is not None:
             self.sweeper.start()
+        if self.purger is not None:
+            self.purger.start()
 
     def stop(self) -> None:
         """Stop the sweeper, the pipeline and the projector, then close the stores."""
+        if self.purger is not None:
+            self.purger.stop()
         if self.sweeper is not None:
             self.sweeper.stop()
         if self.pipeline is not None:
@@ -314,11 +319,23 @@ def build_service(api: ApiSettings | None = None, store: StoreSettings | None = 
                       images=_image_store(generation), media=generation)
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(ledger, catalog, generation, store)
+    if with_pipeline and generation.upload_purge_interval_s > 0 and service.images is not None:
+        from api.uploads import UploadPurger
+
+        service.purger = UploadPurger(service.images, lambda: _uploads_in_use(engine), service.clock,
+                                      generation.upload_purge_interval_s)
     if with_pipeline and api.run_sweeper:
         from api.sweeper import Sweeper, SweepLoop
 
         service.sweeper = SweepLoop(Sweeper(ledger), interval=generation.sweep_interval_s)
     return service
+
+
+def _uploads_in_use(engine: Engine) -> set[str]:
+    from projections.generations import uploads_in_use
+
+    with engine.connect() as conn:
+        return uploads_in_use(conn)
 
 
 def _image_store(settings: GenerationSettings) -> ImageStore:

@@ -64,6 +64,7 @@ class GenerationSettings(BaseSettings):
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     upload_ttl_minutes: int = Field(default=24 * 60, ge=15, le=30 * 24 * 60)  # an unused upload is deleted after
     upload_quota: int = Field(default=20, ge=1, le=1000)  # uploads one user may keep at a time
+    upload_purge_interval_s: float = Field(default=600.0, ge=0, le=86_400)  # 0: this process never purges
     upload_max_pixels: int = Field(default=40_000_000, ge=1_000_000, le=200_000_000)
     fetch_timeout_s: float = Field(default=10.0, gt=0, le=120)  # fetching an input_image_url, in all
     fetch_max_redirects: int = Field(default=3, ge=0, le=10)

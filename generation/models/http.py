@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import httpx
@@ -58,6 +59,12 @@ def input_photo(request: ImageRequest) -> bytes:
     if request.input_data is None:
         raise InvalidInput(f"generation {request.generation_id} takes a photo, but none was read")
     return request.input_data
+
+
+def data_uri(data: bytes) -> str:
+    """``data`` (a JPEG, PNG or WebP) as a ``data:`` URI."""
+    kind = "image/jpeg" if data[:2] == b"\xff\xd8" else "image/webp" if data[8:12] == b"WEBP" else "image/png"
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
 
 def since(start: float) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any
 
@@ -19,7 +18,7 @@ from generation.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from generation.models.http import input_photo, is_refusal, since
+from generation.models.http import data_uri, input_photo, is_refusal, since
 from generation.ports import ImageRequest, ImageResult
 
 
@@ -42,7 +41,7 @@ class ReplicateModel:
         data: dict[str, Any] = {**request.model.parameters, "prompt": request.prompt.text,
                                 "aspect_ratio": request.aspect_ratio, "seed": request.seed}
         if request.input_image:
-            data["input_image"] = io.BytesIO(input_photo(request))  # the client uploads it to Replicate
+            data["input_image"] = data_uri(input_photo(request))  # the bytes we checked, not a URL to fetch
             data["aspect_ratio"] = "match_input_image"
         return data
 

@@ -88,7 +88,8 @@ def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep) 
         raise Problem(404, "generation-not-found", "Not found", f"you have no generation {generation_id}")
     return GenerationPublic(**{k: row[k] for k in GenerationPublic.model_fields if k in row},
                             share_url=share_url(service, row["share_token"]),
-                            image_url=signed(service, row["image_url"]), thumbnail_url=signed(service, row["thumbnail_url"]))
+                            image_url=signed(service, row["image_url"]),
+                            thumbnail_url=signed(service, row["thumbnail_url"]))
 
 
 @router.get("/gallery", responses=problems(401, 409, 503), dependencies=[WaitForPosition])
