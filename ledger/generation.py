@@ -67,6 +67,8 @@ class Generation(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.share_token = self.token
+            if getattr(aggregate, "first_shared_at", None) is None:  # a share after an unshare is not the first
+                aggregate.first_shared_at = self.timestamp
 
     class GenerationUnshared(Aggregate.Event):
         token: str  # the share token that stops working
@@ -95,6 +97,7 @@ class Generation(Aggregate):
         self.reason = ""
         self.outcome = ""
         self.share_token = ""
+        self.first_shared_at: datetime | None = None
 
     @classmethod
     def request(cls, generation_id: UUID, *, at: datetime, **fields: Any) -> Generation:

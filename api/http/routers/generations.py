@@ -86,10 +86,10 @@ def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep) 
         row = queries.generation(conn, generation_id)
     if row is None or row["user_id"] != user.user_id:
         raise Problem(404, "generation-not-found", "Not found", f"you have no generation {generation_id}")
-    return GenerationPublic(**{k: row[k] for k in GenerationPublic.model_fields if k in row},
-                            share_url=share_url(service, row["share_token"]),
-                            image_url=signed(service, row["image_url"]),
-                            thumbnail_url=signed(service, row["thumbnail_url"]))
+    fields = {k: row[k] for k in GenerationPublic.model_fields if k in row}
+    return GenerationPublic(**{**fields, "share_url": share_url(service, row["share_token"]),
+                               "image_url": signed(service, row["image_url"]),
+                               "thumbnail_url": signed(service, row["thumbnail_url"])})
 
 
 @router.get("/gallery", responses=problems(401, 409, 503), dependencies=[WaitForPosition])
@@ -98,10 +98,10 @@ def get_gallery(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
     """The caller's finished images, newest first."""
     with service.reads.connect() as conn:
         rows = queries.user_gallery(conn, user.user_id, before=before(cursor), limit=limit + 1)
-    items = [GalleryItemPublic(**{k: r[k] for k in GalleryItemPublic.model_fields if k in r},
-                               share_url=share_url(service, r["share_token"]),
-                               image_url=signed(service, r["image_url"]) or "",
-                               thumbnail_url=signed(service, r["thumbnail_url"])) for r in rows[:limit]]
+    items = [GalleryItemPublic(**{**{k: r[k] for k in GalleryItemPublic.model_fields if k in r},
+                                  "share_url": share_url(service, r["share_token"]),
+                                  "image_url": signed(service, r["image_url"]) or "",
+                                  "thumbnail_url": signed(service, r["thumbnail_url"])}) for r in rows[:limit]]
     next_cursor = str(rows[limit - 1]["position"]) if len(rows) > limit else None
     return Page[GalleryItemPublic](items=items, next_cursor=next_cursor)
 
@@ -141,7 +141,7 @@ def _share_bonus(service: Service, user_id: str, generation_id: UUID) -> tuple[i
     generation = service.ledger.generation(generation_id)
     if rule.credits <= 0 or generation is None:
         return 0, 0
-    at = generation.modified_on
+    at = getattr(generation, "first_shared_at", None) or generation.modified_on  # a share after an unshare too
     with service.reads.connect() as conn:
         today = queries.share_bonuses_since(conn, user_id, datetime.combine(at.date(), time(), at.tzinfo))
     if today >= rule.max_bonuses_per_day:
