@@ -266,8 +266,10 @@ class ProblemPublic(BaseModel):
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the problem statuses a route can answer."""
     text = {400: "Bad request", 401: "Missing, expired or invalid token", 402: "Not enough credits",
-            403: "Needs the admin role (media: a bad or expired signature)", 404: "Not found", 409: "Conflict (Idempotency-Key reused, state)",
-            422: "Invalid input; `field` names it", 429: "Too many uploads kept: retry after Retry-After", 503: "Projection not caught up: retry after Retry-After"}
+            403: "Needs the admin role (media: a bad or expired signature)", 404: "Not found",
+            409: "Conflict (Idempotency-Key reused, state)", 422: "Invalid input; `field` names it",
+            429: "Too many uploads kept: retry after Retry-After",
+            503: "Projection not caught up: retry after Retry-After"}
     return {s: {"model": ProblemPublic, "description": text[s],
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemPublic"}}}}
             for s in statuses}
