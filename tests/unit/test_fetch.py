@@ -25,7 +25,7 @@ def picture(kind: str = "PNG", size: tuple[int, int] = (40, 30)) -> bytes:
 
 
 class Answers(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+    def do_GET(self) -> None:
         path = self.path
         if path.startswith("/redirect-to/"):
             self.send_response(302)
@@ -101,7 +101,7 @@ def test_a_host_that_resolves_inside_the_network_is_refused_before_connecting(ad
 
 def test_one_internal_address_among_public_ones_is_refused() -> None:
     guarded = Fetcher(resolver=resolver({"cdn.example": ["93.184.216.34", "10.0.0.7"]}))  # type: ignore[arg-type]
-    with pytest.raises(FetchRefused, match="10.0.0.7"):
+    with pytest.raises(FetchRefused, match=r"10\.0\.0\.7"):
         guarded.fetch("https://cdn.example/me.png")
 
 
@@ -111,7 +111,7 @@ def test_an_ip_literal_inside_the_network_is_refused() -> None:
 
 
 def test_a_redirect_to_an_internal_address_is_refused(server: str) -> None:
-    with pytest.raises(FetchRefused, match="169.254.169.254"):
+    with pytest.raises(FetchRefused, match=r"169\.254\.169\.254"):
         fetcher().fetch(f"{server}/redirect-to/http://metadata.test/latest/meta-data/")
 
 
@@ -136,7 +136,7 @@ def test_a_body_over_the_size_cap_is_refused_even_without_a_content_length(serve
 
 def test_a_slow_server_is_refused_at_the_deadline(server: str) -> None:
     started = time.monotonic()
-    with pytest.raises(FetchRefused, match="no answer within 0.5 s"):
+    with pytest.raises(FetchRefused, match=r"no answer within 0\.5 s"):
         fetcher(timeout=0.5).fetch(f"{server}/slow")
     assert time.monotonic() - started < 1.4
 
