@@ -51,9 +51,14 @@ class Answers(BaseHTTPRequestHandler):
         pass
 
 
+class Quiet(ThreadingHTTPServer):
+    def handle_error(self, *_: object) -> None:  # a client that stopped reading (the size cap) is expected
+        pass
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+    httpd = Quiet(("127.0.0.1", 0), Answers)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://images.test:{httpd.server_address[1]}"
