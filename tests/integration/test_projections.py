@@ -146,9 +146,10 @@ def test_generations_and_gallery_follow_each_image(app: Ledger, read_engine: Eng
 def test_an_unshared_image_leaves_the_gallery_public_index_and_the_audit_still_verifies(
         app: Ledger, read_engine: Engine) -> None:
     a_busy_month(app)
-    [gen] = [g for g in app.recorder.select_notifications(1, 1000) if g.topic.endswith("GenerationShared")]
-    app.unshare_generation(generation_id=gen.originator_id, user_id="alice", at=datetime.now(UTC))
-    repeated = app.unshare_generation(generation_id=gen.originator_id, user_id="alice", at=datetime.now(UTC))
+    [gen] = [uuid.UUID(str(n.originator_id)) for n in app.recorder.select_notifications(1, 1000)
+             if n.topic.endswith("GenerationShared")]
+    app.unshare_generation(generation_id=gen, user_id="alice", at=datetime.now(UTC))
+    repeated = app.unshare_generation(generation_id=gen, user_id="alice", at=datetime.now(UTC))
     assert repeated.repeated and repeated.value is False
     projector = Projector(app, read_engine, [*all_projections(), Journal()])
     projector.setup()
@@ -157,7 +158,8 @@ def test_an_unshared_image_leaves_the_gallery_public_index_and_the_audit_still_v
         assert queries.shared_image(conn, "tok1") is None
         [row] = queries.user_gallery(conn, "alice", before=None, limit=10)
         assert (row["share_token"], row["shared_at"]) == (None, None)
-        assert queries.generation(conn, gen.originator_id)["share_token"] is None  # type: ignore[index]
+        row = queries.generation(conn, gen)
+        assert row is not None and row["share_token"] is None
     report = run_verify(app, projections=ProjectionDiff(read_engine))
     assert report.ok, report.text()
 
