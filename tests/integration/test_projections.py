@@ -158,8 +158,8 @@ def test_an_unshared_image_leaves_the_gallery_public_index_and_the_audit_still_v
         assert queries.shared_image(conn, "tok1") is None
         [row] = queries.user_gallery(conn, "alice", before=None, limit=10)
         assert (row["share_token"], row["shared_at"]) == (None, None)
-        row = queries.generation(conn, gen)
-        assert row is not None and row["share_token"] is None
+        found = queries.generation(conn, gen)
+        assert found is not None and found["share_token"] is None
     report = run_verify(app, projections=ProjectionDiff(read_engine))
     assert report.ok, report.text()
 
