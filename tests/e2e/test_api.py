@@ -75,7 +75,8 @@ def test_a_bought_pack_pays_for_an_image_that_reaches_the_gallery_and_can_be_sha
     done = finish(service, body["generation_id"])
     seen = client.get(f"/v1/generations/{body['generation_id']}?min_position={done}", headers=ALICE).json()
     assert seen["status"] == "completed"
-    assert seen["image_url"].endswith(".png") and seen["thumbnail_url"].endswith("_thumb.jpg")
+    assert seen["image_url"].split("?")[0].endswith(".png") and "&signature=" in seen["image_url"]
+    assert seen["thumbnail_url"].split("?")[0].endswith("_thumb.jpg")
     gallery = client.get("/v1/gallery", headers=ALICE).json()
     assert [i["generation_id"] for i in gallery["items"]] == [body["generation_id"]]
     wallet = client.get("/v1/wallet", headers=ALICE).json()
