@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import re
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from generation.errors import InvalidInput
 from generation.fetch import Fetcher, FetchRefused, decode_photo
+from generation.inputs import InputPhotos
+from generation.stores.local import LocalStore
 
 pytestmark = pytest.mark.unit
 LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"),)  # the test server's address, allowed only where said
@@ -162,3 +167,12 @@ def test_a_truncated_or_oversized_image_is_refused() -> None:
         decode_photo(picture("PNG", (1001, 1000)), max_pixels=10**6)
     with pytest.raises(FetchRefused, match="empty"):
         decode_photo(b"", max_pixels=10**6)
+
+
+async def test_the_worker_refuses_an_internal_url_as_invalid_input_naming_the_field(tmp_path: Path) -> None:
+    inside = Fetcher(resolver=resolver({"cdn.example": ["10.0.0.8"]}))  # type: ignore[arg-type]
+    photos = InputPhotos(LocalStore(tmp_path), inside)
+    with pytest.raises(InvalidInput, match=re.escape("input_image_url refused: the host cdn.example is at 10.0.0.8")):
+        await photos.read("ana", "https://cdn.example/me.png")
+    with pytest.raises(InvalidInput, match="gone"):
+        await photos.read("ana", "upload:missing")
