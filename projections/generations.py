@@ -79,8 +79,9 @@ def thumbnail_of(event: Any) -> str:
     if given:
         return str(given)
     url = str(event.image_url)
-    if "/image/upload/" in url:
-        return url.replace("/image/upload/", "/image/upload/c_limit,w_256,h_256/", 1)
+    for kind in ("/image/upload/", "/image/authenticated/"):
+        if kind in url:
+            return url.replace(kind, f"{kind}c_limit,w_256,h_256/", 1)
     stem, dot, _ = url.rpartition(".")
     return f"{stem}_thumb.jpg" if dot and "/" not in url[len(stem):] else url
 

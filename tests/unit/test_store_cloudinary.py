@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -21,6 +22,7 @@ from urllib3.response import HTTPResponse
 
 from generation.ports import ImageResult, Upload
 from generation.stores.cloudinary import CloudinaryStore
+from projections.generations import thumbnail_of
 
 pytestmark = pytest.mark.unit
 
@@ -187,3 +189,11 @@ async def test_photos_are_private_assets_per_owner_read_listed_and_deleted(
     assert [u.upload_id for u in await store().uploads("ana")] == ["up-1"] and await store().uploads("bob") == []
     await store().delete_upload("ana", "up-1")
     assert await store().uploads() == []
+
+
+async def test_the_thumbnail_the_projection_derives_is_signed_as_a_transformation(fake: FakeCloudinary) -> None:
+    kept = await store().put("gen-7", image())
+    derived = thumbnail_of(SimpleNamespace(image_url=kept.url))
+    assert "/image/authenticated/c_limit,w_256,h_256/v" in derived
+    signed = store().signed_url(derived, 600)
+    assert re.search(r"/image/authenticated/s--[A-Za-z0-9_-]{8}--/c_limit,w_256,h_256/v\d+/gallery/", signed)
