@@ -23,12 +23,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from api.http.auth import issue_token
 from api.http.settings import EMBEDDED_JWT_SECRET
 
 CLI = str(Path(sys.executable).with_name("studio-ledger"))
+# A first image renders its fonts and the machine may be shared: wait for what a learner waits for.
+expect.set_options(timeout=30_000)
 ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--disable-dev-shm-usage"]
 

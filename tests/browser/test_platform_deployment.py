@@ -21,6 +21,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
                  STUDIO_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9", STUDIO_RUN_SWEEPER="false",
                  STUDIO_JWT_SECRET="a-platform-secret-that-is-long-enough-for-hs256",
                  STUDIO_WEBHOOK_SECRET="a-platform-webhook-secret-long-enough",
+                 STUDIO_MEDIA_SIGNING_KEY="a-platform-media-signing-key-long-enough",
                  STUDIO_CHECKOUT_URL=CHECKOUT) as running:
         yield running
 
