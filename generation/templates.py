@@ -155,11 +155,11 @@ class Template(_Strict):
 def check_input_image(template: Template, input_image: str | None) -> None:
     """Refuse a missing input image where one is needed, and one where none is."""
     if template.needs_input_image and not input_image:
-        raise VariableError("input_image", f"template {template.id} needs the learner's photo")
+        raise VariableError("input_image_url", f"template {template.id} needs the learner's photo")
     if not template.needs_input_image and input_image:
-        raise VariableError("input_image", f"template {template.id} takes no input image")
+        raise VariableError("input_image_url", f"template {template.id} takes no input image")
     if input_image and not (input_image.startswith(("https://", "http://", "/media/")) and len(input_image) <= 2048):
-        raise VariableError("input_image", "must be an http(s) URL or a /media/ path of at most 2048 characters")
+        raise VariableError("input_image_url", "must be an http(s) URL or a /media/ path of at most 2048 characters")
 
 
 def placeholders(text: str) -> list[str]:

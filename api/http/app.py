@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http import problems
+from api.http import docs, problems
 from api.http.metrics import Metrics
 from api.http.routers import admin, catalog, generations, health, share_page, wallet, webhooks
 from api.service import Service
@@ -44,9 +44,11 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
             if manage:
                 await anyio.to_thread.run_sync(service.stop)
 
-    app = FastAPI(title="Studio Ledger", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Studio Ledger", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.service = service
     problems.install(app)
+    docs.install(app)
     for module in (catalog, wallet, generations, share_page, webhooks, admin, health):
         app.include_router(module.router)
     media = service.store.data_dir / "media"
