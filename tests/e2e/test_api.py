@@ -133,7 +133,7 @@ def test_an_unknown_template_is_a_404_and_bad_variables_a_422_naming_the_field(c
         response = generate(client, {"template_id": POSTER["template_id"], "variables": variables})
         assert response.status_code == 422 and response.json()["field"] == field, response.text
     image = generate(client, {**POSTER, "input_image_url": "https://example.com/me.png"})
-    assert image.status_code == 422 and image.json()["field"] == "input_image"
+    assert image.status_code == 422 and image.json()["field"] == "input_image_url"
     extra = generate(client, {**POSTER, "colour": "red"})
     assert extra.status_code == 422 and extra.json()["field"] == "body.colour"
 

@@ -73,7 +73,7 @@ def test_a_body_that_is_not_json_names_the_body_and_says_where_it_breaks(client:
     assert "body.16" not in response.text
 
 
-@pytest.mark.parametrize("token", ["////.e30.c2ln", "garbage", "a.b.c"])
+@pytest.mark.parametrize("token", ["_w.e30.c2ln", "////.e30.c2ln", "garbage", "a.b.c"])
 def test_a_garbage_bearer_token_is_a_401_in_our_words(client: TestClient, token: str) -> None:
     response = client.get("/v1/wallet", headers={"Authorization": f"Bearer {token}"})
     found = problem(response, 401)
