@@ -34,7 +34,7 @@ def startup_problem(error: BaseException) -> str | None:
     from api.policy import PolicyError
     from generation.templates import TemplateError
 
-    if isinstance(error, ValidationError):
+    if isinstance(error, ValidationError) and error.title.endswith("Settings"):
         return f"invalid settings: {describe_invalid(error)}"
     if isinstance(error, UnsafeSettings):
         return f"refusing to start: {error}"

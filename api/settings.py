@@ -75,10 +75,13 @@ def describe_invalid(error: ValidationError) -> str:
     """A settings validation error as one line naming each ``STUDIO_*`` variable, its problem and its value."""
     parts = []
     for problem in error.errors():
-        name = "STUDIO_" + "_".join(str(p) for p in problem["loc"]).upper() if problem["loc"] else error.title
+        message = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:  # a check of several settings together: its message names them
+            parts.append(message)
+            continue
         given = problem.get("input")
-        shown = f" (got {given!r})" if isinstance(given, str | int | float) else ""
-        parts.append(f"{name}: {problem['msg']}{shown}")
+        shown = f" (got {given!r})" if isinstance(given, str | int | float) and "got " not in message else ""
+        parts.append(f"STUDIO_{'_'.join(str(p) for p in problem['loc']).upper()}: {message}{shown}")
     return "; ".join(parts)
 
 
