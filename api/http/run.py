@@ -48,7 +48,7 @@ def welcome(api: ApiSettings, store: StoreSettings) -> str:
     """What `serve` prints first: where the service answers, where its data lives and, on the embedded
     default, how to get a token."""
     base = api.public_url.rstrip("/")
-    lines = [f"Studio Ledger on {base}  (studio page {base}/, API docs {base}/docs)"]
+    lines = [f"Studio Ledger on {base}  (API docs {base}/docs)"]
     if store.store == "postgres":
         lines.append(f"event store: PostgreSQL {store.postgres_host}:{store.postgres_port}/{store.postgres_db}; "
                      f"images in {store.data_dir.resolve() / 'media'}")
