@@ -98,8 +98,16 @@ def serve(host: str = typer.Option("", help="Address to listen on (default: STUD
           ) -> None:
     """Run the HTTP API; on the embedded default also the projector and the image pipeline."""
     from api.http.run import serve as run_serve
+    from api.http.settings import UnsafeSettings
 
-    run_serve(host=host or None, port=port or None)
+    try:
+        run_serve(host=host or None, port=port or None)
+    except UnsafeSettings as error:
+        typer.echo(f"refusing to start: {error}", err=True)
+        raise typer.Exit(2) from None
+    except ValidationError as error:
+        typer.echo(f"refusing to start: {describe_invalid(error)}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -80,7 +80,8 @@ def describe_invalid(error: ValidationError) -> str:
             parts.append(message)
             continue
         given = problem.get("input")
-        shown = f" (got {given!r})" if isinstance(given, str | int | float) and "got " not in message else ""
+        said = isinstance(given, str | int | float) and ("got " in message or repr(given) in message)
+        shown = f" (got {given!r})" if isinstance(given, str | int | float) and not said else ""
         parts.append(f"STUDIO_{'_'.join(str(p) for p in problem['loc']).upper()}: {message}{shown}")
     return "; ".join(parts)
 
