@@ -76,3 +76,9 @@ def test_the_readme_gives_group_commit_its_real_defaults() -> None:
     assert documented == [str(defaults["group_commit"].default).lower(),
                           str(int(linger)) if linger == int(linger) else str(linger),
                           str(defaults["group_commit_max_batch"].default)]
+
+
+def test_make_run_passes_port_and_host_to_serve() -> None:
+    shown = subprocess.run(["make", "-n", "-s", "run", "PORT=8002", "HOST=0.0.0.0", f"STAMP={ROOT / 'Makefile'}"],
+                           cwd=ROOT, capture_output=True, text=True, check=True, timeout=30).stdout
+    assert re.search(r"studio-ledger serve\s+--host 0\.0\.0\.0\s+--port 8002", shown), shown
