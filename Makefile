@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TS := clients/typescript
 
-.PHONY: install run test lint typecheck unit bench clean openapi typescript
+.PHONY: install run test lint typecheck unit bench clean openapi typescript templates-doc
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ledger_throughput.py
+
+templates-doc: $(STAMP)
+	$(BIN)/python scripts/render_templates.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data

@@ -7,7 +7,7 @@ from pydantic import SecretStr
 from generation.models.router import ModelRouter
 from generation.ports import ImageModel, ImageStore
 from generation.settings import GenerationSettings
-from generation.templates import Catalog, load_catalog
+from generation.templates import Catalog, TemplateError, load_catalog
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -36,6 +36,12 @@ def build_model(provider: str, settings: GenerationSettings) -> ImageModel:
         from generation.models.cog import CogModel
 
         return CogModel(settings.cog_url or "", timeout=timeout, token=_secret(settings.cog_token) or None)
+    if provider == "huggingface":
+        from generation.models.huggingface import HuggingFaceModel
+
+        return HuggingFaceModel(_secret(settings.huggingface_token), timeout=timeout,
+                                inference_provider=settings.huggingface_inference_provider,
+                                model=settings.huggingface_model)
     from generation.models.local import LocalModel
 
     return LocalModel(scale=settings.local_scale, delay=settings.local_delay_s)
@@ -62,12 +68,32 @@ def build_image_store(settings: GenerationSettings) -> ImageStore:
 
         return CloudinaryStore(cloud_name=settings.cloudinary_cloud_name or "",
                                api_key=settings.cloudinary_api_key or "",
-                               api_secret=_secret(settings.cloudinary_api_secret), timeout=settings.store_timeout_s)
+                               api_secret=_secret(settings.cloudinary_api_secret), timeout=settings.store_timeout_s,
+                               auth_token_key=_secret(settings.cloudinary_auth_token_key) or None)
     from generation.stores.local import LocalStore
 
-    return LocalStore(settings.data_dir)
+    return LocalStore(settings.data_dir, signing_key=_secret(settings.media_signing_key))
 
 
 def build_catalog(settings: GenerationSettings) -> Catalog:
-    """The template catalog, validated (a bad file stops start-up)."""
+    """The template catalog, validated (a bad file, or no way to set its text, stops start-up)."""
+    check_typesetting()
     return load_catalog(settings.templates_dir)
+
+
+def check_typesetting() -> None:
+    """Refuse to start without raqm shaping or an installed font: text would come out wrong or as boxes."""
+    from generation.compositor import fonts
+
+    if not fonts.shaping_available():
+        raise TemplateError("Pillow was built without raqm (libraqm): Devanagari, Tamil and Telugu text cannot "
+                            "be shaped; install Pillow's wheel from PyPI")
+    for script, roles in fonts.FONTS.items():
+        for role in roles:
+            try:
+                found = fonts.font_path(script, role).is_file()
+            except ModuleNotFoundError:
+                found = False
+            if not found:
+                raise TemplateError(f"no {script} {role} font: install the project's font packages "
+                                    f"({roles[role][0].replace('_', '-')})")

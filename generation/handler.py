@@ -6,6 +6,7 @@ The Kafka worker and the in-process dispatch both call this; it touches no datab
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -13,7 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import anyio.to_thread
+
+from generation.compositor.result import finish
 from generation.errors import GenerationError, ProviderTimeout
+from generation.inputs import InputPhotos
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage, GenerationRequestedMessage
 from generation.ports import ImageModel, ImageRequest, ImageStore, StoredImage
 from generation.templates import Catalog, Template, UnknownTemplate, VariableError
@@ -44,11 +49,12 @@ def seed_for(request: GenerationRequestedMessage) -> int:
 def image_request(template: Template, request: GenerationRequestedMessage) -> ImageRequest:
     """What the model gets for ``request``, rendered through its template (validated first)."""
     payload = request.payload
-    template.validate_variables(payload.variables, payload.input_image)
+    values = template.validate_variables(payload.variables, payload.input_image)
     return ImageRequest(
         generation_id=str(request.generation_id), prompt=template.render(payload.variables), model=template.model,
         aspect_ratio=template.aspect_ratio, seed=seed_for(request), input_image=payload.input_image,
-        caption=template.render_caption(payload.variables), palette=template.palette,
+        caption=template.render_caption(payload.variables), palette=template.palette, category=template.category,
+        style=template.layout.style_for(values), tint=template.layout.tint_for(values),
     )
 
 
@@ -57,8 +63,10 @@ class GenerationHandler:
 
     def __init__(self, catalog: Catalog, model: ImageModel, store: ImageStore, policy: RetryPolicy | None = None,
                  *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 inputs: InputPhotos | None = None) -> None:
         self.catalog = catalog
+        self.inputs = inputs or InputPhotos(store)
         self.model = model
         self.store = store
         self.policy = policy or RetryPolicy()
@@ -74,7 +82,12 @@ class GenerationHandler:
                 return self.completed(request, found)
             template = self.catalog.get(request.payload.template_id)
             ask = image_request(template, request)
-            image = await self._patiently(lambda: self.model.generate(ask))
+            if ask.input_image:
+                reference, user = ask.input_image, request.payload.user_id
+                photo = await self._patiently(lambda: self.inputs.read(user, reference))
+                ask = dataclasses.replace(ask, input_data=photo)
+            artwork = await self._patiently(lambda: self.model.generate(ask))
+            image = await anyio.to_thread.run_sync(finish, template, request.payload.variables, artwork)
             kept = await self._patiently(lambda: self.store.put(storage_id, image, (template.category, template.id)))
         except (UnknownTemplate, VariableError) as error:
             return self.failed(request, "invalid_input", False, str(error))

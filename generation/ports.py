@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from generation.templates import ModelSpec, Prompt
 
-SIZES = {  # pixel sizes the adapters ask for, per aspect ratio (multiples of 64)
+SIZES = {  # the finished image's size per aspect ratio: native to where it is posted
+    "1:1": (1080, 1080),  # Instagram / LinkedIn square, profile photos
+    "4:5": (1080, 1350),  # Instagram portrait post
+    "9:16": (1080, 1920),  # stories, reels, status
+    "16:9": (1920, 1080),  # YouTube thumbnail, banners
+    "2:3": (1024, 1536),  # posters, Pinterest
+    "3:4": (1080, 1440),  # portrait posters
+}
+MODEL_SIZES = {  # what we ask a model for that takes pixel sizes (multiples of 64, about a megapixel)
     "1:1": (1024, 1024),
     "4:5": (896, 1120),
     "9:16": (768, 1344),
@@ -15,6 +24,7 @@ SIZES = {  # pixel sizes the adapters ask for, per aspect ratio (multiples of 64
     "2:3": (832, 1248),
     "3:4": (896, 1184),
 }
+OPEN_GRAPH = (1200, 630)  # the share page's preview image
 
 
 @dataclass(frozen=True)
@@ -27,13 +37,22 @@ class ImageRequest:
     aspect_ratio: str
     seed: int
     input_image: str | None = None
+    input_data: bytes | None = None  # the learner's photo, fetched and checked (never a URL to fetch again)
     caption: str = ""
     palette: tuple[str, ...] = ("#1f2937", "#f59e0b", "#f9fafb")
+    category: str = "poster"
+    style: str = "minimal"  # the art style (or photo treatment) the template's layout picked
+    tint: str | None = None  # the learner's colour, if the template takes one
 
     @property
     def size(self) -> tuple[int, int]:
-        """Width and height in pixels for the aspect ratio."""
+        """Width and height in pixels of the finished image for the aspect ratio."""
         return SIZES[self.aspect_ratio]
+
+    @property
+    def model_size(self) -> tuple[int, int]:
+        """Width and height to ask a model for (the compositor scales its output to ``size``)."""
+        return MODEL_SIZES[self.aspect_ratio]
 
 
 @dataclass(frozen=True)
@@ -73,8 +92,29 @@ class ImageModel(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class UploadInfo:
+    """A learner's uploaded photo as the store keeps it: private, owned, deleted when it expires unused."""
+
+    upload_id: str
+    owner: str
+    content_type: str
+    width: int
+    height: int
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Upload(UploadInfo):
+    """An uploaded photo with its (re-encoded) bytes."""
+
+    data: bytes = b""
+
+
 class ImageStore(Protocol):
-    """Keeps images under the generation id; never overwrites one."""
+    """Keeps images under the generation id (never overwriting one) under unguessable private names,
+    hands out short-lived signed URLs for them, and keeps the learners' uploaded photos privately."""
 
     async def find(self, storage_id: str) -> StoredImage | None:
         """The image already stored under ``storage_id``, or None."""
@@ -82,4 +122,24 @@ class ImageStore(Protocol):
 
     async def put(self, storage_id: str, image: ImageResult, tags: tuple[str, ...] = ()) -> StoredImage:
         """Store ``image`` under ``storage_id``; if one is there already, return it unchanged."""
+        ...
+
+    def signed_url(self, url: str, ttl: int) -> str:
+        """A URL that lets its holder read the stored object at ``url`` for about ``ttl`` seconds (no I/O)."""
+        ...
+
+    async def put_upload(self, upload: Upload) -> None:
+        """Keep an uploaded photo privately under its owner and id."""
+        ...
+
+    async def read_upload(self, owner: str, upload_id: str) -> Upload | None:
+        """The photo ``upload_id`` of ``owner``, or None (another owner's id is None too)."""
+        ...
+
+    async def uploads(self, owner: str | None = None) -> list[UploadInfo]:
+        """The uploads kept for ``owner`` (every owner's when None)."""
+        ...
+
+    async def delete_upload(self, owner: str, upload_id: str) -> None:
+        """Delete an upload; nothing happens if it is gone already."""
         ...

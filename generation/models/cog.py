@@ -8,7 +8,7 @@ import time
 import httpx
 
 from generation.errors import ContentRefused, InvalidInput, ProviderError
-from generation.models.http import download, is_refusal, send, since
+from generation.models.http import input_photo, is_refusal, send, since
 from generation.ports import ImageRequest, ImageResult
 
 
@@ -34,13 +34,13 @@ class CogModel:
     async def generate(self, request: ImageRequest) -> ImageResult:
         """Run one prediction and decode the image it returns."""
         start = time.perf_counter()
-        width, height = request.size
+        width, height = request.model_size
         payload: dict[str, object] = {
             **request.model.parameters, "prompt": request.prompt.text, "negative_prompt": request.prompt.negative,
             "width": width, "height": height, "seed": request.seed,
         }
         if request.input_image:
-            photo = await download(self.provider, self.client, request.input_image)
+            photo = input_photo(request)
             payload["image"] = "data:image/png;base64," + base64.b64encode(photo).decode()
         http_request = self.client.build_request(
             "POST", "/predictions", json={"id": request.generation_id, "input": payload})
