@@ -31,7 +31,6 @@ def selfie(path: Path) -> Path:
 
 def test_a_learner_makes_a_cartoon_avatar_from_their_own_photo(
         page: Page, studio: Studio, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    studio.requires("POST", "/v1/uploads")
     sign_in_as(page, studio, user_name(request))
     demo_purchase(page)
     form = choose(page, "Cartoon avatar")
@@ -58,7 +57,6 @@ def test_generating_a_profile_photo_without_a_photo_asks_for_one_at_the_photo_fi
 
 def test_a_file_that_is_not_an_image_is_refused_at_the_photo_field(
         page: Page, watch: Watch, studio: Studio, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    studio.requires("POST", "/v1/uploads")
     watch.expect_answer(422)
     sign_in_as(page, studio, user_name(request))
     demo_purchase(page)
