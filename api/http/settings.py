@@ -37,6 +37,8 @@ class ApiSettings(BaseSettings):
     read_wait_ms: int = Field(default=2000, ge=0, le=30_000)
     ready_max_lag: int = Field(default=10_000, ge=0)
     policy_file: Path | None = None  # default: api/policy.toml
+    # How long a generation may take: its hold expires then, and the sweeper fails it with reason "timeout".
+    generation_timeout_s: int = Field(default=900, ge=5, le=7 * 24 * 3600)
 
 
 class UnsafeSettings(ValueError):

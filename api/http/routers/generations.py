@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -44,7 +44,8 @@ def create_generation(body: GenerationCreate, user: CurrentUser, key: Idempotenc
         variables = template.validate_variables(body.variables, body.input_image_url)
         outcome = command(service, "request_generation", lambda: service.ledger.request_generation(
             user_id=user.user_id, request_key=key, template_id=template.id, template_version=template.version,
-            variables=variables, input_image=body.input_image_url, cost=template.cost, at=service.clock()))
+            variables=variables, input_image=body.input_image_url, cost=template.cost, at=service.clock(),
+            hold_ttl=timedelta(seconds=service.api.generation_timeout_s)))
         accepted = GenerationAccepted(generation_id=outcome.value, status="requested", cost=template.cost,
                                       hold_id=str(outcome.value), position=outcome.position)
         return 202, accepted.model_dump(mode="json")
