@@ -25,7 +25,7 @@ from api.http.signatures import sign
 from api.policy import Policy
 
 POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Chaos Engineering", "date": "today"}}
-ATTEMPTS_WITHIN_S = 90.0  # a client gives a POST this long to get a final answer through kills
+ATTEMPTS_WITHIN_S = 120.0  # a client gives a POST this long to get a final answer through kills
 
 
 @dataclass
@@ -71,7 +71,7 @@ class Load:
     # Plumbing.
 
     async def __aenter__(self) -> Load:
-        self._session = aiohttp.ClientSession(base_url=self.base, timeout=aiohttp.ClientTimeout(total=15))
+        self._session = aiohttp.ClientSession(base_url=self.base, timeout=aiohttp.ClientTimeout(total=30))
         self._producer = AIOKafkaProducer(bootstrap_servers=self.servers, acks="all", enable_idempotence=False)
         await self._producer.start()
         return self
@@ -97,6 +97,7 @@ class Load:
         """POST until a final answer (< 500), retrying connection failures and 5xx with the same key and body."""
         assert self._session is not None
         deadline = time.monotonic() + ATTEMPTS_WITHIN_S
+        tries: list[str] = []
         while time.monotonic() < deadline:
             if route == "webhook":  # a fresh signature for each attempt, as the payment flow would
                 headers = {**headers, "Studio-Signature": sign(self.webhook_secret, body, int(time.time()))}
@@ -104,16 +105,19 @@ class Load:
                 async with self._session.post(path, data=body, headers=headers) as response:
                     payload = await response.read()
                     status = response.status
-            except (aiohttp.ClientError, TimeoutError):
+            except (aiohttp.ClientError, TimeoutError) as error:
+                tries.append(f"{time.strftime('%H:%M:%S')} {type(error).__name__}")
                 await asyncio.sleep(0.5)
                 continue
             self.tally.statuses[f"{route} {status}"] += 1
             if status >= 500:
+                tries.append(f"{time.strftime('%H:%M:%S')} {status}")
                 self.tally.server_errors.append((time.time(), route, status))
                 await asyncio.sleep(0.5)
                 continue
             return status, json.loads(payload) if payload else None
-        self.tally.unanswered.append(f"{route} {path} {headers.get('Idempotency-Key')}")
+        self.tally.unanswered.append(f"{route} {path} {headers.get('Idempotency-Key')}: {len(tries)} tries "
+                                     f"({', '.join(dict.fromkeys(tries[:3] + tries[-2:]))})")
         return 0, None
 
     async def get(self, route: str, path: str, user: str) -> tuple[int, Any]:
@@ -258,7 +262,7 @@ class Load:
 
     async def run(self, rate: float) -> None:
         """Offer actions at ``rate`` per second (open loop) until ``stop()``."""
-        actions = [(self.generate, 30), (self.generate_twice, 4), (self.repeat, 6), (self.share, 8),
+        actions = [(self.generate, 15), (self.generate_twice, 4), (self.repeat, 6), (self.share, 8),
                    (self.wallet, 10), (self.purchase, 8), (self.redeem, 4), (self.refund, 2),
                    (self.webhook_purchase, 4), (self.refer, 8), (self.reverse, 2), (self.malformed, 6)]
         pending: set[asyncio.Task[None]] = set()

@@ -68,11 +68,11 @@ def environment(args: argparse.Namespace, dbname: str, servers: str, port: int, 
         STUDIO_HOST="127.0.0.1", STUDIO_PORT=str(port), STUDIO_PUBLIC_URL=f"http://127.0.0.1:{port}",
         STUDIO_JWT_SECRET=JWT_SECRET, STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET,
         STUDIO_KAFKA_BOOTSTRAP_SERVERS=servers, STUDIO_KAFKA_IDEMPOTENCE=str(args.broker != "tansu").lower(),
-        STUDIO_KAFKA_PARTITIONS="4", STUDIO_CONSUMER_SESSION_TIMEOUT_MS="6000",
-        STUDIO_CONSUMER_REBALANCE_TIMEOUT_MS="10000", STUDIO_WORKER_CONCURRENCY="2",
+        STUDIO_KAFKA_PARTITIONS="8", STUDIO_CONSUMER_SESSION_TIMEOUT_MS="6000",
+        STUDIO_CONSUMER_REBALANCE_TIMEOUT_MS="10000", STUDIO_WORKER_CONCURRENCY="4", STUDIO_RESULTS_CONCURRENCY="2",
         STUDIO_IMAGE_PROVIDER="local", STUDIO_IMAGE_STORE="local", STUDIO_LOCAL_SCALE="0.1",
         STUDIO_MODEL_FAILURE_RATE=str(args.failure_rate), STUDIO_MODEL_TIMEOUT_RATE=str(args.timeout_rate),
-        STUDIO_MODEL_TIMEOUT_S="3", STUDIO_MAX_ATTEMPTS="2", STUDIO_BACKOFF_S="0.2",
+        STUDIO_MODEL_TIMEOUT_S="2", STUDIO_MAX_ATTEMPTS="2", STUDIO_BACKOFF_S="0.2",
         STUDIO_GENERATION_TIMEOUT_S=str(args.hold_s))
     return env
 
@@ -160,7 +160,7 @@ async def campaign(args: argparse.Namespace, fleet: Fleet, base: str, servers: s
             if wallet is not None and wallet.held:
                 held[user] = wallet.held
         dead: dict[str, list[tuple[str, str]]] = {}
-        for topic in {dead_letter_topic(t) for t in (*TOPICS.values(), "generation.failed")}:
+        for topic in {dead_letter_topic(t) for t in (*TOPICS.values(), "generation.failed", "generation.requested")}:
             for record in await read_all(servers, topic):
                 headers = {k: v.decode() for k, v in record.headers}
                 dead.setdefault(record.key.decode() if record.key else "", []).append((topic, headers["x-error"]))
@@ -218,12 +218,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=20, help="processes to SIGKILL before the load stops")
     parser.add_argument("--interval", type=float, default=4.0, help="mean seconds between kills")
-    parser.add_argument("--rate", type=float, default=20.0, help="load actions per second")
+    parser.add_argument("--rate", type=float, default=12.0, help="load actions per second")
     parser.add_argument("--users", type=int, default=24)
     parser.add_argument("--seed", type=int, default=None, help="the dice (default: random, printed)")
     parser.add_argument("--failure-rate", type=float, default=0.15, help="model calls that fail")
-    parser.add_argument("--timeout-rate", type=float, default=0.05, help="model calls that never answer")
-    parser.add_argument("--hold-s", type=int, default=15, help="seconds a generation may take before it expires")
+    parser.add_argument("--timeout-rate", type=float, default=0.03, help="model calls that never answer")
+    parser.add_argument("--hold-s", type=int, default=30, help="seconds a generation may take before it expires")
     parser.add_argument("--quiet-within", type=float, default=240.0, help="seconds to wait for quiescence")
     parser.add_argument("--bootstrap", default=None, help="an existing broker instead of a local one")
     parser.add_argument("--broker", choices=LOCAL, default="tansu", help="the local broker (tansu: see above)")
