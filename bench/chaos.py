@@ -189,8 +189,9 @@ def report(args: argparse.Namespace, fleet: Fleet, found: dict[str, Any], audit_
     outside = server_errors_outside(tally.server_errors, found["downtime"])
     if outside:
         findings.append(f"5xx while the API was up: {len(outside)}, e.g. {outside[:3]}")
-    swept = sum(1 for (user, hold), kinds in folded.resolutions.items()
-                if kinds == ["HoldExpired"] and any(h == hold for _, h in folded.requested.values()))
+    swept = sum(1 for g, (user, hold) in folded.requested.items()  # failed with their hold expired: the sweeper
+                if folded.endings.get(g) == ["GenerationFailed"]
+                and folded.resolutions.get((user, hold)) == ["HoldExpired"])
     endings = [e[0] for e in folded.endings.values() if e]
     print(f"\nchaos run: seed {args.seed}, {elapsed:.0f} s in all ({found['loaded_s']:.0f} s of load at "
           f"{args.rate:.0f}/s, quiet after {found['quiet_s']:.0f} s), broker {args.broker}")
@@ -203,8 +204,8 @@ def report(args: argparse.Namespace, fleet: Fleet, found: dict[str, Any], audit_
     print(f"generations: {len(folded.requested)} requested ({len(tally.answers)} keys, "
           f"{sum(len(a) for a in tally.answers.values())} POSTs), {endings.count('GenerationCompleted')} completed "
           f"({dict(folded.late) or 'none'} late), {endings.count('GenerationFailed')} failed "
-          f"{dict(folded.failure_reasons)}, {swept} expired by the sweeper")
-    print(f"shares: {dict(tally.shares)}; share bonuses granted {sum(folded.share_bonuses.values())}; "
+          f"{dict(folded.failure_reasons)}, {swept} of them failed by the sweeper")
+    print(f"share answers: {dict(tally.shares)}; share bonuses granted {sum(folded.share_bonuses.values())}; "
           f"purchases {len(tally.payments)}, redemptions {len(tally.redemptions)}, refunds {len(tally.refunds)}, "
           f"referrals {len(tally.referrals)}, reversals {len(tally.reversals)}; ledger events {folded.head}")
     print(f"audit verify: exit {audit_rc}: {audit_out.splitlines()[0] if audit_out else ''}")
