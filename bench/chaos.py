@@ -224,7 +224,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None, help="the dice (default: random, printed)")
     parser.add_argument("--failure-rate", type=float, default=0.15, help="model calls that fail")
     parser.add_argument("--timeout-rate", type=float, default=0.03, help="model calls that never answer")
-    parser.add_argument("--hold-s", type=int, default=30, help="seconds a generation may take before it expires")
+    parser.add_argument("--hold-s", type=int, default=60, help="seconds a generation may take before it expires")
     parser.add_argument("--quiet-within", type=float, default=240.0, help="seconds to wait for quiescence")
     parser.add_argument("--bootstrap", default=None, help="an existing broker instead of a local one")
     parser.add_argument("--broker", choices=LOCAL, default="tansu", help="the local broker (tansu: see above)")
