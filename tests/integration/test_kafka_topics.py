@@ -6,33 +6,33 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from api.cli import app
 from api.messaging.settings import MessagingSettings
 from api.messaging.topics import existing_topics, process_topics, project_topics
 from tests.kafka_broker import create_topics, free_port, unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-ROOT = Path(__file__).parents[2]
 TOPIC_SETTINGS = ("events", "generation_requested", "generation_completed", "generation_failed", "referrals",
                   "payments")
 
 
 def topic_env(servers: str, **extra: str) -> dict[str, str]:
     """Settings naming a fresh set of topics on ``servers`` (so that tests never share one)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+    env: dict[str, str] = {}
     env.update({f"STUDIO_{name.upper()}_TOPIC": unique_name(name.replace("_", ".")) for name in TOPIC_SETTINGS})
     env.update({"STUDIO_KAFKA_BOOTSTRAP_SERVERS": servers, "STUDIO_KAFKA_TOPIC_CHECK_S": "5", **extra})
     return env
 
 
-def studio_ledger(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the CLI and wait for it."""
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+def studio_ledger(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in this process (as `studio-ledger ARGS` with ``env``); its exit code and output."""
+    result = CliRunner().invoke(app, list(args), env={**{k: None for k in os.environ if k.startswith("STUDIO_")},
+                                                      **env})
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
 
 
 def settings_of(env: dict[str, str]) -> MessagingSettings:
@@ -54,19 +54,21 @@ async def test_kafka_init_creates_every_topic_with_its_partitions_and_a_second_r
     env = topic_env(servers, STUDIO_KAFKA_PARTITIONS="3")
     wanted = [spec.name for spec in project_topics(settings_of(env))]
 
-    first = studio_ledger("kafka", "init", env=env)
+    first = await asyncio.to_thread(studio_ledger, "kafka", "init", env=env)
     assert first.returncode == 0, first.stderr
     assert [line.split()[:2] for line in first.stdout.splitlines()] == [["created", name] for name in wanted]
     found = await existing_topics(servers)
     assert {name: found.get(name) for name in wanted} == dict.fromkeys(wanted, 3)
 
-    again = studio_ledger("kafka", "init", env=env)
+    again = await asyncio.to_thread(studio_ledger, "kafka", "init", env=env)
     assert again.returncode == 0, again.stderr
     assert [line.split()[:2] for line in again.stdout.splitlines()] == [["exists", name] for name in wanted]
 
 
 @pytest.mark.parametrize("process", ["relay", "consume", "results", "worker"])
-async def test_each_kafka_process_refuses_to_start_naming_a_topic_it_lacks(servers: str, process: str) -> None:
+async def test_each_kafka_process_refuses_to_start_naming_a_topic_it_lacks(kafka_bootstrap: str,
+                                                                          process: str) -> None:
+    servers = kafka_bootstrap
     env = topic_env(servers)
     needed = process_topics(settings_of(env), process)  # type: ignore[arg-type]
     await create_topics(servers, *needed[:-1])  # all but the last one it reads or writes
@@ -76,6 +78,7 @@ async def test_each_kafka_process_refuses_to_start_naming_a_topic_it_lacks(serve
     assert done.returncode == 2
     assert done.stderr.strip() == (f"cannot start the {process}: Kafka topic {needed[-1]!r} does not exist at "
                                    f"{servers}; create the topics with `studio-ledger kafka init`")
+    assert needed[-1] not in await existing_topics(servers)  # looking did not create it
 
 
 def test_kafka_init_names_a_broker_it_cannot_reach_in_one_line() -> None:
