@@ -63,16 +63,16 @@ def environment(args: argparse.Namespace, dbname: str, servers: str, port: int, 
     env.update(
         STUDIO_STORE="postgres", STUDIO_POSTGRES_HOST=PG["host"], STUDIO_POSTGRES_PORT=PG["port"],
         STUDIO_POSTGRES_USER=PG["user"], STUDIO_POSTGRES_PASSWORD=PG["password"], STUDIO_POSTGRES_DB=dbname,
-        STUDIO_POSTGRES_POOL_SIZE="5", STUDIO_DISPATCH="kafka", STUDIO_RUN_PROJECTOR="false",
+        STUDIO_POSTGRES_POOL_SIZE="3", STUDIO_DISPATCH="kafka", STUDIO_RUN_PROJECTOR="false",
         STUDIO_RUN_PIPELINE="false", STUDIO_RUN_SWEEPER="false", STUDIO_DATA_DIR=str(data),
         STUDIO_HOST="127.0.0.1", STUDIO_PORT=str(port), STUDIO_PUBLIC_URL=f"http://127.0.0.1:{port}",
         STUDIO_JWT_SECRET=JWT_SECRET, STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET,
         STUDIO_KAFKA_BOOTSTRAP_SERVERS=servers, STUDIO_KAFKA_IDEMPOTENCE=str(args.broker != "tansu").lower(),
         STUDIO_KAFKA_PARTITIONS="8", STUDIO_CONSUMER_SESSION_TIMEOUT_MS="6000",
-        STUDIO_CONSUMER_REBALANCE_TIMEOUT_MS="10000", STUDIO_WORKER_CONCURRENCY="4", STUDIO_RESULTS_CONCURRENCY="2",
+        STUDIO_CONSUMER_REBALANCE_TIMEOUT_MS="10000", STUDIO_WORKER_CONCURRENCY="8", STUDIO_RESULTS_CONCURRENCY="2",
         STUDIO_IMAGE_PROVIDER="local", STUDIO_IMAGE_STORE="local", STUDIO_LOCAL_SCALE="0.1",
         STUDIO_MODEL_FAILURE_RATE=str(args.failure_rate), STUDIO_MODEL_TIMEOUT_RATE=str(args.timeout_rate),
-        STUDIO_MODEL_TIMEOUT_S="2", STUDIO_MAX_ATTEMPTS="2", STUDIO_BACKOFF_S="0.2",
+        STUDIO_MODEL_TIMEOUT_S=str(args.hold_s + 10), STUDIO_MAX_ATTEMPTS="2", STUDIO_BACKOFF_S="0.2",
         STUDIO_GENERATION_TIMEOUT_S=str(args.hold_s))
     return env
 
@@ -223,8 +223,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=24)
     parser.add_argument("--seed", type=int, default=None, help="the dice (default: random, printed)")
     parser.add_argument("--failure-rate", type=float, default=0.15, help="model calls that fail")
-    parser.add_argument("--timeout-rate", type=float, default=0.03, help="model calls that never answer")
-    parser.add_argument("--hold-s", type=int, default=60, help="seconds a generation may take before it expires")
+    parser.add_argument("--timeout-rate", type=float, default=0.01,
+                        help="model calls that never answer (the worker gives each call --hold-s + 10 s, so a "
+                             "generation whose call hangs outlives its hold and the sweeper fails it)")
+    parser.add_argument("--hold-s", type=int, default=30, help="seconds a generation may take before it expires")
     parser.add_argument("--quiet-within", type=float, default=240.0, help="seconds to wait for quiescence")
     parser.add_argument("--bootstrap", default=None, help="an existing broker instead of a local one")
     parser.add_argument("--broker", choices=LOCAL, default="tansu", help="the local broker (tansu: see above)")
