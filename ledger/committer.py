@@ -153,10 +153,11 @@ class GroupCommitter:
         return aggregate
 
     def _cached(self, aggregate_id: UUID) -> Aggregate | None:
-        # An id a command creates when absent (a generation's, from its request key): only a repeat
-        # can find it stored, and a repeat is rare (the API answers repeats from its idempotency
-        # records), so the store is not asked; if it was stored, the batch's save conflicts and
-        # every command of the batch runs again on its own against the store.
+        # An id a command creates when absent (a generation's, from its request key): asking the
+        # store for each one in this thread cost two thirds of the requests per second
+        # (bench/generation_lookup.py). A repeat finds it stored all the same: its save conflicts on
+        # the store's unique key and the batch runs one by one against the store; a repeat
+        # rejected on the way is checked against the store before its rejection stands (_commit).
         if aggregate_id in self.cache:
             self.cache.move_to_end(aggregate_id)
             return self.cache[aggregate_id]
@@ -196,12 +197,16 @@ class GroupCommitter:
         positions = {id(r.domain_event): r.notification.id for r in recordings}
         saved = {a.id for a in changed}
         for (unit, value, error, events), (command, future) in zip(results, batch, strict=True):
-            if error is not None and self._stale(unit, saved):
+            if error is not None and (self._stale(unit, saved) or self._stored(unit.assumed_new)):
                 future.set_result(self.ledger.run(command))
             elif error is not None:
                 future.set_exception(error)
             else:
                 future.set_result(self.ledger.outcome(unit, value, events, positions))
+
+    def _stored(self, assumed_new: list[UUID]) -> bool:
+        """Whether an id a rejected command took for new exists (the command was a repeat)."""
+        return any(self._load(aggregate_id) is not None for aggregate_id in assumed_new)
 
     def _stale(self, unit: Unit, saved: set[UUID]) -> bool:
         """Whether a rejection was decided on a cached aggregate that another writer changed."""
