@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -27,6 +29,7 @@ RESOLUTIONS = ("HoldCaptured", "HoldReleased", "HoldExpired")
 class Folded:
     """The facts of the ledger's log the checks need."""
 
+    day: Callable[[datetime], str] = lambda at: at.date().isoformat()  # the policy's day of an instant
     head: int = 0
     users: dict[str, str] = field(default_factory=dict)  # wallet id -> user id
     grants: Counter[tuple[str, str]] = field(default_factory=Counter)  # (event type, reference) -> count
@@ -54,7 +57,7 @@ class Folded:
         elif kind in ("PurchaseRefunded", "ReferralReversed"):
             self.closed[(kind, event.reference, self.users.get(wallet, wallet))] += 1
         elif kind == "ShareBonusGranted":
-            self.share_bonuses[(self.users.get(wallet, wallet), event.timestamp.date().isoformat())] += 1
+            self.share_bonuses[(self.users.get(wallet, wallet), self.day(event.timestamp))] += 1
         elif kind == "GenerationRequested":
             self.requested[wallet] = (event.user_id, event.hold_id)
         elif kind in TERMINAL:
@@ -75,9 +78,9 @@ class Folded:
 class LogReader:
     """Folds the ledger's log incrementally."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, day: Callable[[datetime], str]) -> None:
         self.ledger = ledger
-        self.folded = Folded()
+        self.folded = Folded(day=day)
         self.follower = Follower(ledger, page_size=2000)
 
     def catch_up(self) -> Folded:

@@ -140,7 +140,7 @@ async def campaign(args: argparse.Namespace, fleet: Fleet, base: str, servers: s
         loaded_s = time.monotonic() - began
         revivals += fleet.revive()
         await wait_ready(base)
-        reader = LogReader(ledger)
+        reader = LogReader(ledger, policy.day_of)
         engine = make_engine(read_url)
 
         def projected() -> int:
