@@ -262,7 +262,7 @@ class Load:
 
     async def run(self, rate: float) -> None:
         """Offer actions at ``rate`` per second (open loop) until ``stop()``."""
-        actions = [(self.generate, 15), (self.generate_twice, 4), (self.repeat, 6), (self.share, 8),
+        actions = [(self.generate, 4), (self.generate_twice, 1), (self.repeat, 4), (self.share, 8),
                    (self.wallet, 10), (self.purchase, 8), (self.redeem, 4), (self.refund, 2),
                    (self.webhook_purchase, 4), (self.refer, 8), (self.reverse, 2), (self.malformed, 6)]
         pending: set[asyncio.Task[None]] = set()
