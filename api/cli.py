@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
 from api.bootstrap import build_ledger
 from api.settings import StartupError, describe_invalid
+
+if TYPE_CHECKING:
+    from api.messaging.topics import Process
 
 
 class _Commands(typer.Typer):
@@ -75,12 +78,41 @@ def wallet(user_id: str) -> None:
         ledger.close()
 
 
+def _require_topics(process: Process) -> None:
+    """Refuse to start, in one line naming the topic, when a topic ``process`` reads or writes is missing."""
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from api.messaging.settings import MessagingSettings
+    from api.messaging.topics import TopicsError, process_topics, require_topics
+
+    try:
+        settings = MessagingSettings()
+        asyncio.run(require_topics(settings.kafka_bootstrap_servers, process_topics(settings, process),
+                                   within=settings.kafka_topic_check_s))
+    except (TopicsError, ValidationError) as error:
+        typer.echo(f"cannot start the {process}: {_one_line(error)}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _one_line(error: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        return f"STUDIO_{field.upper()}: {first['msg']}" if field else first["msg"]
+    return str(error)
+
+
 @app.command()
 def relay(metrics_port: int = typer.Option(0, help="Serve the lag gauge for Prometheus on this port (0: off)."),
           ) -> None:
     """Publish committed ledger events to Kafka from the tracked position (the outbox relay)."""
     from api.messaging.run import run_relay
 
+    _require_topics("relay")
     run_relay(metrics_port)
 
 
@@ -89,6 +121,7 @@ def consume() -> None:
     """Apply referral and payment messages from Kafka to the ledger (dead-lettering bad ones)."""
     from api.messaging.run import run_consumers
 
+    _require_topics("consume")
     run_consumers()
 
 
@@ -141,6 +174,7 @@ def worker() -> None:
     """Render requested images from Kafka (one member of the workers' consumer group; no database)."""
     from generation.run import run_worker
 
+    _require_topics("worker")
     run_worker()
 
 
@@ -149,6 +183,7 @@ def results() -> None:
     """Apply the workers' results to the ledger: capture on completion, release on failure."""
     from api.results import run_results
 
+    _require_topics("results")
     run_results()
 
 
@@ -185,6 +220,36 @@ def rebuild_projections(
 
 
 app.add_typer(projections_app, name="projections")
+
+kafka_app = typer.Typer(help="The Kafka topics the project reads and writes.", no_args_is_help=True)
+
+
+@kafka_app.command("init")
+def kafka_init() -> None:
+    """Create every topic the project reads or writes, dead-letter topics included (idempotent)."""
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from api.messaging.settings import MessagingSettings
+    from api.messaging.topics import TopicsError, init_topics, project_topics
+
+    try:
+        settings = MessagingSettings()
+        specs = project_topics(settings)
+        report = asyncio.run(init_topics(settings.kafka_bootstrap_servers, specs, within=settings.kafka_topic_check_s))
+    except (TopicsError, ValidationError) as error:
+        typer.echo(f"kafka init failed: {_one_line(error)}", err=True)
+        raise typer.Exit(2) from None
+    for spec in specs:
+        state = "created" if spec.name in report.created else "exists"
+        typer.echo(f"{state:8} {spec.name} (partitions {spec.partitions}, replication {spec.replication_factor}, "
+                   f"retention.ms {spec.retention_ms})" if state == "created" else f"{state:8} {spec.name}")
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+app.add_typer(kafka_app, name="kafka")
 
 
 from projections.audit.cli import audit_app  # noqa: E402 (the sub-command groups follow the app)

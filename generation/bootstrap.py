@@ -48,10 +48,17 @@ def build_model(provider: str, settings: GenerationSettings) -> ImageModel:
 
 
 def build_image_model(settings: GenerationSettings) -> ImageModel:
-    """The configured model: one provider for every template, or each template's own."""
+    """The configured model: one provider for every template, or each template's own; failing a
+    fraction of calls when the drill settings ask for it."""
     if settings.image_provider == "template":
-        return ModelRouter({p: build_model(p, settings) for p in settings.providers()})
-    return build_model(settings.image_provider, settings)
+        model: ImageModel = ModelRouter({p: build_model(p, settings) for p in settings.providers()})
+    else:
+        model = build_model(settings.image_provider, settings)
+    if settings.model_failure_rate or settings.model_timeout_rate:
+        from generation.models.flaky import FlakyModel
+
+        model = FlakyModel(model, failure_rate=settings.model_failure_rate, timeout_rate=settings.model_timeout_rate)
+    return model
 
 
 def build_image_store(settings: GenerationSettings) -> ImageStore:

@@ -51,6 +51,8 @@ class GenerationSettings(BaseSettings):
     huggingface_model: str | None = None
     local_scale: float = Field(default=1.0, ge=0.05, le=2)  # art size relative to the native output size
     local_delay_s: float = Field(default=0.0, ge=0, le=600)  # simulated render time, for drills and load tests
+    model_failure_rate: float = Field(default=0.0, ge=0, le=1)  # drills: this fraction of model calls fails
+    model_timeout_rate: float = Field(default=0.0, ge=0, le=1)  # drills: this fraction never answers
 
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
@@ -97,6 +99,13 @@ class GenerationSettings(BaseSettings):
     @classmethod
     def _split(cls, value: object) -> object:
         return tuple(p.strip() for p in value.split(",") if p.strip()) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _rates_add_up(self) -> GenerationSettings:
+        if self.model_failure_rate + self.model_timeout_rate > 1:
+            raise ValueError("STUDIO_MODEL_FAILURE_RATE and STUDIO_MODEL_TIMEOUT_RATE must add up to at most 1, "
+                             f"got {self.model_failure_rate} + {self.model_timeout_rate}")
+        return self
 
     @model_validator(mode="after")
     def _keys_present(self) -> GenerationSettings:

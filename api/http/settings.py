@@ -39,6 +39,8 @@ class ApiSettings(BaseSettings):
     read_wait_ms: int = Field(default=2000, ge=0, le=30_000)
     ready_max_lag: int = Field(default=10_000, ge=0)
     policy_file: Path | None = None  # default: api/policy.toml
+    # How long a generation may take: its hold expires then, and the sweeper fails it with reason "timeout".
+    generation_timeout_s: int = Field(default=900, ge=5, le=7 * 24 * 3600)
     checkout_url: str = ""  # the platform's checkout page for a pack: {pack_id} and {user_id} are filled in
     embed_origins: Annotated[list[str], NoDecode] = []  # origins that may frame the studio and hand it a token
 

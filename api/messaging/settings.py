@@ -18,7 +18,9 @@ class MessagingSettings(BaseSettings):
     kafka_linger_ms: int = Field(default=5, ge=0, le=1000)
     kafka_max_batch_bytes: int = Field(default=512 * 1024, ge=16 * 1024)
     events_topic: str = Field(default="ledger.events", min_length=1, max_length=249)
-    generation_requested_topic: str = Field(default="generation.requested", min_length=1, max_length=249)
+    generation_requested_topic: str = Field(default="generation.requested", min_length=1, max_length=240)
+    generation_completed_topic: str = Field(default="generation.completed", min_length=1, max_length=240)
+    generation_failed_topic: str = Field(default="generation.failed", min_length=1, max_length=240)
     referrals_topic: str = Field(default="affiliate.referrals", min_length=1, max_length=240)
     payments_topic: str = Field(default="payments.events", min_length=1, max_length=240)
     relay_name: str = Field(default="relay", min_length=1, max_length=100)
@@ -28,6 +30,12 @@ class MessagingSettings(BaseSettings):
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
     consumer_rebalance_timeout_ms: int = Field(default=60_000, ge=1000)  # how long a join waits for members
     policy_file: Path | None = None
+    # What `studio-ledger kafka init` creates topics with (a production cluster wants replication 3).
+    kafka_partitions: int = Field(default=6, ge=1, le=10_000)
+    kafka_replication_factor: int = Field(default=1, ge=1, le=32)
+    kafka_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1)  # -1: keep for ever
+    kafka_dlq_retention_ms: int = Field(default=30 * 24 * 3600 * 1000, ge=-1)
+    kafka_topic_check_s: float = Field(default=30.0, gt=0, le=600)  # how long a start waits for the broker
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

@@ -51,7 +51,7 @@ def resolved() -> dict[str, Any]:
 
 def test_compose_runs_kafka_postgres_and_every_project_process(resolved: dict[str, Any]) -> None:
     services = resolved["services"]
-    assert set(services) == {"postgres", "kafka"} | PROJECT_PROCESSES
+    assert set(services) == {"postgres", "kafka", "kafka-init"} | PROJECT_PROCESSES
     assert services["postgres"]["image"] == "postgres:16"
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
@@ -66,7 +66,7 @@ def test_every_project_process_is_the_one_image_running_a_real_cli_command(resol
         assert service["command"][0] in commands, f"{name} runs unknown command {service['command']}"
         assert service["environment"]["STUDIO_STORE"] == "postgres"
         assert service["environment"]["STUDIO_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
-        assert set(service["depends_on"]) == {"postgres", "kafka"}
+        assert set(service["depends_on"]) == {"postgres", "kafka", "kafka-init"}
 
 
 def test_compose_refuses_to_start_without_secrets_of_your_own() -> None:

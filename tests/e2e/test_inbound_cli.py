@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 async def test_the_consume_command_applies_payments_until_terminated(pg_env: dict[str, str],
                                                                      kafka_bootstrap: str) -> None:
     payments, referrals = unique_name("payments.events"), unique_name("affiliate.referrals")
-    await create_topics(kafka_bootstrap, payments, referrals)
+    await create_topics(kafka_bootstrap, payments, referrals, f"{payments}.dlq", f"{referrals}.dlq")
     env = {**os.environ, "STUDIO_STORE": "postgres", "STUDIO_GROUP_COMMIT": "false",
            "STUDIO_POSTGRES_HOST": pg_env["POSTGRES_HOST"], "STUDIO_POSTGRES_PORT": pg_env["POSTGRES_PORT"],
            "STUDIO_POSTGRES_USER": pg_env["POSTGRES_USER"], "STUDIO_POSTGRES_PASSWORD": pg_env["POSTGRES_PASSWORD"],

@@ -98,7 +98,7 @@ async def pipeline(pg_env: dict[str, str], kafka_bootstrap: str, kafka_session_t
         consumer_session_timeout_ms=kafka_session_timeout_ms,
         consumer_rebalance_timeout_ms=kafka_session_timeout_ms + 2000)
     await create_topics(kafka_bootstrap, settings.generation_requested_topic, settings.generation_completed_topic,
-                        settings.generation_failed_topic)
+                        settings.generation_failed_topic, f"{settings.generation_requested_topic}.dlq")
     ledger = Ledger(pg_env)
     relay = Relay(ledger, MessagingSettings(kafka_bootstrap_servers=kafka_bootstrap,
                                             events_topic=unique_name("ledger.events"),

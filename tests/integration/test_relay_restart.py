@@ -18,7 +18,7 @@ from api.messaging.envelope import is_published
 from api.messaging.positions import positions_for
 from ledger import Ledger
 from tests.integration.test_relay_kafka import stored_events, write_some_events
-from tests.kafka_broker import read_topic, stop_process, unique_name
+from tests.kafka_broker import create_topics, read_topic, stop_process, unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 PAGE = 10
@@ -46,6 +46,7 @@ async def test_a_relay_killed_mid_stream_and_restarted_loses_nothing(pg_env: dic
                                                                      kafka_bootstrap: str) -> None:
     topic, name = unique_name("ledger.events"), unique_name("relay")
     env = relay_env(pg_env, kafka_bootstrap, topic, name)
+    await create_topics(kafka_bootstrap, topic, env["STUDIO_GENERATION_REQUESTED_TOPIC"])
     ledger = Ledger(pg_env)
     writer = threading.Thread(target=write_some_events, args=(ledger, 120))
     writer.start()
@@ -90,7 +91,9 @@ async def test_a_terminated_relay_finishes_its_pages_records_its_position_and_ex
     try:
         await asyncio.to_thread(write_some_events, ledger, 3)
         expected = [s for s in stored_events(ledger) if is_published(s)]
-        process = relay_process(relay_env(pg_env, kafka_bootstrap, topic, name))
+        env = relay_env(pg_env, kafka_bootstrap, topic, name)
+        await create_topics(kafka_bootstrap, topic, env["STUDIO_GENERATION_REQUESTED_TOPIC"])
+        process = relay_process(env)
         try:
             await read_topic(kafka_bootstrap, topic, len(expected), within=60)
             os.kill(process.pid, signal.SIGTERM)

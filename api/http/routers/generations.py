@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -54,7 +55,8 @@ def create_generation(body: GenerationCreate, user: CurrentUser, key: Idempotenc
             check_photo_url(service, body.input_image_url)
         outcome = command(service, "request_generation", lambda: service.ledger.request_generation(
             user_id=user.user_id, request_key=key, template_id=template.id, template_version=template.version,
-            variables=variables, input_image=photo, cost=template.cost, at=service.clock()))
+            variables=variables, input_image=photo, cost=template.cost, at=service.clock(),
+            hold_ttl=timedelta(seconds=service.api.generation_timeout_s)))
         accepted = GenerationAccepted(generation_id=outcome.value, status="requested", cost=template.cost,
                                       hold_id=str(outcome.value), position=outcome.position)
         return 202, accepted.model_dump(mode="json")

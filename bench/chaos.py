@@ -1,0 +1,267 @@
+"""Crash campaign: the Kafka deployment under load, a random process SIGKILLed every few seconds, then checked.
+
+    .venv/bin/python bench/chaos.py [--kills 20] [--interval 4] [--rate 20] [--seed N]
+
+Runs the processes of docker-compose.yml (api, projector, relay, consume, results, worker,
+sweeper) as local processes on a scratch PostgreSQL database and a local Tansu broker (noida-db
+never evicts a SIGKILLed group member, so it cannot take this campaign), after `studio-ledger
+kafka init`. The load: generations (some repeated with their key, some twice at once), shares,
+wallet reads, pack purchases through Kafka and the webhook (some delivered twice), redemptions,
+refunds, referrals and reversals, and malformed messages of every kind. The worker's model fails
+or hangs on a fraction of calls (STUDIO_MODEL_FAILURE_RATE / STUDIO_MODEL_TIMEOUT_RATE) and
+generations time out after ``--hold-s``, so retries, ``generation.failed`` and the sweeper's
+expiry all happen. Every ``--interval`` seconds (on average) one process, chosen at random, is
+SIGKILLed by its PID and started again. After ``--kills`` kills the load stops; once the
+deployment is quiet the campaign checks: `audit verify` passes; every purchase, redemption,
+refund, referral and reversal applied exactly once; every accepted generation ended once with its
+hold resolved once; every gallery equals the ledger's completed generations; no credits held;
+every malformed message dead-lettered with its reason and no valid one; no 5xx while the API was
+up; no key answered both 202 and 409; the daily share-bonus cap held. Exit 0 only if all hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from api.messaging.dead_letters import dead_letter_topic
+from api.policy import load_policy
+from bench._broker import LOCAL, broker
+from bench._chaos_checks import LogReader, check, read_all, server_errors_outside, wait_quiet
+from bench._chaos_load import Load
+from bench._fleet import COMMANDS, Fleet, cli
+from bench._pg import PG, ledger_env, scratch_database
+from ledger import Ledger
+from projections import queries
+from projections.db import make_engine
+from tests.kafka_broker import free_port
+
+JWT_SECRET = "chaos-" + uuid.uuid4().hex + uuid.uuid4().hex
+WEBHOOK_SECRET = "chaos-" + uuid.uuid4().hex + uuid.uuid4().hex
+TOPICS = {"payments": "payments.events", "referrals": "affiliate.referrals", "completed": "generation.completed"}
+GROUPS = {"studio-ledger-payments": ["payments.events"], "studio-ledger-referrals": ["affiliate.referrals"],
+          "studio-ledger-results": ["generation.completed", "generation.failed"],
+          "studio-generation-workers": ["generation.requested"]}
+
+
+def environment(args: argparse.Namespace, dbname: str, servers: str, port: int, data: Path) -> dict[str, str]:
+    """The STUDIO_* settings every process of the deployment gets."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+    env.update(
+        STUDIO_STORE="postgres", STUDIO_POSTGRES_HOST=PG["host"], STUDIO_POSTGRES_PORT=PG["port"],
+        STUDIO_POSTGRES_USER=PG["user"], STUDIO_POSTGRES_PASSWORD=PG["password"], STUDIO_POSTGRES_DB=dbname,
+        STUDIO_POSTGRES_POOL_SIZE="3", STUDIO_DISPATCH="kafka", STUDIO_RUN_PROJECTOR="false",
+        STUDIO_RUN_PIPELINE="false", STUDIO_RUN_SWEEPER="false", STUDIO_DATA_DIR=str(data),
+        STUDIO_HOST="127.0.0.1", STUDIO_PORT=str(port), STUDIO_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        STUDIO_JWT_SECRET=JWT_SECRET, STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        STUDIO_KAFKA_BOOTSTRAP_SERVERS=servers, STUDIO_KAFKA_IDEMPOTENCE=str(args.broker != "tansu").lower(),
+        STUDIO_KAFKA_PARTITIONS="8", STUDIO_CONSUMER_SESSION_TIMEOUT_MS="6000",
+        STUDIO_CONSUMER_REBALANCE_TIMEOUT_MS="10000", STUDIO_WORKER_CONCURRENCY="8", STUDIO_RESULTS_CONCURRENCY="2",
+        STUDIO_IMAGE_PROVIDER="local", STUDIO_IMAGE_STORE="local", STUDIO_LOCAL_SCALE="0.1",
+        STUDIO_MODEL_FAILURE_RATE=str(args.failure_rate), STUDIO_MODEL_TIMEOUT_RATE=str(args.timeout_rate),
+        STUDIO_MODEL_TIMEOUT_S=str(args.hold_s + 10), STUDIO_MAX_ATTEMPTS="2", STUDIO_BACKOFF_S="0.2",
+        STUDIO_GENERATION_TIMEOUT_S=str(args.hold_s))
+    return env
+
+
+async def wait_ready(base: str, within: float = 120.0) -> float:
+    """Block until GET /readyz answers 200; the time it did."""
+    deadline = time.monotonic() + within
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return time.time()
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"the API at {base} did not answer within {within}s")
+
+
+async def galleries(base: str, load: Load) -> dict[str, set[str]]:
+    """Every user's gallery as the API shows it (all pages)."""
+    shown: dict[str, set[str]] = {}
+    async with aiohttp.ClientSession(base_url=base) as session:
+        for user, token in load.tokens.items():
+            shown[user], cursor = set(), ""
+            while True:
+                async with session.get(f"/v1/gallery?limit=100{cursor}",
+                                       headers={"Authorization": f"Bearer {token}"}) as response:
+                    response.raise_for_status()
+                    page = await response.json()
+                shown[user] |= {item["generation_id"] for item in page["items"]}
+                if not page["next_cursor"]:
+                    break
+                cursor = f"&cursor={page['next_cursor']}"
+    return {u: g for u, g in shown.items() if g}
+
+
+async def campaign(args: argparse.Namespace, fleet: Fleet, base: str, servers: str,
+                   ledger: Ledger, read_url: str) -> dict[str, Any]:
+    """Load, kills, quiet, and the evidence for the checks."""
+    rng = random.Random(args.seed)
+    users = [f"chaos-{n}" for n in range(args.users)]
+    policy = load_policy()
+    downtime: list[tuple[float, float]] = [(0.0, await wait_ready(base))]
+    revivals: list[str] = []
+    async with Load(base, servers, TOPICS, policy, users, jwt_secret=JWT_SECRET, webhook_secret=WEBHOOK_SECRET,
+                    seed=args.seed) as load:
+        for user in users:  # every learner starts with a pack
+            await load.purchase(user)
+        loading = asyncio.create_task(load.run(args.rate))
+        began = time.monotonic()
+        for n in range(args.kills):
+            await asyncio.sleep(rng.uniform(0.5 * args.interval, 1.5 * args.interval))
+            revivals += fleet.revive()
+            name = rng.choice(list(COMMANDS))
+            killed_at = time.time()
+            fleet.kill(name)
+            await asyncio.sleep(rng.uniform(0.2, 1.5))
+            fleet.start(name)
+            print(f"  kill {n + 1:>3}/{args.kills} at {time.monotonic() - began:6.1f}s: {name}", flush=True)
+            if name == "api":
+                downtime.append((killed_at, await wait_ready(base)))
+        load.stop()
+        await loading
+        loaded_s = time.monotonic() - began
+        revivals += fleet.revive()
+        await wait_ready(base)
+        reader = LogReader(ledger, policy.day_of)
+        engine = make_engine(read_url)
+
+        def projected() -> int:
+            with engine.connect() as conn:
+                return min(queries.tracked_positions(conn).values(), default=0)
+
+        quiet_began = time.monotonic()
+        quiet, state = await wait_quiet(reader, servers, GROUPS, "relay", projected, within=args.quiet_within)
+        quiet_s = time.monotonic() - quiet_began
+        folded = await asyncio.to_thread(reader.catch_up)
+        shown = await galleries(base, load)
+        with engine.connect() as conn:
+            held = {"read tables": queries.pending_holds(conn)}
+        engine.dispose()
+        for user in set(folded.users.values()):
+            wallet = await asyncio.to_thread(ledger.wallet, user)
+            if wallet is not None and wallet.held:
+                held[user] = wallet.held
+        dead: dict[str, list[tuple[str, str]]] = {}
+        for topic in {dead_letter_topic(t) for t in (*TOPICS.values(), "generation.failed", "generation.requested")}:
+            for record in await read_all(servers, topic):
+                headers = {k: v.decode() for k, v in record.headers}
+                dead.setdefault(record.key.decode() if record.key else "", []).append((topic, headers["x-error"]))
+    return {"load": load, "downtime": downtime, "revivals": revivals, "loaded_s": loaded_s, "quiet": quiet,
+            "state": state, "quiet_s": quiet_s, "folded": folded, "galleries": shown, "held": held, "dead": dead,
+            "cap": policy.share.max_bonuses_per_day}
+
+
+def audit(env: dict[str, str]) -> tuple[int, str]:
+    """`studio-ledger audit verify` on the campaign's database: exit code and its last lines."""
+    done = subprocess.run([cli(), "audit", "verify", "--no-progress"], env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+    return done.returncode, "\n".join((done.stdout + done.stderr).strip().splitlines()[-6:])
+
+
+def report(args: argparse.Namespace, fleet: Fleet, found: dict[str, Any], audit_rc: int, audit_out: str,
+           elapsed: float) -> list[str]:
+    """Print the run's figures and findings; the findings."""
+    load, folded = found["load"], found["folded"]
+    tally = load.tally
+    findings = check(folded, tally, found["dead"], found["galleries"], found["held"], found["cap"])
+    if audit_rc != 0:
+        findings.insert(0, f"audit verify failed (exit {audit_rc}): {audit_out}")
+    if not found["quiet"]:
+        findings.insert(0, f"not quiet after {args.quiet_within:.0f}s: {found['state']}")
+    outside = server_errors_outside(tally.server_errors, found["downtime"])
+    if outside:
+        findings.append(f"5xx while the API was up: {len(outside)}, e.g. {outside[:3]}")
+    swept = sum(1 for g, (user, hold) in folded.requested.items()  # failed with their hold expired: the sweeper
+                if folded.endings.get(g) == ["GenerationFailed"]
+                and folded.resolutions.get((user, hold)) == ["HoldExpired"])
+    endings = [e[0] for e in folded.endings.values() if e]
+    print(f"\nchaos run: seed {args.seed}, {elapsed:.0f} s in all ({found['loaded_s']:.0f} s of load at "
+          f"{args.rate:.0f}/s, quiet after {found['quiet_s']:.0f} s), broker {args.broker}")
+    print(f"kills: {sum(fleet.kills.values())} ({', '.join(f'{k} {v}' for k, v in sorted(fleet.kills.items()))}); "
+          f"API down {sum(end - start for start, end in found['downtime'][1:]):.0f} s in all; "
+          f"exits on their own (restarted): {len(found['revivals'])} {sorted(set(found['revivals']))}")
+    print(f"messages produced: {sum(tally.messages.values())} ({dict(tally.messages)}); "
+          f"malformed {len(tally.malformed)}, dead-lettered records {sum(len(v) for v in found['dead'].values())}")
+    print(f"HTTP answers: {dict(sorted(tally.statuses.items()))}")
+    print(f"generations: {len(folded.requested)} requested ({len(tally.answers)} keys, "
+          f"{sum(len(a) for a in tally.answers.values())} POSTs), {endings.count('GenerationCompleted')} completed "
+          f"({dict(folded.late) or 'none'} late), {endings.count('GenerationFailed')} failed "
+          f"{dict(folded.failure_reasons)}, {swept} of them failed by the sweeper")
+    print(f"share answers: {dict(tally.shares)}; share bonuses granted {sum(folded.share_bonuses.values())}; "
+          f"purchases {len(tally.payments)}, redemptions {len(tally.redemptions)}, refunds {len(tally.refunds)}, "
+          f"referrals {len(tally.referrals)}, reversals {len(tally.reversals)}; ledger events {folded.head}")
+    print(f"audit verify: exit {audit_rc}: {audit_out.splitlines()[0] if audit_out else ''}")
+    print(f"findings: {len(findings)}")
+    for line in findings:
+        print(f"  - {line}")
+    return findings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=20, help="processes to SIGKILL before the load stops")
+    parser.add_argument("--interval", type=float, default=4.0, help="mean seconds between kills")
+    parser.add_argument("--rate", type=float, default=12.0, help="load actions per second")
+    parser.add_argument("--users", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=None, help="the dice (default: random, printed)")
+    parser.add_argument("--failure-rate", type=float, default=0.15, help="model calls that fail")
+    parser.add_argument("--timeout-rate", type=float, default=0.01,
+                        help="model calls that never answer (the worker gives each call --hold-s + 10 s, so a "
+                             "generation whose call hangs outlives its hold and the sweeper fails it)")
+    parser.add_argument("--hold-s", type=int, default=30, help="seconds a generation may take before it expires")
+    parser.add_argument("--quiet-within", type=float, default=240.0, help="seconds to wait for quiescence")
+    parser.add_argument("--bootstrap", default=None, help="an existing broker instead of a local one")
+    parser.add_argument("--broker", choices=LOCAL, default="tansu", help="the local broker (tansu: see above)")
+    args = parser.parse_args()
+    args.seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1_000_000)
+    started = time.monotonic()
+    with broker(args.bootstrap, args.broker) as servers, scratch_database("studio_chaos") as dbname, \
+            tempfile.TemporaryDirectory(prefix="studio-chaos-") as folder:
+        port = free_port()
+        env = environment(args, dbname, servers, port, Path(folder))
+        init = subprocess.run([cli(), "kafka", "init"], env=env, capture_output=True, text=True, check=False)
+        if init.returncode:
+            raise SystemExit(f"kafka init failed: {init.stderr.strip()}")
+        fleet = Fleet(env, Path(folder) / "logs")
+        fleet.start_all()
+        ledger = Ledger(ledger_env(dbname, pool_size=4))
+        read_url = f"postgresql+psycopg://{PG['user']}@{PG['host']}:{PG['port']}/{dbname}"
+        try:
+            found = asyncio.run(campaign(args, fleet, f"http://127.0.0.1:{port}", servers, ledger, read_url))
+        except BaseException:
+            for name in COMMANDS:
+                print(f"--- {name}\n{fleet.tail(name)}", file=sys.stderr)
+            raise
+        finally:
+            fleet.stop_all()
+            ledger.close()
+        audit_rc, audit_out = audit(env)
+        findings = report(args, fleet, found, audit_rc, audit_out, time.monotonic() - started)
+        if findings and os.environ.get("STUDIO_CHAOS_KEEP_LOGS"):
+            kept = Path(os.environ["STUDIO_CHAOS_KEEP_LOGS"])
+            kept.mkdir(parents=True, exist_ok=True)
+            for log in (Path(folder) / "logs").glob("*.log"):
+                (kept / log.name).write_bytes(log.read_bytes())
+    raise SystemExit(1 if findings else 0)
+
+
+if __name__ == "__main__":
+    main()
