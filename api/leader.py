@@ -59,11 +59,21 @@ class AdvisoryLock:
         self._connect = connect
         self._conn: psycopg.Connection[Any] | None = None
 
+    @property
+    def session(self) -> int | None:
+        """The server process of the lock's session, if connected."""
+        return None if self._conn is None or self._conn.closed else self._conn.info.backend_pid
+
     def try_acquire(self) -> bool:
-        """Take the lock if nobody holds it."""
-        if self._conn is None or self._conn.closed:
+        """Take the lock if nobody holds it (on a new session if the last one went away)."""
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self.release()
             self._conn = self._connect()
-        row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        try:
+            row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        except psycopg.OperationalError:  # the session ended under us: the next attempt connects again
+            self.release()
+            raise
         return bool(row and row[0])
 
     def still_held(self) -> bool:

@@ -45,24 +45,22 @@ def run_relay(metrics_port: int = 0, health_port: int = 0) -> None:
     if metrics_port:
         serve_lag_metric(relay, metrics_port)
     stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+
+    def stop() -> None:
+        stopping.set()
+        relay.stop()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, relay.stop)
-        if stopping.is_set():  # asked to stop while it waited for the lock
-            return
+            loop.add_signal_handler(signum, stop)
         if probes is not None:
             probes.live["event loop"] = loop_turns(loop)
-        leadership.watch(lambda: loop.call_soon_threadsafe(relay.stop))
-        log.info("relay %s publishing to %s", relay.name, settings.kafka_bootstrap_servers)
-        await relay.run()
+        log.info("relay %s: publishing to %s once it leads", relay.name, settings.kafka_bootstrap_servers)
+        await publish_while_leading(relay, leadership, stopping)
 
     try:
-        if leadership.wait(stopping):
-            asyncio.run(main())
+        asyncio.run(main())
     finally:
         leadership.release()
         ledger.close()
@@ -70,6 +68,15 @@ def run_relay(metrics_port: int = 0, health_port: int = 0) -> None:
             probes.stop()
     if leadership.lost.is_set():
         raise SystemExit(f"relay {relay.name}: lost its lock to another process; exiting to stand by")
+
+
+async def publish_while_leading(relay: Relay, leadership: Leadership, stopping: threading.Event) -> None:
+    """Wait until this process holds the relay's lock, then publish until stopped or the lock is lost."""
+    if not await asyncio.to_thread(leadership.wait, stopping):
+        return
+    loop = asyncio.get_running_loop()
+    leadership.watch(lambda: loop.call_soon_threadsafe(relay.stop))
+    await relay.run()
 
 
 def run_consumers(health_port: int = 0) -> None:
