@@ -203,6 +203,7 @@ class GroupCommitter:
         # it misses, usually none: one query) the first time a batch touches it.
         self._checking = validated = self._shared()
         self._checked.clear()
+        self._reload.clear()
         for _ in range(self.max_rounds):
             if not self._apply(todo, touched):
                 return self._one_by_one(entries, touched)
@@ -289,9 +290,10 @@ class GroupCommitter:
             self._head = ids[-1]
         positions = {id(r.domain_event): r.notification.id for r in recordings}
         rejected = [e for e in entries if e.error is not None]
-        saved = {r.domain_event.originator_id for r in recordings}
-        stale = set() if validated or not rejected else self._stale(
-            {i: a for e in rejected for i, a in e.unit_aggregates().items() if i not in saved})
+        stale: set[UUID] = set()
+        if rejected and not validated:  # decided on cached aggregates nobody checked: check them now
+            saved = {r.domain_event.originator_id for r in recordings}
+            stale = self._stale({i: a for e in rejected for i, a in e.unit_aggregates().items() if i not in saved})
         for entry in entries:
             if entry.error is not None and stale & entry.unit_aggregates().keys():
                 # Rejected on a cached aggregate another process had changed: decide again on fresh state.

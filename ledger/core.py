@@ -19,6 +19,7 @@ from ledger import transcodings
 from ledger.committer import GroupCommitter
 from ledger.errors import GenerationNotFound, InvalidCommand, UnknownReference
 from ledger.generation import Generation
+from ledger.pgstore import BinaryAggregateRecorder, BinaryApplicationRecorder
 from ledger.positions import position_of, versions_of
 from ledger.reference import Reference
 from ledger.unit import Outcome, StaleRead, Unit, last_position
@@ -50,6 +51,9 @@ class LedgerCore(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, burn_order: Sequence[str] = DEFAULT_BURN_ORDER,
                  group_commit: bool = False, max_batch: int = 256, linger: float = 0.002) -> None:
         super().__init__(env)
+        if isinstance(self.recorder, BinaryApplicationRecorder) and self.snapshots is not None:
+            assert isinstance(self.snapshots.recorder, BinaryAggregateRecorder)
+            self.recorder.snapshots = self.snapshots.recorder
         self.burn_order = tuple(burn_order)
         self.committer = GroupCommitter(self, max_batch=max_batch, linger=linger) if group_commit else None
 
@@ -131,10 +135,17 @@ class LedgerCore(Application[UUID]):
             processing_event.events.extend(aggregate.pending_events)
             processing_event.aggregates[aggregate.id] = aggregate
         processing_event.saved_kwargs.update(kwargs)
+        snapshots = self._due_snapshots(processing_event)
+        together = isinstance(self.recorder, BinaryApplicationRecorder) and self.recorder.snapshots is not None
+        if snapshots and together:  # in the events' own transaction: no second commit to wait for
+            assert self.snapshots is not None
+            processing_event.saved_kwargs["snapshots"] = [self.snapshots.mapper.to_stored_event(s) for s in snapshots]
         recordings = self._record(processing_event)
         for aggregate in objs:  # only once recorded: a batch that conflicts keeps what it had pending
             aggregate.pending_events.clear()
-        self._take_snapshots(processing_event)
+        if snapshots and not together:
+            assert self.snapshots is not None
+            self.snapshots.put(snapshots)
         self._notify(recordings)
         return recordings
 
@@ -145,19 +156,18 @@ class LedgerCore(Application[UUID]):
         which would hold up every command queued behind it."""
         return (version + originator_id.int) % self.snapshot_interval == 0
 
-    def _take_snapshots(self, processing_event: Any) -> None:
-        # Snapshot from the aggregate in memory rather than reloading it from the store.
+    def _due_snapshots(self, processing_event: Any) -> list[Any]:
+        # Snapshots from the aggregates in memory (already at the versions being saved) rather
+        # than reloaded from the store.
         if self.snapshots is None:
-            return
+            return []
         due = {e.originator_id for e in processing_event.events
                if self.snapshot_due(e.originator_id, e.originator_version)}
-        snapshots = [
+        return [
             getattr(type(aggregate), "Snapshot", Snapshot).take(aggregate)
             for aggregate_id, aggregate in processing_event.aggregates.items()
             if aggregate_id in due and type(aggregate) in self.snapshotting_intervals
         ]
-        if snapshots:
-            self.snapshots.put(snapshots)
 
 
 def open_wallet(unit: Unit, user_id: str, at: datetime) -> Wallet:
