@@ -61,6 +61,9 @@ def consume(health_port: HealthPort = 0) -> None:
 @app.command()
 def serve() -> None:
     """Run the HTTP API; on the embedded default also the projector and the image pipeline."""
+    from pydantic import ValidationError
+
+    from api.http.frontend import settings_problem
     from api.http.run import serve as run_serve
     from api.http.settings import UnsafeSettings
 
@@ -68,6 +71,9 @@ def serve() -> None:
         run_serve()
     except UnsafeSettings as error:
         typer.echo(f"refusing to start: {error}", err=True)
+        raise typer.Exit(2) from None
+    except ValidationError as error:
+        typer.echo(f"refusing to start: {settings_problem(error)}", err=True)
         raise typer.Exit(2) from None
 
 

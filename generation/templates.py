@@ -47,6 +47,7 @@ class Variable(_Strict):
     choices: tuple[str, ...] = ()
     required: bool = True
     default: str | None = None
+    sample: str | None = None  # example text for previews and hints; the default (or label) when unset
 
     @model_validator(mode="after")
     def _consistent(self) -> Variable:
@@ -54,9 +55,22 @@ class Variable(_Strict):
             raise ValueError(f"choice variable {self.name} needs choices")
         if self.type != "choice" and self.choices:
             raise ValueError(f"only a choice variable can have choices, {self.name} is {self.type}")
-        if self.default is not None:
-            self.check(self.default)
+        for value in (self.default, self.sample):
+            if value is not None:
+                self.check(value)
         return self
+
+    def example(self) -> str:
+        """A value that fits: the sample, the default, the first choice, or the label (cut to fit)."""
+        if self.sample is not None:
+            return self.sample
+        if self.default is not None:
+            return self.default
+        if self.type == "choice":
+            return self.choices[0]
+        if self.type == "color":
+            return "#1f2937"
+        return (self.label or self.name.replace("_", " ").capitalize())[:self.max_length]
 
     def check(self, value: Any) -> str:
         """The cleaned value, or ``VariableError`` naming this variable."""

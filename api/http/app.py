@@ -10,18 +10,21 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
 from api.http.metrics import Metrics
-from api.http.routers import admin, catalog, generations, health, share_page, wallet, webhooks
+from api.http.previews import Previews
+from api.http.routers import admin, catalog, config, dev, generations, health, previews, share_page, wallet, webhooks
 from api.service import Service
 
 DESCRIPTION = """Creative Studio's credits and image generation.
 
 * Authenticate with `Authorization: Bearer <JWT>` (`sub` is the user id; role `admin` for `/v1/admin`).
-* Every POST needs an `Idempotency-Key`: the same key and body return the first answer, another body is a 409.
+* Every POST that changes state needs an `Idempotency-Key`: the same key and body return the first answer,
+  another body is a 409.
 * Commands return the ledger `position`; pass it as `min_position` to a read to see your own write. If the
   projections do not reach it within the wait bound the read answers **503** with `Retry-After`.
 * Errors are RFC 9457 `application/problem+json` with a stable `type` URI (`urn:studio-ledger:problem:<slug>`).
@@ -44,10 +47,12 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
             if manage:
                 await anyio.to_thread.run_sync(service.stop)
 
-    app = FastAPI(title="Studio Ledger", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Studio Ledger", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  generate_unique_id_function=operation_id)
     app.state.service = service
+    app.state.previews = Previews()
     problems.install(app)
-    for module in (catalog, wallet, generations, share_page, webhooks, admin, health):
+    for module in (catalog, previews, wallet, generations, share_page, webhooks, admin, config, dev, health):
         app.include_router(module.router)
     media = service.store.data_dir / "media"
     media.mkdir(parents=True, exist_ok=True)
@@ -65,6 +70,11 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
 
     app.add_middleware(Observe, metrics=service.metrics)
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's OpenAPI operation id: its function's name (`list_templates`), which clients turn into a method name."""
+    return route.name
 
 
 class Observe:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +37,7 @@ class VariablePublic(BaseModel):
     choices: list[str]
     required: bool
     default: str | None
+    sample: str = Field(description="an example value that fits, for hints and previews")
 
 
 class TemplatePublic(BaseModel):
@@ -46,7 +47,8 @@ class TemplatePublic(BaseModel):
         "id": "poster-webinar", "title": "Webinar poster", "description": "A poster announcing a webinar",
         "category": "poster", "cost": 10, "version": 1, "aspect_ratio": "4:5", "needs_input_image": False,
         "variables": [{"name": "title", "label": "Title", "type": "text", "max_length": 60, "choices": [],
-                       "required": True, "default": None}]}]})
+                       "required": True, "default": None,
+                       "sample": "Intro to SQL"}]}]})
     id: str
     title: str
     description: str
@@ -75,18 +77,27 @@ class Lifetime(BaseModel):
     clawed_back: int = Field(description="taken back by refunds, reversals and negative adjustments")
 
 
+class NextExpiry(BaseModel):
+    """The wallet's credits that lapse soonest, and when."""
+
+    credits: int = Field(description="available credits that lapse at expires_at")
+    expires_at: datetime
+
+
 class WalletPublic(BaseModel):
     """A wallet's credits now, as projected at ``position``."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "user_id": "alice", "available": 90, "held": 10, "by_source": {"purchase": 90},
-        "lifetime": {"purchased": 100, "granted": 0, "spent": 0, "expired": 0, "clawed_back": 0},
-        "position": 42}]})
+        "user_id": "alice", "available": 90, "held": 10, "by_source": {"purchase": 70, "share": 20},
+        "lifetime": {"purchased": 100, "granted": 20, "spent": 0, "expired": 0, "clawed_back": 0},
+        "next_expiry": {"credits": 20, "expires_at": "2027-03-03T00:00:00Z"}, "position": 42}]})
     user_id: str
     available: int = Field(description="credits that can be spent now")
     held: int = Field(description="credits reserved by generations in progress")
     by_source: dict[str, int]
     lifetime: Lifetime
+    next_expiry: NextExpiry | None = Field(default=None, description="the soonest-expiring available credits; "
+                                           "null when none of them expire")
     position: int = Field(description="the ledger position the projections had reached")
 
 
@@ -221,6 +232,62 @@ class WebhookAccepted(BaseModel):
     type: str
     position: int
     repeated: bool
+
+
+class DevTokenCreate(_In):
+    """Who to sign in as (embedded default only)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"user_id": "alice", "role": None}]})
+    user_id: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
+    role: Literal["user", "admin"] | None = Field(default=None, description="admin opens /v1/admin")
+
+
+class DevToken(BaseModel):
+    """A bearer token, the same as `studio-ledger token` prints."""
+
+    token: str
+    expires_at: datetime
+
+
+class DemoPurchaseCreate(_In):
+    """A pack to buy with the demo payment flow (embedded default only)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"pack_id": "starter"}]})
+    pack_id: str = Field(min_length=1, max_length=64)
+
+
+class DemoPurchaseAccepted(WebhookAccepted):
+    """The signed payment message the demo sent through the payments webhook, and the webhook's answer."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "CreditPackPurchased", "position": 12, "repeated": False, "payment_id": "demo-4f3c2a1b",
+        "pack_id": "starter", "credits": 100}]})
+    payment_id: str
+    pack_id: str
+    credits: int = Field(description="credits the pack gives")
+
+
+class RedemptionPublic(BaseModel):
+    """How the platform's wallet balance converts to credits."""
+
+    currency: str
+    credits_per_major_unit: int
+    minor_per_major: int
+
+
+class ConfigPublic(BaseModel):
+    """What the studio page needs to know about this deployment."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "embedded": True, "checkout_url": "https://learn.example.com/checkout?pack={pack_id}&user={user_id}",
+        "embed_origins": ["https://learn.example.com"],
+        "redemption": {"currency": "INR", "credits_per_major_unit": 10, "minor_per_major": 100}}]})
+    embedded: bool = Field(description="the embedded default: /v1/dev routes (sign in as, demo purchase) answer")
+    checkout_url: str | None = Field(description="the platform's checkout page; fill {pack_id} and {user_id} "
+                                     "URL-encoded; null when none is configured")
+    embed_origins: list[str] = Field(description="parent-frame origins allowed to embed the studio and "
+                                     "post it a token")
+    redemption: RedemptionPublic
 
 
 class ProblemPublic(BaseModel):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from api.http.frontend import check_checkout_url, check_origins
 
 EMBEDDED_JWT_SECRET = "embedded-default-jwt-secret-do-not-use-in-production"  # noqa: S105 (the known default)
 EMBEDDED_WEBHOOK_SECRET = "embedded-default-webhook-secret-do-not-use-in-production"  # noqa: S105
@@ -37,6 +39,18 @@ class ApiSettings(BaseSettings):
     read_wait_ms: int = Field(default=2000, ge=0, le=30_000)
     ready_max_lag: int = Field(default=10_000, ge=0)
     policy_file: Path | None = None  # default: api/policy.toml
+    checkout_url: str = ""  # the platform's checkout page for a pack: {pack_id} and {user_id} are filled in
+    embed_origins: Annotated[list[str], NoDecode] = []  # origins that may frame the studio and hand it a token
+
+    @field_validator("checkout_url")
+    @classmethod
+    def _checkout_url(cls, value: str) -> str:
+        return check_checkout_url(value)
+
+    @field_validator("embed_origins", mode="before")
+    @classmethod
+    def _embed_origins(cls, value: Any) -> list[str]:
+        return check_origins(value)
 
 
 class UnsafeSettings(ValueError):

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 UserId = Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")
 
 
-@router.get("/wallets/{user_id}", responses=problems(401, 403, 404, 409, 503))
+@router.get("/wallets/{user_id}", responses=problems(401, 403, 404, 409, 503), operation_id="get_user_wallet")
 def get_wallet(admin: AdminUser, service: ServiceDep, position: Visible,
                user_id: str = UserId) -> AdminWalletPublic:
     """Any user's wallet with its grants."""

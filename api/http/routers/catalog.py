@@ -18,7 +18,8 @@ def template_public(template: Template) -> TemplatePublic:
         cost=template.cost, version=template.version, aspect_ratio=template.aspect_ratio,
         needs_input_image=template.needs_input_image,
         variables=[VariablePublic(name=v.name, label=v.label or v.name, type=v.type, max_length=v.max_length,
-                                  choices=list(v.choices), required=v.required, default=v.default)
+                                  choices=list(v.choices), required=v.required, default=v.default,
+                                  sample=v.example())
                    for v in template.variables])
 
 

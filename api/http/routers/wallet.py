@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.http.deps import CurrentUser, Cursor, Limit, ServiceDep, Visible, WaitForPosition, before
-from api.http.schemas import Lifetime, Page, StatementLinePublic, WalletPublic, problems
+from api.http.schemas import Lifetime, NextExpiry, Page, StatementLinePublic, WalletPublic, problems
 from api.service import Service
 from projections import queries
 
@@ -16,16 +16,19 @@ router = APIRouter(prefix="/v1", tags=["wallet"])
 
 def wallet_view(service: Service, user_id: str, position: int) -> tuple[WalletPublic, Any]:
     """The wallet of ``user_id`` (an empty one if they never had credits), and its projected row."""
+    now = service.clock()
     with service.reads.connect() as conn:
-        row = queries.wallet(conn, user_id, service.clock())
+        row = queries.wallet(conn, user_id, now)
+        soonest = queries.next_expiry(conn, row["wallet_id"], now) if row is not None else None
     if row is None:
         empty = Lifetime(purchased=0, granted=0, spent=0, expired=0, clawed_back=0)
         return WalletPublic(user_id=user_id, available=0, held=0, by_source={}, lifetime=empty,
                             position=position), None
     lifetime = Lifetime(purchased=row["purchased"], granted=row["granted"], spent=row["spent"],
                         expired=row["expired"], clawed_back=row["clawed_back"])
+    expiry = NextExpiry(credits=soonest[0], expires_at=soonest[1]) if soonest is not None else None
     return WalletPublic(user_id=user_id, available=row["available"], held=row["held"], by_source=row["by_source"],
-                        lifetime=lifetime, position=position), row
+                        lifetime=lifetime, next_expiry=expiry, position=position), row
 
 
 @router.get("/wallet", responses=problems(401, 409, 503))

@@ -18,6 +18,7 @@ from api.http.schemas import WebhookAccepted, problems
 from api.http.signatures import HEADER, verify
 from api.messaging.handlers import apply_payment
 from api.messaging.messages import PAYMENT_MESSAGES
+from api.service import Service
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 EXAMPLE = {"type": "CreditPackPurchased", "version": 1, "payment_id": "pay_123", "user_id": "alice",
@@ -30,11 +31,17 @@ BODY = {"requestBody": {"required": True, "content": {"application/json": {"sche
 
 
 @router.post("/payments", response_model=WebhookAccepted, responses=problems(401, 404, 409, 422),
-             openapi_extra=BODY)
+             openapi_extra=BODY, operation_id="receive_payment_webhook")
 async def payments(request: Request, key: IdempotencyKey, service: ServiceDep) -> JSONResponse:
     """A purchase, redemption or refund from the payment flow, signed with the webhook secret."""
-    body = await request.body()
-    verify(service.api.webhook_secret.get_secret_value(), body, request.headers.get(HEADER), now=time.time(),
+    status, payload = await deliver(service, await request.body(), request.headers.get(HEADER), key)
+    return JSONResponse(payload, status_code=status)
+
+
+async def deliver(service: Service, body: bytes, signature: str | None, key: str) -> tuple[int, dict[str, Any]]:
+    """Check a payment message's signature, validate it and apply it once under ``key``: the webhook's
+    whole path, also taken by the embedded default's demo purchase."""
+    verify(service.api.webhook_secret.get_secret_value(), body, signature, now=time.time(),
            tolerance=service.api.webhook_tolerance_seconds)
     try:
         message = PAYMENT_MESSAGES.validate_json(body)
@@ -53,4 +60,4 @@ async def payments(request: Request, key: IdempotencyKey, service: ServiceDep) -
     request_doc = {"route": "POST /v1/webhooks/payments", "body": json.loads(body)}
     status, payload, _ = await anyio.to_thread.run_sync(service.idempotency.once, "webhook:payments", key,
                                                         request_doc, run)
-    return JSONResponse(payload, status_code=status)
+    return status, payload

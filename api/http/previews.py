@@ -1,0 +1,100 @@
+"""Template previews: each template rendered once by the local model with its sample text, kept in memory.
+
+The preview goes through the pipeline's own steps (``image_request`` from a requested-generation
+message, then the model's ``generate``), so it shows what a learner's image will look like. A
+template that takes the learner's photo is previewed without one: its style, colours and text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio.to_thread
+from PIL import Image
+
+from generation.bootstrap import build_model
+from generation.handler import image_request
+from generation.messages import GenerationRequestedMessage, RequestedPayload
+from generation.ports import ImageModel
+from generation.settings import GenerationSettings
+from generation.templates import Template
+
+PREVIEW_WIDTH = 480  # pixels: two cards across a desktop page, one across a phone at 2x
+PREVIEW_NAMESPACE = uuid.UUID("5c0d7f52-8a43-4b8e-9f0e-2a6f3c1b9d41")
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A rendered preview and its entity tag."""
+
+    png: bytes
+    etag: str
+
+
+def sample_values(template: Template) -> dict[str, str]:
+    """A value for every variable: its sample, default, first choice or label."""
+    return {v.name: v.example() for v in template.variables}
+
+
+def preview_request(template: Template) -> GenerationRequestedMessage:
+    """A requested-generation message for the template's preview (a fixed id: the same picture each time)."""
+    generation_id = uuid.uuid5(PREVIEW_NAMESPACE, f"{template.id}:{template.version}")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    return GenerationRequestedMessage(
+        event_id=generation_id, type="GenerationRequested", occurred_at=at, position=0, aggregate_id=generation_id,
+        payload=RequestedPayload(user_id="preview", template_id=template.id, template_version=template.version,
+                                 variables=sample_values(template), cost=template.cost, hold_id="preview",
+                                 expires_at=at))
+
+
+def _shrink(png: bytes) -> bytes:
+    image: Image.Image = Image.open(io.BytesIO(png))
+    image.load()
+    if image.width > PREVIEW_WIDTH:
+        image = image.resize((PREVIEW_WIDTH, round(image.height * PREVIEW_WIDTH / image.width)),
+                             Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+class Previews:
+    """Renders each template's preview on first request, then answers from memory (by id and version)."""
+
+    def __init__(self, model: ImageModel | None = None) -> None:
+        self._model = model
+        self._done: dict[tuple[str, int], Preview] = {}
+        self._rendering: dict[tuple[str, int], asyncio.Lock] = {}
+
+    def model(self) -> ImageModel:
+        """The local model, with no added delay (previews never go to a paid provider)."""
+        if self._model is None:
+            self._model = build_model("local", GenerationSettings(local_delay_s=0))
+        return self._model
+
+    async def get(self, template: Template) -> Preview:
+        """The template's preview, rendered once per id and version (concurrent first requests wait for one)."""
+        key = (template.id, template.version)
+        found = self._done.get(key)
+        if found is not None:
+            return found
+        async with self._rendering.setdefault(key, asyncio.Lock()):
+            found = self._done.get(key)
+            if found is None:
+                found = self._done[key] = await self._render(template)
+        return found
+
+    async def _render(self, template: Template) -> Preview:
+        message = preview_request(template)
+        if template.needs_input_image:
+            template = template.model_copy(update={"needs_input_image": False})
+        request = image_request(template, message)
+        image = await self.model().generate(request)
+        png = await anyio.to_thread.run_sync(_shrink, image.data)
+        digest = hashlib.sha256(png).hexdigest()[:20]
+        return Preview(png=png, etag=f'"{template.id}-v{template.version}-{digest}"')

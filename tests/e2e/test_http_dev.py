@@ -1,0 +1,148 @@
+"""The embedded default's sign-in and demo purchase: real tokens, real signed webhook deliveries; 404 elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.http.idempotency import idempotency_keys
+from api.service import Service
+from tests.e2e.http_support import bearer, client_for, key, service_for, signed
+
+pytestmark = pytest.mark.e2e
+ALICE = bearer("alice")
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Service:
+    """The embedded default (SQLite, in-process dispatch) without the pipeline."""
+    return service_for("sqlite", tmp_path, with_pipeline=False)
+
+
+@pytest.fixture
+def client(service: Service) -> Iterator[TestClient]:
+    """A client of the running service."""
+    with client_for(service) as client:
+        yield client
+
+
+def available(client: TestClient, headers: dict[str, str], position: int) -> int:
+    """The caller's available credits once the projections reach ``position``."""
+    return int(client.get(f"/v1/wallet?min_position={position}", headers=headers).json()["available"])
+
+
+def test_a_dev_token_signs_in_as_the_named_user_for_the_configured_lifetime(client: TestClient) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    response = client.post("/v1/dev/token", json={"user_id": "carol"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    headers = {"Authorization": f"Bearer {body['token']}"}
+    assert client.get("/v1/wallet", headers=headers).json()["user_id"] == "carol"
+    expires = datetime.fromisoformat(body["expires_at"])
+    assert before + timedelta(days=1) <= expires <= datetime.now(UTC) + timedelta(days=1)
+    assert client.get("/v1/admin/wallets/carol", headers=headers).status_code == 403
+
+
+def test_a_dev_token_with_the_admin_role_opens_the_admin_routes(client: TestClient) -> None:
+    token = client.post("/v1/dev/token", json={"user_id": "ops", "role": "admin"}).json()["token"]
+    grant = client.post("/v1/admin/wallets/carol/grants", json={"amount": 5, "reason": "welcome"},
+                        headers={"Authorization": f"Bearer {token}", **key()})
+    assert grant.status_code == 201, grant.text
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"user_id": ""}, "body.user_id"),
+    ({"user_id": " alice"}, "body.user_id"),
+    ({"user_id": "x" * 201}, "body.user_id"),
+    ({"user_id": "alice", "role": "owner"}, "body.role"),
+    ({"user_id": "alice", "roles": ["admin"]}, "body.roles"),
+])
+def test_a_dev_token_for_a_bad_body_is_a_422_naming_the_field(client: TestClient, body: dict[str, object],
+                                                             field: str) -> None:
+    response = client.post("/v1/dev/token", json=body)
+    assert response.status_code == 422 and response.json()["field"] == field
+
+
+def test_a_demo_purchase_goes_through_the_signed_webhook_and_credits_the_pack(client: TestClient,
+                                                                              service: Service) -> None:
+    response = client.post("/v1/dev/purchase", json={"pack_id": "creator"}, headers={**ALICE, **key()})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["type"], body["repeated"], body["pack_id"], body["credits"]) == ("CreditPackPurchased", False,
+                                                                                   "creator", 550)
+    assert available(client, ALICE, body["position"]) == 550
+    line = client.get("/v1/wallet/statement", headers=ALICE).json()["items"][0]
+    assert (line["type"], line["change"]) == ("CreditsPurchased", 550) and body["payment_id"] in line["reference"]
+    with service.engine.connect() as conn:  # the webhook's own idempotency record, under the payment id
+        scopes = conn.execute(select(idempotency_keys.c.scope).where(
+            idempotency_keys.c.key == body["payment_id"])).scalars().all()
+    assert scopes == ["webhook:payments"]
+    # The payment flow delivering the same payment later changes nothing.
+    message = {"type": "CreditPackPurchased", "payment_id": body["payment_id"], "user_id": "alice",
+               "pack_id": "creator", "amount_minor": 49900, "currency": "INR"}
+    content, headers = signed(message)
+    again = client.post("/v1/webhooks/payments", content=content, headers=headers)
+    assert again.status_code == 200 and again.json()["repeated"]
+    assert available(client, ALICE, again.json()["position"]) == 550
+
+
+def test_a_demo_purchase_retried_with_its_key_credits_once_and_another_pack_under_it_is_a_409(
+        client: TestClient) -> None:
+    headers = {**ALICE, **key()}
+    first = client.post("/v1/dev/purchase", json={"pack_id": "starter"}, headers=headers)
+    retried = client.post("/v1/dev/purchase", json={"pack_id": "starter"}, headers=headers)
+    assert first.status_code == retried.status_code == 200
+    assert first.json() == retried.json()
+    other = client.post("/v1/dev/purchase", json={"pack_id": "studio"}, headers=headers)
+    assert other.status_code == 409 and other.json()["type"].endswith(":idempotency-key-reused")
+    assert headers["Idempotency-Key"] in other.json()["detail"]
+    assert available(client, ALICE, first.json()["position"]) == 100
+
+
+def test_the_same_key_from_two_users_is_two_purchases(client: TestClient) -> None:
+    shared = key()
+    bob = bearer("bob")
+    for headers in (ALICE, bob):
+        response = client.post("/v1/dev/purchase", json={"pack_id": "starter"}, headers={**headers, **shared})
+        assert response.status_code == 200 and not response.json()["repeated"]
+        assert available(client, headers, response.json()["position"]) == 100
+
+
+def test_a_demo_purchase_of_an_unknown_pack_is_a_422_naming_pack_id(client: TestClient) -> None:
+    response = client.post("/v1/dev/purchase", json={"pack_id": "gold"}, headers={**ALICE, **key()})
+    assert response.status_code == 422
+    assert response.json()["field"] == "pack_id" and "starter" in response.json()["detail"]
+
+
+def test_a_demo_purchase_needs_a_token_and_an_idempotency_key(client: TestClient) -> None:
+    assert client.post("/v1/dev/purchase", json={"pack_id": "starter"}, headers=key()).status_code == 401
+    response = client.post("/v1/dev/purchase", json={"pack_id": "starter"}, headers=ALICE)
+    assert response.status_code == 422 and "Idempotency-Key" in response.json()["field"]
+
+
+def test_a_demo_purchase_is_signed_with_the_configured_webhook_secret(tmp_path: Path) -> None:
+    service = service_for("sqlite", tmp_path, with_pipeline=False)
+    with client_for(service) as client:
+        response = client.post("/v1/dev/purchase", json={"pack_id": "starter"}, headers={**ALICE, **key()})
+        assert response.status_code == 200, response.text
+        forged, headers = signed({"type": "CreditPackPurchased", "payment_id": "p-x", "user_id": "alice",
+                                  "pack_id": "starter", "amount_minor": 9900, "currency": "INR"},
+                                 secret="embedded-default-webhook-secret-do-not-use-in-production")
+        assert client.post("/v1/webhooks/payments", content=forged, headers=headers).status_code == 401
+
+
+def test_outside_the_embedded_default_the_dev_routes_are_404_problems(tmp_path: Path) -> None:
+    service = service_for("sqlite", tmp_path, with_pipeline=False, dispatch="kafka", run_sweeper=False)
+    with client_for(service) as client:
+        token = client.post("/v1/dev/token", json={"user_id": "mallory", "role": "admin"})
+        purchase = client.post("/v1/dev/purchase", json={"pack_id": "studio"}, headers={**ALICE, **key()})
+        for response in (token, purchase):
+            assert response.status_code == 404
+            assert response.headers["content-type"] == "application/problem+json"
+            assert "embedded default" in response.json()["detail"]
+        assert client.get("/v1/config").json()["embedded"] is False
