@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from generation.templates import load_toml
 
@@ -69,10 +70,25 @@ class Share(Bonus):
 class Policy(_Strict):
     """Everything the ledger's adapters need to turn payments and referrals into credits."""
 
+    timezone: str = Field(default="UTC", min_length=1, description="IANA time zone whose days the daily "
+                          "caps count, e.g. Asia/Kolkata")
     redemption: Redemption
     referral: Referral
     share: Share
     packs: tuple[Pack, ...] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r} (an IANA name such as 'UTC' or 'Asia/Kolkata')") from None
+        return name
+
+    def day_of(self, at: datetime) -> str:
+        """The policy's day (ISO date in its time zone) that the instant ``at`` falls on."""
+        return at.astimezone(ZoneInfo(self.timezone)).date().isoformat()
 
     @model_validator(mode="after")
     def _unique_packs(self) -> Policy:

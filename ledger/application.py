@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from ledger.core import (
 from ledger.errors import ConflictingCommand, InvalidCommand, UnknownReference
 from ledger.generation import Generation
 from ledger.reference import Reference
-from ledger.unit import Outcome, Unit
+from ledger.unit import Outcome, StaleRead, Unit
 from ledger.values import Money, credits, digest, stable_id
 from ledger.wallet import Wallet
 
@@ -57,11 +57,20 @@ class Ledger(LedgerCore):
             price=None, expires_at=expires_at))
 
     def grant_share_bonus(self, *, user_id: str, reference: str, amount: int, at: datetime,
-                          expires_at: datetime | None) -> Outcome:
-        """Credit a bonus for sharing an image, once per reference."""
-        return self.execute(lambda u: grant_credits(
-            u, "share", reference, [{"user_id": user_id, "credits": amount}], Wallet.ShareBonusGranted,
-            at, price=None, expires_at=expires_at))
+                          expires_at: datetime | None, day: str | None = None,
+                          daily_cap: int | None = None) -> Outcome:
+        """Credit a bonus for sharing an image, decided once per reference; value: the credits granted.
+
+        ``day`` is the share's day (ISO date; by default ``at``'s in UTC). With ``daily_cap``, the
+        wallet grants at most that many bonuses for shares of one day, counted atomically with the
+        grant; a share past the cap is recorded as earning nothing, and stays so when repeated.
+        """
+        credits(amount)
+        if daily_cap is not None and daily_cap < 0:
+            raise InvalidCommand(f"share bonus {reference}: the daily cap must be >= 0, got {daily_cap}")
+        share_day = day or at.astimezone(UTC).date().isoformat()
+        return self.execute(lambda u: self._share_bonus(
+            u, user_id, reference, amount, at, expires_at, share_day, daily_cap))
 
     def grant_promo(self, *, user_id: str, reference: str, amount: int, reason: str, at: datetime,
                     expires_at: datetime | None) -> Outcome:
@@ -95,8 +104,8 @@ class Ledger(LedgerCore):
     def place_hold(self, *, user_id: str, hold_id: str, amount: int, at: datetime,
                    expires_at: datetime | None = None) -> Outcome:
         """Reserve credits for a later capture; a repeat returns the first hold."""
-        deadline = expires_at or at + DEFAULT_HOLD_TTL
-        return self.execute(lambda u: self._place(u, user_id, hold_id, amount, deadline, at, {}))
+        ttl = None if expires_at else DEFAULT_HOLD_TTL
+        return self.execute(lambda u: self._place(u, user_id, hold_id, amount, expires_at, ttl, at))
 
     def capture(self, *, user_id: str, hold_id: str, amount: int, at: datetime) -> Outcome:
         """Consume up to the held amount; the rest returns to the grants it came from."""
@@ -121,7 +130,7 @@ class Ledger(LedgerCore):
         credits(cost, "cost")
         fields = {"template_id": template_id, "template_version": template_version, "variables": variables,
                   "input_image": input_image, "cost": cost}
-        return self.execute(lambda u: self._request(u, user_id, request_key, fields, at, at + hold_ttl))
+        return self.execute(lambda u: self._request(u, user_id, request_key, fields, at, hold_ttl))
 
     def start_generation(self, *, generation_id: UUID, worker: str, at: datetime) -> Outcome:
         """Record that a worker began rendering."""
@@ -163,11 +172,11 @@ class Ledger(LedgerCore):
             unit.repeat_of(wallet.id, hold.resolved_version)
         return hold
 
-    def _place(self, unit: Unit, user_id: str, hold_id: str, amount: int, deadline: datetime,
-               at: datetime, meta: dict[str, Any]) -> Any:
+    def _place(self, unit: Unit, user_id: str, hold_id: str, amount: int, expires_at: datetime | None,
+               ttl: timedelta | None, at: datetime) -> Any:
         wallet = open_wallet(unit, user_id, at)
-        hold = wallet.place_hold(hold_id=hold_id, amount=amount, expires_at=deadline, at=at,
-                                 order=self.burn_order, meta=meta)
+        hold = wallet.place_hold(hold_id=hold_id, amount=amount, expires_at=expires_at, ttl=ttl, at=at,
+                                 order=self.burn_order)
         if not unit.changed():
             unit.repeat_of(wallet.id, hold.placed_version)
         return hold
@@ -184,7 +193,7 @@ class Ledger(LedgerCore):
         unit.add(Reference.record("adjustment", reference, fingerprint, {str(wallet.id): grant_id}, timestamp=at))
 
     def _request(self, unit: Unit, user_id: str, request_key: str, fields: dict[str, Any],
-                 at: datetime, deadline: datetime) -> UUID:
+                 at: datetime, hold_ttl: timedelta) -> UUID:
         gen_id = generation_id(user_id, request_key)
         fingerprint = digest(fields)
         existing = unit.get(gen_id, creating=True)
@@ -194,10 +203,10 @@ class Ledger(LedgerCore):
             unit.repeat_of(gen_id, 1)
             return gen_id
         wallet = open_wallet(unit, user_id, at)
-        wallet.place_hold(hold_id=str(gen_id), amount=fields["cost"], expires_at=deadline, at=at,
-                          order=self.burn_order, meta={"generation_id": str(gen_id)})
+        hold = wallet.place_hold(hold_id=str(gen_id), amount=fields["cost"], ttl=hold_ttl, at=at,
+                                 order=self.burn_order, meta={"generation_id": str(gen_id)})
         unit.add(Generation.request(gen_id, at=at, user_id=user_id, wallet_id=wallet.id, hold_id=str(gen_id),
-                                    expires_at=deadline, digest=fingerprint, **fields))
+                                    expires_at=hold.expires_at, digest=fingerprint, **fields))
         return gen_id
 
     def _complete(self, unit: Unit, gen_id: UUID, at: datetime, result: dict[str, Any]) -> str:
@@ -224,8 +233,8 @@ class Ledger(LedgerCore):
         if wallet.available(at) < generation.cost:
             return "written_off"
         late_hold = f"{generation.hold_id}:late"
-        wallet.place_hold(hold_id=late_hold, amount=generation.cost, expires_at=at + DEFAULT_HOLD_TTL,
-                          at=at, order=self.burn_order, meta={"generation_id": str(generation.id), "late": True})
+        wallet.place_hold(hold_id=late_hold, amount=generation.cost, ttl=DEFAULT_HOLD_TTL, at=at,
+                          order=self.burn_order, meta={"generation_id": str(generation.id), "late": True})
         wallet.capture(hold_id=late_hold, amount=generation.cost, at=at)
         return "charged"
 
@@ -241,6 +250,29 @@ class Ledger(LedgerCore):
             unit.repeat_of(wallet.id, wallet.hold(generation.hold_id).resolved_version)
             unit.repeat_of(gen_id, generation.version)
         return generation.status
+
+    def _share_bonus(self, unit: Unit, user_id: str, reference: str, amount: int, at: datetime,
+                     expires_at: datetime | None, day: str, daily_cap: int | None) -> int:
+        # The fingerprint is who shared what: the amount, expiry and day follow from the share.
+        fingerprint = digest({"kind": "share", "reference": reference, "user_id": user_id})
+        found = unit.get(Reference.id_for("share", reference))
+        if isinstance(found, Reference):
+            if found.digest != fingerprint and str(wallet_id(user_id)) not in found.targets:
+                raise ConflictingCommand(f"share bonus {reference} was decided for another user")
+            unit.repeat_of(found.id, 1)
+            return sum(require(unit.get(UUID(w)), Wallet, UnknownReference(f"wallet {w}")).grants[g].amount
+                       for w, g in found.targets.items())
+        wallet = open_wallet(unit, user_id, at)
+        grant_id = str(stable_id("grant:share", f"{reference}:{user_id}"))
+        if grant_id in wallet.grants:
+            raise StaleRead(f"share bonus {reference} was granted after its reference was read")
+        targets = {}
+        if daily_cap is None or wallet.share_bonuses_on(day) < daily_cap:
+            wallet.grant(Wallet.ShareBonusGranted, grant_id=grant_id, amount=amount, at=at, reference=reference,
+                         expires_at=expires_at, day=day)
+            targets[str(wallet.id)] = grant_id
+        unit.add(Reference.record("share", reference, fingerprint, targets, timestamp=at))
+        return amount if targets else 0
 
     def _share(self, unit: Unit, gen_id: UUID, user_id: str, token: str, at: datetime) -> str:
         generation, _ = load_generation(unit, gen_id)

@@ -29,9 +29,11 @@ class Unit:
     """The aggregates one command reads and changes, and the events it adds to them."""
 
     load: Callable[[UUID], Aggregate | None]
-    # For ids the command creates when they are absent: may answer None without asking the store
-    # (the save of a duplicate then fails on the store's unique key, and the command runs again).
+    # For ids the command creates when they are absent: may answer None without asking the store.
+    # A None that is out of date is caught by the store's unique key when the unit is saved; ids
+    # answered so are kept in ``assumed_new``, so that a rejection based on them can be checked.
     load_new: Callable[[UUID], Aggregate | None] | None = None
+    assumed_new: list[UUID] = field(default_factory=list)
     aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
     start: dict[UUID, int] = field(default_factory=dict)
     anchors: list[tuple[UUID, int]] = field(default_factory=list)
@@ -41,7 +43,12 @@ class Unit:
         creates the aggregate when it gets None, so a None that is out of date is caught by the save."""
         if aggregate_id in self.aggregates:
             return self.aggregates[aggregate_id]
-        aggregate = (self.load_new or self.load)(aggregate_id) if creating else self.load(aggregate_id)
+        if creating and self.load_new is not None:
+            aggregate = self.load_new(aggregate_id)
+            if aggregate is None:
+                self.assumed_new.append(aggregate_id)
+        else:
+            aggregate = self.load(aggregate_id)
         if aggregate is not None:
             self._track(aggregate)
         return aggregate

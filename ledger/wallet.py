@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -45,6 +45,7 @@ class Wallet(Aggregate):
     """One user's credits: grants they received and holds placed against them."""
 
     RESOLVED_HOLDS_KEPT = 100
+    SHARE_DAYS_KEPT = 7  # days whose share bonuses are counted (ISO dates: the oldest is dropped)
 
     class Event(Aggregate.Event):
         """A wallet event: it carries the hash of the wallet's previous event."""
@@ -97,7 +98,20 @@ class Wallet(Aggregate):
         role: str
 
     class ShareBonusGranted(GrantEvent):
+        """``day``: the share's day in the policy's time zone, counted against the daily cap
+        (absent from bonuses granted before the wallet kept the cap)."""
+
         source = "share"
+        day: str
+
+        def apply_to(self, wallet: Wallet) -> None:
+            super().apply_to(wallet)
+            day = getattr(self, "day", "")
+            if day:
+                days = wallet.shares_per_day()
+                days[day] = days.get(day, 0) + 1
+                while len(days) > wallet.SHARE_DAYS_KEPT:
+                    del days[min(days)]
 
     class PromoCreditsGranted(GrantEvent):
         source = "promo"
@@ -225,6 +239,7 @@ class Wallet(Aggregate):
         self.expired = 0
         self.clawed_back = 0
         self.last_hash = GENESIS_HASH
+        self.share_bonus_days: dict[str, int] = {}
 
     @classmethod
     def open(cls, wallet_id: UUID, user_id: str, at: datetime) -> Wallet:
@@ -253,6 +268,15 @@ class Wallet(Aggregate):
             if g.is_usable(at) and g.remaining:
                 totals[g.source] = totals.get(g.source, 0) + g.remaining
         return totals
+
+    def shares_per_day(self) -> dict[str, int]:
+        """Share bonuses granted per day (ISO date in the policy's time zone), latest days only."""
+        days: dict[str, int] = self.__dict__.setdefault("share_bonus_days", {})  # absent from older snapshots
+        return days
+
+    def share_bonuses_on(self, day: str) -> int:
+        """How many share bonuses were granted for shares made on ``day``."""
+        return self.shares_per_day().get(day, 0)
 
     def hold(self, hold_id: str) -> Hold:
         """The hold ``hold_id``, or ``HoldNotFound`` naming the wallet and hold."""
@@ -309,14 +333,19 @@ class Wallet(Aggregate):
             price=None, reference=reference, reason=reason, taken=taken,
         )
 
-    def place_hold(self, *, hold_id: str, amount: int, expires_at: datetime, at: datetime,
-                   order: tuple[str, ...] = DEFAULT_BURN_ORDER,
+    def place_hold(self, *, hold_id: str, amount: int, at: datetime, expires_at: datetime | None = None,
+                   ttl: timedelta | None = None, order: tuple[str, ...] = DEFAULT_BURN_ORDER,
                    meta: dict[str, Any] | None = None) -> Hold:
-        """Reserve ``amount`` credits from specific grants until ``expires_at``."""
+        """Reserve ``amount`` credits from specific grants until ``expires_at``, or for ``ttl`` from
+        ``at``. A repeat returns the first hold: its fingerprint is what the caller asked for (the
+        deadline, or the time to live), never the time it arrived."""
         credits(amount)
         if not hold_id:
             raise InvalidCommand("a hold needs an id")
-        fingerprint = digest({"amount": amount, "expires_at": expires_at, "meta": meta or {}})
+        if (expires_at is None) == (ttl is None):
+            raise InvalidCommand(f"hold {hold_id} needs either a deadline or a time to live")
+        asked: dict[str, Any] = {"expires_at": expires_at} if ttl is None else {"ttl": ttl.total_seconds()}
+        fingerprint = digest({"amount": amount, **asked, "meta": meta or {}})
         if hold_id in self.holds:
             existing = self.holds[hold_id]
             if existing.digest != fingerprint:
@@ -324,15 +353,17 @@ class Wallet(Aggregate):
                     f"hold {hold_id} on wallet {self.user_id} was placed with another payload"
                 )
             return existing
+        deadline = at + ttl if ttl is not None else expires_at
+        assert deadline is not None
         at = self._decision_time(at)
-        if expires_at <= at:
-            raise InvalidCommand(f"hold {hold_id} would expire at {expires_at}, before {at}")
+        if deadline <= at:
+            raise InvalidCommand(f"hold {hold_id} would expire at {deadline}, before {at}")
         self._settle(at)
         portions = self._take(amount, at, order)
         self._expire_due(at)
         self._trigger(
             self.HoldPlaced, at, hold_id=hold_id, credits=amount, portions=portions,
-            expires_at=expires_at, digest=fingerprint, meta=meta or {},
+            expires_at=deadline, digest=fingerprint, meta=meta or {},
         )
         return self.holds[hold_id]
 

@@ -56,14 +56,6 @@ def shared_image(conn: Connection, token: str) -> RowMapping | None:
                         ).mappings().first()
 
 
-def share_bonuses_since(conn: Connection, user_id: str, since: datetime) -> int:
-    """How many share bonuses the user received since ``since``."""
-    found = conn.execute(select(func.count()).select_from(wallet_statement).where(
-        (wallet_statement.c.user_id == user_id) & (wallet_statement.c.type == "ShareBonusGranted")
-        & (wallet_statement.c.occurred_at >= since)))
-    return int(found.scalar_one())
-
-
 def generations_by_status(conn: Connection) -> dict[str, int]:
     """How many generations are in each status."""
     rows = conn.execute(select(generations.c.status, func.count()).group_by(generations.c.status))

@@ -107,23 +107,25 @@ def test_each_command_repeated_three_times_has_one_effect(pg_ledger: Ledger, con
 
 def test_a_request_repeated_through_another_writer_returns_the_first_outcome(
         pg_env: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
-    """The group committer does not look a new generation's id up in the store: a repeat that
-    reaches a writer which has not seen the request conflicts on save, and the commands that touched
-    what another writer had stored run again against the store, the repeat returning the first outcome."""
+    """The group committer does not look a new generation's id up in the store: a repeat (later, so
+    its hold's deadline differs) that reaches a writer which has not seen the request conflicts on
+    save, and the commands that touched what another writer had stored run again against the
+    store, the repeat returning the first outcome."""
     first, second = Ledger(pg_env, group_commit=True), Ledger(pg_env, group_commit=True)
     try:
         for user in ("alice", "bob"):
             first.purchase(user_id=user, payment_id=f"p-{user}", pack_id="s", amount=50, price=Money(990, "INR"),
                            at=T0)
 
-        def request(app: Ledger, user: str, key: str, cost: int = 5) -> Outcome:
+        def request(app: Ledger, user: str, key: str, cost: int = 5, later: int = 0) -> Outcome:
             return app.request_generation(user_id=user, request_key=key, template_id="poster", template_version=1,
-                                          variables={"name": key}, input_image=None, cost=cost, at=T0)
+                                          variables={"name": key}, input_image=None, cost=cost,
+                                          at=T0 + timedelta(seconds=later))
 
         original = request(first, "alice", "k1")
         caplog.set_level(logging.INFO, logger="ledger.committer")
-        results = run_concurrently([lambda: request(second, "alice", "k1"), lambda: request(second, "bob", "k2")],
-                                   threads=2)
+        results = run_concurrently([lambda: request(second, "alice", "k1", later=7),
+                                    lambda: request(second, "bob", "k2")], threads=2)
         repeat, other = results
         assert isinstance(repeat, Outcome) and repeat.repeated
         assert (repeat.value, repeat.position) == (original.value, original.position)

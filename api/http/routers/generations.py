@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, time
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from api.bonuses import grant_share_bonus
 from api.http.commands import command
 from api.http.deps import CurrentUser, Cursor, IdempotencyKey, Limit, ServiceDep, WaitForPosition, before
 from api.http.problems import Problem
@@ -98,17 +98,9 @@ def share_generation(generation_id: UUID, user: CurrentUser, key: IdempotencyKey
 
 
 def _share_bonus(service: Service, user_id: str, generation_id: UUID) -> tuple[int, int]:
-    # Decided from the share's own time (the generation's last event), so that a retry after a
-    # crash between the share and its bonus grants the same bonus, once.
-    rule = service.policy.share
-    generation = service.ledger.generation(generation_id)
-    if rule.credits <= 0 or generation is None:
+    # The bonus this request earned: none when the share (and so its bonus) was made before.
+    if service.policy.share.credits <= 0:
         return 0, 0
-    at = generation.modified_on
-    with service.reads.connect() as conn:
-        today = queries.share_bonuses_since(conn, user_id, datetime.combine(at.date(), time(), at.tzinfo))
-    if today >= rule.max_bonuses_per_day:
-        return 0, 0
-    granted = command(service, "grant_share_bonus", lambda: service.ledger.grant_share_bonus(
-        user_id=user_id, reference=f"share:{generation_id}", amount=rule.credits, at=at, expires_at=rule.expiry(at)))
-    return (0 if granted.repeated else rule.credits), granted.position
+    granted = command(service, "grant_share_bonus", lambda: grant_share_bonus(
+        service.ledger, service.policy, user_id=user_id, generation_id=generation_id))
+    return (0 if granted.repeated else int(granted.value)), granted.position
