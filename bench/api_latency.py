@@ -98,9 +98,12 @@ def start_server(dbname: str, ports: list[int], data_dir: Path, projector: str,
                STUDIO_RUN_PROJECTOR=str(projector == "inprocess").lower(),
                STUDIO_RUN_SWEEPER=str(sweeper == "inprocess").lower())
     cli = str(Path(sys.executable).with_name("studio-ledger"))
+    # The pool opens all its connections at start: the projector and the sweeper need a few, and the
+    # server's 100 connections are shared with whatever else runs on the machine.
+    small_pool = {"STUDIO_POSTGRES_POOL_SIZE": "3"}
     commands = ([([cli, "serve"], {"STUDIO_PORT": str(port)}) for port in ports]
-                + ([([cli, "projector"], {})] if projector == "separate" else [])
-                + ([([cli, "sweep", "--loop"], {})] if sweeper == "separate" else []))
+                + ([([cli, "projector"], small_pool)] if projector == "separate" else [])
+                + ([([cli, "sweep", "--loop"], small_pool)] if sweeper == "separate" else []))
     processes = []
     for n, (command, extra) in enumerate(commands):
         with (data_dir / f"{n:02d}-{command[1]}.log").open("wb") as log:
