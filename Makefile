@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TS := clients/typescript
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test lint typecheck unit bench clean openapi typescript templates-doc
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,13 +27,32 @@ typecheck: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	@$(MAKE) --no-print-directory typescript
 	$(BIN)/pytest
+
+# docs/openapi.json from the routes, then the TypeScript client's schema from it (needs Node 20+ and npm).
+openapi: $(STAMP)
+	$(BIN)/python -m api.http.contract docs/openapi.json
+	@command -v npm >/dev/null || { echo "make openapi: npm not found; install Node 20+ and npm to regenerate $(TS)" >&2; exit 1; }
+	cd $(TS) && { test node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund --silent; } \
+		&& node scripts/generate.mjs
+
+# The TypeScript client: generated from the committed docs/openapi.json, and its example type-checks.
+typescript:
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+		cd $(TS) && { test node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund --silent; } \
+		&& echo "TypeScript client: the schema is current and tsc type-checks it (into $(TS)/build)" \
+		&& npm run --silent check; \
+	else echo "SKIPPED the TypeScript client check: node and npm not found (install Node 20+ to run it)"; fi
 
 unit: $(STAMP)
 	$(BIN)/pytest -m unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/ledger_throughput.py
+
+templates-doc: $(STAMP)
+	$(BIN)/python scripts/render_templates.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data

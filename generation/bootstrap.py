@@ -7,7 +7,7 @@ from pydantic import SecretStr
 from generation.models.router import ModelRouter
 from generation.ports import ImageModel, ImageStore
 from generation.settings import GenerationSettings
-from generation.templates import Catalog, load_catalog
+from generation.templates import Catalog, TemplateError, load_catalog
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -36,9 +36,17 @@ def build_model(provider: str, settings: GenerationSettings) -> ImageModel:
         from generation.models.cog import CogModel
 
         return CogModel(settings.cog_url or "", timeout=timeout, token=_secret(settings.cog_token) or None)
-    from generation.models.local import LocalModel
+    if provider == "huggingface":
+        from generation.models.huggingface import HuggingFaceModel
 
-    return LocalModel(scale=settings.local_scale, delay=settings.local_delay_s)
+        return HuggingFaceModel(_secret(settings.huggingface_token), timeout=timeout,
+                                inference_provider=settings.huggingface_inference_provider,
+                                model=settings.huggingface_model)
+    from generation.models.local import LocalModel
+    from generation.models.photos import PhotoReader
+
+    return LocalModel(scale=settings.local_scale, delay=settings.local_delay_s,
+                      photos=PhotoReader(settings.data_dir / "media", timeout=settings.store_timeout_s))
 
 
 def build_image_model(settings: GenerationSettings) -> ImageModel:
@@ -69,5 +77,24 @@ def build_image_store(settings: GenerationSettings) -> ImageStore:
 
 
 def build_catalog(settings: GenerationSettings) -> Catalog:
-    """The template catalog, validated (a bad file stops start-up)."""
+    """The template catalog, validated (a bad file, or no way to set its text, stops start-up)."""
+    check_typesetting()
     return load_catalog(settings.templates_dir)
+
+
+def check_typesetting() -> None:
+    """Refuse to start without raqm shaping or an installed font: text would come out wrong or as boxes."""
+    from generation.compositor import fonts
+
+    if not fonts.shaping_available():
+        raise TemplateError("Pillow was built without raqm (libraqm): Devanagari, Tamil and Telugu text cannot "
+                            "be shaped; install Pillow's wheel from PyPI")
+    for script, roles in fonts.FONTS.items():
+        for role in roles:
+            try:
+                found = fonts.font_path(script, role).is_file()
+            except ModuleNotFoundError:
+                found = False
+            if not found:
+                raise TemplateError(f"no {script} {role} font: install the project's font packages "
+                                    f"({roles[role][0].replace('_', '-')})")

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import anyio.to_thread
+
+from generation.compositor.result import finish
 from generation.errors import GenerationError, ProviderTimeout
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage, GenerationRequestedMessage
 from generation.ports import ImageModel, ImageRequest, ImageStore, StoredImage
@@ -44,11 +47,12 @@ def seed_for(request: GenerationRequestedMessage) -> int:
 def image_request(template: Template, request: GenerationRequestedMessage) -> ImageRequest:
     """What the model gets for ``request``, rendered through its template (validated first)."""
     payload = request.payload
-    template.validate_variables(payload.variables, payload.input_image)
+    values = template.validate_variables(payload.variables, payload.input_image)
     return ImageRequest(
         generation_id=str(request.generation_id), prompt=template.render(payload.variables), model=template.model,
         aspect_ratio=template.aspect_ratio, seed=seed_for(request), input_image=payload.input_image,
-        caption=template.render_caption(payload.variables), palette=template.palette,
+        caption=template.render_caption(payload.variables), palette=template.palette, category=template.category,
+        style=template.layout.style_for(values), tint=template.layout.tint_for(values),
     )
 
 
@@ -74,7 +78,8 @@ class GenerationHandler:
                 return self.completed(request, found)
             template = self.catalog.get(request.payload.template_id)
             ask = image_request(template, request)
-            image = await self._patiently(lambda: self.model.generate(ask))
+            artwork = await self._patiently(lambda: self.model.generate(ask))
+            image = await anyio.to_thread.run_sync(finish, template, request.payload.variables, artwork)
             kept = await self._patiently(lambda: self.store.put(storage_id, image, (template.category, template.id)))
         except (UnknownTemplate, VariableError) as error:
             return self.failed(request, "invalid_input", False, str(error))

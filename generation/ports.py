@@ -7,7 +7,15 @@ from typing import Protocol
 
 from generation.templates import ModelSpec, Prompt
 
-SIZES = {  # pixel sizes the adapters ask for, per aspect ratio (multiples of 64)
+SIZES = {  # the finished image's size per aspect ratio: native to where it is posted
+    "1:1": (1080, 1080),  # Instagram / LinkedIn square, profile photos
+    "4:5": (1080, 1350),  # Instagram portrait post
+    "9:16": (1080, 1920),  # stories, reels, status
+    "16:9": (1920, 1080),  # YouTube thumbnail, banners
+    "2:3": (1024, 1536),  # posters, Pinterest
+    "3:4": (1080, 1440),  # portrait posters
+}
+MODEL_SIZES = {  # what we ask a model for that takes pixel sizes (multiples of 64, about a megapixel)
     "1:1": (1024, 1024),
     "4:5": (896, 1120),
     "9:16": (768, 1344),
@@ -15,6 +23,7 @@ SIZES = {  # pixel sizes the adapters ask for, per aspect ratio (multiples of 64
     "2:3": (832, 1248),
     "3:4": (896, 1184),
 }
+OPEN_GRAPH = (1200, 630)  # the share page's preview image
 
 
 @dataclass(frozen=True)
@@ -29,11 +38,19 @@ class ImageRequest:
     input_image: str | None = None
     caption: str = ""
     palette: tuple[str, ...] = ("#1f2937", "#f59e0b", "#f9fafb")
+    category: str = "poster"
+    style: str = "minimal"  # the art style (or photo treatment) the template's layout picked
+    tint: str | None = None  # the learner's colour, if the template takes one
 
     @property
     def size(self) -> tuple[int, int]:
-        """Width and height in pixels for the aspect ratio."""
+        """Width and height in pixels of the finished image for the aspect ratio."""
         return SIZES[self.aspect_ratio]
+
+    @property
+    def model_size(self) -> tuple[int, int]:
+        """Width and height to ask a model for (the compositor scales its output to ``size``)."""
+        return MODEL_SIZES[self.aspect_ratio]
 
 
 @dataclass(frozen=True)

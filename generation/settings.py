@@ -10,12 +10,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from generation.handler import RetryPolicy
 
-Provider = Literal["local", "replicate", "openai", "stability", "cog"]
+Provider = Literal["local", "replicate", "openai", "stability", "cog", "huggingface"]
 KEYS: dict[str, tuple[str, ...]] = {  # what each provider or store cannot start without
     "replicate": ("replicate_api_token",),
     "openai": ("openai_api_key",),
     "stability": ("stability_api_key",),
     "cog": ("cog_url",),
+    "huggingface": ("huggingface_token",),
     "s3": ("s3_bucket", "s3_access_key_id", "s3_secret_access_key"),
     "cloudinary": ("cloudinary_cloud_name", "cloudinary_api_key", "cloudinary_api_secret"),
 }
@@ -26,7 +27,7 @@ class GenerationSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
 
-    image_provider: Literal["template", "local", "replicate", "openai", "stability", "cog"] = "local"
+    image_provider: Literal["template", "local", "replicate", "openai", "stability", "cog", "huggingface"] = "local"
     template_providers: Annotated[tuple[Provider, ...], NoDecode] = ("replicate", "openai", "stability", "cog", "local")
     image_store: Literal["local", "s3", "cloudinary"] = "local"
     data_dir: Path = Path("data")
@@ -43,7 +44,10 @@ class GenerationSettings(BaseSettings):
     stability_model: str | None = None
     cog_url: str | None = None
     cog_token: SecretStr | None = None
-    local_scale: float = Field(default=0.5, ge=0.05, le=2)
+    huggingface_token: SecretStr | None = None
+    huggingface_inference_provider: str = Field(default="hf-inference", min_length=1)  # or fal-ai, replicate, ...
+    huggingface_model: str | None = None
+    local_scale: float = Field(default=1.0, ge=0.05, le=2)  # art size relative to the native output size
     local_delay_s: float = Field(default=0.0, ge=0, le=600)  # simulated render time, for drills and load tests
 
     s3_bucket: str | None = None

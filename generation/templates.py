@@ -11,9 +11,13 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from generation.layout import Layout
+
 CATALOG_DIR = Path(__file__).with_name("catalog")
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+NO_TEXT = "artwork only, no text, no letters, no words"  # our compositor sets the text, crisp and spelt right
+NO_TEXT_NEGATIVE = "text, letters, watermark"
 
 
 class TemplateError(ValueError):
@@ -93,9 +97,10 @@ class Variable(_Strict):
 class ModelSpec(_Strict):
     """Which image model renders a template, and with which parameters."""
 
-    provider: Literal["local", "replicate", "openai", "stability", "cog"]
+    provider: Literal["local", "replicate", "openai", "stability", "cog", "huggingface"]
     model_id: str = Field(min_length=1)
     parameters: dict[str, str | int | float | bool] = {}
+    alternatives: dict[str, str] = {}  # the model id to use on another provider, e.g. huggingface
 
 
 class Prompt(_Strict):
@@ -122,6 +127,7 @@ class Template(_Strict):
     variables: tuple[Variable, ...] = ()
     needs_input_image: bool = False
     model: ModelSpec
+    layout: Layout = Layout()
 
     @model_validator(mode="after")
     def _placeholders_are_declared(self) -> Template:
@@ -134,7 +140,30 @@ class Template(_Strict):
                     raise ValueError(f"placeholder {{{used}}} is not a declared variable")
         if any(not COLOR.match(c) for c in self.palette):
             raise ValueError(f"palette colours must look like #1a2b3c, got {list(self.palette)}")
+        self._layout_fits_variables()
         return self
+
+    def _layout_fits_variables(self) -> None:
+        by_name = {v.name: v for v in self.variables}
+        for slot in self.layout.slots or ():
+            for text in (slot.text, *slot.translations.values()):
+                for used in placeholders(text):
+                    if used not in by_name and used != "caption":
+                        raise ValueError(f"layout slot {slot.name}: placeholder {{{used}}} is not a declared variable")
+        style = self.layout.style_variable
+        if style is not None:
+            if style not in by_name or by_name[style].type != "choice":
+                raise ValueError(f"layout.style_variable {style!r} must name a choice variable")
+            unmapped = [c for c in by_name[style].choices if c not in self.layout.styles]
+            if unmapped:
+                raise ValueError(f"layout.styles has no art style for the choice(s) {unmapped} of {style}")
+        for choice, tint in self.layout.tints.items():
+            if not COLOR.match(tint) or style is None or choice not in by_name[style].choices:
+                raise ValueError(f"layout.tints: {choice!r} = {tint!r} must map a choice of the style variable "
+                                 f"to a colour like #1a2b3c")
+        color = self.layout.color_variable
+        if color is not None and (color not in by_name or by_name[color].type != "color"):
+            raise ValueError(f"layout.color_variable {color!r} must name a colour variable")
 
     def validate_variables(self, variables: dict[str, Any], input_image: str | None) -> dict[str, str]:
         """The cleaned variables, or ``VariableError`` for the first one (or the input image) that does not fit."""
@@ -145,11 +174,16 @@ class Template(_Strict):
     def render(self, variables: dict[str, Any]) -> Prompt:
         """The prompt with the validated variables filled in (no code, no attribute access)."""
         values = self._clean(variables)
-        return Prompt(text=_fill(self.prompt, values), negative=_fill(self.negative_prompt, values))
+        negative = ", ".join(p for p in (_fill(self.negative_prompt, values), NO_TEXT_NEGATIVE) if p)
+        return Prompt(text=f"{_fill(self.prompt, values)}, {NO_TEXT}", negative=negative)
 
     def render_caption(self, variables: dict[str, Any]) -> str:
-        """The short text the local model writes on the image."""
+        """The short text that names the image (the gallery caption, the default headline)."""
         return _fill(self.caption, self._clean(variables)) or self.title
+
+    def clean(self, variables: dict[str, Any]) -> dict[str, str]:
+        """The validated variables with their defaults filled in, or ``VariableError``."""
+        return self._clean(variables)
 
     def _clean(self, variables: dict[str, Any]) -> dict[str, str]:
         unknown = sorted(set(variables) - {v.name for v in self.variables})

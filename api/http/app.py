@@ -9,12 +9,14 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
+from api.http.contract import describe_problems
 from api.http.metrics import Metrics
 from api.http.previews import Previews
 from api.http.routers import admin, catalog, config, dev, generations, health, previews, share_page, wallet, webhooks
@@ -29,6 +31,10 @@ DESCRIPTION = """Creative Studio's credits and image generation.
   projections do not reach it within the wait bound the read answers **503** with `Retry-After`.
 * Errors are RFC 9457 `application/problem+json` with a stable `type` URI (`urn:studio-ledger:problem:<slug>`).
 """
+
+CORS_METHODS = ["GET", "POST", "DELETE"]
+CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"]
+CORS_EXPOSED = ["ETag", "Retry-After", "Location"]
 
 
 def create_app(service: Service, *, manage: bool = True) -> FastAPI:
@@ -63,11 +69,14 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
             document = get_openapi(title=app.title, version=app.version, description=app.description,
                                    routes=app.routes)
             document.setdefault("components", {}).setdefault("schemas", {}).update(webhooks.MESSAGE_SCHEMAS)
-            app.openapi_schema = document
+            app.openapi_schema = describe_problems(document)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
+    if service.api.embed_origins:  # the platform's own pages may call the API from the browser
+        app.add_middleware(CORSMiddleware, allow_origins=service.api.embed_origins, allow_methods=CORS_METHODS,
+                           allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSED, max_age=600)
     app.add_middleware(Observe, metrics=service.metrics)
     return app
 

@@ -1,7 +1,8 @@
 """Template previews: each template rendered once by the local model with its sample text, kept in memory.
 
 The preview goes through the pipeline's own steps (``image_request`` from a requested-generation
-message, then the model's ``generate``), so it shows what a learner's image will look like. A
+message, the model's ``generate``, then the compositor's ``finish``), so it shows what a learner's image
+will look like. A
 template that takes the learner's photo is previewed without one: its style, colours and text.
 """
 
@@ -18,6 +19,7 @@ import anyio.to_thread
 from PIL import Image
 
 from generation.bootstrap import build_model
+from generation.compositor.result import finish
 from generation.handler import image_request
 from generation.messages import GenerationRequestedMessage, RequestedPayload
 from generation.ports import ImageModel
@@ -94,7 +96,8 @@ class Previews:
         if template.needs_input_image:
             template = template.model_copy(update={"needs_input_image": False})
         request = image_request(template, message)
-        image = await self.model().generate(request)
+        artwork = await self.model().generate(request)
+        image = await anyio.to_thread.run_sync(finish, template, message.payload.variables, artwork)
         png = await anyio.to_thread.run_sync(_shrink, image.data)
         digest = hashlib.sha256(png).hexdigest()[:20]
         return Preview(png=png, etag=f'"{template.id}-v{template.version}-{digest}"')

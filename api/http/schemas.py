@@ -125,6 +125,9 @@ class GenerationCreate(_In):
     input_image_url: str | None = Field(default=None, max_length=2048)
 
 
+GenerationStatus = Literal["requested", "started", "completed", "failed"]
+
+
 class GenerationAccepted(BaseModel):
     """The generation was requested and its cost is held."""
 
@@ -144,7 +147,7 @@ class GenerationPublic(BaseModel):
     generation_id: UUID
     template_id: str
     template_version: int
-    status: str = Field(description="requested, started, completed or failed")
+    status: GenerationStatus = Field(description="requested, started, then completed or failed")
     cost: int
     variables: dict[str, Any]
     image_url: str | None

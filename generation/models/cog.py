@@ -34,7 +34,7 @@ class CogModel:
     async def generate(self, request: ImageRequest) -> ImageResult:
         """Run one prediction and decode the image it returns."""
         start = time.perf_counter()
-        width, height = request.size
+        width, height = request.model_size
         payload: dict[str, object] = {
             **request.model.parameters, "prompt": request.prompt.text, "negative_prompt": request.prompt.negative,
             "width": width, "height": height, "seed": request.seed,

@@ -12,7 +12,7 @@ import anyio.to_thread
 
 from generation.errors import StorageError
 from generation.ports import ImageResult, StoredImage
-from generation.stores.thumbnails import extension, metadata, stored, thumbnail
+from generation.stores.thumbnails import extension, metadata, open_graph, stored, thumbnail
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -56,10 +56,12 @@ class LocalStore:
             return existing
         self.folder.mkdir(parents=True, exist_ok=True)
         name, thumb = f"{storage_id}.{extension(image.content_type)}", f"{storage_id}_thumb.jpg"
-        record = {**metadata(image), "file": name, "thumbnail": thumb, "tags": list(tags)}
+        preview = f"{storage_id}_og.jpg"  # the share page's Open Graph image, 1200x630
+        record = {**metadata(image), "file": name, "thumbnail": thumb, "open_graph": preview, "tags": list(tags)}
         try:
             _write(self.folder / name, image.data)
             _write(self.folder / thumb, thumbnail(image.data))
+            _write(self.folder / preview, open_graph(image.data))
             _write(self.folder / f"{storage_id}.json", json.dumps(record).encode(), exclusive=True)
         except FileExistsError:
             pass  # another delivery of the same generation got there first: keep its record

@@ -6,10 +6,10 @@ import io
 import json
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from generation.errors import StorageError
-from generation.ports import ImageResult, StoredImage
+from generation.ports import OPEN_GRAPH, ImageResult, StoredImage
 
 THUMBNAIL_SIDE = 256
 
@@ -24,6 +24,42 @@ def thumbnail(data: bytes, side: int = THUMBNAIL_SIDE) -> bytes:
         raise StorageError(f"cannot read the image to make a thumbnail: {error}") from error
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def open_graph(data: bytes, size: tuple[int, int] = OPEN_GRAPH) -> bytes:
+    """The share-page preview (1200x630 JPEG): the whole image centred on a blurred, darkened copy of itself,
+    so a portrait poster keeps its text instead of losing its top and bottom to a crop."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            picture = image.convert("RGB")
+    except (OSError, ValueError) as error:
+        raise StorageError(f"cannot read the image to make its share preview: {error}") from error
+    width, height = size
+    scale = max(width / picture.width, height / picture.height)
+    backdrop = picture.resize((max(1, round(picture.width * scale / 8)), max(1, round(picture.height * scale / 8))),
+                              Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(3))
+    backdrop = backdrop.resize((round(picture.width * scale), round(picture.height * scale)), Image.Resampling.BILINEAR)
+    left, top = (backdrop.width - width) // 2, (backdrop.height - height) // 2
+    canvas = Image.eval(backdrop.crop((left, top, left + width, top + height)), lambda v: v * 3 // 5)
+    fitted = picture.copy()
+    fitted.thumbnail(size, Image.Resampling.LANCZOS)
+    canvas.paste(fitted, ((width - fitted.width) // 2, (height - fitted.height) // 2))
+    out = io.BytesIO()
+    canvas.save(out, format="JPEG", quality=85, optimize=True)
+    return out.getvalue()
+
+
+def webp_thumbnail(data: bytes, side: int = THUMBNAIL_SIDE * 2) -> bytes:
+    """A WebP no larger than ``side`` pixels on its longer edge (sharper and smaller than the JPEG one)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            small = image.convert("RGB")
+            small.thumbnail((side, side), Image.Resampling.LANCZOS)
+    except (OSError, ValueError) as error:
+        raise StorageError(f"cannot read the image to make a thumbnail: {error}") from error
+    out = io.BytesIO()
+    small.save(out, format="WEBP", quality=80, method=4)
     return out.getvalue()
 
 

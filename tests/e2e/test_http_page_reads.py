@@ -46,6 +46,28 @@ def test_without_a_checkout_url_the_config_says_null(tmp_path: Path) -> None:
     assert config["checkout_url"] is None and config["embed_origins"] == []
 
 
+def test_the_platform_origins_may_call_the_api_from_the_browser_and_no_other(client: TestClient) -> None:
+    preflight = {"Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type,idempotency-key"}
+    allowed = client.options("/v1/generations", headers={"Origin": "http://localhost:3000", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    assert "Idempotency-Key" in allowed.headers["Access-Control-Allow-Headers"]
+    read = client.get("/v1/templates/poster-webinar/preview.png", headers={"Origin": "https://learn.example.com"})
+    assert read.headers["Access-Control-Allow-Origin"] == "https://learn.example.com"
+    assert "ETag" in read.headers["Access-Control-Expose-Headers"]
+    refused = client.options("/v1/generations", headers={"Origin": "https://evil.example.com", **preflight})
+    assert refused.status_code == 400 and "Access-Control-Allow-Origin" not in refused.headers
+    plain = client.get("/v1/packs", headers={"Origin": "https://evil.example.com"})
+    assert "Access-Control-Allow-Origin" not in plain.headers
+
+
+def test_without_embed_origins_the_api_answers_no_cross_origin_request(tmp_path: Path) -> None:
+    with client_for(service_for("sqlite", tmp_path, with_pipeline=False)) as plain:
+        response = plain.get("/v1/packs", headers={"Origin": "https://learn.example.com"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
 @pytest.mark.parametrize("template", [t for t in load_catalog().all()], ids=lambda t: t.id)
 def test_every_template_has_a_png_preview_of_its_shape(client: TestClient, template: object) -> None:
     from generation.templates import Template

@@ -184,7 +184,7 @@ async def test_a_worker_killed_mid_generation_leaves_it_to_another_exactly_once(
     captures = await asyncio.to_thread(wallet_events, pipeline.ledger, Wallet.HoldCaptured)
     assert [c.hold_id for c in captures] == [str(gen)]
     stored = sorted(p.name for p in (pipeline.data_dir / "media" / "gallery").iterdir())
-    assert stored == [f"{gen}.json", f"{gen}.png", f"{gen}_thumb.jpg"]
+    assert stored == [f"{gen}.json", f"{gen}.png", f"{gen}_og.jpg", f"{gen}_thumb.jpg"]
 
 
 async def test_an_expired_hold_fails_the_generation_and_a_later_image_changes_nothing(pipeline: Pipeline) -> None:

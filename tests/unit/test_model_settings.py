@@ -34,6 +34,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     ("replicate", "STUDIO_REPLICATE_API_TOKEN"),
     ("stability", "STUDIO_STABILITY_API_KEY"),
     ("cog", "STUDIO_COG_URL"),
+    ("huggingface", "STUDIO_HUGGINGFACE_TOKEN"),
 ])
 def test_a_provider_without_its_key_fails_at_start_up_naming_the_variable(
         monkeypatch: pytest.MonkeyPatch, provider: str, variable: str) -> None:
@@ -88,3 +89,15 @@ def test_secrets_do_not_show_in_the_settings_text(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("STUDIO_IMAGE_PROVIDER", "openai")
     monkeypatch.setenv("STUDIO_OPENAI_API_KEY", "sk-very-secret")
     assert "sk-very-secret" not in repr(GenerationSettings())
+
+
+def test_the_hugging_face_provider_is_built_with_its_token_model_and_inference_provider(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from generation.models.huggingface import HuggingFaceModel
+
+    monkeypatch.setenv("STUDIO_IMAGE_PROVIDER", "huggingface")
+    monkeypatch.setenv("STUDIO_HUGGINGFACE_TOKEN", "hf_secret")
+    monkeypatch.setenv("STUDIO_HUGGINGFACE_INFERENCE_PROVIDER", "fal-ai")
+    model = build_image_model(GenerationSettings())
+    assert isinstance(model, HuggingFaceModel)
+    assert model.client.provider == "fal-ai" and model.client.token == "hf_secret" and model.model is None

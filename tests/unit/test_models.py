@@ -5,14 +5,25 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 import respx
+from huggingface_hub.utils._http import default_client_factory, set_client_factory
 from PIL import Image
 
-from generation.errors import ContentRefused, InvalidInput, ProviderUnavailable, RateLimited
+from generation.errors import (
+    ContentRefused,
+    InvalidInput,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+)
+from generation.models.huggingface import HuggingFaceModel
 from generation.models.local import LocalModel
 from generation.models.openai import OpenAIModel
 from generation.models.replicate import ReplicateModel
@@ -43,7 +54,7 @@ async def test_the_local_model_draws_a_real_png_of_the_aspect_ratio_the_same_for
     request = ask("teaser-thumbnail", title="Learn SQL in 10 minutes")
     first, second = await model.generate(request), await model.generate(request)
     with Image.open(io.BytesIO(first.data)) as image:
-        assert image.format == "PNG" and image.size == (336, 192)
+        assert image.format == "PNG" and image.size == (480, 270)
     assert first.data == second.data and first.seed == 1234 and first.provider == "local"
     other = await model.generate(ImageRequest(**{**request.__dict__, "seed": 99}))
     assert other.data != first.data
@@ -180,3 +191,87 @@ async def test_the_router_sends_each_template_to_its_provider() -> None:
     assert (await router.generate(ask("teaser-banner", event="E", date="D"))).provider == "local"
     with pytest.raises(Exception, match="not enabled"):
         await router.generate(ask())
+
+
+def hugging_face(status: int = 200, body: bytes | dict[str, Any] = b"", seen: list[httpx2.Request] | None = None,
+                 fail: Exception | None = None) -> Iterator[None]:
+    """huggingface_hub's shared session answered by a mock: the model lookup, then the inference call."""
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if seen is not None:
+            seen.append(request)
+        if request.method == "GET":
+            return httpx2.Response(200, json={"id": "m", "pipeline_tag": "text-to-image", "tags": []})
+        if fail is not None:
+            raise fail
+        if isinstance(body, dict):
+            return httpx2.Response(status, json=body)
+        return httpx2.Response(status, content=body or png("purple"), headers={"content-type": "image/png"})
+
+    set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(handle)))
+    yield
+    set_client_factory(default_client_factory)
+
+
+@pytest.fixture
+def hf_seen() -> Iterator[list[httpx2.Request]]:
+    seen: list[httpx2.Request] = []
+    yield from (seen for _ in hugging_face(seen=seen))
+
+
+async def test_hugging_face_posts_the_prompt_negative_prompt_size_and_seed_and_reads_the_image(
+        hf_seen: list[httpx2.Request]) -> None:
+    request = ask("social-announcement", headline="Hello")
+    result = await HuggingFaceModel("hf_test", model="black-forest-labs/FLUX.1-schnell").generate(request)
+    post = hf_seen[-1]
+    body = json.loads(post.content)
+    assert post.url == "https://router.huggingface.co/hf-inference/models/black-forest-labs/FLUX.1-schnell"
+    assert post.headers["Authorization"] == "Bearer hf_test"
+    assert "Hello" in body["inputs"] and "no text" in body["inputs"]
+    assert "text, letters, watermark" in body["parameters"]["negative_prompt"]
+    assert body["parameters"]["width"] == 1024 and body["parameters"]["height"] == 1024
+    assert body["parameters"]["seed"] == 1234
+    with Image.open(io.BytesIO(result.data)) as image:
+        assert image.format == "PNG" and image.getpixel((0, 0)) == (128, 0, 128)
+    assert result.provider == "huggingface" and result.model == "black-forest-labs/FLUX.1-schnell"
+
+
+@pytest.mark.parametrize(("status", "body", "error", "retryable"), [
+    (429, {"error": "Rate limit reached"}, RateLimited, True),
+    (503, {"error": "Model is currently loading", "estimated_time": 20}, ProviderUnavailable, True),
+    (500, {"error": "internal"}, ProviderUnavailable, True),
+    (400, {"error": "NSFW content detected by the safety checker"}, ContentRefused, False),
+    (422, {"error": "height must be a multiple of 8"}, InvalidInput, False),
+    (401, {"error": "Invalid credentials in Authorization header"}, ProviderError, False),
+])
+async def test_hugging_face_errors_map_to_retryable_or_final_failures(status: int, body: dict[str, Any],
+                                                                      error: type[ProviderError],
+                                                                      retryable: bool) -> None:
+    for _ in hugging_face(status, body):
+        with pytest.raises(error) as caught:
+            await HuggingFaceModel("hf_test").generate(ask())
+        assert caught.value.retryable is retryable
+
+
+async def test_hugging_face_timeouts_and_lost_connections_are_retryable() -> None:
+    for failure, error in ((httpx2.ReadTimeout("slow"), ProviderTimeout),
+                           (httpx2.ConnectError("refused"), ProviderUnavailable)):
+        for _ in hugging_face(fail=failure):
+            with pytest.raises(error) as caught:
+                await HuggingFaceModel("hf_test").generate(ask())
+            assert caught.value.retryable
+
+
+async def test_hugging_face_output_that_is_not_an_image_is_a_final_failure() -> None:
+    for _ in hugging_face(body=b"<html>oops</html>"):
+        with pytest.raises(InvalidInput):
+            await HuggingFaceModel("hf_test").generate(ask())
+
+
+async def test_hugging_face_uses_each_templates_own_model_for_it_and_refuses_photo_edits(
+        hf_seen: list[httpx2.Request]) -> None:
+    await HuggingFaceModel("hf_test").generate(ask("poster-motivational", quote="Keep going"))
+    assert hf_seen[-1].url.path == "/hf-inference/models/stabilityai/stable-diffusion-3.5-large"
+    with pytest.raises(InvalidInput, match="cannot edit the learner's photo"):
+        await HuggingFaceModel("hf_test").generate(ask("profile-avatar", input_image="https://cdn.example/me.png",
+                                                       expression="smiling"))

@@ -46,7 +46,7 @@ async def test_concurrent_puts_of_one_id_agree_on_one_record(tmp_path: Path) -> 
     results = await asyncio.gather(*(store.put("gen-3", image(provider=f"p{i}")) for i in range(8)))
     assert len({r.provider for r in results}) == 1
     assert sorted(p.name for p in (tmp_path / "media/gallery").iterdir()) == [
-        "gen-3.json", "gen-3.png", "gen-3_thumb.jpg"]
+        "gen-3.json", "gen-3.png", "gen-3_og.jpg", "gen-3_thumb.jpg"]
 
 
 async def test_an_id_that_is_not_a_plain_name_is_refused(tmp_path: Path) -> None:

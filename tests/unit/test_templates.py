@@ -31,14 +31,16 @@ def test_an_unknown_template_is_a_lookup_error() -> None:
 def test_rendering_fills_validated_variables_and_defaults() -> None:
     template = load_catalog().get("poster-course-launch")
     prompt = template.render({"course": "  Python\tfor   Data ", "date": "May 3"})
-    assert 'course "Python for Data", starting May 3, minimal design' in prompt.text
-    assert prompt.negative == template.negative_prompt
+    assert "a new course about Python for Data, minimal design" in prompt.text
+    assert prompt.text.endswith("artwork only, no text, no letters, no words")
+    assert prompt.negative == f"{template.negative_prompt}, text, letters, watermark"
 
 
 def test_format_syntax_in_a_value_stays_text() -> None:
     template = load_catalog().get("poster-course-launch")
     prompt = template.render({"course": "{course.__class__.__mro__}", "date": "{0}"})
-    assert "{course.__class__.__mro__}" in prompt.text and "starting {0}" in prompt.text
+    assert "{course.__class__.__mro__}" in prompt.text
+    assert template.render_caption({"course": "{course.__class__.__mro__}", "date": "{0}"}).endswith("· {0}")
 
 
 @pytest.mark.parametrize(("variables", "field", "message"), [

@@ -99,6 +99,24 @@ async def test_a_request_becomes_a_stored_image_and_a_completed_message(tmp_path
     assert model.calls == 1
 
 
+async def test_the_stored_image_is_the_models_art_at_the_native_size_with_the_text_set_on_it(tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    broker, seen = wire(tmp_path, CountingModel())
+    envelope = requested("teaser-banner", {"event": "Data Day", "date": "3 May", "style": "tech"})
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(json.dumps(envelope).encode(), "generation.requested", key=envelope["aggregate_id"].encode())
+    [done] = seen["completed"]
+    stored = (tmp_path / "media" / "gallery" / f"{envelope['aggregate_id']}.png").read_bytes()
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.size == (1920, 1080)  # the model drew at a tenth of that; the compositor set it natively
+        left = image.crop((0, 200, 1000, 900)).convert("L").getextrema()
+    assert left[1] - left[0] > 150  # the headline's light letters on the dark art
+    assert done.timings["compose"] > 0
+
+
 async def test_a_redelivered_request_republishes_the_stored_result_without_calling_the_model(tmp_path: Path) -> None:
     model = CountingModel()
     broker, seen = wire(tmp_path, model)

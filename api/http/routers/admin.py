@@ -51,7 +51,7 @@ def grant_promo(body: GrantCreate, admin: AdminUser, key: IdempotencyKey, servic
 
 
 @router.post("/wallets/{user_id}/adjustments", status_code=201, response_model=CommandAccepted,
-             responses=problems(401, 402, 403, 409, 422))
+             responses=problems(401, 402, 403, 409, 422), operation_id="adjust_wallet")
 def adjust(body: AdjustmentCreate, admin: AdminUser, key: IdempotencyKey, service: ServiceDep,
            user_id: str = UserId) -> JSONResponse:
     """Add or take credits with a reason; taking more than is available is a 402."""

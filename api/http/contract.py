@@ -1,0 +1,73 @@
+"""The HTTP API as an OpenAPI document, built from the routes without a running service.
+
+Regenerate the committed copy (and the TypeScript client's schema) with ``make openapi``; alone:
+``python -m api.http.contract docs/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+COMMITTED = Path(__file__).parents[2] / "docs" / "openapi.json"
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document the service publishes at /openapi.json, whatever the environment says."""
+    from api.http.app import create_app
+    from api.http.settings import ApiSettings
+    from api.service import build_service
+    from api.settings import StoreSettings
+    from generation.settings import GenerationSettings
+
+    with tempfile.TemporaryDirectory(prefix="studio-openapi-") as folder:
+        # Defaults only (model_construct reads no environment): the document depends on the routes alone.
+        service = build_service(ApiSettings.model_construct(),
+                                StoreSettings.model_construct(store="memory", data_dir=Path(folder)),
+                                generation=GenerationSettings.model_construct(data_dir=Path(folder)),
+                                with_pipeline=False)
+        try:
+            return create_app(service, manage=False).openapi()
+        finally:
+            service.ledger.close()
+            service.engine.dispose()
+
+
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemPublic"}}}
+_PROBLEM_REFS = ("#/components/schemas/ProblemPublic", "#/components/schemas/HTTPValidationError")
+
+
+def describe_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every error response as the API sends it: ``application/problem+json`` with ``ProblemPublic``
+    (FastAPI documents its own 422 body, which the problem translator replaces)."""
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            for response in operation.get("responses", {}).values():
+                refs = {media.get("schema", {}).get("$ref") for media in response.get("content", {}).values()}
+                if refs & set(_PROBLEM_REFS):
+                    response["content"] = PROBLEM
+    schemas = spec.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return spec
+
+
+def dumps(spec: dict[str, Any]) -> str:
+    """The document as the committed file has it."""
+    return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    """Print the document, or write it to the path given as the only argument."""
+    text = dumps(document())
+    if len(sys.argv) > 1:
+        Path(sys.argv[1]).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Setting a template's text over artwork: each slot fitted to its box, readable against what is behind it."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageDraw, UnidentifiedImageError
+
+from generation.compositor.contrast import FLOOR, RGB, background_range, mix, ratio, readable, rgb, worst_contrast
+from generation.compositor.fit import FittedText, fit
+from generation.compositor.fonts import check_glyphs, font_path, script_of
+from generation.layout import DEFAULT_SLOT, Slot
+from generation.ports import SIZES
+from generation.templates import Template, placeholders
+
+LANGUAGES = {"devanagari": ("hi", "mr"), "tamil": ("ta",), "telugu": ("te",), "latin": ()}
+BOX = tuple[int, int, int, int]
+
+
+class UnreadableArt(ValueError):
+    """The model's output is not an image the compositor can read."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one slot's text was set, in which font, size and colour, and the contrast it reached."""
+
+    slot: str
+    text: str
+    area: BOX  # the slot's box in pixels, already inside the safe margin
+    bounds: BOX  # the set text's own bounds
+    font: str  # the font file's name
+    script: str
+    size: int
+    color: RGB
+    contrast: float
+
+
+@dataclass(frozen=True)
+class Composed:
+    """The finished image, the same image without its text, and where each text went."""
+
+    image: Image.Image
+    background: Image.Image
+    placements: tuple[Placement, ...]
+    safe_area: BOX
+
+    def png(self) -> bytes:
+        """The image as PNG bytes."""
+        out = io.BytesIO()
+        self.image.save(out, format="PNG", compress_level=1)  # speed over bytes: stores re-encode
+        return out.getvalue()
+
+
+def slot_texts(template: Template, values: dict[str, str]) -> list[tuple[Slot, str]]:
+    """Each slot with its text for these variables; slots whose variables are all empty are left out."""
+    filled = {**values, "caption": template.render_caption(values)}
+    language = LANGUAGES[script_of(" ".join(values.values()))]
+    texts = []
+    slots = (DEFAULT_SLOT,) if template.layout.slots is None else template.layout.slots
+    for slot in slots:
+        source = next((slot.translations[lang] for lang in language if lang in slot.translations), slot.text)
+        used = placeholders(source)
+        if used and not any(filled.get(name) for name in used):
+            continue
+        text = " ".join(source.format_map(filled).split())
+        if text:
+            texts.append((slot, text.upper() if slot.uppercase and script_of(text) == "latin" else text))
+    return texts
+
+
+def compose(art: Image.Image, template: Template, variables: dict[str, Any]) -> Composed:
+    """The artwork at the template's native size with every slot's text set on it."""
+    values = template.clean(variables)
+    size = SIZES[template.aspect_ratio]
+    canvas = _cover(art.convert("RGB"), size)
+    width, height = size
+    inset = round(min(size) * template.layout.margin)
+    safe = (inset, inset, width - inset, height - inset)
+    palette = [rgb(c) for c in template.palette]
+    learner = values.get(template.layout.color_variable or "", "")
+    colors = {"base": palette[0], "accent": palette[1], "ink": palette[-1],
+              "learner": rgb(learner) if learner else palette[1]}
+    planned = []
+    for slot, text in slot_texts(template, values):
+        script = script_of(text)
+        check_glyphs(text, script, slot.role)
+        area = _area(slot, size, safe)
+        fitted = fit(text, script=script, role=slot.role, weight=slot.weight, sizes=slot.size,
+                     width=area[2] - area[0], height=area[3] - area[1], max_lines=slot.max_lines)
+        planned.append((slot, text, script, area, fitted, _bounds(slot, area, fitted)))
+    for slot, _, _, area, fitted, bounds in planned:
+        _backdrop(canvas, slot, area, bounds, fitted.size, colors)
+    background = canvas.copy()
+    placements = []
+    pen = ImageDraw.Draw(canvas)
+    for slot, text, script, area, fitted, bounds in planned:
+        wanted = [colors[slot.color], colors["ink"], colors["base"]]
+        color = _readable(canvas, background, bounds, wanted, colors["base"], fitted.size)
+        dark, light = background_range(background, bounds)
+        _draw(pen, slot, fitted, bounds, color)
+        placements.append(Placement(slot.name, text, area, bounds, font_path(script, slot.role).name, script,
+                                    fitted.size, color, round(worst_contrast(color, dark, light), 2)))
+    return Composed(canvas, background, tuple(placements), safe)
+
+
+def compose_png(data: bytes, template: Template, variables: dict[str, Any]) -> bytes:
+    """``compose`` for image bytes in and PNG bytes out."""
+    try:
+        with Image.open(io.BytesIO(data)) as art:
+            art.load()
+            return compose(art, template, variables).png()
+    except (UnidentifiedImageError, OSError) as error:
+        raise UnreadableArt(f"the model's output is not a readable image: {error}") from error
+
+
+def _cover(art: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if art.size == size:
+        return art.copy()
+    scale = max(size[0] / art.width, size[1] / art.height)
+    scaled = art.resize((max(size[0], round(art.width * scale)), max(size[1], round(art.height * scale))),
+                        Image.Resampling.BICUBIC)
+    left, top = (scaled.width - size[0]) // 2, (scaled.height - size[1]) // 2
+    return scaled.crop((left, top, left + size[0], top + size[1]))
+
+
+def _area(slot: Slot, size: tuple[int, int], safe: BOX) -> BOX:
+    left, top, right, bottom = slot.box
+    width, height = size
+    return (max(safe[0], round(left * width)), max(safe[1], round(top * height)),
+            min(safe[2], round(right * width)), min(safe[3], round(bottom * height)))
+
+
+def _bounds(slot: Slot, area: BOX, fitted: FittedText) -> BOX:
+    x0, y0, x1, y1 = area
+    left = {"left": x0, "center": (x0 + x1 - fitted.width) // 2, "right": x1 - fitted.width}[slot.align]
+    top = {"top": y0, "middle": (y0 + y1 - fitted.height) // 2, "bottom": y1 - fitted.height}[slot.valign]
+    return left, top, left + fitted.width, top + fitted.height
+
+
+def _backdrop(canvas: Image.Image, slot: Slot, area: BOX, bounds: BOX, size: int, colors: dict[str, RGB]) -> None:
+    pad = max(8, size // 2)
+    kind = slot.backdrop
+    if kind == "auto":  # a scrim only where the art behind the text is busy (light and dark parts both)
+        dark, light = background_range(canvas, bounds)
+        kind = "scrim" if ratio(light, dark) > 2.2 else "none"
+    if kind == "scrim":
+        _scrim(canvas, area, bounds, pad, mix(colors["base"], (0, 0, 0), 0.45))
+    elif kind in ("panel", "pill"):
+        fill = colors["base"] if kind == "panel" else colors["accent"]
+        box = (bounds[0] - pad, bounds[1] - pad // 2, bounds[2] + pad, bounds[3] + pad // 2)
+        layer = Image.new("L", canvas.size, 0)
+        radius = (box[3] - box[1]) // 2 if kind == "pill" else pad // 2
+        ImageDraw.Draw(layer).rounded_rectangle(box, radius=radius, fill=235 if kind == "panel" else 255)
+        canvas.paste(Image.new("RGB", canvas.size, fill), (0, 0), layer)
+
+
+def _scrim(canvas: Image.Image, area: BOX, bounds: BOX, pad: int, shade: RGB) -> None:
+    # strong from the nearest edge across the text, then fading out: from the left for text that keeps to the
+    # left, else from the bottom or the top
+    reach = max(5 * pad, min(canvas.size) // 3)
+    if area[2] < canvas.width * 0.7:
+        length, solid, span = canvas.width, bounds[2], canvas.height
+    elif (area[1] + area[3]) / 2 > canvas.height / 2:
+        length, solid, span = canvas.height, canvas.height - bounds[1], canvas.width
+    else:
+        length, solid, span = canvas.height, bounds[3], canvas.width
+    profile = [round(210 * _ease(1 - (i - solid) / reach)) if i > solid else 210 for i in range(length)]
+    line = Image.new("L", (length, 1))
+    line.putdata(profile)
+    if area[2] < canvas.width * 0.7:
+        mask = line.resize((length, span))
+    else:
+        mask = line.resize((length, span)).transpose(Image.Transpose.ROTATE_270)  # (span, length): left→top
+        if (area[1] + area[3]) / 2 > canvas.height / 2:
+            mask = mask.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    canvas.paste(Image.new("RGB", canvas.size, shade), (0, 0), mask)
+
+
+def _ease(t: float) -> float:
+    t = max(0.0, min(1.0, t))
+    return t * t * (3 - 2 * t)  # smoothstep: no visible edge where the scrim ends
+
+
+def _readable(canvas: Image.Image, background: Image.Image, bounds: BOX, wanted: list[RGB], base: RGB,
+              size: int) -> RGB:
+    # the slot's own colour if it reads, else another palette colour that does, else the nearest that does
+    dark, light = background_range(background, bounds)
+    passing = [c for c in wanted if worst_contrast(c, dark, light) >= FLOOR]
+    color = passing[0] if passing else readable(wanted[0], dark, light)
+    strength = 0.55
+    while color is None:  # even white or black is not enough: lay a panel of the base colour under the text
+        pad = max(6, size // 3)
+        box = (bounds[0] - pad, bounds[1] - pad // 2, bounds[2] + pad, bounds[3] + pad // 2)
+        layer = Image.new("L", canvas.size, 0)
+        ImageDraw.Draw(layer).rounded_rectangle(box, radius=pad // 2, fill=round(255 * strength))
+        shade = Image.new("RGB", canvas.size, mix(base, (0, 0, 0), 0.3))
+        canvas.paste(shade, (0, 0), layer)
+        background.paste(shade, (0, 0), layer)
+        dark, light = background_range(background, bounds)
+        color = readable(wanted[0], dark, light, FLOOR) if strength < 1 else readable((255, 255, 255), dark, light, 1)
+        strength = min(1.0, strength + 0.15)
+    return color
+
+
+def _draw(pen: ImageDraw.ImageDraw, slot: Slot, fitted: FittedText, bounds: BOX, color: RGB) -> None:
+    anchor = {"left": "la", "center": "ma", "right": "ra"}[slot.align]
+    x = {"left": bounds[0], "center": (bounds[0] + bounds[2]) // 2, "right": bounds[2]}[slot.align]
+    for i, line in enumerate(fitted.lines):
+        pen.text((x, bounds[1] + i * fitted.line_height), line, font=fitted.font, fill=color, anchor=anchor)
