@@ -19,7 +19,8 @@ def grant_share_bonus(ledger: Ledger, policy: Policy, *, user_id: str, generatio
     generation = ledger.generation(generation_id)
     if generation is None:
         raise GenerationNotFound(f"no generation {generation_id}")
-    at = generation.modified_on
+    at = getattr(generation, "first_shared_at", None) or generation.modified_on  # the first share's time, even
+    # when the image was unshared and shared again since
     return ledger.grant_share_bonus(user_id=user_id, reference=f"share:{generation_id}", amount=rule.credits,
                                     at=at, expires_at=rule.expiry(at), day=policy.day_of(at),
                                     daily_cap=rule.max_bonuses_per_day)

@@ -29,9 +29,10 @@ from api.http.auth import TokenVerifier
 from api.http.idempotency import IdempotencyStore
 from api.http.metrics import Metrics
 from api.http.problems import Problem
-from api.http.settings import ApiSettings, check_secrets
+from api.http.settings import ApiSettings, UnsafeSettings, check_secrets
 from api.policy import Policy, load_policy
 from api.settings import StoreSettings
+from generation.ports import ImageStore
 from generation.settings import GenerationSettings
 from generation.templates import Catalog, load_catalog
 from ledger import Ledger
@@ -75,8 +76,11 @@ class Service:
     verifier: TokenVerifier
     idempotency: IdempotencyStore
     metrics: Metrics = field(default_factory=Metrics)
+    images: ImageStore | None = None  # the image store: signed URLs, uploaded photos
+    media: GenerationSettings = field(default_factory=GenerationSettings)
     pipeline: Any = None
     sweeper: Any = None
+    purger: Any = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _threads: list[threading.Thread] = field(default_factory=list)
     _relay: tuple[Any, str] | None = None
@@ -111,9 +115,13 @@ class Service:
             self.pipeline.start()
         if self.sweeper is not None:
             self.sweeper.start()
+        if self.purger is not None:
+            self.purger.start()
 
     def stop(self) -> None:
         """Stop the sweeper, the pipeline and the projector, then close the stores."""
+        if self.purger is not None:
+            self.purger.stop()
         if self.sweeper is not None:
             self.sweeper.stop()
         if self.pipeline is not None:
@@ -297,6 +305,9 @@ def build_service(api: ApiSettings | None = None, store: StoreSettings | None = 
     store = store or StoreSettings()
     check_secrets(api, embedded=is_embedded(store, api))
     generation = generation or GenerationSettings(data_dir=store.data_dir)
+    weak = generation.weak_media_key(embedded=is_embedded(store, api))
+    if weak:
+        raise UnsafeSettings(weak)
     catalog = load_catalog(generation.templates_dir)
     ledger = build_ledger(store)
     engine = make_engine(read_db_url(store, api))
@@ -304,9 +315,15 @@ def build_service(api: ApiSettings | None = None, store: StoreSettings | None = 
                              issuer=api.jwt_issuer, audience=api.jwt_audience, jwks_url=api.jwks_url)
     service = Service(api=api, store=store, ledger=ledger, engine=engine,
                       projector=Projector(ledger, engine, all_projections()), catalog=catalog,
-                      policy=load_policy(api.policy_file), verifier=verifier, idempotency=IdempotencyStore(engine))
+                      policy=load_policy(api.policy_file), verifier=verifier, idempotency=IdempotencyStore(engine),
+                      images=_image_store(generation), media=generation)
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(ledger, catalog, generation, store)
+    if with_pipeline and generation.upload_purge_interval_s > 0 and service.images is not None:
+        from api.uploads import UploadPurger
+
+        service.purger = UploadPurger(service.images, lambda: _uploads_in_use(engine), service.clock,
+                                      generation.upload_purge_interval_s)
     if with_pipeline and api.run_sweeper:
         from api.sweeper import Sweeper, SweepLoop
 
@@ -314,10 +331,25 @@ def build_service(api: ApiSettings | None = None, store: StoreSettings | None = 
     return service
 
 
+def _uploads_in_use(engine: Engine) -> set[str]:
+    from projections.generations import uploads_in_use
+
+    with engine.connect() as conn:
+        return uploads_in_use(conn)
+
+
+def _image_store(settings: GenerationSettings) -> ImageStore:
+    from generation.bootstrap import build_image_store
+
+    return build_image_store(settings)
+
+
 def _pipeline(ledger: Ledger, catalog: Catalog, settings: GenerationSettings, store: StoreSettings) -> Any:
     from generation.bootstrap import build_image_model, build_image_store
     from generation.inprocess import InProcessPipeline
+    from generation.inputs import InputPhotos
 
     position_file = None if store.store == "memory" else store.data_dir / "dispatch.position"
-    return InProcessPipeline(ledger, catalog, build_image_model(settings), build_image_store(settings),
-                             position_file=position_file)
+    images = build_image_store(settings)
+    return InProcessPipeline(ledger, catalog, build_image_model(settings), images, position_file=position_file,
+                             inputs=InputPhotos(images, settings.fetcher(allow_http=store.store != "postgres")))

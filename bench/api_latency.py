@@ -94,7 +94,8 @@ def start_server(dbname: str, ports: list[int], data_dir: Path, projector: str,
                STUDIO_POSTGRES_PORT=PG["port"], STUDIO_POSTGRES_USER=PG["user"],
                STUDIO_POSTGRES_PASSWORD=PG["password"], STUDIO_POSTGRES_POOL_SIZE="20",
                STUDIO_DATA_DIR=str(data_dir), STUDIO_JWT_SECRET=JWT_SECRET,
-               STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET, STUDIO_RUN_PIPELINE="false",
+               STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET, STUDIO_MEDIA_SIGNING_KEY=WEBHOOK_SECRET + "-media",
+               STUDIO_RUN_PIPELINE="false",
                STUDIO_RUN_PROJECTOR=str(projector == "inprocess").lower(),
                STUDIO_RUN_SWEEPER=str(sweeper == "inprocess").lower())
     cli = str(Path(sys.executable).with_name("studio-ledger"))

@@ -43,10 +43,8 @@ def build_model(provider: str, settings: GenerationSettings) -> ImageModel:
                                 inference_provider=settings.huggingface_inference_provider,
                                 model=settings.huggingface_model)
     from generation.models.local import LocalModel
-    from generation.models.photos import PhotoReader
 
-    return LocalModel(scale=settings.local_scale, delay=settings.local_delay_s,
-                      photos=PhotoReader(settings.data_dir / "media", timeout=settings.store_timeout_s))
+    return LocalModel(scale=settings.local_scale, delay=settings.local_delay_s)
 
 
 def build_image_model(settings: GenerationSettings) -> ImageModel:
@@ -70,10 +68,11 @@ def build_image_store(settings: GenerationSettings) -> ImageStore:
 
         return CloudinaryStore(cloud_name=settings.cloudinary_cloud_name or "",
                                api_key=settings.cloudinary_api_key or "",
-                               api_secret=_secret(settings.cloudinary_api_secret), timeout=settings.store_timeout_s)
+                               api_secret=_secret(settings.cloudinary_api_secret), timeout=settings.store_timeout_s,
+                               auth_token_key=_secret(settings.cloudinary_auth_token_key) or None)
     from generation.stores.local import LocalStore
 
-    return LocalStore(settings.data_dir)
+    return LocalStore(settings.data_dir, signing_key=_secret(settings.media_signing_key))
 
 
 def build_catalog(settings: GenerationSettings) -> Catalog:

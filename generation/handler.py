@@ -6,6 +6,7 @@ The Kafka worker and the in-process dispatch both call this; it touches no datab
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ import anyio.to_thread
 
 from generation.compositor.result import finish
 from generation.errors import GenerationError, ProviderTimeout
+from generation.inputs import InputPhotos
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage, GenerationRequestedMessage
 from generation.ports import ImageModel, ImageRequest, ImageStore, StoredImage
 from generation.templates import Catalog, Template, UnknownTemplate, VariableError
@@ -61,8 +63,10 @@ class GenerationHandler:
 
     def __init__(self, catalog: Catalog, model: ImageModel, store: ImageStore, policy: RetryPolicy | None = None,
                  *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 inputs: InputPhotos | None = None) -> None:
         self.catalog = catalog
+        self.inputs = inputs or InputPhotos(store)
         self.model = model
         self.store = store
         self.policy = policy or RetryPolicy()
@@ -78,6 +82,10 @@ class GenerationHandler:
                 return self.completed(request, found)
             template = self.catalog.get(request.payload.template_id)
             ask = image_request(template, request)
+            if ask.input_image:
+                reference, user = ask.input_image, request.payload.user_id
+                photo = await self._patiently(lambda: self.inputs.read(user, reference))
+                ask = dataclasses.replace(ask, input_data=photo)
             artwork = await self._patiently(lambda: self.model.generate(ask))
             image = await anyio.to_thread.run_sync(finish, template, request.payload.variables, artwork)
             kept = await self._patiently(lambda: self.store.put(storage_id, image, (template.category, template.id)))

@@ -21,6 +21,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.utils import get_topic
 
 from generation.handler import GenerationHandler, RetryPolicy
+from generation.inputs import InputPhotos
 from generation.messages import GenerationRequestedMessage, GenerationResult, RequestedPayload
 from generation.outcomes import apply_result
 from generation.ports import ImageModel, ImageStore
@@ -77,9 +78,10 @@ class InProcessPipeline:
 
     def __init__(self, ledger: Ledger, catalog: Catalog, model: ImageModel, store: ImageStore, *,
                  position_file: Path | None = None, policy: RetryPolicy | None = None, concurrency: int = 4,
-                 poll_interval: float = 0.05, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 poll_interval: float = 0.05, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 inputs: InputPhotos | None = None) -> None:
         self.ledger = ledger
-        self.handler = GenerationHandler(catalog, model, store, policy, clock=clock)
+        self.handler = GenerationHandler(catalog, model, store, policy, clock=clock, inputs=inputs)
         self.positions = PositionFile(position_file)
         self.concurrency = concurrency
         self.poll_interval = poll_interval

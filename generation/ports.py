@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from generation.templates import ModelSpec, Prompt
@@ -36,6 +37,7 @@ class ImageRequest:
     aspect_ratio: str
     seed: int
     input_image: str | None = None
+    input_data: bytes | None = None  # the learner's photo, fetched and checked (never a URL to fetch again)
     caption: str = ""
     palette: tuple[str, ...] = ("#1f2937", "#f59e0b", "#f9fafb")
     category: str = "poster"
@@ -90,8 +92,29 @@ class ImageModel(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class UploadInfo:
+    """A learner's uploaded photo as the store keeps it: private, owned, deleted when it expires unused."""
+
+    upload_id: str
+    owner: str
+    content_type: str
+    width: int
+    height: int
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Upload(UploadInfo):
+    """An uploaded photo with its (re-encoded) bytes."""
+
+    data: bytes = b""
+
+
 class ImageStore(Protocol):
-    """Keeps images under the generation id; never overwrites one."""
+    """Keeps images under the generation id (never overwriting one) under unguessable private names,
+    hands out short-lived signed URLs for them, and keeps the learners' uploaded photos privately."""
 
     async def find(self, storage_id: str) -> StoredImage | None:
         """The image already stored under ``storage_id``, or None."""
@@ -99,4 +122,24 @@ class ImageStore(Protocol):
 
     async def put(self, storage_id: str, image: ImageResult, tags: tuple[str, ...] = ()) -> StoredImage:
         """Store ``image`` under ``storage_id``; if one is there already, return it unchanged."""
+        ...
+
+    def signed_url(self, url: str, ttl: int) -> str:
+        """A URL that lets its holder read the stored object at ``url`` for about ``ttl`` seconds (no I/O)."""
+        ...
+
+    async def put_upload(self, upload: Upload) -> None:
+        """Keep an uploaded photo privately under its owner and id."""
+        ...
+
+    async def read_upload(self, owner: str, upload_id: str) -> Upload | None:
+        """The photo ``upload_id`` of ``owner``, or None (another owner's id is None too)."""
+        ...
+
+    async def uploads(self, owner: str | None = None) -> list[UploadInfo]:
+        """The uploads kept for ``owner`` (every owner's when None)."""
+        ...
+
+    async def delete_upload(self, owner: str, upload_id: str) -> None:
+        """Delete an upload; nothing happens if it is gone already."""
         ...

@@ -10,6 +10,7 @@ from faststream import FastStream
 
 from generation.bootstrap import build_catalog, build_image_model, build_image_store
 from generation.handler import GenerationHandler
+from generation.inputs import InputPhotos
 from generation.settings import GenerationSettings
 from generation.worker import build_worker_app
 
@@ -22,8 +23,9 @@ def run_worker(prepare: Callable[[FastStream], object] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = GenerationSettings()
     catalog = build_catalog(settings)
-    handler = GenerationHandler(catalog, build_image_model(settings), build_image_store(settings),
-                                settings.retry_policy())
+    store = build_image_store(settings)
+    handler = GenerationHandler(catalog, build_image_model(settings), store, settings.retry_policy(),
+                                inputs=InputPhotos(store, settings.fetcher(allow_http=False)))
     log.info("worker in group %s on %s: %d templates, provider %s, store %s", settings.worker_group,
              settings.generation_requested_topic, len(catalog.all()), settings.image_provider, settings.image_store)
     app = build_worker_app(settings, handler)

@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from generation.fetch import Fetcher
 from generation.handler import RetryPolicy
+from generation.stores.signing import EMBEDDED_MEDIA_KEY
 
 Provider = Literal["local", "replicate", "openai", "stability", "cog", "huggingface"]
 KEYS: dict[str, tuple[str, ...]] = {  # what each provider or store cannot start without
@@ -59,6 +61,17 @@ class GenerationSettings(BaseSettings):
     cloudinary_cloud_name: str | None = None
     cloudinary_api_key: str | None = None
     cloudinary_api_secret: SecretStr | None = None
+    cloudinary_auth_token_key: SecretStr | None = None  # hex key of token-based authentication: expiring URLs
+
+    media_signing_key: SecretStr = SecretStr(EMBEDDED_MEDIA_KEY)  # signs the local store's /media URLs
+    media_url_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)  # how long a signed image URL works
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    upload_ttl_minutes: int = Field(default=24 * 60, ge=15, le=30 * 24 * 60)  # an unused upload is deleted after
+    upload_quota: int = Field(default=20, ge=1, le=1000)  # uploads one user may keep at a time
+    upload_purge_interval_s: float = Field(default=600.0, ge=0, le=86_400)  # 0: this process never purges
+    upload_max_pixels: int = Field(default=40_000_000, ge=1_000_000, le=200_000_000)
+    fetch_timeout_s: float = Field(default=10.0, gt=0, le=120)  # fetching an input_image_url, in all
+    fetch_max_redirects: int = Field(default=3, ge=0, le=10)
 
     model_timeout_s: float = Field(default=120.0, gt=0, le=900)
     store_timeout_s: float = Field(default=30.0, gt=0, le=300)
@@ -93,6 +106,22 @@ class GenerationSettings(BaseSettings):
             raise ValueError(f"missing setting(s) {', '.join(sorted(set(missing)))} "
                              f"for image provider {self.image_provider!r} and store {self.image_store!r}")
         return self
+
+    def weak_media_key(self, *, embedded: bool) -> str | None:
+        """What is wrong with the media signing key outside the embedded default (local store only), or None."""
+        key = self.media_signing_key.get_secret_value()
+        if embedded or self.image_store != "local":
+            return None
+        if not key or key == EMBEDDED_MEDIA_KEY:
+            return "STUDIO_MEDIA_SIGNING_KEY must be set to a secret of your own outside the embedded default"
+        if len(key) < 32:
+            return "STUDIO_MEDIA_SIGNING_KEY must be at least 32 characters long"
+        return None
+
+    def fetcher(self, *, allow_http: bool) -> Fetcher:
+        """How input_image_url is fetched (http allowed on the embedded default only)."""
+        return Fetcher(allow_http=allow_http, timeout=self.fetch_timeout_s, max_bytes=self.upload_max_bytes,
+                       max_redirects=self.fetch_max_redirects, max_pixels=self.upload_max_pixels)
 
     def retry_policy(self) -> RetryPolicy:
         """How the worker retries and times out calls to the model and the store."""

@@ -20,6 +20,9 @@ NO_TEXT = "artwork only, no text, no letters, no words"  # our compositor sets t
 NO_TEXT_NEGATIVE = "text, letters, watermark"
 
 
+UPLOAD_PREFIX = "upload:"  # an input image that is one of the learner's uploads, by id
+
+
 class TemplateError(ValueError):
     """A template file that cannot be read or does not validate; names the file and the field."""
 
@@ -201,13 +204,17 @@ class Template(_Strict):
 
 
 def check_input_image(template: Template, input_image: str | None) -> None:
-    """Refuse a missing input image where one is needed, and one where none is."""
+    """Refuse a missing photo where one is needed, and one where none is; the error names the API field
+    (``input_upload_id`` for an uploaded photo, ``input_image_url`` for a URL)."""
+    field = "input_upload_id" if input_image and input_image.startswith(UPLOAD_PREFIX) else "input_image_url"
     if template.needs_input_image and not input_image:
-        raise VariableError("input_image", f"template {template.id} needs the learner's photo")
+        raise VariableError("input_image_url", f"template {template.id} needs the learner's photo: "
+                                               "send input_upload_id (from POST /v1/uploads) or input_image_url")
     if not template.needs_input_image and input_image:
-        raise VariableError("input_image", f"template {template.id} takes no input image")
-    if input_image and not (input_image.startswith(("https://", "http://", "/media/")) and len(input_image) <= 2048):
-        raise VariableError("input_image", "must be an http(s) URL or a /media/ path of at most 2048 characters")
+        raise VariableError(field, f"template {template.id} takes no photo")
+    forms = ("https://", "http://", UPLOAD_PREFIX)
+    if input_image and not (input_image.startswith(forms) and len(input_image) <= 2048):
+        raise VariableError(field, "must be an https URL of at most 2048 characters")
 
 
 def placeholders(text: str) -> list[str]:

@@ -148,6 +148,10 @@ class Ledger(LedgerCore):
         """Make a finished image public under ``token``; value: the token in force."""
         return self.execute(lambda u: self._share(u, generation_id, user_id, token, at))
 
+    def unshare_generation(self, *, generation_id: UUID, user_id: str, at: datetime) -> Outcome:
+        """Make a shared image private again; value: whether it was shared."""
+        return self.execute(lambda u: self._unshare(u, generation_id, user_id, at))
+
     # Reading.
 
     def wallet(self, user_id: str) -> Wallet | None:
@@ -281,3 +285,12 @@ class Ledger(LedgerCore):
         if not generation.share(token=token, at=at):
             unit.repeat_of(gen_id, generation.version)
         return generation.share_token
+
+    def _unshare(self, unit: Unit, gen_id: UUID, user_id: str, at: datetime) -> bool:
+        generation, _ = load_generation(unit, gen_id)
+        if generation.user_id != user_id:
+            raise UnknownReference(f"user {user_id} has no generation {gen_id}")
+        if generation.unshare(at=at):
+            return True
+        unit.repeat_of(gen_id, generation.version)
+        return False

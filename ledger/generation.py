@@ -67,6 +67,14 @@ class Generation(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.share_token = self.token
+            if getattr(aggregate, "first_shared_at", None) is None:  # a share after an unshare is not the first
+                aggregate.first_shared_at = self.timestamp
+
+    class GenerationUnshared(Aggregate.Event):
+        token: str  # the share token that stops working
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.share_token = ""
 
     def __init__(self, user_id: str, wallet_id: UUID, template_id: str, template_version: int,
                  variables: dict[str, Any], input_image: str | None, cost: int, hold_id: str,
@@ -89,6 +97,7 @@ class Generation(Aggregate):
         self.reason = ""
         self.outcome = ""
         self.share_token = ""
+        self.first_shared_at: datetime | None = None
 
     @classmethod
     def request(cls, generation_id: UUID, *, at: datetime, **fields: Any) -> Generation:
@@ -134,6 +143,13 @@ class Generation(Aggregate):
         if self.share_token:
             return False
         self.trigger_event(self.GenerationShared, token=token, timestamp=at)
+        return True
+
+    def unshare(self, *, at: datetime) -> bool:
+        """Make the image private again (its share link stops working); False when it is not shared."""
+        if not self.share_token:
+            return False
+        self.trigger_event(self.GenerationUnshared, token=self.share_token, timestamp=at)
         return True
 
     def _already(self, fingerprint: str) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     delete,
+    select,
     update,
 )
 
@@ -78,8 +79,9 @@ def thumbnail_of(event: Any) -> str:
     if given:
         return str(given)
     url = str(event.image_url)
-    if "/image/upload/" in url:
-        return url.replace("/image/upload/", "/image/upload/c_limit,w_256,h_256/", 1)
+    for kind in ("/image/upload/", "/image/authenticated/"):
+        if kind in url:
+            return url.replace(kind, f"{kind}c_limit,w_256,h_256/", 1)
     stem, dot, _ = url.rpartition(".")
     return f"{stem}_thumb.jpg" if dot and "/" not in url[len(stem):] else url
 
@@ -121,6 +123,8 @@ class Generations:
                 values.update(status="failed", reason=event.reason, retryable=event.retryable)
             elif isinstance(event, Generation.GenerationShared):
                 values.update(share_token=event.token)
+            elif isinstance(event, Generation.GenerationUnshared):
+                values.update(share_token=None)
             else:
                 continue
             _flush(writes, generations, requested)
@@ -149,7 +153,7 @@ class Gallery:
                                   "visible": False, "position": stored.position})
                 continue
             if not isinstance(event, Generation.GenerationCompleted | Generation.GenerationFailed
-                              | Generation.GenerationShared):
+                              | Generation.GenerationShared | Generation.GenerationUnshared):
                 continue
             _flush(writes, gallery, requested)
             if isinstance(event, Generation.GenerationCompleted):
@@ -158,9 +162,11 @@ class Gallery:
                     created_at=event.timestamp, position=stored.position), {}))
             elif isinstance(event, Generation.GenerationFailed):
                 writes.append((delete(gallery).where(where & gallery.c.visible.is_(False)), {}))
-            else:
+            elif isinstance(event, Generation.GenerationShared):
                 writes.append((update(gallery).where(where).values(share_token=event.token,
                                                                    shared_at=event.timestamp), {}))
+            else:
+                writes.append((update(gallery).where(where).values(share_token=None, shared_at=None), {}))
         _flush(writes, gallery, requested)
         return writes
 
@@ -170,3 +176,12 @@ def _flush(writes: list[Write], table: Table, rows: list[dict[str, Any]]) -> Non
     if rows:
         writes.append((table.insert(), list(rows)))
         rows.clear()
+
+
+def uploads_in_use(conn: Connection, user_id: str | None = None) -> set[str]:
+    """The upload ids that generations still to be rendered take as their photo (of ``user_id``, or anyone's)."""
+    query = select(generations.c.input_image).where(generations.c.status.in_(("requested", "started"))
+                                                    & generations.c.input_image.like("upload:%"))
+    if user_id is not None:
+        query = query.where(generations.c.user_id == user_id)
+    return {str(ref).removeprefix("upload:") for ref in conn.execute(query).scalars()}

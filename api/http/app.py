@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, problem responses, request metrics and the media folder."""
+"""The FastAPI application: routers, problem responses, request metrics; images only to signed URLs."""
 
 from __future__ import annotations
 
@@ -12,14 +12,26 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
-from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
 from api.http.contract import describe_problems
 from api.http.metrics import Metrics
 from api.http.previews import Previews
-from api.http.routers import admin, catalog, config, dev, generations, health, previews, share_page, wallet, webhooks
+from api.http.routers import (
+    admin,
+    catalog,
+    config,
+    dev,
+    generations,
+    health,
+    media,
+    previews,
+    share_page,
+    uploads,
+    wallet,
+    webhooks,
+)
 from api.service import Service
 
 DESCRIPTION = """Creative Studio's credits and image generation.
@@ -58,11 +70,9 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     app.state.service = service
     app.state.previews = Previews()
     problems.install(app)
-    for module in (catalog, previews, wallet, generations, share_page, webhooks, admin, config, dev, health):
+    for module in (catalog, previews, wallet, generations, uploads, share_page, media, webhooks, admin, config, dev,
+                   health):
         app.include_router(module.router)
-    media = service.store.data_dir / "media"
-    media.mkdir(parents=True, exist_ok=True)
-    app.mount("/media", StaticFiles(directory=media), name="media")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -122,7 +122,10 @@ class GenerationCreate(_In):
         {"template_id": "poster-webinar", "variables": {"title": "Intro to SQL"}, "input_image_url": None}]})
     template_id: str = Field(min_length=1, max_length=64)
     variables: dict[str, Any] = Field(default_factory=dict)
-    input_image_url: str | None = Field(default=None, max_length=2048)
+    input_image_url: str | None = Field(default=None, max_length=2048, description=(
+        "the learner's photo as an https URL, for templates that take one (fetched and checked now)"))
+    input_upload_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description=(
+        "the learner's photo as an `upload_id` from POST /v1/uploads, for templates that take one"))
 
 
 GenerationStatus = Literal["requested", "started", "completed", "failed"]
@@ -180,6 +183,29 @@ class ShareCreated(BaseModel):
     share_url: str
     bonus_credits: int = Field(description="credits granted for this share (0 once the daily limit is reached)")
     position: int
+
+
+class UploadCreated(BaseModel):
+    """A photo kept privately for the templates that take one, until ``expires_at`` unless used."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "upload_id": "q3ZkR1b0vWm8yT2xLpA9cQ", "content_type": "image/jpeg", "width": 1536, "height": 2048,
+        "expires_at": "2026-03-02T10:00:00Z"}]})
+    upload_id: str = Field(description="pass as input_upload_id to POST /v1/generations")
+    content_type: str = Field(description="image/jpeg, image/png or image/webp")
+    width: int
+    height: int
+    expires_at: datetime = Field(description="when the upload is deleted if no generation is using it")
+
+
+class ShareRemoved(BaseModel):
+    """The image is private again; its share link answers 404 from now on."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "generation_id": "0d6f0c1e-3f7a-5d5e-9c1e-6d0f5b1a2c3d", "shared": False, "position": 62}]})
+    generation_id: UUID
+    shared: bool
+    position: int = Field(description="pass as min_position to read your own write")
 
 
 class GrantCreate(_In):
@@ -310,8 +336,10 @@ class ProblemPublic(BaseModel):
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the problem statuses a route can answer."""
     text = {400: "Bad request", 401: "Missing, expired or invalid token", 402: "Not enough credits",
-            403: "Needs the admin role", 404: "Not found", 409: "Conflict (Idempotency-Key reused, state)",
-            422: "Invalid input; `field` names it", 503: "Projection not caught up: retry after Retry-After"}
+            403: "Needs the admin role (media: a bad or expired signature)", 404: "Not found",
+            409: "Conflict (Idempotency-Key reused, state)", 422: "Invalid input; `field` names it",
+            429: "Too many uploads kept: retry after Retry-After",
+            503: "Projection not caught up: retry after Retry-After"}
     return {s: {"model": ProblemPublic, "description": text[s],
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemPublic"}}}}
             for s in statuses}

@@ -22,7 +22,9 @@ class EventEnvelope(BaseModel):
     """A ledger event as the relay publishes it (key: the wallet or generation id)."""
 
     event_id: EventId = Field(description="uuid5 of aggregate id and version: the same on every republication")
-    type: str = Field(description="The event's name, e.g. CreditsPurchased, HoldPlaced, GenerationRequested")
+    type: str = Field(description="The event's name, e.g. CreditsPurchased, HoldPlaced, GenerationRequested, "
+                      "GenerationShared (payload: token), GenerationUnshared (payload: token, the link that stops "
+                      "working)")
     version: int = Field(ge=1, description="The event class version")
     occurred_at: AwareDatetime
     position: int = Field(ge=1, description="The event's position in the ledger's log")

@@ -8,7 +8,7 @@ import time
 import httpx
 
 from generation.errors import ContentRefused, InvalidInput, ProviderError
-from generation.models.http import download, is_refusal, send, since
+from generation.models.http import input_photo, is_refusal, send, since
 from generation.ports import ImageRequest, ImageResult
 
 
@@ -40,7 +40,7 @@ class CogModel:
             "width": width, "height": height, "seed": request.seed,
         }
         if request.input_image:
-            photo = await download(self.provider, self.client, request.input_image)
+            photo = input_photo(request)
             payload["image"] = "data:image/png;base64," + base64.b64encode(photo).decode()
         http_request = self.client.build_request(
             "POST", "/predictions", json={"id": request.generation_id, "input": payload})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import httpx
@@ -14,6 +15,7 @@ from generation.errors import (
     ProviderUnavailable,
     RateLimited,
 )
+from generation.ports import ImageRequest
 
 REFUSAL_MARKERS = ("content_policy", "moderation", "safety", "nsfw", "content_filtered", "flagged")
 
@@ -52,10 +54,17 @@ async def send(provider: str, client: httpx.AsyncClient, request: httpx.Request)
     return check_response(provider, response)
 
 
-async def download(provider: str, client: httpx.AsyncClient, url: str) -> bytes:
-    """The bytes at ``url`` (an output or input image)."""
-    response = await send(provider, client, client.build_request("GET", url))
-    return response.content
+def input_photo(request: ImageRequest) -> bytes:
+    """The learner's photo, already fetched and checked by the handler (models never fetch input URLs)."""
+    if request.input_data is None:
+        raise InvalidInput(f"generation {request.generation_id} takes a photo, but none was read")
+    return request.input_data
+
+
+def data_uri(data: bytes) -> str:
+    """``data`` (a JPEG, PNG or WebP) as a ``data:`` URI."""
+    kind = "image/jpeg" if data[:2] == b"\xff\xd8" else "image/webp" if data[8:12] == b"WEBP" else "image/png"
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
 
 def since(start: float) -> float:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Awaitable, Callable
 
 from generation import art
 from generation.art.photo import UnreadablePhoto, treat
 from generation.errors import InvalidInput
-from generation.models.http import since
+from generation.models.http import input_photo, since
 from generation.ports import ImageRequest, ImageResult
-
-PhotoSource = Callable[[str], Awaitable[bytes]]
 
 
 def draw(request: ImageRequest, scale: float, photo: bytes | None = None) -> bytes:
@@ -33,14 +30,13 @@ def draw(request: ImageRequest, scale: float, photo: bytes | None = None) -> byt
 
 
 class LocalModel:
-    """Renders an image on this machine, with no key and no network (except to read the learner's photo)."""
+    """Renders an image on this machine, with no key and no network."""
 
-    def __init__(self, *, scale: float = 1.0, delay: float = 0.0, photos: PhotoSource | None = None) -> None:
+    def __init__(self, *, scale: float = 1.0, delay: float = 0.0) -> None:
         if not 0.05 <= scale <= 2:
             raise ValueError(f"scale must be between 0.05 and 2, got {scale}")
         self.scale = scale
         self.delay = delay  # added render time, to stand in for a remote model in drills
-        self.photos = photos
 
     async def generate(self, request: ImageRequest) -> ImageResult:
         """Draw the image (in a thread: Pillow is CPU work)."""
@@ -49,11 +45,7 @@ class LocalModel:
         start = time.perf_counter()
         if self.delay:
             await asyncio.sleep(self.delay)
-        photo = None
-        if request.input_image:
-            if self.photos is None:
-                raise InvalidInput("the local model was given no way to read input photos")
-            photo = await self.photos(request.input_image)
+        photo = input_photo(request) if request.input_image else None
         data = await anyio.to_thread.run_sync(draw, request, self.scale, photo)
         return ImageResult(data=data, content_type="image/png", provider="local", model="pillow",
                            seed=request.seed, timings={"model": since(start)})

@@ -8,7 +8,7 @@ import time
 import httpx
 
 from generation.errors import InvalidInput
-from generation.models.http import download, send, since
+from generation.models.http import input_photo, send, since
 from generation.ports import ImageRequest, ImageResult
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -42,7 +42,7 @@ class OpenAIModel:
             "size": openai_size(request.aspect_ratio),
         }
         if request.input_image:
-            photo = await download(self.provider, self.client, request.input_image)
+            photo = input_photo(request)
             form = {k: (None, str(v).encode()) for k, v in fields.items()}
             http_request = self.client.build_request(
                 "POST", "/images/edits", files={**form, "image": ("input.png", photo, "image/png")})

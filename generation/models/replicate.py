@@ -18,7 +18,7 @@ from generation.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from generation.models.http import is_refusal, since
+from generation.models.http import data_uri, input_photo, is_refusal, since
 from generation.ports import ImageRequest, ImageResult
 
 
@@ -41,7 +41,7 @@ class ReplicateModel:
         data: dict[str, Any] = {**request.model.parameters, "prompt": request.prompt.text,
                                 "aspect_ratio": request.aspect_ratio, "seed": request.seed}
         if request.input_image:
-            data["input_image"] = request.input_image
+            data["input_image"] = data_uri(input_photo(request))  # the bytes we checked, not a URL to fetch
             data["aspect_ratio"] = "match_input_image"
         return data
 

@@ -7,7 +7,7 @@ import time
 import httpx
 
 from generation.errors import ContentRefused
-from generation.models.http import download, send, since
+from generation.models.http import input_photo, send, since
 from generation.ports import ImageRequest, ImageResult
 
 STABILITY_URL = "https://api.stability.ai"
@@ -47,8 +47,7 @@ class StabilityModel:
         form: dict[str, tuple[str | None, bytes] | tuple[str, bytes, str]] = {
             k: (None, str(v).encode()) for k, v in fields.items()}
         if request.input_image:
-            form["image"] = ("input.png", await download(self.provider, self.client, request.input_image),
-                             "image/png")
+            form["image"] = ("input.png", input_photo(request), "image/png")
             form["mode"] = (None, b"image-to-image")
             form["strength"] = (None, str(request.model.parameters.get("strength", 0.6)).encode())
         else:

@@ -17,10 +17,12 @@ from api.http.settings import ApiSettings
 from api.http.signatures import sign
 from api.service import Service, build_service
 from api.settings import StoreSettings
+from generation.settings import GenerationSettings
 from tests.conftest import PG
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 WEBHOOK_SECRET = "a-test-webhook-secret-long-enough"
+MEDIA_KEY = "a-test-media-signing-key-long-enough"
 
 
 def store_settings(kind: str, data_dir: Path, pg_env: dict[str, str] | None = None) -> StoreSettings:
@@ -45,7 +47,12 @@ def service_for(kind: str, data_dir: Path, pg_env: dict[str, str] | None = None,
                 **overrides: Any) -> Service:
     """A service on ``kind`` (sqlite or postgres)."""
     return build_service(api_settings(**overrides), store_settings(kind, data_dir, pg_env),
-                         with_pipeline=with_pipeline)
+                         generation=media_settings(data_dir), with_pipeline=with_pipeline)
+
+
+def media_settings(data_dir: Path, **overrides: Any) -> GenerationSettings:
+    """The local image store in ``data_dir`` with a test signing key."""
+    return GenerationSettings(data_dir=data_dir, media_signing_key=SecretStr(MEDIA_KEY), **overrides)
 
 
 def client_for(service: Service) -> TestClient:

@@ -17,7 +17,8 @@ from api.cli import app
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]
 PROJECT_PROCESSES = {"api", "projector", "relay", "consume", "results", "worker", "sweeper"}
-SECRETS = {"STUDIO_JWT_SECRET": "compose-test-jwt", "STUDIO_WEBHOOK_SECRET": "compose-test-webhook"}
+SECRETS = {"STUDIO_JWT_SECRET": "compose-test-jwt", "STUDIO_WEBHOOK_SECRET": "compose-test-webhook",
+           "STUDIO_MEDIA_SIGNING_KEY": "compose-test-media"}
 
 
 def compose_command() -> list[str]:

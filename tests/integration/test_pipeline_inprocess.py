@@ -70,8 +70,8 @@ def test_a_request_becomes_a_completed_generation_with_its_hold_captured(app: Le
     assert pipeline(app, tmp_path, model).run_once() == 1
     generation = app.generation(gen)
     assert generation is not None and generation.status == "completed" and generation.captured == 3
-    assert generation.image_url == f"/media/gallery/{gen}.png"
-    assert (tmp_path / "media" / "gallery" / f"{gen}.png").exists()
+    assert generation.image_url.startswith("/media/gallery/") and str(gen) not in generation.image_url
+    assert (tmp_path / "media" / generation.image_url.removeprefix("/media/")).exists()
     wallet = app.wallet("ana")
     assert wallet is not None and wallet.available(datetime.now(UTC)) == 7 and wallet.held == 0
     assert wallet.consumed == 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,11 +14,13 @@ from sqlalchemy.engine import Engine
 from ledger import Ledger, Money
 from ledger.follow import Stored
 from projections import ConcurrentProjector, Projector, all_projections, queries
+from projections.audit.diff import ProjectionDiff
+from projections.audit.verify import run_verify
 from projections.balances import wallet_balances, wallet_grants
 from projections.base import Write
 from projections.db import make_engine
 from projections.generations import gallery, generations
-from projections.journal import journal
+from projections.journal import Journal, journal
 from projections.statement import wallet_statement
 from tests.conftest import PG, T0
 
@@ -139,6 +141,27 @@ def test_generations_and_gallery_follow_each_image(app: Ledger, read_engine: Eng
         assert queries.user_gallery(conn, "bob", before=None, limit=10) == []
         shared = queries.shared_image(conn, "tok1")
         assert shared is not None and shared["title"] == "Launch"
+
+
+def test_an_unshared_image_leaves_the_gallery_public_index_and_the_audit_still_verifies(
+        app: Ledger, read_engine: Engine) -> None:
+    a_busy_month(app)
+    [gen] = [uuid.UUID(str(n.originator_id)) for n in app.recorder.select_notifications(1, 1000)
+             if n.topic.endswith("GenerationShared")]
+    app.unshare_generation(generation_id=gen, user_id="alice", at=datetime.now(UTC))
+    repeated = app.unshare_generation(generation_id=gen, user_id="alice", at=datetime.now(UTC))
+    assert repeated.repeated and repeated.value is False
+    projector = Projector(app, read_engine, [*all_projections(), Journal()])
+    projector.setup()
+    projector.catch_up()
+    with read_engine.connect() as conn:
+        assert queries.shared_image(conn, "tok1") is None
+        [row] = queries.user_gallery(conn, "alice", before=None, limit=10)
+        assert (row["share_token"], row["shared_at"]) == (None, None)
+        found = queries.generation(conn, gen)
+        assert found is not None and found["share_token"] is None
+    report = run_verify(app, projections=ProjectionDiff(read_engine))
+    assert report.ok, report.text()
 
 
 def test_every_events_postings_sum_to_zero_in_credits_and_in_money(app: Ledger, read_engine: Engine) -> None:

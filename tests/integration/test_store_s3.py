@@ -6,15 +6,18 @@ import io
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
+import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from generation.errors import StorageError
-from generation.ports import ImageResult
+from generation.ports import ImageResult, Upload
 from generation.stores.s3 import S3Store
 
 pytestmark = pytest.mark.integration
@@ -64,16 +67,47 @@ async def test_put_uploads_image_thumbnail_and_metadata_and_find_reads_them_back
     target = store(endpoint, bucket)
     assert await target.find("gen-1") is None
     kept = await target.put("gen-1", image(), ("poster",))
-    assert kept.url == f"https://img.example/{bucket}/gallery/gen-1.png"
-    assert kept.thumbnail_url == f"https://img.example/{bucket}/gallery/gen-1_thumb.jpg"
+    name = kept.url.removeprefix(f"https://img.example/{bucket}/gallery/").removesuffix(".png")
+    assert "gen-1" not in name and len(name) == 24  # an unguessable object name
+    assert kept.thumbnail_url == f"https://img.example/{bucket}/gallery/{name}_thumb.jpg"
     assert (kept.provider, kept.model, kept.seed, kept.timings) == ("stability", "sd3.5-large", 42, {"model": 3.5})
     assert await target.find("gen-1") == kept
     client = s3_client(endpoint)
-    assert client.get_object(Bucket=bucket, Key="gallery/gen-1.png")["Body"].read() == image().data
-    thumb = client.get_object(Bucket=bucket, Key="gallery/gen-1_thumb.jpg")
+    assert client.get_object(Bucket=bucket, Key=f"gallery/{name}.png")["Body"].read() == image().data
+    thumb = client.get_object(Bucket=bucket, Key=f"gallery/{name}_thumb.jpg")
     assert thumb["ContentType"] == "image/jpeg"
     with Image.open(io.BytesIO(thumb["Body"].read())) as small:
         assert small.size == (256, 192)
+
+
+async def test_objects_stay_private_and_are_read_through_presigned_urls_that_expire(
+        endpoint: str, bucket: str) -> None:
+    target = S3Store(bucket=bucket, endpoint_url=endpoint, region="us-east-1", access_key="test", secret_key="test")
+    kept = await target.put("gen-4", image())
+    grants = s3_client(endpoint).get_object_acl(Bucket=bucket, Key=kept.url.split(f"/{bucket}/", 1)[1])["Grants"]
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"] and all(
+        "URI" not in g["Grantee"] for g in grants)  # no grant to AllUsers or AuthenticatedUsers
+    signed = target.signed_url(kept.url, 300)
+    query = parse_qs(urlsplit(signed).query)
+    assert query["X-Amz-Expires"] == ["300"] and query["X-Amz-Signature"][0]
+    assert httpx.get(signed).content == image().data
+    unsigned = f"{endpoint}/{bucket}/{kept.url.split(f'/{bucket}/', 1)[1]}"
+    assert httpx.get(unsigned).status_code == 403  # the bucket answers no anonymous read
+    # moto checks neither SigV4 signatures nor X-Amz-Expires, so a forged or expired URL is S3's to refuse
+    assert target.signed_url("https://elsewhere.example/x.png", 300) == "https://elsewhere.example/x.png"
+
+
+async def test_uploads_are_private_per_owner_and_can_be_deleted(endpoint: str, bucket: str) -> None:
+    target = store(endpoint, bucket)
+    now = datetime.now(UTC)
+    photo = Upload(upload_id="up-1", owner="ana", content_type="image/png", width=400, height=300,
+                   created_at=now, expires_at=now + timedelta(hours=1), data=image().data)
+    await target.put_upload(photo)
+    assert await target.read_upload("ana", "up-1") == photo
+    assert await target.read_upload("bob", "up-1") is None
+    assert [u.upload_id for u in await target.uploads("ana")] == ["up-1"] and await target.uploads("bob") == []
+    await target.delete_upload("ana", "up-1")
+    assert await target.read_upload("ana", "up-1") is None and await target.uploads() == []
 
 
 async def test_a_second_put_returns_the_first_image_unchanged(endpoint: str, bucket: str) -> None:

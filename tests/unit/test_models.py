@@ -41,11 +41,12 @@ def png(color: str = "red") -> bytes:
     return out.getvalue()
 
 
-def ask(template_id: str = "social-announcement", input_image: str | None = None, **variables: str) -> ImageRequest:
+def ask(template_id: str = "social-announcement", input_image: str | None = None, input_data: bytes | None = None,
+        **variables: str) -> ImageRequest:
     template = load_catalog().get(template_id)
     values = variables or {"headline": "New course!"}
     return ImageRequest(generation_id="g-1", prompt=template.render(values), model=template.model,
-                        aspect_ratio=template.aspect_ratio, seed=1234, input_image=input_image,
+                        aspect_ratio=template.aspect_ratio, seed=1234, input_image=input_image, input_data=input_data,
                         caption=template.render_caption(values), palette=template.palette)
 
 
@@ -74,11 +75,10 @@ async def test_openai_generations_posts_the_documented_body_and_decodes_b64_json
 
 @respx.mock
 async def test_openai_edits_upload_the_input_image_as_multipart() -> None:
-    respx.get("https://cdn.example/me.png").respond(200, content=png("blue"))
     route = respx.post("https://api.openai.com/v1/images/edits").respond(
         200, json={"data": [{"b64_json": base64.b64encode(png()).decode()}]})
     await OpenAIModel("sk-test").generate(ask("profile-avatar", input_image="https://cdn.example/me.png",
-                                              expression="smiling"))
+                                              input_data=png("blue"), expression="smiling"))
     body = route.calls.last.request.content
     assert b'name="image"; filename="input.png"' in body and png("blue") in body
 
@@ -166,10 +166,12 @@ async def test_replicate_edits_the_learners_photo_for_a_profile_template() -> No
     seen: list[httpx.Request] = []
     model = ReplicateModel("t", transport=replicate_transport(seen=seen))
     model.client.poll_interval = 0
-    await model.generate(ask("profile-professional", input_image="https://cdn.example/me.jpg", name="Asha"))
+    await model.generate(ask("profile-professional", input_image="https://cdn.example/me.jpg", input_data=png("blue"),
+                             name="Asha"))
     body = json.loads(seen[0].content)["input"]
     assert seen[0].url.path == "/v1/models/black-forest-labs/flux-kontext-pro/predictions"
-    assert body["input_image"] == "https://cdn.example/me.jpg" and body["aspect_ratio"] == "match_input_image"
+    assert body["input_image"] == "data:image/png;base64," + base64.b64encode(png("blue")).decode()
+    assert body["aspect_ratio"] == "match_input_image"
 
 
 async def test_replicate_failures_map_to_refusals_rate_limits_and_provider_errors() -> None:

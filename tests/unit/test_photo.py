@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 
 from generation import samples
 from generation.art.photo import TREATMENTS, UnreadablePhoto, square_crop, subject_centre, treat
-from generation.errors import InvalidInput
-from generation.models.photos import PhotoReader
 from generation.stores.thumbnails import open_graph, webp_thumbnail
 
 pytestmark = pytest.mark.unit
@@ -65,17 +62,6 @@ def test_the_learners_colour_tints_the_duotone() -> None:
 def test_a_file_that_is_not_an_image_is_refused_by_name() -> None:
     with pytest.raises(UnreadablePhoto, match="not a readable photo"):
         treat(b"%PDF-1.7 not a photo", "duotone", 64, PALETTE)
-
-
-async def test_the_photo_reader_reads_media_paths_and_refuses_ones_outside_the_media_folder(tmp_path: Path) -> None:
-    (tmp_path / "media" / "uploads").mkdir(parents=True)
-    (tmp_path / "media" / "uploads" / "me.png").write_bytes(b"photo")
-    (tmp_path / "secret.txt").write_text("nope")
-    reader = PhotoReader(tmp_path / "media")
-    assert await reader("/media/uploads/me.png") == b"photo"
-    for bad in ("/media/../secret.txt", "/media/uploads/missing.png"):
-        with pytest.raises(InvalidInput, match="no input photo"):
-            await reader(bad)
 
 
 def test_the_open_graph_variant_is_1200_by_630_and_keeps_a_portrait_whole() -> None:

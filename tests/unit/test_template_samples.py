@@ -26,4 +26,4 @@ def test_the_example_is_the_sample_then_the_default_then_the_first_choice_then_t
 def test_every_example_in_the_catalog_is_accepted_by_its_template() -> None:
     for template in load_catalog().all():
         values = {v.name: v.example() for v in template.variables}
-        assert template.validate_variables(values, "/media/x.png" if template.needs_input_image else None) == values
+        assert template.validate_variables(values, "upload:sample" if template.needs_input_image else None) == values

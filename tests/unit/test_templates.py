@@ -69,9 +69,9 @@ def test_a_profile_photo_needs_an_input_image_and_others_refuse_one() -> None:
     catalog = load_catalog()
     with pytest.raises(VariableError) as caught:
         catalog.get("profile-professional").validate_variables({}, None)
-    assert caught.value.field == "input_image"
+    assert caught.value.field == "input_image_url"
     assert catalog.get("profile-professional").validate_variables({}, "https://cdn.example/me.jpg")["attire"]
-    with pytest.raises(VariableError, match="takes no input image"):
+    with pytest.raises(VariableError, match="takes no photo"):
         catalog.get("teaser-banner").validate_variables({"event": "E", "date": "D"}, "https://cdn.example/me.jpg")
     with pytest.raises(VariableError, match="http"):
         catalog.get("profile-avatar").validate_variables({}, "file:///etc/passwd")

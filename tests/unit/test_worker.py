@@ -93,8 +93,9 @@ async def test_a_request_becomes_a_stored_image_and_a_completed_message(tmp_path
         await br.publish(json.dumps(envelope).encode(), "generation.requested", key=envelope["aggregate_id"].encode())
     [done] = seen["completed"]
     assert str(done.generation_id) == envelope["aggregate_id"]
-    assert done.image_url == f"/media/gallery/{envelope['aggregate_id']}.png"
-    assert (tmp_path / "media" / "gallery" / f"{envelope['aggregate_id']}.png").read_bytes()[:4] == b"\x89PNG"
+    name = done.image_url.removeprefix("/media/gallery/")
+    assert envelope["aggregate_id"] not in name and len(name.removesuffix(".png")) == 24  # random, not the id
+    assert (tmp_path / "media" / "gallery" / name).read_bytes()[:4] == b"\x89PNG"
     assert done.provider == "local" and done.timings["model"] > 0
     assert model.calls == 1
 

@@ -13,6 +13,8 @@ from api.bonuses import grant_share_bonus
 from api.http.commands import command
 from api.http.deps import CurrentUser, Cursor, IdempotencyKey, Limit, ServiceDep, WaitForPosition, before
 from api.http.problems import Problem
+from api.http.routers.media import signed
+from api.http.routers.uploads import check_upload
 from api.http.schemas import (
     GalleryItemPublic,
     GenerationAccepted,
@@ -20,9 +22,12 @@ from api.http.schemas import (
     GenerationPublic,
     Page,
     ShareCreated,
+    ShareRemoved,
     problems,
 )
-from api.service import Service
+from api.service import Service, is_embedded
+from generation.fetch import FetchRefused
+from generation.templates import UPLOAD_PREFIX, VariableError
 from projections import queries
 
 router = APIRouter(prefix="/v1", tags=["generations"])
@@ -41,10 +46,15 @@ def create_generation(body: GenerationCreate, user: CurrentUser, key: Idempotenc
 
     def run() -> tuple[int, dict[str, Any]]:
         template = service.catalog.get(body.template_id)
-        variables = template.validate_variables(body.variables, body.input_image_url)
+        photo = input_photo(service, user.user_id, body)
+        variables = template.validate_variables(body.variables, photo)
+        if body.input_upload_id and template.needs_input_image:
+            check_upload(service, user.user_id, body.input_upload_id)
+        elif body.input_image_url and template.needs_input_image:
+            check_photo_url(service, body.input_image_url)
         outcome = command(service, "request_generation", lambda: service.ledger.request_generation(
             user_id=user.user_id, request_key=key, template_id=template.id, template_version=template.version,
-            variables=variables, input_image=body.input_image_url, cost=template.cost, at=service.clock()))
+            variables=variables, input_image=photo, cost=template.cost, at=service.clock()))
         accepted = GenerationAccepted(generation_id=outcome.value, status="requested", cost=template.cost,
                                       hold_id=str(outcome.value), position=outcome.position)
         return 202, accepted.model_dump(mode="json")
@@ -54,6 +64,21 @@ def create_generation(body: GenerationCreate, user: CurrentUser, key: Idempotenc
     return JSONResponse(payload, status_code=status)
 
 
+def input_photo(service: Service, user_id: str, body: GenerationCreate) -> str | None:
+    """The request's photo reference: ``upload:<id>`` or the URL; at most one of the two fields."""
+    if body.input_upload_id and body.input_image_url:
+        raise VariableError("input_upload_id", "send the photo once: input_upload_id or input_image_url, not both")
+    return f"{UPLOAD_PREFIX}{body.input_upload_id}" if body.input_upload_id else body.input_image_url
+
+
+def check_photo_url(service: Service, url: str) -> None:
+    """Fetch the photo at ``url`` as a worker will (no address inside our network, a real image, bounded)."""
+    try:
+        service.media.fetcher(allow_http=is_embedded(service.store, service.api)).fetch(url)
+    except FetchRefused as error:
+        raise VariableError("input_image_url", str(error)) from error
+
+
 @router.get("/generations/{generation_id}", responses=problems(401, 404, 409, 503), dependencies=[WaitForPosition])
 def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep) -> GenerationPublic:
     """One of the caller's generations: status and, once completed, the image."""
@@ -61,8 +86,10 @@ def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep) 
         row = queries.generation(conn, generation_id)
     if row is None or row["user_id"] != user.user_id:
         raise Problem(404, "generation-not-found", "Not found", f"you have no generation {generation_id}")
-    return GenerationPublic(**{k: row[k] for k in GenerationPublic.model_fields if k in row},
-                            share_url=share_url(service, row["share_token"]))
+    fields = {k: row[k] for k in GenerationPublic.model_fields if k in row}
+    return GenerationPublic(**{**fields, "share_url": share_url(service, row["share_token"]),
+                               "image_url": signed(service, row["image_url"]),
+                               "thumbnail_url": signed(service, row["thumbnail_url"])})
 
 
 @router.get("/gallery", responses=problems(401, 409, 503), dependencies=[WaitForPosition])
@@ -71,8 +98,10 @@ def get_gallery(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
     """The caller's finished images, newest first."""
     with service.reads.connect() as conn:
         rows = queries.user_gallery(conn, user.user_id, before=before(cursor), limit=limit + 1)
-    items = [GalleryItemPublic(**{k: r[k] for k in GalleryItemPublic.model_fields if k in r},
-                               share_url=share_url(service, r["share_token"])) for r in rows[:limit]]
+    items = [GalleryItemPublic(**{**{k: r[k] for k in GalleryItemPublic.model_fields if k in r},
+                                  "share_url": share_url(service, r["share_token"]),
+                                  "image_url": signed(service, r["image_url"]) or "",
+                                  "thumbnail_url": signed(service, r["thumbnail_url"])}) for r in rows[:limit]]
     next_cursor = str(rows[limit - 1]["position"]) if len(rows) > limit else None
     return Page[GalleryItemPublic](items=items, next_cursor=next_cursor)
 
@@ -95,6 +124,14 @@ def share_generation(generation_id: UUID, user: CurrentUser, key: IdempotencyKey
     request = {"route": f"POST /v1/generations/{generation_id}/share"}
     status, payload, _ = service.idempotency.once(user.user_id, key, request, run)
     return JSONResponse(payload, status_code=status)
+
+
+@router.delete("/generations/{generation_id}/share", response_model=ShareRemoved, responses=problems(401, 404))
+def unshare_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep) -> ShareRemoved:
+    """Make a shared image private again: its share link stops working (a repeat changes nothing)."""
+    removed = command(service, "unshare_generation", lambda: service.ledger.unshare_generation(
+        generation_id=generation_id, user_id=user.user_id, at=service.clock()))
+    return ShareRemoved(generation_id=generation_id, shared=False, position=removed.position)
 
 
 def _share_bonus(service: Service, user_id: str, generation_id: UUID) -> tuple[int, int]:

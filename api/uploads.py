@@ -1,0 +1,104 @@
+"""The learners' uploaded photos: checked by decoding, re-encoded without metadata, kept privately by the
+image store, and deleted once expired unless a pending generation still needs them."""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from PIL import Image, ImageOps
+
+from generation.fetch import FetchRefused, Photo, decode_photo
+from generation.ports import ImageStore, Upload, UploadInfo
+
+log = logging.getLogger(__name__)
+MAX_SIDE = 2048  # longer edge kept: enough for any model, and no learner's camera original is stored
+
+
+class UploadRefused(ValueError):
+    """A file that cannot be a learner's photo; the message names the problem."""
+
+
+def reencode(data: bytes, *, max_bytes: int, max_pixels: int) -> Photo:
+    """The photo decoded, turned upright, shrunk to ``MAX_SIDE`` and saved again in its own format with
+    no EXIF, GPS, XMP or comments; ``UploadRefused`` names what is wrong with the file."""
+    if len(data) > max_bytes:
+        raise UploadRefused(f"the file is too large: {len(data):,} bytes, at most {max_bytes:,}")
+    try:
+        photo = decode_photo(data, max_pixels=max_pixels)
+    except FetchRefused as error:
+        raise UploadRefused(str(error)) from error
+    with Image.open(io.BytesIO(data)) as original:
+        image = ImageOps.exif_transpose(original) or original
+        image.thumbnail((MAX_SIDE, MAX_SIDE))
+        kind = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}[photo.content_type]
+        if kind == "JPEG" and image.mode != "RGB":
+            image = image.convert("RGB")
+        elif image.mode not in ("RGB", "RGBA", "L", "LA"):
+            image = image.convert("RGBA")
+        clean = Image.new(image.mode, image.size)  # a fresh image carries none of the original's info
+        clean.paste(image)
+        out = io.BytesIO()
+        clean.save(out, format=kind, **({"quality": 90} if kind in ("JPEG", "WEBP") else {"optimize": True}))
+    return Photo(data=out.getvalue(), content_type=photo.content_type, width=clean.width, height=clean.height)
+
+
+def new_upload(owner: str, photo: Photo, now: datetime, ttl: timedelta) -> Upload:
+    """A fresh upload of ``owner`` with an unguessable id."""
+    return Upload(upload_id=secrets.token_urlsafe(16), owner=owner, content_type=photo.content_type,
+                  width=photo.width, height=photo.height, created_at=now, expires_at=now + ttl, data=photo.data)
+
+
+async def purge(store: ImageStore, in_use: set[str], now: datetime, owner: str | None = None) -> list[UploadInfo]:
+    """Delete the expired uploads (of ``owner``, or everyone's) that no pending generation needs; the rest."""
+    kept = []
+    for upload in await store.uploads(owner):
+        if upload.expires_at <= now and upload.upload_id not in in_use:
+            await store.delete_upload(upload.owner, upload.upload_id)
+        else:
+            kept.append(upload)
+    return kept
+
+
+@dataclass
+class UploadPurger:
+    """Purges expired uploads every ``interval`` seconds on a background thread."""
+
+    store: ImageStore
+    in_use: Callable[[], set[str]]
+    clock: Callable[[], datetime]
+    interval: float
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start purging in the background."""
+        self._thread = threading.Thread(target=self._run, name="upload-purge", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current pass."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def run_once(self) -> None:
+        """One pass over every owner's uploads."""
+        import anyio
+
+        anyio.run(purge, self.store, self.in_use(), self.clock())
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception:  # the store or the read database is away: try again next time
+                log.exception("purging expired uploads failed")
+

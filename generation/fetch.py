@@ -1,0 +1,174 @@
+"""Fetching a learner's photo from a URL without reaching inside our network (no SSRF).
+
+Every hop (the URL and each redirect) must be https (http too on the embedded default); its host must
+resolve only to public addresses (no loopback, private, link-local, metadata, multicast or reserved
+ones), checked when the connection is made, so a DNS answer cannot change between the check and the
+connect; the whole fetch has one deadline and a size cap; and the body must decode as a JPEG, PNG or
+WebP image of bounded size.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+from PIL import Image
+
+FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], list[str]]
+
+
+class FetchRefused(ValueError):
+    """The URL or what it answered is not a photo we may fetch; the message says why."""
+
+
+@dataclass(frozen=True)
+class Photo:
+    """Image bytes checked by decoding, with their type and size."""
+
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+
+
+def decode_photo(data: bytes, *, max_pixels: int) -> Photo:
+    """``data`` if it decodes fully as a JPEG, PNG or WebP of at most ``max_pixels``; else ``FetchRefused``."""
+    if not data:
+        raise FetchRefused("the file is empty")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = image.format or ""
+            if kind not in FORMATS:
+                raise FetchRefused(f"unsupported image type {kind or 'unknown'}: send a JPEG, PNG or WebP")
+            width, height = image.size
+            if width * height > max_pixels:
+                raise FetchRefused(f"the image is {width}x{height} pixels, more than {max_pixels:,}")
+            image.load()  # decode every pixel: a truncated or forged file fails here
+    except FetchRefused:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise FetchRefused(f"not an image: {error}") from error
+    return Photo(data=data, content_type=FORMATS[kind], width=width, height=height)
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise FetchRefused(f"the host {host} does not resolve: {error.strerror}") from error
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def public(address: Address) -> bool:
+    """Whether ``address`` is on the public internet (IPv4-mapped IPv6 judged by its IPv4 address)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+@dataclass
+class GuardedBackend(httpcore.SyncBackend):
+    """Connects only to public addresses (or ``allow``): the host is resolved here and the checked address
+    is the one connected to; TLS still verifies the host name."""
+
+    allow: tuple[Network, ...] = ()
+    resolver: Resolver = field(default=resolve)
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        """Resolve ``host``, refuse it unless every address is allowed, then connect to the first."""
+        addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in self.resolver(host, port)]
+        if not addresses:
+            raise FetchRefused(f"the host {host} does not resolve")
+        for address in addresses:
+            if not (public(address) or any(address in net for net in self.allow)):
+                raise FetchRefused(f"the host {host} is at {address}, an address inside the network")
+        return super().connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
+
+
+@dataclass(frozen=True)
+class Fetcher:
+    """Fetches photos from URLs under the rules above."""
+
+    allow_http: bool = False
+    timeout: float = 10.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 3
+    max_pixels: int = 40_000_000
+    allow: tuple[Network, ...] = ()
+    resolver: Resolver = resolve
+    ssl_context: ssl.SSLContext | None = None
+
+    def check_url(self, url: str) -> None:
+        """Refuse a URL that is not http(s) as allowed, has credentials or no host."""
+        parts = urlsplit(url)
+        schemes = ("https", "http") if self.allow_http else ("https",)
+        if parts.scheme not in schemes:
+            raise FetchRefused(f"must be an {' or '.join(schemes)} URL, not {parts.scheme or 'a relative one'}")
+        if not parts.hostname:
+            raise FetchRefused("the URL has no host")
+        if parts.username or parts.password:
+            raise FetchRefused("the URL must not carry a user name or password")
+
+    def fetch(self, url: str) -> Photo:
+        """The photo at ``url`` (following at most ``max_redirects`` redirects), or ``FetchRefused``."""
+        deadline = time.monotonic() + self.timeout
+        backend = GuardedBackend(allow=self.allow, resolver=self.resolver)
+        with httpcore.ConnectionPool(network_backend=backend, ssl_context=self.ssl_context, retries=0) as pool:
+            for _ in range(self.max_redirects + 1):
+                self.check_url(url)
+                answer = self._get(pool, url, deadline)
+                if isinstance(answer, Photo):
+                    return answer
+                url = urljoin(url, answer)
+        raise FetchRefused(f"more than {self.max_redirects} redirects")
+
+    def _get(self, pool: httpcore.ConnectionPool, url: str, deadline: float) -> str | Photo:
+        """The photo at ``url``, or where it redirects to."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise FetchRefused(f"no answer within {self.timeout:g} s")
+        timeouts = {"connect": left, "read": left, "write": left, "pool": left}
+        try:
+            with pool.stream("GET", url, headers={"Accept": "image/*", "User-Agent": "studio-ledger"},
+                             extensions={"timeout": timeouts}) as response:
+                if response.status in (301, 302, 303, 307, 308):
+                    location = dict((k.lower(), v) for k, v in response.headers).get(b"location")
+                    if not location:
+                        raise FetchRefused(f"the server answered {response.status} without a Location")
+                    return location.decode("latin-1")
+                if response.status != 200:
+                    raise FetchRefused(f"the server answered {response.status}, not the image")
+                body = self._read(response, deadline)
+        except httpcore.TimeoutException as error:
+            raise FetchRefused(f"no answer within {self.timeout:g} s") from error
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as error:
+            raise FetchRefused(f"cannot fetch it: {error or type(error).__name__}") from error
+        return decode_photo(body, max_pixels=self.max_pixels)
+
+    def _read(self, response: httpcore.Response, deadline: float) -> bytes:
+        declared = dict((k.lower(), v) for k, v in response.headers).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise FetchRefused(f"the image is {int(declared):,} bytes, more than {self.max_bytes:,}")
+        chunks, size = [], 0
+        for chunk in response.iter_stream():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchRefused(f"the image is more than {self.max_bytes:,} bytes")
+            if time.monotonic() > deadline:
+                raise FetchRefused(f"no answer within {self.timeout:g} s")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
