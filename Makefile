@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Prints where it answers, the data folder and the command that prints a token; `make run PORT=8002 HOST=0.0.0.0`.
 run: $(STAMP)
-	$(BIN)/studio-ledger serve
+	$(BIN)/studio-ledger serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

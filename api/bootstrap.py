@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from api.settings import StoreSettings
+from api.settings import StoreSettings, check_database
 from ledger import Ledger
 
 
 def build_ledger(settings: StoreSettings | None = None) -> Ledger:
-    """The ledger on the configured event store, with group commit when configured."""
+    """The ledger on the configured event store, with group commit when configured; ``StartupError``
+    names a PostgreSQL database that is missing or out of reach."""
     settings = settings or StoreSettings()
+    check_database(settings)
     return Ledger(
         settings.event_store_env(),
         burn_order=settings.burn_order,

@@ -3,21 +3,57 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from api.bootstrap import build_ledger
+from api.settings import StartupError, describe_invalid
 
-app = typer.Typer(help="Studio Ledger: an event-sourced credits ledger with an image-generation pipeline.",
-                  no_args_is_help=True)
+
+class _Commands(typer.Typer):
+    """The command line: a process that cannot start says why in one line and exits 2, no traceback."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as error:
+            line = startup_problem(error)
+            if line is None:
+                raise
+            typer.echo(f"studio-ledger: {line}", err=True)
+            sys.exit(2)
+
+
+def startup_problem(error: BaseException) -> str | None:
+    """The one line for an error that stops a process at start-up (bad settings, policy or templates, an
+    unreachable database); None for anything else, which keeps its traceback."""
+    from api.http.settings import UnsafeSettings
+    from api.policy import PolicyError
+    from generation.templates import TemplateError
+
+    if isinstance(error, ValidationError) and error.title.endswith("Settings"):
+        return f"invalid settings: {describe_invalid(error)}"
+    if isinstance(error, UnsafeSettings):
+        return f"refusing to start: {error}"
+    if isinstance(error, StartupError | PolicyError | TemplateError):
+        return str(error)
+    return None
+
+
+app = _Commands(help="Studio Ledger: an event-sourced credits ledger with an image-generation pipeline.",
+                no_args_is_help=True, pretty_exceptions_show_locals=False)
 HealthPort = Annotated[int, typer.Option(min=0, max=65535, help="Answer /healthz and /readyz on this port (0: off).")]
 
 
 @app.command()
 def wallet(user_id: str) -> None:
-    """Print a user's wallet as the event store has it (balances by source, holds)."""
+    """Print a user's wallet as the event store has it, in the words of `GET /v1/wallet`."""
     from datetime import UTC, datetime
+
+    from ledger.values import PAID_SOURCES
 
     ledger = build_ledger()
     try:
@@ -26,15 +62,14 @@ def wallet(user_id: str) -> None:
             typer.echo(f"user {user_id} has no wallet", err=True)
             raise typer.Exit(1)
         now = datetime.now(UTC)
+        purchased = sum(g.amount for g in found.grants.values() if g.source in PAID_SOURCES)
         typer.echo(json.dumps({
             "user_id": user_id,
             "available": found.available(now),
             "held": found.held,
             "by_source": found.by_source(now),
-            "granted": found.granted,
-            "consumed": found.consumed,
-            "expired": found.expired,
-            "clawed_back": found.clawed_back,
+            "lifetime": {"purchased": purchased, "granted": found.granted - purchased, "spent": found.consumed,
+                         "expired": found.expired, "clawed_back": found.clawed_back},
             "pending_holds": [h.hold_id for h in found.holds.values() if h.status == "pending"],
         }, indent=2))
     finally:
@@ -59,21 +94,20 @@ def consume(health_port: HealthPort = 0) -> None:
 
 
 @app.command()
-def serve() -> None:
+def serve(host: str = typer.Option("", help="Address to listen on (default: STUDIO_HOST, 127.0.0.1)."),
+          port: int = typer.Option(0, min=0, max=65535, help="Port to listen on (default: STUDIO_PORT, 8000)."),
+          ) -> None:
     """Run the HTTP API; on the embedded default also the projector and the image pipeline."""
-    from pydantic import ValidationError
-
-    from api.http.frontend import settings_problem
     from api.http.run import serve as run_serve
     from api.http.settings import UnsafeSettings
 
     try:
-        run_serve()
+        run_serve(host=host or None, port=port or None)
     except UnsafeSettings as error:
         typer.echo(f"refusing to start: {error}", err=True)
         raise typer.Exit(2) from None
     except ValidationError as error:
-        typer.echo(f"refusing to start: {settings_problem(error)}", err=True)
+        typer.echo(f"refusing to start: {describe_invalid(error)}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -85,6 +119,8 @@ def token(user_id: str, admin: bool = typer.Option(False, help="Give the token t
 
     try:
         typer.echo(make_token(user_id, ("admin",) if admin else (), ttl_minutes or None))
+    except ValidationError:
+        raise  # bad settings: the one line of startup_problem
     except (PermissionError, ValueError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
@@ -104,18 +140,12 @@ def projector(health_port: HealthPort = 0) -> None:
 @app.command()
 def worker(health_port: HealthPort = 0) -> None:
     """Render requested images from Kafka (one member of the workers' consumer group; no database)."""
-    from pydantic import ValidationError
-
     from api.probes import start_probes, watch_app
     from generation.run import run_worker
-    from generation.templates import TemplateError
 
     probes = start_probes(health_port)
     try:
         run_worker(prepare=None if probes is None else lambda worker_app: watch_app(probes, worker_app))
-    except (ValidationError, TemplateError) as error:
-        typer.echo(f"cannot start the worker: {error}", err=True)
-        raise typer.Exit(2) from None
     finally:
         if probes is not None:
             probes.stop()

@@ -97,6 +97,22 @@ class Policy(_Strict):
             raise ValueError(f"pack ids must be unique, got {ids}")
         return self
 
+    @model_validator(mode="after")
+    def _packs_beat_redemption(self) -> Policy:
+        # A pack that gives fewer credits per currency unit than redeeming the same money would never
+        # be bought. Compared in integers: credits / price_minor >= credits_per_major_unit / minor_per_major.
+        rate = self.redemption
+        for pack in self.packs:
+            if pack.currency != rate.currency:
+                continue
+            if pack.credits * rate.minor_per_major < rate.credits_per_major_unit * pack.price_minor:
+                per_unit = pack.credits * rate.minor_per_major / pack.price_minor
+                raise ValueError(
+                    f"pack {pack.id!r} gives {per_unit:.2f} credits per {pack.currency}, fewer than the "
+                    f"{rate.credits_per_major_unit} of redemption: {pack.price_minor} {pack.currency} minor units "
+                    f"redeemed give {rate.credits_for(pack.price_minor)} credits, the pack {pack.credits}")
+        return self
+
     def pack(self, pack_id: str) -> Pack | None:
         """The pack ``pack_id``, or None."""
         return next((p for p in self.packs if p.id == pack_id), None)

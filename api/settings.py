@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -67,4 +67,47 @@ class StoreSettings(BaseSettings):
         }
 
 
+class StartupError(RuntimeError):
+    """A process cannot start; its message is the one line the command prints (what is wrong, how to fix it)."""
 
+
+def describe_invalid(error: ValidationError) -> str:
+    """A settings validation error as one line naming each ``STUDIO_*`` variable, its problem and its value."""
+    parts = []
+    for problem in error.errors():
+        message = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:  # a check of several settings together: its message names them
+            parts.append(message)
+            continue
+        given = problem.get("input")
+        said = isinstance(given, str | int | float) and ("got " in message or repr(given) in message)
+        shown = f" (got {given!r})" if isinstance(given, str | int | float) and not said else ""
+        parts.append(f"STUDIO_{'_'.join(str(p) for p in problem['loc']).upper()}: {message}{shown}")
+    return "; ".join(parts)
+
+
+def check_database(settings: StoreSettings, *, timeout: float = 5.0) -> None:
+    """On PostgreSQL, connect once before anything else does, so that a missing database or an
+    unreachable server is named at once (the event store's pool would retry in silence for 30 s)."""
+    if settings.store != "postgres":
+        return
+    import psycopg
+
+    where = f"{settings.postgres_host}:{settings.postgres_port}"
+    try:
+        psycopg.connect(host=settings.postgres_host, port=settings.postgres_port, user=settings.postgres_user,
+                        password=settings.postgres_password.get_secret_value(), dbname=settings.postgres_db,
+                        connect_timeout=max(1, int(timeout))).close()
+    except psycopg.OperationalError as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        if "does not exist" in reason and settings.postgres_db in reason:
+            raise StartupError(
+                f'database "{settings.postgres_db}" does not exist on PostgreSQL at {where}: create it with '
+                f'`createdb -h {settings.postgres_host} -p {settings.postgres_port} -U {settings.postgres_user} '
+                f'{settings.postgres_db}` (or CREATE DATABASE in psql), or name another with STUDIO_POSTGRES_DB'
+            ) from None
+        if "authentication" in reason or "password" in reason or ("role" in reason and "does not exist" in reason):
+            raise StartupError(f"PostgreSQL at {where} refused user {settings.postgres_user!r}: {reason} "
+                               "(check STUDIO_POSTGRES_USER and STUDIO_POSTGRES_PASSWORD)") from None
+        raise StartupError(f"cannot connect to PostgreSQL at {where}: {reason} (is it running? "
+                           "check STUDIO_POSTGRES_HOST and STUDIO_POSTGRES_PORT)") from None

@@ -117,7 +117,7 @@ async def fund(client: aiohttp.ClientSession, users: list[str], packs: int) -> N
     for user in users:
         for n in range(packs):
             body = json.dumps({"type": "CreditPackPurchased", "payment_id": f"{user}-{n}", "user_id": user,
-                               "pack_id": "studio", "amount_minor": 99900, "currency": "INR"}).encode()
+                               "pack_id": "studio", "amount_minor": 9900, "currency": "INR"}).encode()
             headers = {"Studio-Signature": sign(WEBHOOK_SECRET, body, int(time.time())),
                        "Idempotency-Key": f"{user}-{n}", "Content-Type": "application/json"}
             async with client.post("/v1/webhooks/payments", data=body, headers=headers) as response:

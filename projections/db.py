@@ -7,10 +7,23 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Dialect, MetaData, String, Table, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.schema import CreateColumn
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
@@ -46,11 +59,28 @@ def create_tables(engine: Engine, target: MetaData, tables: Sequence[Table] | No
     for attempt in range(attempts):
         try:
             target.create_all(engine, tables=tables)
+            add_missing_columns(engine, tables if tables is not None else list(target.tables.values()))
             return
         except DBAPIError:  # lost a race with another process's CREATE TABLE: try again, it may be done
             if attempt == attempts - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+def add_missing_columns(engine: Engine, tables: Sequence[Table]) -> None:
+    """Add the columns a table has gained since it was created (each with a server default or nullable):
+    an older read database keeps working; its earlier rows get the default until a rebuild."""
+    inspector = inspect(engine)
+    for table in tables:
+        have = {c["name"] for c in inspector.get_columns(table.name, schema=table.schema)}
+        missing = [c for c in table.columns if c.name not in have]
+        if not missing:
+            continue
+        with engine.begin() as conn:
+            name = engine.dialect.identifier_preparer.format_table(table)
+            for column in missing:
+                definition = CreateColumn(column).compile(dialect=engine.dialect)
+                conn.execute(text(f"ALTER TABLE {name} ADD COLUMN {definition}"))
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:

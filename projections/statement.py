@@ -1,8 +1,9 @@
-"""`wallet_statement`: one line per wallet event, with the change and the running balance."""
+"""`wallet_statement`: one line per wallet event, with the change, the running balance and a description
+in words ("Webinar poster: Intro to SQL", "Referral bonus for inviting bob")."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Index,
     String,
     Table,
+    Text,
     Uuid,
     bindparam,
     func,
@@ -21,9 +23,11 @@ from sqlalchemy import (
 )
 
 from ledger.follow import Stored
+from ledger.generation import Generation
 from ledger.wallet import Wallet
 from projections.base import Write
 from projections.db import UTCDateTime, metadata
+from projections.descriptions import Subjects, describe, generation_of
 
 wallet_statement = Table(
     "wallet_statement",
@@ -38,9 +42,18 @@ wallet_statement = Table(
     Column("balance", BigInteger, nullable=False),
     Column("held", BigInteger, nullable=False),
     Column("reference", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
     Column("details", JSON, nullable=False),
     Index("ix_wallet_statement_user_position", "user_id", "position"),
     Index("ix_wallet_statement_wallet_position", "wallet_id", "position"),
+)
+
+# What each generation was, in words, for the lines of its hold (written when it is requested).
+statement_subjects = Table(
+    "wallet_statement_subjects",
+    metadata,
+    Column("generation_id", String(100), primary_key=True),
+    Column("subject", Text, nullable=False),
 )
 
 
@@ -71,17 +84,33 @@ def changes(event: Any) -> tuple[int, int, str, dict[str, Any]]:
 
 
 class WalletStatement:
-    """Appends a statement line for every wallet event, carrying the wallet's balance after it."""
+    """Appends a statement line for every wallet event, carrying the wallet's balance after it and what
+    the line is in words (a generation's template title and main text, who a referral bonus was for)."""
 
     name = "wallet_statement"
-    tables = (wallet_statement,)
+    tables = (wallet_statement, statement_subjects)
+
+    def __init__(self, subjects: Subjects | None = None) -> None:
+        self.subjects = subjects or Subjects.from_catalog()
 
     def writes(self, conn: Connection, page: Sequence[Stored]) -> list[Write]:
         """A line for each of the page's wallet events; other events are ignored."""
+        requested = {str(s.event.originator_id): self.subjects.of(s.event.template_id, s.event.variables)
+                     for s in page if isinstance(s.event, Generation.GenerationRequested)}
         events = [s for s in page if isinstance(s.event, Wallet.Event | Wallet.WalletOpened)]
+        writes: list[Write] = []
+        if requested:
+            writes.append((statement_subjects.insert(),
+                           [{"generation_id": k, "subject": v} for k, v in requested.items()]))
         if not events:
-            return []
+            return writes
         state = _last_lines(conn, {s.event.originator_id for s in events})
+        users = {wallet: line[0] for wallet, line in state.items()}
+        users.update({s.event.originator_id: s.event.user_id for s in events
+                      if isinstance(s.event, Wallet.WalletOpened)})
+        subjects = {**_known_subjects(conn, {g for s in events if (g := generation_of(s.event))} - set(requested)),
+                    **requested}
+        referrals = _referral_users(events, users)
         lines = []
         for stored in events:
             event = stored.event
@@ -93,8 +122,28 @@ class WalletStatement:
             lines.append({"position": stored.position, "wallet_id": event.originator_id, "user_id": user_id,
                           "occurred_at": event.timestamp, "type": stored.type, "change": change,
                           "held_change": held_change, "balance": balance + change, "held": held + held_change,
-                          "reference": reference, "details": details})
-        return [(wallet_statement.insert(), lines)]
+                          "reference": reference, "description": describe(event, subjects, referrals),
+                          "details": details})
+        return [*writes, (wallet_statement.insert(), lines)]
+
+
+def _known_subjects(conn: Connection, generation_ids: set[str]) -> dict[str, str]:
+    """The subjects recorded for generations requested on earlier pages."""
+    if not generation_ids:
+        return {}
+    rows = conn.execute(select(statement_subjects.c.generation_id, statement_subjects.c.subject)
+                        .where(statement_subjects.c.generation_id.in_(sorted(generation_ids))))
+    return {r.generation_id: r.subject for r in rows}
+
+
+def _referral_users(events: Sequence[Stored], users: Mapping[UUID, str]) -> dict[str, dict[str, str]]:
+    """For each referral granted in this page: the user of each role (referrer, referee)."""
+    found: dict[str, dict[str, str]] = {}
+    for stored in events:
+        event = stored.event
+        if isinstance(event, Wallet.ReferralBonusGranted) and event.originator_id in users:
+            found.setdefault(event.reference, {})[event.role] = users[event.originator_id]
+    return found
 
 
 def _last_lines(conn: Connection, wallets: set[UUID]) -> dict[UUID, tuple[str, int, int]]:

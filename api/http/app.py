@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http import problems
+from api.http import docs, problems
 from api.http.contract import describe_problems
 from api.http.metrics import Metrics
 from api.http.previews import Previews
@@ -66,10 +66,11 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
                 await anyio.to_thread.run_sync(service.stop)
 
     app = FastAPI(title="Studio Ledger", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-                  generate_unique_id_function=operation_id)
+                  generate_unique_id_function=operation_id, docs_url=None, redoc_url=None)
     app.state.service = service
     app.state.previews = Previews()
     problems.install(app)
+    docs.install(app)
     for module in (catalog, previews, wallet, generations, uploads, share_page, media, webhooks, admin, config, dev,
                    health):
         app.include_router(module.router)

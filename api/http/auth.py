@@ -85,6 +85,9 @@ class TokenVerifier:
             raise unauthorized("the token has expired") from None
         except jwt.PyJWKClientError as error:
             raise unauthorized(f"the token's signing key cannot be found: {error}") from None
+        except jwt.DecodeError:  # the decoder's own words ("'utf-8' codec can't decode byte ...") help nobody
+            raise unauthorized("the token is not a JWT: expected three base64url parts separated by dots, "
+                               "a header and claims in JSON, and a signature") from None
         except jwt.InvalidTokenError as error:
             raise unauthorized(f"the token is not valid: {error}") from None
         subject = claims.get("sub")

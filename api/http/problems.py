@@ -60,7 +60,7 @@ def translate(error: Exception) -> Problem:
         return Problem(402, "insufficient-credits", "Not enough credits", str(error),
                        needed=error.needed, available=error.available)
     if isinstance(error, UnknownTemplate):
-        return Problem(404, "unknown-template", "Unknown template", str(error).strip("'\""))
+        return Problem(404, "unknown-template", "Unknown template", str(error), field="template_id")
     if isinstance(error, VariableError):
         return Problem(422, "invalid-variable", "Invalid template variable", str(error), field=error.field)
     if isinstance(error, RejectedMessage):
@@ -69,6 +69,16 @@ def translate(error: Exception) -> Problem:
         if isinstance(error, cls):
             return Problem(status, error.code, title, str(error))
     return Problem(500, "internal-error", "Internal error", "The request failed on our side; it was logged.")
+
+
+def _field_error(error: Any) -> dict[str, str]:
+    """One validation error as ``{field, message}``; a body that is not JSON names the body, and says
+    where it stops being JSON (its location is a character offset, not a field)."""
+    if error["type"] == "json_invalid":
+        at = error["loc"][1] if len(error["loc"]) > 1 else 0
+        reason = (error.get("ctx") or {}).get("error", "not valid JSON")
+        return {"field": "body", "message": f"the body is not valid JSON: {reason} at character {at}"}
+    return {"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]}
 
 
 def install(app: FastAPI) -> None:
@@ -85,9 +95,9 @@ def install(app: FastAPI) -> None:
 
     async def invalid(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
-        fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in error.errors()]
-        named = ", ".join(f["field"] for f in fields)
-        return Problem(422, "validation-error", "Invalid request", f"invalid: {named}",
+        fields = [_field_error(e) for e in error.errors()]
+        named = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return Problem(422, "validation-error", "Invalid request", named,
                        errors=fields, field=fields[0]["field"] if fields else "").response(request.url.path)
 
     async def http(request: Request, error: Exception) -> JSONResponse:

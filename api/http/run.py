@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
 from types import FrameType
+from typing import Any
 
 from tqdm import tqdm
 
@@ -23,20 +26,41 @@ from projections.db import make_engine
 log = logging.getLogger(__name__)
 
 
-def serve() -> None:
-    """Run the API (and, on the embedded default, the projector and the pipeline) until interrupted."""
+def serve(*, host: str | None = None, port: int | None = None) -> None:
+    """Run the API (and, on the embedded default, the projector and the pipeline) until interrupted;
+    ``host`` and ``port`` override STUDIO_HOST and STUDIO_PORT (and so the default STUDIO_PUBLIC_URL)."""
     import uvicorn
 
     from api.http.app import create_app
     from api.service import build_service
 
-    service = build_service()
+    overrides: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    service = build_service(ApiSettings(**overrides))
     app = create_app(service)
+    print(welcome(service.api, service.store), flush=True)  # the newcomer's first lines
     # Everything built so far lives as long as the process: keep it out of the collector's full
     # passes, which otherwise walk all of it (some 150,000 objects: 80 to 120 ms with the GIL held,
     # every 20 to 30 s at 200 commands/s) and stall every request in flight.
     gc.freeze()
     uvicorn.run(app, host=service.api.host, port=service.api.port, log_level="info")
+
+
+def welcome(api: ApiSettings, store: StoreSettings) -> str:
+    """What `serve` prints first: where the service answers, where its data lives and, on the embedded
+    default, how to get a token."""
+    base = api.public_url.rstrip("/")
+    lines = [f"Studio Ledger on {base}  (API docs {base}/docs)"]
+    if store.store == "postgres":
+        lines.append(f"event store: PostgreSQL {store.postgres_host}:{store.postgres_port}/{store.postgres_db}; "
+                     f"images in {store.data_dir.resolve() / 'media'}")
+    else:
+        lines.append(f"data folder: {store.data_dir.resolve()}  (events.db, read.db, media/)")
+    if is_embedded(store, api):
+        command = sys.argv[0] if sys.argv and sys.argv[0].endswith("studio-ledger") else "studio-ledger"
+        if os.path.isabs(command) and command.startswith(os.getcwd() + os.sep):
+            command = os.path.relpath(command)
+        lines.append(f"a token for user alice: {command} token alice  (add --admin for an admin token)")
+    return "\n".join(lines)
 
 
 def token(user_id: str, roles: Sequence[str], ttl_minutes: int | None) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -19,7 +19,7 @@ class PackPublic(BaseModel):
     """A credit pack for sale."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": "starter", "title": "Starter", "credits": 100, "price_minor": 9900, "currency": "INR"}]})
+        {"id": "starter", "title": "Starter", "credits": 100, "price_minor": 900, "currency": "INR"}]})
     id: str
     title: str
     credits: int
@@ -31,12 +31,12 @@ class VariablePublic(BaseModel):
     """A slot of a template the learner fills in."""
 
     name: str
-    label: str
-    type: str
-    max_length: int
+    label: str = Field(description="what the field is called on a form")
+    type: str = Field(description="text, choice or color")
+    max_length: int | None = Field(default=None, description="the longest value accepted; null for a choice")
     choices: list[str]
     required: bool
-    default: str | None
+    default: str | None = None
     sample: str = Field(description="an example value that fits, for hints and previews")
 
 
@@ -44,11 +44,14 @@ class TemplatePublic(BaseModel):
     """A ready-made image recipe."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "poster-webinar", "title": "Webinar poster", "description": "A poster announcing a webinar",
-        "category": "poster", "cost": 10, "version": 1, "aspect_ratio": "4:5", "needs_input_image": False,
-        "variables": [{"name": "title", "label": "Title", "type": "text", "max_length": 60, "choices": [],
-                       "required": True, "default": None,
-                       "sample": "Intro to SQL"}]}]})
+        "id": "poster-webinar", "title": "Webinar poster",
+        "description": "A poster for a live session with the speaker's topic and time.",
+        "category": "poster", "cost": 5, "version": 1, "aspect_ratio": "3:4", "needs_input_image": False,
+        "variables": [{"name": "topic", "label": "Webinar topic", "type": "text", "max_length": 60, "choices": [],
+                       "required": True, "default": None, "sample": "Intro to SQL"},
+                      {"name": "style", "label": "Illustration style", "type": "choice", "max_length": None,
+                       "choices": ["flat", "isometric", "photographic"], "required": True, "default": "flat",
+                       "sample": "flat"}]}]})
     id: str
     title: str
     description: str
@@ -112,6 +115,8 @@ class StatementLinePublic(BaseModel):
     balance: int
     held: int
     reference: str
+    description: str = Field(description='what the line is, in words: "Webinar poster: Intro to SQL", '
+                             '"Referral bonus for inviting bob"')
     details: dict[str, Any]
 
 
@@ -119,7 +124,8 @@ class GenerationCreate(_In):
     """A request for an image from a template."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"template_id": "poster-webinar", "variables": {"title": "Intro to SQL"}, "input_image_url": None}]})
+        {"template_id": "poster-webinar", "variables": {"topic": "Intro to SQL", "time": "Friday 6 pm IST"},
+         "input_image_url": None}]})
     template_id: str = Field(min_length=1, max_length=64)
     variables: dict[str, Any] = Field(default_factory=dict)
     input_image_url: str | None = Field(default=None, max_length=2048, description=(
@@ -215,7 +221,8 @@ class GrantCreate(_In):
         {"amount": 50, "reason": "launch week", "expires_at": "2026-12-31T00:00:00Z"}]})
     amount: int = Field(gt=0, le=1_000_000)
     reason: str = Field(min_length=1, max_length=200)
-    expires_at: datetime | None = Field(default=None, description="when the credits lapse (null: never)")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="when the credits lapse, with a time zone (`Z` or `+05:30`); null: never")
 
 
 class AdjustmentCreate(_In):
@@ -244,14 +251,19 @@ class GrantPublic(BaseModel):
     source: str
     amount: int
     remaining: int
-    expires_at: datetime | None
-    closed: str | None
+    expires_at: datetime | None = None
+    closed: str | None = None
     granted_at: datetime
 
 
 class AdminWalletPublic(WalletPublic):
     """A wallet with its grants, for support and finance."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "user_id": "alice", "available": 90, "held": 10, "by_source": {"purchase": 90},
+        "lifetime": {"purchased": 100, "granted": 0, "spent": 0, "expired": 0, "clawed_back": 0}, "position": 42,
+        "grants": [{"grant_id": "5b1e0f0a-8d6c-5f4e-9a3b-2c1d0e9f8a7b", "source": "purchase", "amount": 100,
+                    "remaining": 90, "expires_at": None, "closed": None, "granted_at": "2026-03-01T10:00:00Z"}]}]})
     grants: list[GrantPublic]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.http.frontend import check_checkout_url, check_origins
@@ -21,7 +21,7 @@ class ApiSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = ""  # default: http://<host>:<port> as served (127.0.0.1 when listening on every address)
     dispatch: Literal["inprocess", "kafka"] = "inprocess"
     read_db_url: str = ""  # default: read.db in the data folder, or the event store's PostgreSQL database
     threads: int = Field(default=8, ge=1, le=200)  # worker threads for the synchronous routes
@@ -52,6 +52,13 @@ class ApiSettings(BaseSettings):
     def _embed_origins(cls, value: Any) -> list[str]:
         return check_origins(value)
 
+    @model_validator(mode="after")
+    def _public_url_follows_the_listener(self) -> ApiSettings:
+        if not self.public_url:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 (comparing)
+            self.public_url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        return self
+
 
 class UnsafeSettings(ValueError):
     """Settings the service refuses to start with; names the variable."""
@@ -72,3 +79,5 @@ def check_secrets(settings: ApiSettings, *, embedded: bool) -> None:
     webhook = settings.webhook_secret.get_secret_value()
     if not webhook or webhook == EMBEDDED_WEBHOOK_SECRET:
         raise UnsafeSettings("STUDIO_WEBHOOK_SECRET must be set to a secret of your own outside the embedded default")
+    if len(webhook) < 32:
+        raise UnsafeSettings("STUDIO_WEBHOOK_SECRET must be at least 32 characters long")

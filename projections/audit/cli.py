@@ -16,7 +16,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 
 from ledger import Ledger
 from projections.audit.diff import ProjectionDiff
-from projections.audit.reports import JournalWindow, Summary, balance_rows, utc
+from projections.audit.reports import SUMMARY_COLUMNS, JournalWindow, Summary, balance_rows, utc
 from projections.audit.verify import run_verify
 
 audit_app = typer.Typer(help="Finance audit: replay the whole event store and prove it.", no_args_is_help=True)
@@ -110,10 +110,10 @@ def balances(as_of: str = typer.Option(..., "--as-of", help="An ISO 8601 instant
 @audit_app.command()
 def journal(start: str | None = typer.Option(None, "--from", help="First instant (inclusive), ISO 8601."),
             end: str | None = typer.Option(None, "--to", help="Last instant (exclusive), ISO 8601."),
-            fmt: str = typer.Option("csv", "--format", help="csv or json"),
+            fmt: str = typer.Option("csv", "--format", help="csv, json or table"),
             progress: bool = PROGRESS) -> None:
     """The double-entry journal of the events in [from, to): one line per posting; every entry balances."""
-    _check_format(fmt, ("csv", "json"))
+    _check_format(fmt, ("csv", "json", "table"))
     window = JournalWindow(_instant(start, "--from"), _instant(end, "--to"), _writer(fmt))
     from projections.audit.replay import replay
 
@@ -142,8 +142,7 @@ def summary(by: str = typer.Option("all", "--by", help="all, day, month or year"
         typer.echo(json.dumps({"by": by, "periods": rows}, indent=2))
         return
     flat = [{k: _cell(v) for k, v in r.items()} for r in rows]
-    columns = list(dict.fromkeys(k for r in flat for k in r))
-    _table(flat, columns, csv_out=fmt == "csv")
+    _table(flat, list(SUMMARY_COLUMNS), csv_out=fmt == "csv")
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
@@ -152,8 +151,8 @@ def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, dict):
-        return " ".join(f"{k}:{v}" for k, v in sorted(value.items()))
+    if isinstance(value, dict):  # money by currency; none at all is 0
+        return " ".join(f"{k}:{v}" for k, v in sorted(value.items())) or 0
     return value
 
 
@@ -168,12 +167,36 @@ def _writer(fmt: str) -> Any:
                 lines.writerow([entry["position"], entry["at"], entry["event"], entry["user_id"], p["account"],
                                 p["credits"], p["money_minor"], p["currency"], p["memo"]])
         return write_csv
+    if fmt == "table":
+        return _journal_table()
     first = [True]
 
     def write_json(entry: dict[str, Any]) -> None:
         out.write(("[\n" if first[0] else ",\n") + json.dumps(entry))
         first[0] = False
     return write_json
+
+
+# The journal can be long: its table is written as it comes, in columns of these widths (a longer value
+# widens its own cell only), rather than held to measure.
+JOURNAL_COLUMNS = (("position", 8), ("at", 25), ("event", 20), ("user_id", 14), ("account", 34), ("credits", 8),
+                   ("money_minor", 11), ("currency", 8), ("memo", 0))
+
+
+def _journal_table() -> Any:
+    right = {"position", "credits", "money_minor"}
+
+    def line(cells: list[Any]) -> str:
+        return "  ".join((str(v).rjust(w) if name in right else str(v).ljust(w))
+                         for (name, w), v in zip(JOURNAL_COLUMNS, cells, strict=True)).rstrip()
+
+    typer.echo(line([name for name, _ in JOURNAL_COLUMNS]))
+
+    def write_table(entry: dict[str, Any]) -> None:
+        for p in entry["lines"]:
+            typer.echo(line([entry["position"], entry["at"], entry["event"], entry["user_id"], p["account"],
+                             p["credits"], p["money_minor"], p["currency"], p["memo"]]))
+    return write_table
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], *, csv_out: bool) -> None:

@@ -14,6 +14,11 @@ from projections.audit.stored import Row
 
 PERIODS = {"day": 10, "month": 7, "year": 4}
 FREE = ("referral", "share", "promo", "adjustment")
+CREDIT_FIGURES = tuple(f"{kind}_{group}" for group in ("issued", "consumed", "expired", "clawed_back")
+                       for kind in ("paid", "bonus"))
+MONEY_FIGURES = ("cash_received", "revenue", "breakage_income", "refunds_paid", "clawback_income")
+# Every summary has these columns, in this order, whatever its data: a CSV header never changes.
+SUMMARY_COLUMNS = ("period", "outstanding_credits", "deferred_revenue", *CREDIT_FIGURES, *MONEY_FIGURES)
 
 
 def balance_rows(folded: Replay, at: datetime) -> list[dict[str, Any]]:
@@ -94,8 +99,13 @@ class Summary:
             liability += period.credits.pop("liability_change", 0)
             for currency, minor in period.money.pop("deferred_change", {}).items():
                 deferred[currency] = deferred.get(currency, 0) + minor
-            out.append({"period": key, "outstanding_credits": liability, "deferred_revenue": dict(deferred),
-                        **period.credits, **period.money})
+            row: dict[str, Any] = {"period": key, "outstanding_credits": liability, "deferred_revenue": dict(deferred)}
+            row.update({name: period.credits.get(name, 0) for name in CREDIT_FIGURES})
+            row.update({name: dict(period.money.get(name, {})) for name in MONEY_FIGURES})
+            unknown = (set(period.credits) | set(period.money)) - set(SUMMARY_COLUMNS)
+            if unknown:  # a journal account this summary does not know: say so rather than drop it
+                raise ValueError(f"the summary has no column for {sorted(unknown)}")
+            out.append(row)
         return out
 
 

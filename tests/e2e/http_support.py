@@ -83,6 +83,6 @@ def signed(message: dict[str, Any], *, at: float | None = None, secret: str = WE
 
 def purchase(pack: str = "starter", user: str = "alice", payment: str | None = None) -> dict[str, Any]:
     """A CreditPackPurchased message for a pack of the default policy."""
-    prices = {"starter": 9900, "creator": 49900, "studio": 99900}
+    prices = {"starter": 900, "creator": 4900, "studio": 9900}
     return {"type": "CreditPackPurchased", "payment_id": payment or f"pay-{uuid.uuid4().hex[:8]}",
             "user_id": user, "pack_id": pack, "amount_minor": prices[pack], "currency": "INR"}

@@ -84,7 +84,7 @@ def test_a_demo_purchase_goes_through_the_signed_webhook_and_credits_the_pack(cl
     assert scopes == ["webhook:payments"]
     # The payment flow delivering the same payment later changes nothing.
     message = {"type": "CreditPackPurchased", "payment_id": body["payment_id"], "user_id": "alice",
-               "pack_id": "creator", "amount_minor": 49900, "currency": "INR"}
+               "pack_id": "creator", "amount_minor": 4900, "currency": "INR"}
     content, headers = signed(message)
     again = client.post("/v1/webhooks/payments", content=content, headers=headers)
     assert again.status_code == 200 and again.json()["repeated"]
@@ -131,7 +131,7 @@ def test_a_demo_purchase_is_signed_with_the_configured_webhook_secret(tmp_path: 
         response = client.post("/v1/dev/purchase", json={"pack_id": "starter"}, headers={**ALICE, **key()})
         assert response.status_code == 200, response.text
         forged, headers = signed({"type": "CreditPackPurchased", "payment_id": "p-x", "user_id": "alice",
-                                  "pack_id": "starter", "amount_minor": 9900, "currency": "INR"},
+                                  "pack_id": "starter", "amount_minor": 900, "currency": "INR"},
                                  secret="embedded-default-webhook-secret-do-not-use-in-production")
         assert client.post("/v1/webhooks/payments", content=forged, headers=headers).status_code == 401
 

@@ -36,7 +36,7 @@ async def test_the_consume_command_applies_payments_until_terminated(pg_env: dic
     try:
         await produce(kafka_bootstrap, payments, [json.dumps({
             "type": "CreditPackPurchased", "payment_id": "cli-1", "user_id": "ana", "pack_id": "creator",
-            "amount_minor": 49900, "currency": "INR"}).encode()], key=b"cli-1")
+            "amount_minor": 4900, "currency": "INR"}).encode()], key=b"cli-1")
         async with asyncio.timeout(60):
             while (wallet := await asyncio.to_thread(ledger.wallet, "ana")) is None:
                 assert process.poll() is None, process.stderr.read() if process.stderr else ""

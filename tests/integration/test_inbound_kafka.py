@@ -38,7 +38,7 @@ pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)  # messages without a time of their own get the broker's, which is now
 
 
-def purchase(payment_id: str, user: str = "ana", pack_id: str = "starter", amount_minor: int = 9900) -> bytes:
+def purchase(payment_id: str, user: str = "ana", pack_id: str = "starter", amount_minor: int = 900) -> bytes:
     """A CreditPackPurchased message as the payment flow sends it."""
     return json.dumps({"type": "CreditPackPurchased", "payment_id": payment_id, "user_id": user, "pack_id": pack_id,
                        "amount_minor": amount_minor, "currency": "INR", "occurred_at": NOW.isoformat()}).encode()
@@ -145,7 +145,7 @@ async def test_bad_messages_go_to_the_dead_letter_topic_with_their_reason_while_
         message(type="CreditPackPurchased", payment_id="pay-x"),
         purchase("pay-2", pack_id="mega"),
         purchase("pay-3", amount_minor=1),
-        purchase("pay-1", pack_id="creator", amount_minor=49900),
+        purchase("pay-1", pack_id="creator", amount_minor=4900),
         message(type="PaymentRefunded", payment_id="never-paid"),
         purchase("pay-4"),
     ])

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.unit
 SETTINGS = MessagingSettings()
 PAYMENTS, REFERRALS = SETTINGS.payments_topic, SETTINGS.referrals_topic
 PURCHASE = {"type": "CreditPackPurchased", "payment_id": "pay-1", "user_id": "ana", "pack_id": "starter",
-            "amount_minor": 9900, "currency": "INR"}
+            "amount_minor": 900, "currency": "INR"}
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ async def test_a_bad_payment_message_goes_to_the_dead_letter_topic_with_its_reas
 
 async def test_a_payment_id_reused_with_another_pack_is_dead_lettered_as_a_conflict(consumers: Consumers) -> None:
     await consumers.broker.publish(PURCHASE, topic=PAYMENTS)
-    await consumers.broker.publish({**PURCHASE, "pack_id": "creator", "amount_minor": 49900}, topic=PAYMENTS)
+    await consumers.broker.publish({**PURCHASE, "pack_id": "creator", "amount_minor": 4900}, topic=PAYMENTS)
     [(_, headers)] = consumers.dead[f"{PAYMENTS}.dlq"]
     assert headers["x-error"] == "conflicting-command"
     assert consumers.available("ana") == 100

@@ -57,7 +57,7 @@ def referral(**fields: object) -> ReferralConverted | ReferralReversed:
     return REFERRAL_MESSAGES.validate_python(fields)
 
 
-def purchase(payment_id: str = "pay-1", pack_id: str = "starter", amount_minor: int = 9900,
+def purchase(payment_id: str = "pay-1", pack_id: str = "starter", amount_minor: int = 900,
              currency: str = "INR") -> CreditPackPurchased | WalletBalanceRedeemed | PaymentRefunded:
     """A CreditPackPurchased message for user ana."""
     return payment(type="CreditPackPurchased", payment_id=payment_id, user_id="ana", pack_id=pack_id,
@@ -71,7 +71,7 @@ def available(ledger: Ledger, user: str) -> int:
 
 
 def test_a_pack_purchase_credits_the_packs_credits(memory_ledger: Ledger, policy: Policy) -> None:
-    apply_payment(memory_ledger, policy, purchase(pack_id="creator", amount_minor=49900), at=T0)
+    apply_payment(memory_ledger, policy, purchase(pack_id="creator", amount_minor=4900), at=T0)
     assert available(memory_ledger, "ana") == 550
 
 
@@ -88,10 +88,10 @@ def test_an_unknown_pack_is_rejected_and_changes_nothing(memory_ledger: Ledger, 
     assert memory_ledger.wallet("ana") is None
 
 
-@pytest.mark.parametrize(("amount", "currency"), [(9800, "INR"), (9900, "USD")])
+@pytest.mark.parametrize(("amount", "currency"), [(800, "INR"), (900, "USD")])
 def test_a_price_that_is_not_the_packs_is_rejected(memory_ledger: Ledger, policy: Policy, amount: int,
                                                    currency: str) -> None:
-    with pytest.raises(PriceMismatch, match="starter costs 9900 INR"):
+    with pytest.raises(PriceMismatch, match="starter costs 900 INR"):
         apply_payment(memory_ledger, policy, purchase(amount_minor=amount, currency=currency), at=T0)
 
 
@@ -126,7 +126,7 @@ def test_a_refund_of_an_unknown_payment_is_an_unknown_reference(memory_ledger: L
 def test_a_payment_id_reused_for_another_pack_is_a_conflict(memory_ledger: Ledger, policy: Policy) -> None:
     apply_payment(memory_ledger, policy, purchase(), at=T0)
     with pytest.raises(ConflictingCommand):
-        apply_payment(memory_ledger, policy, purchase(pack_id="creator", amount_minor=49900), at=T0)
+        apply_payment(memory_ledger, policy, purchase(pack_id="creator", amount_minor=4900), at=T0)
 
 
 def test_a_referral_grants_the_configured_bonus_to_both_users_with_expiry(memory_ledger: Ledger,
@@ -164,7 +164,7 @@ def test_a_self_referral_is_rejected(memory_ledger: Ledger, policy: Policy) -> N
 @pytest.mark.parametrize("fields", [
     {"type": "CreditPackPurchased", "payment_id": "p", "user_id": "u", "pack_id": "starter", "amount_minor": -1,
      "currency": "INR"},
-    {"type": "CreditPackPurchased", "payment_id": "p", "user_id": "u", "pack_id": "starter", "amount_minor": 9900,
+    {"type": "CreditPackPurchased", "payment_id": "p", "user_id": "u", "pack_id": "starter", "amount_minor": 900,
      "currency": "INR", "version": 2},
     {"type": "PaymentRefunded"},
     {"type": "Chargeback", "payment_id": "p"},

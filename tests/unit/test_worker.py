@@ -110,7 +110,7 @@ async def test_the_stored_image_is_the_models_art_at_the_native_size_with_the_te
     async with TestKafkaBroker(broker) as br:
         await br.publish(json.dumps(envelope).encode(), "generation.requested", key=envelope["aggregate_id"].encode())
     [done] = seen["completed"]
-    stored = (tmp_path / "media" / "gallery" / f"{envelope['aggregate_id']}.png").read_bytes()
+    stored = (tmp_path / "media" / "gallery" / done.image_url.removeprefix("/media/gallery/")).read_bytes()
     with Image.open(io.BytesIO(stored)) as image:
         assert image.size == (1920, 1080)  # the model drew at a tenth of that; the compositor set it natively
         left = image.crop((0, 200, 1000, 900)).convert("L").getextrema()

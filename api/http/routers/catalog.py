@@ -17,7 +17,8 @@ def template_public(template: Template) -> TemplatePublic:
         id=template.id, title=template.title, description=template.description, category=template.category,
         cost=template.cost, version=template.version, aspect_ratio=template.aspect_ratio,
         needs_input_image=template.needs_input_image,
-        variables=[VariablePublic(name=v.name, label=v.label or v.name, type=v.type, max_length=v.max_length,
+        variables=[VariablePublic(name=v.name, label=v.label or v.name.replace("_", " ").capitalize(), type=v.type,
+                                  max_length=None if v.type == "choice" else v.max_length,
                                   choices=list(v.choices), required=v.required, default=v.default,
                                   sample=v.example())
                    for v in template.variables])

@@ -22,7 +22,7 @@ from api.service import Service
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 EXAMPLE = {"type": "CreditPackPurchased", "version": 1, "payment_id": "pay_123", "user_id": "alice",
-           "pack_id": "starter", "amount_minor": 9900, "currency": "INR"}
+           "pack_id": "starter", "amount_minor": 900, "currency": "INR"}
 _SCHEMA = PAYMENT_MESSAGES.json_schema(ref_template="#/components/schemas/{model}")
 MESSAGE_SCHEMAS: dict[str, Any] = _SCHEMA.pop("$defs", {})  # added to the OpenAPI components by the app
 BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _SCHEMA, "example": EXAMPLE}}},

@@ -18,7 +18,7 @@ export async function makePoster(baseUrl: string, token: string, course: string)
   if (!poster) throw new Error("no poster template");
   const variables: Record<string, string> = Object.fromEntries(poster.variables.map((v) => [v.name, v.sample]));
   const first = poster.variables[0];
-  if (first && first.type === "text") variables[first.name] = course.slice(0, first.max_length);
+  if (first && first.type === "text") variables[first.name] = course.slice(0, first.max_length ?? undefined);  // null for a choice
 
   // 2. Generate: the cost is held at once; the same Idempotency-Key makes a retry safe.
   const key = idempotencyKey();

@@ -1,0 +1,108 @@
+"""Statement lines in words: what a wallet event was, as a learner would say it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.values import Money
+from ledger.wallet import Wallet
+
+MAIN_TEXT_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """Names generations "<template title>: <main text>" from the templates' titles and their first text
+    variable (the poster's title, the course, the headline)."""
+
+    titles: Mapping[str, str]
+    main_variables: Mapping[str, str]
+
+    @classmethod
+    def from_catalog(cls) -> Subjects:
+        """Titles and main variables of the shipped templates."""
+        from generation.templates import load_catalog
+
+        templates = load_catalog().all()
+        return cls(titles={t.id: t.title for t in templates},
+                   main_variables={t.id: next((v.name for v in t.variables if v.type == "text"), "")
+                                   for t in templates})
+
+    def of(self, template_id: str, variables: Mapping[str, Any]) -> str:
+        """What a generation of ``template_id`` with ``variables`` is called on a statement."""
+        title = self.titles.get(template_id) or template_id.replace("-", " ").replace("_", " ").capitalize()
+        main = self.main_variables.get(template_id)
+        text = str(variables.get(main) or "") if main else ""
+        if not text and template_id not in self.main_variables:  # a template no longer in the catalog
+            text = next((str(v) for v in variables.values() if isinstance(v, str) and v and v[0] != "#"), "")
+        text = " ".join(text.split())
+        if len(text) > MAIN_TEXT_CHARS:
+            text = text[:MAIN_TEXT_CHARS - 1].rstrip() + "…"
+        return f"{title}: {text}" if text else title
+
+
+def generation_of(event: Any) -> str | None:
+    """The generation a wallet event is about (its hold, or the share its bonus is for), if any."""
+    if isinstance(event, Wallet.HoldPlaced):
+        return str(event.meta["generation_id"]) if event.meta.get("generation_id") else None
+    if isinstance(event, Wallet.HoldResolution):
+        return event.hold_id.split(":", 1)[0]  # a late charge's hold is "<generation id>:late"
+    if isinstance(event, Wallet.ShareBonusGranted) and event.reference.startswith("share:"):
+        return event.reference.removeprefix("share:")
+    return None
+
+
+def money(value: Money | None) -> str:
+    """``INR 9.00``."""
+    return "" if value is None else f"{value.currency} {value.minor // 100}.{value.minor % 100:02d}"
+
+
+def describe(event: Any, subjects: Mapping[str, str], referrals: Mapping[str, Mapping[str, str]]) -> str:
+    """The line's description; ``subjects`` names generations by id, ``referrals`` the users of a referral."""
+    if isinstance(event, Wallet.WalletOpened):
+        return "Wallet opened"
+    about = generation_of(event)
+    subject = subjects.get(about, "") if about else ""
+    if isinstance(event, Wallet.CreditsPurchased):
+        return f"Bought the {event.pack_id} pack for {money(event.price)}"
+    if isinstance(event, Wallet.CreditsRedeemed):
+        return f"Redeemed {money(event.price)} of wallet balance"
+    if isinstance(event, Wallet.ReferralBonusGranted):
+        return _referral(event, referrals.get(event.reference, {}))
+    if isinstance(event, Wallet.ShareBonusGranted):
+        return f"Share bonus for {subject}" if subject else "Share bonus"
+    if isinstance(event, Wallet.PromoCreditsGranted):
+        return f"Promotional credits: {event.reason}"
+    if isinstance(event, Wallet.CreditsAdjusted):
+        return f"Adjustment: {event.reason}"
+    if isinstance(event, Wallet.HoldPlaced | Wallet.HoldResolution):
+        return _hold(event, subject or f"Hold {event.hold_id}")
+    if isinstance(event, Wallet.CreditsExpired):
+        return "Credits expired"
+    if isinstance(event, Wallet.PurchaseRefunded):
+        return f"Refund of payment {event.reference}"
+    if isinstance(event, Wallet.ReferralReversed):
+        return f"Referral {event.reference} reversed"
+    return type(event).__name__
+
+
+def _referral(event: Wallet.ReferralBonusGranted, users: Mapping[str, str]) -> str:
+    if event.role == "referee":
+        referrer = users.get("referrer")
+        return (f"Referral bonus for joining on {referrer}'s invitation" if referrer
+                else f"Referral bonus for joining (referral {event.reference})")
+    referee = users.get("referee")
+    return f"Referral bonus for inviting {referee}" if referee else f"Referral bonus (referral {event.reference})"
+
+
+def _hold(event: Wallet.HoldPlaced | Wallet.HoldResolution, subject: str) -> str:
+    late = event.hold_id.endswith(":late")
+    if isinstance(event, Wallet.HoldPlaced):
+        return f"{subject} (charged late)" if late else subject
+    if isinstance(event, Wallet.HoldCaptured):
+        return f"{subject} (charged)"
+    if isinstance(event, Wallet.HoldReleased):
+        return f"{subject} (credits returned)"
+    return f"{subject} (hold expired)"

@@ -1,0 +1,90 @@
+"""A process that cannot start says why in one line on stderr and exits non-zero, without a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from api.cli import app
+from tests.conftest import PG
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).parents[2]
+
+
+def studio_ledger(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the command line as a user would, in its own process, with ``env`` added to a clean STUDIO_*
+    environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**base, "STUDIO_DATA_DIR": str(tmp_path), **env}, timeout=60, check=False)
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The single line a refused start printed, after checking the exit status and that nothing else came."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str,
+            **env: str) -> str:
+    """The same entry point in this process (quicker than a new one): the line it printed on stderr."""
+    for name in [k for k in os.environ if k.startswith("STUDIO_")]:
+        monkeypatch.delenv(name)
+    for name, value in {"STUDIO_DATA_DIR": str(tmp_path), **env}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        app(list(args), prog_name="studio-ledger")
+    out, err = capsys.readouterr()
+    return one_line(subprocess.CompletedProcess(args, stopped.value.code, out, err))
+
+
+def test_an_unknown_store_is_named_with_the_choices(tmp_path: Path) -> None:
+    line = one_line(studio_ledger(tmp_path, "wallet", "alice", STUDIO_STORE="mysql"))
+    assert "STUDIO_STORE" in line and "'mysql'" in line and "postgres" in line
+
+
+def test_a_missing_postgresql_database_is_named_at_once_with_how_to_create_it(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = f"studio_missing_{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    line = refused(monkeypatch, capsys, tmp_path, "wallet", "alice", STUDIO_STORE="postgres",
+                   STUDIO_POSTGRES_DB=missing, STUDIO_POSTGRES_HOST=PG["host"], STUDIO_POSTGRES_PORT=PG["port"],
+                   STUDIO_POSTGRES_USER=PG["user"], STUDIO_POSTGRES_PASSWORD=PG["password"])
+    assert time.monotonic() - started < 15
+    assert f'database "{missing}" does not exist' in line
+    assert f"createdb -h {PG['host']} -p {PG['port']} -U {PG['user']} {missing}" in line
+
+
+def test_an_unreachable_postgresql_server_is_named(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    line = refused(monkeypatch, capsys, tmp_path, "projections", "rebuild", STUDIO_STORE="postgres",
+                   STUDIO_POSTGRES_HOST="127.0.0.1", STUDIO_POSTGRES_PORT="1")
+    assert "cannot connect to PostgreSQL at 127.0.0.1:1" in line
+
+
+def test_the_service_refuses_a_short_webhook_secret_in_one_line(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    line = refused(monkeypatch, capsys, tmp_path, "serve", STUDIO_DISPATCH="kafka", STUDIO_JWT_SECRET="j" * 40,
+                   STUDIO_WEBHOOK_SECRET="abc")
+    assert line.endswith("STUDIO_WEBHOOK_SECRET must be at least 32 characters long")
+
+
+def test_the_service_refuses_a_pack_cheaper_than_redemption_naming_it(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    shipped = (ROOT / "api" / "policy.toml").read_text()
+    policy = tmp_path / "policy.toml"
+    policy.write_text(shipped.replace('id = "creator"', 'id = "bargain-bin"').replace("price_minor = 4900",
+                                                                                       "price_minor = 49900"))
+    line = refused(monkeypatch, capsys, tmp_path, "serve", "--port", "1", STUDIO_POLICY_FILE=str(policy))
+    assert "pack 'bargain-bin' gives 1.10 credits per INR, fewer than the 10 of redemption" in line
+    assert str(policy) in line
