@@ -48,6 +48,7 @@ def startup_problem(error: BaseException) -> str | None:
 
 app = _Commands(help="Studio Ledger: an event-sourced credits ledger with an image-generation pipeline.",
                 no_args_is_help=True, pretty_exceptions_show_locals=False)
+HealthPort = Annotated[int, typer.Option(min=0, max=65535, help="Answer /healthz and /readyz on this port (0: off).")]
 
 
 @app.command()
@@ -108,21 +109,21 @@ def _one_line(error: Exception) -> str:
 
 @app.command()
 def relay(metrics_port: int = typer.Option(0, help="Serve the lag gauge for Prometheus on this port (0: off)."),
-          ) -> None:
-    """Publish committed ledger events to Kafka from the tracked position (the outbox relay)."""
+          health_port: HealthPort = 0) -> None:
+    """Publish committed ledger events to Kafka from the tracked position (the outbox relay; one leads)."""
     from api.messaging.run import run_relay
 
     _require_topics("relay")
-    run_relay(metrics_port)
+    run_relay(metrics_port, health_port)
 
 
 @app.command()
-def consume() -> None:
+def consume(health_port: HealthPort = 0) -> None:
     """Apply referral and payment messages from Kafka to the ledger (dead-lettering bad ones)."""
     from api.messaging.run import run_consumers
 
     _require_topics("consume")
-    run_consumers()
+    run_consumers(health_port)
 
 
 @app.command()
@@ -159,44 +160,63 @@ def token(user_id: str, admin: bool = typer.Option(False, help="Give the token t
 
 
 @app.command()
-def projector() -> None:
-    """Keep the read tables up to date: follow the ledger until SIGTERM."""
+def projector(health_port: HealthPort = 0) -> None:
+    """Keep the read tables up to date: follow the ledger until SIGTERM (one leads, others stand by)."""
     import logging
 
     from api.http.run import run_projector
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    run_projector()
+    run_projector(health_port)
 
 
 @app.command()
-def worker() -> None:
+def worker(health_port: HealthPort = 0) -> None:
     """Render requested images from Kafka (one member of the workers' consumer group; no database)."""
+    from api.probes import start_probes, watch_app
     from generation.run import run_worker
 
     _require_topics("worker")
-    run_worker()
+    probes = start_probes(health_port)
+    try:
+        run_worker(prepare=None if probes is None else lambda worker_app: watch_app(probes, worker_app))
+    finally:
+        if probes is not None:
+            probes.stop()
 
 
 @app.command()
-def results() -> None:
+def results(health_port: HealthPort = 0) -> None:
     """Apply the workers' results to the ledger: capture on completion, release on failure."""
     from api.results import run_results
 
     _require_topics("results")
-    run_results()
+    run_results(health_port)
 
 
 @app.command()
 def sweep(loop: bool = typer.Option(False, help="Keep sweeping every --interval seconds until SIGTERM."),
-          interval: float = typer.Option(15.0, min=0.1, help="Seconds between sweeps with --loop.")) -> None:
-    """Expire holds past their deadline and fail their generations with reason "timeout"."""
+          interval: float = typer.Option(15.0, min=0.1, help="Seconds between sweeps with --loop."),
+          health_port: HealthPort = 0) -> None:
+    """Expire holds past their deadline and fail their generations with reason "timeout" (one sweeper leads)."""
     from api.sweeper import run_sweep
 
-    swept = run_sweep(loop=loop, interval=interval)
+    swept = run_sweep(loop=loop, interval=interval, health_port=health_port)
     typer.echo(json.dumps({"generations_failed": swept.generations_failed, "holds_expired": swept.holds_expired}))
 
 
+store_app = typer.Typer(help="The event store and the read database.", no_args_is_help=True)
+
+
+@store_app.command("init")
+def store_init() -> None:
+    """Create the event store's tables and the read tables if they do not exist (idempotent)."""
+    from api.http.run import create_schema
+
+    typer.echo(create_schema())
+
+
+app.add_typer(store_app, name="store")
 projections_app = typer.Typer(help="The read tables built from the ledger.", no_args_is_help=True)
 
 

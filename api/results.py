@@ -58,13 +58,14 @@ def _subscribe(broker: KafkaBroker, ledger: Ledger, topic: str, settings: Genera
             log.info("generation %s: %s at position %s", result.generation_id, result.type, outcome.position)
 
 
-def run_results() -> None:
+def run_results(health_port: int = 0) -> None:
     """Apply the workers' results to the ledger until SIGINT or SIGTERM."""
     import asyncio
 
     from faststream import FastStream
 
     from api.bootstrap import build_ledger
+    from api.probes import start_probes, store_answers, watch_app
     from generation.worker import broker_for
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -72,7 +73,14 @@ def run_results() -> None:
     ledger = build_ledger()
     broker = broker_for(settings)
     add_result_consumer(broker, ledger, settings)
+    app = FastStream(broker)
+    probes = start_probes(health_port)
+    if probes is not None:
+        watch_app(probes, app)
+        probes.ready["event store"] = store_answers(ledger)
     try:
-        asyncio.run(FastStream(broker).run())
+        asyncio.run(app.run())
     finally:
         ledger.close()
+        if probes is not None:
+            probes.stop()

@@ -116,6 +116,7 @@ class SweepLoop:
         self.interval = interval
         self.follow_every = min(follow_every, interval)
         self.last: Swept = Swept()
+        self.turned = time.monotonic()  # when the loop last came round (its liveness)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -123,6 +124,10 @@ class SweepLoop:
         """Start sweeping."""
         self._thread = threading.Thread(target=self.run, name="ledger-sweeper", daemon=True)
         self._thread.start()
+
+    def stop_soon(self) -> None:
+        """Ask the loop to stop after the current sweep, without waiting for it."""
+        self._stopping.set()
 
     def stop(self) -> None:
         """Stop after the current sweep."""
@@ -134,6 +139,7 @@ class SweepLoop:
         """Sweep now and every ``interval`` seconds, following the log in between, until ``stop()``."""
         next_sweep = time.monotonic()
         while not self._stopping.is_set():
+            self.turned = time.monotonic()
             try:
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.interval
@@ -147,22 +153,50 @@ class SweepLoop:
             self._stopping.wait(max(0.0, min(self.follow_every, next_sweep - time.monotonic())))
 
 
-def run_sweep(*, loop: bool = False, interval: float = 15.0) -> Swept:
-    """Sweep once (or every ``interval`` seconds until SIGINT/SIGTERM with ``loop``); what the last sweep did."""
+def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 0) -> Swept:
+    """Sweep once (or every ``interval`` seconds until SIGINT/SIGTERM with ``loop``); what the last sweep did.
+
+    Only the process holding the sweeper's lock sweeps (see ``api.leader``); others stand by.
+    """
     import signal
 
     from api.bootstrap import build_ledger
+    from api.leader import Leadership, lock_for
+    from api.probes import beats_within, start_probes, store_answers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ledger = build_ledger()
+    leadership = Leadership("sweeper", lock_for("sweeper"))
+    probes = start_probes(health_port)
+    stopping = threading.Event()
     try:
         sweeper = Sweeper(ledger)
-        if not loop:
-            return sweeper.sweep()
         sweeps = SweepLoop(sweeper, interval=interval)
+        if probes is not None:
+            probes.ready["event store"] = store_answers(ledger)
+            probes.info["role"] = lambda: leadership.role
+
+        def stop(*_: object) -> None:
+            stopping.set()
+            sweeps.stop()
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: sweeps.stop())
+            signal.signal(signum, stop)
+        if not loop:
+            if not leadership.try_once():
+                raise SystemExit("sweeper: another process holds the sweeper's lock and sweeps; nothing done")
+            return sweeper.sweep()
+        if not leadership.wait(stopping):
+            return Swept()
+        if probes is not None:  # a sweep of a long backlog may take a while: two minutes without a turn is stuck
+            probes.live["sweep loop"] = beats_within(lambda: sweeps.turned, 120.0)
+        leadership.watch(sweeps.stop_soon)
         sweeps.run()
+        if leadership.lost.is_set():
+            raise SystemExit("sweeper: lost its lock to another process; exiting to stand by")
         return sweeps.last
     finally:
+        leadership.release()
         ledger.close()
+        if probes is not None:
+            probes.stop()

@@ -1,6 +1,6 @@
 """Read-your-writes latency of the HTTP API on PostgreSQL: a command, then the projection showing it.
 
-    .venv/bin/python bench/api_latency.py [--rate 200] [--seconds 10] [--users 50]
+    .venv/bin/python bench/api_latency.py [--rate 200] [--seconds 10] [--users 50] [--replicas 2]
 
 Starts `studio-ledger serve` on a scratch PostgreSQL database (group commit, no image rendering so
 that the two cores go to the API) with `studio-ledger projector` and `studio-ledger sweep --loop`
@@ -11,6 +11,12 @@ POST /v1/generations followed by GET /v1/wallet?min_position=<its position>. Rep
 p50/p99 of the command alone, of command -> visible in the projection (both requests), and of
 GET /healthz probed during the same run as the floor (the HTTP stack with no work behind it), and
 the CPU each process (and PostgreSQL, and the load generator itself) spent per command.
+
+With ``--replicas N`` it starts N API processes on the one ledger (one projector, one sweeper) and
+runs the same offered load twice in one run: first all of it to one replica, then spread over the N
+(``--route round-robin``, each command to the next replica; or ``--route user``, each user always to
+the same one, as a load balancer hashing the Authorization header would). It prints each replica's
+figures, the total, and ``ratio N replicas / 1 replica`` of completed commands per second.
 """
 
 from __future__ import annotations
@@ -79,33 +85,37 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(dbname: str, port: int, data_dir: Path, projector: str,
+def start_server(dbname: str, ports: list[int], data_dir: Path, projector: str,
                  sweeper: str) -> list[subprocess.Popen[bytes]]:
-    """`studio-ledger serve`, with `studio-ledger projector` and `studio-ledger sweep --loop` beside
-    it for each of them that is "separate"."""
+    """`studio-ledger serve` on each port, with `studio-ledger projector` and `studio-ledger sweep
+    --loop` beside them for each of those that is "separate"."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
     env.update(STUDIO_STORE="postgres", STUDIO_POSTGRES_DB=dbname, STUDIO_POSTGRES_HOST=PG["host"],
                STUDIO_POSTGRES_PORT=PG["port"], STUDIO_POSTGRES_USER=PG["user"],
                STUDIO_POSTGRES_PASSWORD=PG["password"], STUDIO_POSTGRES_POOL_SIZE="20",
-               STUDIO_DATA_DIR=str(data_dir), STUDIO_PORT=str(port), STUDIO_JWT_SECRET=JWT_SECRET,
+               STUDIO_DATA_DIR=str(data_dir), STUDIO_JWT_SECRET=JWT_SECRET,
                STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET, STUDIO_MEDIA_SIGNING_KEY=WEBHOOK_SECRET + "-media",
                STUDIO_RUN_PIPELINE="false",
                STUDIO_RUN_PROJECTOR=str(projector == "inprocess").lower(),
                STUDIO_RUN_SWEEPER=str(sweeper == "inprocess").lower())
     cli = str(Path(sys.executable).with_name("studio-ledger"))
-    commands = ([[cli, "serve"]] + ([[cli, "projector"]] if projector == "separate" else [])
-                + ([[cli, "sweep", "--loop"]] if sweeper == "separate" else []))
+    # The pool opens all its connections at start: the projector and the sweeper need a few, and the
+    # server's 100 connections are shared with whatever else runs on the machine.
+    small_pool = {"STUDIO_POSTGRES_POOL_SIZE": "3"}
+    commands = ([([cli, "serve"], {"STUDIO_PORT": str(port)}) for port in ports]
+                + ([([cli, "projector"], small_pool)] if projector == "separate" else [])
+                + ([([cli, "sweep", "--loop"], small_pool)] if sweeper == "separate" else []))
     processes = []
-    for command in commands:
-        with (data_dir / f"{command[1]}.log").open("wb") as log:
-            processes.append(subprocess.Popen(command, env=env, start_new_session=True, stdout=log,
+    for n, (command, extra) in enumerate(commands):
+        with (data_dir / f"{n:02d}-{command[1]}.log").open("wb") as log:
+            processes.append(subprocess.Popen(command, env={**env, **extra}, start_new_session=True, stdout=log,
                                               stderr=subprocess.STDOUT))
     return processes
 
 
-async def fund(client: aiohttp.ClientSession, users: list[str]) -> None:
+async def fund(client: aiohttp.ClientSession, users: list[str], packs: int) -> None:
     for user in users:
-        for n in range(2):
+        for n in range(packs):
             body = json.dumps({"type": "CreditPackPurchased", "payment_id": f"{user}-{n}", "user_id": user,
                                "pack_id": "studio", "amount_minor": 9900, "currency": "INR"}).encode()
             headers = {"Studio-Signature": sign(WEBHOOK_SECRET, body, int(time.time())),
@@ -114,51 +124,64 @@ async def fund(client: aiohttp.ClientSession, users: list[str]) -> None:
                 response.raise_for_status()
 
 
-async def run(base: str, rate: float, seconds: float, users: list[str],
-              servers: dict[str, list[int]]) -> dict[str, list[float]]:
+def new_results() -> dict[str, list[float]]:
+    return {"command": [], "visible": [], "healthz": [], "errors": []}
+
+
+async def run(bases: list[str], route: str, rate: float, seconds: float, users: list[str],
+              servers: dict[str, list[int]]) -> dict[str, dict[str, list[float]]]:
+    """One open-loop phase over ``bases``; results per replica ("api 0", ...) and "total"."""
     tokens = {u: issue_token(JWT_SECRET, u, issuer="studio-ledger", audience="studio-ledger") for u in users}
-    results: dict[str, list[float]] = {"command": [], "visible": [], "healthz": [], "errors": []}
+    results = {f"api {n}": new_results() for n in range(len(bases))} | {"total": new_results()}
+    body = json.dumps(POSTER).encode()
     # aiohttp rather than httpx: the load generator shares the two cores with the server and
     # PostgreSQL, and aiohttp spends about a third of httpx's CPU per request.
-    connector = aiohttp.TCPConnector(limit=400)
     timeout = aiohttp.ClientTimeout(total=30)  # an open loop queues for a connection rather than give up
-    body = json.dumps(POSTER).encode()
-    async with aiohttp.ClientSession(base_url=base, connector=connector, timeout=timeout) as client:
-        await fund(client, users)
+    clients = [aiohttp.ClientSession(base_url=base, connector=aiohttp.TCPConnector(limit=400), timeout=timeout)
+               for base in bases]
+    home = {user: n % len(bases) for n, user in enumerate(users)}  # --route user: a user's own replica
 
-        async def one(i: int) -> None:
-            headers = {"Authorization": f"Bearer {tokens[users[i % len(users)]]}"}
-            started = time.perf_counter()
-            try:
-                async with client.post("/v1/generations", data=body, headers={
-                        **headers, "Idempotency-Key": uuid.uuid4().hex, "Content-Type": "application/json"}) as posted:
-                    accepted = await posted.read()
-                commanded = time.perf_counter()
-                if posted.status != 202:
-                    results["errors"].append(posted.status)
-                    return
-                position = json.loads(accepted)["position"]
-                async with client.get(f"/v1/wallet?min_position={position}", headers=headers) as read:
-                    await read.read()
-            except (aiohttp.ClientError, TimeoutError):  # counted, as a status the server never sent
-                results["errors"].append(0)
-                return
-            if read.status != 200:
-                results["errors"].append(read.status)
-                return
-            results["command"].append(commanded - started)
-            results["visible"].append(time.perf_counter() - started)
+    def record(replica: int, name: str, value: float) -> None:
+        results[f"api {replica}"][name].append(value)
+        results["total"][name].append(value)
 
-        async def probe() -> None:
-            started = time.perf_counter()
-            try:
-                async with client.get("/healthz") as response:
-                    await response.read()
-            except (aiohttp.ClientError, TimeoutError):
-                results["errors"].append(0)
+    async def one(i: int) -> None:
+        user = users[i % len(users)]
+        replica = home[user] if route == "user" else i % len(bases)
+        client = clients[replica]
+        headers = {"Authorization": f"Bearer {tokens[user]}"}
+        started = time.perf_counter()
+        try:
+            async with client.post("/v1/generations", data=body, headers={
+                    **headers, "Idempotency-Key": uuid.uuid4().hex, "Content-Type": "application/json"}) as posted:
+                accepted = await posted.read()
+            commanded = time.perf_counter()
+            if posted.status != 202:
+                record(replica, "errors", posted.status)
                 return
-            results["healthz"].append(time.perf_counter() - started)
+            position = json.loads(accepted)["position"]
+            async with client.get(f"/v1/wallet?min_position={position}", headers=headers) as read:
+                await read.read()
+        except (aiohttp.ClientError, TimeoutError):  # counted, as a status the server never sent
+            record(replica, "errors", 0)
+            return
+        if read.status != 200:
+            record(replica, "errors", read.status)
+            return
+        record(replica, "command", commanded - started)
+        record(replica, "visible", time.perf_counter() - started)
 
+    async def probe(replica: int) -> None:
+        started = time.perf_counter()
+        try:
+            async with clients[replica].get("/healthz") as response:
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError):
+            record(replica, "errors", 0)
+            return
+        record(replica, "healthz", time.perf_counter() - started)
+
+    try:
         # Only the requests in flight are kept (a finished task drops out of the set), and what was
         # built before the timed loop is frozen: the load generator's own collector passes stay
         # short, so that they do not show up as server latency.
@@ -172,15 +195,47 @@ async def run(base: str, rate: float, seconds: float, users: list[str],
             delay = begun + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            new = [asyncio.create_task(one(i))] + ([asyncio.create_task(probe())] if i % 10 == 0 else [])
+            new = [asyncio.create_task(one(i))]
+            if i % 10 == 0:
+                new.append(asyncio.create_task(probe(i // 10 % len(bases))))
             for task in new:
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
         await asyncio.gather(*tasks)
-        results["elapsed"] = [time.perf_counter() - begun]
+        results["total"]["elapsed"] = [time.perf_counter() - begun]
         for name, pids in groups.items():
-            results[f"cpu {name}"] = [cpu_seconds(pids) - cpu[name]]
+            results["total"][f"cpu {name}"] = [cpu_seconds(pids) - cpu[name]]
+    finally:
+        for client in clients:
+            await client.close()
     return results
+
+
+def report(title: str, results: dict[str, dict[str, list[float]]], replicas: int) -> float:
+    """Print one phase's figures; its completed commands per second."""
+    total = results["total"]
+    elapsed = total["elapsed"][0]
+    done = len(total["visible"])
+    print(f"{title}: completed {done} ({done / elapsed:.0f}/s), errors {len(total['errors'])} "
+          f"{sorted(set(total['errors']))} (0: no answer within 30 s)")
+    print("| replica | completed/s | POST p50 / p99 ms | command -> visible p50 / p99 ms | /healthz p50 / p99 ms "
+          "| API CPU ms per command |")
+    print("|---|---|---|---|---|---|")
+    for name in [f"api {n}" for n in range(replicas)] + ["total"]:
+        row = results[name]
+        served = len(row["visible"])
+        if name == "total":
+            spent = sum(total.get(f"cpu api {n}", [0.0])[0] for n in range(replicas))
+        else:
+            spent = total.get(f"cpu {name}", [0.0])[0]
+        print(f"| {name} | {served / elapsed:.0f} | {percentile(row['command'], 0.5):.1f} / "
+              f"{percentile(row['command'], 0.99):.1f} | {percentile(row['visible'], 0.5):.1f} / "
+              f"**{percentile(row['visible'], 0.99):.1f}** | {percentile(row['healthz'], 0.5):.1f} / "
+              f"{percentile(row['healthz'], 0.99):.1f} | {spent / max(served, 1) * 1000:.2f} |")
+    print("CPU over the run, cores busy and ms per completed command: " + ", ".join(
+        f"{key[4:]} {spent[0] / elapsed:.2f} ({spent[0] / max(done, 1) * 1000:.2f} ms)"
+        for key, spent in total.items() if key.startswith("cpu ")))
+    return done / elapsed
 
 
 def main() -> None:
@@ -188,30 +243,40 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="commands per second (open loop)")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="API processes on the one ledger; above 1, the run measures one replica first")
+    parser.add_argument("--route", choices=("round-robin", "user"), default="round-robin",
+                        help="which replica a command goes to: the next one, or the user's own")
     parser.add_argument("--projector", choices=("inprocess", "separate"), default="separate",
                         help="run the projector in the API process, or as `studio-ledger projector` beside it")
     parser.add_argument("--sweeper", choices=("inprocess", "separate"), default="separate",
                         help="run the hold sweeper in the API process, or as `studio-ledger sweep --loop` beside it")
     args = parser.parse_args()
+    if args.replicas > 1 and "inprocess" in (args.projector, args.sweeper):
+        parser.error("several replicas share one projector and one sweeper: run them separate")
     users = [f"bench-{n}" for n in range(args.users)]
+    phases = 2 if args.replicas > 1 else 1
+    packs = 1 + int(args.rate * args.seconds * phases * 5 / args.users / 1200)  # a poster costs 5 credits
     with scratch_database("studio_bench_api") as dbname, tempfile.TemporaryDirectory() as data:
-        port = free_port()
-        processes = start_server(dbname, port, Path(data), args.projector, args.sweeper)
-        base = f"http://127.0.0.1:{port}"
+        ports = [free_port() for _ in range(args.replicas)]
+        processes = start_server(dbname, ports, Path(data), args.projector, args.sweeper)
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        outcomes = []
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if any(p.poll() is not None for p in processes):
-                    logs = "\n".join(f"{log.name}:\n{log.read_text(errors='replace')[-3000:]}"
-                                     for log in sorted(Path(data).glob("*.log")))
-                    raise SystemExit(f"the server did not start\n{logs}")
-                time.sleep(0.1)
-            servers = {{"serve": "api", "sweep": "sweeper"}.get(p.args[1], p.args[1]): [p.pid] for p in processes}
-            results = asyncio.run(run(base, args.rate, args.seconds, users, servers))
+            for base in bases:
+                wait_ready(base, processes, Path(data))
+            names = [f"api {n}" for n in range(args.replicas)] + [
+                {"sweep": "sweeper"}.get(p.args[1], p.args[1]) for p in processes[args.replicas:]]
+            servers = {name: [p.pid] for name, p in zip(names, processes, strict=True)}
+
+            async def phases_run() -> None:
+                async with aiohttp.ClientSession(base_url=bases[0]) as client:
+                    await fund(client, users, packs)
+                if args.replicas > 1:
+                    outcomes.append(await run(bases[:1], args.route, args.rate, args.seconds, users, servers))
+                outcomes.append(await run(bases, args.route, args.rate, args.seconds, users, servers))
+
+            asyncio.run(phases_run())
         finally:
             for process in processes:
                 process.send_signal(signal.SIGTERM)
@@ -221,24 +286,38 @@ def main() -> None:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-        if results["errors"]:  # what the server said about them, before its folder goes
+        if any(o["total"]["errors"] for o in outcomes):  # what the servers said about them, before their folder goes
             for log in sorted(Path(data).glob("*.log")):
-                print(f"--- {log.name} (last lines)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
-    done = len(results["visible"])
+                lines = log.read_text(errors="replace").splitlines()
+                failing = [n for n, line in enumerate(lines) if " 500 " in line or "Traceback" in line]
+                shown = sorted({m for n in failing[:3] for m in range(n, min(n + 25, len(lines)))})
+                print(f"--- {log.name} (the first failures, then the last lines)\n"
+                      + "\n".join([lines[m] for m in shown] + ["..."] + lines[-10:]))
     print(f"offered {args.rate:.0f} commands/s for {args.seconds:.0f} s over {args.users} users, projector "
-          f"{args.projector}, sweeper {args.sweeper}; "
-          f"completed {done} ({done / results['elapsed'][0]:.0f}/s), errors {len(results['errors'])} "
-          f"{sorted(set(results['errors']))} (0: no answer within 30 s)")
-    print("| measure | p50 ms | p99 ms |")
-    print("|---|---|---|")
-    for name, label in (("command", "POST /v1/generations (202)"),
-                        ("visible", "command -> visible: POST, then GET /v1/wallet?min_position"),
-                        ("healthz", "GET /healthz (floor, same run)")):
-        print(f"| {label} | {percentile(results[name], 0.5):.1f} | {percentile(results[name], 0.99):.1f} |")
-    elapsed = results["elapsed"][0]
-    print("CPU over the run, cores busy and ms per completed command: " + ", ".join(
-        f"{key[4:]} {spent[0] / elapsed:.2f} ({spent[0] / max(done, 1) * 1000:.2f} ms)"
-        for key, spent in results.items() if key.startswith("cpu ")))
+          f"{args.projector}, sweeper {args.sweeper}, {args.replicas} API replica(s), route {args.route}")
+    rates = []
+    if args.replicas > 1:
+        rates.append(report("1 replica", outcomes[0], 1))
+    rates.append(report(f"{args.replicas} replica(s)", outcomes[-1], args.replicas))
+    if args.replicas > 1:
+        print(f"ratio {args.replicas} replicas / 1 replica (completed commands/s at {args.rate:.0f}/s offered): "
+              f"{rates[1] / rates[0]:.2f}")
+
+
+def wait_ready(base: str, processes: list[subprocess.Popen[bytes]], data: Path) -> None:
+    """Wait until the API at ``base`` answers /readyz; stop with the logs if a process died."""
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if any(p.poll() is not None for p in processes):
+            logs = "\n".join(f"{log.name}:\n{log.read_text(errors='replace')[-3000:]}"
+                             for log in sorted(data.glob("*.log")))
+            raise SystemExit(f"the server did not start\n{logs}")
+        time.sleep(0.1)
+    raise SystemExit(f"{base} was not ready within 60 s")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+
+from faststream import FastStream
 
 from generation.bootstrap import build_catalog, build_image_model, build_image_store
 from generation.handler import GenerationHandler
@@ -14,8 +17,9 @@ from generation.worker import build_worker_app
 log = logging.getLogger(__name__)
 
 
-def run_worker() -> None:
-    """Run one generation worker until SIGINT or SIGTERM (settings and templates checked first)."""
+def run_worker(prepare: Callable[[FastStream], object] | None = None) -> None:
+    """Run one generation worker until SIGINT or SIGTERM (settings and templates checked first);
+    ``prepare`` sees the app before it starts (the command line hangs its probes on it)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = GenerationSettings()
     catalog = build_catalog(settings)
@@ -24,4 +28,7 @@ def run_worker() -> None:
                                 inputs=InputPhotos(store, settings.fetcher(allow_http=False)))
     log.info("worker in group %s on %s: %d templates, provider %s, store %s", settings.worker_group,
              settings.generation_requested_topic, len(catalog.all()), settings.image_provider, settings.image_store)
-    asyncio.run(build_worker_app(settings, handler).run())
+    app = build_worker_app(settings, handler)
+    if prepare is not None:
+        prepare(app)
+    asyncio.run(app.run())

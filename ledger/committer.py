@@ -4,8 +4,16 @@ Saving one command per transaction is bounded by the event table's lock and the 
 The writer takes every command queued while the previous batch was being saved, applies them in
 arrival order to aggregates it keeps in memory (so commands for one wallet are applied one after
 another, never retried against each other), and saves all their events in one transaction.
-A command that raises fails alone. If the batch cannot be saved (another process wrote one of
-its aggregates first), every command of the batch runs again on its own, against fresh state.
+A command that raises fails alone.
+
+Other processes (more API replicas, consumers) write the same aggregates, so what is cached may be
+stale. A save that conflicts asks the store for the versions of the batch's aggregates (one query),
+forgets the stale ones and every aggregate a command touched together with them, and runs only
+those commands again, against what is stored; the others are saved as they were. Once another
+writer has been seen (a conflict, or a gap before this writer's positions), each batch is checked
+by bringing each cached aggregate up to date when a batch first touches it (one query for the
+events it misses, for ``shared_for`` seconds): a rejection is then never decided on a stale wallet,
+and conflicts (each a failed transaction under the table lock) stay rare.
 """
 
 from __future__ import annotations
@@ -15,11 +23,12 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
 
 from ledger.errors import LedgerError
 from ledger.unit import Outcome, Unit
@@ -70,6 +79,9 @@ class Pending:
 class GroupCommitter:
     """Collects concurrent commands and saves each batch of them in one transaction."""
 
+    max_rounds = 5  # a batch whose commands keep conflicting runs one by one after this many tries
+    shared_for = 10.0  # seconds batches are checked before saving after another writer was seen
+
     def __init__(self, ledger: LedgerCore, *, max_batch: int = 256, linger: float = 0.002,
                  cache_size: int = 10_000) -> None:
         self.ledger = ledger
@@ -79,6 +91,13 @@ class GroupCommitter:
         self.cache: OrderedDict[UUID, Aggregate] = OrderedDict()
         self.batches = 0
         self.commands = 0
+        self.conflicts = 0  # saves another process got to first
+        self.rerun = 0  # commands run again because what they read was stale
+        self._reload: set[UUID] = set()  # ids found stored by another process: read them from the store
+        self._head: int | None = None  # the last position this committer saved
+        self._shared_until = 0.0
+        self._checking = False  # whether this batch brings cached aggregates up to date
+        self._checked: set[UUID] = set()  # the aggregates this batch loaded or brought up to date
         self._queue: queue.SimpleQueue[tuple[Command, Pending] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
         self._stopped = False
@@ -144,23 +163,32 @@ class GroupCommitter:
         return False
 
     def _load(self, aggregate_id: UUID) -> Aggregate | None:
-        if aggregate_id in self.cache:
+        cached = self.cache.get(aggregate_id)
+        if cached is not None:
             self.cache.move_to_end(aggregate_id)
-            return self.cache[aggregate_id]
+            if self._checking and aggregate_id not in self._checked:
+                self._checked.add(aggregate_id)
+                self.ledger.fast_forward(cached)
+            return cached
         aggregate = self.ledger.load(aggregate_id)
         if aggregate is not None:
             self._remember(aggregate)
+            self._checked.add(aggregate_id)
         return aggregate
 
     def _cached(self, aggregate_id: UUID) -> Aggregate | None:
         # An id a command creates when absent (a generation's, from its request key): asking the
         # store for each one in this thread cost two thirds of the requests per second
         # (bench/generation_lookup.py). A repeat finds it stored all the same: its save conflicts on
-        # the store's unique key and the batch runs one by one against the store; a repeat
-        # rejected on the way is checked against the store before its rejection stands (_commit).
+        # the store's unique key, the id is marked to be read from the store, and the commands that
+        # touched it run again; a repeat rejected on the way is checked against the store before its
+        # rejection stands (_answer).
         if aggregate_id in self.cache:
             self.cache.move_to_end(aggregate_id)
             return self.cache[aggregate_id]
+        if aggregate_id in self._reload:
+            self._reload.discard(aggregate_id)
+            return self._load(aggregate_id)
         return None
 
     def _remember(self, aggregate: Aggregate) -> None:
@@ -170,62 +198,158 @@ class GroupCommitter:
             self.cache.popitem(last=False)
 
     def _commit(self, batch: list[tuple[Command, Pending]]) -> None:
-        results: list[tuple[Unit, Any, Exception | None, list[Any]]] = []
+        entries = [Entry(command, future) for command, future in batch]
         touched: dict[UUID, Aggregate] = {}
-        for command, _ in batch:
-            unit = Unit(load=self._load, load_new=self._cached)
+        todo = entries
+        # While another process writes too, each cached aggregate is brought up to date (the events
+        # it misses, usually none: one query) the first time a batch touches it.
+        self._checking = validated = self._shared()
+        self._checked.clear()
+        self._reload.clear()
+        for _ in range(self.max_rounds):
+            if not self._apply(todo, touched):
+                return self._one_by_one(entries, touched)
+            changed = [a for a in touched.values() if a.pending_events]
             try:
-                value, error = command(unit), None
+                recordings = self.ledger.save(*changed) if changed else []
+            except IntegrityError:
+                # Another process wrote some of these aggregates first: find which (one query), and
+                # run again only the commands that read or wrote them, against what is stored now.
+                self._shared_until = time.monotonic() + self.shared_for
+                stale = self._stale(touched)
+                if not stale:
+                    return self._one_by_one(entries, touched)
+                self.conflicts += 1
+                todo = self._discard(entries, touched, stale)
+                continue
+            except Exception:
+                log.exception("batch of %d commands could not be saved; running them one by one", len(entries))
+                return self._one_by_one(entries, touched)
+            return self._answer(entries, touched, recordings, validated=validated)
+        log.info("batch of %d commands kept conflicting; running the rest one by one", len(entries))
+        return self._one_by_one(entries, touched)
+
+    def _apply(self, entries: list[Entry], touched: dict[UUID, Aggregate]) -> bool:
+        """Apply commands in order to the aggregates in memory; False if one failed uncleanly."""
+        for entry in entries:
+            unit = Unit(load=self._load, load_new=self._cached)
+            entry.unit = unit
+            try:
+                entry.value = entry.command(unit)
             except Exception as exc:  # the command's own error, returned to its caller
-                value, error = None, exc
+                entry.error = exc
                 if unit.changed() or not isinstance(exc, LedgerError):
                     # Not rejected cleanly: nothing of this batch can be trusted in memory.
-                    return self._one_by_one(batch, touched | unit.aggregates)
+                    touched.update(unit.aggregates)
+                    return False
             touched.update(unit.aggregates)
             for aggregate in unit.aggregates.values():
                 if aggregate.id not in self.cache:
                     self._remember(aggregate)
-            results.append((unit, value, error, unit.new_events()))
-        changed = [a for a in touched.values() if a.pending_events]
-        try:
-            recordings = self.ledger.save(*changed) if changed else []
-        except Exception:
-            log.info("batch of %d commands conflicted; running them one by one", len(batch))
-            return self._one_by_one(batch, touched)
+            entry.events = unit.new_events()
+        return True
+
+    def _shared(self) -> bool:
+        """Whether another process has been writing lately (then batches are checked before saving)."""
+        return time.monotonic() < self._shared_until
+
+    def _stale(self, aggregates: dict[UUID, Aggregate], *, new: Iterable[UUID] = ()) -> set[UUID]:
+        """Which of these aggregates (read or changed in memory) another process has changed since
+        they were loaded, and which of the ``new`` ids (taken for absent) are stored: one query."""
+        base = {i: 0 for i in new} | {i: a.version - len(a.pending_events) for i, a in aggregates.items()}
+        if not base:
+            return set()
+        stored = self.ledger.versions(list(base))
+        return {i for i, version in base.items() if stored.get(i, 0) != version}
+
+    def _discard(self, entries: list[Entry], touched: dict[UUID, Aggregate], stale: set[UUID]) -> list[Entry]:
+        """Forget the stale aggregates, every aggregate a command touched together with one of them
+        (and so on), and those commands' outcomes; return the commands to run again, in order."""
+        dirty_ids, dirty = set(stale), []
+        grown = True
+        while grown:
+            grown = False
+            for entry in entries:
+                if entry.unit is not None and entry not in dirty and dirty_ids & entry.unit.aggregates.keys():
+                    dirty.append(entry)
+                    dirty_ids |= entry.unit.aggregates.keys()
+                    grown = True
+        for aggregate_id in dirty_ids:
+            touched.pop(aggregate_id, None)
+            self.cache.pop(aggregate_id, None)
+        self._reload |= stale
+        for entry in dirty:
+            entry.reset()
+        self.rerun += len(dirty)
+        return [e for e in entries if e in dirty]
+
+    def _answer(self, entries: list[Entry], touched: dict[UUID, Aggregate], recordings: list[Any], *,
+                validated: bool) -> None:
         self.batches += 1
-        self.commands += len(batch)
+        self.commands += len(entries)
+        ids = sorted(r.notification.id for r in recordings)
+        if ids and self._head is not None and ids[0] != self._head + 1:
+            self._shared_until = time.monotonic() + self.shared_for  # someone else wrote in between
+        if ids:
+            self._head = ids[-1]
         positions = {id(r.domain_event): r.notification.id for r in recordings}
-        saved = {a.id for a in changed}
-        for (unit, value, error, events), (command, future) in zip(results, batch, strict=True):
-            if error is not None and (self._stale(unit, saved) or self._stored(unit.assumed_new)):
-                future.set_result(self.ledger.run(command))
-            elif error is not None:
-                future.set_exception(error)
+        rejected = [e for e in entries if e.error is not None]
+        stale: set[UUID] = set()
+        if rejected:
+            # Ids a rejected command took for new were never looked up (a repeat may find them
+            # stored), and while no other writer was seen its cached aggregates were not checked:
+            # check them now, in one query.
+            saved = {r.domain_event.originator_id for r in recordings}
+            cached = {} if validated else {
+                i: a for e in rejected for i, a in e.unit_aggregates().items() if i not in saved}
+            assumed = {i for e in rejected if e.unit is not None for i in e.unit.assumed_new}
+            stale = self._stale(cached, new=assumed)
+        for entry in entries:
+            if entry.error is not None and stale & (entry.unit_aggregates().keys() | set(entry.assumed_new())):
+                # Rejected on what another process had changed (or stored): decide again on fresh state.
+                for aggregate_id in entry.unit_aggregates():
+                    self.cache.pop(aggregate_id, None)
+                try:
+                    entry.future.set_result(self.ledger.run(entry.command))
+                except BaseException as error:
+                    entry.future.set_exception(error)
+            elif entry.error is not None:
+                entry.future.set_exception(entry.error)
             else:
-                future.set_result(self.ledger.outcome(unit, value, events, positions))
+                assert entry.unit is not None
+                entry.future.set_result(self.ledger.outcome(entry.unit, entry.value, entry.events, positions))
 
-    def _stored(self, assumed_new: list[UUID]) -> bool:
-        """Whether an id a rejected command took for new exists (the command was a repeat)."""
-        return any(self._load(aggregate_id) is not None for aggregate_id in assumed_new)
-
-    def _stale(self, unit: Unit, saved: set[UUID]) -> bool:
-        """Whether a rejection was decided on a cached aggregate that another writer changed."""
-        stale = False
-        for aggregate_id, aggregate in unit.aggregates.items():
-            if aggregate_id in saved:  # its version was just checked by the save
-                continue
-            fresh = self.ledger.load(aggregate_id)
-            if fresh is not None and fresh.version != aggregate.version:
-                self.cache[aggregate_id] = fresh
-                stale = True
-        return stale
-
-    def _one_by_one(self, batch: list[tuple[Command, Pending]],
-                    touched: dict[UUID, Aggregate]) -> None:
+    def _one_by_one(self, entries: list[Entry], touched: dict[UUID, Aggregate]) -> None:
         for aggregate_id in touched:
             self.cache.pop(aggregate_id, None)
-        for command, future in batch:
+        for entry in entries:
             try:
-                future.set_result(self.ledger.run(command))
+                entry.future.set_result(self.ledger.run(entry.command))
             except BaseException as error:
-                future.set_exception(error)
+                entry.future.set_exception(error)
+
+
+class Entry:
+    """One command of a batch and what applying it gave."""
+
+    __slots__ = ("command", "error", "events", "future", "unit", "value")
+
+    def __init__(self, command: Command, future: Pending) -> None:
+        self.command = command
+        self.future = future
+        self.unit: Unit | None = None
+        self.value: Any = None
+        self.error: Exception | None = None
+        self.events: list[Any] = []
+
+    def unit_aggregates(self) -> dict[UUID, Aggregate]:
+        """The aggregates the command read or changed."""
+        return {} if self.unit is None else self.unit.aggregates
+
+    def assumed_new(self) -> list[UUID]:
+        """The ids the command took for absent without asking the store."""
+        return [] if self.unit is None else self.unit.assumed_new
+
+    def reset(self) -> None:
+        """Forget the outcome: the command runs again."""
+        self.unit, self.value, self.error, self.events = None, None, None, []

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, project_aggregate
 from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import Environment
@@ -19,7 +19,8 @@ from ledger import transcodings
 from ledger.committer import GroupCommitter
 from ledger.errors import GenerationNotFound, InvalidCommand, UnknownReference
 from ledger.generation import Generation
-from ledger.positions import position_of
+from ledger.pgstore import BinaryAggregateRecorder, BinaryApplicationRecorder
+from ledger.positions import position_of, versions_of
 from ledger.reference import Reference
 from ledger.unit import Outcome, StaleRead, Unit, last_position
 from ledger.values import Money, credits, digest, stable_id
@@ -50,6 +51,9 @@ class LedgerCore(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, burn_order: Sequence[str] = DEFAULT_BURN_ORDER,
                  group_commit: bool = False, max_batch: int = 256, linger: float = 0.002) -> None:
         super().__init__(env)
+        if isinstance(self.recorder, BinaryApplicationRecorder) and self.snapshots is not None:
+            assert isinstance(self.snapshots.recorder, BinaryAggregateRecorder)
+            self.recorder.snapshots = self.snapshots.recorder
         self.burn_order = tuple(burn_order)
         self.committer = GroupCommitter(self, max_batch=max_batch, linger=linger) if group_commit else None
 
@@ -75,6 +79,17 @@ class LedgerCore(Application[UUID]):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+    def fast_forward(self, aggregate: Aggregate) -> Aggregate:
+        """Apply to ``aggregate`` (with no pending events) the stored events it has not seen yet."""
+        missing = self.repository.event_store.get(originator_id=aggregate.id, gt=aggregate.version)
+        found = project_aggregate(aggregate, missing)
+        assert found is not None
+        return found
+
+    def versions(self, ids: list[UUID]) -> dict[UUID, int]:
+        """The stored version of each of ``ids`` that has events (one query)."""
+        return versions_of(self.recorder, ids)
 
     def execute(self, command: Callable[[Unit], Any]) -> Outcome:
         """Run one command: through the group committer when it is on, else on its own."""
@@ -113,14 +128,24 @@ class LedgerCore(Application[UUID]):
 
         The same steps as the library's ``save()``, without its runtime protocol checks on every
         object (about a fifth of a command's time in a batch): everything saved here is an aggregate.
+        The aggregates' pending events are cleared only once they are recorded.
         """
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
         for aggregate in objs:
-            processing_event.events.extend(aggregate.collect_events())
+            processing_event.events.extend(aggregate.pending_events)
             processing_event.aggregates[aggregate.id] = aggregate
         processing_event.saved_kwargs.update(kwargs)
+        snapshots = self._due_snapshots(processing_event)
+        together = isinstance(self.recorder, BinaryApplicationRecorder) and self.recorder.snapshots is not None
+        if snapshots and together:  # in the events' own transaction: no second commit to wait for
+            assert self.snapshots is not None
+            processing_event.saved_kwargs["snapshots"] = [self.snapshots.mapper.to_stored_event(s) for s in snapshots]
         recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
+        for aggregate in objs:  # only once recorded: a batch that conflicts keeps what it had pending
+            aggregate.pending_events.clear()
+        if snapshots and not together:
+            assert self.snapshots is not None
+            self.snapshots.put(snapshots)
         self._notify(recordings)
         return recordings
 
@@ -131,19 +156,18 @@ class LedgerCore(Application[UUID]):
         which would hold up every command queued behind it."""
         return (version + originator_id.int) % self.snapshot_interval == 0
 
-    def _take_snapshots(self, processing_event: Any) -> None:
-        # Snapshot from the aggregate in memory rather than reloading it from the store.
+    def _due_snapshots(self, processing_event: Any) -> list[Any]:
+        # Snapshots from the aggregates in memory (already at the versions being saved) rather
+        # than reloaded from the store.
         if self.snapshots is None:
-            return
+            return []
         due = {e.originator_id for e in processing_event.events
                if self.snapshot_due(e.originator_id, e.originator_version)}
-        snapshots = [
+        return [
             getattr(type(aggregate), "Snapshot", Snapshot).take(aggregate)
             for aggregate_id, aggregate in processing_event.aggregates.items()
             if aggregate_id in due and type(aggregate) in self.snapshotting_intervals
         ]
-        if snapshots:
-            self.snapshots.put(snapshots)
 
 
 def open_wallet(unit: Unit, user_id: str, at: datetime) -> Wallet:

@@ -9,6 +9,7 @@ wakes up on the store's NOTIFY after each commit; on the other stores it polls.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ class Follower:
         self.stopping = threading.Event()
         self._woken = threading.Event()
         self._listener: threading.Thread | None = None
+        self.turned = time.monotonic()  # when the log was last read: a follower waits at most a second
 
     @property
     def head(self) -> int:
@@ -57,6 +59,7 @@ class Follower:
 
     def read(self, limit: int | None = None) -> list[Stored]:
         """The next page of events after the current position (may be empty); advances it."""
+        self.turned = time.monotonic()
         notifications = self.app.recorder.select_notifications(
             start=self.position, limit=limit or self.page_size, topics=self.topics, inclusive_of_start=False,
         )

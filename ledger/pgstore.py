@@ -97,8 +97,12 @@ class BinaryApplicationRecorder(ConcurrentDDL, PostgresApplicationRecorder):
         self._notify_channel(curs)
         curs.execute(_insert_statement(self, returning=True), _columns(stored_events), prepare=True)
 
+    snapshots: BinaryAggregateRecorder | None = None  # set by the ledger: snapshots ride in the events' transaction
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def insert_events(self, stored_events: Sequence[StoredEvent], *, snapshots: Sequence[StoredEvent] = (),
+                      **kwargs: Any) -> Sequence[int] | None:
+        """Insert events (and the snapshots taken at their versions) in one transaction; their positions."""
         if not stored_events:
             return []
         with self.datastore.get_connection() as conn:
@@ -110,6 +114,10 @@ class BinaryApplicationRecorder(ConcurrentDDL, PostgresApplicationRecorder):
                         self._notify_channel(curs)
                     insert = conn.cursor()
                     insert.execute(_insert_statement(self, returning=True), _columns(stored_events), prepare=True)
+                    if snapshots and self.snapshots is not None:
+                        # One commit (one WAL flush) for both: a snapshot is at a version these events make.
+                        conn.execute(_insert_statement(self.snapshots, returning=False), _columns(snapshots),
+                                     prepare=True)
                     conn.execute("COMMIT")
                     pipeline.sync()
                 return [int(row["notification_id"]) for row in insert.fetchall()]

@@ -36,3 +36,33 @@ def position_of(recorder: Any, originator_id: UUID, version: int) -> int | None:
             found = curs.fetchone()
         return None if found is None else int(found["notification_id"])
     raise TypeError(f"no position lookup for recorder {type(recorder).__name__}")
+
+
+def versions_of(recorder: Any, ids: list[UUID]) -> dict[UUID, int]:
+    """The stored version (last event) of each of ``ids`` that has events, in one query."""
+    if not ids:
+        return {}
+    if isinstance(recorder, PostgresApplicationRecorder):
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL(
+            "SELECT originator_id, max(originator_version) AS version FROM {}.{} "
+            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+        with recorder.datastore.get_connection() as conn:  # autocommit: one round trip, no BEGIN
+            rows = conn.execute(statement, (ids,), prepare=True).fetchall()
+        return {row["originator_id"]: int(row["version"]) for row in rows}
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        marks = ",".join("?" * len(ids))
+        with recorder.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT originator_id, max(originator_version) FROM {recorder.events_table_name} "  # noqa: S608
+                f"WHERE originator_id IN ({marks}) GROUP BY originator_id",
+                [i.hex for i in ids],
+            )
+            return {UUID(row[0]): int(row[1]) for row in c.fetchall()}
+    if isinstance(recorder, POPOApplicationRecorder):
+        with recorder._database_lock:
+            index = recorder._stored_events_index
+            return {i: max(index[str(i)]) for i in ids if index.get(str(i))}
+    raise TypeError(f"no version lookup for recorder {type(recorder).__name__}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -42,6 +43,8 @@ class Projector:
         self.positions: dict[str, int] = {}
         self._changed = threading.Condition()
         self._follower: Follower | None = None
+        self._reading: Follower | None = None  # the follower reading now, catching up or following
+        self._started = time.monotonic()
         self._stopping = threading.Event()
         self._listeners: list[Callable[[int], object]] = []
         self.channel: str | None = None  # PostgreSQL: where each commit announces the position reached
@@ -74,6 +77,11 @@ class Projector:
         return min(self.positions.values(), default=0)
 
     @property
+    def turned(self) -> float:
+        """When the projector last read the log (``time.monotonic()``): its liveness."""
+        return self._reading.turned if self._reading is not None else self._started
+
+    @property
     def lag(self) -> int:
         """How many positions the slowest projection is behind the head of the log (an upper bound)."""
         return max(0, (self.app.recorder.max_notification_id() or 0) - self.position)
@@ -81,6 +89,7 @@ class Projector:
     def catch_up(self, progress: Callable[[int], object] | None = None) -> int:
         """Apply every event stored so far; returns how many events were read."""
         follower = Follower(self.app, after=self.position, page_size=self.page_size)
+        self._reading = follower
         count = 0
         while page := follower.read():
             self.apply(page)
@@ -95,8 +104,8 @@ class Projector:
         while not self._stopping.is_set():
             try:
                 self.catch_up()
-                self._follower = Follower(self.app, after=self.position, page_size=self.page_size,
-                                          poll_interval=self.poll_interval)
+                self._follower = self._reading = Follower(self.app, after=self.position, page_size=self.page_size,
+                                                          poll_interval=self.poll_interval)
                 if self._stopping.is_set():
                     return
                 for page in self._follower.pages():

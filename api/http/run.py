@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import timedelta
 from types import FrameType
@@ -81,20 +82,62 @@ def _projector() -> Projector:
     return projector
 
 
-def run_projector() -> None:
-    """Follow the ledger and keep every projection up to date until SIGTERM or SIGINT."""
+def run_projector(health_port: int = 0) -> None:
+    """Follow the ledger and keep every projection up to date until SIGTERM or SIGINT.
+
+    Only the process holding the projector's lock projects (see ``api.leader``); others stand by.
+    """
+    from api.leader import Leadership, lock_for
+    from api.probes import beats_within, start_probes, store_answers
+
     projector = _projector()
+    leadership = Leadership("projector", lock_for("projector"))
+    probes = start_probes(health_port)
+    if probes is not None:
+        probes.ready["event store"] = store_answers(projector.app)
+        probes.info["role"] = lambda: leadership.role
+    stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping the projector", signum)
+        stopping.set()
         projector.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     gc.freeze()  # as in serve(): the collector's full passes skip what was built at startup
-    log.info("projector starting at position %s", projector.position)
     try:
+        if not leadership.wait(stopping):
+            return
+        if probes is not None:  # a follower reads at least every second; a page is applied in well under a minute
+            probes.live["projector"] = beats_within(lambda: projector.turned, 60.0)
+        leadership.watch(projector.stop)
+        projector.setup()  # positions as the previous leader left them
+        log.info("projector starting at position %s", projector.position)
         projector.run()
+    finally:
+        leadership.release()
+        projector.app.close()
+        projector.engine.dispose()
+        if probes is not None:
+            probes.stop()
+    if leadership.lost.is_set():
+        raise SystemExit("projector: lost its lock to another process; exiting to stand by")
+
+
+def create_schema() -> str:
+    """Create every table the processes use (event store, positions, read tables, idempotency keys);
+    what was created, in one line. Idempotent: each process would also create what it misses."""
+    from api.http.idempotency import IdempotencyStore
+    from api.messaging.positions import positions_for
+
+    projector = _projector()  # the event store's tables, then the read tables and tracking rows
+    try:
+        positions_for(projector.app.recorder).get("relay")
+        IdempotencyStore(projector.engine).setup()
+        head = projector.app.recorder.max_notification_id() or 0
+        return (f"event store and read tables ready ({len(projector.projections)} projections at "
+                f"position {projector.position}; the log's head is {head})")
     finally:
         projector.app.close()
         projector.engine.dispose()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 
 from api.bootstrap import build_ledger
+from api.leader import Leadership, lock_for
 from api.messaging.inbound import build_inbound
 from api.messaging.relay import Relay
 from api.messaging.settings import MessagingSettings
 from api.policy import load_policy
+from api.probes import loop_turns, start_probes, store_answers, watch_app
 
 log = logging.getLogger(__name__)
 
@@ -25,35 +28,71 @@ def serve_lag_metric(relay: Relay, port: int) -> None:
     start_http_server(port)
 
 
-def run_relay(metrics_port: int = 0) -> None:
-    """Run the relay until SIGINT or SIGTERM, then finish the page in flight and stop."""
+def run_relay(metrics_port: int = 0, health_port: int = 0) -> None:
+    """Run the relay until SIGINT or SIGTERM, then finish the page in flight and stop.
+
+    Only the process holding the relay's lock publishes (see ``api.leader``); others stand by.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = MessagingSettings()
     ledger = build_ledger()
     relay = Relay(ledger, settings)
+    probes = start_probes(health_port)
+    leadership = Leadership(f"relay {relay.name}", lock_for(f"relay:{relay.name}"))
+    if probes is not None:
+        probes.ready["event store"] = store_answers(ledger)
+        probes.info["role"] = lambda: leadership.role
     if metrics_port:
         serve_lag_metric(relay, metrics_port)
+    stopping = threading.Event()
+
+    def stop() -> None:
+        stopping.set()
+        relay.stop()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, relay.stop)
-        log.info("relay %s publishing to %s", relay.name, settings.kafka_bootstrap_servers)
-        await relay.run()
+            loop.add_signal_handler(signum, stop)
+        if probes is not None:
+            probes.live["event loop"] = loop_turns(loop)
+        log.info("relay %s: publishing to %s once it leads", relay.name, settings.kafka_bootstrap_servers)
+        await publish_while_leading(relay, leadership, stopping)
 
     try:
         asyncio.run(main())
     finally:
+        leadership.release()
         ledger.close()
+        if probes is not None:
+            probes.stop()
+    if leadership.lost.is_set():
+        raise SystemExit(f"relay {relay.name}: lost its lock to another process; exiting to stand by")
 
 
-def run_consumers() -> None:
+async def publish_while_leading(relay: Relay, leadership: Leadership, stopping: threading.Event) -> None:
+    """Wait until this process holds the relay's lock, then publish until stopped or the lock is lost."""
+    if not await asyncio.to_thread(leadership.wait, stopping):
+        return
+    loop = asyncio.get_running_loop()
+    leadership.watch(lambda: loop.call_soon_threadsafe(relay.stop))
+    await relay.run()
+
+
+def run_consumers(health_port: int = 0) -> None:
     """Run the referral and payment consumers until SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = MessagingSettings()
     policy = load_policy(settings.policy_file)
     ledger = build_ledger()
+    app = build_inbound(ledger, policy, settings)
+    probes = start_probes(health_port)
+    if probes is not None:
+        watch_app(probes, app)
+        probes.ready["event store"] = store_answers(ledger)
     try:
-        asyncio.run(build_inbound(ledger, policy, settings).run())
+        asyncio.run(app.run())
     finally:
         ledger.close()
+        if probes is not None:
+            probes.stop()
