@@ -152,24 +152,37 @@ MOVE_BALANCE = update(wallet_balances).where(wallet_balances.c.wallet_id == bind
 
 
 _g = wallet_grants.c
-# The wallet's row and its open grants' remaining credits by source, in one statement: one row per
-# source, or a single row with no source when nothing is spendable. Grouping by the primary key
-# lets the wallet's other columns be selected (PostgreSQL: functional dependency; SQLite: any).
+# The wallet's row and its open grants' remaining credits by source and expiry, in one statement: one
+# row per (source, expiry), or a single row with no source when nothing is spendable. Grouping by the
+# primary key lets the wallet's other columns be selected (PostgreSQL: functional dependency; SQLite:
+# any). The expiry in the grouping gives the next expiry from the same rows, with no second query.
 WALLET_AVAILABLE = (
-    select(wallet_balances, _g.source, func.sum(_g.remaining).label("source_remaining"))
+    select(wallet_balances, _g.source, _g.expires_at.label("grant_expires_at"),
+           func.sum(_g.remaining).label("source_remaining"))
     .outerjoin(wallet_grants, (_g.wallet_id == wallet_balances.c.wallet_id) & _g.closed.is_(None) & (_g.remaining > 0)
                & (_g.expires_at.is_(None) | (_g.expires_at > bindparam("at", type_=UTCDateTime))))
     .where(wallet_balances.c.user_id == bindparam("user_id"))
-    .group_by(wallet_balances.c.wallet_id, _g.source)
+    .group_by(wallet_balances.c.wallet_id, _g.source, _g.expires_at)
 )
+GRANT_COLUMNS = ("source", "grant_expires_at", "source_remaining")
 
 
 def wallet_available(conn: Connection, user_id: str, at: datetime) -> dict[str, Any] | None:
     """The user's wallet row with the credits spendable at ``at`` (open grants not expired at that
-    instant) by source and in all; None without a wallet."""
+    instant) by source and in all, and the soonest-lapsing ones as ``next_expiry`` (credits, instant)
+    or None; None without a wallet."""
     rows = conn.execute(WALLET_AVAILABLE, {"user_id": user_id, "at": at}).mappings().all()
     if not rows:
         return None
-    wallet = {k: v for k, v in rows[0].items() if k not in ("source", "source_remaining")}
-    by_source = {r["source"]: int(r["source_remaining"]) for r in rows if r["source"] is not None}
-    return {**wallet, "available": sum(by_source.values()), "by_source": by_source}
+    wallet = {k: v for k, v in rows[0].items() if k not in GRANT_COLUMNS}
+    by_source: dict[str, int] = {}
+    lapsing: dict[datetime, int] = {}
+    for r in rows:
+        if r["source"] is None:
+            continue
+        by_source[r["source"]] = by_source.get(r["source"], 0) + int(r["source_remaining"])
+        if r["grant_expires_at"] is not None:
+            lapsing[r["grant_expires_at"]] = lapsing.get(r["grant_expires_at"], 0) + int(r["source_remaining"])
+    soonest = min(lapsing, default=None)
+    next_expiry = None if soonest is None else (lapsing[soonest], soonest)
+    return {**wallet, "available": sum(by_source.values()), "by_source": by_source, "next_expiry": next_expiry}

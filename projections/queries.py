@@ -8,25 +8,16 @@ from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, func, select
 
-from projections.balances import wallet_available, wallet_balances, wallet_grants
+from projections.balances import wallet_available, wallet_balances
 from projections.db import tracking
 from projections.generations import gallery, generations
 from projections.statement import wallet_statement
 
 
 def wallet(conn: Connection, user_id: str, at: datetime) -> dict[str, Any] | None:
-    """The user's wallet row with the credits available at ``at``, by source; None without a wallet."""
+    """The user's wallet row with the credits available at ``at``, by source, and its next expiry; None
+    without a wallet."""
     return wallet_available(conn, user_id, at)
-
-
-def next_expiry(conn: Connection, wallet_id: UUID, at: datetime) -> tuple[int, datetime] | None:
-    """The credits of the wallet's open grants that lapse soonest after ``at``, and when; None if none lapse."""
-    g = wallet_grants.c
-    row = conn.execute(
-        select(g.expires_at, func.sum(g.remaining))
-        .where((g.wallet_id == wallet_id) & g.closed.is_(None) & (g.remaining > 0) & (g.expires_at > at))
-        .group_by(g.expires_at).order_by(g.expires_at).limit(1)).first()
-    return None if row is None else (int(row[1]), row[0])
 
 
 def statement(conn: Connection, user_id: str, *, before: int | None, limit: int) -> list[RowMapping]:

@@ -19,13 +19,13 @@ def wallet_view(service: Service, user_id: str, position: int) -> tuple[WalletPu
     now = service.clock()
     with service.reads.connect() as conn:
         row = queries.wallet(conn, user_id, now)
-        soonest = queries.next_expiry(conn, row["wallet_id"], now) if row is not None else None
     if row is None:
         empty = Lifetime(purchased=0, granted=0, spent=0, expired=0, clawed_back=0)
         return WalletPublic(user_id=user_id, available=0, held=0, by_source={}, lifetime=empty,
                             position=position), None
     lifetime = Lifetime(purchased=row["purchased"], granted=row["granted"], spent=row["spent"],
                         expired=row["expired"], clawed_back=row["clawed_back"])
+    soonest = row["next_expiry"]
     expiry = NextExpiry(credits=soonest[0], expires_at=soonest[1]) if soonest is not None else None
     return WalletPublic(user_id=user_id, available=row["available"], held=row["held"], by_source=row["by_source"],
                         lifetime=lifetime, next_expiry=expiry, position=position), row
