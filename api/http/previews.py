@@ -9,6 +9,7 @@ template that takes the learner's photo is previewed without one: its style, col
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import uuid
@@ -23,6 +24,7 @@ from generation.compositor.result import finish
 from generation.handler import image_request
 from generation.messages import GenerationRequestedMessage, RequestedPayload
 from generation.ports import ImageModel
+from generation.samples import SAMPLE_PHOTO
 from generation.settings import GenerationSettings
 from generation.templates import Template
 
@@ -93,9 +95,13 @@ class Previews:
 
     async def _render(self, template: Template) -> Preview:
         message = preview_request(template)
-        if template.needs_input_image:
+        takes_photo = template.needs_input_image
+        if takes_photo:
             template = template.model_copy(update={"needs_input_image": False})
         request = image_request(template, message)
+        if takes_photo and SAMPLE_PHOTO.is_file():  # a sample portrait shows what the learner's photo becomes
+            photo = await anyio.to_thread.run_sync(SAMPLE_PHOTO.read_bytes)
+            request = dataclasses.replace(request, input_image="sample", input_data=photo)
         artwork = await self.model().generate(request)
         image = await anyio.to_thread.run_sync(finish, template, message.payload.variables, artwork)
         png = await anyio.to_thread.run_sync(_shrink, image.data)

@@ -132,6 +132,27 @@ async def test_a_template_is_rendered_once_however_many_ask_at_the_same_time() -
     assert Image.open(io.BytesIO(found[0].png)).width == PREVIEW_WIDTH
 
 
+
+async def test_a_photo_templates_preview_shows_the_sample_portrait_given_the_templates_treatment() -> None:
+    from generation.models.local import LocalModel
+    from generation.samples import SAMPLE_PHOTO
+
+    class Recording(LocalModel):
+        """The local model, keeping the requests it was asked to draw."""
+
+        requests: list[ImageRequest] = []
+
+        async def generate(self, request: ImageRequest) -> ImageResult:
+            self.requests.append(request)
+            return await super().generate(request)
+
+    model = Recording(scale=0.1)
+    await Previews(model).get(load_catalog().get("profile-professional"))
+    await Previews(model).get(load_catalog().get("poster-webinar"))
+    photo, poster = model.requests
+    assert photo.input_data == SAMPLE_PHOTO.read_bytes() and photo.input_image
+    assert poster.input_data is None and poster.input_image is None
+
 def test_previews_use_each_variables_sample_or_default() -> None:
     catalog = load_catalog()
     assert preview_request(catalog.get("poster-course-launch")).payload.variables == {
