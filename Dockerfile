@@ -10,6 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY ledger ./ledger
+COPY service ./service
 COPY api ./api
 COPY generation ./generation
 COPY projections ./projections

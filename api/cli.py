@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from api.bootstrap import build_ledger
-from api.settings import StartupError, describe_invalid
+from service.bootstrap import build_ledger
+from service.settings.store import StartupError, describe_invalid
 
 if TYPE_CHECKING:
     from api.messaging.topics import Process
@@ -33,9 +33,9 @@ class _Commands(typer.Typer):
 def startup_problem(error: BaseException) -> str | None:
     """The one line for an error that stops a process at start-up (bad settings, policy or templates, an
     unreachable database); None for anything else, which keeps its traceback."""
-    from api.http.settings import UnsafeSettings
-    from api.policy import PolicyError
     from generation.templates import TemplateError
+    from service.policy import PolicyError
+    from service.settings.http import UnsafeSettings
 
     if isinstance(error, ValidationError) and error.title.endswith("Settings"):
         return f"invalid settings: {describe_invalid(error)}"
@@ -85,8 +85,8 @@ def _require_topics(process: Process) -> None:
 
     from pydantic import ValidationError
 
-    from api.messaging.settings import MessagingSettings
     from api.messaging.topics import TopicsError, process_topics, require_topics
+    from service.settings.messaging import MessagingSettings
 
     try:
         settings = MessagingSettings()
@@ -132,7 +132,7 @@ def serve(host: str = typer.Option("", help="Address to listen on (default: STUD
           ) -> None:
     """Run the HTTP API; on the embedded default also the projector and the image pipeline."""
     from api.http.run import serve as run_serve
-    from api.http.settings import UnsafeSettings
+    from service.settings.http import UnsafeSettings
 
     try:
         run_serve(host=host or None, port=port or None)
@@ -188,7 +188,7 @@ def worker(health_port: HealthPort = 0) -> None:
 @app.command()
 def results(health_port: HealthPort = 0) -> None:
     """Apply the workers' results to the ledger: capture on completion, release on failure."""
-    from api.results import run_results
+    from api.messaging.results import run_results
 
     _require_topics("results")
     run_results(health_port)
@@ -199,7 +199,7 @@ def sweep(loop: bool = typer.Option(False, help="Keep sweeping every --interval 
           interval: float = typer.Option(15.0, min=0.1, help="Seconds between sweeps with --loop."),
           health_port: HealthPort = 0) -> None:
     """Expire holds past their deadline and fail their generations with reason "timeout" (one sweeper leads)."""
-    from api.sweeper import run_sweep
+    from service.sweeper import run_sweep
 
     swept = run_sweep(loop=loop, interval=interval, health_port=health_port)
     typer.echo(json.dumps({"generations_failed": swept.generations_failed, "holds_expired": swept.holds_expired}))
@@ -251,8 +251,8 @@ def kafka_init() -> None:
 
     from pydantic import ValidationError
 
-    from api.messaging.settings import MessagingSettings
     from api.messaging.topics import TopicsError, init_topics, project_topics
+    from service.settings.messaging import MessagingSettings
 
     try:
         settings = MessagingSettings()

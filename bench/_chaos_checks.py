@@ -16,10 +16,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from api.messaging.positions import positions_for
 from bench._chaos_load import Tally
 from ledger import Ledger
-from ledger.follow import Follower
+from ledger.store.follow import Follower
+from ledger.store.tracking import positions_for
 
 TERMINAL = ("GenerationCompleted", "GenerationFailed")
 RESOLUTIONS = ("HoldCaptured", "HoldReleased", "HoldExpired")

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 
 from api.http.auth import issue_token
 from api.http.signatures import sign
-from api.policy import Policy
+from service.policy import Policy
 
 POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Chaos Engineering", "date": "today"}}
 ATTEMPTS_WITHIN_S = 120.0  # a client gives a POST this long to get a final answer through kills

@@ -38,7 +38,6 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.messaging.dead_letters import dead_letter_topic
-from api.policy import load_policy
 from bench._broker import LOCAL, broker
 from bench._chaos_checks import LogReader, check, read_all, server_errors_outside, wait_quiet
 from bench._chaos_load import Load
@@ -47,6 +46,7 @@ from bench._pg import PG, ledger_env, scratch_database
 from ledger import Ledger
 from projections import queries
 from projections.db import make_engine
+from service.policy import load_policy
 from tests.kafka_broker import free_port
 
 JWT_SECRET = "chaos-" + uuid.uuid4().hex + uuid.uuid4().hex

@@ -38,14 +38,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from eventsourcing.utils import get_topic
 
 from api.messaging.relay import Relay
-from api.messaging.settings import MessagingSettings
-from api.results import add_result_consumer
+from api.messaging.results import add_result_consumer
 from bench._broker import LOCAL, broker
 from bench._pg import ledger_env, scratch_database
 from generation.settings import GenerationSettings
 from generation.worker import broker_for
 from ledger import Generation, Ledger, Money
-from ledger.follow import Follower
+from ledger.store.follow import Follower
+from service.settings.messaging import MessagingSettings
 from tests.kafka_broker import create_topics
 
 ROOT = Path(__file__).resolve().parent.parent

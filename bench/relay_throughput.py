@@ -33,10 +33,10 @@ from aiokafka import AIOKafkaProducer
 
 from api.messaging.envelope import records
 from api.messaging.relay import NotificationFollower, Relay, producer_options
-from api.messaging.settings import MessagingSettings
 from bench._broker import broker
 from bench._pg import ledger_env, scratch_database
 from ledger import Ledger, Wallet, wallet_id
+from service.settings.messaging import MessagingSettings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 EVENTS_PER_WALLET = 100

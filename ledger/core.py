@@ -15,13 +15,13 @@ from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import Environment
 
-from ledger import transcodings
 from ledger.committer import GroupCommitter
 from ledger.errors import GenerationNotFound, InvalidCommand, UnknownReference
 from ledger.generation import Generation
-from ledger.pgstore import BinaryAggregateRecorder, BinaryApplicationRecorder
-from ledger.positions import position_of, versions_of
 from ledger.reference import Reference
+from ledger.store import transcodings
+from ledger.store.pgstore import BinaryAggregateRecorder, BinaryApplicationRecorder
+from ledger.store.positions import position_of, versions_of
 from ledger.unit import Outcome, StaleRead, Unit, last_position
 from ledger.values import Money, credits, digest, stable_id
 from ledger.wallet import DEFAULT_BURN_ORDER, Wallet
@@ -60,7 +60,7 @@ class LedgerCore(Application[UUID]):
     def construct_factory(self, env: Environment) -> InfrastructureFactory:
         # Same tables and locking as the library's PostgreSQL store, faster inserts.
         if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
-            env = Environment(env.name, {**env, "PERSISTENCE_MODULE": "ledger.pgstore:Factory"})
+            env = Environment(env.name, {**env, "PERSISTENCE_MODULE": "ledger.store.pgstore:Factory"})
         return super().construct_factory(env)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

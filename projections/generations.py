@@ -22,8 +22,8 @@ from sqlalchemy import (
     update,
 )
 
-from ledger.follow import Stored
 from ledger.generation import Generation
+from ledger.store.follow import Stored
 from projections.base import Write
 from projections.db import UTCDateTime, metadata
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, delete, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ledger.follow import Follower, Stored
+from ledger.store.follow import Follower, Stored
 from projections.base import Projection
 from projections.db import create_tables, metadata, tracking
 

@@ -22,8 +22,8 @@ from sqlalchemy import (
     select,
 )
 
-from ledger.follow import Stored
 from ledger.generation import Generation
+from ledger.store.follow import Stored
 from ledger.wallet import Wallet
 from projections.base import Write
 from projections.db import UTCDateTime, metadata

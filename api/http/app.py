@@ -16,7 +16,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import docs, problems
 from api.http.contract import describe_problems
-from api.http.metrics import Metrics
 from api.http.previews import Previews
 from api.http.routers import (
     admin,
@@ -33,7 +32,8 @@ from api.http.routers import (
     webhooks,
 )
 from api.http.web import page
-from api.service import Service
+from service.container import Service
+from service.metrics import Metrics
 
 DESCRIPTION = """Creative Studio's credits and image generation.
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from api.service import Service
 from ledger import LedgerError, Outcome
+from service.container import Service
 
 
 def command(service: Service, name: str, run: Callable[[], Outcome]) -> Outcome:

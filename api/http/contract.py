@@ -18,10 +18,10 @@ COMMITTED = Path(__file__).parents[2] / "docs" / "openapi.json"
 def document() -> dict[str, Any]:
     """The OpenAPI document the service publishes at /openapi.json, whatever the environment says."""
     from api.http.app import create_app
-    from api.http.settings import ApiSettings
-    from api.service import build_service
-    from api.settings import StoreSettings
     from generation.settings import GenerationSettings
+    from service.container import build_service
+    from service.settings.http import ApiSettings
+    from service.settings.store import StoreSettings
 
     with tempfile.TemporaryDirectory(prefix="studio-openapi-") as folder:
         # Defaults only (model_construct reads no environment): the document depends on the routes alone.

@@ -9,9 +9,9 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.auth import Principal, unauthorized
-from api.http.idempotency import check_key
 from api.http.problems import Problem
-from api.service import Service
+from service.container import Service
+from service.idempotency import check_key
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT: `sub` is the user id, role `admin` for admin routes")
 

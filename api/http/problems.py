@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.messaging.handlers import RejectedMessage
 from generation.templates import UnknownTemplate, VariableError
 from ledger import errors
+from service.payments import RejectedMessage
 
 log = logging.getLogger(__name__)
 TYPE_PREFIX = "urn:studio-ledger:problem:"

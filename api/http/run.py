@@ -15,13 +15,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from api.bootstrap import build_ledger
 from api.http.auth import issue_token
-from api.http.settings import ApiSettings
-from api.service import is_embedded, read_db_url
-from api.settings import StoreSettings
 from projections import Projector, all_projections
 from projections.db import make_engine
+from service.bootstrap import build_ledger
+from service.container import is_embedded, read_db_url
+from service.settings.http import ApiSettings
+from service.settings.store import StoreSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def serve(*, host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     from api.http.app import create_app
-    from api.service import build_service
+    from service.container import build_service
 
     overrides: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     service = build_service(ApiSettings(**overrides))
@@ -85,10 +85,10 @@ def _projector() -> Projector:
 def run_projector(health_port: int = 0) -> None:
     """Follow the ledger and keep every projection up to date until SIGTERM or SIGINT.
 
-    Only the process holding the projector's lock projects (see ``api.leader``); others stand by.
+    Only the process holding the projector's lock projects (see ``service.leader``); others stand by.
     """
-    from api.leader import Leadership, lock_for
     from api.probes import beats_within, start_probes, store_answers
+    from service.leader import Leadership, lock_for
 
     projector = _projector()
     leadership = Leadership("projector", lock_for("projector"))
@@ -128,8 +128,8 @@ def run_projector(health_port: int = 0) -> None:
 def create_schema() -> str:
     """Create every table the processes use (event store, positions, read tables, idempotency keys);
     what was created, in one line. Idempotent: each process would also create what it misses."""
-    from api.http.idempotency import IdempotencyStore
-    from api.messaging.positions import positions_for
+    from ledger.store.tracking import positions_for
+    from service.idempotency import IdempotencyStore
 
     projector = _projector()  # the event store's tables, then the read tables and tracking rows
     try:

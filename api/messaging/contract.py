@@ -13,9 +13,9 @@ from pydantic import UUID5 as EventId
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.messaging.inbound import build_inbound
-from api.messaging.settings import MessagingSettings
-from api.policy import load_policy
 from ledger import Ledger
+from service.policy import load_policy
+from service.settings.messaging import MessagingSettings
 
 
 class EventEnvelope(BaseModel):

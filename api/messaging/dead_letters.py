@@ -20,8 +20,8 @@ from faststream import BaseMiddleware
 from faststream.exceptions import NackMessage
 from pydantic import ValidationError
 
-from api.messaging.handlers import RejectedMessage
 from ledger import LedgerError
+from service.payments import RejectedMessage
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)

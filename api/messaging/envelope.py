@@ -11,7 +11,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.persistence import Notification
 
-from ledger.follow import Stored
+from ledger.store.follow import Stored
 
 EVENTS_TOPIC = "ledger.events"
 GENERATION_REQUESTED_TOPIC = "generation.requested"

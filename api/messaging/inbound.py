@@ -18,13 +18,13 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from faststream.specification import AsyncAPI
 
-from api.messaging import handlers
 from api.messaging.dead_letters import RETRY_DELAYS, DeadLetters, dead_letter_topic, strict_json
-from api.messaging.messages import PaymentMessage, ReferralMessage
-from api.messaging.settings import MessagingSettings
-from api.policy import Policy
 from generation.worker import group_timing
 from ledger import Ledger
+from service import payments as handlers
+from service.messages import PaymentMessage, ReferralMessage
+from service.policy import Policy
+from service.settings.messaging import MessagingSettings
 
 Apply = Callable[..., Any]
 

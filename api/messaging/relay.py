@@ -21,9 +21,9 @@ from aiokafka.partitioner import DefaultPartitioner
 from eventsourcing.persistence import Notification
 
 from api.messaging.envelope import records
-from api.messaging.positions import Positions, positions_for
-from api.messaging.settings import MessagingSettings
-from ledger.follow import Follower, Stored
+from ledger.store.follow import Follower, Stored
+from ledger.store.tracking import Positions, positions_for
+from service.settings.messaging import MessagingSettings
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # between attempts to reach a store that went away

@@ -7,13 +7,13 @@ import logging
 import signal
 import threading
 
-from api.bootstrap import build_ledger
-from api.leader import Leadership, lock_for
 from api.messaging.inbound import build_inbound
 from api.messaging.relay import Relay
-from api.messaging.settings import MessagingSettings
-from api.policy import load_policy
 from api.probes import loop_turns, start_probes, store_answers, watch_app
+from service.bootstrap import build_ledger
+from service.leader import Leadership, lock_for
+from service.policy import load_policy
+from service.settings.messaging import MessagingSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def serve_lag_metric(relay: Relay, port: int) -> None:
 def run_relay(metrics_port: int = 0, health_port: int = 0) -> None:
     """Run the relay until SIGINT or SIGTERM, then finish the page in flight and stop.
 
-    Only the process holding the relay's lock publishes (see ``api.leader``); others stand by.
+    Only the process holding the relay's lock publishes (see ``service.leader``); others stand by.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = MessagingSettings()

@@ -20,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from api.messaging.dead_letters import dead_letter_topic
-from api.messaging.settings import MessagingSettings
+from service.settings.messaging import MessagingSettings
 
 Process = Literal["relay", "consume", "results", "worker"]
 PROCESSES: tuple[Process, ...] = ("relay", "consume", "results", "worker")

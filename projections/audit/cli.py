@@ -25,8 +25,8 @@ PROGRESS = typer.Option(sys.stderr.isatty(), "--progress/--no-progress", help="S
 
 @contextmanager
 def _ledger() -> Iterator[Ledger]:
-    from api.bootstrap import build_ledger
-    from api.settings import StoreSettings
+    from service.bootstrap import build_ledger
+    from service.settings.store import StoreSettings
 
     settings = StoreSettings(group_commit=False)
     if settings.store == "memory":
@@ -42,10 +42,10 @@ def _ledger() -> Iterator[Ledger]:
 
 
 def _read_tables() -> ProjectionDiff:
-    from api.http.settings import ApiSettings
-    from api.service import read_db_url
-    from api.settings import StoreSettings
     from projections.db import make_engine
+    from service.container import read_db_url
+    from service.settings.http import ApiSettings
+    from service.settings.store import StoreSettings
 
     return ProjectionDiff(make_engine(read_db_url(StoreSettings(), ApiSettings()), pool_size=2))
 

@@ -26,7 +26,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from api.http.auth import issue_token
-from api.http.settings import EMBEDDED_JWT_SECRET
+from service.settings.http import EMBEDDED_JWT_SECRET
 
 CLI = str(Path(sys.executable).with_name("studio-ledger"))
 # A first image renders its fonts and the machine may be shared: wait for what a learner waits for.

@@ -13,11 +13,11 @@ from pydantic import SecretStr
 
 from api.http.app import create_app
 from api.http.auth import issue_token
-from api.http.settings import ApiSettings
 from api.http.signatures import sign
-from api.service import Service, build_service
-from api.settings import StoreSettings
 from generation.settings import GenerationSettings
+from service.container import Service, build_service
+from service.settings.http import ApiSettings
+from service.settings.store import StoreSettings
 from tests.conftest import PG
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from api.settings import StoreSettings
 from ledger import Ledger, wallet_id
+from service.settings.store import StoreSettings
 from tests.unit.test_audit_fold import T0, busy_ledger
 
 pytestmark = pytest.mark.e2e

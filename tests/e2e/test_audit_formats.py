@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import StoreSettings
 from ledger import Ledger, Money
 from projections.audit.reports import SUMMARY_COLUMNS
+from service.settings.store import StoreSettings
 from tests.conftest import T0
 from tests.e2e.test_audit_cli import run, store
 

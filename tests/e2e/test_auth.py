@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.http.settings import ApiSettings, UnsafeSettings
-from api.service import build_service
-from api.settings import StoreSettings
+from service.container import build_service
+from service.settings.http import ApiSettings, UnsafeSettings
+from service.settings.store import StoreSettings
 from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
 from tests.e2e.test_api import POSTER, buy, finish
 

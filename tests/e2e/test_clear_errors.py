@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.http.settings import ApiSettings, UnsafeSettings, check_secrets
-from api.service import Service
+from service.container import Service
+from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
 from tests.e2e.http_support import bearer, client_for, key, service_for
 
 pytestmark = pytest.mark.e2e

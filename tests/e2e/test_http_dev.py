@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.http.idempotency import idempotency_keys
-from api.service import Service
+from service.container import Service
+from service.idempotency import idempotency_keys
 from tests.e2e.http_support import bearer, client_for, key, service_for, signed
 
 pytestmark = pytest.mark.e2e

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.http.previews import PREVIEW_WIDTH, Previews, preview_request
-from api.service import Service
 from generation.ports import SIZES, ImageRequest, ImageResult
 from generation.templates import load_catalog
+from service.container import Service
 from tests.e2e.http_support import bearer, client_for, key, service_for
 from tests.e2e.test_api import buy
 

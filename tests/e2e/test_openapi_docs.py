@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from api.http import schemas
-from api.service import Service
+from service.container import Service
 from tests.e2e.http_support import WEBHOOK_SECRET, bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e

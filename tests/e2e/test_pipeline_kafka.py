@@ -19,9 +19,7 @@ import pytest
 from faststream.kafka import KafkaBroker
 
 from api.messaging.relay import Relay
-from api.messaging.settings import MessagingSettings
-from api.results import add_result_consumer
-from api.sweeper import Sweeper
+from api.messaging.results import add_result_consumer
 from generation.handler import GenerationHandler, RetryPolicy
 from generation.models.local import LocalModel
 from generation.settings import GenerationSettings
@@ -29,7 +27,9 @@ from generation.stores.local import LocalStore
 from generation.templates import load_catalog
 from generation.worker import add_worker, broker_for
 from ledger import Generation, Ledger, Money, Wallet
-from ledger.follow import Follower
+from ledger.store.follow import Follower
+from service.settings.messaging import MessagingSettings
+from service.sweeper import Sweeper
 from tests.kafka_broker import committed_offset, create_topics, produce, read_topic, unique_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from api.service import Service
 from generation.ports import ImageResult
 from generation.stores.signing import signature
+from service.container import Service
 from tests.e2e.http_support import MEDIA_KEY, bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e

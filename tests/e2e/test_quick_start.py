@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.http.settings import ApiSettings
-from api.settings import StoreSettings
+from service.settings.http import ApiSettings
+from service.settings.store import StoreSettings
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]

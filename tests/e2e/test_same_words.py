@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from api.messaging.handlers import apply_referral
-from api.messaging.messages import REFERRAL_MESSAGES
-from api.service import Service
 from generation.templates import load_catalog
+from service.container import Service
+from service.messages import REFERRAL_MESSAGES
+from service.payments import apply_referral
 from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
 from tests.e2e.test_api import finish
 

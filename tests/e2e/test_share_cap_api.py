@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from api.service import Service
+from service.container import Service
 from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e

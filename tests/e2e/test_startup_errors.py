@@ -81,7 +81,7 @@ def test_the_service_refuses_a_short_webhook_secret_in_one_line(
 
 def test_the_service_refuses_a_pack_cheaper_than_redemption_naming_it(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    shipped = (ROOT / "api" / "policy.toml").read_text()
+    shipped = (ROOT / "service" / "policy.toml").read_text()
     policy = tmp_path / "policy.toml"
     policy.write_text(shipped.replace('id = "creator"', 'id = "bargain-bin"').replace("price_minor = 4900",
                                                                                        "price_minor = 49900"))

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from api.service import Service, build_service
-from api.uploads import UploadPurger
 from generation.errors import InvalidInput
 from generation.inputs import InputPhotos
+from service.container import Service, build_service
+from service.uploads import UploadPurger
 from tests.e2e.http_support import (
     api_settings,
     bearer,
@@ -173,7 +173,7 @@ def test_expired_uploads_are_purged_unless_a_pending_generation_needs_them(
     assert service.purger is None  # the tests' service has no background threads: run one pass by hand
     later = service.clock() + timedelta(minutes=service.media.upload_ttl_minutes + 1)
     assert service.images is not None
-    from api.service import _uploads_in_use
+    from service.container import _uploads_in_use
 
     UploadPurger(service.images, lambda: _uploads_in_use(service.engine), lambda: later, 60).run_once()
     left = {u.upload_id for u in asyncio.run(service.images.uploads("alice"))}

@@ -19,11 +19,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream.kafka import KafkaBroker
 
-from api.messaging import handlers
 from api.messaging.inbound import build_inbound
-from api.messaging.settings import MessagingSettings
-from api.policy import load_policy
 from ledger import Ledger
+from service import payments as handlers
+from service.policy import load_policy
+from service.settings.messaging import MessagingSettings
 from tests.conftest import PG
 from tests.kafka_broker import (
     NOIDA_SESSION_TIMEOUT_MS,
@@ -189,10 +189,10 @@ async def test_while_the_database_is_unreachable_messages_wait_and_none_is_lost(
 
 CRASHING_CONSUMER = textwrap.dedent("""
     import asyncio, os, signal, sys
-    from api.messaging import handlers
+    from service import payments as handlers
     from api.messaging.inbound import build_inbound
-    from api.messaging.settings import MessagingSettings
-    from api.policy import load_policy
+    from service.settings.messaging import MessagingSettings
+    from service.policy import load_policy
     from ledger import Ledger
 
     def apply_then_crash(ledger, policy, body, *, at):

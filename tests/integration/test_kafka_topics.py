@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.messaging.settings import MessagingSettings
 from api.messaging.topics import existing_topics, process_topics, project_topics
+from service.settings.messaging import MessagingSettings
 from tests.kafka_broker import create_topics, free_port, unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

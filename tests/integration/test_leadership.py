@@ -12,12 +12,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from api.leader import FileLock, Leadership, lock_for
 from api.messaging.envelope import is_published
 from api.messaging.relay import Relay
 from api.messaging.run import publish_while_leading
-from api.settings import StoreSettings
 from ledger import Ledger
+from service.leader import FileLock, Leadership, lock_for
+from service.settings.store import StoreSettings
 from tests.conftest import PG
 from tests.integration.test_relay_kafka import relay_settings, stored_events, write_some_events
 from tests.kafka_broker import read_topic

@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from api.bonuses import grant_share_bonus
-from api.policy import load_policy
 from ledger import Ledger, Money, Outcome
 from ledger.core import generation_id
 from ledger.wallet import Wallet
+from service.policy import load_policy
+from service.shares import grant_share_bonus
 from tests.conftest import T0
 
 pytestmark = pytest.mark.integration

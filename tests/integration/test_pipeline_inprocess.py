@@ -13,13 +13,13 @@ import anyio.to_thread
 import pytest
 
 from generation.handler import GenerationHandler
-from generation.inprocess import InProcessPipeline, request_message
 from generation.models.local import LocalModel
 from generation.ports import ImageRequest, ImageResult
 from generation.stores.local import LocalStore
 from generation.templates import load_catalog
 from ledger import Ledger, Money
-from ledger.follow import Follower
+from ledger.store.follow import Follower
+from service.inprocess import InProcessPipeline, request_message
 
 pytestmark = pytest.mark.integration
 VARIABLES = {"event": "Data Day", "date": "May 3"}

@@ -13,11 +13,11 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from api.messaging.envelope import event_id, is_published
-from api.messaging.positions import positions_for
 from api.messaging.relay import Relay
-from api.messaging.settings import MessagingSettings
 from ledger import Ledger, Money
-from ledger.follow import Follower, Stored
+from ledger.store.follow import Follower, Stored
+from ledger.store.tracking import positions_for
+from service.settings.messaging import MessagingSettings
 from tests.conftest import PG, T0
 from tests.kafka_broker import create_topics, read_topic, unique_name
 

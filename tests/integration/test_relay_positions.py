@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from api.messaging.positions import MemoryPositions, positions_for
 from api.messaging.relay import Relay
-from api.messaging.settings import MessagingSettings
 from ledger import Ledger
+from ledger.store.tracking import MemoryPositions, positions_for
+from service.settings.messaging import MessagingSettings
 
 pytestmark = pytest.mark.integration
 

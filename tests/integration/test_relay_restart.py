@@ -15,8 +15,8 @@ from collections import Counter
 import pytest
 
 from api.messaging.envelope import is_published
-from api.messaging.positions import positions_for
 from ledger import Ledger
+from ledger.store.tracking import positions_for
 from tests.integration.test_relay_kafka import stored_events, write_some_events
 from tests.kafka_broker import create_topics, read_topic, stop_process, unique_name
 

@@ -9,10 +9,10 @@ from uuid import UUID
 
 import pytest
 
-from api.bonuses import grant_share_bonus
-from api.policy import Policy, load_policy
 from ledger import Ledger, Money
 from projections.audit.replay import replay
+from service.policy import Policy, load_policy
+from service.shares import grant_share_bonus
 from tests.conftest import T0
 
 pytestmark = pytest.mark.integration

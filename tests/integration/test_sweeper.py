@@ -9,10 +9,10 @@ from uuid import UUID
 
 import pytest
 
-from api.sweeper import Sweeper, SweepLoop, Swept
 from generation.messages import GenerationCompletedMessage
-from generation.outcomes import apply_result
 from ledger import Ledger, Money
+from service.results import apply_result
+from service.sweeper import Sweeper, SweepLoop, Swept
 from tests.conftest import T0
 
 pytestmark = pytest.mark.integration

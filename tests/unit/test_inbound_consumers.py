@@ -13,9 +13,9 @@ from faststream.kafka import KafkaMessage, TestKafkaBroker
 from faststream.kafka.broker import KafkaBroker
 
 from api.messaging.inbound import build_inbound
-from api.messaging.settings import MessagingSettings
-from api.policy import load_policy
 from ledger import Ledger
+from service.policy import load_policy
+from service.settings.messaging import MessagingSettings
 
 pytestmark = pytest.mark.unit
 SETTINGS = MessagingSettings()

@@ -6,9 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from api.messaging.dead_letters import DeadLetters, InvalidJson, dead_letter_topic, error_code, strict_json
-from api.messaging.handlers import PriceMismatch, UnknownPack
-from api.messaging.messages import PAYMENT_MESSAGES
 from ledger import ConflictingCommand, UnknownReference
+from service.messages import PAYMENT_MESSAGES
+from service.payments import PriceMismatch, UnknownPack
 
 pytestmark = pytest.mark.unit
 

@@ -8,16 +8,8 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from api.messaging.handlers import (
-    PriceMismatch,
-    SelfReferral,
-    TooSmall,
-    UnknownPack,
-    UnsupportedCurrency,
-    apply_payment,
-    apply_referral,
-)
-from api.messaging.messages import (
+from ledger import ConflictingCommand, Ledger, UnknownReference
+from service.messages import (
     PAYMENT_MESSAGES,
     REFERRAL_MESSAGES,
     CreditPackPurchased,
@@ -26,8 +18,16 @@ from api.messaging.messages import (
     ReferralReversed,
     WalletBalanceRedeemed,
 )
-from api.policy import Policy, load_policy
-from ledger import ConflictingCommand, Ledger, UnknownReference
+from service.payments import (
+    PriceMismatch,
+    SelfReferral,
+    TooSmall,
+    UnknownPack,
+    UnsupportedCurrency,
+    apply_payment,
+    apply_referral,
+)
+from service.policy import Policy, load_policy
 from tests.conftest import T0
 
 pytestmark = pytest.mark.unit

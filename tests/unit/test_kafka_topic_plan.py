@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from api.messaging.settings import MessagingSettings
 from api.messaging.topics import PROCESSES, process_topics, project_topics
+from service.settings.messaging import MessagingSettings
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).parents[2]

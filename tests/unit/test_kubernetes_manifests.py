@@ -18,10 +18,10 @@ import typer
 from typer.main import get_command
 
 from api.cli import app
-from api.http.settings import ApiSettings
-from api.messaging.settings import MessagingSettings
-from api.settings import StoreSettings
 from generation.settings import GenerationSettings
+from service.settings.http import ApiSettings
+from service.settings.messaging import MessagingSettings
+from service.settings.store import StoreSettings
 from tests.deploy_support import containers, merge, pod_specs, render
 
 pytestmark = pytest.mark.unit

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.policy import DEFAULT_POLICY, PolicyError, load_policy
+from service.policy import DEFAULT_POLICY, PolicyError, load_policy
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from api.policy import DEFAULT_POLICY, PolicyError, load_policy
 from ledger import Ledger
+from service.policy import DEFAULT_POLICY, PolicyError, load_policy
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ import pytest
 from api.messaging.envelope import encode, envelope, event_id, is_published, records
 from api.messaging.relay import NotificationFollower
 from ledger import Ledger, Money
-from ledger.follow import Follower
+from ledger.store.follow import Follower
 from tests.conftest import T0
 
 pytestmark = pytest.mark.unit

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
-from api.results import add_result_consumer
+from api.messaging.results import add_result_consumer
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from generation.settings import GenerationSettings
 from generation.worker import raw_body

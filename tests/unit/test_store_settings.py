@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from api.bootstrap import build_ledger
-from api.settings import StoreSettings
+from service.bootstrap import build_ledger
+from service.settings.store import StoreSettings
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.http.deps import ServiceDep
 from api.http.schemas import ConfigPublic, RedemptionPublic
-from api.service import is_embedded
+from service.container import is_embedded
 
 router = APIRouter(prefix="/v1", tags=["config"])
 

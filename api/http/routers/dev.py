@@ -17,7 +17,7 @@ from api.http.problems import Problem
 from api.http.routers.webhooks import deliver
 from api.http.schemas import DemoPurchaseAccepted, DemoPurchaseCreate, DevToken, DevTokenCreate, problems
 from api.http.signatures import sign
-from api.service import Service, is_embedded
+from service.container import Service, is_embedded
 
 router = APIRouter(prefix="/v1/dev", tags=["dev"])
 

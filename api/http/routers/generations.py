@@ -10,7 +10,6 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.bonuses import grant_share_bonus
 from api.http.commands import command
 from api.http.deps import CurrentUser, Cursor, IdempotencyKey, Limit, ServiceDep, WaitForPosition, before
 from api.http.problems import Problem
@@ -26,10 +25,11 @@ from api.http.schemas import (
     ShareRemoved,
     problems,
 )
-from api.service import Service, is_embedded
 from generation.fetch import FetchRefused
 from generation.templates import UPLOAD_PREFIX, VariableError
 from projections import queries
+from service.container import Service, is_embedded
+from service.shares import grant_share_bonus
 
 router = APIRouter(prefix="/v1", tags=["generations"])
 

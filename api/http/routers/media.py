@@ -11,8 +11,8 @@ from fastapi.responses import FileResponse
 from api.http.deps import ServiceDep
 from api.http.problems import Problem
 from api.http.schemas import problems
-from api.service import Service
 from generation.stores.signing import check
+from service.container import Service
 
 router = APIRouter(tags=["media"])
 SERVED = re.compile(r"^gallery/[A-Za-z0-9_-]{1,128}\.(png|jpg|webp)$")  # images and thumbnails, no records

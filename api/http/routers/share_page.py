@@ -15,9 +15,9 @@ from api.http.deps import ServiceDep
 from api.http.problems import Problem
 from api.http.routers.media import SERVED, SHARE_TTL, signed
 from api.http.schemas import problems
-from api.service import Service
 from generation.templates import UnknownTemplate
 from projections import queries
+from service.container import Service
 
 router = APIRouter(tags=["share"])
 STYLE = """<style>body{{margin:0;background:#111;color:#eee;font-family:sans-serif;text-align:center}}

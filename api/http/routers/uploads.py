@@ -14,10 +14,10 @@ from fastapi.responses import JSONResponse
 from api.http.deps import CurrentUser, IdempotencyKey, ServiceDep
 from api.http.problems import Problem
 from api.http.schemas import UploadCreated, problems
-from api.service import Service
-from api.uploads import UploadRefused, new_upload, purge, reencode
 from generation.templates import VariableError
 from projections.generations import uploads_in_use
+from service.container import Service
+from service.uploads import UploadRefused, new_upload, purge, reencode
 
 router = APIRouter(prefix="/v1", tags=["uploads"])
 PhotoFile = Annotated[UploadFile, File(description="One JPEG, PNG or WebP image, at most 10 MB by default")]

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 
 from api.http.deps import CurrentUser, Cursor, Limit, ServiceDep, Visible, WaitForPosition, before
 from api.http.schemas import Lifetime, NextExpiry, Page, StatementLinePublic, WalletPublic, problems
-from api.service import Service
 from projections import queries
+from service.container import Service
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 

@@ -16,9 +16,9 @@ from api.http.deps import IdempotencyKey, ServiceDep
 from api.http.problems import Problem
 from api.http.schemas import WebhookAccepted, problems
 from api.http.signatures import HEADER, verify
-from api.messaging.handlers import apply_payment
-from api.messaging.messages import PAYMENT_MESSAGES
-from api.service import Service
+from service.container import Service
+from service.messages import PAYMENT_MESSAGES
+from service.payments import apply_payment
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 EXAMPLE = {"type": "CreditPackPurchased", "version": 1, "payment_id": "pay_123", "user_id": "alice",

@@ -24,7 +24,7 @@ from typing import IO, Any, Protocol
 
 import psycopg
 
-from api.settings import StoreSettings
+from service.settings.store import StoreSettings
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.settings import StoreSettings, check_database
 from ledger import Ledger
+from service.settings.store import StoreSettings, check_database
 
 
 def build_ledger(settings: StoreSettings | None = None) -> Ledger:

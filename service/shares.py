@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from api.policy import Policy
 from ledger import GenerationNotFound, Ledger, Outcome
+from service.policy import Policy
 
 
 def grant_share_bonus(ledger: Ledger, policy: Policy, *, user_id: str, generation_id: UUID) -> Outcome:

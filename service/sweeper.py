@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from ledger import ConflictingCommand, Generation, InvalidTransition, Ledger, Wallet, wallet_id
-from ledger.follow import Follower, Stored
+from ledger.store.follow import Follower, Stored
 
 log = logging.getLogger(__name__)
 FOLLOWED = (Wallet.WalletOpened, Wallet.HoldPlaced, Wallet.HoldCaptured, Wallet.HoldReleased, Wallet.HoldExpired,
@@ -156,13 +156,13 @@ class SweepLoop:
 def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 0) -> Swept:
     """Sweep once (or every ``interval`` seconds until SIGINT/SIGTERM with ``loop``); what the last sweep did.
 
-    Only the process holding the sweeper's lock sweeps (see ``api.leader``); others stand by.
+    Only the process holding the sweeper's lock sweeps (see ``service.leader``); others stand by.
     """
     import signal
 
-    from api.bootstrap import build_ledger
-    from api.leader import Leadership, lock_for
     from api.probes import beats_within, start_probes, store_answers
+    from service.bootstrap import build_ledger
+    from service.leader import Leadership, lock_for
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ledger = build_ledger()

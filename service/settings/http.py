@@ -38,7 +38,7 @@ class ApiSettings(BaseSettings):
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
     read_wait_ms: int = Field(default=2000, ge=0, le=30_000)
     ready_max_lag: int = Field(default=10_000, ge=0)
-    policy_file: Path | None = None  # default: api/policy.toml
+    policy_file: Path | None = None  # default: service/policy.toml
     # How long a generation may take: its hold expires then, and the sweeper fails it with reason "timeout".
     generation_timeout_s: int = Field(default=900, ge=5, le=7 * 24 * 3600)
     checkout_url: str = ""  # the platform's checkout page for a pack: {pack_id} and {user_id} are filled in

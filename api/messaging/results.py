@@ -19,10 +19,10 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
-from generation.outcomes import apply_result
 from generation.settings import GenerationSettings
 from generation.worker import dead_letter, group_timing, raw_body
 from ledger import Ledger, LedgerError
+from service.results import apply_result
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,9 @@ def run_results(health_port: int = 0) -> None:
 
     from faststream import FastStream
 
-    from api.bootstrap import build_ledger
     from api.probes import start_probes, store_answers, watch_app
     from generation.worker import broker_for
+    from service.bootstrap import build_ledger
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = GenerationSettings()

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from api.messaging.messages import (
+from ledger import Ledger, Money, Outcome
+from service.messages import (
     CreditPackPurchased,
     PaymentRefunded,
     ReferralConverted,
     ReferralReversed,
     WalletBalanceRedeemed,
 )
-from api.policy import Policy
-from ledger import Ledger, Money, Outcome
+from service.policy import Policy
 
 
 class RejectedMessage(ValueError):

@@ -23,11 +23,11 @@ from eventsourcing.utils import get_topic
 from generation.handler import GenerationHandler, RetryPolicy
 from generation.inputs import InputPhotos
 from generation.messages import GenerationRequestedMessage, GenerationResult, RequestedPayload
-from generation.outcomes import apply_result
 from generation.ports import ImageModel, ImageStore
 from generation.templates import Catalog
 from ledger import Generation, Ledger
-from ledger.follow import Follower, Stored
+from ledger.store.follow import Follower, Stored
+from service.results import apply_result
 
 log = logging.getLogger(__name__)
 EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://studio-ledger/events")  # the relay's event ids, too

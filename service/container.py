@@ -24,20 +24,20 @@ import anyio.to_thread
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from api.bootstrap import build_ledger
 from api.http.auth import TokenVerifier
-from api.http.idempotency import IdempotencyStore
-from api.http.metrics import Metrics
 from api.http.problems import Problem
-from api.http.settings import ApiSettings, UnsafeSettings, check_secrets
-from api.policy import Policy, load_policy
-from api.settings import StoreSettings
 from generation.ports import ImageStore
 from generation.settings import GenerationSettings
 from generation.templates import Catalog, load_catalog
 from ledger import Ledger
 from projections import Projector, all_projections, queries
 from projections.db import make_engine
+from service.bootstrap import build_ledger
+from service.idempotency import IdempotencyStore
+from service.metrics import Metrics
+from service.policy import Policy, load_policy
+from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
+from service.settings.store import StoreSettings
 
 log = logging.getLogger(__name__)
 
@@ -275,8 +275,8 @@ class Service:
         return gauges
 
     def _relay_position(self) -> int:
-        from api.messaging.positions import positions_for
-        from api.messaging.settings import MessagingSettings
+        from ledger.store.tracking import positions_for
+        from service.settings.messaging import MessagingSettings
 
         if self._relay is None:
             self._relay = (positions_for(self.ledger.recorder), MessagingSettings().relay_name)
@@ -285,7 +285,7 @@ class Service:
 
 
 def _broker_reachable() -> str:
-    from api.messaging.settings import MessagingSettings
+    from service.settings.messaging import MessagingSettings
 
     servers = MessagingSettings().kafka_bootstrap_servers.split(",")
     for server in servers:
@@ -320,12 +320,12 @@ def build_service(api: ApiSettings | None = None, store: StoreSettings | None = 
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(ledger, catalog, generation, store)
     if with_pipeline and generation.upload_purge_interval_s > 0 and service.images is not None:
-        from api.uploads import UploadPurger
+        from service.uploads import UploadPurger
 
         service.purger = UploadPurger(service.images, lambda: _uploads_in_use(engine), service.clock,
                                       generation.upload_purge_interval_s)
     if with_pipeline and api.run_sweeper:
-        from api.sweeper import Sweeper, SweepLoop
+        from service.sweeper import Sweeper, SweepLoop
 
         service.sweeper = SweepLoop(Sweeper(ledger), interval=generation.sweep_interval_s)
     return service
@@ -346,8 +346,8 @@ def _image_store(settings: GenerationSettings) -> ImageStore:
 
 def _pipeline(ledger: Ledger, catalog: Catalog, settings: GenerationSettings, store: StoreSettings) -> Any:
     from generation.bootstrap import build_image_model, build_image_store
-    from generation.inprocess import InProcessPipeline
     from generation.inputs import InputPhotos
+    from service.inprocess import InProcessPipeline
 
     position_file = None if store.store == "memory" else store.data_dir / "dispatch.position"
     images = build_image_store(settings)

@@ -1,0 +1,1 @@
+"""Store adapters of the ledger: the PostgreSQL recorder, positions, the LISTEN follower, transcodings."""

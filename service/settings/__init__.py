@@ -1,0 +1,1 @@
+"""Settings of every process, from STUDIO_* environment variables."""
