@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 
+from ledger import Ledger
+from projections.audit.cli import Sources, audit_commands
 from service.bootstrap import build_ledger
 from service.settings.store import StartupError, describe_invalid
 
@@ -111,7 +116,7 @@ def _one_line(error: Exception) -> str:
 def relay(metrics_port: int = typer.Option(0, help="Serve the lag gauge for Prometheus on this port (0: off)."),
           health_port: HealthPort = 0) -> None:
     """Publish committed ledger events to Kafka from the tracked position (the outbox relay; one leads)."""
-    from api.messaging.run import run_relay
+    from api.processes.relay import run_relay
 
     _require_topics("relay")
     run_relay(metrics_port, health_port)
@@ -120,7 +125,7 @@ def relay(metrics_port: int = typer.Option(0, help="Serve the lag gauge for Prom
 @app.command()
 def consume(health_port: HealthPort = 0) -> None:
     """Apply referral and payment messages from Kafka to the ledger (dead-lettering bad ones)."""
-    from api.messaging.run import run_consumers
+    from api.processes.consume import run_consumers
 
     _require_topics("consume")
     run_consumers(health_port)
@@ -131,7 +136,7 @@ def serve(host: str = typer.Option("", help="Address to listen on (default: STUD
           port: int = typer.Option(0, min=0, max=65535, help="Port to listen on (default: STUDIO_PORT, 8000)."),
           ) -> None:
     """Run the HTTP API; on the embedded default also the projector and the image pipeline."""
-    from api.http.run import serve as run_serve
+    from api.processes.serve import serve as run_serve
     from service.settings.http import UnsafeSettings
 
     try:
@@ -148,7 +153,7 @@ def serve(host: str = typer.Option("", help="Address to listen on (default: STUD
 def token(user_id: str, admin: bool = typer.Option(False, help="Give the token the admin role."),
           ttl_minutes: int = typer.Option(0, help="Lifetime in minutes (0: STUDIO_TOKEN_TTL_MINUTES).")) -> None:
     """Print a bearer token for USER_ID (embedded default only)."""
-    from api.http.run import token as make_token
+    from api.processes.serve import token as make_token
 
     try:
         typer.echo(make_token(user_id, ("admin",) if admin else (), ttl_minutes or None))
@@ -164,7 +169,7 @@ def projector(health_port: HealthPort = 0) -> None:
     """Keep the read tables up to date: follow the ledger until SIGTERM (one leads, others stand by)."""
     import logging
 
-    from api.http.run import run_projector
+    from api.processes.projector import run_projector
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     run_projector(health_port)
@@ -174,7 +179,7 @@ def projector(health_port: HealthPort = 0) -> None:
 def worker(health_port: HealthPort = 0) -> None:
     """Render requested images from Kafka (one member of the workers' consumer group; no database)."""
     from api.probes import start_probes, watch_app
-    from generation.run import run_worker
+    from api.processes.worker import run_worker
 
     _require_topics("worker")
     probes = start_probes(health_port)
@@ -188,7 +193,7 @@ def worker(health_port: HealthPort = 0) -> None:
 @app.command()
 def results(health_port: HealthPort = 0) -> None:
     """Apply the workers' results to the ledger: capture on completion, release on failure."""
-    from api.messaging.results import run_results
+    from api.processes.results import run_results
 
     _require_topics("results")
     run_results(health_port)
@@ -199,7 +204,7 @@ def sweep(loop: bool = typer.Option(False, help="Keep sweeping every --interval 
           interval: float = typer.Option(15.0, min=0.1, help="Seconds between sweeps with --loop."),
           health_port: HealthPort = 0) -> None:
     """Expire holds past their deadline and fail their generations with reason "timeout" (one sweeper leads)."""
-    from service.sweeper import run_sweep
+    from api.processes.sweep import run_sweep
 
     swept = run_sweep(loop=loop, interval=interval, health_port=health_port)
     typer.echo(json.dumps({"generations_failed": swept.generations_failed, "holds_expired": swept.holds_expired}))
@@ -211,7 +216,7 @@ store_app = typer.Typer(help="The event store and the read database.", no_args_i
 @store_app.command("init")
 def store_init() -> None:
     """Create the event store's tables and the read tables if they do not exist (idempotent)."""
-    from api.http.run import create_schema
+    from api.processes.projector import create_schema
 
     typer.echo(create_schema())
 
@@ -225,7 +230,7 @@ def rebuild_projections(
         name: Annotated[list[str] | None, typer.Argument(help="Projections to rebuild (default: all).")] = None,
 ) -> None:
     """Empty projections and replay the whole ledger into them (with a progress bar)."""
-    from api.http.run import rebuild
+    from api.processes.projector import rebuild
     from projections import ConcurrentProjector
 
     try:
@@ -272,9 +277,31 @@ def kafka_init() -> None:
 app.add_typer(kafka_app, name="kafka")
 
 
-from projections.audit.cli import audit_app  # noqa: E402 (the sub-command groups follow the app)
+@contextmanager
+def _audited_ledger() -> Iterator[Ledger]:
+    """The ledger the audit replays (no group commit: it only reads), refusing a store with nothing to audit."""
+    from service.settings import StoreSettings
 
-app.add_typer(audit_app, name="audit")
+    settings = StoreSettings(group_commit=False)
+    if settings.store == "memory":
+        raise typer.BadParameter("the memory store keeps nothing between processes: audit a sqlite or postgres "
+                                 "store", param_hint="STUDIO_STORE")
+    if settings.store == "sqlite" and not (settings.data_dir / "events.db").exists():
+        raise typer.BadParameter(f"no event store at {settings.data_dir / 'events.db'}", param_hint="STUDIO_DATA_DIR")
+    ledger = build_ledger(settings)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def _audited_read_tables() -> Engine:
+    from service.bootstrap import build_read_engine
+
+    return build_read_engine(pool_size=2)
+
+
+app.add_typer(audit_commands(Sources(_audited_ledger, _audited_read_tables)), name="audit")
 
 
 if __name__ == "__main__":

@@ -41,10 +41,10 @@ from api.messaging.relay import Relay
 from api.messaging.results import add_result_consumer
 from bench._broker import LOCAL, broker
 from bench._pg import ledger_env, scratch_database
-from generation.settings import GenerationSettings
 from generation.worker import broker_for
 from ledger import Generation, Ledger, Money
 from ledger.store.follow import Follower
+from service.settings.generation import GenerationSettings
 from service.settings.messaging import MessagingSettings
 from tests.kafka_broker import create_topics
 

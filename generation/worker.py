@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from generation.handler import GenerationHandler
 from generation.messages import GenerationCompletedMessage, GenerationRequestedMessage
-from generation.settings import GenerationSettings
+from service.settings.generation import GenerationSettings
 
 log = logging.getLogger(__name__)
 

@@ -18,16 +18,14 @@ COMMITTED = Path(__file__).parents[2] / "docs" / "openapi.json"
 def document() -> dict[str, Any]:
     """The OpenAPI document the service publishes at /openapi.json, whatever the environment says."""
     from api.http.app import create_app
-    from generation.settings import GenerationSettings
-    from service.container import build_service
-    from service.settings.http import ApiSettings
-    from service.settings.store import StoreSettings
+    from service.bootstrap import build_service
+    from service.settings import ApiSettings, GenerationSettings, Settings, StoreSettings
 
     with tempfile.TemporaryDirectory(prefix="studio-openapi-") as folder:
         # Defaults only (model_construct reads no environment): the document depends on the routes alone.
-        service = build_service(ApiSettings.model_construct(),
-                                StoreSettings.model_construct(store="memory", data_dir=Path(folder)),
-                                generation=GenerationSettings.model_construct(data_dir=Path(folder)),
+        service = build_service(Settings(http=ApiSettings.model_construct(),
+                                         store=StoreSettings.model_construct(store="memory", data_dir=Path(folder)),
+                                         generation=GenerationSettings.model_construct(data_dir=Path(folder))),
                                 with_pipeline=False)
         try:
             return create_app(service, manage=False).openapi()

@@ -19,14 +19,14 @@ from datetime import UTC, datetime
 import anyio.to_thread
 from PIL import Image
 
-from generation.bootstrap import build_model
 from generation.compositor.result import finish
 from generation.handler import image_request
 from generation.messages import GenerationRequestedMessage, RequestedPayload
 from generation.ports import ImageModel
 from generation.samples import SAMPLE_PHOTO
-from generation.settings import GenerationSettings
 from generation.templates import Template
+from service.bootstrap import build_model
+from service.settings.generation import GenerationSettings
 
 PREVIEW_WIDTH = 480  # pixels: two cards across a desktop page, one across a phone at 2x
 PREVIEW_NAMESPACE = uuid.UUID("5c0d7f52-8a43-4b8e-9f0e-2a6f3c1b9d41")

@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from generation.templates import UnknownTemplate, VariableError
 from ledger import errors
+from projections.watcher import PositionBeyondHead, ProjectionBehind
+from service.auth import Unauthorized
 from service.payments import RejectedMessage
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,14 @@ def translate(error: Exception) -> Problem:
         return Problem(404, "unknown-template", "Unknown template", str(error), field="template_id")
     if isinstance(error, VariableError):
         return Problem(422, "invalid-variable", "Invalid template variable", str(error), field=error.field)
+    if isinstance(error, Unauthorized):
+        return Problem(401, "unauthorized", "Unauthorized", str(error),
+                       headers={"WWW-Authenticate": 'Bearer realm="studio"'})
+    if isinstance(error, ProjectionBehind):
+        return Problem(503, "projection-behind", "Projection not caught up", str(error),
+                       headers={"Retry-After": "1"}, min_position=error.position)
+    if isinstance(error, PositionBeyondHead):
+        return Problem(409, "position-not-reached", "Unknown ledger position", str(error))
     if isinstance(error, RejectedMessage):
         return Problem(422, error.code, "Message refused", str(error))
     for cls, status, title in _LEDGER:
@@ -86,7 +96,7 @@ def install(app: FastAPI) -> None:
 
     async def problem(request: Request, error: Exception) -> JSONResponse:
         found = translate(error)
-        if found.status >= 500 and isinstance(error, Problem):  # a deliberate answer (503 while behind)
+        if found.status >= 500 and isinstance(error, Problem | ProjectionBehind):  # deliberate (503 while behind)
             log.warning("request %s %s answered %s: %s", request.method, request.url.path, found.status,
                         found.detail)
         elif found.status >= 500:
@@ -110,5 +120,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http)
     app.add_exception_handler(Exception, problem)
-    for cls in (Problem, errors.LedgerError, UnknownTemplate, VariableError, RejectedMessage):
+    for cls in (Problem, errors.LedgerError, UnknownTemplate, VariableError, RejectedMessage, ProjectionBehind,
+                PositionBeyondHead, Unauthorized):
         app.add_exception_handler(cls, problem)

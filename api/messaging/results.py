@@ -19,10 +19,10 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
-from generation.settings import GenerationSettings
 from generation.worker import dead_letter, group_timing, raw_body
 from ledger import Ledger, LedgerError
 from service.results import apply_result
+from service.settings.generation import GenerationSettings
 
 log = logging.getLogger(__name__)
 
@@ -57,30 +57,3 @@ def _subscribe(broker: KafkaBroker, ledger: Ledger, topic: str, settings: Genera
         if outcome is not None:
             log.info("generation %s: %s at position %s", result.generation_id, result.type, outcome.position)
 
-
-def run_results(health_port: int = 0) -> None:
-    """Apply the workers' results to the ledger until SIGINT or SIGTERM."""
-    import asyncio
-
-    from faststream import FastStream
-
-    from api.probes import start_probes, store_answers, watch_app
-    from generation.worker import broker_for
-    from service.bootstrap import build_ledger
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = GenerationSettings()
-    ledger = build_ledger()
-    broker = broker_for(settings)
-    add_result_consumer(broker, ledger, settings)
-    app = FastStream(broker)
-    probes = start_probes(health_port)
-    if probes is not None:
-        watch_app(probes, app)
-        probes.ready["event store"] = store_answers(ledger)
-    try:
-        asyncio.run(app.run())
-    finally:
-        ledger.close()
-        if probes is not None:
-            probes.stop()

@@ -4,16 +4,25 @@ every finished generation is paid for exactly as the ledger's policy says."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from projections.audit.state import GenerationState, HoldState, WalletState
 from projections.audit.stored import Row, decode
 
-if TYPE_CHECKING:
-    from projections.audit.fold import Replay
-
 BUCKETS = ("consumed", "returned", "expired", "clawed_back")
 FINISHED = ("completed", "failed")
+
+
+class Replay(Protocol):
+    """What the checks read and report to of the fold in progress (``projections.audit.fold.Replay``)."""
+
+    wallets: dict[str, WalletState]
+    generations: dict[str, GenerationState]
+    outcomes: dict[str, tuple[str, int]] | None
+    references: dict[tuple[str, str], tuple[int, str, str]]
+
+    def find(self, user: str, where: Row | tuple[int, str] | None, problem: str, wallet: str = "") -> None:
+        """Record a finding at a row, at (position, event type), or at the end of the log."""
 
 
 def resolution(replay: Replay, wallet: WalletState, row: Row, fields: dict[str, Any], hold: HoldState) -> int:

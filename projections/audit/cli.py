@@ -6,13 +6,15 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import typer
 from eventsourcing.postgres import PostgresApplicationRecorder
+from sqlalchemy.engine import Engine
 
 from ledger import Ledger
 from projections.audit.diff import ProjectionDiff
@@ -23,31 +25,30 @@ audit_app = typer.Typer(help="Finance audit: replay the whole event store and pr
 PROGRESS = typer.Option(sys.stderr.isatty(), "--progress/--no-progress", help="Show a progress bar on stderr.")
 
 
-@contextmanager
-def _ledger() -> Iterator[Ledger]:
-    from service.bootstrap import build_ledger
-    from service.settings.store import StoreSettings
+@dataclass(frozen=True)
+class Sources:
+    """What the audit reads, built by the process's bootstrap: the ledger to replay (a context that
+    closes it) and the read tables to compare with the replay."""
 
-    settings = StoreSettings(group_commit=False)
-    if settings.store == "memory":
-        raise typer.BadParameter("the memory store keeps nothing between processes: audit a sqlite or postgres "
-                                 "store", param_hint="STUDIO_STORE")
-    if settings.store == "sqlite" and not (settings.data_dir / "events.db").exists():
-        raise typer.BadParameter(f"no event store at {settings.data_dir / 'events.db'}", param_hint="STUDIO_DATA_DIR")
-    app = build_ledger(settings)
-    try:
-        yield app
-    finally:
-        app.close()
+    ledger: Callable[[], AbstractContextManager[Ledger]]
+    read_engine: Callable[[], Engine]
+
+
+_sources: list[Sources] = []  # set once by the command line (``audit_commands``)
+
+
+def audit_commands(sources: Sources) -> typer.Typer:
+    """The ``audit`` command group, reading from ``sources``."""
+    _sources[:] = [sources]
+    return audit_app
+
+
+def _ledger() -> AbstractContextManager[Ledger]:
+    return _sources[0].ledger()
 
 
 def _read_tables() -> ProjectionDiff:
-    from projections.db import make_engine
-    from service.container import read_db_url
-    from service.settings.http import ApiSettings
-    from service.settings.store import StoreSettings
-
-    return ProjectionDiff(make_engine(read_db_url(StoreSettings(), ApiSettings()), pool_size=2))
+    return ProjectionDiff(_sources[0].read_engine())
 
 
 def _instant(text: str | None, option: str) -> datetime | None:

@@ -1,1 +1,90 @@
-"""Settings of every process, from STUDIO_* environment variables."""
+"""Settings of every process, from STUDIO_* environment variables: one tree, ``Settings``, whose parts
+(store, http, messaging, generation) each read their own variables; a variable shared by several parts
+is defined once, in ``service.settings.parts``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from service.settings.generation import GenerationSettings
+from service.settings.http import ApiSettings
+from service.settings.messaging import MessagingSettings
+from service.settings.store import StoreSettings
+
+
+class Settings:
+    """Everything the processes are configured with. A part not given is read from the environment when
+    first used, so a process reads only the parts it needs (a bad variable of another part does not stop it)."""
+
+    def __init__(self, *, store: StoreSettings | None = None, http: ApiSettings | None = None,
+                 messaging: MessagingSettings | None = None, generation: GenerationSettings | None = None) -> None:
+        self._store, self._http, self._messaging, self._generation = store, http, messaging, generation
+
+    @classmethod
+    def read(cls, **http: Any) -> Settings:
+        """The settings from the environment, ``http`` overriding API settings (``serve --host --port``)."""
+        return cls(http=ApiSettings(**http)) if http else cls()
+
+    @property
+    def store(self) -> StoreSettings:
+        """Where the event store lives and how the ledger writes to it."""
+        if self._store is None:
+            self._store = StoreSettings()
+        return self._store
+
+    @property
+    def http(self) -> ApiSettings:
+        """How the API listens, authenticates and reads."""
+        if self._http is None:
+            self._http = ApiSettings()
+        return self._http
+
+    @property
+    def messaging(self) -> MessagingSettings:
+        """The relay's and the inbound consumers' Kafka settings."""
+        if self._messaging is None:
+            self._messaging = MessagingSettings()
+        return self._messaging
+
+    @property
+    def generation(self) -> GenerationSettings:
+        """The pipeline's model, image store and worker settings (its data folder the store's)."""
+        if self._generation is None:  # the data folder: the store's when given, else read as the store reads it
+            self._generation = (GenerationSettings() if self._store is None
+                                else GenerationSettings(data_dir=self._store.data_dir))
+        return self._generation
+
+    @property
+    def embedded(self) -> bool:
+        """Whether this is the embedded default: a SQLite (or memory) event store and in-process dispatch."""
+        return is_embedded(self.store, self.http)
+
+    @property
+    def read_db_url(self) -> str:
+        """The read database: as configured, else beside the event store."""
+        return read_db_url(self.store, self.http)
+
+
+def is_embedded(store: StoreSettings, api: ApiSettings) -> bool:
+    """Whether this is the embedded default: a SQLite (or memory) event store and in-process dispatch."""
+    return store.store != "postgres" and api.dispatch == "inprocess"
+
+
+def read_db_url(store: StoreSettings, api: ApiSettings) -> str:
+    """The read database: as configured, else beside the event store (SQLite file or the same PostgreSQL)."""
+    if api.read_db_url:
+        return api.read_db_url
+    if store.store == "memory":
+        return "sqlite://"
+    if store.store == "sqlite":
+        store.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{store.data_dir / 'read.db'}"
+    password = quote(store.postgres_password.get_secret_value(), safe="")
+    user = quote(store.postgres_user, safe="") + (f":{password}" if password else "")
+    return (f"postgresql+psycopg://{user}@{store.postgres_host}:{store.postgres_port}/{store.postgres_db}"
+            f"?options=-csearch_path%3D{store.postgres_schema}")
+
+
+__all__ = ["ApiSettings", "GenerationSettings", "MessagingSettings", "Settings", "StoreSettings", "is_embedded",
+           "read_db_url"]

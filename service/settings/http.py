@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
-from api.http.frontend import check_checkout_url, check_origins
+from service.settings.frontend import check_checkout_url, check_origins
+from service.settings.parts import PolicySettings
 
 EMBEDDED_JWT_SECRET = "embedded-default-jwt-secret-do-not-use-in-production"  # noqa: S105 (the known default)
 EMBEDDED_WEBHOOK_SECRET = "embedded-default-webhook-secret-do-not-use-in-production"  # noqa: S105
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(PolicySettings):
     """How the API listens, authenticates callers, verifies webhooks and reads its projections."""
-
-    model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -38,7 +36,6 @@ class ApiSettings(BaseSettings):
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
     read_wait_ms: int = Field(default=2000, ge=0, le=30_000)
     ready_max_lag: int = Field(default=10_000, ge=0)
-    policy_file: Path | None = None  # default: service/policy.toml
     # How long a generation may take: its hold expires then, and the sweeper fails it with reason "timeout".
     generation_timeout_s: int = Field(default=900, ge=5, le=7 * 24 * 3600)
     checkout_url: str = ""  # the platform's checkout page for a pack: {pack_id} and {user_id} are filled in

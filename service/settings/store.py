@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
+
+from service.settings.parts import DataSettings
 
 
-class StoreSettings(BaseSettings):
+class StoreSettings(DataSettings):
     """Where the event store lives and how the ledger writes to it."""
 
-    model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
-
     store: Literal["memory", "sqlite", "postgres"] = "sqlite"
-    data_dir: Path = Path("data")
     postgres_host: str = "127.0.0.1"
     postgres_port: int = Field(default=5432, ge=1, le=65535)
     postgres_user: str = "postgres"

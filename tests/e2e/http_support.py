@@ -14,8 +14,10 @@ from pydantic import SecretStr
 from api.http.app import create_app
 from api.http.auth import issue_token
 from api.http.signatures import sign
-from generation.settings import GenerationSettings
-from service.container import Service, build_service
+from service.bootstrap import build_service
+from service.container import Service
+from service.settings import Settings
+from service.settings.generation import GenerationSettings
 from service.settings.http import ApiSettings
 from service.settings.store import StoreSettings
 from tests.conftest import PG
@@ -46,8 +48,8 @@ def api_settings(**overrides: Any) -> ApiSettings:
 def service_for(kind: str, data_dir: Path, pg_env: dict[str, str] | None = None, *, with_pipeline: bool = True,
                 **overrides: Any) -> Service:
     """A service on ``kind`` (sqlite or postgres)."""
-    return build_service(api_settings(**overrides), store_settings(kind, data_dir, pg_env),
-                         generation=media_settings(data_dir), with_pipeline=with_pipeline)
+    return build_service(Settings(http=api_settings(**overrides), store=store_settings(kind, data_dir, pg_env),
+                                  generation=media_settings(data_dir)), with_pipeline=with_pipeline)
 
 
 def media_settings(data_dir: Path, **overrides: Any) -> GenerationSettings:

@@ -239,8 +239,8 @@ def test_with_the_projector_in_another_process_reads_wait_for_its_progress(
             wallet = client.get(f"/v1/wallet?min_position={position}", headers=ALICE)
             assert wallet.status_code == 200 and wallet.json()["available"] == 100
             if store == "postgres":
-                assert service._heard is not None and service._heard >= position
-                service.projected = None  # type: ignore[assignment,method-assign]  # no polling from here on
+                assert service.watcher._heard is not None and service.watcher._heard >= position
+                service.watcher.projected = None  # type: ignore[assignment,method-assign]  # no polling from here on
                 later = buy(client, "creator")
                 wallet = client.get(f"/v1/wallet?min_position={later}", headers=ALICE)
                 assert wallet.status_code == 200 and wallet.json()["available"] > 100

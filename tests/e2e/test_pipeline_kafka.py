@@ -22,12 +22,12 @@ from api.messaging.relay import Relay
 from api.messaging.results import add_result_consumer
 from generation.handler import GenerationHandler, RetryPolicy
 from generation.models.local import LocalModel
-from generation.settings import GenerationSettings
 from generation.stores.local import LocalStore
 from generation.templates import load_catalog
 from generation.worker import add_worker, broker_for
 from ledger import Generation, Ledger, Money, Wallet
 from ledger.store.follow import Follower
+from service.settings.generation import GenerationSettings
 from service.settings.messaging import MessagingSettings
 from service.sweeper import Sweeper
 from tests.kafka_broker import committed_offset, create_topics, produce, read_topic, unique_name

@@ -15,7 +15,9 @@ from PIL import Image
 
 from generation.errors import InvalidInput
 from generation.inputs import InputPhotos
-from service.container import Service, build_service
+from service.bootstrap import build_service
+from service.container import Service
+from service.settings import Settings
 from service.uploads import UploadPurger
 from tests.e2e.http_support import (
     api_settings,
@@ -48,8 +50,8 @@ def photo(kind: str = "JPEG", size: tuple[int, int] = (640, 480), gps: bool = Fa
 @pytest.fixture
 def service(tmp_path: Path) -> Service:
     """A service on SQLite, without the pipeline, keeping at most 3 uploads of at most 200 kB per user."""
-    return build_service(api_settings(), store_settings("sqlite", tmp_path),
-                         generation=media_settings(tmp_path, upload_quota=3, upload_max_bytes=200_000),
+    return build_service(Settings(http=api_settings(), store=store_settings("sqlite", tmp_path),
+                                  generation=media_settings(tmp_path, upload_quota=3, upload_max_bytes=200_000)),
                          with_pipeline=False)
 
 
@@ -173,7 +175,7 @@ def test_expired_uploads_are_purged_unless_a_pending_generation_needs_them(
     assert service.purger is None  # the tests' service has no background threads: run one pass by hand
     later = service.clock() + timedelta(minutes=service.media.upload_ttl_minutes + 1)
     assert service.images is not None
-    from service.container import _uploads_in_use
+    from service.bootstrap import _uploads_in_use
 
     UploadPurger(service.images, lambda: _uploads_in_use(service.engine), lambda: later, 60).run_once()
     left = {u.upload_id for u in asyncio.run(service.images.uploads("alice"))}

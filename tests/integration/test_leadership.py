@@ -14,7 +14,7 @@ import pytest
 
 from api.messaging.envelope import is_published
 from api.messaging.relay import Relay
-from api.messaging.run import publish_while_leading
+from api.processes.relay import publish_while_leading
 from ledger import Ledger
 from service.leader import FileLock, Leadership, lock_for
 from service.settings.store import StoreSettings

@@ -168,10 +168,10 @@ def test_every_prompt_asks_for_artwork_without_text() -> None:
 
 
 def test_a_worker_without_raqm_shaping_refuses_to_start_naming_the_cause(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generation.bootstrap import build_catalog
     from generation.compositor import fonts
-    from generation.settings import GenerationSettings
     from generation.templates import TemplateError
+    from service.bootstrap import build_catalog
+    from service.settings.generation import GenerationSettings
 
     assert build_catalog(GenerationSettings()).all()
     monkeypatch.setattr(fonts, "shaping_available", lambda: False)

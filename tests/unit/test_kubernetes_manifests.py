@@ -18,7 +18,7 @@ import typer
 from typer.main import get_command
 
 from api.cli import app
-from generation.settings import GenerationSettings
+from service.settings.generation import GenerationSettings
 from service.settings.http import ApiSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.store import StoreSettings

@@ -11,16 +11,16 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
-from generation.bootstrap import build_image_model
 from generation.errors import ProviderUnavailable
 from generation.handler import GenerationHandler, RetryPolicy
 from generation.messages import GenerationFailedMessage, GenerationRequestedMessage
 from generation.models.flaky import FlakyModel
 from generation.models.local import LocalModel
 from generation.ports import ImageRequest, ImageResult
-from generation.settings import GenerationSettings
 from generation.stores.local import LocalStore
 from generation.templates import load_catalog
+from service.bootstrap import build_image_model
+from service.settings.generation import GenerationSettings
 from tests.unit.test_worker import requested
 
 pytestmark = pytest.mark.unit

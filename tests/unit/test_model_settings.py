@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from generation.bootstrap import build_catalog, build_image_model, build_image_store
 from generation.models.cog import CogModel
 from generation.models.local import LocalModel
 from generation.models.openai import OpenAIModel
 from generation.models.router import ModelRouter
-from generation.settings import GenerationSettings
 from generation.stores.cloudinary import CloudinaryStore
 from generation.stores.local import LocalStore
 from generation.stores.s3 import S3Store
+from service.bootstrap import build_catalog, build_image_model, build_image_store
+from service.settings.generation import GenerationSettings
 
 pytestmark = pytest.mark.unit
 

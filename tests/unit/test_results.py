@@ -13,9 +13,9 @@ from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
 from api.messaging.results import add_result_consumer
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
-from generation.settings import GenerationSettings
 from generation.worker import raw_body
 from ledger import Ledger, Money
+from service.settings.generation import GenerationSettings
 from tests.conftest import T0
 
 pytestmark = pytest.mark.unit

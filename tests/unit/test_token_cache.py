@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.http import auth
-from api.http.auth import TokenVerifier, issue_token
-from api.http.problems import Problem
+from api.http.problems import translate
+from service import auth
+from service.auth import TokenVerifier, Unauthorized, issue_token
 
 pytestmark = pytest.mark.unit
 SECRET = "s" * 40
@@ -27,16 +27,16 @@ def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> No
     good = token("alice", timedelta(seconds=60), roles=("admin",))
     assert check.verify(good).user_id == "alice"
     monkeypatch.setattr(auth.time, "time", lambda: now + 61)
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(Unauthorized) as raised:
         check.verify(good)
-    assert raised.value.status == 401 and "expired" in raised.value.detail
+    assert translate(raised.value).status == 401 and "expired" in str(raised.value)
 
 
 def test_a_bad_token_is_refused_every_time_and_a_good_one_keeps_its_roles() -> None:
     check = verifier()
     forged = issue_token("x" * 40, "mallory", issuer="studio-ledger", audience="studio-ledger")
     for _ in range(2):
-        with pytest.raises(Problem):
+        with pytest.raises(Unauthorized):
             check.verify(forged)
     good = token("bob", timedelta(minutes=5), roles=("admin",))
     assert check.verify(good) == check.verify(good)

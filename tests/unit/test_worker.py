@@ -16,10 +16,10 @@ from generation.handler import GenerationHandler, RetryPolicy
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from generation.models.local import LocalModel
 from generation.ports import ImageRequest, ImageResult
-from generation.settings import GenerationSettings
 from generation.stores.local import LocalStore
 from generation.templates import load_catalog
 from generation.worker import add_worker, raw_body
+from service.settings.generation import GenerationSettings
 
 pytestmark = pytest.mark.unit
 

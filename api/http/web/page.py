@@ -16,9 +16,9 @@ from api.http.problems import Problem
 from api.http.web.assets import FOREVER, Assets
 from api.http.web.headers import page_headers
 from api.http.web.i18n import LANGUAGES, LOCALES, Translator, choose_language, load_catalogue
-from generation.settings import GenerationSettings
 from generation.templates import Template
 from service.container import Service, is_embedded
+from service.settings.generation import GenerationSettings
 
 HERE = Path(__file__).parent
 CATEGORIES = ("profile_photo", "poster", "social_post", "teaser")

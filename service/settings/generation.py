@@ -1,4 +1,4 @@
-"""Settings of the generation pipeline, from STUDIO_* environment variables, checked at start-up."""
+"""Settings of the generation pipeline (model, image store, uploads, worker), checked at start-up."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
 from generation.fetch import Fetcher
 from generation.handler import RetryPolicy
 from generation.stores.signing import EMBEDDED_MEDIA_KEY
+from service.settings.parts import DataSettings, KafkaSettings
 
 Provider = Literal["local", "replicate", "openai", "stability", "cog", "huggingface"]
 KEYS: dict[str, tuple[str, ...]] = {  # what each provider or store cannot start without
@@ -24,15 +25,13 @@ KEYS: dict[str, tuple[str, ...]] = {  # what each provider or store cannot start
 }
 
 
-class GenerationSettings(BaseSettings):
-    """Which image model and store the pipeline uses, their keys, and its timeouts and retries."""
-
-    model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
+class GenerationSettings(KafkaSettings, DataSettings):
+    """Which image model and store the pipeline uses, their keys, and its timeouts and retries (the
+    broker and the data folder are shared with the other parts)."""
 
     image_provider: Literal["template", "local", "replicate", "openai", "stability", "cog", "huggingface"] = "local"
     template_providers: Annotated[tuple[Provider, ...], NoDecode] = ("replicate", "openai", "stability", "cog", "local")
     image_store: Literal["local", "s3", "cloudinary"] = "local"
-    data_dir: Path = Path("data")
     templates_dir: Path | None = None
 
     replicate_api_token: SecretStr | None = None
@@ -81,13 +80,6 @@ class GenerationSettings(BaseSettings):
     backoff_s: float = Field(default=1.0, ge=0, le=60)
     backoff_max_s: float = Field(default=30.0, ge=0, le=600)
 
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    kafka_idempotence: bool = True
-    generation_requested_topic: str = Field(default="generation.requested", min_length=1, max_length=240)
-    generation_completed_topic: str = Field(default="generation.completed", min_length=1, max_length=240)
-    generation_failed_topic: str = Field(default="generation.failed", min_length=1, max_length=240)
-    consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
-    consumer_rebalance_timeout_ms: int = Field(default=60_000, ge=1000)
     consumer_fetch_max_wait_ms: int = Field(default=100, ge=0, le=10_000)
     worker_concurrency: int = Field(default=1, ge=1, le=64)  # group members per worker process
     results_concurrency: int = Field(default=1, ge=1, le=64)

@@ -1,4 +1,4 @@
-"""Composition root of the Kafka processes: `studio-ledger relay` and `studio-ledger consume`."""
+"""`studio-ledger relay`: committed ledger events published to Kafka (the outbox relay; one leads)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import logging
 import signal
 import threading
 
-from api.messaging.inbound import build_inbound
 from api.messaging.relay import Relay
-from api.probes import loop_turns, start_probes, store_answers, watch_app
+from api.probes import loop_turns, start_probes, store_answers
+from api.processes import log_to_stderr
 from service.bootstrap import build_ledger
 from service.leader import Leadership, lock_for
-from service.policy import load_policy
-from service.settings.messaging import MessagingSettings
+from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +32,13 @@ def run_relay(metrics_port: int = 0, health_port: int = 0) -> None:
 
     Only the process holding the relay's lock publishes (see ``service.leader``); others stand by.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = MessagingSettings()
-    ledger = build_ledger()
-    relay = Relay(ledger, settings)
+    log_to_stderr()
+    settings = Settings()
+    messaging = settings.messaging
+    ledger = build_ledger(settings)
+    relay = Relay(ledger, messaging)
     probes = start_probes(health_port)
-    leadership = Leadership(f"relay {relay.name}", lock_for(f"relay:{relay.name}"))
+    leadership = Leadership(f"relay {relay.name}", lock_for(f"relay:{relay.name}", settings.store))
     if probes is not None:
         probes.ready["event store"] = store_answers(ledger)
         probes.info["role"] = lambda: leadership.role
@@ -56,7 +56,7 @@ def run_relay(metrics_port: int = 0, health_port: int = 0) -> None:
             loop.add_signal_handler(signum, stop)
         if probes is not None:
             probes.live["event loop"] = loop_turns(loop)
-        log.info("relay %s: publishing to %s once it leads", relay.name, settings.kafka_bootstrap_servers)
+        log.info("relay %s: publishing to %s once it leads", relay.name, messaging.kafka_bootstrap_servers)
         await publish_while_leading(relay, leadership, stopping)
 
     try:
@@ -77,22 +77,3 @@ async def publish_while_leading(relay: Relay, leadership: Leadership, stopping: 
     loop = asyncio.get_running_loop()
     leadership.watch(lambda: loop.call_soon_threadsafe(relay.stop))
     await relay.run()
-
-
-def run_consumers(health_port: int = 0) -> None:
-    """Run the referral and payment consumers until SIGINT or SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = MessagingSettings()
-    policy = load_policy(settings.policy_file)
-    ledger = build_ledger()
-    app = build_inbound(ledger, policy, settings)
-    probes = start_probes(health_port)
-    if probes is not None:
-        watch_app(probes, app)
-        probes.ready["event store"] = store_answers(ledger)
-    try:
-        asyncio.run(app.run())
-    finally:
-        ledger.close()
-        if probes is not None:
-            probes.stop()

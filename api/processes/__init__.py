@@ -1,0 +1,13 @@
+"""One module per long-running process (serve, projector, relay, consume, results, worker, sweep):
+settings, then ``service.bootstrap``, then run until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_to_stderr(fmt: str = LOG_FORMAT) -> None:
+    """The processes log at INFO to stderr, one line per record."""
+    logging.basicConfig(level=logging.INFO, format=fmt)

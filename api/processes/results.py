@@ -1,0 +1,34 @@
+"""`studio-ledger results`: the workers' results applied to the ledger (capture, or release)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from faststream import FastStream
+
+from api.messaging.results import add_result_consumer
+from api.probes import start_probes, store_answers, watch_app
+from api.processes import log_to_stderr
+from generation.worker import broker_for
+from service.bootstrap import build_ledger
+from service.settings import Settings
+
+
+def run_results(health_port: int = 0) -> None:
+    """Apply the workers' results to the ledger until SIGINT or SIGTERM."""
+    log_to_stderr()
+    settings = Settings()
+    ledger = build_ledger(settings)
+    broker = broker_for(settings.generation)
+    add_result_consumer(broker, ledger, settings.generation)
+    app = FastStream(broker)
+    probes = start_probes(health_port)
+    if probes is not None:
+        watch_app(probes, app)
+        probes.ready["event store"] = store_answers(ledger)
+    try:
+        asyncio.run(app.run())
+    finally:
+        ledger.close()
+        if probes is not None:
+            probes.stop()

@@ -1,0 +1,78 @@
+"""How the API process is doing: readiness of its dependencies, and the gauges it exports."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from ledger import Ledger
+from ledger.store.tracking import Positions, positions_for
+from projections import queries
+
+
+@dataclass
+class Health:
+    """Readiness checks and gauges over the event store, the read database and (with Kafka) the broker."""
+
+    ledger: Ledger
+    engine: Engine
+    projected: Callable[[], int]  # the position every projection reached
+    ready_max_lag: int
+    kafka_servers: str | None = None  # with Kafka dispatch: the broker, and the relay whose lag is a gauge
+    relay_name: str = "relay"
+    _relay: Positions | None = field(default=None, repr=False)
+
+    def readiness(self) -> dict[str, str]:
+        """Each dependency's state: "ok" or what is wrong."""
+        checks: dict[str, str] = {}
+        try:
+            head = self.ledger.recorder.max_notification_id() or 0
+            checks["event_store"] = "ok"
+        except Exception as error:  # any failure of the store means not ready
+            head, checks["event_store"] = 0, f"unavailable: {type(error).__name__}"
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["read_database"] = "ok"
+        except Exception as error:  # any failure of the read database means not ready
+            checks["read_database"] = f"unavailable: {type(error).__name__}"
+        lag = max(0, head - self.projected()) if checks["read_database"] == "ok" else -1
+        checks["projections"] = "ok" if 0 <= lag <= self.ready_max_lag else f"lagging by {lag} positions"
+        if self.kafka_servers is not None:
+            checks["broker"] = broker_reachable(self.kafka_servers)
+        return checks
+
+    def gauges(self) -> dict[str, dict[str, float]]:
+        """Generations by status, credits held, each projection's lag and (with Kafka) the relay's."""
+        head = self.ledger.recorder.max_notification_id() or 0
+        with self.engine.connect() as conn:
+            statuses = queries.generations_by_status(conn)
+            held = queries.pending_holds(conn)
+            positions = queries.tracked_positions(conn)
+        gauges: dict[str, dict[str, float]] = {
+            "studio_generations": {k: float(v) for k, v in statuses.items()},
+            "studio_held_credits": {"": float(held)},
+            "studio_projection_lag": {k: float(max(0, head - v)) for k, v in positions.items()},
+        }
+        if self.kafka_servers is not None:
+            if self._relay is None:
+                self._relay = positions_for(self.ledger.recorder)
+            gauges["studio_relay_lag"] = {"": float(max(0, head - self._relay.get(self.relay_name)))}
+        return gauges
+
+
+def broker_reachable(bootstrap_servers: str) -> str:
+    """"ok" if one of the bootstrap servers accepts a connection, else which were tried."""
+    servers = bootstrap_servers.split(",")
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=1):
+                return "ok"
+        except OSError:
+            continue
+    return f"unreachable: {','.join(servers)}"

@@ -1,0 +1,47 @@
+"""Settings shared by several processes, each defined once and read from the same STUDIO_* variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StudioSettings(BaseSettings):
+    """Every settings class reads STUDIO_* variables and ignores the ones of other parts."""
+
+    model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
+
+
+class DataSettings(StudioSettings):
+    """The data folder: the SQLite event store, the read database beside it, the local image store."""
+
+    data_dir: Path = Path("data")
+
+
+class PolicySettings(StudioSettings):
+    """The credits policy file (packs, bonuses, expiries)."""
+
+    policy_file: Path | None = None  # default: service/policy.toml
+
+
+class KafkaSettings(StudioSettings):
+    """The broker, the generation topics and how a consumer group member is timed."""
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_idempotence: bool = True  # off only for brokers without idempotent producers
+    generation_requested_topic: str = Field(default="generation.requested", min_length=1, max_length=240)
+    generation_completed_topic: str = Field(default="generation.completed", min_length=1, max_length=240)
+    generation_failed_topic: str = Field(default="generation.failed", min_length=1, max_length=240)
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    consumer_rebalance_timeout_ms: int = Field(default=60_000, ge=1000)  # how long a join waits for members
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _check_servers(cls, value: str) -> str:
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        bad = [s for s in servers if not s.rpartition(":")[2].isdigit() or not s.rpartition(":")[0]]
+        if not servers or bad:
+            raise ValueError(f"bootstrap servers must be host:port[,host:port...], got {value!r}")
+        return ",".join(servers)
