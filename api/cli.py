@@ -14,7 +14,6 @@ from sqlalchemy.engine import Engine
 
 from ledger import Ledger
 from projections.audit.cli import Sources, audit_commands
-from service.bootstrap import build_ledger
 from service.settings.store import StartupError, describe_invalid
 
 if TYPE_CHECKING:
@@ -62,6 +61,7 @@ def wallet(user_id: str) -> None:
     from datetime import UTC, datetime
 
     from ledger.values import PAID_SOURCES
+    from service.bootstrap import build_ledger
 
     ledger = build_ledger()
     try:
@@ -280,6 +280,7 @@ app.add_typer(kafka_app, name="kafka")
 @contextmanager
 def _audited_ledger() -> Iterator[Ledger]:
     """The ledger the audit replays (no group commit: it only reads), refusing a store with nothing to audit."""
+    from service.bootstrap import build_ledger
     from service.settings import StoreSettings
 
     settings = StoreSettings(group_commit=False)

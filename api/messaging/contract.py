@@ -13,9 +13,8 @@ from pydantic import UUID5 as EventId
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.messaging.inbound import build_inbound
-from ledger import Ledger
-from service.policy import load_policy
-from service.settings.messaging import MessagingSettings
+from service.bootstrap import build_ledger, build_policy
+from service.settings import ApiSettings, MessagingSettings, Settings, StoreSettings
 
 
 class EventEnvelope(BaseModel):
@@ -36,9 +35,12 @@ class EventEnvelope(BaseModel):
 def document(settings: MessagingSettings | None = None) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the ledger's Kafka topics, as JSON-ready data."""
     settings = settings or MessagingSettings.model_construct()
-    ledger = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})  # the document needs no events
+    # The document needs no events, and depends on no environment: the memory store, the shipped policy.
+    tree = Settings(store=StoreSettings.model_construct(store="memory", group_commit=False),
+                    http=ApiSettings.model_construct())
+    ledger = build_ledger(tree)
     try:
-        app = build_inbound(ledger, load_policy(), settings)
+        app = build_inbound(ledger, build_policy(tree), settings)
         broker = app.broker
         assert isinstance(broker, KafkaBroker)
         headers = "Headers: event_id, type (as in the body)."

@@ -53,7 +53,7 @@ def image_origins(settings: GenerationSettings) -> tuple[str, ...]:
 def build_studio(service: Service) -> Studio:
     """Templates, assets, catalogue and headers; a bad catalogue or origin stops the start."""
     embed_origins = tuple(service.api.embed_origins)
-    generation = GenerationSettings(data_dir=service.store.data_dir)
+    generation = service.media
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     return Studio(env=env, assets=Assets(HERE / "static"), messages=load_catalogue(),
