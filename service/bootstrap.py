@@ -7,7 +7,7 @@ an image store, a clock...), so tests pass fakes and processes share what they b
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretStr
@@ -50,7 +50,7 @@ def build_ledger(settings: Settings | StoreSettings | None = None) -> Ledger:
 
 def build_policy(settings: Settings | None = None) -> Policy:
     """The credits policy (packs, bonuses, expiries) from STUDIO_POLICY_FILE or the shipped default."""
-    return load_policy((settings or Settings()).http.policy_file)
+    return load_policy((settings or Settings()).policy_file)
 
 
 def build_read_engine(settings: Settings | None = None, **options: Any) -> Engine:
@@ -67,12 +67,14 @@ def build_projector(settings: Settings | None = None, *, ledger: Ledger | None =
 
 
 def build_service(settings: Settings | None = None, *, ledger: Ledger | None = None, catalog: Catalog | None = None,
-                  image_model: ImageModel | None = None, image_store: ImageStore | None = None,
-                  clock: Clock | None = None, with_pipeline: bool = True) -> Service:
+                  policy: Policy | None = None, image_model: ImageModel | None = None,
+                  image_store: ImageStore | None = None, clock: Clock | None = None,
+                  with_pipeline: bool = True) -> Service:
     """The API process's service; refuses unsafe settings before building anything. On the embedded
     default it also renders generations in process, purges unused uploads and sweeps overdue holds."""
     settings = settings or Settings()
     api, store, media = settings.http, settings.store, settings.generation
+    clock = clock or _now
     check_secrets(api, embedded=settings.embedded)
     weak = media.weak_media_key(embedded=settings.embedded)
     if weak:
@@ -88,23 +90,25 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
                     kafka_servers=kafka.kafka_bootstrap_servers if kafka else None,
                     relay_name=kafka.relay_name if kafka else "relay")
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
-                      policy=load_policy(api.policy_file), watcher=watcher, health=health,
-                      idempotency=IdempotencyStore(engine), verifier=build_verifier(api), images=images, media=media)
-    if clock is not None:
-        service.clock = clock
+                      policy=policy or build_policy(settings), watcher=watcher, health=health,
+                      idempotency=IdempotencyStore(engine), verifier=build_verifier(api), images=images, media=media,
+                      clock=clock)
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(settings, ledger, catalog, image_model or build_image_model(media), images,
-                                     service.clock)
+                                     clock)
     if with_pipeline and media.upload_purge_interval_s > 0:
         from service.uploads import UploadPurger
 
-        service.purger = UploadPurger(images, lambda: _uploads_in_use(engine), service.clock,
-                                      media.upload_purge_interval_s)
+        service.purger = UploadPurger(images, lambda: _uploads_in_use(engine), clock, media.upload_purge_interval_s)
     if with_pipeline and api.run_sweeper:
         from service.sweeper import Sweeper, SweepLoop
 
-        service.sweeper = SweepLoop(Sweeper(ledger, clock=service.clock), interval=media.sweep_interval_s)
+        service.sweeper = SweepLoop(Sweeper(ledger, clock=clock), interval=media.sweep_interval_s)
     return service
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def build_verifier(api: ApiSettings) -> TokenVerifier:

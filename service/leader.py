@@ -142,9 +142,8 @@ class AlwaysHeld:
         """Nothing to release."""
 
 
-def lock_for(name: str, settings: StoreSettings | None = None) -> Lock:
+def lock_for(name: str, settings: StoreSettings) -> Lock:
     """The lock called ``name`` on the configured event store."""
-    settings = settings or StoreSettings()
     if settings.store == "postgres":
         scoped = f"{settings.postgres_db}/{settings.postgres_schema}/{name}"
 

@@ -15,9 +15,10 @@ def run_consumers(health_port: int = 0) -> None:
     """Run the referral and payment consumers until SIGINT or SIGTERM."""
     log_to_stderr()
     settings = Settings()
+    messaging = settings.messaging
     policy = build_policy(settings)
     ledger = build_ledger(settings)
-    app = build_inbound(ledger, policy, settings.messaging)
+    app = build_inbound(ledger, policy, messaging)
     probes = start_probes(health_port)
     if probes is not None:
         watch_app(probes, app)

@@ -4,12 +4,14 @@ is defined once, in ``service.settings.parts``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from service.settings.generation import GenerationSettings
 from service.settings.http import ApiSettings
 from service.settings.messaging import MessagingSettings
+from service.settings.parts import PolicySettings
 from service.settings.store import StoreSettings
 
 
@@ -54,6 +56,12 @@ class Settings:
             self._generation = (GenerationSettings() if self._store is None
                                 else GenerationSettings(data_dir=self._store.data_dir))
         return self._generation
+
+    @property
+    def policy_file(self) -> Path | None:
+        """STUDIO_POLICY_FILE, as the part already read has it (a consumer reads no API settings)."""
+        part: PolicySettings | None = self._http or self._messaging
+        return (part or PolicySettings()).policy_file
 
     @property
     def embedded(self) -> bool:

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 from PIL import Image
+from pydantic import ValidationError
 
 from generation.ports import ImageRequest, ImageResult, StoredImage, Upload, UploadInfo
 from ledger import Money
@@ -145,6 +146,16 @@ def test_one_settings_tree_reads_a_shared_variable_once_for_every_part(
         "kafka-1:9092,kafka-2:9092"
     assert tree.store.data_dir == tree.generation.data_dir == tmp_path
     assert tree.read_db_url == f"sqlite:///{tmp_path / 'read.db'}" and tree.embedded
+
+
+def test_a_consumer_reads_the_policy_file_without_reading_the_api_settings(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("STUDIO_POLICY_FILE", str(tmp_path / "policy.toml"))
+    monkeypatch.setenv("STUDIO_CHECKOUT_URL", "not a url")  # the API would refuse to start on this
+    tree = Settings()
+    assert tree.messaging.policy_file == tree.policy_file == tmp_path / "policy.toml"
+    with pytest.raises(ValidationError, match="checkout_url"):
+        tree.http  # noqa: B018 (reading the part is the test)
 
 
 def test_the_generation_part_keeps_the_data_folder_of_a_store_given(tmp_path: Path) -> None:
