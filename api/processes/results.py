@@ -6,10 +6,10 @@ import asyncio
 
 from faststream import FastStream
 
+from api.messaging.broker import GENERATION_CLIENT_ID, broker_for
 from api.messaging.results import add_result_consumer
 from api.probes import start_probes, store_answers, watch_app
 from api.processes import log_to_stderr
-from generation.worker import broker_for
 from service.bootstrap import build_ledger
 from service.settings import Settings
 
@@ -19,7 +19,7 @@ def run_results(health_port: int = 0) -> None:
     log_to_stderr()
     settings = Settings()
     ledger = build_ledger(settings)
-    broker = broker_for(settings.generation)
+    broker = broker_for(settings.generation, client_id=GENERATION_CLIENT_ID)
     add_result_consumer(broker, ledger, settings.generation)
     app = FastStream(broker)
     probes = start_probes(health_port)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from faststream import FastStream
 
+from api.messaging.worker import build_worker_app
 from api.processes import log_to_stderr
-from generation.worker import build_worker_app
 from service.bootstrap import build_handler
 from service.settings import Settings
 

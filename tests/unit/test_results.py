@@ -11,9 +11,9 @@ from uuid import UUID, uuid4
 import pytest
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
+from api.messaging.broker import raw_body
 from api.messaging.results import add_result_consumer
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
-from generation.worker import raw_body
 from ledger import Ledger, Money
 from service.settings.generation import GenerationSettings
 from tests.conftest import T0
