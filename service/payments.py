@@ -14,8 +14,6 @@ from service.errors import RejectedMessage
 from service.messages import CreditPackPurchased, PaymentRefunded, WalletBalanceRedeemed
 from service.policy import Policy
 
-__all__ = ["PriceMismatch", "RejectedMessage", "TooSmall", "UnknownPack", "UnsupportedCurrency", "apply_payment"]
-
 
 class UnknownPack(RejectedMessage):
     """A purchase of a pack the policy does not sell."""
