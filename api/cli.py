@@ -173,8 +173,8 @@ def projector(health_port: HealthPort = 0) -> None:
 @app.command()
 def worker(health_port: HealthPort = 0) -> None:
     """Render requested images from Kafka (one member of the workers' consumer group; no database)."""
+    from api.messaging.worker import run_worker
     from api.probes import start_probes, watch_app
-    from generation.run import run_worker
 
     _require_topics("worker")
     probes = start_probes(health_port)

@@ -37,7 +37,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.messaging.dead_letters import dead_letter_topic
+from api.messaging.topics import dead_letter_topic
 from bench._broker import LOCAL, broker
 from bench._chaos_checks import LogReader, check, read_all, server_errors_outside, wait_quiet
 from bench._chaos_load import Load

@@ -37,12 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eventsourcing.utils import get_topic
 
+from api.messaging.broker import broker_for
 from api.messaging.relay import Relay
 from api.messaging.results import add_result_consumer
 from bench._broker import LOCAL, broker
 from bench._pg import ledger_env, scratch_database
 from generation.settings import GenerationSettings
-from generation.worker import broker_for
 from ledger import Generation, Ledger, Money
 from ledger.store.follow import Follower
 from service.settings.messaging import MessagingSettings

@@ -1,1 +1,2 @@
-"""The image pipeline: templates, model and store ports with their adapters, the worker and in-process dispatch."""
+"""The image pipeline's worker side, without Kafka: templates, model and store ports with their adapters, the
+compositor, the handler and the message schemas."""

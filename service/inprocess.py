@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
@@ -26,18 +26,18 @@ from generation.messages import GenerationRequestedMessage, GenerationResult, Re
 from generation.ports import ImageModel, ImageStore
 from generation.templates import Catalog
 from ledger import Generation, Ledger
+from ledger.event_ids import event_id
 from ledger.store.follow import Follower, Stored
 from service.results import apply_result
 
 log = logging.getLogger(__name__)
-EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://studio-ledger/events")  # the relay's event ids, too
 
 
 def request_message(stored: Stored) -> GenerationRequestedMessage:
     """The message the relay would publish for a stored ``GenerationRequested``."""
     event = stored.event
     return GenerationRequestedMessage(
-        event_id=uuid5(EVENT_NAMESPACE, f"{event.originator_id}:{event.originator_version}"),
+        event_id=event_id(event.originator_id, event.originator_version),
         type="GenerationRequested", occurred_at=event.timestamp, position=stored.position,
         aggregate_id=event.originator_id,
         payload=RequestedPayload(user_id=event.user_id, template_id=event.template_id,

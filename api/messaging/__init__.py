@@ -1,1 +1,5 @@
-"""Events on Kafka: the tracked relay out of the ledger, and the inbound referral and payment consumers."""
+"""The Kafka entrypoints: the tracked relay, the inbound consumers, the result consumer and the generation worker.
+
+They share one kit: the broker factory (broker.py), the envelope (envelope.py), topic names (topics.py)
+and one dead-letter policy (dead_letters.py).
+"""

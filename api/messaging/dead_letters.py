@@ -1,9 +1,11 @@
-"""Failure handling of the inbound consumers: bad messages to `<topic>.dlq`, transient failures retried.
+"""The failure policy of every Kafka consumer: bad messages to `<topic>.dlq`, transient failures redelivered.
 
-A message that can never apply (invalid JSON, a schema violation, a rejection by the credit policy
-or the ledger) is published to the topic's dead-letter topic with headers naming the error and
-where it came from, then committed so the consumer goes on. Any other failure (the database is
-unreachable) is transient: the message is not committed, and is delivered again after a backoff.
+A message that can never be processed (invalid JSON, a schema violation, a rejection by the credit
+policy or the ledger, a request the worker cannot render) is published to its topic's dead-letter
+topic with headers naming the error and where it came from, then acknowledged so the consumer goes
+on. Any other failure (the database or the broker is unreachable) is transient: the message is not
+acknowledged, and is delivered again after a backoff; so is a message whose dead letter the broker
+refused. Each consumer says which errors can never be cured and how ``x-error`` names them.
 """
 
 from __future__ import annotations
@@ -11,21 +13,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from fast_depends.exceptions import ValidationError as ArgumentsInvalid
 from faststream import BaseMiddleware
-from faststream.exceptions import NackMessage
+from faststream.exceptions import HandlerException, NackMessage
+from faststream.kafka import KafkaRouter
 from pydantic import ValidationError
 
+from api.messaging.topics import dead_letter_topic
 from ledger import LedgerError
 from service.payments import RejectedMessage
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 DeadLetterSink = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[None]]
+Classify = Callable[[Exception], str | None]
+Where = tuple[str, int, int]
 
 
 class InvalidJson(ValueError):
@@ -43,7 +49,7 @@ def strict_json(body: bytes) -> Any:
 
 
 def error_code(error: BaseException) -> str | None:
-    """The dead-letter reason for an error that no retry can cure, or None for a transient one."""
+    """The inbound consumers' dead-letter reason for an error no retry can cure, or None for a transient one."""
     if isinstance(error, ArgumentsInvalid | ValidationError):
         return "schema-violation"
     if isinstance(error, InvalidJson | RejectedMessage | LedgerError):
@@ -51,27 +57,33 @@ def error_code(error: BaseException) -> str | None:
     return None
 
 
-def dead_letter_topic(topic: str) -> str:
-    """Where the bad messages of ``topic`` go."""
-    return f"{topic}.dlq"
-
-
 class DeadLetters:
-    """Middleware factory: dead-letters bad messages through ``sink``, retries transient failures."""
+    """Middleware factory: dead-letters through ``sink`` what ``classify`` names, redelivers the rest."""
 
-    def __init__(self, sink: DeadLetterSink, *, delays: Sequence[float] = RETRY_DELAYS) -> None:
+    def __init__(self, sink: DeadLetterSink, *, classify: Classify = error_code,
+                 delays: Sequence[float] = RETRY_DELAYS) -> None:
         self.sink = sink
+        self.classify = classify
         self.delays = tuple(delays)
-        self.failures: dict[tuple[str, int, int], int] = {}
+        self.failures: dict[Where, int] = {}
 
     def __call__(self, msg: Any, /, *, context: Any) -> _DeadLetterScope:
         return _DeadLetterScope(msg, context=context, policy=self)
 
-    def backoff(self, where: tuple[str, int, int]) -> float:
+    def backoff(self, where: Where) -> float:
         """The pause before redelivering the message at ``where`` (grows with each failure)."""
         count = self.failures.get(where, 0)
         self.failures[where] = count + 1
         return self.delays[min(count, len(self.delays) - 1)]
+
+    async def redeliver(self, where: Where, error: Exception) -> NoReturn:
+        """Pause, then leave the message at ``where`` unacknowledged so that it is read again."""
+        first = where not in self.failures
+        delay = self.backoff(where)
+        log.warning("%s[%s]@%s failed (%r); redelivering in %.1fs", *where, error, delay,
+                    exc_info=error if first else None)
+        await asyncio.sleep(delay)
+        raise NackMessage from error
 
 
 class _DeadLetterScope(BaseMiddleware):  # type: ignore[type-arg]
@@ -84,16 +96,12 @@ class _DeadLetterScope(BaseMiddleware):  # type: ignore[type-arg]
                               exc_tb: TracebackType | None = None) -> bool | None:
         record: Any = self.msg  # aiokafka's ConsumerRecord
         where = (record.topic, record.partition, record.offset)
-        if exc_val is None or not isinstance(exc_val, Exception) or isinstance(exc_val, NackMessage):
+        if exc_val is None or not isinstance(exc_val, Exception) or isinstance(exc_val, HandlerException):
             self.policy.failures.pop(where, None)
             return False
-        code = error_code(exc_val)
+        code = self.policy.classify(exc_val)
         if code is None:
-            delay = self.policy.backoff(where)
-            log.warning("%s[%s]@%s failed (%r); redelivering in %.1fs", *where, exc_val, delay)
-            await asyncio.sleep(delay)
-            raise NackMessage from exc_val
-        self.policy.failures.pop(where, None)
+            await self.policy.redeliver(where, exc_val)
         headers = {
             "x-error": code,
             "x-error-message": str(exc_val)[:2000],
@@ -101,6 +109,30 @@ class _DeadLetterScope(BaseMiddleware):  # type: ignore[type-arg]
             "x-original-partition": str(record.partition),
             "x-original-offset": str(record.offset),
         }
-        await self.policy.sink(dead_letter_topic(record.topic), record.key, record.value or b"", headers)
+        try:
+            await self.policy.sink(dead_letter_topic(record.topic), record.key, record.value or b"", headers)
+        except Exception as error:  # the broker refused the dead letter: the message must not be lost
+            await self.policy.redeliver(where, error)
+        self.policy.failures.pop(where, None)
         log.info("%s[%s]@%s dead-lettered: %s", *where, code)
         return True  # handled: the offset is committed and the consumer goes on
+
+
+def dead_lettering(topics: Iterable[str], *, classify: Classify = error_code,
+                   delays: Sequence[float] = RETRY_DELAYS) -> KafkaRouter:
+    """A router for the consumers of ``topics``: its subscribers are under the dead-letter policy, and it
+    has one dead-letter publisher per topic (described in the AsyncAPI document)."""
+    router = KafkaRouter()
+    publishers = {
+        dead_letter_topic(topic): router.publisher(
+            dead_letter_topic(topic), title=dead_letter_topic(topic), schema=bytes,
+            description=f"Messages of {topic} that can never apply; headers name the error (x-error, "
+                        "x-error-message) and the origin (x-original-topic, x-original-partition, x-original-offset).")
+        for topic in topics
+    }
+
+    async def sink(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        await publishers[topic].publish(value, key=key, headers=headers)
+
+    router.add_middleware(DeadLetters(sink, classify=classify, delays=delays))
+    return router

@@ -3,44 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from datetime import datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from api.messaging.topics import EVENTS_TOPIC, GENERATION_REQUESTED_TOPIC
+from ledger.event_ids import event_id_text
 from ledger.store.follow import Stored
 
-EVENTS_TOPIC = "ledger.events"
-GENERATION_REQUESTED_TOPIC = "generation.requested"
 PUBLISHED_AGGREGATES = frozenset({"Wallet", "Generation"})  # Reference is internal bookkeeping
-EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://studio-ledger/events")
 _ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
 
 
 def is_published(stored: Stored) -> bool:
     """Whether the event belongs on Kafka (wallet and generation events do; internal ones do not)."""
     return type(stored.event).__qualname__.split(".", 1)[0] in PUBLISHED_AGGREGATES
-
-
-def event_id(originator_id: UUID, version: int) -> UUID:
-    """The deterministic id of an event: the same on every publication, so consumers can deduplicate."""
-    return uuid5(EVENT_NAMESPACE, f"{originator_id}:{version}")
-
-
-def _event_id_text(aggregate_id: str, version: int) -> str:
-    # str(event_id(...)) without building UUID objects: the relay computes one per event.
-    name = _NAMESPACE_BYTES + f"{aggregate_id}:{version}".encode()
-    digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest()[:16])  # uuid5 is SHA-1 by definition
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-_NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
 
 
 def envelope(stored: Stored) -> dict[str, Any]:
@@ -51,7 +31,7 @@ def envelope(stored: Stored) -> dict[str, Any]:
     aggregate_id = str(fields["originator_id"])
     version = fields["originator_version"]
     return {
-        "event_id": _event_id_text(aggregate_id, version),
+        "event_id": event_id_text(aggregate_id, version),
         "type": cls.__name__,
         "version": getattr(cls, "class_version", 1),
         "occurred_at": fields["timestamp"].isoformat(),
@@ -107,7 +87,7 @@ def records(notification: Notification, events_topic: str = EVENTS_TOPIC,
     version = state.pop("class_version", 1)
     state.pop("originator_topic", None)
     aggregate_id = str(notification.originator_id)
-    identifier = _event_id_text(aggregate_id, notification.originator_version)
+    identifier = event_id_text(aggregate_id, notification.originator_version)
     # Ids, names and ISO times need no escaping: only the payload goes through the encoder.
     value = (f'{{"event_id":"{identifier}","type":"{name}","version":{int(version)},"occurred_at":"{occurred_at}",'
              f'"position":{int(notification.id)},"aggregate_id":"{aggregate_id}",'

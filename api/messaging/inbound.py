@@ -18,8 +18,8 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from faststream.specification import AsyncAPI
 
-from api.messaging.dead_letters import RETRY_DELAYS, DeadLetters, dead_letter_topic, strict_json
-from generation.worker import group_timing
+from api.messaging.broker import broker_for, group_timing
+from api.messaging.dead_letters import RETRY_DELAYS, dead_lettering, strict_json
 from ledger import Ledger
 from service import payments as handlers
 from service.messages import PaymentMessage, ReferralMessage
@@ -44,35 +44,25 @@ def build_inbound(ledger: Ledger, policy: Policy, settings: MessagingSettings, *
                   apply_referral: Apply = handlers.apply_referral, apply_payment: Apply = handlers.apply_payment,
                   retry_delays: tuple[float, ...] = RETRY_DELAYS) -> FastStream:
     """The consumers' FastStream app on a Kafka broker, with dead letters and retries."""
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=settings.kafka_idempotence)
-    dead_letters = {
-        dead_letter_topic(topic): broker.publisher(dead_letter_topic(topic), title=dead_letter_topic(topic),
-                                description=f"Messages of {topic} that can never apply; headers name the error "
-                                            "(x-error, x-error-message) and the origin (x-original-topic, "
-                                            "x-original-partition, x-original-offset).", schema=bytes)
-        for topic in (settings.referrals_topic, settings.payments_topic)
-    }
-
-    async def sink(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
-        await dead_letters[topic].publish(value, key=key, headers=headers)
-
-    broker.add_middleware(DeadLetters(sink, delays=retry_delays))
+    broker = broker_for(settings)
+    router = dead_lettering((settings.referrals_topic, settings.payments_topic), delays=retry_delays)
     timing = group_timing(settings)
 
-    @broker.subscriber(settings.referrals_topic, group_id=settings.referral_group_id, title=settings.referrals_topic,
+    @router.subscriber(settings.referrals_topic, group_id=settings.referral_group_id, title=settings.referrals_topic,
                        description="Referral conversions and reversals from the affiliate system.",
                        ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode, **timing)
     async def on_referral(body: ReferralMessage, message: KafkaMessage) -> None:
         """Grant or claw back a referral bonus, once per referral id."""
         await asyncio.to_thread(apply_referral, ledger, policy, body, at=received_at(message))
 
-    @broker.subscriber(settings.payments_topic, group_id=settings.payment_group_id, title=settings.payments_topic,
+    @router.subscriber(settings.payments_topic, group_id=settings.payment_group_id, title=settings.payments_topic,
                        description="Pack purchases, wallet redemptions and refunds from the payment flow.",
                        ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode, **timing)
     async def on_payment(body: PaymentMessage, message: KafkaMessage) -> None:
         """Credit a purchase or redemption, or refund a purchase, once per payment or redemption id."""
         await asyncio.to_thread(apply_payment, ledger, policy, body, at=received_at(message))
 
+    broker.include_router(router)
     return FastStream(broker, specification=specification(broker))
 
 

@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from eventsourcing.persistence import Notification
 
+from api.messaging.broker import producer_options
 from api.messaging.envelope import records
 from ledger.store.follow import Follower, Stored
 from ledger.store.tracking import Positions, positions_for
@@ -27,17 +28,6 @@ from service.settings.messaging import MessagingSettings
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # between attempts to reach a store that went away
-
-
-def producer_options(settings: MessagingSettings) -> dict[str, Any]:
-    """Producer settings for events: every replica acknowledges, idempotent where supported, batched."""
-    return {
-        "bootstrap_servers": settings.kafka_bootstrap_servers,
-        "acks": "all",
-        "enable_idempotence": settings.kafka_idempotence,
-        "linger_ms": settings.kafka_linger_ms,
-        "max_batch_size": settings.kafka_max_batch_bytes,
-    }
 
 
 class NotificationFollower(Follower):

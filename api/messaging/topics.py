@@ -1,4 +1,4 @@
-"""The project's Kafka topics: created by `studio-ledger kafka init`, checked by every Kafka process at start.
+"""The project's Kafka topics: their names, created by `studio-ledger kafka init`, checked by every process at start.
 
 Production clusters turn the broker's auto-creation off, so nothing here relies on it: the topics
 (dead-letter topics included) are created once, with partitions, replication factor and retention
@@ -19,9 +19,10 @@ from typing import Any, Literal
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-from api.messaging.dead_letters import dead_letter_topic
 from service.settings.messaging import MessagingSettings
 
+EVENTS_TOPIC = "ledger.events"
+GENERATION_REQUESTED_TOPIC = "generation.requested"
 Process = Literal["relay", "consume", "results", "worker"]
 PROCESSES: tuple[Process, ...] = ("relay", "consume", "results", "worker")
 TOPIC_ALREADY_EXISTS = 36
@@ -29,6 +30,11 @@ TOPIC_ALREADY_EXISTS = 36
 
 class TopicsError(RuntimeError):
     """The broker is unreachable, refused a topic, or lacks one a process needs; one line that says which."""
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where the messages of ``topic`` that can never be processed go."""
+    return f"{topic}.dlq"
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,15 @@ from uuid import UUID
 import pytest
 from faststream.kafka import KafkaBroker
 
+from api.messaging.broker import broker_for
 from api.messaging.relay import Relay
 from api.messaging.results import add_result_consumer
+from api.messaging.worker import add_worker
 from generation.handler import GenerationHandler, RetryPolicy
 from generation.models.local import LocalModel
 from generation.settings import GenerationSettings
 from generation.stores.local import LocalStore
 from generation.templates import load_catalog
-from generation.worker import add_worker, broker_for
 from ledger import Generation, Ledger, Money, Wallet
 from ledger.store.follow import Follower
 from service.settings.messaging import MessagingSettings

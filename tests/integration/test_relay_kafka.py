@@ -12,9 +12,10 @@ import psycopg
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from api.messaging.envelope import event_id, is_published
+from api.messaging.envelope import is_published
 from api.messaging.relay import Relay
 from ledger import Ledger, Money
+from ledger.event_ids import event_id
 from ledger.store.follow import Follower, Stored
 from ledger.store.tracking import positions_for
 from service.settings.messaging import MessagingSettings

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from api.messaging.dead_letters import DeadLetters, InvalidJson, dead_letter_topic, error_code, strict_json
+from api.messaging.dead_letters import DeadLetters, InvalidJson, error_code, strict_json
+from api.messaging.topics import dead_letter_topic
 from ledger import ConflictingCommand, UnknownReference
 from service.messages import PAYMENT_MESSAGES
 from service.payments import PriceMismatch, UnknownPack
@@ -58,3 +59,17 @@ def test_a_body_that_is_not_json_is_named_so() -> None:
 
 def test_each_topic_has_its_own_dead_letter_topic() -> None:
     assert dead_letter_topic("payments.events") == "payments.events.dlq"
+
+
+async def test_a_message_whose_dead_letter_the_broker_refused_is_delivered_again() -> None:
+    from types import SimpleNamespace
+
+    from faststream.exceptions import NackMessage
+
+    async def refused(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        raise ConnectionError("broker unreachable")
+
+    policy = DeadLetters(refused, delays=(0,))
+    record = SimpleNamespace(topic="payments.events", partition=0, offset=7, key=None, value=b"{not json")
+    with pytest.raises(NackMessage):
+        await policy(record, context=None).after_processed(InvalidJson, InvalidJson("x"), None)

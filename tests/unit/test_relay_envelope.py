@@ -9,9 +9,10 @@ from uuid import UUID
 
 import pytest
 
-from api.messaging.envelope import encode, envelope, event_id, is_published, records
+from api.messaging.envelope import encode, envelope, is_published, records
 from api.messaging.relay import NotificationFollower
 from ledger import Ledger, Money
+from ledger.event_ids import event_id
 from ledger.store.follow import Follower
 from tests.conftest import T0
 

@@ -11,10 +11,10 @@ from uuid import UUID, uuid4
 import pytest
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
+from api.messaging.broker import raw_body
 from api.messaging.results import add_result_consumer
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from generation.settings import GenerationSettings
-from generation.worker import raw_body
 from ledger import Ledger, Money
 from tests.conftest import T0
 

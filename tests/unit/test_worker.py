@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
+from api.messaging.broker import raw_body
+from api.messaging.worker import add_worker
 from generation.errors import ContentRefused, RateLimited
 from generation.handler import GenerationHandler, RetryPolicy
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
@@ -19,7 +21,6 @@ from generation.ports import ImageRequest, ImageResult
 from generation.settings import GenerationSettings
 from generation.stores.local import LocalStore
 from generation.templates import load_catalog
-from generation.worker import add_worker, raw_body
 
 pytestmark = pytest.mark.unit
 
@@ -172,14 +173,25 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_worker_goes_on(tmp_path:
 
 
 async def test_an_answer_the_broker_refused_is_not_acknowledged(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
     from aiokafka.errors import KafkaTimeoutError
     from faststream.exceptions import NackMessage
 
-    from generation import worker
+    from api.messaging import dead_letters, worker
 
-    async def refused() -> None:
+    parked: list[str] = []
+
+    async def refused(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        parked.append(topic)
         raise KafkaTimeoutError()
 
-    monkeypatch.setattr(worker.asyncio, "sleep", no_sleep)
-    with pytest.raises(NackMessage):
-        await worker._unless_broker_down(refused())
+    monkeypatch.setattr(dead_letters.asyncio, "sleep", no_sleep)
+    policy = dead_letters.DeadLetters(refused, classify=worker.unprocessable, delays=worker.RETRY_DELAYS)
+    record = SimpleNamespace(topic="generation.requested", partition=0, offset=7, key=None, value=b"{}")
+    with pytest.raises(NackMessage):  # the answer was refused: not dead-lettered, read again
+        await policy(record, context=None).after_processed(KafkaTimeoutError, KafkaTimeoutError(), None)
+    assert parked == []
+    with pytest.raises(NackMessage):  # nor is a request whose dead letter was refused
+        await policy(record, context=None).after_processed(ValueError, ValueError("bug"), None)
+    assert parked == ["generation.requested.dlq"]

@@ -1,0 +1,88 @@
+"""The generation worker on Kafka: a FastStream consumer group on ``generation.requested``, with no database access.
+
+Each request is rendered by ``GenerationHandler`` and answered on ``generation.completed`` or
+``generation.failed`` (keyed by generation id). A message that is not a valid request, or one the
+handler fails on, goes to ``generation.requested.dlq`` with the error in its headers; the worker
+never stops on one. The offset is committed after the answer is published (``AckPolicy.ACK``), so a
+worker killed mid-generation leaves the request to another worker of the group, which finds the
+stored image or renders it; an answer the broker refused is not acknowledged either, and the request
+is read again after a pause (the stored image makes the second pass cheap).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+
+from api.messaging.broker import GENERATION_CLIENT_ID, broker_for, group_timing, raw_body
+from api.messaging.dead_letters import dead_lettering
+from generation.bootstrap import build_catalog, build_image_model, build_image_store
+from generation.handler import GenerationHandler
+from generation.inputs import InputPhotos
+from generation.messages import GenerationCompletedMessage, GenerationRequestedMessage
+from generation.settings import GenerationSettings
+
+log = logging.getLogger(__name__)
+RETRY_DELAYS = (1.0,)  # before reading a request again whose answer the broker refused
+
+
+def unprocessable(error: Exception) -> str | None:
+    """The dead-letter reason (the error's name) for a request the worker cannot answer; None when the
+    broker refused the answer, which leaves the request to be read again."""
+    return None if isinstance(error, KafkaError) else type(error).__name__
+
+
+def add_worker(broker: KafkaBroker, handler: GenerationHandler, settings: GenerationSettings) -> None:
+    """Subscribe ``handler`` to ``generation.requested`` on ``broker``, in the workers' consumer group."""
+    requested = settings.generation_requested_topic
+    router = dead_lettering((requested,), classify=unprocessable, delays=RETRY_DELAYS)
+    completed = router.publisher(settings.generation_completed_topic)
+    failed = router.publisher(settings.generation_failed_topic)
+
+    @router.subscriber(requested, group_id=settings.worker_group, ack_policy=AckPolicy.ACK,
+                       auto_offset_reset="earliest", decoder=raw_body, max_poll_interval_ms=900_000,
+                       fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms, **group_timing(settings),
+                       max_workers=settings.worker_concurrency)
+    async def on_requested(body: bytes) -> None:
+        request = GenerationRequestedMessage.model_validate_json(body)
+        try:
+            result = await handler.handle(request)
+        except Exception:  # a bug or an unexpected answer is dead-lettered; it must not stop the worker
+            log.exception("generation %s could not be handled", request.generation_id)
+            raise
+        topic = completed if isinstance(result, GenerationCompletedMessage) else failed
+        await topic.publish(result.model_dump_json().encode(), key=str(result.generation_id).encode(),
+                            headers={"type": result.type, "content-type": "application/json"})
+
+    broker.include_router(router)
+
+
+def build_worker_app(settings: GenerationSettings, handler: GenerationHandler) -> FastStream:
+    """The worker process: one broker, the request subscriber, and the model closed on shutdown."""
+    broker = broker_for(settings, client_id=GENERATION_CLIENT_ID)
+    add_worker(broker, handler, settings)
+    app = FastStream(broker)
+    app.after_shutdown(handler.model.aclose)
+    return app
+
+
+def run_worker(prepare: Callable[[FastStream], object] | None = None) -> None:
+    """Run one generation worker until SIGINT or SIGTERM (settings and templates checked first);
+    ``prepare`` sees the app before it starts (the command line hangs its probes on it)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = GenerationSettings()
+    catalog = build_catalog(settings)
+    store = build_image_store(settings)
+    handler = GenerationHandler(catalog, build_image_model(settings), store, settings.retry_policy(),
+                                inputs=InputPhotos(store, settings.fetcher(allow_http=False)))
+    log.info("worker in group %s on %s: %d templates, provider %s, store %s", settings.worker_group,
+             settings.generation_requested_topic, len(catalog.all()), settings.image_provider, settings.image_store)
+    app = build_worker_app(settings, handler)
+    if prepare is not None:
+        prepare(app)
+    asyncio.run(app.run())
