@@ -9,6 +9,7 @@ What is where:
     ``generation``   the ``Generation`` aggregate and its events
     ``reference``    the ``Reference`` aggregate: an external reference used once, forever
     ``journal``      the double-entry postings of each ledger event, for the audit
+    ``event_ids``    the deterministic id of a stored event (relay envelopes, in-process requests)
     ``unit``         a unit of work: the aggregates one command reads and changes; its ``Outcome``
     ``steps``        every command step: what a command does to the aggregates of its unit of work
     ``committer``    group commit: batches of commands saved in one transaction
