@@ -8,7 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, func, select
 
-from projections.balances import wallet_available, wallet_balances
+from projections.balances import wallet_available, wallet_balances, wallet_grants
 from projections.db import tracking
 from projections.generations import gallery, generations
 from projections.statement import wallet_statement
@@ -18,6 +18,12 @@ def wallet(conn: Connection, user_id: str, at: datetime) -> dict[str, Any] | Non
     """The user's wallet row with the credits available at ``at``, by source, and its next expiry; None
     without a wallet."""
     return wallet_available(conn, user_id, at)
+
+
+def grants(conn: Connection, wallet_id: UUID) -> list[RowMapping]:
+    """The wallet's grants, oldest first."""
+    query = select(wallet_grants).where(wallet_grants.c.wallet_id == wallet_id).order_by(wallet_grants.c.version)
+    return list(conn.execute(query).mappings())
 
 
 def statement(conn: Connection, user_id: str, *, before: int | None, limit: int) -> list[RowMapping]:

@@ -16,9 +16,9 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from api.http.problems import Problem
 from ledger.values import digest
 from projections.db import UTCDateTime, create_tables
+from service.errors import IdempotencyKeyReused, InvalidIdempotencyKey
 
 KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 metadata = MetaData()
@@ -40,10 +40,9 @@ RECORD = idempotency_keys.insert()
 
 
 def check_key(key: str) -> str:
-    """The key if it is 1 to 200 visible ASCII characters, else a 422 naming the header."""
+    """The key if it is 1 to 200 visible ASCII characters, else ``InvalidIdempotencyKey``."""
     if not KEY.match(key):
-        raise Problem(422, "invalid-idempotency-key", "Invalid Idempotency-Key",
-                      "Idempotency-Key must be 1 to 200 visible ASCII characters", field="header.Idempotency-Key")
+        raise InvalidIdempotencyKey("Idempotency-Key must be 1 to 200 visible ASCII characters")
     return key
 
 
@@ -61,7 +60,8 @@ class IdempotencyStore:
 
     def once(self, scope: str, key: str, request: Any, run: Callable[[], tuple[int, dict[str, Any]]],
              ) -> tuple[int, dict[str, Any], bool]:
-        """The stored answer for this key, or ``run()``'s, stored; a different request under the key is a 409."""
+        """The stored answer for this key, or ``run()``'s, stored; a different request under the key is
+        ``IdempotencyKeyReused``."""
         fingerprint = digest(request)
         found = self._find(scope, key)
         if found is None:
@@ -75,8 +75,7 @@ class IdempotencyStore:
                 found = self._find(scope, key)  # a concurrent first attempt stored its answer
                 assert found is not None
         if found["fingerprint"] != fingerprint:
-            raise Problem(409, "idempotency-key-reused", "Idempotency-Key reused",
-                          f"Idempotency-Key {key!r} was already used with another request")
+            raise IdempotencyKeyReused(key)
         return int(found["status"]), dict(found["body"]), True
 
     def _find(self, scope: str, key: str) -> Any:

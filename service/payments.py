@@ -1,8 +1,8 @@
-"""Inbound messages to ledger commands: plain functions, shared by the Kafka consumers and the webhook.
+"""Payment-flow messages to ledger commands: a plain function shared by the Kafka consumer and the webhook.
 
 A message applied any number of times has one effect: every command is idempotent by the
-message's own reference (payment, redemption or referral id). A message that can never apply
-raises ``RejectedMessage`` (or a ``LedgerError``) and changes nothing.
+message's own reference (payment or redemption id). A message that can never apply raises
+``RejectedMessage`` (or a ``LedgerError``) and changes nothing.
 """
 
 from __future__ import annotations
@@ -10,20 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from ledger import Ledger, Money, Outcome
-from service.messages import (
-    CreditPackPurchased,
-    PaymentRefunded,
-    ReferralConverted,
-    ReferralReversed,
-    WalletBalanceRedeemed,
-)
+from service.errors import RejectedMessage
+from service.messages import CreditPackPurchased, PaymentRefunded, WalletBalanceRedeemed
 from service.policy import Policy
-
-
-class RejectedMessage(ValueError):
-    """A well-formed message that the credit policy refuses; ``code`` names the reason."""
-
-    code = "rejected"
 
 
 class UnknownPack(RejectedMessage):
@@ -42,12 +31,6 @@ class UnsupportedCurrency(RejectedMessage):
     """A redemption in a currency the redemption rate is not defined for."""
 
     code = "unsupported-currency"
-
-
-class SelfReferral(RejectedMessage):
-    """A referral whose referrer and referee are the same user."""
-
-    code = "self-referral"
 
 
 class TooSmall(RejectedMessage):
@@ -82,18 +65,3 @@ def apply_payment(ledger: Ledger, policy: Policy,
                              value=Money(message.amount_minor, message.currency), at=at)
     return ledger.refund_purchase(payment_id=message.payment_id, at=at)
 
-
-def apply_referral(ledger: Ledger, policy: Policy, message: ReferralConverted | ReferralReversed,
-                   *, at: datetime) -> Outcome:
-    """Apply an affiliate-system message; ``at`` is used when the message carries no ``occurred_at``."""
-    at = message.occurred_at or at
-    if isinstance(message, ReferralReversed):
-        return ledger.reverse_referral(referral_id=message.referral_id, at=at)
-    if message.referrer_user_id == message.referee_user_id:
-        raise SelfReferral(f"referral {message.referral_id}: user {message.referrer_user_id} referred themselves")
-    bonus = policy.referral
-    awards = [{"user_id": message.referrer_user_id, "credits": bonus.referrer_credits, "role": "referrer"}]
-    if bonus.referee_credits:
-        awards.append({"user_id": message.referee_user_id, "credits": bonus.referee_credits, "role": "referee"})
-    return ledger.grant_referral_bonus(referral_id=message.referral_id, awards=awards, at=at,
-                                       expires_at=bonus.expiry(at))

@@ -1,5 +1,5 @@
 """The learners' uploaded photos: checked by decoding, re-encoded without metadata, kept privately by the
-image store, and deleted once expired unless a pending generation still needs them."""
+image store (a few per learner), and deleted once expired unless a pending generation still needs them."""
 
 from __future__ import annotations
 
@@ -11,17 +11,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import anyio.from_thread
 from PIL import Image, ImageOps
 
 from generation.fetch import FetchRefused, Photo, decode_photo
 from generation.ports import ImageStore, Upload, UploadInfo
+from service.errors import UploadQuotaExceeded, UploadRefused
 
 log = logging.getLogger(__name__)
 MAX_SIDE = 2048  # longer edge kept: enough for any model, and no learner's camera original is stored
 
 
-class UploadRefused(ValueError):
-    """A file that cannot be a learner's photo; the message names the problem."""
+def check_size(data: bytes, limit: int) -> None:
+    """Refuse an empty file, or one of more than ``limit`` bytes, before reading it as an image."""
+    if not data:
+        raise UploadRefused("the file is empty")
+    if len(data) > limit:
+        raise UploadRefused(f"the file is too large: more than {limit:,} bytes")
+
+
+def store_upload(images: ImageStore, owner: str, data: bytes, *, in_use: Callable[[], set[str]], now: datetime,
+                 max_bytes: int, max_pixels: int, quota: int, ttl: timedelta) -> Upload:
+    """Keep ``data`` as a new upload of ``owner``, re-encoded; ``UploadRefused`` for a file that is not a
+    photo, ``UploadQuotaExceeded`` when ``owner`` keeps ``quota`` uploads that have not expired (or that
+    a pending generation, one of ``in_use()``, still needs). Runs in a worker thread: the store is async."""
+    photo = reencode(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    kept = anyio.from_thread.run(purge, images, in_use(), now, owner)
+    if len(kept) >= quota:
+        wait = max(1, int((min(u.expires_at for u in kept) - now).total_seconds()))
+        raise UploadQuotaExceeded(len(kept), quota, retry_after=wait)
+    upload = new_upload(owner, photo, now, ttl)
+    anyio.from_thread.run(images.put_upload, upload)
+    return upload
 
 
 def reencode(data: bytes, *, max_bytes: int, max_pixels: int) -> Photo:

@@ -15,7 +15,6 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import docs, problems
-from api.http.contract import describe_problems
 from api.http.previews import Previews
 from api.http.routers import (
     admin,
@@ -82,7 +81,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
             document = get_openapi(title=app.title, version=app.version, description=app.description,
                                    routes=app.routes)
             document.setdefault("components", {}).setdefault("schemas", {}).update(webhooks.MESSAGE_SCHEMAS)
-            app.openapi_schema = describe_problems(document)
+            app.openapi_schema = problems.describe_problems(document)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

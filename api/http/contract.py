@@ -12,17 +12,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from api.http.app import create_app
+from generation.settings import GenerationSettings
+from service.container import build_service
+from service.settings.http import ApiSettings
+from service.settings.store import StoreSettings
+
 COMMITTED = Path(__file__).parents[2] / "docs" / "openapi.json"
 
 
 def document() -> dict[str, Any]:
     """The OpenAPI document the service publishes at /openapi.json, whatever the environment says."""
-    from api.http.app import create_app
-    from generation.settings import GenerationSettings
-    from service.container import build_service
-    from service.settings.http import ApiSettings
-    from service.settings.store import StoreSettings
-
     with tempfile.TemporaryDirectory(prefix="studio-openapi-") as folder:
         # Defaults only (model_construct reads no environment): the document depends on the routes alone.
         service = build_service(ApiSettings.model_construct(),
@@ -34,25 +34,6 @@ def document() -> dict[str, Any]:
         finally:
             service.ledger.close()
             service.engine.dispose()
-
-
-PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemPublic"}}}
-_PROBLEM_REFS = ("#/components/schemas/ProblemPublic", "#/components/schemas/HTTPValidationError")
-
-
-def describe_problems(spec: dict[str, Any]) -> dict[str, Any]:
-    """Every error response as the API sends it: ``application/problem+json`` with ``ProblemPublic``
-    (FastAPI documents its own 422 body, which the problem translator replaces)."""
-    for item in spec.get("paths", {}).values():
-        for operation in item.values():
-            for response in operation.get("responses", {}).values():
-                refs = {media.get("schema", {}).get("$ref") for media in response.get("content", {}).values()}
-                if refs & set(_PROBLEM_REFS):
-                    response["content"] = PROBLEM
-    schemas = spec.get("components", {}).get("schemas", {})
-    for unused in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(unused, None)
-    return spec
 
 
 def dumps(spec: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""Dependencies of the routes: the service, the caller, the idempotency key and list parameters."""
+"""Dependencies of the routes: the service, the caller, the idempotency key, the command runner and list
+parameters."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.auth import Principal, unauthorized
 from api.http.problems import Problem
+from service.commands import Commands
 from service.container import Service
 from service.idempotency import check_key
 
@@ -57,6 +59,15 @@ async def get_idempotency_key(idempotency_key: Annotated[str, Header(
 
 
 IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]
+
+
+async def get_commands(service: ServiceDep) -> Commands:
+    """How the routes run use cases: commands counted in the service's metrics, their positions noted for
+    read-your-writes, answers kept once per idempotency key."""
+    return Commands(service.metrics, service.saw, service.idempotency)
+
+
+CommandsDep = Annotated[Commands, Depends(get_commands)]
 MinPosition = Annotated[int | None, Query(
     ge=0, le=2**62, description="Wait (bounded) until the projections reach this ledger position, from a command's "
     "`position`: read your own writes. 503 with Retry-After if they do not in time.")]

@@ -1,4 +1,5 @@
-"""RFC 9457 problem responses: every error the API answers is translated here, and only here."""
+"""RFC 9457 problem responses: every error the API answers is translated here, and only here, and the
+OpenAPI document describes them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from generation.templates import UnknownTemplate, VariableError
 from ledger import errors
-from service.payments import RejectedMessage
+from service.errors import (
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    RejectedMessage,
+    ServiceError,
+    UploadQuotaExceeded,
+    UploadRefused,
+    WalletNotFound,
+)
 
 log = logging.getLogger(__name__)
 TYPE_PREFIX = "urn:studio-ledger:problem:"
@@ -50,6 +59,12 @@ _LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific fi
     (errors.CaptureExceedsHold, 422, "Invalid amount"),
     (errors.InvalidCommand, 422, "Invalid request"),
 ]
+_SERVICE: list[tuple[type[ServiceError], int, str]] = [
+    (IdempotencyKeyReused, 409, "Idempotency-Key reused"),
+    (WalletNotFound, 404, "Not found"),
+    (RejectedMessage, 422, "Message refused"),
+]
+_CODED: list[tuple[type[errors.LedgerError | ServiceError], int, str]] = [*_LEDGER, *_SERVICE]
 
 
 def translate(error: Exception) -> Problem:
@@ -63,9 +78,14 @@ def translate(error: Exception) -> Problem:
         return Problem(404, "unknown-template", "Unknown template", str(error), field="template_id")
     if isinstance(error, VariableError):
         return Problem(422, "invalid-variable", "Invalid template variable", str(error), field=error.field)
-    if isinstance(error, RejectedMessage):
-        return Problem(422, error.code, "Message refused", str(error))
-    for cls, status, title in _LEDGER:
+    if isinstance(error, InvalidIdempotencyKey):
+        return Problem(422, error.code, "Invalid Idempotency-Key", str(error), field="header.Idempotency-Key")
+    if isinstance(error, UploadRefused):
+        return Problem(422, error.code, "Invalid upload", str(error), field="file")
+    if isinstance(error, UploadQuotaExceeded):
+        return Problem(429, error.code, "Too many uploads", str(error),
+                       headers={"Retry-After": str(error.retry_after)}, quota=error.quota)
+    for cls, status, title in _CODED:
         if isinstance(error, cls):
             return Problem(status, error.code, title, str(error))
     return Problem(500, "internal-error", "Internal error", "The request failed on our side; it was logged.")
@@ -110,5 +130,24 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http)
     app.add_exception_handler(Exception, problem)
-    for cls in (Problem, errors.LedgerError, UnknownTemplate, VariableError, RejectedMessage):
+    for cls in (Problem, errors.LedgerError, ServiceError, UnknownTemplate, VariableError):
         app.add_exception_handler(cls, problem)
+
+
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemPublic"}}}
+_PROBLEM_REFS = ("#/components/schemas/ProblemPublic", "#/components/schemas/HTTPValidationError")
+
+
+def describe_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every error response as the API sends it: ``application/problem+json`` with ``ProblemPublic``
+    (FastAPI documents its own 422 body, which the problem translator replaces)."""
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            for response in operation.get("responses", {}).values():
+                refs = {media.get("schema", {}).get("$ref") for media in response.get("content", {}).values()}
+                if refs & set(_PROBLEM_REFS):
+                    response["content"] = PROBLEM
+    schemas = spec.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return spec

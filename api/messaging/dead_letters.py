@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from api.messaging.topics import dead_letter_topic
 from ledger import LedgerError
-from service.payments import RejectedMessage
+from service.errors import RejectedMessage
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)

@@ -21,7 +21,7 @@ from faststream.specification import AsyncAPI
 from api.messaging.broker import broker_for, group_timing
 from api.messaging.dead_letters import RETRY_DELAYS, dead_lettering, strict_json
 from ledger import Ledger
-from service import payments as handlers
+from service import payments, referrals
 from service.messages import PaymentMessage, ReferralMessage
 from service.policy import Policy
 from service.settings.messaging import MessagingSettings
@@ -41,7 +41,7 @@ def received_at(message: KafkaMessage) -> datetime:
 
 
 def build_inbound(ledger: Ledger, policy: Policy, settings: MessagingSettings, *,
-                  apply_referral: Apply = handlers.apply_referral, apply_payment: Apply = handlers.apply_payment,
+                  apply_referral: Apply = referrals.apply_referral, apply_payment: Apply = payments.apply_payment,
                   retry_delays: tuple[float, ...] = RETRY_DELAYS) -> FastStream:
     """The consumers' FastStream app on a Kafka broker, with dead letters and retries."""
     broker = broker_for(settings)

@@ -16,7 +16,7 @@ from api.cli import app as cli
 from generation.templates import load_catalog
 from service.container import Service
 from service.messages import REFERRAL_MESSAGES
-from service.payments import apply_referral
+from service.referrals import apply_referral
 from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
 from tests.e2e.test_api import finish
 

@@ -18,16 +18,9 @@ from service.messages import (
     ReferralReversed,
     WalletBalanceRedeemed,
 )
-from service.payments import (
-    PriceMismatch,
-    SelfReferral,
-    TooSmall,
-    UnknownPack,
-    UnsupportedCurrency,
-    apply_payment,
-    apply_referral,
-)
+from service.payments import PriceMismatch, TooSmall, UnknownPack, UnsupportedCurrency, apply_payment
 from service.policy import Policy, load_policy
+from service.referrals import SelfReferral, apply_referral
 from tests.conftest import T0
 
 pytestmark = pytest.mark.unit

@@ -12,12 +12,13 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.http.auth import issue_token
-from api.http.deps import CurrentUser, IdempotencyKey, ServiceDep
+from api.http.deps import CommandsDep, CurrentUser, IdempotencyKey, ServiceDep
 from api.http.problems import Problem
 from api.http.routers.webhooks import deliver
 from api.http.schemas import DemoPurchaseAccepted, DemoPurchaseCreate, DevToken, DevTokenCreate, problems
 from api.http.signatures import sign
 from service.container import Service, is_embedded
+from service.errors import IdempotencyKeyReused
 
 router = APIRouter(prefix="/v1/dev", tags=["dev"])
 
@@ -43,7 +44,7 @@ def create_dev_token(body: DevTokenCreate, service: ServiceDep) -> DevToken:
 
 @router.post("/purchase", response_model=DemoPurchaseAccepted, responses=problems(401, 404, 409, 422))
 async def create_demo_purchase(body: DemoPurchaseCreate, user: CurrentUser, key: IdempotencyKey,
-                               service: ServiceDep) -> JSONResponse:
+                               service: ServiceDep, commands: CommandsDep) -> JSONResponse:
     """Buy a pack for the caller without money (embedded default only): a `CreditPackPurchased` message
     signed with the webhook secret goes through the payments webhook's own checks and idempotency.
 
@@ -61,11 +62,8 @@ async def create_demo_purchase(body: DemoPurchaseCreate, user: CurrentUser, key:
     signature = sign(service.api.webhook_secret.get_secret_value(), raw, int(time.time()))
     # The webhook's keys are the payment flow's: one per payment, never a caller's own key.
     try:
-        status, answer = await deliver(service, raw, signature, payment_id)
-    except Problem as problem:
-        if problem.slug != "idempotency-key-reused":
-            raise
-        raise Problem(409, problem.slug, problem.title,
-                      f"Idempotency-Key {key!r} was already used to buy another pack") from None
+        status, answer = await deliver(service, commands, raw, signature, payment_id)
+    except IdempotencyKeyReused:
+        raise IdempotencyKeyReused(key, f"Idempotency-Key {key!r} was already used to buy another pack") from None
     accepted = DemoPurchaseAccepted(**answer, payment_id=payment_id, pack_id=pack.id, credits=pack.credits)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=status)

@@ -9,32 +9,29 @@ from fastapi import APIRouter
 from api.http.deps import CurrentUser, Cursor, Limit, ServiceDep, Visible, WaitForPosition, before
 from api.http.schemas import Lifetime, NextExpiry, Page, StatementLinePublic, WalletPublic, problems
 from projections import queries
-from service.container import Service
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 
 
-def wallet_view(service: Service, user_id: str, position: int) -> tuple[WalletPublic, Any]:
-    """The wallet of ``user_id`` (an empty one if they never had credits), and its projected row."""
-    now = service.clock()
-    with service.reads.connect() as conn:
-        row = queries.wallet(conn, user_id, now)
+def wallet_public(user_id: str, row: dict[str, Any] | None, position: int) -> WalletPublic:
+    """The wallet of ``user_id`` from its projected row (an empty one if they never had credits)."""
     if row is None:
         empty = Lifetime(purchased=0, granted=0, spent=0, expired=0, clawed_back=0)
-        return WalletPublic(user_id=user_id, available=0, held=0, by_source={}, lifetime=empty,
-                            position=position), None
+        return WalletPublic(user_id=user_id, available=0, held=0, by_source={}, lifetime=empty, position=position)
     lifetime = Lifetime(purchased=row["purchased"], granted=row["granted"], spent=row["spent"],
                         expired=row["expired"], clawed_back=row["clawed_back"])
     soonest = row["next_expiry"]
     expiry = NextExpiry(credits=soonest[0], expires_at=soonest[1]) if soonest is not None else None
     return WalletPublic(user_id=user_id, available=row["available"], held=row["held"], by_source=row["by_source"],
-                        lifetime=lifetime, next_expiry=expiry, position=position), row
+                        lifetime=lifetime, next_expiry=expiry, position=position)
 
 
 @router.get("/wallet", responses=problems(401, 409, 503))
 def get_wallet(user: CurrentUser, service: ServiceDep, position: Visible) -> WalletPublic:
     """The caller's credits: available now, held, by source, and over the wallet's life."""
-    return wallet_view(service, user.user_id, position)[0]
+    with service.reads.connect() as conn:
+        row = queries.wallet(conn, user.user_id, service.clock())
+    return wallet_public(user.user_id, row, position)
 
 
 @router.get("/wallet/statement", responses=problems(401, 409, 503), dependencies=[WaitForPosition])

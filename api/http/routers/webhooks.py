@@ -11,11 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from api.http.commands import command
-from api.http.deps import IdempotencyKey, ServiceDep
+from api.http.deps import CommandsDep, IdempotencyKey, ServiceDep
 from api.http.problems import Problem
 from api.http.schemas import WebhookAccepted, problems
 from api.http.signatures import HEADER, verify
+from service.commands import Answer, Commands
 from service.container import Service
 from service.messages import PAYMENT_MESSAGES
 from service.payments import apply_payment
@@ -32,13 +32,13 @@ BODY = {"requestBody": {"required": True, "content": {"application/json": {"sche
 
 @router.post("/payments", response_model=WebhookAccepted, responses=problems(401, 404, 409, 422),
              openapi_extra=BODY, operation_id="receive_payment_webhook")
-async def payments(request: Request, key: IdempotencyKey, service: ServiceDep) -> JSONResponse:
+async def payments(request: Request, key: IdempotencyKey, service: ServiceDep, commands: CommandsDep) -> JSONResponse:
     """A purchase, redemption or refund from the payment flow, signed with the webhook secret."""
-    status, payload = await deliver(service, await request.body(), request.headers.get(HEADER), key)
+    status, payload = await deliver(service, commands, await request.body(), request.headers.get(HEADER), key)
     return JSONResponse(payload, status_code=status)
 
 
-async def deliver(service: Service, body: bytes, signature: str | None, key: str) -> tuple[int, dict[str, Any]]:
+async def deliver(service: Service, commands: Commands, body: bytes, signature: str | None, key: str) -> Answer:
     """Check a payment message's signature, validate it and apply it once under ``key``: the webhook's
     whole path, also taken by the embedded default's demo purchase."""
     verify(service.api.webhook_secret.get_secret_value(), body, signature, now=time.time(),
@@ -51,13 +51,11 @@ async def deliver(service: Service, body: bytes, signature: str | None, key: str
         raise Problem(422, "invalid-message", "Invalid payment message", f"invalid: {fields[0]['field']}",
                       errors=fields, field=fields[0]["field"]) from None
 
-    def run() -> tuple[int, dict[str, Any]]:
-        outcome = command(service, message.type, lambda: apply_payment(
+    def answer() -> Answer:
+        outcome = commands.run(message.type, lambda: apply_payment(
             service.ledger, service.policy, message, at=service.clock()))
         return 200, WebhookAccepted(type=message.type, position=outcome.position, repeated=outcome.repeated
                                     ).model_dump(mode="json")
 
     request_doc = {"route": "POST /v1/webhooks/payments", "body": json.loads(body)}
-    status, payload, _ = await anyio.to_thread.run_sync(service.idempotency.once, "webhook:payments", key,
-                                                        request_doc, run)
-    return status, payload
+    return await anyio.to_thread.run_sync(commands.once, "webhook:payments", key, request_doc, answer)
