@@ -1,7 +1,27 @@
-"""Studio Ledger's domain: event-sourced wallets, holds and generations (standard library + eventsourcing)."""
+"""Studio Ledger's domain: event-sourced wallets, holds and generations, and the application that
+runs commands on them. Standard library and eventsourcing only, outside ``ledger.store``.
+
+What is where:
+    ``errors``       the error hierarchy (``LedgerError`` and its kinds) every rejected command raises
+    ``values``       value types and deterministic ids: credits, ``Money``, grants, holds, the hash chain
+    ``lots``         arithmetic over grants and holds: burn order, what a hold takes and how it ends
+    ``wallet``       the ``Wallet`` aggregate and its events (their topics are stored: never move them)
+    ``generation``   the ``Generation`` aggregate and its events
+    ``reference``    the ``Reference`` aggregate: an external reference used once, forever
+    ``journal``      the double-entry postings of each ledger event, for the audit
+    ``event_ids``    the deterministic id of a stored event (relay envelopes, in-process requests)
+    ``unit``         a unit of work: the aggregates one command reads and changes; its ``Outcome``
+    ``steps``        every command step: what a command does to the aggregates of its unit of work
+    ``committer``    group commit: batches of commands saved in one transaction
+    ``core``         ``LedgerCore``: storage, loading, running units of work (alone or grouped)
+    ``application``  ``Ledger``: one short method per command, running its step through the core
+    ``store/``       store adapters (PostgreSQL recorder, positions, LISTEN follower, transcodings,
+                     tracking): the only part that talks to a database driver
+
+Modules here import one another by their own names (``ledger.wallet``), never this package.
+"""
 
 from ledger.application import Ledger
-from ledger.core import generation_id, wallet_id
 from ledger.errors import (
     CaptureExceedsHold,
     ConflictingCommand,
@@ -17,7 +37,7 @@ from ledger.errors import (
 )
 from ledger.generation import Generation
 from ledger.unit import Outcome
-from ledger.values import Money
+from ledger.values import Money, generation_id, wallet_id
 from ledger.wallet import Wallet
 
 __all__ = [

@@ -24,20 +24,39 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
 from ledger.errors import LedgerError
 from ledger.unit import Outcome, Unit
 
-if TYPE_CHECKING:
-    from ledger.core import LedgerCore
-
 log = logging.getLogger(__name__)
 Command = Callable[[Unit], Any]
+
+
+class Store(Protocol):
+    """What the group committer needs of the ledger it writes for (``LedgerCore`` is one)."""
+
+    def load(self, aggregate_id: UUID) -> Aggregate | None:
+        """The stored aggregate, or None."""
+
+    def fast_forward(self, aggregate: Aggregate) -> Aggregate:
+        """The aggregate with the stored events it has not seen applied."""
+
+    def versions(self, ids: list[UUID]) -> dict[UUID, int]:
+        """The stored version of each of ``ids`` that has events."""
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save the pending events of these aggregates in one transaction."""
+
+    def run(self, command: Command) -> Outcome:
+        """Run one command in its own transaction."""
+
+    def outcome(self, unit: Unit, value: Any, events: list[Any], positions: dict[int, int]) -> Outcome:
+        """The outcome of a unit of work once its events are stored."""
 
 
 class Pending:
@@ -82,7 +101,7 @@ class GroupCommitter:
     max_rounds = 5  # a batch whose commands keep conflicting runs one by one after this many tries
     shared_for = 10.0  # seconds batches are checked before saving after another writer was seen
 
-    def __init__(self, ledger: LedgerCore, *, max_batch: int = 256, linger: float = 0.002,
+    def __init__(self, ledger: Store, *, max_batch: int = 256, linger: float = 0.002,
                  cache_size: int = 10_000) -> None:
         self.ledger = ledger
         self.max_batch = max_batch

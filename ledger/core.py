@@ -1,13 +1,14 @@
-"""The ledger's engine: storage, units of work, group commit, and the steps commands share."""
+"""The ledger's engine: storage, loading, running units of work alone or through group commit.
+
+The business steps a command runs are in ``ledger.steps``; this module only stores what they do.
+"""
 
 from __future__ import annotations
 
-import functools
 import random
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, project_aggregate
@@ -16,29 +17,11 @@ from eventsourcing.persistence import InfrastructureFactory, IntegrityError, JSO
 from eventsourcing.utils import Environment
 
 from ledger.committer import GroupCommitter
-from ledger.errors import GenerationNotFound, InvalidCommand, UnknownReference
-from ledger.generation import Generation
-from ledger.reference import Reference
+from ledger.lots import DEFAULT_BURN_ORDER
 from ledger.store import transcodings
-from ledger.store.pgstore import BinaryAggregateRecorder, BinaryApplicationRecorder
 from ledger.store.positions import position_of, versions_of
 from ledger.unit import Outcome, StaleRead, Unit, last_position
-from ledger.values import Money, credits, digest, stable_id
-from ledger.wallet import DEFAULT_BURN_ORDER, Wallet
-
-A = TypeVar("A", bound=Aggregate)
-DEFAULT_HOLD_TTL = timedelta(minutes=15)
-
-
-@functools.lru_cache(maxsize=65_536)
-def wallet_id(user_id: str) -> UUID:
-    """The deterministic id of ``user_id``'s wallet."""
-    return stable_id("wallet", user_id)
-
-
-def generation_id(user_id: str, request_key: str) -> UUID:
-    """The deterministic id of the generation ``user_id`` requested with ``request_key``."""
-    return stable_id("generation", f"{user_id}:{request_key}")
+from ledger.wallet import Wallet
 
 
 class LedgerCore(Application[UUID]):
@@ -51,9 +34,8 @@ class LedgerCore(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, burn_order: Sequence[str] = DEFAULT_BURN_ORDER,
                  group_commit: bool = False, max_batch: int = 256, linger: float = 0.002) -> None:
         super().__init__(env)
-        if isinstance(self.recorder, BinaryApplicationRecorder) and self.snapshots is not None:
-            assert isinstance(self.snapshots.recorder, BinaryAggregateRecorder)
-            self.recorder.snapshots = self.snapshots.recorder
+        # The PostgreSQL store (ledger.store.pgstore) writes snapshots in the events' own transaction.
+        self.snapshots_with_events = getattr(self.recorder, "snapshots", None) is not None
         self.burn_order = tuple(burn_order)
         self.committer = GroupCommitter(self, max_batch=max_batch, linger=linger) if group_commit else None
 
@@ -136,7 +118,7 @@ class LedgerCore(Application[UUID]):
             processing_event.aggregates[aggregate.id] = aggregate
         processing_event.saved_kwargs.update(kwargs)
         snapshots = self._due_snapshots(processing_event)
-        together = isinstance(self.recorder, BinaryApplicationRecorder) and self.recorder.snapshots is not None
+        together = self.snapshots_with_events
         if snapshots and together:  # in the events' own transaction: no second commit to wait for
             assert self.snapshots is not None
             processing_event.saved_kwargs["snapshots"] = [self.snapshots.mapper.to_stored_event(s) for s in snapshots]
@@ -169,84 +151,3 @@ class LedgerCore(Application[UUID]):
             if aggregate_id in due and type(aggregate) in self.snapshotting_intervals
         ]
 
-
-def open_wallet(unit: Unit, user_id: str, at: datetime) -> Wallet:
-    """The wallet of ``user_id`` in this unit of work, opened if it does not exist yet."""
-    found = unit.get(wallet_id(user_id))
-    if found is not None:
-        assert isinstance(found, Wallet)
-        return found
-    wallet = Wallet.open(wallet_id(user_id), user_id, at)
-    unit.add(wallet)
-    return wallet
-
-
-def require(found: Aggregate | None, cls: type[A], error: Exception) -> A:
-    """The aggregate if it exists and is a ``cls``, else raise ``error``."""
-    if not isinstance(found, cls):
-        raise error
-    return found
-
-
-def check_reference(unit: Unit, kind: str, reference: str, payload: dict[str, Any]) -> tuple[str, bool]:
-    """The payload's digest, and whether ``kind:reference`` was already applied with it."""
-    if not reference or not reference.strip():
-        raise InvalidCommand(f"a {kind} needs a non-empty reference")
-    fingerprint = digest({"kind": kind, **payload})
-    found = unit.get(Reference.id_for(kind, reference))
-    if found is None:
-        return fingerprint, False
-    assert isinstance(found, Reference)
-    found.check(fingerprint)
-    unit.repeat_of(found.id, 1)
-    return fingerprint, True
-
-
-def grant_credits(unit: Unit, kind: str, reference: str, awards: list[dict[str, Any]],
-                  event_class: type[Wallet.GrantEvent], at: datetime, **fields: Any) -> None:
-    """Grant credits to one or more wallets, once per external reference."""
-    payload = {"reference": reference, "awards": awards, **fields}
-    fingerprint, repeated = check_reference(unit, kind, reference, payload)
-    if repeated:
-        return
-    targets = {}
-    for award in awards:
-        wallet = open_wallet(unit, award["user_id"], at)
-        grant_id = str(stable_id(f"grant:{kind}", f"{reference}:{award['user_id']}"))
-        if grant_id in wallet.grants:
-            raise StaleRead(f"{kind} {reference} was applied after its reference was read")
-        extra = {k: v for k, v in award.items() if k not in ("user_id", "credits")}
-        wallet.grant(event_class, grant_id=grant_id, amount=award["credits"], at=at,
-                     reference=reference, **extra, **fields)
-        targets[str(wallet.id)] = grant_id
-    unit.add(Reference.record(kind, reference, fingerprint, targets, timestamp=at))
-
-
-def close_grants(unit: Unit, kind: str, reference: str, closing: str,
-                 event_class: type[Wallet.GrantClosed], source: str, at: datetime) -> None:
-    """Refund or reverse every grant made under ``kind:reference``, once."""
-    original = unit.get(Reference.id_for(kind, reference))
-    if not isinstance(original, Reference):
-        raise UnknownReference(f"no {kind} {reference} was ever applied")
-    fingerprint, repeated = check_reference(unit, closing, reference, {"reference": reference})
-    if repeated:
-        return
-    for wallet_key, grant_id in original.targets.items():
-        wallet = require(unit.get(UUID(wallet_key)), Wallet, UnknownReference(f"wallet {wallet_key}"))
-        if wallet.grants[grant_id].closed:
-            raise StaleRead(f"{closing} of {kind} {reference} was applied after its reference was read")
-        wallet.close_grant(event_class, grant_id=grant_id, reference=reference, at=at, source=source)
-    unit.add(Reference.record(closing, reference, fingerprint, dict(original.targets), timestamp=at))
-
-
-def load_generation(unit: Unit, gen_id: UUID) -> tuple[Generation, Wallet]:
-    """The generation ``gen_id`` and the wallet that pays for it."""
-    generation = require(unit.get(gen_id), Generation, GenerationNotFound(f"no generation {gen_id}"))
-    wallet = require(unit.get(generation.wallet_id), Wallet, UnknownReference(f"wallet {generation.wallet_id}"))
-    return generation, wallet
-
-
-def positive_money(amount: Money, what: str) -> Money:
-    """Check that a price is more than zero."""
-    credits(amount.minor, what)
-    return amount

@@ -1,8 +1,9 @@
-"""Value types of the ledger: credits, money, grants and holds, and the per-wallet hash."""
+"""Value types of the ledger: deterministic ids, credits, money, grants and holds, and the per-wallet hash."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -23,6 +24,17 @@ def stable_id(kind: str, reference: str) -> UUID:
     return uuid5(NAMESPACE, f"{kind}:{reference}")
 
 
+@functools.lru_cache(maxsize=65_536)
+def wallet_id(user_id: str) -> UUID:
+    """The deterministic id of ``user_id``'s wallet."""
+    return stable_id("wallet", user_id)
+
+
+def generation_id(user_id: str, request_key: str) -> UUID:
+    """The deterministic id of the generation ``user_id`` requested with ``request_key``."""
+    return stable_id("generation", f"{user_id}:{request_key}")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -35,6 +47,11 @@ def canonical(data: Any) -> str:
     """A canonical JSON text: sorted keys, no spaces; UUIDs as text, datetimes in ISO 8601,
     dataclasses (Money) as the dict of their fields. The auditor rebuilds it from stored JSON."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+def event_hash(event: Any) -> str:
+    """The hash of one stored wallet event: the next event carries it as ``prev_hash``."""
+    return hashlib.sha256(canonical(vars(event)).encode()).hexdigest()
 
 
 def digest(data: Any) -> str:

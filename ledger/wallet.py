@@ -1,8 +1,10 @@
-"""The Wallet aggregate: grants, two-phase holds, expiry, refunds and clawbacks."""
+"""The Wallet aggregate and its events: grants, two-phase holds, expiry, refunds and clawbacks.
+
+The arithmetic over grants and holds (burn order, which grants a hold takes, how it ends) is in
+``ledger.lots``; the hash chain's ``event_hash`` in ``ledger.values``."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
@@ -14,31 +16,11 @@ from ledger.errors import (
     ConflictingCommand,
     HoldAlreadyResolved,
     HoldNotFound,
-    InsufficientCredits,
     InvalidAmount,
     InvalidCommand,
 )
-from ledger.values import GENESIS_HASH, PAID_SOURCES, Grant, Hold, Money, canonical, credits, digest
-
-DEFAULT_BURN_ORDER = ("expiry", "free", "oldest")
-_FAR_FUTURE = datetime.max.replace(tzinfo=None)
-
-
-def event_hash(event: Any) -> str:
-    """The hash of one stored wallet event: the next event carries it as ``prev_hash``."""
-    return hashlib.sha256(canonical(vars(event)).encode()).hexdigest()
-
-
-def burn_key(grant: Grant, order: tuple[str, ...]) -> tuple[Any, ...]:
-    """The sort key that puts grants in burn order (soonest expiry, free before paid, oldest)."""
-    parts: dict[str, Any] = {
-        "expiry": grant.expires_at.replace(tzinfo=None) if grant.expires_at else _FAR_FUTURE,
-        "free": grant.source in PAID_SOURCES,
-        "paid": grant.source not in PAID_SOURCES,
-        "oldest": grant.version,
-        "newest": -grant.version,
-    }
-    return (*tuple(parts[name] for name in order), grant.version)
+from ledger.lots import DEFAULT_BURN_ORDER, available, by_source, ending, expired_remainders, refund, take
+from ledger.values import GENESIS_HASH, Grant, Hold, Money, credits, digest, event_hash
 
 
 class Wallet(Aggregate):
@@ -76,14 +58,8 @@ class Wallet(Aggregate):
 
         def apply_to(self, wallet: Wallet) -> None:
             wallet.grants[self.grant_id] = Grant(
-                grant_id=self.grant_id,
-                source=self.source,
-                amount=self.credits,
-                remaining=self.credits,
-                expires_at=self.expires_at,
-                price=self.price,
-                version=self.originator_version,
-            )
+                grant_id=self.grant_id, source=self.source, amount=self.credits, remaining=self.credits,
+                expires_at=self.expires_at, price=self.price, version=self.originator_version)
             wallet.granted += self.credits
 
     class CreditsPurchased(GrantEvent):
@@ -145,14 +121,8 @@ class Wallet(Aggregate):
             wallet.held += self.credits
             wallet.pending[self.hold_id] = self.expires_at
             wallet.holds[self.hold_id] = Hold(
-                hold_id=self.hold_id,
-                amount=self.credits,
-                portions=dict(self.portions),
-                expires_at=self.expires_at,
-                digest=self.digest,
-                placed_version=self.originator_version,
-                meta=dict(self.meta),
-            )
+                hold_id=self.hold_id, amount=self.credits, portions=dict(self.portions), expires_at=self.expires_at,
+                digest=self.digest, placed_version=self.originator_version, meta=dict(self.meta))
 
     class HoldResolution(Event):
         """Ends a hold: what was consumed, returned, or written off on return."""
@@ -246,9 +216,7 @@ class Wallet(Aggregate):
         """Open the wallet of ``user_id``."""
         if not user_id:
             raise InvalidCommand("a wallet needs a user id")
-        return cls._create(
-            cls.WalletOpened, id=wallet_id, user_id=user_id, prev_hash=GENESIS_HASH, timestamp=at
-        )
+        return cls._create(cls.WalletOpened, id=wallet_id, user_id=user_id, prev_hash=GENESIS_HASH, timestamp=at)
 
     # Reading the state.
 
@@ -259,15 +227,11 @@ class Wallet(Aggregate):
 
     def available(self, at: datetime) -> int:
         """Credits that can be spent at ``at``: not held, not expired, not clawed back."""
-        return sum(g.remaining for g in self.grants.values() if g.is_usable(at))
+        return available(self.grants.values(), at)
 
     def by_source(self, at: datetime) -> dict[str, int]:
         """Available credits at ``at`` by the source they came from."""
-        totals: dict[str, int] = {}
-        for g in self.grants.values():
-            if g.is_usable(at) and g.remaining:
-                totals[g.source] = totals.get(g.source, 0) + g.remaining
-        return totals
+        return by_source(self.grants.values(), at)
 
     def shares_per_day(self) -> dict[str, int]:
         """Share bonuses granted per day (ISO date in the policy's time zone), latest days only."""
@@ -291,18 +255,8 @@ class Wallet(Aggregate):
 
     # Commands: each validates first, raises before any change, then triggers its events.
 
-    def grant(
-        self,
-        event_class: type[GrantEvent],
-        *,
-        grant_id: str,
-        amount: int,
-        at: datetime,
-        reference: str,
-        expires_at: datetime | None = None,
-        price: Money | None = None,
-        **fields: Any,
-    ) -> None:
+    def grant(self, event_class: type[GrantEvent], *, grant_id: str, amount: int, at: datetime, reference: str,
+              expires_at: datetime | None = None, price: Money | None = None, **fields: Any) -> None:
         """Add credits from one source as a new grant."""
         credits(amount)
         at = self._decision_time(at)
@@ -312,10 +266,8 @@ class Wallet(Aggregate):
             raise InvalidCommand(f"grant {reference} would expire at {expires_at}, before {at}")
         self._settle(at)
         self._expire_due(at)
-        self._trigger(
-            event_class, at, grant_id=grant_id, credits=amount, expires_at=expires_at,
-            price=price, reference=reference, **fields,
-        )
+        self._trigger(event_class, at, grant_id=grant_id, credits=amount, expires_at=expires_at, price=price,
+                      reference=reference, **fields)
 
     def adjust(self, *, delta: int, reason: str, reference: str, grant_id: str, at: datetime,
                order: tuple[str, ...] = DEFAULT_BURN_ORDER) -> None:
@@ -326,12 +278,10 @@ class Wallet(Aggregate):
             raise InvalidCommand(f"adjustment {reference} needs a reason")
         at = self._decision_time(at)
         self._settle(at)
-        taken = self._take(-delta, at, order) if delta < 0 else {}
+        taken = take(self.grants.values(), -delta, at, order, self.user_id) if delta < 0 else {}
         self._expire_due(at)
-        self._trigger(
-            self.CreditsAdjusted, at, grant_id=grant_id, credits=delta, expires_at=None,
-            price=None, reference=reference, reason=reason, taken=taken,
-        )
+        self._trigger(self.CreditsAdjusted, at, grant_id=grant_id, credits=delta, expires_at=None, price=None,
+                      reference=reference, reason=reason, taken=taken)
 
     def place_hold(self, *, hold_id: str, amount: int, at: datetime, expires_at: datetime | None = None,
                    ttl: timedelta | None = None, order: tuple[str, ...] = DEFAULT_BURN_ORDER,
@@ -349,9 +299,7 @@ class Wallet(Aggregate):
         if hold_id in self.holds:
             existing = self.holds[hold_id]
             if existing.digest != fingerprint:
-                raise ConflictingCommand(
-                    f"hold {hold_id} on wallet {self.user_id} was placed with another payload"
-                )
+                raise ConflictingCommand(f"hold {hold_id} on wallet {self.user_id} was placed with another payload")
             return existing
         deadline = at + ttl if ttl is not None else expires_at
         assert deadline is not None
@@ -359,12 +307,10 @@ class Wallet(Aggregate):
         if deadline <= at:
             raise InvalidCommand(f"hold {hold_id} would expire at {deadline}, before {at}")
         self._settle(at)
-        portions = self._take(amount, at, order)
+        portions = take(self.grants.values(), amount, at, order, self.user_id)
         self._expire_due(at)
-        self._trigger(
-            self.HoldPlaced, at, hold_id=hold_id, credits=amount, portions=portions,
-            expires_at=deadline, digest=fingerprint, meta=meta or {},
-        )
+        self._trigger(self.HoldPlaced, at, hold_id=hold_id, credits=amount, portions=portions, expires_at=deadline,
+                      digest=fingerprint, meta=meta or {})
         return self.holds[hold_id]
 
     def capture(self, *, hold_id: str, amount: int, at: datetime) -> Hold:
@@ -404,12 +350,9 @@ class Wallet(Aggregate):
         held = sum(self.holds[h].portions.get(grant_id, 0) for h in self.pending)
         fields: dict[str, Any] = {}
         if event_class is self.PurchaseRefunded:
-            assert grant.price is not None
-            fields["refund"] = Money(grant.price.minor * clawed // grant.amount, grant.price.currency)
-        self._trigger(
-            event_class, at, grant_id=grant_id, reference=reference, clawed_back=clawed,
-            spent=grant.consumed, held=held, **fields,
-        )
+            fields["refund"] = refund(grant, clawed)
+        self._trigger(event_class, at, grant_id=grant_id, reference=reference, clawed_back=clawed,
+                      spent=grant.consumed, held=held, **fields)
 
     # Internals.
 
@@ -422,59 +365,26 @@ class Wallet(Aggregate):
             raise HoldAlreadyResolved(f"hold {hold_id} on wallet {self.user_id} is already {hold.status}")
         at = self._decision_time(at)
         if event_class is not self.HoldExpired and hold.expires_at <= at:
-            raise HoldAlreadyResolved(
-                f"hold {hold_id} on wallet {self.user_id} expired at {hold.expires_at}"
-            )
+            raise HoldAlreadyResolved(f"hold {hold_id} on wallet {self.user_id} expired at {hold.expires_at}")
         if amount > hold.amount:
             raise CaptureExceedsHold(
                 f"capture of {amount} exceeds the {hold.amount} credits of hold {hold_id} on wallet {self.user_id}"
             )
         self._settle(at, keep=hold_id)
         self._expire_due(at)
-        self._trigger(event_class, at, **self._ending(hold, amount, at), resolution=resolution)
+        self._trigger(event_class, at, **ending(hold, self.grants, amount, at), resolution=resolution)
         return hold
-
-    def _ending(self, hold: Hold, amount: int, at: datetime) -> dict[str, Any]:
-        """How a hold ends at ``at``: its first ``amount`` credits consumed, the rest returned
-        to their grants, or written off where the grant has expired or was clawed back."""
-        consumed, rest = _split(hold.portions, amount)
-        ending: dict[str, Any] = {"hold_id": hold.hold_id, "consumed": consumed, "returned": {},
-                                  "expired": {}, "clawed_back": {}}
-        for grant_id, n in rest.items():
-            grant = self.grants[grant_id]
-            bucket = "returned" if grant.is_usable(at) else "clawed_back" if grant.closed else "expired"
-            ending[bucket][grant_id] = n
-        return ending
 
     def _settle(self, at: datetime, keep: str = "") -> bool:
         """Expire every pending hold whose deadline has passed: its credits are no longer held."""
         due = [self.holds[h] for h in self.due_holds(at) if h != keep]
         for hold in due:
             resolution = digest({"status": "expired", "amount": 0})
-            self._trigger(self.HoldExpired, at, **self._ending(hold, 0, at), resolution=resolution)
+            self._trigger(self.HoldExpired, at, **ending(hold, self.grants, 0, at), resolution=resolution)
         return bool(due)
 
-    def _take(self, amount: int, at: datetime, order: tuple[str, ...]) -> dict[str, int]:
-        usable = sorted(
-            (g for g in self.grants.values() if g.remaining and g.is_usable(at)),
-            key=lambda g: burn_key(g, order),
-        )
-        portions: dict[str, int] = {}
-        need = amount
-        for grant in usable:
-            n = min(grant.remaining, need)
-            portions[grant.grant_id] = n
-            need -= n
-            if need == 0:
-                return portions
-        raise InsufficientCredits(self.user_id, amount, amount - need)
-
     def _expire_due(self, at: datetime) -> bool:
-        expired = {
-            g.grant_id: g.remaining
-            for g in self.grants.values()
-            if g.remaining and g.closed is None and g.expires_at is not None and g.expires_at <= at
-        }
+        expired = expired_remainders(self.grants.values(), at)
         if expired:
             self._trigger(self.CreditsExpired, at, expired=expired)
         return bool(expired)
@@ -486,18 +396,3 @@ class Wallet(Aggregate):
 
     def _trigger(self, event_class: type[Aggregate.Event], at: datetime, **fields: Any) -> None:
         self.trigger_event(event_class, timestamp=at, prev_hash=self.last_hash, **fields)
-
-
-def _split(portions: dict[str, int], amount: int) -> tuple[dict[str, int], dict[str, int]]:
-    """Split a hold's portions into the first ``amount`` credits (in burn order) and the rest."""
-    first: dict[str, int] = {}
-    rest: dict[str, int] = {}
-    need = amount
-    for grant_id, n in portions.items():
-        take = min(n, need)
-        need -= take
-        if take:
-            first[grant_id] = take
-        if n - take:
-            rest[grant_id] = n - take
-    return first, rest

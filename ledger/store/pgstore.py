@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
     IntegrityError,
     InterfaceError,
     InternalError,
@@ -97,7 +99,7 @@ class BinaryApplicationRecorder(ConcurrentDDL, PostgresApplicationRecorder):
         self._notify_channel(curs)
         curs.execute(_insert_statement(self, returning=True), _columns(stored_events), prepare=True)
 
-    snapshots: BinaryAggregateRecorder | None = None  # set by the ledger: snapshots ride in the events' transaction
+    snapshots: BinaryAggregateRecorder | None = None  # set by the factory: snapshots ride in the events' transaction
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], *, snapshots: Sequence[StoredEvent] = (),
@@ -130,7 +132,24 @@ class BinaryApplicationRecorder(ConcurrentDDL, PostgresApplicationRecorder):
 
 
 class Factory(PostgresFactory):
-    """The library's PostgreSQL infrastructure with binary inserts."""
+    """The library's PostgreSQL infrastructure with binary inserts; an application's snapshots
+    recorder is handed to its events recorder, which writes both in one transaction."""
 
     aggregate_recorder_class = BinaryAggregateRecorder
     application_recorder_class = BinaryApplicationRecorder
+    _events: BinaryApplicationRecorder | None = None
+
+    def application_recorder(self) -> ApplicationRecorder:
+        """The events recorder (the snapshots recorder made after it is handed to it)."""
+        recorder = super().application_recorder()
+        assert isinstance(recorder, BinaryApplicationRecorder)
+        self._events = recorder
+        return recorder
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        """An aggregate recorder; the snapshots one is also handed to the events recorder."""
+        recorder = super().aggregate_recorder(purpose)
+        if purpose == "snapshots" and self._events is not None:
+            assert isinstance(recorder, BinaryAggregateRecorder)
+            self._events.snapshots = recorder
+        return recorder

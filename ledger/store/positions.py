@@ -1,4 +1,8 @@
-"""Finding the ledger position (notification id) of an event already stored."""
+"""Finding the ledger position (notification id) of an event already stored.
+
+The PostgreSQL store's classes (and with them its driver) are imported only when the recorder is
+not one of the others: a ledger in memory or in SQLite never loads psycopg.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.popo import POPOApplicationRecorder
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 
@@ -25,6 +28,8 @@ def position_of(recorder: Any, originator_id: UUID, version: int) -> int | None:
             )
             row = c.fetchone()
         return None if row is None else int(row[0])
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
     if isinstance(recorder, PostgresApplicationRecorder):
         from psycopg.sql import SQL, Identifier
 
@@ -42,16 +47,6 @@ def versions_of(recorder: Any, ids: list[UUID]) -> dict[UUID, int]:
     """The stored version (last event) of each of ``ids`` that has events, in one query."""
     if not ids:
         return {}
-    if isinstance(recorder, PostgresApplicationRecorder):
-        from psycopg.sql import SQL, Identifier
-
-        statement = SQL(
-            "SELECT originator_id, max(originator_version) AS version FROM {}.{} "
-            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
-        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
-        with recorder.datastore.get_connection() as conn:  # autocommit: one round trip, no BEGIN
-            rows = conn.execute(statement, (ids,), prepare=True).fetchall()
-        return {row["originator_id"]: int(row["version"]) for row in rows}
     if isinstance(recorder, SQLiteApplicationRecorder):
         marks = ",".join("?" * len(ids))
         with recorder.datastore.transaction(commit=False) as c:
@@ -65,4 +60,16 @@ def versions_of(recorder: Any, ids: list[UUID]) -> dict[UUID, int]:
         with recorder._database_lock:
             index = recorder._stored_events_index
             return {i: max(index[str(i)]) for i in ids if index.get(str(i))}
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    if isinstance(recorder, PostgresApplicationRecorder):
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL(
+            "SELECT originator_id, max(originator_version) AS version FROM {}.{} "
+            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+        with recorder.datastore.get_connection() as conn:  # autocommit: one round trip, no BEGIN
+            rows = conn.execute(statement, (ids,), prepare=True).fetchall()
+        return {row["originator_id"]: int(row["version"]) for row in rows}
     raise TypeError(f"no version lookup for recorder {type(recorder).__name__}")

@@ -21,7 +21,8 @@ from ledger import (
     UnknownReference,
     wallet_id,
 )
-from ledger.wallet import Wallet, event_hash
+from ledger.values import event_hash
+from ledger.wallet import Wallet
 from tests.conftest import T0
 
 pytestmark = pytest.mark.integration

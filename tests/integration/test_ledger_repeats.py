@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger, Money, Outcome
-from ledger.core import generation_id
+from ledger.values import generation_id
 from ledger.wallet import Wallet
 from service.policy import load_policy
 from service.shares import grant_share_bonus

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ledger import Ledger, Money
-from ledger.wallet import event_hash
+from ledger.values import event_hash
 from projections.audit.fold import Replay
 from projections.audit.replay import replay
 from projections.audit.reports import JournalWindow, Summary, balance_rows

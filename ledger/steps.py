@@ -1,0 +1,279 @@
+"""The ledger's command steps: what each command does to the aggregates of one unit of work.
+
+Every step is a plain function of a ``Unit`` and the command's arguments: it loads or opens the
+aggregates it needs, calls their methods, records external references once, and marks a repeat
+with the events it repeats. ``Ledger`` runs one step per command; how a unit is stored (alone or
+in a group commit) is ``LedgerCore``'s business, not theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.errors import ConflictingCommand, GenerationNotFound, InvalidCommand, UnknownReference
+from ledger.generation import Generation
+from ledger.reference import Reference
+from ledger.unit import StaleRead, Unit
+from ledger.values import Hold, Money, credits, digest, generation_id, stable_id, wallet_id
+from ledger.wallet import Wallet
+
+A = TypeVar("A", bound=Aggregate)
+DEFAULT_HOLD_TTL = timedelta(minutes=15)
+
+
+# Finding aggregates and references.
+
+
+def open_wallet(unit: Unit, user_id: str, at: datetime) -> Wallet:
+    """The wallet of ``user_id`` in this unit of work, opened if it does not exist yet."""
+    found = unit.get(wallet_id(user_id))
+    if found is not None:
+        assert isinstance(found, Wallet)
+        return found
+    wallet = Wallet.open(wallet_id(user_id), user_id, at)
+    unit.add(wallet)
+    return wallet
+
+
+def require(found: Aggregate | None, cls: type[A], error: Exception) -> A:
+    """The aggregate if it exists and is a ``cls``, else raise ``error``."""
+    if not isinstance(found, cls):
+        raise error
+    return found
+
+
+def existing_wallet(unit: Unit, user_id: str) -> Wallet:
+    """The wallet of ``user_id``; ``UnknownReference`` when the user has none."""
+    return require(unit.get(wallet_id(user_id)), Wallet, UnknownReference(f"user {user_id} has no wallet"))
+
+
+def load_generation(unit: Unit, gen_id: UUID) -> tuple[Generation, Wallet]:
+    """The generation ``gen_id`` and the wallet that pays for it."""
+    generation = require(unit.get(gen_id), Generation, GenerationNotFound(f"no generation {gen_id}"))
+    wallet = require(unit.get(generation.wallet_id), Wallet, UnknownReference(f"wallet {generation.wallet_id}"))
+    return generation, wallet
+
+
+def check_reference(unit: Unit, kind: str, reference: str, payload: dict[str, Any]) -> tuple[str, bool]:
+    """The payload's digest, and whether ``kind:reference`` was already applied with it."""
+    if not reference or not reference.strip():
+        raise InvalidCommand(f"a {kind} needs a non-empty reference")
+    fingerprint = digest({"kind": kind, **payload})
+    found = unit.get(Reference.id_for(kind, reference))
+    if found is None:
+        return fingerprint, False
+    assert isinstance(found, Reference)
+    found.check(fingerprint)
+    unit.repeat_of(found.id, 1)
+    return fingerprint, True
+
+
+def positive_money(amount: Money, what: str) -> Money:
+    """Check that a price is more than zero."""
+    credits(amount.minor, what)
+    return amount
+
+
+# Credits in and out again.
+
+
+def grant_credits(unit: Unit, kind: str, reference: str, awards: list[dict[str, Any]],
+                  event_class: type[Wallet.GrantEvent], at: datetime, **fields: Any) -> None:
+    """Grant credits to one or more wallets, once per external reference."""
+    payload = {"reference": reference, "awards": awards, **fields}
+    fingerprint, repeated = check_reference(unit, kind, reference, payload)
+    if repeated:
+        return
+    targets = {}
+    for award in awards:
+        wallet = open_wallet(unit, award["user_id"], at)
+        grant_id = str(stable_id(f"grant:{kind}", f"{reference}:{award['user_id']}"))
+        if grant_id in wallet.grants:
+            raise StaleRead(f"{kind} {reference} was applied after its reference was read")
+        extra = {k: v for k, v in award.items() if k not in ("user_id", "credits")}
+        wallet.grant(event_class, grant_id=grant_id, amount=award["credits"], at=at,
+                     reference=reference, **extra, **fields)
+        targets[str(wallet.id)] = grant_id
+    unit.add(Reference.record(kind, reference, fingerprint, targets, timestamp=at))
+
+
+def close_grants(unit: Unit, kind: str, reference: str, closing: str,
+                 event_class: type[Wallet.GrantClosed], source: str, at: datetime) -> None:
+    """Refund or reverse every grant made under ``kind:reference``, once."""
+    original = unit.get(Reference.id_for(kind, reference))
+    if not isinstance(original, Reference):
+        raise UnknownReference(f"no {kind} {reference} was ever applied")
+    fingerprint, repeated = check_reference(unit, closing, reference, {"reference": reference})
+    if repeated:
+        return
+    for wallet_key, grant_id in original.targets.items():
+        wallet = require(unit.get(UUID(wallet_key)), Wallet, UnknownReference(f"wallet {wallet_key}"))
+        if wallet.grants[grant_id].closed:
+            raise StaleRead(f"{closing} of {kind} {reference} was applied after its reference was read")
+        wallet.close_grant(event_class, grant_id=grant_id, reference=reference, at=at, source=source)
+    unit.add(Reference.record(closing, reference, fingerprint, dict(original.targets), timestamp=at))
+
+
+def decide_share_bonus(unit: Unit, user_id: str, reference: str, amount: int, at: datetime,
+                       expires_at: datetime | None, day: str, daily_cap: int | None) -> int:
+    """Grant a share's bonus unless the day's cap is reached, once per reference; the credits granted."""
+    # The fingerprint is who shared what: the amount, expiry and day follow from the share.
+    fingerprint = digest({"kind": "share", "reference": reference, "user_id": user_id})
+    found = unit.get(Reference.id_for("share", reference))
+    if isinstance(found, Reference):
+        if found.digest != fingerprint and str(wallet_id(user_id)) not in found.targets:
+            raise ConflictingCommand(f"share bonus {reference} was decided for another user")
+        unit.repeat_of(found.id, 1)
+        return sum(require(unit.get(UUID(w)), Wallet, UnknownReference(f"wallet {w}")).grants[g].amount
+                   for w, g in found.targets.items())
+    wallet = open_wallet(unit, user_id, at)
+    grant_id = str(stable_id("grant:share", f"{reference}:{user_id}"))
+    if grant_id in wallet.grants:
+        raise StaleRead(f"share bonus {reference} was granted after its reference was read")
+    targets = {}
+    if daily_cap is None or wallet.share_bonuses_on(day) < daily_cap:
+        wallet.grant(Wallet.ShareBonusGranted, grant_id=grant_id, amount=amount, at=at, reference=reference,
+                     expires_at=expires_at, day=day)
+        targets[str(wallet.id)] = grant_id
+    unit.add(Reference.record("share", reference, fingerprint, targets, timestamp=at))
+    return amount if targets else 0
+
+
+def adjust_wallet(unit: Unit, user_id: str, reference: str, delta: int, reason: str, at: datetime,
+                  order: tuple[str, ...]) -> None:
+    """Add or take credits with a reason, once per reference."""
+    payload = {"user_id": user_id, "delta": delta, "reason": reason}
+    fingerprint, repeated = check_reference(unit, "adjustment", reference, payload)
+    if repeated:
+        return
+    wallet = open_wallet(unit, user_id, at)
+    grant_id = str(stable_id("grant:adjustment", reference))
+    wallet.adjust(delta=delta, reason=reason, reference=reference, grant_id=grant_id, at=at, order=order)
+    unit.add(Reference.record("adjustment", reference, fingerprint, {str(wallet.id): grant_id}, timestamp=at))
+
+
+def expire_due_credits(unit: Unit, user_id: str, at: datetime) -> bool:
+    """Write off what expired in the wallet of ``user_id`` by ``at``; whether anything did."""
+    return existing_wallet(unit, user_id).expire_credits(at)
+
+
+# Holds.
+
+
+def place_hold(unit: Unit, user_id: str, hold_id: str, amount: int, expires_at: datetime | None,
+               ttl: timedelta | None, at: datetime, order: tuple[str, ...]) -> Hold:
+    """Reserve credits in the wallet of ``user_id`` (opened if new); a repeat returns the first hold."""
+    wallet = open_wallet(unit, user_id, at)
+    hold = wallet.place_hold(hold_id=hold_id, amount=amount, expires_at=expires_at, ttl=ttl, at=at, order=order)
+    if not unit.changed():
+        unit.repeat_of(wallet.id, hold.placed_version)
+    return hold
+
+
+def resolve_hold(unit: Unit, user_id: str, step: Callable[[Wallet], Hold]) -> Hold:
+    """End a hold of the wallet of ``user_id`` with ``step``; a repeat is anchored to the first ending."""
+    wallet = existing_wallet(unit, user_id)
+    hold = step(wallet)
+    if not unit.changed():
+        unit.repeat_of(wallet.id, hold.resolved_version)
+    return hold
+
+
+# Generations.
+
+
+def record_request(unit: Unit, user_id: str, request_key: str, fields: dict[str, Any], at: datetime,
+                   hold_ttl: timedelta, order: tuple[str, ...]) -> UUID:
+    """Hold a generation's cost and record its request, once per request key; the generation id."""
+    gen_id = generation_id(user_id, request_key)
+    fingerprint = digest(fields)
+    existing = unit.get(gen_id, creating=True)
+    if isinstance(existing, Generation):
+        if existing.digest != fingerprint:
+            raise ConflictingCommand(f"request {request_key} of user {user_id} was made with another payload")
+        unit.repeat_of(gen_id, 1)
+        return gen_id
+    wallet = open_wallet(unit, user_id, at)
+    hold = wallet.place_hold(hold_id=str(gen_id), amount=fields["cost"], ttl=hold_ttl, at=at,
+                             order=order, meta={"generation_id": str(gen_id)})
+    unit.add(Generation.request(gen_id, at=at, user_id=user_id, wallet_id=wallet.id, hold_id=str(gen_id),
+                                expires_at=hold.expires_at, digest=fingerprint, **fields))
+    return gen_id
+
+
+def record_start(unit: Unit, gen_id: UUID, worker: str, at: datetime) -> None:
+    """Record that a worker began rendering."""
+    load_generation(unit, gen_id)[0].start(worker=worker, at=at)
+
+
+def record_result(unit: Unit, gen_id: UUID, at: datetime, result: dict[str, Any], order: tuple[str, ...]) -> str:
+    """Record the image and capture its cost (charged again or written off when late); the status."""
+    generation, wallet = load_generation(unit, gen_id)
+    hold = wallet.hold(generation.hold_id)
+    late = ""
+    if generation.status not in ("completed", "failed"):
+        if hold.status == "pending" and hold.expires_at > at:
+            wallet.capture(hold_id=hold.hold_id, amount=generation.cost, at=at)
+        else:
+            late = _charge_late(wallet, generation, hold, at, order)
+    captured = generation.cost if late in ("", "charged") else 0
+    if not generation.complete(at=at, captured=captured, late=late, **result):
+        late_hold = wallet.holds.get(f"{generation.hold_id}:late")
+        unit.repeat_of(wallet.id, max(hold.resolved_version, late_hold.resolved_version if late_hold else 0))
+        unit.repeat_of(gen_id, generation.version)
+    return generation.status
+
+
+def _charge_late(wallet: Wallet, generation: Generation, hold: Hold, at: datetime, order: tuple[str, ...]) -> str:
+    # The hold lapsed before the image arrived: charge again if the credits are there,
+    # else write the image off. Never a silent free image, never a negative balance.
+    if hold.status == "pending":
+        wallet.expire_hold(hold_id=hold.hold_id, at=max(at, hold.expires_at))
+    if wallet.available(at) < generation.cost:
+        return "written_off"
+    late_hold = f"{generation.hold_id}:late"
+    wallet.place_hold(hold_id=late_hold, amount=generation.cost, ttl=DEFAULT_HOLD_TTL, at=at,
+                      order=order, meta={"generation_id": str(generation.id), "late": True})
+    wallet.capture(hold_id=late_hold, amount=generation.cost, at=at)
+    return "charged"
+
+
+def record_failure(unit: Unit, gen_id: UUID, reason: str, retryable: bool, at: datetime) -> str:
+    """Record that no image will come and release its hold; the status."""
+    generation, wallet = load_generation(unit, gen_id)
+    if generation.status not in ("completed", "failed"):
+        hold = wallet.hold(generation.hold_id)
+        if hold.status == "pending" and hold.expires_at > at:
+            wallet.release(hold_id=hold.hold_id, at=at)
+        elif hold.status == "pending":
+            wallet.expire_hold(hold_id=hold.hold_id, at=at)
+    if not generation.fail(reason=reason, retryable=retryable, at=at):
+        unit.repeat_of(wallet.id, wallet.hold(generation.hold_id).resolved_version)
+        unit.repeat_of(gen_id, generation.version)
+    return generation.status
+
+
+def share_image(unit: Unit, gen_id: UUID, user_id: str, token: str, at: datetime) -> str:
+    """Make a finished image of ``user_id`` public under ``token``; the token in force."""
+    generation, _ = load_generation(unit, gen_id)
+    if generation.user_id != user_id:
+        raise UnknownReference(f"user {user_id} has no generation {gen_id}")
+    if not generation.share(token=token, at=at):
+        unit.repeat_of(gen_id, generation.version)
+    return generation.share_token
+
+
+def unshare_image(unit: Unit, gen_id: UUID, user_id: str, at: datetime) -> bool:
+    """Make a shared image of ``user_id`` private again; whether it was shared."""
+    generation, _ = load_generation(unit, gen_id)
+    if generation.user_id != user_id:
+        raise UnknownReference(f"user {user_id} has no generation {gen_id}")
+    if generation.unshare(at=at):
+        return True
+    unit.repeat_of(gen_id, generation.version)
+    return False
