@@ -1,5 +1,6 @@
 """One module per long-running process (serve, projector, relay, consume, results, worker, sweep):
-settings, then ``service.bootstrap``, then run until SIGINT or SIGTERM."""
+settings, then ``service.bootstrap``, then run until SIGINT or SIGTERM. The relay, the projector and the
+sweeper, of which one process leads at a time, run through ``api.processes.leading``."""
 
 from __future__ import annotations
 

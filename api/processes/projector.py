@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import gc
 import logging
-import signal
-import threading
 from collections.abc import Sequence
-from types import FrameType
 
 from tqdm import tqdm
 
-from api.probes import beats_within, start_probes, store_answers
+from api.probes import beats_within
+from api.processes.leading import lead
+from projections import Projector
 from service.bootstrap import build_projector
-from service.leader import Leadership, lock_for
+from service.leader import lock_for
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,38 +25,17 @@ def run_projector(health_port: int = 0) -> None:
     """
     settings = Settings()
     projector = build_projector(settings)
-    leadership = Leadership("projector", lock_for("projector", settings.store))
-    probes = start_probes(health_port)
-    if probes is not None:
-        probes.ready["event store"] = store_answers(projector.app)
-        probes.info["role"] = lambda: leadership.role
-    stopping = threading.Event()
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping the projector", signum)
-        stopping.set()
-        projector.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    gc.freeze()  # as in serve(): the collector's full passes skip what was built at startup
-    try:
-        if not leadership.wait(stopping):
-            return
-        if probes is not None:  # a follower reads at least every second; a page is applied in well under a minute
-            probes.live["projector"] = beats_within(lambda: projector.turned, 60.0)
-        leadership.watch(projector.stop)
+    def run() -> None:
         projector.setup()  # positions as the previous leader left them
         log.info("projector starting at position %s", projector.position)
         projector.run()
-    finally:
-        leadership.release()
-        projector.app.close()
-        projector.engine.dispose()
-        if probes is not None:
-            probes.stop()
-    if leadership.lost.is_set():
-        raise SystemExit("projector: lost its lock to another process; exiting to stand by")
+
+    gc.freeze()  # as in serve(): the collector's full passes skip what was built at startup
+    # a follower reads at least every second; a page is applied in well under a minute
+    lead("projector", lock_for("projector", settings.store), run, projector.stop, store=projector.app,
+         close=lambda: close(projector), health_port=health_port,
+         live={"projector": beats_within(lambda: projector.turned, 60.0)})
 
 
 def create_schema() -> str:
@@ -74,8 +52,7 @@ def create_schema() -> str:
         return (f"event store and read tables ready ({len(projector.projections)} projections at "
                 f"position {projector.position}; the log's head is {head})")
     finally:
-        projector.app.close()
-        projector.engine.dispose()
+        close(projector)
 
 
 def rebuild(names: Sequence[str]) -> int:
@@ -89,5 +66,10 @@ def rebuild(names: Sequence[str]) -> int:
         with tqdm(total=head, unit="event", desc="rebuilding " + (", ".join(names) or "all projections")) as bar:
             return projector.rebuild(names, progress=bar.update)
     finally:
-        projector.app.close()
-        projector.engine.dispose()
+        close(projector)
+
+
+def close(projector: Projector) -> None:
+    """Close the projector's event store and read database."""
+    projector.app.close()
+    projector.engine.dispose()

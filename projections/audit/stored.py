@@ -2,7 +2,7 @@
 
 The audit does not go through the library's mapper (domain event objects are too slow for a
 full replay): it reads ``(position, originator id, version, topic, state)`` rows and folds the
-stored JSON itself. ``state_hash`` rebuilds exactly ``ledger.wallet.event_hash`` of the decoded event.
+stored JSON itself. ``state_hash`` rebuilds exactly ``ledger.values.event_hash`` of the decoded event.
 """
 
 from __future__ import annotations

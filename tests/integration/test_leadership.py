@@ -14,7 +14,7 @@ import pytest
 
 from api.messaging.envelope import is_published
 from api.messaging.relay import Relay
-from api.processes.relay import publish_while_leading
+from api.processes.leading import work_while_leading
 from ledger import Ledger
 from service.leader import FileLock, Leadership, lock_for
 from service.settings.store import StoreSettings
@@ -100,9 +100,9 @@ async def test_two_relays_publish_every_event_once_and_the_standby_takes_over(
     leaderships = [Leadership(f"relay {n}", lock_for(f"relay:{settings.relay_name}", store), check_every=0.1)
                    for n in range(2)]
     stops = [threading.Event(), threading.Event()]
-    first = asyncio.create_task(publish_while_leading(relays[0], leaderships[0], stops[0]))
+    first = asyncio.create_task(work_while_leading(leaderships[0], stops[0], relays[0].run, relays[0].stop))
     await asyncio.sleep(0.5)  # the first takes the lock
-    second = asyncio.create_task(publish_while_leading(relays[1], leaderships[1], stops[1]))
+    second = asyncio.create_task(work_while_leading(leaderships[1], stops[1], relays[1].run, relays[1].stop))
     try:
         await asyncio.to_thread(write_some_events, ledgers[0], 4)
         expected = [s.position for s in await asyncio.to_thread(stored_events, ledgers[0]) if is_published(s)]
