@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from api.messaging.inbound import build_inbound
-from api.probes import start_probes, store_answers, watch_app
-from api.processes import log_to_stderr
+from api.processes import consume_until_stopped, log_to_stderr
 from service.bootstrap import build_ledger, build_policy
 from service.settings import Settings
 
@@ -19,13 +16,4 @@ def run_consumers(health_port: int = 0) -> None:
     policy = build_policy(settings)
     ledger = build_ledger(settings)
     app = build_inbound(ledger, policy, messaging)
-    probes = start_probes(health_port)
-    if probes is not None:
-        watch_app(probes, app)
-        probes.ready["event store"] = store_answers(ledger)
-    try:
-        asyncio.run(app.run())
-    finally:
-        ledger.close()
-        if probes is not None:
-            probes.stop()
+    consume_until_stopped(app, ledger, health_port)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from faststream import FastStream
 
 from api.messaging.broker import GENERATION_CLIENT_ID, broker_for
 from api.messaging.results import add_result_consumer
-from api.probes import start_probes, store_answers, watch_app
-from api.processes import log_to_stderr
+from api.processes import consume_until_stopped, log_to_stderr
 from service.bootstrap import build_ledger
 from service.settings import Settings
 
@@ -22,13 +19,4 @@ def run_results(health_port: int = 0) -> None:
     broker = broker_for(settings.generation, client_id=GENERATION_CLIENT_ID)
     add_result_consumer(broker, ledger, settings.generation)
     app = FastStream(broker)
-    probes = start_probes(health_port)
-    if probes is not None:
-        watch_app(probes, app)
-        probes.ready["event store"] = store_answers(ledger)
-    try:
-        asyncio.run(app.run())
-    finally:
-        ledger.close()
-        if probes is not None:
-            probes.stop()
+    consume_until_stopped(app, ledger, health_port)
