@@ -40,6 +40,7 @@ from eventsourcing.utils import get_topic
 from api.messaging.broker import broker_for
 from api.messaging.relay import Relay
 from api.messaging.results import add_result_consumer
+from api.messaging.topics import dead_letter_topic
 from bench._broker import LOCAL, broker
 from bench._pg import ledger_env, scratch_database
 from ledger import Generation, Ledger, Money
@@ -167,6 +168,8 @@ async def run(args: argparse.Namespace, servers: str, ledger: Ledger, folder: Pa
     await create_topics(servers, settings.generation_requested_topic, partitions=args.workers * args.concurrency)
     await create_topics(servers, settings.generation_completed_topic, settings.generation_failed_topic,
                         partitions=args.concurrency)
+    await create_topics(servers, *(dead_letter_topic(t) for t in (settings.generation_requested_topic,
+                        settings.generation_completed_topic, settings.generation_failed_topic)), partitions=1)
     for n in range(USERS):
         await asyncio.to_thread(ledger.purchase, user_id=f"user-{n}", payment_id=f"pay-{n}", pack_id="bench",
                                 amount=100_000, price=Money(100_000, "INR"), at=datetime.now(UTC))
