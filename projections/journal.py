@@ -1,6 +1,6 @@
 """`journal`: the double-entry postings of every wallet event, in credits and in money at unit cost.
 
-The postings come from ``ledger.journal`` (the auditor uses the same function), so the projection
+The postings come from ``ledger.postings`` (the auditor uses the same function), so the projection
 and a full replay agree by construction; each event's postings sum to zero.
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 
-from ledger.journal import Book, postings
+from ledger.postings import Book, postings
 from ledger.store.follow import Stored
 from ledger.wallet import Wallet
 from projections.base import Write

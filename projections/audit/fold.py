@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from ledger.journal import Posting, postings_for
+from ledger.postings import Posting, postings_for
 from ledger.values import GENESIS_HASH
 from projections.audit.checks import (
     generation_at_end,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.journal import Posting
+from ledger.postings import Posting
 from projections.audit.fold import Replay
 from projections.audit.state import WalletState
 from projections.audit.stored import Row

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.journal import Book
+from ledger.postings import Book
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ledger import Ledger, Money
-from ledger.journal import Book, Posting, imbalance, postings, postings_for
+from ledger.postings import Book, Posting, imbalance, postings, postings_for
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
