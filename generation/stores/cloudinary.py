@@ -23,7 +23,7 @@ from generation.stores.local import safe_id
 from generation.stores.thumbnails import extension, metadata, stored
 from generation.stores.uploads import owner_key, upload_info, upload_meta, with_data
 
-THUMBNAIL = {"width": 256, "height": 256, "crop": "fill", "gravity": "auto", "fetch_format": "auto"}
+THUMBNAIL = {"width": 640, "height": 640, "crop": "limit", "fetch_format": "auto"}  # whole, as the other stores
 DELIVERY = re.compile(r"^https://[^/]+/[^/]+/image/authenticated/(?:(?P<transformation>[^/]+)/)?"
                       r"v(?P<version>\d+)/(?P<public_id>[^?]+?)(?:\.(?P<format>[a-z0-9]+))?(?:\?.*)?$")
 

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from generation import samples
 from generation.art.photo import TREATMENTS, UnreadablePhoto, square_crop, subject_centre, treat
-from generation.stores.thumbnails import open_graph, webp_thumbnail
+from generation.stores.thumbnails import open_graph, thumbnail
 
 pytestmark = pytest.mark.unit
 PALETTE = ("#0f172a", "#38bdf8", "#f8fafc")
@@ -71,5 +71,9 @@ def test_the_open_graph_variant_is_1200_by_630_and_keeps_a_portrait_whole() -> N
         assert preview.format == "JPEG" and preview.size == (1200, 630)
         bottom = preview.getpixel((600, 625))
         assert isinstance(bottom, tuple) and bottom[2] > 150  # the band is still there, not cropped away
-    with Image.open(io.BytesIO(webp_thumbnail(encoded(poster)))) as thumb:
-        assert thumb.format == "WEBP" and max(thumb.size) == 512
+
+
+def test_a_thumbnail_keeps_the_whole_picture_at_most_640_pixels_long() -> None:
+    poster = Image.new("RGB", (1080, 1350), (0, 120, 0))
+    with Image.open(io.BytesIO(thumbnail(encoded(poster)))) as thumb:
+        assert thumb.format == "JPEG" and thumb.size == (512, 640)
