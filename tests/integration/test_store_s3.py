@@ -77,7 +77,7 @@ async def test_put_uploads_image_thumbnail_and_metadata_and_find_reads_them_back
     thumb = client.get_object(Bucket=bucket, Key=f"gallery/{name}_thumb.jpg")
     assert thumb["ContentType"] == "image/jpeg"
     with Image.open(io.BytesIO(thumb["Body"].read())) as small:
-        assert small.size == (256, 192)
+        assert small.size == (400, 300)  # whole and never enlarged (a 400x300 image is under the 640 px bound)
 
 
 async def test_objects_stay_private_and_are_read_through_presigned_urls_that_expire(
