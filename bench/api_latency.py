@@ -1,6 +1,6 @@
 """Read-your-writes latency of the HTTP API on PostgreSQL: a command, then the projection showing it.
 
-    .venv/bin/python bench/api_latency.py [--rate 200] [--seconds 10] [--users 50] [--replicas 2]
+    .venv/bin/python bench/api_latency.py [--rate 200] [--seconds 10] [--users 50] [--replicas 2] [--warmup 3]
 
 Starts `studio-ledger serve` on a scratch PostgreSQL database (group commit, no image rendering so
 that the two cores go to the API) with `studio-ledger projector` and `studio-ledger sweep --loop`
@@ -17,6 +17,11 @@ runs the same offered load twice in one run: first all of it to one replica, the
 (``--route round-robin``, each command to the next replica; or ``--route user``, each user always to
 the same one, as a load balancer hashing the Authorization header would). It prints each replica's
 figures, the total, and ``ratio N replicas / 1 replica`` of completed commands per second.
+
+Each measured phase follows ``--warmup`` seconds (3 by default) of the same load to the same replicas,
+not counted: a replica's first requests load its wallets into the committer's cache and open its
+statements, which is a replica joining, not its steady state. ``--warmup 0`` measures them too, and
+``--timeline 0.1`` prints the slowest command in each tenth of a second, to see when the tail happened.
 """
 
 from __future__ import annotations
@@ -125,7 +130,7 @@ async def fund(client: aiohttp.ClientSession, users: list[str], packs: int) -> N
 
 
 def new_results() -> dict[str, list[float]]:
-    return {"command": [], "visible": [], "healthz": [], "errors": []}
+    return {"command": [], "visible": [], "healthz": [], "errors": [], "when": []}
 
 
 async def run(bases: list[str], route: str, rate: float, seconds: float, users: list[str],
@@ -170,6 +175,7 @@ async def run(bases: list[str], route: str, rate: float, seconds: float, users: 
             return
         record(replica, "command", commanded - started)
         record(replica, "visible", time.perf_counter() - started)
+        record(replica, "when", started - begun)
 
     async def probe(replica: int) -> None:
         started = time.perf_counter()
@@ -211,8 +217,23 @@ async def run(bases: list[str], route: str, rate: float, seconds: float, users: 
     return results
 
 
-def report(title: str, results: dict[str, dict[str, list[float]]], replicas: int) -> float:
-    """Print one phase's figures; its completed commands per second."""
+def timeline(results: dict[str, dict[str, list[float]]], replicas: int, step: float) -> None:
+    """The slowest command and command -> visible in each ``step`` of the run, per replica: when the tail
+    happened, and whether the command itself or the projection behind it was slow."""
+    print("| from s | " + " | ".join(f"api {n} worst POST / visible ms" for n in range(replicas)) + " |")
+    print("|---|" + "---|" * replicas)
+    for window in range(int(results["total"]["elapsed"][0] / step) + 1):
+        cells = []
+        for n in range(replicas):
+            row = results[f"api {n}"]
+            inside = [i for i, w in enumerate(row["when"]) if int(w / step) == window]
+            cells.append(f"{max((row['command'][i] for i in inside), default=0) * 1000:.0f} / "
+                         f"{max((row['visible'][i] for i in inside), default=0) * 1000:.0f}")
+        print(f"| {window * step:.1f} | " + " | ".join(cells) + " |")
+
+
+def report(title: str, results: dict[str, dict[str, list[float]]], replicas: int, step: float) -> float:
+    """Print one phase's figures (with a ``step``, its timeline too); its completed commands per second."""
     total = results["total"]
     elapsed = total["elapsed"][0]
     done = len(total["visible"])
@@ -235,6 +256,8 @@ def report(title: str, results: dict[str, dict[str, list[float]]], replicas: int
     print("CPU over the run, cores busy and ms per completed command: " + ", ".join(
         f"{key[4:]} {spent[0] / elapsed:.2f} ({spent[0] / max(done, 1) * 1000:.2f} ms)"
         for key, spent in total.items() if key.startswith("cpu ")))
+    if step:
+        timeline(results, replicas, step)
     return done / elapsed
 
 
@@ -251,12 +274,18 @@ def main() -> None:
                         help="run the projector in the API process, or as `studio-ledger projector` beside it")
     parser.add_argument("--sweeper", choices=("inprocess", "separate"), default="separate",
                         help="run the hold sweeper in the API process, or as `studio-ledger sweep --loop` beside it")
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="seconds of the same load before each measured phase, not counted (0: measure a "
+                        "replica's first requests too)")
+    parser.add_argument("--timeline", type=float, default=0.0, metavar="SECONDS",
+                        help="also print the slowest command and command -> visible in each interval of this length")
     args = parser.parse_args()
     if args.replicas > 1 and "inprocess" in (args.projector, args.sweeper):
         parser.error("several replicas share one projector and one sweeper: run them separate")
     users = [f"bench-{n}" for n in range(args.users)]
     phases = 2 if args.replicas > 1 else 1
-    packs = 1 + int(args.rate * args.seconds * phases * 5 / args.users / 1200)  # a poster costs 5 credits
+    commands = args.rate * (args.seconds + args.warmup) * phases
+    packs = 1 + int(commands * 5 / args.users / 1200)  # a poster costs 5 credits
     with scratch_database("studio_bench_api") as dbname, tempfile.TemporaryDirectory() as data:
         ports = [free_port() for _ in range(args.replicas)]
         processes = start_server(dbname, ports, Path(data), args.projector, args.sweeper)
@@ -272,9 +301,10 @@ def main() -> None:
             async def phases_run() -> None:
                 async with aiohttp.ClientSession(base_url=bases[0]) as client:
                     await fund(client, users, packs)
-                if args.replicas > 1:
-                    outcomes.append(await run(bases[:1], args.route, args.rate, args.seconds, users, servers))
-                outcomes.append(await run(bases, args.route, args.rate, args.seconds, users, servers))
+                for phase in ([bases[:1]] if args.replicas > 1 else []) + [bases]:
+                    if args.warmup > 0:  # the same load, not measured: each replica's caches and connections warm
+                        await run(phase, args.route, args.rate, args.warmup, users, servers)
+                    outcomes.append(await run(phase, args.route, args.rate, args.seconds, users, servers))
 
             asyncio.run(phases_run())
         finally:
@@ -294,11 +324,12 @@ def main() -> None:
                 print(f"--- {log.name} (the first failures, then the last lines)\n"
                       + "\n".join([lines[m] for m in shown] + ["..."] + lines[-10:]))
     print(f"offered {args.rate:.0f} commands/s for {args.seconds:.0f} s over {args.users} users, projector "
-          f"{args.projector}, sweeper {args.sweeper}, {args.replicas} API replica(s), route {args.route}")
+          f"{args.projector}, sweeper {args.sweeper}, {args.replicas} API replica(s), route {args.route}, each phase "
+          f"after {args.warmup:g} s of the same load not measured")
     rates = []
     if args.replicas > 1:
-        rates.append(report("1 replica", outcomes[0], 1))
-    rates.append(report(f"{args.replicas} replica(s)", outcomes[-1], args.replicas))
+        rates.append(report("1 replica", outcomes[0], 1, args.timeline))
+    rates.append(report(f"{args.replicas} replica(s)", outcomes[-1], args.replicas, args.timeline))
     if args.replicas > 1:
         print(f"ratio {args.replicas} replicas / 1 replica (completed commands/s at {args.rate:.0f}/s offered): "
               f"{rates[1] / rates[0]:.2f}")
