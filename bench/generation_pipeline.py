@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import io
+import json
 import os
 import resource
 import signal
@@ -28,8 +31,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +46,7 @@ from api.messaging.relay import Relay
 from api.messaging.results import add_result_consumer
 from api.messaging.topics import dead_letter_topic
 from bench._broker import LOCAL, broker
-from bench._pg import ledger_env, scratch_database
+from bench._pg import PG, ledger_env, scratch_database
 from ledger import Generation, Ledger, Money
 from ledger.store.follow import Follower
 from service.settings.generation import GenerationSettings
@@ -53,10 +57,56 @@ ROOT = Path(__file__).resolve().parent.parent
 USERS = 100
 
 
+class FakeCog(ThreadingHTTPServer):
+    """A Cog prediction server that answers every prediction at once with a photo-like PNG of the size
+    asked (made once per size): the workers then do what they do with a remote model (decode its
+    image, compose, encode, store) and none of the art, so their CPU is the remote-model case's."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.images: dict[tuple[int, int], str] = {}
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Predictions)
+
+    def image(self, width: int, height: int) -> str:
+        """A data URI of a noisy gradient (compresses like a photo, not like flat art)."""
+        with self.lock:
+            if (width, height) not in self.images:
+                from PIL import Image
+
+                noise = Image.effect_noise((width, height), 48).convert("RGB")
+                gradient = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+                picture = Image.blend(noise, gradient, 0.5)
+                out = io.BytesIO()
+                picture.save(out, format="PNG")
+                self.images[(width, height)] = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+            return self.images[(width, height)]
+
+
+class _Predictions(BaseHTTPRequestHandler):
+    server: FakeCog
+
+    def do_POST(self) -> None:
+        asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"]
+        body = json.dumps({"status": "succeeded", "output": self.server.image(asked["width"], asked["height"]),
+                           "metrics": {"predict_time": 0.0}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
 @contextmanager
 def workers(settings: GenerationSettings, count: int, concurrency: int, scale: float,
-            folder: Path) -> Iterator[list[Path]]:
-    """``count`` worker processes of one group, each in its own session; stopped by PID at the end."""
+            folder: Path, cog_url: str | None = None) -> Iterator[list[Path]]:
+    """``count`` worker processes of one group, each in its own session; stopped by PID at the end.
+    With ``cog_url`` they render through that Cog server instead of the local model."""
+    model = {"STUDIO_IMAGE_PROVIDER": "cog", "STUDIO_COG_URL": cog_url} if cog_url else {}
     env = {**os.environ, "STUDIO_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
            "STUDIO_GENERATION_REQUESTED_TOPIC": settings.generation_requested_topic,
            "STUDIO_GENERATION_COMPLETED_TOPIC": settings.generation_completed_topic,
@@ -64,7 +114,7 @@ def workers(settings: GenerationSettings, count: int, concurrency: int, scale: f
            "STUDIO_WORKER_GROUP": settings.worker_group, "STUDIO_DATA_DIR": str(folder),
            "STUDIO_IMAGE_PROVIDER": "local", "STUDIO_IMAGE_STORE": "local", "STUDIO_LOCAL_SCALE": str(scale),
            "STUDIO_CONSUMER_SESSION_TIMEOUT_MS": "6000", "STUDIO_WORKER_CONCURRENCY": str(concurrency),
-           "STUDIO_KAFKA_IDEMPOTENCE": str(settings.kafka_idempotence).lower()}
+           "STUDIO_KAFKA_IDEMPOTENCE": str(settings.kafka_idempotence).lower(), **model}
     logs = [folder / f"worker-{n}.log" for n in range(count)]
     processes = []
     for log in logs:
@@ -83,6 +133,43 @@ def workers(settings: GenerationSettings, count: int, concurrency: int, scale: f
             except subprocess.TimeoutExpired:
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
+
+
+@contextmanager
+def results_process(settings: GenerationSettings, dbname: str, folder: Path) -> Iterator[tuple[Path, int]]:
+    """`studio-ledger results` as its own process, as compose runs it: its log and PID."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")},
+           "STUDIO_STORE": "postgres", "STUDIO_POSTGRES_DB": dbname, "STUDIO_POSTGRES_HOST": PG["host"],
+           "STUDIO_POSTGRES_PORT": PG["port"], "STUDIO_POSTGRES_USER": PG["user"],
+           "STUDIO_POSTGRES_PASSWORD": PG["password"], "STUDIO_POSTGRES_POOL_SIZE": "5",
+           "STUDIO_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+           "STUDIO_GENERATION_REQUESTED_TOPIC": settings.generation_requested_topic,
+           "STUDIO_GENERATION_COMPLETED_TOPIC": settings.generation_completed_topic,
+           "STUDIO_GENERATION_FAILED_TOPIC": settings.generation_failed_topic,
+           "STUDIO_RESULTS_GROUP": settings.results_group,
+           "STUDIO_RESULTS_CONCURRENCY": str(settings.results_concurrency),
+           "STUDIO_DATA_DIR": str(folder), "STUDIO_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+           "STUDIO_KAFKA_IDEMPOTENCE": str(settings.kafka_idempotence).lower()}
+    log = folder / "results.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "api.cli", "results"], cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield log, process.pid
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a running process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_until_assigned(logs: list[Path], within: float = 60.0) -> None:
@@ -157,7 +244,7 @@ def pct(values: list[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(args: argparse.Namespace, servers: str, ledger: Ledger, folder: Path) -> None:
+async def run(args: argparse.Namespace, servers: str, ledger: Ledger, dbname: str, folder: Path) -> None:
     suffix = uuid.uuid4().hex[:8]
     settings = GenerationSettings(
         kafka_bootstrap_servers=servers, data_dir=folder, generation_requested_topic=f"bench.requested.{suffix}",
@@ -178,11 +265,19 @@ async def run(args: argparse.Namespace, servers: str, ledger: Ledger, folder: Pa
                                             relay_name=f"bench-relay-{suffix}",
                                             kafka_idempotence=settings.kafka_idempotence))
     results = broker_for(settings)
-    add_result_consumer(results, ledger, settings)
-    with workers(settings, args.workers, args.concurrency, args.scale, folder) as logs:
-        await asyncio.to_thread(wait_until_assigned, logs)
+    separate = args.results == "process"
+    if not separate:
+        add_result_consumer(results, ledger, settings)
+    cog = FakeCog() if args.model == "cog" else None
+    if cog is not None:
+        threading.Thread(target=cog.serve_forever, daemon=True).start()
+    cog_url = f"http://127.0.0.1:{cog.server_address[1]}" if cog is not None else None
+    with workers(settings, args.workers, args.concurrency, args.scale, folder, cog_url) as logs, \
+            (results_process(settings, dbname, folder) if separate else nullcontext((None, 0))) as (results_log, pid):
+        await asyncio.to_thread(wait_until_assigned, logs + ([results_log] if results_log else []))
         relaying = asyncio.create_task(relay.run())
-        await results.start()
+        if not separate:
+            await results.start()
         on_requested: dict[str, float] = {}
         on_completed: dict[str, float] = {}
         taps = [asyncio.create_task(tap(servers, settings.generation_requested_topic, on_requested)),
@@ -191,14 +286,18 @@ async def run(args: argparse.Namespace, servers: str, ledger: Ledger, folder: Pa
         warm = await asyncio.to_thread(offer, ledger, args.warmup, 10, "warm")  # groups settle, caches fill
         await drain(watch, warm, args.drain)
         watch.seen.clear()
+        results_cpu = cpu_seconds(pid) if separate else 0.0
         began = time.monotonic()
         committed = await asyncio.to_thread(offer, ledger, args.count, args.rate)
         offered_s = time.monotonic() - began
         await drain(watch, committed, args.drain)
+        if separate:
+            results_cpu = cpu_seconds(pid) - results_cpu
         watch.follower.stop()
         for task in taps:
             task.cancel()
-        await results.stop()
+        if not separate:
+            await results.stop()
         relay.stop()
         await relaying
     report(args, committed, watch.seen, offered_s, began)
@@ -206,9 +305,12 @@ async def run(args: argparse.Namespace, servers: str, ledger: Ledger, folder: Pa
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = resource.getrusage(resource.RUSAGE_SELF)
     total = args.count + args.warmup
+    mine = "relay + requests" if separate else "relay + result consumer + requests"
     print(f"CPU per generation: workers {1000 * (children.ru_utime + children.ru_stime) / total:.1f} ms, "
-          f"relay + result consumer + requests {1000 * (own.ru_utime + own.ru_stime) / total:.1f} ms; "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"{mine} {1000 * (own.ru_utime + own.ru_stime) / total:.1f} ms; load average {os.getloadavg()[0]:.1f}")
+    if separate:
+        print(f"CPU per generation of the result consumer process (measured requests only): "
+              f"{1000 * results_cpu / args.count:.2f} ms")
 
 
 def report(args: argparse.Namespace, committed: dict[str, float], seen: dict[str, tuple[float, Any]],
@@ -263,12 +365,18 @@ def main() -> None:
     parser.add_argument("--broker", choices=LOCAL, default="tansu",
                         help="the local broker: tansu holds empty fetches like Apache Kafka; noida-db answers them "
                              "at once, so every idle consumer spins")
+    parser.add_argument("--model", choices=("local", "cog"), default="local",
+                        help="the workers' model: the local one (art drawn here), or a Cog server in this process "
+                             "that answers at once with a photo-like image, to measure a remote model's worker CPU")
+    parser.add_argument("--results", choices=("inprocess", "process"), default="inprocess",
+                        help="apply the results in this process, or run `studio-ledger results` as its own process "
+                             "(then its CPU per generation is printed)")
     args = parser.parse_args()
     with broker(args.bootstrap, args.broker) as servers, scratch_database("studio_bench_generation") as dbname, \
             tempfile.TemporaryDirectory() as folder:
         ledger = Ledger(ledger_env(dbname, pool_size=10))
         try:
-            asyncio.run(run(args, servers, ledger, Path(folder)))
+            asyncio.run(run(args, servers, ledger, dbname, Path(folder)))
         finally:
             ledger.close()
 
