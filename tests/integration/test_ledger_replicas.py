@@ -139,3 +139,43 @@ def test_a_rejection_is_decided_on_what_the_other_replica_stored(replicas: list[
     assert not placed.repeated
     wallet = first.wallet("bo")
     assert wallet is not None and wallet.held == 20
+
+
+def test_generation_requests_through_both_replicas_on_ten_wallets_hold_exactly_what_was_accepted(
+        replicas: list[Ledger]) -> None:
+    for user in USERS:
+        replicas[0].purchase(user_id=user, payment_id=f"pay-{user}", pack_id="s", amount=60,
+                             price=Money(9900, "INR"), at=T0)
+    for ledger in replicas:
+        assert ledger.committer is not None
+        ledger.committer.cache.clear()  # as replicas that just started
+
+    def requester(thread: int) -> list[Any]:
+        rng = random.Random(thread)
+        answers: list[Any] = []
+        for n in range(15):
+            user = rng.choice(USERS)
+            try:
+                answers.append((user, rng.choice(replicas).request_generation(
+                    user_id=user, request_key=f"k-{thread}-{n}", template_id="poster", template_version=1,
+                    variables={}, input_image=None, cost=5, at=T0)))
+            except InsufficientCredits as error:
+                answers.append((user, error))
+        return answers
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = [a for thread in pool.map(requester, range(20)) for a in thread]
+
+    accepted = Counter(user for user, answer in answers if isinstance(answer, Outcome))
+    assert sum(accepted.values()) == 120  # 10 wallets x 60 credits / 5: every credit held, none twice
+    for user in USERS:
+        fresh = Ledger(replicas[0].env)
+        try:
+            wallet = fresh.wallet(user)
+        finally:
+            fresh.close()
+        assert wallet is not None
+        assert wallet.held == 5 * accepted[user] == 60
+        assert wallet.available(T0) == 0
+    report = run_verify(replicas[1])
+    assert report.ok, report.text()
