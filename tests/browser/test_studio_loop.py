@@ -39,6 +39,10 @@ def test_a_learner_buys_demo_credits_makes_a_poster_shares_it_and_stops_sharing(
     expect(image).to_be_visible()
     assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 0
     expect(available(page)).to_have_text("95")
+    # The hold took the 5 from the balance; its capture says they were spent, and takes nothing more.
+    capture = page.locator("#statement > li", has_text="(charged)")
+    expect(capture.locator(".change")).to_have_text("5 spent")
+    expect(capture.locator(".when")).to_contain_text("balance 95")
 
     page.get_by_role("button", name="Share: Course launch poster: Data Science Bootcamp").click()
     notice = page.locator("#gallery-notice")

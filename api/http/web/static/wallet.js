@@ -40,6 +40,13 @@ export function setupWallet({ api, i18n, config }) {
     const change = document.createElement('span');
     change.className = `change ${line.change > 0 ? 'plus' : 'minus'}`;
     change.textContent = signed(line.change);
+    const spent = line.details && line.details.consumed;
+    if (!line.change && spent > 0) {
+      // The credits left the balance when they were held (the line with the minus); this is the
+      // moment they were spent for good: say how many, without counting them twice.
+      change.className = 'change spent';
+      change.textContent = t('spent_credits', { credits: i18n.number(spent) });
+    }
     const when = document.createElement('span');
     when.className = 'when';
     when.textContent = `${i18n.moment(line.occurred_at)} · ${t('balance_after', { balance: i18n.number(line.balance) })}`;
