@@ -113,6 +113,7 @@ class Projector:
             except ConcurrentProjector as error:
                 log.warning("%s; reading the positions again", error)
                 self.setup()
+                self._advanced()  # where the other projector took them: readers waiting here may be done
 
     def stop(self) -> None:
         """Stop following after the current page."""
@@ -141,6 +142,10 @@ class Projector:
         with self._changed:
             for name in self.projections:
                 self.positions[name] = max(self.positions[name], last)
+        self._advanced()
+
+    def _advanced(self) -> None:
+        with self._changed:
             self._changed.notify_all()
         for listener in self._listeners:
             listener(self.position)

@@ -62,11 +62,15 @@ class Watcher:
         self._heard: int | None = None  # another process projects: the position its last commit announced
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # Whether this process's projector is the one projecting now: as configured, or (on PostgreSQL,
+        # where API replicas take turns) while it holds the projector's lock.
+        self.local: Callable[[], bool] = lambda: self.settings.run_projector
+        self.led = False  # set when ``local`` follows a lock: then the other projector is heard too
 
     def start(self) -> None:
         """Be woken by the projector of this process, or hear the one of another process."""
         self.projector.on_advance(self._wake_readers)
-        if not self.settings.run_projector and self.projector.channel is not None:
+        if self.projector.channel is not None and (self.led or not self.settings.run_projector):
             self._thread = threading.Thread(target=self._hear_projector, args=(self.projector.channel,),
                                             name="projections-listen", daemon=True)
             self._thread.start()
@@ -79,7 +83,7 @@ class Watcher:
 
     def projected(self) -> int:
         """The position every projection has reached (in this process, or as committed by another)."""
-        if self.settings.run_projector:
+        if self.local():
             return self.projector.position
         if self._heard is not None:
             return self._heard
@@ -100,7 +104,7 @@ class Watcher:
             self.saw(head)
             if position > head:
                 raise PositionBeyondHead(position, head)
-        in_process = self.settings.run_projector
+        in_process = self.local()
         deadline = time.monotonic() + self.settings.read_wait_ms / 1000
         while (left := deadline - time.monotonic()) > 0:
             if in_process or self._heard is not None:
@@ -140,7 +144,7 @@ class Watcher:
                 loop.call_soon_threadsafe(advanced.set)
 
     async def _projected(self) -> int:
-        if self.settings.run_projector:
+        if self.local():
             return self.projector.position
         if self._heard is not None:
             return self._heard

@@ -24,6 +24,7 @@ from projections.watcher import Watcher
 from service.auth import TokenVerifier
 from service.health import Health
 from service.idempotency import IdempotencyStore
+from service.leader import LeadingPart, lock_for
 from service.metrics import Metrics
 from service.policy import Policy
 from service.settings import is_embedded
@@ -57,6 +58,7 @@ class Service:
     purger: Any = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _threads: list[threading.Thread] = field(default_factory=list)
+    _parts: list[LeadingPart] = field(default_factory=list)
 
     @cached_property
     def reads(self) -> Engine:
@@ -66,30 +68,64 @@ class Service:
         return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def start(self) -> None:
-        """Create the read tables, then start the projector and the pipeline."""
+        """Create the read tables, then start the projector, the pipeline and the sweeper. On PostgreSQL
+        each of those works only while this process holds the lock named after it (the one the
+        `projector` and `sweep --loop` processes take): any number of API replicas started with the
+        same settings run each once between them, and a standby takes over when the leader goes."""
         self.projector.setup()
         self.idempotency.setup()
         self.metrics.gauges(self.health.gauges)
-        self.watcher.start()
+        parts: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
         if self.api.run_projector:
-            thread = threading.Thread(target=self.projector.run, name="projector", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-        for part in (self.pipeline, self.sweeper, self.purger):
+            parts.append(("projector", self._start_projector, self._stop_projector))
+        for name, part in (("pipeline", self.pipeline), ("sweeper", self.sweeper)):
             if part is not None:
-                part.start()
+                parts.append((name, part.start, part.stop))
+        if self.store.store == "postgres":
+            self._parts = [LeadingPart(name, lock_for(name, self.store), start, stop) for name, start, stop in parts]
+            projecting = next((p for p in self._parts if p.name == "projector"), None)
+            self.watcher.local = (lambda: projecting.leads) if projecting is not None else (lambda: False)
+            self.watcher.led = True
+        self.watcher.start()
+        for name, start, _ in parts:
+            leading = next((p for p in self._parts if p.name == name), None)
+            if leading is not None:
+                leading.begin()
+            else:
+                start()
+        if self.purger is not None:
+            self.purger.start()
 
     def stop(self) -> None:
-        """Stop the sweeper, the pipeline and the projector, then close the stores."""
-        for part in (self.purger, self.sweeper, self.pipeline):
-            if part is not None:
-                part.stop()
+        """Stop the sweeper, the pipeline and the projector (giving their locks up), then close the stores."""
+        if self.purger is not None:
+            self.purger.stop()
+        if self._parts:
+            for leading in reversed(self._parts):
+                leading.end()
+        else:
+            for part in (self.sweeper, self.pipeline):
+                if part is not None:
+                    part.stop()
+            self._stop_projector()
         self.watcher.stop()
+        self.ledger.close()
+        self.engine.dispose()
+
+    def leading(self) -> dict[str, str]:
+        """Which of the projector, pipeline and sweeper work in this process ("leader") and which stand by."""
+        return {part.name: part.role for part in self._parts}
+
+    def _start_projector(self) -> None:
+        thread = threading.Thread(target=self.projector.run, name="projector", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _stop_projector(self) -> None:
         self.projector.stop()
         for thread in self._threads:
             thread.join(timeout=10)
-        self.ledger.close()
-        self.engine.dispose()
+        self._threads.clear()
 
     def projected(self) -> int:
         """The position every projection has reached (in this process, or as committed by another)."""

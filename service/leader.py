@@ -218,3 +218,81 @@ class Leadership:
         if self._watcher is not None:
             self._watcher.join(timeout=5)
         self.lock.release()
+
+
+class LeadingPart:
+    """A part of the API process (its projector, hold sweeper or in-process pipeline) that works only
+    while this process holds the part's lock: several API replicas started with the same settings run
+    each part once between them, and a standby replica's part takes over when the leader's session
+    ends. Unlike a process of its own, a part that loses its lock stops and stands by again (the API
+    itself keeps serving)."""
+
+    def __init__(self, name: str, lock: Lock, start: Callable[[], object], stop: Callable[[], object], *,
+                 check_every: float = 2.0) -> None:
+        self.name = name
+        self.lock = lock
+        self.check_every = check_every
+        self.role = "standby"
+        self._start, self._stop = start, stop
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._first_try = threading.Event()
+        self.error: Exception | None = None
+
+    @property
+    def leads(self) -> bool:
+        """Whether the part works in this process now."""
+        return self.role == "leader"
+
+    def begin(self) -> None:
+        """Try the lock now (the part starts at once if nobody holds it), then keep trying in the background."""
+        self._thread = threading.Thread(target=self._run, name=f"{self.name}-leading", daemon=True)
+        self._thread.start()
+        self._first_try.wait(timeout=15)
+        if self.error is not None:
+            raise self.error
+
+    def end(self) -> None:
+        """Stop the part if it works here, and give the lock up."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        announced = False
+        while not self._stopping.is_set():
+            if not self._held(self.lock.try_acquire):
+                self._first_try.set()
+                if not announced:
+                    log.info("%s: another process leads; standing by", self.name)
+                    announced = True
+                self._stopping.wait(self.check_every)
+                continue
+            announced = False
+            self.role = "leader"
+            log.info("%s: this process leads", self.name)
+            try:
+                self._start()
+            except Exception as error:  # handed to begin(): the process does not start half-working
+                self.error = error
+                self.role = "standby"
+                with contextlib.suppress(Exception):
+                    self.lock.release()
+                return
+            finally:
+                self._first_try.set()
+            while not self._stopping.wait(self.check_every):
+                if not self._held(self.lock.still_held):
+                    log.error("%s: lost the lock; stopping it here and standing by", self.name)
+                    break
+            self.role = "standby"
+            self._stop()
+            with contextlib.suppress(Exception):
+                self.lock.release()
+
+    def _held(self, ask: Callable[[], bool]) -> bool:
+        try:
+            return ask()
+        except psycopg.Error as error:  # the database is away: not held, try again later
+            log.warning("%s: cannot reach the lock (%s)", self.name, error)
+            return False

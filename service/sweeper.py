@@ -121,7 +121,8 @@ class SweepLoop:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start sweeping."""
+        """Start sweeping (again, after a stop)."""
+        self._stopping.clear()
         self._thread = threading.Thread(target=self.run, name="ledger-sweeper", daemon=True)
         self._thread.start()
 

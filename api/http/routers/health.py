@@ -19,11 +19,14 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "A dependency is down or the projections lag"}})
 def readyz(service: ServiceDep) -> JSONResponse:
-    """Ready to serve: the event store and read database answer, projections keep up, broker reachable."""
+    """Ready to serve: the event store and read database answer, projections keep up, broker reachable.
+    On PostgreSQL, ``roles`` says which of the projector, pipeline and sweeper work in this replica."""
     checks = service.readiness()
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
+    if roles := service.leading():
+        body["roles"] = roles
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", response_class=Response)
