@@ -211,7 +211,8 @@ def check(folded: Folded, tally: Tally, dead: dict[str, list[tuple[str, str]]], 
     return findings
 
 
-def server_errors_outside(errors: list[tuple[float, str, int]], downtime: list[tuple[float, float]],
-                          grace: float = 1.0) -> list[tuple[float, str, int]]:
-    """The 5xx answers given while the API was up."""
-    return [e for e in errors if not any(start - grace <= e[0] <= end + grace for start, end in downtime)]
+def server_errors_outside(errors: list[tuple[float, str, int, int]], downtime: dict[int, list[tuple[float, float]]],
+                          grace: float = 1.0) -> list[tuple[float, str, int, int]]:
+    """The 5xx answers a replica gave while it was up."""
+    return [e for e in errors
+            if not any(start - grace <= e[0] <= end + grace for start, end in downtime.get(e[3], []))]

@@ -35,7 +35,7 @@ class Tally:
     answers: dict[str, list[int]] = field(default_factory=dict)  # generation key -> every status answered
     generations: dict[str, str] = field(default_factory=dict)  # generation key -> id answered with 202
     owners: dict[str, str] = field(default_factory=dict)  # generation id -> user
-    server_errors: list[tuple[float, str, int]] = field(default_factory=list)  # (time, route, status)
+    server_errors: list[tuple[float, str, int, int]] = field(default_factory=list)  # (time, route, status, replica)
     unanswered: list[str] = field(default_factory=list)  # POSTs given up on
     statuses: Counter[str] = field(default_factory=Counter)  # "route status" -> count
     payments: dict[str, str] = field(default_factory=dict)  # valid purchase payment id -> user
@@ -51,9 +51,9 @@ class Tally:
 class Load:
     """Offers a mix of commands and messages at a steady rate until stopped."""
 
-    def __init__(self, base: str, servers: str, topics: dict[str, str], policy: Policy, users: list[str], *,
+    def __init__(self, bases: list[str], servers: str, topics: dict[str, str], policy: Policy, users: list[str], *,
                  jwt_secret: str, webhook_secret: str, seed: int) -> None:
-        self.base = base
+        self.bases = bases  # API replicas: each request, and each retry of one, goes to the next (round-robin)
         self.servers = servers
         self.topics = topics
         self.policy = policy
@@ -64,14 +64,16 @@ class Load:
         self.tally = Tally()
         self.bodies: dict[str, tuple[str, dict[str, Any]]] = {}  # generation key -> (user, body)
         self._stopping = asyncio.Event()
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: list[aiohttp.ClientSession] = []
+        self._turn = 0
         self._producer: AIOKafkaProducer | None = None
         self._n = 0
 
     # Plumbing.
 
     async def __aenter__(self) -> Load:
-        self._session = aiohttp.ClientSession(base_url=self.base, timeout=aiohttp.ClientTimeout(total=30))
+        self._sessions = [aiohttp.ClientSession(base_url=base, timeout=aiohttp.ClientTimeout(total=30))
+                          for base in self.bases]
         self._producer = AIOKafkaProducer(bootstrap_servers=self.servers, acks="all", enable_idempotence=False)
         await self._producer.start()
         return self
@@ -79,8 +81,13 @@ class Load:
     async def __aexit__(self, *exc: object) -> None:
         if self._producer is not None:
             await self._producer.stop()
-        if self._session is not None:
-            await self._session.close()
+        for session in self._sessions:
+            await session.close()
+
+    def _replica(self) -> tuple[int, aiohttp.ClientSession]:
+        """The next replica, as a round-robin load balancer picks it."""
+        self._turn = (self._turn + 1) % len(self._sessions)
+        return self._turn, self._sessions[self._turn]
 
     def _next(self, prefix: str) -> str:
         self._n += 1
@@ -94,15 +101,16 @@ class Load:
         self.tally.messages[topic] += 1
 
     async def post(self, route: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-        """POST until a final answer (< 500), retrying connection failures and 5xx with the same key and body."""
-        assert self._session is not None
+        """POST until a final answer (< 500), retrying connection failures and 5xx with the same key and body
+        (each attempt through the next replica, so a retry usually reaches another one)."""
         deadline = time.monotonic() + ATTEMPTS_WITHIN_S
         tries: list[str] = []
         while time.monotonic() < deadline:
             if route == "webhook":  # a fresh signature for each attempt, as the payment flow would
                 headers = {**headers, "Studio-Signature": sign(self.webhook_secret, body, int(time.time()))}
+            replica, session = self._replica()
             try:
-                async with self._session.post(path, data=body, headers=headers) as response:
+                async with session.post(path, data=body, headers=headers) as response:
                     payload = await response.read()
                     status = response.status
             except (aiohttp.ClientError, TimeoutError) as error:
@@ -112,7 +120,7 @@ class Load:
             self.tally.statuses[f"{route} {status}"] += 1
             if status >= 500:
                 tries.append(f"{time.strftime('%H:%M:%S')} {status}")
-                self.tally.server_errors.append((time.time(), route, status))
+                self.tally.server_errors.append((time.time(), route, status, replica))
                 await asyncio.sleep(0.5)
                 continue
             return status, json.loads(payload) if payload else None
@@ -121,17 +129,17 @@ class Load:
         return 0, None
 
     async def get(self, route: str, path: str, user: str) -> tuple[int, Any]:
-        """One GET as ``user`` (no retry); 0 when the API did not answer."""
-        assert self._session is not None
+        """One GET as ``user`` through the next replica (no retry); 0 when the API did not answer."""
+        replica, session = self._replica()
         try:
-            async with self._session.get(path, headers={"Authorization": f"Bearer {self.tokens[user]}"}) as response:
+            async with session.get(path, headers={"Authorization": f"Bearer {self.tokens[user]}"}) as response:
                 payload = await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError):
             return 0, None
         self.tally.statuses[f"{route} {status}"] += 1
         if status >= 500:
-            self.tally.server_errors.append((time.time(), route, status))
+            self.tally.server_errors.append((time.time(), route, status, replica))
         return status, json.loads(payload) if status == 200 else None
 
     # Commands.

@@ -33,6 +33,8 @@ class Fleet:
 
     env: dict[str, str]
     logs: Path
+    commands: dict[str, list[str]] = field(default_factory=lambda: dict(COMMANDS))
+    envs: dict[str, dict[str, str]] = field(default_factory=dict)  # a process's own settings over ``env``
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     kills: dict[str, int] = field(default_factory=dict)
     starts: dict[str, int] = field(default_factory=dict)
@@ -44,15 +46,15 @@ class Fleet:
         with (self.logs / f"{name}.log").open("ab") as out:
             out.write(f"\n=== start {self.starts.get(name, 0) + 1} at {time.time():.3f}\n".encode())
             out.flush()
-            process = subprocess.Popen([cli(), *COMMANDS[name]], env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+            process = subprocess.Popen([cli(), *self.commands[name]], env={**self.env, **self.envs.get(name, {})},
+                                       stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[name] = process
         self.starts[name] = self.starts.get(name, 0) + 1
         return process
 
     def start_all(self) -> None:
         """Start every process."""
-        for name in COMMANDS:
+        for name in self.commands:
             self.start(name)
 
     def kill(self, name: str) -> None:

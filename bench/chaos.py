@@ -1,6 +1,6 @@
 """Crash campaign: the Kafka deployment under load, a random process SIGKILLed every few seconds, then checked.
 
-    .venv/bin/python bench/chaos.py [--kills 20] [--interval 4] [--rate 20] [--seed N]
+    .venv/bin/python bench/chaos.py [--kills 20] [--interval 4] [--rate 20] [--seed N] [--api-replicas 2]
 
 Runs the processes of docker-compose.yml (api, projector, relay, consume, results, worker,
 sweeper) as local processes on a scratch PostgreSQL database and a local Tansu broker (noida-db
@@ -51,6 +51,7 @@ from tests.kafka_broker import free_port
 
 JWT_SECRET = "chaos-" + uuid.uuid4().hex + uuid.uuid4().hex
 WEBHOOK_SECRET = "chaos-" + uuid.uuid4().hex + uuid.uuid4().hex
+MEDIA_KEY = "chaos-" + uuid.uuid4().hex + uuid.uuid4().hex
 TOPICS = {"payments": "payments.events", "referrals": "affiliate.referrals", "completed": "generation.completed"}
 GROUPS = {"studio-ledger-payments": ["payments.events"], "studio-ledger-referrals": ["affiliate.referrals"],
           "studio-ledger-results": ["generation.completed", "generation.failed"],
@@ -66,7 +67,7 @@ def environment(args: argparse.Namespace, dbname: str, servers: str, port: int, 
         STUDIO_POSTGRES_POOL_SIZE="3", STUDIO_DISPATCH="kafka", STUDIO_RUN_PROJECTOR="false",
         STUDIO_RUN_PIPELINE="false", STUDIO_RUN_SWEEPER="false", STUDIO_DATA_DIR=str(data),
         STUDIO_HOST="127.0.0.1", STUDIO_PORT=str(port), STUDIO_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        STUDIO_JWT_SECRET=JWT_SECRET, STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        STUDIO_JWT_SECRET=JWT_SECRET, STUDIO_WEBHOOK_SECRET=WEBHOOK_SECRET, STUDIO_MEDIA_SIGNING_KEY=MEDIA_KEY,
         STUDIO_KAFKA_BOOTSTRAP_SERVERS=servers, STUDIO_KAFKA_IDEMPOTENCE=str(args.broker != "tansu").lower(),
         STUDIO_KAFKA_PARTITIONS="8", STUDIO_CONSUMER_SESSION_TIMEOUT_MS="6000",
         STUDIO_CONSUMER_REBALANCE_TIMEOUT_MS="10000", STUDIO_WORKER_CONCURRENCY="8", STUDIO_RESULTS_CONCURRENCY="2",
@@ -110,15 +111,17 @@ async def galleries(base: str, load: Load) -> dict[str, set[str]]:
     return {u: g for u, g in shown.items() if g}
 
 
-async def campaign(args: argparse.Namespace, fleet: Fleet, base: str, servers: str,
+async def campaign(args: argparse.Namespace, fleet: Fleet, apis: dict[str, str], servers: str,
                    ledger: Ledger, read_url: str) -> dict[str, Any]:
-    """Load, kills, quiet, and the evidence for the checks."""
+    """Load, kills, quiet, and the evidence for the checks. ``apis``: each API replica's name and address."""
     rng = random.Random(args.seed)
     users = [f"chaos-{n}" for n in range(args.users)]
     policy = load_policy()
-    downtime: list[tuple[float, float]] = [(0.0, await wait_ready(base))]
+    names, bases = list(apis), list(apis.values())
+    base = bases[0]
+    downtime: dict[int, list[tuple[float, float]]] = {n: [(0.0, await wait_ready(b))] for n, b in enumerate(bases)}
     revivals: list[str] = []
-    async with Load(base, servers, TOPICS, policy, users, jwt_secret=JWT_SECRET, webhook_secret=WEBHOOK_SECRET,
+    async with Load(bases, servers, TOPICS, policy, users, jwt_secret=JWT_SECRET, webhook_secret=WEBHOOK_SECRET,
                     seed=args.seed) as load:
         for user in users:  # every learner starts with a pack
             await load.purchase(user)
@@ -127,19 +130,20 @@ async def campaign(args: argparse.Namespace, fleet: Fleet, base: str, servers: s
         for n in range(args.kills):
             await asyncio.sleep(rng.uniform(0.5 * args.interval, 1.5 * args.interval))
             revivals += fleet.revive()
-            name = rng.choice(list(COMMANDS))
+            name = rng.choice(list(fleet.commands))
             killed_at = time.time()
             fleet.kill(name)
             await asyncio.sleep(rng.uniform(0.2, 1.5))
             fleet.start(name)
             print(f"  kill {n + 1:>3}/{args.kills} at {time.monotonic() - began:6.1f}s: {name}", flush=True)
-            if name == "api":
-                downtime.append((killed_at, await wait_ready(base)))
+            if name in apis:
+                downtime[names.index(name)].append((killed_at, await wait_ready(apis[name])))
         load.stop()
         await loading
         loaded_s = time.monotonic() - began
         revivals += fleet.revive()
-        await wait_ready(base)
+        for each in bases:
+            await wait_ready(each)
         reader = LogReader(ledger, policy.day_of)
         engine = make_engine(read_url)
 
@@ -195,8 +199,9 @@ def report(args: argparse.Namespace, fleet: Fleet, found: dict[str, Any], audit_
     endings = [e[0] for e in folded.endings.values() if e]
     print(f"\nchaos run: seed {args.seed}, {elapsed:.0f} s in all ({found['loaded_s']:.0f} s of load at "
           f"{args.rate:.0f}/s, quiet after {found['quiet_s']:.0f} s), broker {args.broker}")
+    down = sum(end - start for spans in found["downtime"].values() for start, end in spans[1:])
     print(f"kills: {sum(fleet.kills.values())} ({', '.join(f'{k} {v}' for k, v in sorted(fleet.kills.items()))}); "
-          f"API down {sum(end - start for start, end in found['downtime'][1:]):.0f} s in all; "
+          f"{len(found['downtime'])} API replica(s), down {down:.0f} s in all; "
           f"exits on their own (restarted): {len(found['revivals'])} {sorted(set(found['revivals']))}")
     print(f"messages produced: {sum(tally.messages.values())} ({dict(tally.messages)}); "
           f"malformed {len(tally.malformed)}, dead-lettered records {sum(len(v) for v in found['dead'].values())}")
@@ -230,24 +235,31 @@ def main() -> None:
     parser.add_argument("--quiet-within", type=float, default=240.0, help="seconds to wait for quiescence")
     parser.add_argument("--bootstrap", default=None, help="an existing broker instead of a local one")
     parser.add_argument("--broker", choices=LOCAL, default="tansu", help="the local broker (tansu: see above)")
+    parser.add_argument("--api-replicas", type=int, default=1,
+                        help="API processes on the one ledger; the load goes round-robin, each retry to the next")
     args = parser.parse_args()
     args.seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1_000_000)
     started = time.monotonic()
     with broker(args.bootstrap, args.broker) as servers, scratch_database("studio_chaos") as dbname, \
             tempfile.TemporaryDirectory(prefix="studio-chaos-") as folder:
-        port = free_port()
+        ports = [free_port() for _ in range(args.api_replicas)]
+        port = ports[0]
         env = environment(args, dbname, servers, port, Path(folder))
         init = subprocess.run([cli(), "kafka", "init"], env=env, capture_output=True, text=True, check=False)
         if init.returncode:
             raise SystemExit(f"kafka init failed: {init.stderr.strip()}")
-        fleet = Fleet(env, Path(folder) / "logs")
+        extra = {f"api-{n + 1}": port for n, port in enumerate(ports[1:], start=1)}
+        fleet = Fleet(env, Path(folder) / "logs", commands={**COMMANDS, **{name: ["serve"] for name in extra}},
+                      envs={name: {"STUDIO_PORT": str(p), "STUDIO_PUBLIC_URL": f"http://127.0.0.1:{p}"}
+                            for name, p in extra.items()})
+        apis = {"api": f"http://127.0.0.1:{port}"} | {name: f"http://127.0.0.1:{p}" for name, p in extra.items()}
         fleet.start_all()
         ledger = Ledger(ledger_env(dbname, pool_size=4))
         read_url = f"postgresql+psycopg://{PG['user']}@{PG['host']}:{PG['port']}/{dbname}"
         try:
-            found = asyncio.run(campaign(args, fleet, f"http://127.0.0.1:{port}", servers, ledger, read_url))
+            found = asyncio.run(campaign(args, fleet, apis, servers, ledger, read_url))
         except BaseException:
-            for name in COMMANDS:
+            for name in fleet.commands:
                 print(f"--- {name}\n{fleet.tail(name)}", file=sys.stderr)
             raise
         finally:
