@@ -51,7 +51,7 @@ from ledger import Generation, Ledger, Money
 from ledger.store.follow import Follower
 from service.settings.generation import GenerationSettings
 from service.settings.messaging import MessagingSettings
-from tests.kafka_broker import create_topics
+from tests.kafka_broker import create_topics, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 100
@@ -157,13 +157,7 @@ def results_process(settings: GenerationSettings, dbname: str, folder: Path) -> 
     try:
         yield log, process.pid
     finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+        stop_process(process)
 
 
 def cpu_seconds(pid: int) -> float:

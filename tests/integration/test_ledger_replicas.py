@@ -30,6 +30,17 @@ def replicas(pg_env: dict[str, str]) -> Iterator[list[Ledger]]:
         ledger.close()
 
 
+def stored_wallet(ledger: Ledger, user: str) -> Wallet:
+    """The user's wallet as stored, read by a ledger of its own (no replica's cache)."""
+    fresh = Ledger(ledger.env)
+    try:
+        wallet = fresh.wallet(user)
+    finally:
+        fresh.close()
+    assert wallet is not None
+    return wallet
+
+
 def hammer(ledgers: list[Ledger], thread: int, rounds: int, captured: Counter[str]) -> list[Any]:
     """Place a hold on a random wallet through a random replica, then capture or release it through
     a random replica; what each command answered."""
@@ -79,12 +90,7 @@ def test_two_replicas_on_the_same_ten_wallets_from_twenty_threads_keep_every_inv
     conflicts = sum(r.committer.conflicts for r in replicas if r.committer is not None)
     assert conflicts > 0, "the replicas never wrote the same wallet at once: the test proves nothing"
     for user in USERS:
-        fresh = Ledger(replicas[0].env)
-        try:
-            wallet = fresh.wallet(user)
-        finally:
-            fresh.close()
-        assert wallet is not None
+        wallet = stored_wallet(replicas[0], user)
         assert wallet.consumed == captured[user]
         assert wallet.available(T0) >= 0
         assert wallet.available(T0) + wallet.held + wallet.consumed == wallet.granted == 150
@@ -169,12 +175,7 @@ def test_generation_requests_through_both_replicas_on_ten_wallets_hold_exactly_w
     accepted = Counter(user for user, answer in answers if isinstance(answer, Outcome))
     assert sum(accepted.values()) == 120  # 10 wallets x 60 credits / 5: every credit held, none twice
     for user in USERS:
-        fresh = Ledger(replicas[0].env)
-        try:
-            wallet = fresh.wallet(user)
-        finally:
-            fresh.close()
-        assert wallet is not None
+        wallet = stored_wallet(replicas[0], user)
         assert wallet.held == 5 * accepted[user] == 60
         assert wallet.available(T0) == 0
     report = run_verify(replicas[1])
