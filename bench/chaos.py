@@ -78,11 +78,13 @@ def environment(args: argparse.Namespace, dbname: str, servers: str, port: int, 
     return env
 
 
-async def wait_ready(base: str, within: float = 120.0) -> float:
-    """Block until GET /readyz answers 200; the time it did."""
+async def wait_ready(base: str, process: subprocess.Popen[bytes] | None = None, within: float = 120.0) -> float:
+    """Block until GET /healthz answers 200; the time it did. Stops at once if ``process`` (the API) exited."""
     deadline = time.monotonic() + within
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
         while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"the API at {base} exited with code {process.returncode} (its log is below)")
             try:
                 async with session.get(f"{base}/healthz") as response:
                     if response.status == 200:
@@ -119,7 +121,8 @@ async def campaign(args: argparse.Namespace, fleet: Fleet, apis: dict[str, str],
     policy = load_policy()
     names, bases = list(apis), list(apis.values())
     base = bases[0]
-    downtime: dict[int, list[tuple[float, float]]] = {n: [(0.0, await wait_ready(b))] for n, b in enumerate(bases)}
+    downtime: dict[int, list[tuple[float, float]]] = {
+        n: [(0.0, await wait_ready(b, fleet.processes[name]))] for n, (name, b) in enumerate(apis.items())}
     revivals: list[str] = []
     async with Load(bases, servers, TOPICS, policy, users, jwt_secret=JWT_SECRET, webhook_secret=WEBHOOK_SECRET,
                     seed=args.seed) as load:
@@ -137,13 +140,13 @@ async def campaign(args: argparse.Namespace, fleet: Fleet, apis: dict[str, str],
             fleet.start(name)
             print(f"  kill {n + 1:>3}/{args.kills} at {time.monotonic() - began:6.1f}s: {name}", flush=True)
             if name in apis:
-                downtime[names.index(name)].append((killed_at, await wait_ready(apis[name])))
+                downtime[names.index(name)].append((killed_at, await wait_ready(apis[name], fleet.processes[name])))
         load.stop()
         await loading
         loaded_s = time.monotonic() - began
         revivals += fleet.revive()
-        for each in bases:
-            await wait_ready(each)
+        for name, each in apis.items():
+            await wait_ready(each, fleet.processes[name])
         reader = LogReader(ledger, policy.day_of)
         engine = make_engine(read_url)
 
