@@ -97,6 +97,14 @@ class Variable(_Strict):
         return cleaned
 
 
+class TemplateWords(_Strict):
+    """A template's words in another language: its title, description and the labels of its fields."""
+
+    title: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=400)
+    labels: dict[str, str] = {}
+
+
 class ModelSpec(_Strict):
     """Which image model renders a template, and with which parameters."""
 
@@ -131,6 +139,7 @@ class Template(_Strict):
     needs_input_image: bool = False
     model: ModelSpec
     layout: Layout = Layout()
+    translations: dict[str, TemplateWords] = {}  # by language code: what the studio page shows in it
 
     @model_validator(mode="after")
     def _placeholders_are_declared(self) -> Template:
@@ -143,8 +152,29 @@ class Template(_Strict):
                     raise ValueError(f"placeholder {{{used}}} is not a declared variable")
         if any(not COLOR.match(c) for c in self.palette):
             raise ValueError(f"palette colours must look like #1a2b3c, got {list(self.palette)}")
+        for lang, words in self.translations.items():
+            unknown = sorted(set(words.labels) - set(names))
+            if unknown:
+                raise ValueError(f"translations.{lang}.labels name no variable: {unknown}")
         self._layout_fits_variables()
         return self
+
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang`` (English when it has no translation)."""
+        words = self.translations.get(lang)
+        return words.title if words else self.title
+
+    def description_in(self, lang: str) -> str:
+        """The description in ``lang`` (English when it has no translation)."""
+        words = self.translations.get(lang)
+        return words.description if words else self.description
+
+    def label_in(self, variable: Variable, lang: str) -> str:
+        """A field's label in ``lang``: its translation, else its English label, else its name in words."""
+        words = self.translations.get(lang)
+        if words and variable.name in words.labels:
+            return words.labels[variable.name]
+        return variable.label or variable.name.replace("_", " ").capitalize()
 
     def _layout_fits_variables(self) -> None:
         by_name = {v.name: v for v in self.variables}

@@ -118,3 +118,18 @@ def test_a_broken_toml_file_and_a_duplicate_id_stop_the_load(tmp_path: Path) -> 
         load_catalog(tmp_path / "b")
     with pytest.raises(TemplateError, match="no template files"):
         load_catalog(tmp_path / "empty")
+
+
+def test_every_shipped_template_speaks_hindi_on_the_studio_page() -> None:
+    for template in load_catalog().all():
+        assert template.title_in("hi") != template.title, template.id
+        assert template.description_in("hi") != template.description, template.id
+        for variable in template.variables:  # every field the learner sees has a Hindi label
+            assert template.label_in(variable, "hi") != template.label_in(variable, "en"), (template.id, variable.name)
+        assert template.title_in("ta") == template.title  # a language it has no words for: English
+
+
+def test_a_translated_label_for_a_field_the_template_lacks_is_refused(tmp_path: Path) -> None:
+    text = shipped_text("teaser-banner").replace('event = "इवेंट का नाम"', 'venue = "स्थान"')
+    with pytest.raises(TemplateError, match=r"translations\.hi\.labels name no variable: \['venue'\]"):
+        load_template(write(tmp_path, "t.toml", text))

@@ -85,13 +85,14 @@ def install(app: FastAPI, service: Service) -> None:
         config = {"lang": lang, "locale": LOCALES[lang], "embedded": studio.embedded,
                   "checkoutUrl": studio.checkout_url, "embedOrigins": list(studio.embed_origins),
                   "messages": studio.messages[lang],
-                  "templates": {tpl.id: {"title": tpl.title, "cost": tpl.cost, "photo": tpl.needs_input_image,
+                  "templates": {tpl.id: {"title": tpl.title_in(lang), "cost": tpl.cost, "photo": tpl.needs_input_image,
                                          "main": next((v.name for v in tpl.variables if v.type == "text"), None)}
                                 for tpl in service.catalog.all()}}
         html = studio.env.get_template("studio.html").render(
             t=t, lang=lang, locale=LOCALES[lang], languages=LANGUAGES, assets=studio.assets,
             groups=by_category(service.catalog.all()), packs=policy.packs, redemption=policy.redemption,
             embedded=studio.embedded, checkout=bool(studio.checkout_url),
+            title=lambda tpl: tpl.title_in(lang), description=lambda tpl: tpl.description_in(lang),
             config=as_json(config))
         headers = {**studio.headers, "Cache-Control": "no-cache", "Vary": "Accept-Language"}
         return HTMLResponse(html, headers=headers)
