@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,14 +25,24 @@ class Subjects:
         """Titles and main variables of the shipped templates."""
         from generation.templates import load_catalog
 
-        templates = load_catalog().all()
-        return cls(titles={t.id: t.title for t in templates},
+        return cls.from_templates(load_catalog().all())
+
+    @classmethod
+    def from_templates(cls, templates: Iterable[Any]) -> Subjects:
+        """Titles and main variables of these templates (``generation.templates.Template``)."""
+        listed = list(templates)
+        return cls(titles={t.id: t.title for t in listed},
                    main_variables={t.id: next((v.name for v in t.variables if v.type == "text"), "")
-                                   for t in templates})
+                                   for t in listed})
 
     def of(self, template_id: str, variables: Mapping[str, Any]) -> str:
         """What a generation of ``template_id`` with ``variables`` is called on a statement."""
         title = self.titles.get(template_id) or template_id.replace("-", " ").replace("_", " ").capitalize()
+        text = self.text(template_id, variables)
+        return f"{title}: {text}" if text else title
+
+    def text(self, template_id: str, variables: Mapping[str, Any]) -> str:
+        """The learner's own words in a generation: its main text variable, shortened for a statement line."""
         main = self.main_variables.get(template_id)
         text = str(variables.get(main) or "") if main else ""
         if not text and template_id not in self.main_variables:  # a template no longer in the catalog
@@ -40,7 +50,7 @@ class Subjects:
         text = " ".join(text.split())
         if len(text) > MAIN_TEXT_CHARS:
             text = text[:MAIN_TEXT_CHARS - 1].rstrip() + "…"
-        return f"{title}: {text}" if text else title
+        return text
 
 
 def generation_of(event: Any) -> str | None:

@@ -34,6 +34,16 @@ def statement(conn: Connection, user_id: str, *, before: int | None, limit: int)
     return list(conn.execute(query.order_by(wallet_statement.c.position.desc()).limit(limit)).mappings())
 
 
+def users_generations(conn: Connection, user_id: str, ids: list[UUID]) -> dict[UUID, RowMapping]:
+    """The template and variables of those of ``ids`` that are ``user_id``'s generations (statement lines
+    name them)."""
+    if not ids:
+        return {}
+    query = select(generations.c.generation_id, generations.c.template_id, generations.c.variables).where(
+        (generations.c.user_id == user_id) & generations.c.generation_id.in_(ids))
+    return {row["generation_id"]: row for row in conn.execute(query).mappings()}
+
+
 def generation(conn: Connection, generation_id: UUID) -> RowMapping | None:
     """One generation's row, or None."""
     return conn.execute(select(generations).where(generations.c.generation_id == generation_id)).mappings().first()

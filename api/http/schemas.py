@@ -104,6 +104,14 @@ class WalletPublic(BaseModel):
     position: int = Field(description="the ledger position the projections had reached")
 
 
+class StatementGeneration(BaseModel):
+    """The generation a statement line is about: which template, and the learner's own words in it."""
+
+    generation_id: UUID
+    template_id: str
+    text: str = Field(description='the main text the learner gave, shortened: "Intro to SQL"')
+
+
 class StatementLinePublic(BaseModel):
     """One wallet event: its effect on the balance and the balance after it."""
 
@@ -118,6 +126,9 @@ class StatementLinePublic(BaseModel):
     description: str = Field(description='what the line is, in words: "Webinar poster: Intro to SQL", '
                              '"Referral bonus for inviting bob"')
     details: dict[str, Any]
+    generation: StatementGeneration | None = Field(default=None, description=(
+        "for a line about one of the caller's generations (its hold, its charge, its share bonus): which "
+        "template and text, so that a client can say the line in its own language"))
 
 
 class GenerationCreate(_In):

@@ -67,6 +67,11 @@ def test_a_browser_in_hindi_gets_the_studio_in_hindi_with_prices_and_dates_in_it
     expect(form.get_by_role("status")).to_contain_text("हो गया! आपकी इमेज गैलरी में है।")
     image = page.get_by_role("img", name="कोर्स लॉन्च पोस्टर: डेटा साइंस बूटकैंप")
     expect(image).to_be_visible()
+    # The statement in Hindi too: the purchase with its price, the hold and its charge by the template's name.
+    statement = page.locator("#statement")
+    expect(statement).to_contain_text("क्रेडिट खरीदे · ₹99.00")
+    expect(statement).to_contain_text("कोर्स लॉन्च पोस्टर: डेटा साइंस बूटकैंप (चार्ज हुआ)")
+    expect(statement).not_to_contain_text("Course launch poster")
     expect(page.locator(".shot-meta").first).to_contain_text(re.compile(r"\d+ (जनवरी|फ़रवरी|मार्च|अप्रैल|मई|जून|जुलाई|"
                                                                         r"अगस्त|सितंबर|अक्तूबर|नवंबर|दिसंबर) \d{4}"))
     page.get_by_role("heading", name="आपकी गैलरी").scroll_into_view_if_needed()

@@ -69,6 +69,12 @@ def test_statement_lines_say_what_each_change_was(tmp_path: Path) -> None:
     assert [line["description"] for line in bob] == ["Wallet opened",
                                                      "Referral bonus for joining on alice's invitation"]
     assert all(len(line["reference"]) < 80 for line in lines)
+    # The lines about the generation name it (template and text), for a client saying them in its language.
+    about = {line["type"]: line["generation"] for line in lines}
+    named = {"generation_id": accepted["generation_id"], "template_id": "poster-webinar",
+             "text": "Data Science Bootcamp"}
+    assert about["HoldPlaced"] == about["HoldCaptured"] == about["ShareBonusGranted"] == named
+    assert about["CreditsPurchased"] is None and about["PromoCreditsGranted"] is None
 
 
 def test_the_cli_wallet_counts_purchased_and_granted_credits_as_the_api_does(tmp_path: Path) -> None:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter
 
 from api.http.deps import CurrentUser, Cursor, Limit, ServiceDep, Visible, WaitForPosition, before
-from api.http.schemas import Lifetime, NextExpiry, Page, StatementLinePublic, WalletPublic, problems
+from api.http.schemas import (
+    Lifetime,
+    NextExpiry,
+    Page,
+    StatementGeneration,
+    StatementLinePublic,
+    WalletPublic,
+    problems,
+)
 from projections import queries
+from projections.descriptions import Subjects
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 
@@ -40,6 +50,33 @@ def get_statement(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
     """The caller's statement, newest first: one line per wallet event with the running balance."""
     with service.reads.connect() as conn:
         rows = queries.statement(conn, user.user_id, before=before(cursor), limit=limit + 1)
-    items = [StatementLinePublic.model_validate(dict(r)) for r in rows[:limit]]
+        about = {id(r): about_generation(r) for r in rows[:limit]}
+        found = queries.users_generations(conn, user.user_id, sorted({g for g in about.values() if g is not None}))
+    subjects = Subjects.from_templates(service.catalog.all())
+    items = []
+    for row in rows[:limit]:
+        generation_id = about[id(row)]
+        generation = found.get(generation_id) if generation_id is not None else None
+        named = None if generation is None else StatementGeneration(
+            generation_id=generation["generation_id"], template_id=generation["template_id"],
+            text=subjects.text(generation["template_id"], generation["variables"]))
+        items.append(StatementLinePublic.model_validate({**row, "generation": named}))
     next_cursor = str(items[-1].position) if len(rows) > limit else None
     return Page[StatementLinePublic](items=items, next_cursor=next_cursor)
+
+
+def about_generation(row: Any) -> UUID | None:
+    """The generation a statement line is about, from its type and reference (as ``generation_of`` finds it
+    in the event): a hold's id (a late charge's is "<id>:late"), or the share a bonus was for."""
+    if row["type"] == "HoldPlaced":
+        reference = str((row["details"].get("meta") or {}).get("generation_id") or "")
+    elif row["type"] in ("HoldCaptured", "HoldReleased", "HoldExpired"):
+        reference = str(row["reference"]).split(":", 1)[0]
+    elif row["type"] == "ShareBonusGranted" and str(row["reference"]).startswith("share:"):
+        reference = str(row["reference"]).removeprefix("share:")
+    else:
+        return None
+    try:
+        return UUID(reference)
+    except ValueError:  # a hold that is not a generation's
+        return None

@@ -25,11 +25,26 @@ export function setupWallet({ api, i18n, config }) {
     return value < 0 ? `−${i18n.number(-value)}` : '';
   }
 
+  // A line in the page's language: the server's description is English, so another language says
+  // it from the line's type, its generation (template and the learner's text) and its price.
   function words(line) {
-    if (line.description) return line.description;
+    if (config.lang === 'en' && line.description) return line.description;
     const kind = i18n.has(`event_${line.type}`) ? t(`event_${line.type}`) : line.type;
-    const template = line.details && config.templates[line.details.template_id];
-    return template ? `${kind}: ${template.title}` : kind;
+    const about = line.generation;
+    if (about) {
+      const template = config.templates[about.template_id];
+      const name = template ? template.title : about.template_id;
+      const subject = about.text ? `${name}: ${about.text}` : name;
+      const late = String(line.reference).endsWith(':late');
+      const note = {
+        HoldPlaced: late ? 'statement_charged_late' : null, HoldCaptured: 'statement_charged',
+        HoldReleased: 'statement_returned', HoldExpired: 'statement_expired',
+      }[line.type];
+      if (line.type === 'ShareBonusGranted') return `${kind}: ${subject}`;
+      return note ? `${subject} (${t(note)})` : subject;
+    }
+    const price = line.details && line.details.price;
+    return price ? `${kind} · ${i18n.money(price.minor, price.currency)}` : kind;
   }
 
   function lineItem(line) {
