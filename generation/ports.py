@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from generation.templates import ModelSpec, Prompt
 
@@ -65,6 +65,9 @@ class ImageResult:
     model: str
     seed: int | None
     timings: dict[str, float] = field(default_factory=dict)
+    # The same image decoded (a Pillow image), when the compositor still holds it: a store makes its
+    # thumbnail and share preview from it instead of decoding ``data`` again. Never stored or sent.
+    picture: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -106,14 +106,19 @@ def compose(art: Image.Image, template: Template, variables: dict[str, Any]) -> 
     return Composed(canvas, background, tuple(placements), safe)
 
 
-def compose_png(data: bytes, template: Template, variables: dict[str, Any]) -> bytes:
-    """``compose`` for image bytes in and PNG bytes out."""
+def compose_art(data: bytes, template: Template, variables: dict[str, Any]) -> Composed:
+    """``compose`` for the model's image bytes."""
     try:
         with Image.open(io.BytesIO(data)) as art:
             art.load()
-            return compose(art, template, variables).png()
+            return compose(art, template, variables)
     except (UnidentifiedImageError, OSError) as error:
         raise UnreadableArt(f"the model's output is not a readable image: {error}") from error
+
+
+def compose_png(data: bytes, template: Template, variables: dict[str, Any]) -> bytes:
+    """``compose`` for image bytes in and PNG bytes out."""
+    return compose_art(data, template, variables).png()
 
 
 def _cover(art: Image.Image, size: tuple[int, int]) -> Image.Image:

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from typing import Any
 
-from generation.compositor.compose import UnreadableArt, compose_png
+from generation.compositor.compose import UnreadableArt, compose_art
 from generation.compositor.fit import TextDoesNotFit
 from generation.compositor.fonts import MissingGlyph
 from generation.errors import InvalidInput
@@ -18,8 +18,9 @@ def finish(template: Template, variables: dict[str, Any], artwork: ImageResult) 
     """``artwork`` with the template's text set on it, as PNG at the native size; the time it took in timings."""
     start = time.perf_counter()
     try:
-        data = compose_png(artwork.data, template, variables)
+        composed = compose_art(artwork.data, template, variables)
     except (MissingGlyph, TextDoesNotFit, UnreadableArt) as error:
         raise InvalidInput(f"cannot set the text of {template.id}: {error}") from error
+    data = composed.png()
     timings = {**artwork.timings, "compose": round(time.perf_counter() - start, 3)}
-    return dataclasses.replace(artwork, data=data, content_type="image/png", timings=timings)
+    return dataclasses.replace(artwork, data=data, content_type="image/png", timings=timings, picture=composed.image)

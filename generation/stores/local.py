@@ -77,8 +77,8 @@ class LocalStore:
         record = {**metadata(image), "file": name, "thumbnail": thumb, "open_graph": preview, "tags": list(tags)}
         try:
             _write(self.folder / name, image.data)
-            _write(self.folder / thumb, thumbnail(image.data))
-            _write(self.folder / preview, open_graph(image.data))
+            _write(self.folder / thumb, thumbnail(image))
+            _write(self.folder / preview, open_graph(image))
             _write(self.folder / f"{storage_id}.json", json.dumps(record).encode(), exclusive=True)
         except FileExistsError:  # another delivery of the same generation got there first: keep its record
             for loser in (name, thumb, preview):

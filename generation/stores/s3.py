@@ -85,7 +85,7 @@ class S3Store:
         meta = {**metadata(image), "file": name, "thumbnail": thumb}
         tagging = "&".join(f"tag{i}={t}" for i, t in enumerate(tags))
         try:
-            self.client.put_object(Bucket=self.bucket, Key=thumb, Body=thumbnail(image.data),
+            self.client.put_object(Bucket=self.bucket, Key=thumb, Body=thumbnail(image),
                                    ContentType="image/jpeg")
             self.client.put_object(Bucket=self.bucket, Key=name, Body=image.data, ContentType=image.content_type,
                                    Tagging=tagging)

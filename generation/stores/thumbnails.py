@@ -14,27 +14,30 @@ from generation.ports import OPEN_GRAPH, ImageResult, StoredImage
 THUMBNAIL_SIDE = 640  # a gallery card on a phone is ~340 CSS pixels wide: sharp at 2x
 
 
-def thumbnail(data: bytes, side: int = THUMBNAIL_SIDE) -> bytes:
-    """A JPEG no larger than ``side`` pixels on its longer edge."""
+def picture_of(image: ImageResult, purpose: str) -> Image.Image:
+    """The image as RGB pixels: the compositor's picture when it came with one, else ``data`` decoded."""
+    if image.picture is not None:
+        return image.picture.convert("RGB")  # type: ignore[no-any-return]
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            small = image.convert("RGB")
-            small.thumbnail((side, side))
+        with Image.open(io.BytesIO(image.data)) as opened:
+            return opened.convert("RGB")
     except (OSError, ValueError) as error:
-        raise StorageError(f"cannot read the image to make a thumbnail: {error}") from error
+        raise StorageError(f"cannot read the image to make {purpose}: {error}") from error
+
+
+def thumbnail(image: ImageResult, side: int = THUMBNAIL_SIDE) -> bytes:
+    """A JPEG no larger than ``side`` pixels on its longer edge."""
+    small = picture_of(image, "a thumbnail")
+    small.thumbnail((side, side))
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=80)
     return out.getvalue()
 
 
-def open_graph(data: bytes, size: tuple[int, int] = OPEN_GRAPH) -> bytes:
+def open_graph(image: ImageResult, size: tuple[int, int] = OPEN_GRAPH) -> bytes:
     """The share-page preview (1200x630 JPEG): the whole image centred on a blurred, darkened copy of itself,
     so a portrait poster keeps its text instead of losing its top and bottom to a crop."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            picture = image.convert("RGB")
-    except (OSError, ValueError) as error:
-        raise StorageError(f"cannot read the image to make its share preview: {error}") from error
+    picture = picture_of(image, "its share preview")
     width, height = size
     scale = max(width / picture.width, height / picture.height)
     backdrop = picture.resize((max(1, round(picture.width * scale / 8)), max(1, round(picture.height * scale / 8))),

@@ -9,6 +9,8 @@ from PIL import Image, ImageDraw
 
 from generation import samples
 from generation.art.photo import TREATMENTS, UnreadablePhoto, square_crop, subject_centre, treat
+from generation.errors import StorageError
+from generation.ports import ImageResult
 from generation.stores.thumbnails import open_graph, thumbnail
 
 pytestmark = pytest.mark.unit
@@ -22,6 +24,11 @@ def busy_on_the_right() -> Image.Image:
     for k in range(0, 200, 10):
         pen.rectangle((640, 100 + k, 840, 104 + k), fill=(20, 20, 20))
     return photo
+
+
+def result(data: bytes, picture: Image.Image | None = None) -> ImageResult:
+    """A rendered image as a store receives it."""
+    return ImageResult(data=data, content_type="image/png", provider="local", model="local", seed=1, picture=picture)
 
 
 def encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
@@ -67,7 +74,7 @@ def test_a_file_that_is_not_an_image_is_refused_by_name() -> None:
 def test_the_open_graph_variant_is_1200_by_630_and_keeps_a_portrait_whole() -> None:
     poster = Image.new("RGB", (1024, 1536), (250, 0, 0))
     ImageDraw.Draw(poster).rectangle((0, 1400, 1024, 1536), fill=(0, 0, 250))  # the bottom band (a date line)
-    with Image.open(io.BytesIO(open_graph(encoded(poster)))) as preview:
+    with Image.open(io.BytesIO(open_graph(result(encoded(poster))))) as preview:
         assert preview.format == "JPEG" and preview.size == (1200, 630)
         bottom = preview.getpixel((600, 625))
         assert isinstance(bottom, tuple) and bottom[2] > 150  # the band is still there, not cropped away
@@ -75,5 +82,16 @@ def test_the_open_graph_variant_is_1200_by_630_and_keeps_a_portrait_whole() -> N
 
 def test_a_thumbnail_keeps_the_whole_picture_at_most_640_pixels_long() -> None:
     poster = Image.new("RGB", (1080, 1350), (0, 120, 0))
-    with Image.open(io.BytesIO(thumbnail(encoded(poster)))) as thumb:
+    with Image.open(io.BytesIO(thumbnail(result(encoded(poster))))) as thumb:
         assert thumb.format == "JPEG" and thumb.size == (512, 640)
+
+
+def test_derived_images_come_from_the_picture_in_memory_when_the_compositor_kept_it() -> None:
+    poster = Image.new("RGB", (1080, 1350), (0, 120, 0))
+    kept = result(b"not decoded again", picture=poster)
+    with Image.open(io.BytesIO(thumbnail(kept))) as thumb:
+        assert thumb.size == (512, 640) and thumb.getpixel((10, 10))[1] > 100  # type: ignore[index]
+    with Image.open(io.BytesIO(open_graph(kept))) as preview:
+        assert preview.size == (1200, 630)
+    with pytest.raises(StorageError, match="cannot read the image to make a thumbnail"):
+        thumbnail(result(b"not an image"))
