@@ -117,6 +117,7 @@ class Service:
         return {part.name: part.role for part in self._parts}
 
     def _start_projector(self) -> None:
+        self.projector.setup()  # where the previous leader left the projections, when taking over
         thread = threading.Thread(target=self.projector.run, name="projector", daemon=True)
         thread.start()
         self._threads.append(thread)

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,23 @@ def test_each_part_works_in_one_replica_and_the_other_stands_by(pg_env: dict[str
         assert (seen["available"], seen["held"]) == (90, 0)
     images = [path for folder in folders for path in (folder / "media" / "gallery").glob("*.png")]
     assert len(images) == 2, images  # each rendered once, by the replica that leads the pipeline
+
+
+def test_when_the_leading_replica_stops_the_other_takes_its_projector_over(pg_env: dict[str, str],
+                                                                           tmp_path: Path) -> None:
+    services = [service_for("postgres", tmp_path / f"replica-{n}", pg_env, with_pipeline=False) for n in range(2)]
+    with ExitStack() as first_replica:
+        leading = first_replica.enter_context(client_for(services[0]))  # started first: it leads
+        with client_for(services[1]) as standing_by:
+            assert leading.get("/readyz").json()["roles"] == {"projector": "leader"}
+            assert standing_by.get("/readyz").json()["roles"] == {"projector": "standby"}
+            fund(leading, "tara")
+            first_replica.close()  # the leader stops and gives its lock up
+            deadline = time.monotonic() + 15
+            while standing_by.get("/readyz").json()["roles"] != {"projector": "leader"}:
+                assert time.monotonic() < deadline, "the standby never took the projector over"
+                time.sleep(0.2)
+            accepted = generate(standing_by, "tara", "after-takeover")
+            assert accepted.status_code == 202, accepted.text
+            seen = wallet(standing_by, "tara", accepted.json()["position"])
+            assert (seen["available"], seen["held"]) == (95, 5)
