@@ -53,14 +53,30 @@ class Subjects:
         return text
 
 
+HOLD_ENDINGS = ("HoldCaptured", "HoldReleased", "HoldExpired")
+
+
+def named_generation(kind: str, reference: str, meta: Mapping[str, Any] | None = None) -> str | None:
+    """The generation a wallet event, or its statement line, is about: a placed hold's (from its meta), an
+    ended hold's (its id is "<generation id>", or "<generation id>:late" for a late charge), or the share a
+    bonus was for ("share:<generation id>"); None for anything else."""
+    if kind == "HoldPlaced":
+        return str(meta["generation_id"]) if meta and meta.get("generation_id") else None
+    if kind in HOLD_ENDINGS:
+        return reference.split(":", 1)[0]
+    if kind == "ShareBonusGranted" and reference.startswith("share:"):
+        return reference.removeprefix("share:")
+    return None
+
+
 def generation_of(event: Any) -> str | None:
     """The generation a wallet event is about (its hold, or the share its bonus is for), if any."""
     if isinstance(event, Wallet.HoldPlaced):
-        return str(event.meta["generation_id"]) if event.meta.get("generation_id") else None
+        return named_generation("HoldPlaced", event.hold_id, event.meta)
     if isinstance(event, Wallet.HoldResolution):
-        return event.hold_id.split(":", 1)[0]  # a late charge's hold is "<generation id>:late"
-    if isinstance(event, Wallet.ShareBonusGranted) and event.reference.startswith("share:"):
-        return event.reference.removeprefix("share:")
+        return named_generation(type(event).__name__, event.hold_id)
+    if isinstance(event, Wallet.ShareBonusGranted):
+        return named_generation("ShareBonusGranted", event.reference)
     return None
 
 

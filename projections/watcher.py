@@ -62,15 +62,21 @@ class Watcher:
         self._heard: int | None = None  # another process projects: the position its last commit announced
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # Whether this process's projector is the one projecting now: as configured, or (on PostgreSQL,
-        # where API replicas take turns) while it holds the projector's lock.
+        # Whether this process's projector is the one projecting now: as configured, or (see ``follow``)
+        # while it holds the projector's lock.
         self.local: Callable[[], bool] = lambda: self.settings.run_projector
-        self.led = False  # set when ``local`` follows a lock: then the other projector is heard too
+        self._led = False
+
+    def follow(self, leads: Callable[[], bool]) -> None:
+        """Count this process's projector only while ``leads()`` (API replicas on PostgreSQL take turns
+        with it), and hear the projector of another process meanwhile. Before ``start``."""
+        self.local = leads
+        self._led = True
 
     def start(self) -> None:
         """Be woken by the projector of this process, or hear the one of another process."""
         self.projector.on_advance(self._wake_readers)
-        if self.projector.channel is not None and (self.led or not self.settings.run_projector):
+        if self.projector.channel is not None and (self._led or not self.settings.run_projector):
             self._thread = threading.Thread(target=self._hear_projector, args=(self.projector.channel,),
                                             name="projections-listen", daemon=True)
             self._thread.start()

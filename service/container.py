@@ -84,14 +84,12 @@ class Service:
         if self.store.store == "postgres":
             self._parts = [LeadingPart(name, lock_for(name, self.store), start, stop) for name, start, stop in parts]
             projecting = next((p for p in self._parts if p.name == "projector"), None)
-            self.watcher.local = (lambda: projecting.leads) if projecting is not None else (lambda: False)
-            self.watcher.led = True
+            self.watcher.follow(lambda: projecting is not None and projecting.leads)
         self.watcher.start()
-        for name, start, _ in parts:
-            leading = next((p for p in self._parts if p.name == name), None)
-            if leading is not None:
-                leading.begin()
-            else:
+        for leading in self._parts:
+            leading.begin()
+        if not self._parts:
+            for _, start, _ in parts:
                 start()
         if self.purger is not None:
             self.purger.start()

@@ -235,9 +235,8 @@ class LeadingPart:
         self.role = "standby"
         self._start, self._stop = start, stop
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # the lock is lost, or the part is to end
         self._thread: threading.Thread | None = None
-        self._first_try = threading.Event()
-        self.error: Exception | None = None
 
     @property
     def leads(self) -> bool:
@@ -245,54 +244,52 @@ class LeadingPart:
         return self.role == "leader"
 
     def begin(self) -> None:
-        """Try the lock now (the part starts at once if nobody holds it), then keep trying in the background."""
-        self._thread = threading.Thread(target=self._run, name=f"{self.name}-leading", daemon=True)
+        """Start the part now if nobody holds its lock (a part that cannot start raises here, as a process
+        that cannot start would); then keep it led or standing by in the background."""
+        leadership = Leadership(self.name, self.lock, check_every=self.check_every)
+        try:
+            held = leadership.try_once()
+        except psycopg.Error as error:  # the database is away: stand by, the background tries again
+            log.warning("%s: cannot reach the lock (%s)", self.name, error)
+            held = False
+        if held:
+            log.info("%s: this process leads", self.name)
+            self._lead(leadership)
+        self._thread = threading.Thread(target=self._run, args=(leadership,), name=f"{self.name}-leading",
+                                        daemon=True)
         self._thread.start()
-        self._first_try.wait(timeout=15)
-        if self.error is not None:
-            raise self.error
 
     def end(self) -> None:
         """Stop the part if it works here, and give the lock up."""
         self._stopping.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
 
-    def _run(self) -> None:
-        announced = False
-        while not self._stopping.is_set():
-            if not self._held(self.lock.try_acquire):
-                self._first_try.set()
-                if not announced:
-                    log.info("%s: another process leads; standing by", self.name)
-                    announced = True
-                self._stopping.wait(self.check_every)
-                continue
-            announced = False
-            self.role = "leader"
-            log.info("%s: this process leads", self.name)
-            try:
-                self._start()
-            except Exception as error:  # handed to begin(): the process does not start half-working
-                self.error = error
-                self.role = "standby"
-                with contextlib.suppress(Exception):
-                    self.lock.release()
-                return
-            finally:
-                self._first_try.set()
-            while not self._stopping.wait(self.check_every):
-                if not self._held(self.lock.still_held):
-                    log.error("%s: lost the lock; stopping it here and standing by", self.name)
-                    break
-            self.role = "standby"
-            self._stop()
-            with contextlib.suppress(Exception):
-                self.lock.release()
-
-    def _held(self, ask: Callable[[], bool]) -> bool:
+    def _lead(self, leadership: Leadership) -> None:
         try:
-            return ask()
-        except psycopg.Error as error:  # the database is away: not held, try again later
-            log.warning("%s: cannot reach the lock (%s)", self.name, error)
-            return False
+            self._start()
+        except Exception:
+            leadership.release()
+            raise
+        self.role = "leader"
+        leadership.watch(self._wake.set)
+
+    def _run(self, leadership: Leadership) -> None:
+        while True:
+            if self.leads:
+                self._wake.wait()  # the lock was lost (``Leadership.watch`` says so), or the part ends
+                self.role = "standby"
+                self._stop()
+                leadership.release()
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            leadership = Leadership(self.name, self.lock, check_every=self.check_every)
+            if not leadership.wait(self._stopping):
+                return
+            try:
+                self._lead(leadership)
+            except Exception:  # it started once in this process: try again after a pause, standing by
+                log.exception("%s: could not start; standing by", self.name)
+                self._stopping.wait(self.check_every)

@@ -18,7 +18,7 @@ from api.http.schemas import (
     problems,
 )
 from projections import queries
-from projections.descriptions import Subjects
+from projections.descriptions import Subjects, named_generation
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 
@@ -66,17 +66,9 @@ def get_statement(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
 
 
 def about_generation(row: Any) -> UUID | None:
-    """The generation a statement line is about, from its type and reference (as ``generation_of`` finds it
-    in the event): a hold's id (a late charge's is "<id>:late"), or the share a bonus was for."""
-    if row["type"] == "HoldPlaced":
-        reference = str((row["details"].get("meta") or {}).get("generation_id") or "")
-    elif row["type"] in ("HoldCaptured", "HoldReleased", "HoldExpired"):
-        reference = str(row["reference"]).split(":", 1)[0]
-    elif row["type"] == "ShareBonusGranted" and str(row["reference"]).startswith("share:"):
-        reference = str(row["reference"]).removeprefix("share:")
-    else:
-        return None
+    """The generation a statement line is about (``named_generation``), if it names one of a valid id."""
+    named = named_generation(row["type"], str(row["reference"]), row["details"].get("meta"))
     try:
-        return UUID(reference)
-    except ValueError:  # a hold that is not a generation's
+        return UUID(named) if named else None
+    except ValueError:  # a hold placed outside a generation, under an id of its own
         return None
