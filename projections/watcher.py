@@ -131,6 +131,14 @@ class Watcher:
                 return reached
         raise ProjectionBehind(position, reached)
 
+    async def settle(self) -> int:
+        """Wait, within the bound, until the projections reach the ledger's head as it is now: the position
+        reached, else ``ProjectionBehind``. A read that finds nothing settles before saying so, since a
+        command may have just returned what it looks for to a client with no position to pass."""
+        head = await anyio.to_thread.run_sync(self.head)  # one indexed MAX(): cheap, and no thread held after
+        self.saw(head)
+        return await self.reach(head)
+
     def _tracked(self) -> int:
         with self.engine.connect() as conn:
             return min(queries.tracked_positions(conn).values(), default=0)
