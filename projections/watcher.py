@@ -139,6 +139,22 @@ class Watcher:
         self.saw(head)
         return await self.reach(head)
 
+    def caught_up(self, timeout: float) -> bool:
+        """Whether the projections reach the ledger's head as it is now within ``timeout`` seconds. It blocks:
+        for a thread of its own (the upload purger), never a worker thread of the routes (they ``settle``)."""
+        head = self.head()
+        self.saw(head)
+        deadline = time.monotonic() + timeout
+        while self.projected() < head:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self.local():
+                self.projector.wait(head, left)
+            else:  # another process projects: read where it is now and then
+                self._stopping.wait(min(left, 0.02))
+        return True
+
     def _tracked(self) -> int:
         with self.engine.connect() as conn:
             return min(queries.tracked_positions(conn).values(), default=0)

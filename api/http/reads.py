@@ -15,6 +15,7 @@ from typing import TypeVar
 import anyio.to_thread
 from sqlalchemy import Connection
 
+from projections.watcher import ProjectionBehind
 from service.container import Service
 
 T = TypeVar("T")
@@ -30,6 +31,15 @@ async def look_up(service: Service, lookup: Callable[[Connection], T | None], *,
         reached = max(reached, await service.settle())  # on the event loop: no worker thread waits
         found = await anyio.to_thread.run_sync(read, service, lookup)
     return found, reached
+
+
+async def at_head(service: Service) -> bool:
+    """Whether the projections reached the ledger's head as it is now, waiting within the bound."""
+    try:
+        await service.settle()
+    except ProjectionBehind:
+        return False
+    return True
 
 
 def read(service: Service, lookup: Callable[[Connection], T]) -> T:

@@ -4,10 +4,12 @@ each before the projector applied the command (held back here), on SQLite, Postg
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,13 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from ledger.store.follow import Stored
+from projections import Projector, all_projections
+from service.bootstrap import uploads_in_use_at_head
 from service.container import Service
+from service.uploads import UploadPurger
 from tests.e2e.http_support import bearer, client_for, key, service_for
 from tests.e2e.test_api import buy, finish, generate
+from tests.e2e.test_uploads import photo, upload
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")
@@ -186,3 +192,47 @@ def test_a_link_made_through_one_replica_works_through_the_other_before_the_proj
             accepted = generate(first).json()
             seen = second.get(f"/v1/generations/{accepted['generation_id']}", headers=ALICE)
         assert seen.status_code == 200 and seen.json()["status"] == "requested", seen.text
+
+
+def test_an_upload_a_generation_just_took_is_not_purged_before_the_projector_applied_the_request(
+        client: TestClient, service: Service) -> None:
+    buy(client)
+    used, unused = (upload(client, photo()).json()["upload_id"] for _ in range(2))
+    now = service.clock
+    later = now() + timedelta(minutes=service.media.upload_ttl_minutes + 1)
+    assert service.images is not None
+    purger = UploadPurger(service.images, lambda: uploads_in_use_at_head(service.engine, service.watcher, 200),
+                          lambda: later, 60)
+    service.api.read_wait_ms = 200
+
+    def kept() -> set[str]:
+        assert service.images is not None
+        return {u.upload_id for u in asyncio.run(service.images.uploads("alice"))}
+
+    with held_back(service, release=False):
+        accepted = client.post("/v1/generations", headers={**ALICE, **key()},
+                               json={"template_id": "profile-avatar", "variables": {}, "input_upload_id": used})
+        assert accepted.status_code == 202, accepted.text
+        purger.run_once()  # the background pass, once both have expired
+        assert used in kept()
+        service.clock = lambda: later
+        assert upload(client, photo()).status_code == 201  # the learner's next upload purges theirs on the way
+        assert {used, unused} <= kept()
+    service.clock = now
+    client.get(f"/v1/generations/{accepted.json()['generation_id']}?min_position={accepted.json()['position']}",
+               headers=ALICE)
+    purger.run_once()  # at the head: the pending generation's photo stays, the unused one goes
+    assert used in kept() and unused not in kept()
+
+
+def test_the_purger_knows_the_projections_reached_the_head_when_another_process_projects(tmp_path: Path) -> None:
+    service = service_for("sqlite", tmp_path, with_pipeline=False, run_projector=False)
+    with client_for(service) as client:
+        assert service.watcher.caught_up(0)
+        buy(client)
+        started = time.monotonic()
+        assert not service.watcher.caught_up(0.2) and time.monotonic() - started >= 0.2
+        elsewhere = Projector(service.ledger, service.engine, all_projections())
+        elsewhere.setup()
+        elsewhere.catch_up()
+        assert service.watcher.caught_up(0.2)
