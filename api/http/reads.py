@@ -10,7 +10,7 @@ nothing because the projector has not applied it yet, and says so.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import Connection
@@ -21,14 +21,24 @@ from service.container import Service
 T = TypeVar("T")
 
 
-async def look_up(service: Service, lookup: Callable[[Connection], T | None], *,
-                  reached: int = 0) -> tuple[T | None, int]:
+WhenBehind = Literal["raise", "answer"]
+
+
+async def look_up(service: Service, lookup: Callable[[Connection], T | None], *, reached: int = 0,
+                  when_behind: WhenBehind = "raise") -> tuple[T | None, int]:
     """``lookup`` on the read tables, and when it finds nothing, once more after the projections reached the
-    ledger's head as it is now (``ProjectionBehind`` when they do not within the bound); what it found and
-    the position the projections had reached (at least ``reached``, the position the route waited for)."""
+    ledger's head as it is now; what it found and the position the projections had reached (at least
+    ``reached``, the position the route waited for). When they do not reach the head within the bound:
+    ``ProjectionBehind`` (a 503 to retry, for a "not found" that a client would act on), or with
+    ``when_behind="answer"`` nothing found, as projected so far (an empty wallet, with its position)."""
     found = await anyio.to_thread.run_sync(read, service, lookup)
     if found is None:
-        reached = max(reached, await service.settle())  # on the event loop: no worker thread waits
+        try:
+            reached = max(reached, await service.settle())  # on the event loop: no worker thread waits
+        except ProjectionBehind as behind:
+            if when_behind == "raise":
+                raise
+            return None, max(reached, behind.reached)
         found = await anyio.to_thread.run_sync(read, service, lookup)
     return found, reached
 

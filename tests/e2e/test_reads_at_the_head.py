@@ -175,6 +175,13 @@ def test_a_wallet_read_after_the_payment_webhook_sees_the_purchase_without_a_pos
     assert client.get("/v1/admin/wallets/nobody", headers=ADMIN).status_code == 404
     assert client.get("/v1/wallet", headers=bearer("nobody")).json()["available"] == 0
     assert time.monotonic() - started < 2
+    service.api.read_wait_ms = 200
+    with held_back(service, release=False):  # longer than the bound: a new learner's wallet is still empty
+        position = buy(client, user="pia")
+        late = client.get("/v1/wallet", headers=bearer("pia"))
+        behind = client.get("/v1/admin/wallets/pia", headers=ADMIN)
+    assert late.status_code == 200 and late.json()["available"] == 0 and late.json()["position"] < position
+    assert behind.status_code == 503 and behind.json()["type"].endswith(":projection-behind")
 
 
 def test_a_link_made_through_one_replica_works_through_the_other_before_the_projector_applied_it(
