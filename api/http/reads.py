@@ -19,9 +19,7 @@ from projections.watcher import ProjectionBehind
 from service.container import Service
 
 T = TypeVar("T")
-
-
-WhenBehind = Literal["raise", "answer"]
+WhenBehind = Literal["raise", "answer"]  # when the projections do not reach the head in time
 
 
 async def look_up(service: Service, lookup: Callable[[Connection], T | None], *, reached: int = 0,
