@@ -131,6 +131,30 @@ class Watcher:
                 return reached
         raise ProjectionBehind(position, reached)
 
+    async def settle(self) -> int:
+        """Wait, within the bound, until the projections reach the ledger's head as it is now: the position
+        reached, else ``ProjectionBehind``. A read that finds nothing settles before saying so, since a
+        command may have just returned what it looks for to a client with no position to pass."""
+        head = await anyio.to_thread.run_sync(self.head)  # one indexed MAX(): cheap, and no thread held after
+        self.saw(head)
+        return await self.reach(head)
+
+    def caught_up(self, timeout: float) -> bool:
+        """Whether the projections reach the ledger's head as it is now within ``timeout`` seconds. It blocks:
+        for a thread of its own (the upload purger), never a worker thread of the routes (they ``settle``)."""
+        head = self.head()
+        self.saw(head)
+        deadline = time.monotonic() + timeout
+        while self.projected() < head:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self.local():
+                self.projector.wait(head, left)
+            else:  # another process projects: read where it is now and then
+                self._stopping.wait(min(left, 0.02))
+        return True
+
     def _tracked(self) -> int:
         with self.engine.connect() as conn:
             return min(queries.tracked_positions(conn).values(), default=0)

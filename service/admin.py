@@ -14,7 +14,6 @@ from sqlalchemy import Connection, RowMapping
 from ledger import Ledger, Outcome
 from projections import queries
 from service.commands import Run, direct
-from service.errors import WalletNotFound
 
 
 @dataclass(frozen=True)
@@ -30,11 +29,11 @@ def reference(user_id: str, key: str) -> str:
     return f"admin:{user_id}:{key}"
 
 
-def wallet_with_grants(conn: Connection, user_id: str, at: datetime) -> WalletWithGrants:
-    """The wallet of ``user_id`` as available at ``at``, with its grants; ``WalletNotFound`` without one."""
+def wallet_with_grants(conn: Connection, user_id: str, at: datetime) -> WalletWithGrants | None:
+    """The wallet of ``user_id`` as available at ``at``, with its grants; None without one."""
     row = queries.wallet(conn, user_id, at)
     if row is None:
-        raise WalletNotFound(f"user {user_id} has no wallet")
+        return None
     return WalletWithGrants(wallet=row, grants=queries.grants(conn, row["wallet_id"]))
 
 

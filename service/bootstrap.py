@@ -99,7 +99,8 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     if with_pipeline and media.upload_purge_interval_s > 0:
         from service.uploads import UploadPurger
 
-        service.purger = UploadPurger(images, lambda: _uploads_in_use(engine), clock, media.upload_purge_interval_s)
+        service.purger = UploadPurger(images, lambda: uploads_in_use_at_head(engine, watcher, api.read_wait_ms),
+                                      clock, media.upload_purge_interval_s)
     if with_pipeline and api.run_sweeper:
         from service.sweeper import Sweeper, SweepLoop
 
@@ -117,9 +118,13 @@ def build_verifier(api: ApiSettings) -> TokenVerifier:
                          issuer=api.jwt_issuer, audience=api.jwt_audience, jwks_url=api.jwks_url)
 
 
-def _uploads_in_use(engine: Engine) -> set[str]:
+def uploads_in_use_at_head(engine: Engine, watcher: Watcher, wait_ms: int) -> set[str] | None:
+    """The uploads that generations still to be rendered take, as of the ledger's head; None when the projections
+    do not reach it within ``wait_ms`` (a generation accepted a moment ago may take any upload then)."""
     from projections.generations import uploads_in_use
 
+    if not watcher.caught_up(wait_ms / 1000):
+        return None
     with engine.connect() as conn:
         return uploads_in_use(conn)
 

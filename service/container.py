@@ -134,6 +134,10 @@ class Service:
         """Wait, within the configured bound, until the projections reach ``position`` (see ``Watcher.reach``)."""
         return await self.watcher.reach(position)
 
+    async def settle(self) -> int:
+        """Wait, within the configured bound, until the projections reach the ledger's head (see ``Watcher.settle``)."""
+        return await self.watcher.settle()
+
     def saw(self, position: int) -> None:
         """Note a ledger position known to exist (a command's outcome, or the store's head)."""
         self.watcher.saw(position)

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, RowMapping
 from generation.fetch import FetchRefused
 from generation.ports import UploadInfo
 from generation.templates import UPLOAD_PREFIX, Catalog, VariableError
-from ledger import GenerationNotFound, Ledger
+from ledger import Ledger
 from projections import queries
 from service.commands import Run, direct
 
@@ -95,9 +95,7 @@ def check_photo_url(photos: Photos, url: str) -> None:
         raise VariableError("input_image_url", str(error)) from error
 
 
-def user_generation(conn: Connection, user_id: str, generation_id: UUID) -> RowMapping:
-    """The projected row of one of ``user_id``'s generations; ``GenerationNotFound`` for anyone else's."""
+def user_generation(conn: Connection, user_id: str, generation_id: UUID) -> RowMapping | None:
+    """The projected row of one of ``user_id``'s generations; None for anyone else's, as for one not there."""
     row = queries.generation(conn, generation_id)
-    if row is None or row["user_id"] != user_id:
-        raise GenerationNotFound(f"you have no generation {generation_id}")
-    return row
+    return row if row is not None and row["user_id"] == user_id else None

@@ -30,7 +30,7 @@ def check_size(data: bytes, limit: int) -> None:
         raise UploadRefused(f"the file is too large: more than {limit:,} bytes")
 
 
-def store_upload(images: ImageStore, owner: str, data: bytes, *, in_use: Callable[[], set[str]], now: datetime,
+def store_upload(images: ImageStore, owner: str, data: bytes, *, in_use: Callable[[], set[str] | None], now: datetime,
                  max_bytes: int, max_pixels: int, quota: int, ttl: timedelta) -> Upload:
     """Keep ``data`` as a new upload of ``owner``, re-encoded; ``UploadRefused`` for a file that is not a
     photo, ``UploadQuotaExceeded`` when ``owner`` keeps ``quota`` uploads that have not expired (or that
@@ -75,14 +75,17 @@ def new_upload(owner: str, photo: Photo, now: datetime, ttl: timedelta) -> Uploa
                   width=photo.width, height=photo.height, created_at=now, expires_at=now + ttl, data=photo.data)
 
 
-async def purge(store: ImageStore, in_use: set[str], now: datetime, owner: str | None = None) -> list[UploadInfo]:
-    """Delete the expired uploads (of ``owner``, or everyone's) that no pending generation needs; the rest."""
+async def purge(store: ImageStore, in_use: set[str] | None, now: datetime,
+                owner: str | None = None) -> list[UploadInfo]:
+    """Delete the expired uploads (of ``owner``, or everyone's) that no pending generation needs; those kept that
+    have not expired or are needed. ``in_use`` None: not known (the projections lag the ledger), so none is
+    deleted, since a generation accepted a moment ago may need any of them."""
     kept = []
     for upload in await store.uploads(owner):
-        if upload.expires_at <= now and upload.upload_id not in in_use:
-            await store.delete_upload(upload.owner, upload.upload_id)
-        else:
+        if upload.expires_at > now or (in_use is not None and upload.upload_id in in_use):
             kept.append(upload)
+        elif in_use is not None:
+            await store.delete_upload(upload.owner, upload.upload_id)
     return kept
 
 
@@ -91,7 +94,7 @@ class UploadPurger:
     """Purges expired uploads every ``interval`` seconds on a background thread."""
 
     store: ImageStore
-    in_use: Callable[[], set[str]]
+    in_use: Callable[[], set[str] | None]  # None while the projections do not reach the ledger's head
     clock: Callable[[], datetime]
     interval: float
 
@@ -114,7 +117,8 @@ class UploadPurger:
         """One pass over every owner's uploads."""
         import anyio
 
-        anyio.run(purge, self.store, self.in_use(), self.clock())
+        now = self.clock()  # before in_use() reads the head: what was accepted after found its upload unexpired
+        anyio.run(purge, self.store, self.in_use(), now)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -40,7 +40,9 @@ DESCRIPTION = """Creative Studio's credits and image generation.
 * Every POST that changes state needs an `Idempotency-Key`: the same key and body return the first answer,
   another body is a 409.
 * Commands return the ledger `position`; pass it as `min_position` to a read to see your own write. If the
-  projections do not reach it within the wait bound the read answers **503** with `Retry-After`.
+  projections do not reach it within the wait bound the read answers **503** with `Retry-After`. A read that
+  finds nothing (a share link, a generation, a wallet) says so only once the projections reached the ledger's
+  head, so an id or link used before the projector applied its command is found, without a position.
 * Errors are RFC 9457 `application/problem+json` with a stable `type` URI (`urn:studio-ledger:problem:<slug>`).
 """
 

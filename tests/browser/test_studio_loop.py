@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import time
 
@@ -49,7 +50,13 @@ def test_a_learner_buys_demo_credits_makes_a_poster_shares_it_and_stops_sharing(
     expect(notice).to_contain_text("Link copied")
     link = page.evaluate("navigator.clipboard.readText()")
     assert re.fullmatch(rf"{re.escape(studio.base)}/s/\S+", link), link
-    assert httpx.get(link).status_code == 200
+    # Pasted at once into a chat, whose service fetches the preview straight away: the page and its
+    # Open Graph image answer whether or not the projector has applied the share yet (no waiting here).
+    preview = httpx.get(link)
+    assert preview.status_code == 200, preview.text
+    og_image = re.search(r'<meta property="og:image" content="([^"]+)">', preview.text)
+    assert og_image is not None, preview.text
+    assert httpx.get(html.unescape(og_image[1])).headers["content-type"] == "image/png"
     expect(page.get_by_role("link", name=link)).to_be_visible()
     expect(available(page)).to_have_text("100")  # the share bonus, which lapses in 30 days
     expect(page.locator("#expiry")).to_contain_text(re.compile(r"^5 credits expire on \d+ \w+ \d{4}$"))
@@ -63,7 +70,7 @@ def test_a_learner_buys_demo_credits_makes_a_poster_shares_it_and_stops_sharing(
     page.get_by_role("button", name="Stop sharing: Course launch poster: Data Science Bootcamp").click()
     expect(notice).to_contain_text("No longer shared")
     expect(page.get_by_role("link", name=link)).to_be_hidden()
-    assert httpx.get(link).status_code == 404
+    assert httpx.get(link).status_code == 404  # at once too: the link is read as of the ledger's head
 
 
 def test_without_enough_credits_the_learner_is_told_the_shortfall_and_offered_credits(

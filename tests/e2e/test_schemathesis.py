@@ -21,7 +21,7 @@ USER = bearer("alice", "admin")  # an admin who is also a funded user reaches ev
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The OpenAPI document of a running service on SQLite where alice has credits."""
-    service = service_for("sqlite", tmp_path_factory.mktemp("schemathesis"), with_pipeline=False, read_wait_ms=50)
+    service = service_for("sqlite", tmp_path_factory.mktemp("schemathesis"), with_pipeline=False, read_wait_ms=2000)
     with client_for(service) as client:
         for _ in range(3):
             body, headers = signed(purchase("studio"))

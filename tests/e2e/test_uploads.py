@@ -175,8 +175,9 @@ def test_expired_uploads_are_purged_unless_a_pending_generation_needs_them(
     assert service.purger is None  # the tests' service has no background threads: run one pass by hand
     later = service.clock() + timedelta(minutes=service.media.upload_ttl_minutes + 1)
     assert service.images is not None
-    from service.bootstrap import _uploads_in_use
+    from service.bootstrap import uploads_in_use_at_head
 
-    UploadPurger(service.images, lambda: _uploads_in_use(service.engine), lambda: later, 60).run_once()
+    UploadPurger(service.images, lambda: uploads_in_use_at_head(service.engine, service.watcher, 1000), lambda: later,
+                 60).run_once()
     left = {u.upload_id for u in asyncio.run(service.images.uploads("alice"))}
     assert left == {used} and unused not in left

@@ -137,6 +137,17 @@ def test_a_read_of_a_position_not_yet_projected_is_behind(service: Service) -> N
     assert asyncio.run(service.reach(outcome.position)) == outcome.position
 
 
+def test_a_read_that_found_nothing_settles_at_the_ledgers_head_as_it_is_now(service: Service) -> None:
+    assert asyncio.run(service.settle()) == 0  # an empty ledger: at its head already
+    outcome = service.ledger.purchase(user_id="ana", payment_id="pay-1", pack_id="starter", amount=10,
+                                      price=Money(1000, "INR"), at=NOW)  # no position noted: nobody passed it on
+    with pytest.raises(ProjectionBehind) as behind:
+        asyncio.run(service.settle())
+    assert (behind.value.position, behind.value.reached) == (outcome.position, 0)
+    service.projector.catch_up()
+    assert asyncio.run(service.settle()) == outcome.position
+
+
 def test_one_settings_tree_reads_a_shared_variable_once_for_every_part(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("STUDIO_KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092, kafka-2:9092")

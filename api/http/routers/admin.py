@@ -6,22 +6,26 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from api.http.deps import AdminUser, CommandsDep, IdempotencyKey, ServiceDep, Visible
+from api.http.reads import look_up
 from api.http.routers.wallet import wallet_public
 from api.http.schemas import AdjustmentCreate, AdminWalletPublic, CommandAccepted, GrantCreate, GrantPublic, problems
 from ledger import Outcome
 from service import admin as use_cases
 from service.commands import Answer
+from service.errors import WalletNotFound
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 UserId = Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")
 
 
 @router.get("/wallets/{user_id}", responses=problems(401, 403, 404, 409, 503), operation_id="get_user_wallet")
-def get_wallet(admin: AdminUser, service: ServiceDep, position: Visible,
-               user_id: str = UserId) -> AdminWalletPublic:
+async def get_wallet(admin: AdminUser, service: ServiceDep, position: Visible,
+                     user_id: str = UserId) -> AdminWalletPublic:
     """Any user's wallet with its grants."""
-    with service.reads.connect() as conn:
-        found = use_cases.wallet_with_grants(conn, user_id, service.clock())
+    found, position = await look_up(service, lambda conn: use_cases.wallet_with_grants(conn, user_id, service.clock()),
+                                    reached=position)
+    if found is None:
+        raise WalletNotFound(f"user {user_id} has no wallet")
     wallet = wallet_public(user_id, found.wallet, position)
     return AdminWalletPublic(**wallet.model_dump(), grants=[GrantPublic.model_validate(dict(g)) for g in found.grants])
 

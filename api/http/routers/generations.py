@@ -11,7 +11,18 @@ import anyio.from_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.http.deps import CommandsDep, CurrentUser, Cursor, IdempotencyKey, Limit, ServiceDep, WaitForPosition, before
+from api.http.deps import (
+    CommandsDep,
+    CurrentUser,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    ServiceDep,
+    Visible,
+    WaitForPosition,
+    before,
+)
+from api.http.reads import look_up
 from api.http.routers.media import signed
 from api.http.schemas import (
     GalleryItemPublic,
@@ -24,6 +35,7 @@ from api.http.schemas import (
     problems,
 )
 from generation.ports import UploadInfo
+from ledger import GenerationNotFound
 from projections import queries
 from service import shares
 from service.commands import Answer
@@ -77,11 +89,14 @@ class ServicePhotos:
         return service.media.fetcher(allow_http=is_embedded(service.store, service.api)).fetch(url)
 
 
-@router.get("/generations/{generation_id}", responses=problems(401, 404, 409, 503), dependencies=[WaitForPosition])
-def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep) -> GenerationPublic:
+@router.get("/generations/{generation_id}", responses=problems(401, 404, 409, 503))
+async def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep,
+                         position: Visible) -> GenerationPublic:
     """One of the caller's generations: status and, once completed, the image."""
-    with service.reads.connect() as conn:
-        row = user_generation(conn, user.user_id, generation_id)
+    # An id handed to another page or tab comes without a position: not found is said at the head only.
+    row, _ = await look_up(service, lambda conn: user_generation(conn, user.user_id, generation_id), reached=position)
+    if row is None:
+        raise GenerationNotFound(f"you have no generation {generation_id}")
     fields = {k: row[k] for k in GenerationPublic.model_fields if k in row}
     return GenerationPublic(**{**fields, "share_url": share_url(service, row["share_token"]),
                                "image_url": signed(service, row["image_url"]),

@@ -1,22 +1,25 @@
 """The public page of a shared image, with Open Graph tags so that it previews on social networks.
 
 A shared image is public through its share token only: the page and ``/s/<token>/image`` answer while
-the image is shared, and 404 once it is unshared.
+the image is shared, and 404 once it is unshared, as of the ledger's head when the request came.
 """
 
 from __future__ import annotations
 
 from html import escape
 
+import anyio.to_thread
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from api.http.deps import ServiceDep
 from api.http.problems import Problem
+from api.http.reads import read
 from api.http.routers.media import SERVED, SHARE_TTL, signed
 from api.http.schemas import problems
 from generation.templates import UnknownTemplate
 from projections import queries
+from projections.watcher import ProjectionBehind
 from service.container import Service
 
 router = APIRouter(tags=["share"])
@@ -48,6 +51,15 @@ MISSING = """<!doctype html>
 <p>The link is wrong, or its owner has made the image private again.</p>
 <p><a href="{home}">Open Creative Studio</a></p></body></html>
 """
+BEHIND = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>This image is almost ready</title>
+""" + STYLE + """
+</head><body><h1>This image is almost ready</h1>
+<p>The link was made a moment ago: reload the page in a few seconds.</p></body></html>
+"""
 Token = Path(max_length=100)
 
 
@@ -56,15 +68,26 @@ def _wants_html(request: Request) -> bool:
     return "json" not in accept or "text/html" in accept
 
 
-def _shared(service: Service, token: str, request: Request) -> dict[str, str]:
-    with service.reads.connect() as conn:
-        row = queries.shared_image(conn, token)
-    if row is None or not row["image_url"]:
+async def _shared(service: Service, token: str, request: Request) -> dict[str, str]:
+    # Read at the ledger's head, not before: a link is used the moment it is handed out (a network fetches its
+    # preview at once and caches a 404 for days), and a link whose owner just stopped sharing stops working.
+    try:
+        await service.settle()
+        behind = None
+    except ProjectionBehind as error:  # still what the projections say, but not "not found"
+        behind = error
+    row = await anyio.to_thread.run_sync(read, service, lambda conn: queries.shared_image(conn, token))
+    if row is not None and row["image_url"]:
+        return dict(row)
+    if behind is not None:
         if _wants_html(request):
-            html = MISSING.format(home=escape(service.api.public_url.rstrip("/") + "/"))
-            raise _Page(HTMLResponse(html, status_code=404, headers={"Cache-Control": "no-store"}))
-        raise Problem(404, "share-not-found", "Not found", "nothing is shared under this link")
-    return dict(row)
+            raise _Page(HTMLResponse(BEHIND, status_code=503,
+                                     headers={"Retry-After": "1", "Cache-Control": "no-store"}))
+        raise behind
+    if _wants_html(request):
+        html = MISSING.format(home=escape(service.api.public_url.rstrip("/") + "/"))
+        raise _Page(HTMLResponse(html, status_code=404, headers={"Cache-Control": "no-store"}))
+    raise Problem(404, "share-not-found", "Not found", "nothing is shared under this link")
 
 
 class _Page(Exception):
@@ -72,11 +95,11 @@ class _Page(Exception):
         self.response = response
 
 
-@router.get("/s/{token}", response_class=HTMLResponse, responses=problems(404))
-def share_page(request: Request, service: ServiceDep, token: str = Token) -> Response:
+@router.get("/s/{token}", response_class=HTMLResponse, responses=problems(404, 503))
+async def share_page(request: Request, service: ServiceDep, token: str = Token) -> Response:
     """The public page of an image shared under ``token`` (no login); an HTML 404 page once unshared."""
     try:
-        row = _shared(service, token, request)
+        row = await _shared(service, token, request)
     except _Page as page:
         return page.response
     base = service.api.public_url.rstrip("/")
@@ -90,18 +113,18 @@ def share_page(request: Request, service: ServiceDep, token: str = Token) -> Res
     return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})
 
 
-@router.get("/s/{token}/image", responses={200: {"content": {"image/png": {}}}, 302: {}, **problems(404)})
-def shared_image(request: Request, service: ServiceDep, token: str = Token) -> Response:
+@router.get("/s/{token}/image", responses={200: {"content": {"image/png": {}}}, 302: {}, **problems(404, 503)})
+async def shared_image(request: Request, service: ServiceDep, token: str = Token) -> Response:
     """The shared image itself (for the page and Open Graph previews), while it is shared."""
     try:
-        row = _shared(service, token, request)
+        row = await _shared(service, token, request)
     except _Page as page:
         return page.response
     url = row["image_url"]
     local = url.removeprefix("/media/")
     if service.media.image_store == "local" and url.startswith("/media/") and SERVED.match(local):
         file = service.media.data_dir / "media" / local
-        if file.is_file():
+        if await anyio.to_thread.run_sync(file.is_file):
             return FileResponse(file, headers={"Cache-Control": "public, max-age=60",
                                                "X-Content-Type-Options": "nosniff"})
         raise Problem(404, "share-not-found", "Not found", "the shared image is missing from the store")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import anyio.to_thread
@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse
 
 from api.http.deps import CommandsDep, CurrentUser, IdempotencyKey, ServiceDep
+from api.http.reads import at_head
 from api.http.schemas import UploadCreated, problems
 from projections.generations import uploads_in_use
 from service.commands import Answer
@@ -31,20 +32,26 @@ async def create_upload(file: PhotoFile, user: CurrentUser, key: IdempotencyKey,
     data = await file.read(limit + 1)
     check_size(data, limit)
     request = {"route": "POST /v1/uploads", "sha256": hashlib.sha256(data).hexdigest()}
-    status, payload = await anyio.to_thread.run_sync(
-        lambda: commands.once(user.user_id, key, request, lambda: _store(service, user.user_id, data)))
+    # Expired uploads are purged on the way unless a pending generation takes them, which is known at the head
+    # only; "now" is read first, so a generation accepted after the head found its upload unexpired at "now".
+    now = service.clock()
+    known = await at_head(service)
+    status, payload = await anyio.to_thread.run_sync(lambda: commands.once(
+        user.user_id, key, request, lambda: _store(service, user.user_id, data, now=now, known=known)))
     return JSONResponse(payload, status_code=status)
 
 
-def _store(service: Service, owner: str, data: bytes) -> Answer:
+def _store(service: Service, owner: str, data: bytes, *, now: datetime, known: bool) -> Answer:
     settings, images = service.media, service.images
     assert images is not None
 
-    def in_use() -> set[str]:
+    def in_use() -> set[str] | None:
+        if not known:
+            return None
         with service.reads.connect() as conn:
             return uploads_in_use(conn, owner)
 
-    upload = store_upload(images, owner, data, in_use=in_use, now=service.clock(),
+    upload = store_upload(images, owner, data, in_use=in_use, now=now,
                           max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels,
                           quota=settings.upload_quota, ttl=timedelta(minutes=settings.upload_ttl_minutes))
     created = UploadCreated(upload_id=upload.upload_id, content_type=upload.content_type, width=upload.width,

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.http.deps import CurrentUser, Cursor, Limit, ServiceDep, Visible, WaitForPosition, before
+from api.http.reads import look_up
 from api.http.schemas import (
     Lifetime,
     NextExpiry,
@@ -37,10 +38,12 @@ def wallet_public(user_id: str, row: dict[str, Any] | None, position: int) -> Wa
 
 
 @router.get("/wallet", responses=problems(401, 409, 503))
-def get_wallet(user: CurrentUser, service: ServiceDep, position: Visible) -> WalletPublic:
+async def get_wallet(user: CurrentUser, service: ServiceDep, position: Visible) -> WalletPublic:
     """The caller's credits: available now, held, by source, and over the wallet's life."""
-    with service.reads.connect() as conn:
-        row = queries.wallet(conn, user.user_id, service.clock())
+    # No wallet yet may be a first purchase not projected yet (the platform reads after its webhook); a new
+    # learner's empty wallet is still the answer when the projections lag longer than the bound.
+    row, position = await look_up(service, lambda conn: queries.wallet(conn, user.user_id, service.clock()),
+                                  reached=position, when_behind="answer")
     return wallet_public(user.user_id, row, position)
 
 
