@@ -53,6 +53,8 @@ def startup_problem(error: BaseException) -> str | None:
 app = _Commands(help="Studio Ledger: an event-sourced credits ledger with an image-generation pipeline.",
                 no_args_is_help=True, pretty_exceptions_show_locals=False)
 HealthPort = Annotated[int, typer.Option(min=0, max=65535, help="Answer /healthz and /readyz on this port (0: off).")]
+MetricsPort = Annotated[int, typer.Option(min=0, max=65535, help="Serve the count of record batches it could not "
+                                          "read for Prometheus on this port (0: off).")]
 
 
 @app.command()
@@ -123,12 +125,12 @@ def relay(metrics_port: int = typer.Option(0, help="Serve the lag gauge for Prom
 
 
 @app.command()
-def consume(health_port: HealthPort = 0) -> None:
+def consume(health_port: HealthPort = 0, metrics_port: MetricsPort = 0) -> None:
     """Apply referral and payment messages from Kafka to the ledger (dead-lettering bad ones)."""
     from api.processes.consume import run_consumers
 
     _require_topics("consume")
-    run_consumers(health_port)
+    run_consumers(health_port, metrics_port)
 
 
 @app.command()
@@ -176,27 +178,27 @@ def projector(health_port: HealthPort = 0) -> None:
 
 
 @app.command()
-def worker(health_port: HealthPort = 0) -> None:
+def worker(health_port: HealthPort = 0, metrics_port: MetricsPort = 0) -> None:
     """Render requested images from Kafka (one member of the workers' consumer group; no database)."""
-    from api.probes import start_probes, watch_app
+    from api.probes import start_probes
     from api.processes.worker import run_worker
 
     _require_topics("worker")
     probes = start_probes(health_port)
     try:
-        run_worker(prepare=None if probes is None else lambda worker_app: watch_app(probes, worker_app))
+        run_worker(probes, metrics_port)
     finally:
         if probes is not None:
             probes.stop()
 
 
 @app.command()
-def results(health_port: HealthPort = 0) -> None:
+def results(health_port: HealthPort = 0, metrics_port: MetricsPort = 0) -> None:
     """Apply the workers' results to the ledger: capture on completion, release on failure."""
     from api.processes.results import run_results
 
     _require_topics("results")
-    run_results(health_port)
+    run_results(health_port, metrics_port)
 
 
 @app.command()

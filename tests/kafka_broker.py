@@ -246,3 +246,60 @@ async def committed_offset(servers: str, group: str, topic: str) -> int | None:
         return offset
     finally:
         await consumer.stop()
+
+
+# Every compression codec Kafka defines, by the name Java and librdkafka producers give it (compression.type).
+KAFKA_CODECS = ("gzip", "snappy", "lz4", "zstd")
+
+
+async def produce_foreign(servers: str, topic: str, values: list[bytes], *, compression: str,
+                          key: bytes | None = None, partition: int = -1) -> None:
+    """Send ``values`` to ``topic`` (to ``partition``; -1: where the key hashes) the way a partner's librdkafka
+    producer does (confluent-kafka, idempotent, acks=all), lingering so that they travel in one batch
+    compressed with ``compression``."""
+    from confluent_kafka import KafkaException, Producer
+
+    def send() -> None:
+        producer = Producer({"bootstrap.servers": servers, "compression.type": compression,
+                             "enable.idempotence": True, "acks": "all", "linger.ms": 50,
+                             "log_level": 3})  # errors only: librdkafka's notices would fill the test output
+        failures: list[str] = []
+        for value in values:
+            producer.produce(topic, value=value, key=key, partition=partition,
+                             on_delivery=lambda error, _: failures.append(str(error)) if error else None)
+        if producer.flush(20) or failures:
+            raise KafkaException(f"{topic}: {len(failures)} of {len(values)} not delivered: {failures[:3]}")
+
+    await asyncio.to_thread(send)
+
+
+# Reads a topic from the start in a Python where aiokafka lacks one codec's decoder; prints what that raised.
+_READ_WITHOUT_CODEC = """
+import asyncio, sys
+from aiokafka import AIOKafkaConsumer, codec
+from aiokafka.errors import UnsupportedCodecError
+setattr(codec, "has_" + sys.argv[3], lambda: False)
+
+async def main():
+    consumer = AIOKafkaConsumer(sys.argv[2], bootstrap_servers=sys.argv[1], auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.getmany(timeout_ms=5000)
+    except UnsupportedCodecError as error:
+        print(error)
+    finally:
+        await consumer.stop()
+
+asyncio.run(main())
+"""
+
+
+async def compression_of(servers: str, topic: str, codec: str) -> str | None:
+    """The error reading ``topic`` raises where aiokafka has no ``codec`` decoder (None: its batches are not
+    compressed with it), to show that a producer really compressed what it sent. A process of its own, so
+    that taking the codec away touches no client of the test."""
+    reading = await asyncio.create_subprocess_exec(sys.executable, "-c", _READ_WITHOUT_CODEC, servers, topic, codec,
+                                                   stdout=subprocess.PIPE)
+    output, _ = await asyncio.wait_for(reading.communicate(), 60)
+    return output.decode().strip() or None

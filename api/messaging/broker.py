@@ -6,37 +6,47 @@ message the client saw acknowledged is not lost, and a retried send is not writt
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypedDict
+from typing import Any, Literal, Protocol, TypedDict
 
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 
 from service.settings.messaging import MessagingSettings
+from service.settings.parts import Compression
 
 GENERATION_CLIENT_ID = "studio-generation"  # the generation worker's and the result consumer's client
 
 
 
 class BrokerSettings(Protocol):
-    """Where the broker is and whether it takes idempotent producers (messaging and generation settings)."""
+    """Where the broker is, whether it takes idempotent producers and how our producers compress (messaging and
+    generation settings)."""
 
     kafka_bootstrap_servers: str
     kafka_idempotence: bool
+    kafka_compression: Compression
+
+
+def compression_type(settings: BrokerSettings) -> Literal["gzip", "snappy", "lz4", "zstd"] | None:
+    """aiokafka's ``compression_type`` for ``STUDIO_KAFKA_COMPRESSION`` (None: batches go uncompressed)."""
+    return None if settings.kafka_compression == "none" else settings.kafka_compression
 
 
 def broker_for(settings: BrokerSettings, *, client_id: str | None = None) -> KafkaBroker:
-    """A FastStream Kafka broker whose producer waits for every replica and is idempotent."""
+    """A FastStream Kafka broker whose producer waits for every replica, is idempotent and compresses as set."""
     named: dict[str, Any] = {} if client_id is None else {"client_id": client_id}
     return KafkaBroker(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=settings.kafka_idempotence,
-                       **named)
+                       compression_type=compression_type(settings), **named)
 
 
 def producer_options(settings: MessagingSettings) -> dict[str, Any]:
-    """The relay's aiokafka producer: every replica acknowledges, idempotent where supported, batched."""
+    """The relay's aiokafka producer: every replica acknowledges, idempotent where supported, batched and
+    compressed as set."""
     return {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "acks": "all",
         "enable_idempotence": settings.kafka_idempotence,
+        "compression_type": compression_type(settings),
         "linger_ms": settings.kafka_linger_ms,
         "max_batch_size": settings.kafka_max_batch_bytes,
     }

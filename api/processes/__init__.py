@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from faststream import FastStream
 
+    from api.messaging.batches import UnreadableBatches
+    from api.probes import Probes
     from ledger import Ledger
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -21,15 +23,38 @@ def log_to_stderr(fmt: str = LOG_FORMAT) -> None:
     logging.basicConfig(level=logging.INFO, format=fmt)
 
 
-def consume_until_stopped(app: FastStream, ledger: Ledger, health_port: int = 0) -> None:
+def watch_batches(app: FastStream, bootstrap_servers: str, probes: Probes | None,
+                  metrics_port: int = 0) -> UnreadableBatches:
+    """Name every record batch the consumers of ``app`` cannot decode: in readiness (``probes``), in the
+    ``studio_kafka_unreadable_batches_total`` counter (served on ``metrics_port``, 0: off) and in the log."""
+    from faststream.kafka import KafkaBroker
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from api.messaging.batches import UnreadableBatches
+
+    if not isinstance(app.broker, KafkaBroker):
+        raise TypeError(f"a Kafka consumer app has a Kafka broker, not {app.broker!r}")
+    registry = CollectorRegistry()
+    batches = UnreadableBatches(bootstrap_servers, registry=registry)
+    batches.watch(app.broker)
+    if probes is not None:
+        probes.ready["record batches"] = batches.check
+    if metrics_port:
+        start_http_server(metrics_port, registry=registry)  # for the process's lifetime, as the relay's gauge
+    return batches
+
+
+def consume_until_stopped(app: FastStream, ledger: Ledger, health_port: int = 0, *, bootstrap_servers: str,
+                          metrics_port: int = 0) -> None:
     """Run a Kafka consumer app that writes to ``ledger`` until SIGINT or SIGTERM, answering probes on
-    ``health_port`` (the app's state and the event store's), then close the ledger."""
+    ``health_port`` (the app's state, the event store's and any batch it cannot read), then close the ledger."""
     from api.probes import start_probes, store_answers, watch_app
 
     probes = start_probes(health_port)
     if probes is not None:
         watch_app(probes, app)
         probes.ready["event store"] = store_answers(ledger)
+    watch_batches(app, bootstrap_servers, probes, metrics_port)
     try:
         asyncio.run(app.run())
     finally:

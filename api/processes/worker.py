@@ -4,28 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from faststream import FastStream
-
+from api.messaging.batches import require_codecs
 from api.messaging.worker import build_worker_app
-from api.processes import log_to_stderr
+from api.processes import log_to_stderr, watch_batches
 from service.bootstrap import build_handler
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from api.probes import Probes
 
 log = logging.getLogger(__name__)
 
 
-def run_worker(prepare: Callable[[FastStream], object] | None = None) -> None:
-    """Run one generation worker until SIGINT or SIGTERM (settings and templates checked first);
-    ``prepare`` sees the app before it starts (the command line hangs its probes on it)."""
+def run_worker(probes: Probes | None = None, metrics_port: int = 0) -> None:
+    """Run one generation worker until SIGINT or SIGTERM (codecs, settings and templates checked first),
+    with its checks on ``probes`` and its counter of unreadable batches on ``metrics_port`` (0: off)."""
     log_to_stderr()
+    require_codecs("worker")
     settings = Settings().generation
     handler = build_handler(settings)
     log.info("worker in group %s on %s: %d templates, provider %s, store %s", settings.worker_group,
              settings.generation_requested_topic, len(handler.catalog.all()), settings.image_provider,
              settings.image_store)
     app = build_worker_app(settings, handler)
-    if prepare is not None:
-        prepare(app)
+    if probes is not None:
+        from api.probes import watch_app
+
+        watch_app(probes, app)
+    watch_batches(app, settings.kafka_bootstrap_servers, probes, metrics_port)
     asyncio.run(app.run())

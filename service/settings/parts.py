@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]  # Kafka's codecs, or none
 
 
 class StudioSettings(BaseSettings):
@@ -31,6 +34,8 @@ class KafkaSettings(StudioSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_idempotence: bool = True  # off only for brokers without idempotent producers
+    # How our own producers compress their batches; consumers read every codec whatever this says.
+    kafka_compression: Compression = "none"
     generation_requested_topic: str = Field(default="generation.requested", min_length=1, max_length=240)
     generation_completed_topic: str = Field(default="generation.completed", min_length=1, max_length=240)
     generation_failed_topic: str = Field(default="generation.failed", min_length=1, max_length=240)
