@@ -151,7 +151,8 @@ def serve(host: str = typer.Option("", help="Address to listen on (default: STUD
 
 @app.command()
 def token(user_id: str, admin: bool = typer.Option(False, help="Give the token the admin role."),
-          ttl_minutes: int = typer.Option(0, help="Lifetime in minutes (0: STUDIO_TOKEN_TTL_MINUTES).")) -> None:
+          ttl_minutes: int = typer.Option(0, min=0, max=60 * 24 * 30, help="Lifetime in minutes, at most 30 days "
+                                          "(0: STUDIO_TOKEN_TTL_MINUTES).")) -> None:
     """Print a bearer token for USER_ID (embedded default only)."""
     from api.processes.serve import token as make_token
 

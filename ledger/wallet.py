@@ -20,7 +20,7 @@ from ledger.errors import (
     InvalidCommand,
 )
 from ledger.lots import DEFAULT_BURN_ORDER, available, by_source, ending, expired_remainders, refund, take
-from ledger.values import GENESIS_HASH, Grant, Hold, Money, credits, digest, event_hash
+from ledger.values import GENESIS_HASH, Grant, Hold, Money, credits, digest, event_hash, later
 
 
 class Wallet(Aggregate):
@@ -274,6 +274,7 @@ class Wallet(Aggregate):
         """An admin adjustment with a reason: adds a grant, or takes available credits."""
         if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
             raise InvalidAmount(f"an adjustment must be a non-zero whole number, got {delta!r}")
+        credits(abs(delta), "an adjustment")
         if not reason.strip():
             raise InvalidCommand(f"adjustment {reference} needs a reason")
         at = self._decision_time(at)
@@ -301,7 +302,7 @@ class Wallet(Aggregate):
             if existing.digest != fingerprint:
                 raise ConflictingCommand(f"hold {hold_id} on wallet {self.user_id} was placed with another payload")
             return existing
-        deadline = at + ttl if ttl is not None else expires_at
+        deadline = later(at, ttl, f"hold {hold_id}") if ttl is not None else expires_at
         assert deadline is not None
         at = self._decision_time(at)
         if deadline <= at:

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from ledger import MAX_CREDITS
+
 T = TypeVar("T")
 
 
@@ -230,7 +232,7 @@ class GrantCreate(_In):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"amount": 50, "reason": "launch week", "expires_at": "2026-12-31T00:00:00Z"}]})
-    amount: int = Field(gt=0, le=1_000_000)
+    amount: int = Field(gt=0, le=MAX_CREDITS)
     reason: str = Field(min_length=1, max_length=200)
     expires_at: AwareDatetime | None = Field(
         default=None, description="when the credits lapse, with a time zone (`Z` or `+05:30`); null: never")
@@ -241,7 +243,7 @@ class AdjustmentCreate(_In):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"delta": -20, "reason": "duplicate referral bonus"}]})
-    delta: int = Field(ge=-1_000_000, le=1_000_000)
+    delta: int = Field(ge=-MAX_CREDITS, le=MAX_CREDITS)
     reason: str = Field(min_length=1, max_length=200)
 
 
