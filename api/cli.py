@@ -245,6 +245,25 @@ def rebuild_projections(
     typer.echo(f"replayed {count} events")
 
 
+@projections_app.command("failures")
+def projection_failures(
+        name: Annotated[list[str] | None, typer.Argument(help="Projections to list (default: all).")] = None,
+) -> None:
+    """List the events projections set aside because they cannot apply them (exits 1 if there are any).
+
+    Each line: projection, ledger position, event type, aggregate id, reason, when. Once the cause is
+    fixed, `projections rebuild NAME` applies the whole log again and clears the list of NAME."""
+    from api.processes.projector import set_aside
+
+    found = set_aside(name or [])
+    for item in found:
+        typer.echo(f"{item.projection}\t{item.position}\t{item.event_type}\t{item.aggregate_id}\t{item.reason}\t"
+                   f"{item.failed_at.isoformat()}")
+    if found:
+        raise typer.Exit(1)
+    typer.echo("no events set aside", err=True)
+
+
 app.add_typer(projections_app, name="projections")
 
 kafka_app = typer.Typer(help="The Kafka topics the project reads and writes.", no_args_is_help=True)
