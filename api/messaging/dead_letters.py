@@ -15,14 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, NoReturn
 
-import eventsourcing.persistence as store_errors
-import psycopg
-import sqlalchemy.exc
 from aiokafka.errors import KafkaError
 from fast_depends.exceptions import ValidationError as ArgumentsInvalid
 from faststream import BaseMiddleware
@@ -31,7 +27,8 @@ from faststream.kafka import KafkaRouter
 from pydantic import ValidationError
 
 from api.messaging.topics import dead_letter_topic
-from ledger import LedgerError, LedgerUnavailable
+from ledger import LedgerError
+from service import failures
 from service.errors import RejectedMessage
 
 log = logging.getLogger(__name__)
@@ -40,16 +37,6 @@ DeadLetterSink = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[
 Classify = Callable[[Exception], str | None]
 Where = tuple[str, int, int]
 UNPROCESSABLE = "unprocessable"  # x-error of a message that failed in a way no consumer names
-# Failures of what a consumer depends on, not of the message: the next delivery may not meet them.
-# (A store's DataError or ProgrammingError is not here: the same message would meet it every time.)
-TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError, KafkaError, LedgerUnavailable,  # OSError: connections refused or reset, timeouts, a full disk
-    store_errors.OperationalError, store_errors.InterfaceError, store_errors.InternalError,
-    store_errors.ConnectionPoolClosedError, store_errors.WaitInterruptedError, store_errors.ShutDown,
-    sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError,
-    sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.DisconnectionError,
-    sqlalchemy.exc.TimeoutError,
-)
 
 
 class InvalidJson(ValueError):
@@ -69,7 +56,7 @@ def strict_json(body: bytes) -> Any:
 def transient(error: BaseException) -> bool:
     """Whether ``error`` is a failure of a database, the broker or the network, which a later delivery
     of the same message may not meet."""
-    return isinstance(error, TRANSIENT)
+    return isinstance(error, KafkaError) or failures.transient(error)
 
 
 def error_code(error: BaseException) -> str | None:
