@@ -92,6 +92,8 @@ def grant_credits(unit: Unit, kind: str, reference: str, awards: list[dict[str, 
     first applied, which a redelivery cannot repeat); nor is ``reported_at``, the partner's own time,
     kept on the reference."""
     payload = {"reference": reference, "awards": awards, **fields}
+    if recorded:
+        payload = _as_first_recorded(unit, kind, reference, payload, recorded)
     fingerprint, repeated = check_reference(unit, kind, reference, payload)
     if repeated:
         return
@@ -106,6 +108,18 @@ def grant_credits(unit: Unit, kind: str, reference: str, awards: list[dict[str, 
                      reference=reference, **extra, **fields, **(recorded or {}))
         targets[str(wallet.id)] = grant_id
     unit.add(Reference.record(kind, reference, fingerprint, targets, timestamp=at, reported_at=reported_at))
+
+
+def _as_first_recorded(unit: Unit, kind: str, reference: str, payload: dict[str, Any],
+                       recorded: dict[str, Any]) -> dict[str, Any]:
+    # A reference recorded before these fields were left out of the fingerprint matched them too:
+    # compare a repeat of it with the values its first grant has, so that it stays a repeat.
+    found = unit.get(Reference.id_for(kind, reference))
+    if not isinstance(found, Reference) or found.digest == digest({"kind": kind, **payload}) or not found.targets:
+        return payload
+    wallet_key, grant_id = next(iter(found.targets.items()))
+    first = require(unit.get(UUID(wallet_key)), Wallet, UnknownReference(f"wallet {wallet_key}")).grants[grant_id]
+    return {**payload, **{name: getattr(first, name) for name in recorded}}
 
 
 def close_grants(unit: Unit, kind: str, reference: str, closing: str,

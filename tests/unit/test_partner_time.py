@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from api.messaging.dead_letters import error_code
-from ledger import InvalidCommand, Ledger
+from ledger import ConflictingCommand, InvalidCommand, Ledger, Wallet
 from ledger.reference import Reference
+from ledger.steps import grant_credits
 from service.messages import PAYMENT_MESSAGES, REFERRAL_MESSAGES, PaymentMessage, ReferralMessage
 from service.occurred import OccurredBounds, OccurredInFuture, OccurredLongAgo
 from service.payments import apply_payment
@@ -121,3 +123,18 @@ def test_a_duration_added_past_the_last_date_is_a_refusal_naming_what(memory_led
         memory_ledger.place_hold(user_id="ana", hold_id="h1", amount=5, at=last_day)
     with pytest.raises(InvalidCommand, match="past the last representable date"):
         policy.referral.expiry(last_day)
+
+
+def test_a_referral_recorded_while_its_expiry_was_fingerprinted_is_still_a_repeat(memory_ledger: Ledger) -> None:
+    awards: list[dict[str, Any]] = [{"user_id": "ana", "credits": 50, "role": "referrer"}]
+    # As the earlier version recorded it: the expiry, from the message's occurred_at, in the fingerprint.
+    first = memory_ledger.execute(lambda unit: grant_credits(
+        unit, "referral", "ref-old", awards, Wallet.ReferralBonusGranted, NOW, price=None,
+        expires_at=NOW + timedelta(days=90)))
+    later = NOW + timedelta(hours=1)
+    again = memory_ledger.grant_referral_bonus(referral_id="ref-old", awards=awards, at=later,
+                                               expires_at=later + timedelta(days=90))
+    assert again.repeated and again.position == first.position
+    with pytest.raises(ConflictingCommand):
+        memory_ledger.grant_referral_bonus(referral_id="ref-old", awards=[{**awards[0], "credits": 60}], at=later,
+                                           expires_at=later + timedelta(days=90))
