@@ -38,12 +38,13 @@ from ledger.errors import (
 )
 from ledger.generation import Generation
 from ledger.unit import Outcome
-from ledger.values import MAX_CREDITS, MAX_MINOR, Money, generation_id, wallet_id
+from ledger.values import MAX_CREDITS, MAX_MINOR, MAX_TERM, Money, generation_id, wallet_id
 from ledger.wallet import Wallet
 
 __all__ = [
     "MAX_CREDITS",
     "MAX_MINOR",
+    "MAX_TERM",
     "CaptureExceedsHold",
     "ConflictingCommand",
     "Generation",

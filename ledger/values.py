@@ -27,6 +27,9 @@ PAID_SOURCES = frozenset({"purchase", "redemption"})
 # 100 million major units: INR 10 crore, USD 100 million), beyond any horizon this ledger runs.
 MAX_CREDITS = 1_000_000
 MAX_MINOR = 10_000_000_000
+# The longest a grant may last or a hold stay open: a century. Further is a typo, and near year 9999
+# a date cannot be moved to UTC or have a duration added (read columns store UTC).
+MAX_TERM = timedelta(days=36_500)
 
 
 def stable_id(kind: str, reference: str) -> UUID:
@@ -85,6 +88,15 @@ def later(at: datetime, duration: timedelta, what: str) -> datetime:
         return at + duration
     except OverflowError:
         raise InvalidCommand(f"{what}: {at.isoformat()} plus {duration} is past the last representable date") from None
+
+
+def check_term(expires_at: datetime, *, at: datetime, what: str) -> datetime:
+    """Check that ``what``'s deadline ``expires_at`` is after ``at`` and at most ``MAX_TERM`` later."""
+    if expires_at <= at:
+        raise InvalidCommand(f"{what} would expire at {expires_at}, before {at}")
+    if expires_at - at > MAX_TERM:  # a difference never overflows, a UTC conversion near year 9999 may
+        raise InvalidCommand(f"{what} would expire at {expires_at}, more than {MAX_TERM.days} days after {at}")
+    return expires_at
 
 
 @dataclass(frozen=True)

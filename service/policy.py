@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from generation.templates import load_toml
-from ledger import MAX_CREDITS, MAX_MINOR, InvalidCommand
+from ledger import MAX_CREDITS, MAX_MINOR, MAX_TERM, InvalidCommand
 
 DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
-MAX_EXPIRY_DAYS = 36_500  # a bonus may last a century; longer is a typo, and past year 9999 cannot be written
+MAX_EXPIRY_DAYS = MAX_TERM.days  # the longest a grant may last
 
 
 class PolicyError(ValueError):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from ledger import MAX_CREDITS
+from ledger import MAX_CREDITS, MAX_TERM
 
 T = TypeVar("T")
 
@@ -235,7 +235,15 @@ class GrantCreate(_In):
     amount: int = Field(gt=0, le=MAX_CREDITS)
     reason: str = Field(min_length=1, max_length=200)
     expires_at: AwareDatetime | None = Field(
-        default=None, description="when the credits lapse, with a time zone (`Z` or `+05:30`); null: never")
+        default=None, description="when the credits lapse, with a time zone (`Z` or `+05:30`), within "
+                                  f"{MAX_TERM.days} days; null: never")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _within_the_longest_term(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value - datetime.now(UTC) > MAX_TERM:
+            raise ValueError(f"must be at most {MAX_TERM.days} days from now")
+        return value
 
 
 class AdjustmentCreate(_In):

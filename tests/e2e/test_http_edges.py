@@ -67,3 +67,18 @@ def test_a_purchase_stamped_far_from_the_service_clock_is_a_422_and_generations_
     assert deliver(client, {**purchase(), "occurred_at": datetime.now(UTC).isoformat()}).status_code == 200
     accepted = client.post("/v1/generations", json=POSTER, headers={**ALICE, **key()})
     assert accepted.status_code == 202, accepted.text
+
+
+@pytest.mark.parametrize("expires_at", ["9999-12-31T23:59:59-05:00", "2200-01-01T00:00:00Z"])
+def test_an_admin_grant_expiring_past_the_longest_term_is_a_422_naming_expires_at(client: TestClient,
+                                                                                   expires_at: str) -> None:
+    admin = bearer("root", "admin")
+    refused = client.post("/v1/admin/wallets/alice/grants", json={"amount": 5, "reason": "r", "expires_at": expires_at},
+                          headers={**admin, **key()})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"].endswith("expires_at") and "36500 days" in refused.text
+    granted = client.post("/v1/admin/wallets/alice/grants", json={"amount": 5, "reason": "r"},
+                          headers={**admin, **key()})
+    read = client.get(f"/v1/admin/wallets/alice?min_position={granted.json()['position']}", headers=admin)
+    assert read.status_code == 200 and read.json()["available"] == 5
+    assert "projection_failures" not in client.get("/readyz").json()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from api.http.schemas import AdjustmentCreate, GrantCreate
 from api.messaging.dead_letters import error_code
-from ledger import MAX_CREDITS, MAX_MINOR, InvalidAmount, Ledger, Money
+from ledger import MAX_CREDITS, MAX_MINOR, MAX_TERM, InvalidAmount, InvalidCommand, Ledger, Money
 from service.messages import PAYMENT_MESSAGES
 from service.payments import apply_payment
 from service.policy import Policy, load_policy
@@ -105,3 +105,12 @@ def test_a_policy_over_a_limit_is_refused_naming_the_field(path: tuple[Any, ...]
     with pytest.raises(ValidationError) as refused:
         Policy.model_validate(data)
     assert refused.value.errors()[0]["loc"] == path
+
+
+@pytest.mark.parametrize("expires_at", [NOW + MAX_TERM + timedelta(seconds=1),
+                                        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5)))])
+def test_the_ledger_refuses_a_grant_lasting_longer_than_the_longest_term(memory_ledger: Ledger,
+                                                                         expires_at: datetime) -> None:
+    with pytest.raises(InvalidCommand, match=f"more than {MAX_TERM.days} days after"):
+        memory_ledger.grant_promo(user_id="ana", reference="g", amount=5, reason="r", at=NOW, expires_at=expires_at)
+    memory_ledger.grant_promo(user_id="ana", reference="g", amount=5, reason="r", at=NOW, expires_at=NOW + MAX_TERM)
