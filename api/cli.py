@@ -153,7 +153,8 @@ def serve(host: str = typer.Option("", help="Address to listen on (default: STUD
 
 @app.command()
 def token(user_id: str, admin: bool = typer.Option(False, help="Give the token the admin role."),
-          ttl_minutes: int = typer.Option(0, help="Lifetime in minutes (0: STUDIO_TOKEN_TTL_MINUTES).")) -> None:
+          ttl_minutes: int = typer.Option(0, min=0, max=60 * 24 * 30, help="Lifetime in minutes, at most 30 days "
+                                          "(0: STUDIO_TOKEN_TTL_MINUTES).")) -> None:
     """Print a bearer token for USER_ID (embedded default only)."""
     from api.processes.serve import token as make_token
 
@@ -244,6 +245,25 @@ def rebuild_projections(
         typer.echo(f"{error}: another projector is running on these tables; run the rebuild again", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"replayed {count} events")
+
+
+@projections_app.command("failures")
+def projection_failures(
+        name: Annotated[list[str] | None, typer.Argument(help="Projections to list (default: all).")] = None,
+) -> None:
+    """List the events projections set aside because they cannot apply them (exits 1 if there are any).
+
+    Each line: projection, ledger position, event type, aggregate id, reason, when. Once the cause is
+    fixed, `projections rebuild NAME` applies the whole log again and clears the list of NAME."""
+    from api.processes.projector import set_aside
+
+    found = set_aside(name or [])
+    for item in found:
+        typer.echo(f"{item.projection}\t{item.position}\t{item.event_type}\t{item.aggregate_id}\t{item.reason}\t"
+                   f"{item.failed_at.isoformat()}")
+    if found:
+        raise typer.Exit(1)
+    typer.echo("no events set aside", err=True)
 
 
 app.add_typer(projections_app, name="projections")

@@ -33,14 +33,18 @@ from ledger.errors import (
     InvalidCommand,
     InvalidTransition,
     LedgerError,
+    LedgerUnavailable,
     UnknownReference,
 )
 from ledger.generation import Generation
 from ledger.unit import Outcome
-from ledger.values import Money, generation_id, wallet_id
+from ledger.values import MAX_CREDITS, MAX_MINOR, MAX_TERM, Money, generation_id, wallet_id
 from ledger.wallet import Wallet
 
 __all__ = [
+    "MAX_CREDITS",
+    "MAX_MINOR",
+    "MAX_TERM",
     "CaptureExceedsHold",
     "ConflictingCommand",
     "Generation",
@@ -53,6 +57,7 @@ __all__ = [
     "InvalidTransition",
     "Ledger",
     "LedgerError",
+    "LedgerUnavailable",
     "Money",
     "Outcome",
     "UnknownReference",

@@ -37,29 +37,35 @@ class Ledger(LedgerCore):
 
     # Credits in.
 
+    # ``at`` is the service's clock, the time of every event; ``reported_at`` is the partner's own
+    # time for the same fact, recorded as data and never used to decide anything.
+
     def purchase(self, *, user_id: str, payment_id: str, pack_id: str, amount: int, price: Money,
-                 at: datetime) -> Outcome:
+                 at: datetime, reported_at: datetime | None = None) -> Outcome:
         """Credit a paid pack, once per payment id."""
         positive_money(price, "price")
+        credits(amount)
         return self.execute(lambda u: grant_credits(
             u, "payment", payment_id, [{"user_id": user_id, "credits": amount, "pack_id": pack_id}],
-            Wallet.CreditsPurchased, at, price=price, expires_at=None))
+            Wallet.CreditsPurchased, at, price=price, expires_at=None, reported_at=reported_at))
 
-    def redeem(self, *, user_id: str, redemption_id: str, amount: int, value: Money, at: datetime) -> Outcome:
+    def redeem(self, *, user_id: str, redemption_id: str, amount: int, value: Money, at: datetime,
+               reported_at: datetime | None = None) -> Outcome:
         """Credit platform wallet balance converted to credits, once per redemption id."""
         positive_money(value, "redeemed value")
+        credits(amount, "redeemed credits")
         return self.execute(lambda u: grant_credits(
             u, "redemption", redemption_id, [{"user_id": user_id, "credits": amount}],
-            Wallet.CreditsRedeemed, at, price=value, expires_at=None))
+            Wallet.CreditsRedeemed, at, price=value, expires_at=None, reported_at=reported_at))
 
     def grant_referral_bonus(self, *, referral_id: str, awards: list[dict[str, Any]], at: datetime,
-                             expires_at: datetime | None) -> Outcome:
+                             expires_at: datetime | None, reported_at: datetime | None = None) -> Outcome:
         """Credit a referral's bonus to the referrer (and the referee), once per referral id."""
         if not awards:
             raise InvalidCommand(f"referral {referral_id} awards nobody")
         return self.execute(lambda u: grant_credits(
             u, "referral", referral_id, awards, Wallet.ReferralBonusGranted, at,
-            price=None, expires_at=expires_at))
+            price=None, recorded={"expires_at": expires_at}, reported_at=reported_at))
 
     def grant_share_bonus(self, *, user_id: str, reference: str, amount: int, at: datetime,
                           expires_at: datetime | None, day: str | None = None,
@@ -90,15 +96,15 @@ class Ledger(LedgerCore):
 
     # Credits out again.
 
-    def refund_purchase(self, *, payment_id: str, at: datetime) -> Outcome:
+    def refund_purchase(self, *, payment_id: str, at: datetime, reported_at: datetime | None = None) -> Outcome:
         """Refund a purchase: claw back its unspent credits and record what was spent."""
         return self.execute(lambda u: close_grants(
-            u, "payment", payment_id, "refund", Wallet.PurchaseRefunded, "purchase", at))
+            u, "payment", payment_id, "refund", Wallet.PurchaseRefunded, "purchase", at, reported_at))
 
-    def reverse_referral(self, *, referral_id: str, at: datetime) -> Outcome:
+    def reverse_referral(self, *, referral_id: str, at: datetime, reported_at: datetime | None = None) -> Outcome:
         """Reverse a referral: claw back the unspent bonus it granted."""
         return self.execute(lambda u: close_grants(
-            u, "referral", referral_id, "reversal", Wallet.ReferralReversed, "referral", at))
+            u, "referral", referral_id, "reversal", Wallet.ReferralReversed, "referral", at, reported_at))
 
     def expire_credits(self, *, user_id: str, at: datetime) -> Outcome:
         """Write off the remaining credits of the wallet's grants that expired by ``at``."""

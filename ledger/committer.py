@@ -30,7 +30,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, LedgerUnavailable
 from ledger.unit import Outcome, Unit
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ class GroupCommitter:
     def submit(self, command: Command) -> Outcome:
         """Run ``command`` in the next batch and wait for its outcome (or its error)."""
         if self._stopped:
-            raise RuntimeError("the ledger's group committer is closed")
+            raise LedgerUnavailable("the ledger's group committer is closed")
         future = Pending()
         self._queue.put((command, future))
         return future.result()

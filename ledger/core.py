@@ -17,6 +17,7 @@ from eventsourcing.persistence import InfrastructureFactory, IntegrityError, JSO
 from eventsourcing.utils import Environment
 
 from ledger.committer import GroupCommitter
+from ledger.errors import LedgerUnavailable
 from ledger.lots import DEFAULT_BURN_ORDER
 from ledger.store import transcodings
 from ledger.store.positions import position_of, versions_of
@@ -94,7 +95,7 @@ class LedgerCore(Application[UUID]):
                 for aggregate_id in unit.aggregates:
                     self.committer.evict(aggregate_id)
             return self.outcome(unit, value, events, {id(r.domain_event): r.notification.id for r in recordings})
-        raise RuntimeError(f"command could not be saved after {self.max_attempts} attempts")
+        raise LedgerUnavailable(f"command could not be saved after {self.max_attempts} attempts")
 
     def outcome(self, unit: Unit, value: Any, events: list[Any], positions: dict[int, int]) -> Outcome:
         """The outcome of a unit of work once its events are stored."""

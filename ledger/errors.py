@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+class LedgerUnavailable(RuntimeError):
+    """The ledger could not take a command just now (it is closing, or other writers kept winning):
+    not a rejection, so the same command may succeed when tried again."""
+
+
 class LedgerError(Exception):
     """Base of every error the ledger raises for a command it rejects."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,12 +20,17 @@ class Reference(Aggregate):
         reference: str
         digest: str
         targets: dict[str, str]  # wallet id -> grant id the command created or closed
+        # When the partner says it happened, by its own clock: data only, never the ledger's time
+        # (the event's timestamp is the service's clock). None when it said nothing, and before it was kept.
+        reported_at: datetime | None = None
 
-    def __init__(self, kind: str, reference: str, digest: str, targets: dict[str, str]) -> None:
+    def __init__(self, kind: str, reference: str, digest: str, targets: dict[str, str],
+                 reported_at: datetime | None = None) -> None:
         self.kind = kind
         self.reference = reference
         self.digest = digest
         self.targets = targets
+        self.reported_at = reported_at
 
     @staticmethod
     def id_for(kind: str, reference: str) -> UUID:

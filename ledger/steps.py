@@ -15,11 +15,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ledger.errors import ConflictingCommand, GenerationNotFound, InvalidCommand, UnknownReference
+from ledger.errors import ConflictingCommand, GenerationNotFound, InvalidAmount, InvalidCommand, UnknownReference
 from ledger.generation import Generation
 from ledger.reference import Reference
 from ledger.unit import StaleRead, Unit
-from ledger.values import Hold, Money, credits, digest, generation_id, stable_id, wallet_id
+from ledger.values import MAX_MINOR, Hold, Money, digest, generation_id, stable_id, wallet_id
 from ledger.wallet import Wallet
 
 A = TypeVar("A", bound=Aggregate)
@@ -74,8 +74,10 @@ def check_reference(unit: Unit, kind: str, reference: str, payload: dict[str, An
 
 
 def positive_money(amount: Money, what: str) -> Money:
-    """Check that a price is more than zero."""
-    credits(amount.minor, what)
+    """Check that a price is more than zero and at most ``MAX_MINOR`` minor units."""
+    if not 0 < amount.minor <= MAX_MINOR:
+        raise InvalidAmount(f"{what} must be more than 0 and at most {MAX_MINOR} minor units, "
+                            f"got {amount.minor} {amount.currency}")
     return amount
 
 
@@ -83,9 +85,15 @@ def positive_money(amount: Money, what: str) -> Money:
 
 
 def grant_credits(unit: Unit, kind: str, reference: str, awards: list[dict[str, Any]],
-                  event_class: type[Wallet.GrantEvent], at: datetime, **fields: Any) -> None:
-    """Grant credits to one or more wallets, once per external reference."""
+                  event_class: type[Wallet.GrantEvent], at: datetime, *, reported_at: datetime | None = None,
+                  recorded: dict[str, Any] | None = None, **fields: Any) -> None:
+    """Grant credits to one or more wallets, once per external reference. ``recorded`` fields go on the
+    events but are no part of what a repeat must match (an expiry that follows from when the grant was
+    first applied, which a redelivery cannot repeat); nor is ``reported_at``, the partner's own time,
+    kept on the reference."""
     payload = {"reference": reference, "awards": awards, **fields}
+    if recorded:
+        payload = _as_first_recorded(unit, kind, reference, payload, recorded)
     fingerprint, repeated = check_reference(unit, kind, reference, payload)
     if repeated:
         return
@@ -97,13 +105,26 @@ def grant_credits(unit: Unit, kind: str, reference: str, awards: list[dict[str, 
             raise StaleRead(f"{kind} {reference} was applied after its reference was read")
         extra = {k: v for k, v in award.items() if k not in ("user_id", "credits")}
         wallet.grant(event_class, grant_id=grant_id, amount=award["credits"], at=at,
-                     reference=reference, **extra, **fields)
+                     reference=reference, **extra, **fields, **(recorded or {}))
         targets[str(wallet.id)] = grant_id
-    unit.add(Reference.record(kind, reference, fingerprint, targets, timestamp=at))
+    unit.add(Reference.record(kind, reference, fingerprint, targets, timestamp=at, reported_at=reported_at))
+
+
+def _as_first_recorded(unit: Unit, kind: str, reference: str, payload: dict[str, Any],
+                       recorded: dict[str, Any]) -> dict[str, Any]:
+    # A reference recorded before these fields were left out of the fingerprint matched them too:
+    # compare a repeat of it with the values its first grant has, so that it stays a repeat.
+    found = unit.get(Reference.id_for(kind, reference))
+    if not isinstance(found, Reference) or found.digest == digest({"kind": kind, **payload}) or not found.targets:
+        return payload
+    wallet_key, grant_id = next(iter(found.targets.items()))
+    first = require(unit.get(UUID(wallet_key)), Wallet, UnknownReference(f"wallet {wallet_key}")).grants[grant_id]
+    return {**payload, **{name: getattr(first, name) for name in recorded}}
 
 
 def close_grants(unit: Unit, kind: str, reference: str, closing: str,
-                 event_class: type[Wallet.GrantClosed], source: str, at: datetime) -> None:
+                 event_class: type[Wallet.GrantClosed], source: str, at: datetime,
+                 reported_at: datetime | None = None) -> None:
     """Refund or reverse every grant made under ``kind:reference``, once."""
     original = unit.get(Reference.id_for(kind, reference))
     if not isinstance(original, Reference):
@@ -116,7 +137,8 @@ def close_grants(unit: Unit, kind: str, reference: str, closing: str,
         if wallet.grants[grant_id].closed:
             raise StaleRead(f"{closing} of {kind} {reference} was applied after its reference was read")
         wallet.close_grant(event_class, grant_id=grant_id, reference=reference, at=at, source=source)
-    unit.add(Reference.record(closing, reference, fingerprint, dict(original.targets), timestamp=at))
+    unit.add(Reference.record(closing, reference, fingerprint, dict(original.targets), timestamp=at,
+                              reported_at=reported_at))
 
 
 def decide_share_bonus(unit: Unit, user_id: str, reference: str, amount: int, at: datetime,

@@ -7,16 +7,29 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from ledger.errors import InvalidAmount
+from ledger.errors import InvalidAmount, InvalidCommand
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://studio-ledger/ids")
 GENESIS_HASH = "0" * 64
 
 PAID_SOURCES = frozenset({"purchase", "redemption"})
+
+# The largest amount one command may carry: credits in one grant, hold, capture or adjustment, and
+# minor units in one price or redeemed value. Every edge (HTTP bodies, the payments webhook, Kafka
+# messages, the policy file) refuses more with these same numbers, and so does the domain.
+# Sums stay far inside the read side's BIGINT columns (2**63 - 1, about 9.2e18): a wallet's
+# balance or lifetime figure reaches it only after 9.2e12 grants of MAX_CREDITS each, a
+# currency's journal total only after 9.2e8 payments of MAX_MINOR each (a billion payments of
+# 100 million major units: INR 10 crore, USD 100 million), beyond any horizon this ledger runs.
+MAX_CREDITS = 1_000_000
+MAX_MINOR = 10_000_000_000
+# The longest a grant may last or a hold stay open: a century. Further is a typo, and near year 9999
+# a date cannot be moved to UTC or have a duration added (read columns store UTC).
+MAX_TERM = timedelta(days=36_500)
 
 
 def stable_id(kind: str, reference: str) -> UUID:
@@ -60,10 +73,30 @@ def digest(data: Any) -> str:
 
 
 def credits(value: int, what: str = "amount") -> int:
-    """Check that ``value`` is a positive whole number of credits and return it."""
+    """Check that ``value`` is a positive whole number of credits, at most ``MAX_CREDITS``, and return it."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidAmount(f"{what} must be a positive whole number of credits, got {value!r}")
+    if value > MAX_CREDITS:
+        raise InvalidAmount(f"{what} must be at most {MAX_CREDITS} credits, got {value}")
     return value
+
+
+def later(at: datetime, duration: timedelta, what: str) -> datetime:
+    """``at`` plus ``duration``; ``InvalidCommand`` naming ``what`` when that is past the last
+    representable date (year 9999), a refusal instead of an ``OverflowError`` in the caller."""
+    try:
+        return at + duration
+    except OverflowError:
+        raise InvalidCommand(f"{what}: {at.isoformat()} plus {duration} is past the last representable date") from None
+
+
+def check_term(expires_at: datetime, *, at: datetime, what: str) -> datetime:
+    """Check that ``what``'s deadline ``expires_at`` is after ``at`` and at most ``MAX_TERM`` later."""
+    if expires_at <= at:
+        raise InvalidCommand(f"{what} would expire at {expires_at}, before {at}")
+    if expires_at - at > MAX_TERM:  # a difference never overflows, a UTC conversion near year 9999 may
+        raise InvalidCommand(f"{what} would expire at {expires_at}, more than {MAX_TERM.days} days after {at}")
+    return expires_at
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from ledger.errors import (
     InvalidCommand,
 )
 from ledger.lots import DEFAULT_BURN_ORDER, available, by_source, ending, expired_remainders, refund, take
-from ledger.values import GENESIS_HASH, Grant, Hold, Money, credits, digest, event_hash
+from ledger.values import GENESIS_HASH, Grant, Hold, Money, check_term, credits, digest, event_hash, later
 
 
 class Wallet(Aggregate):
@@ -262,8 +262,8 @@ class Wallet(Aggregate):
         at = self._decision_time(at)
         if grant_id in self.grants:
             raise ConflictingCommand(f"wallet {self.user_id} already has grant {grant_id}")
-        if expires_at is not None and expires_at <= at:
-            raise InvalidCommand(f"grant {reference} would expire at {expires_at}, before {at}")
+        if expires_at is not None:
+            check_term(expires_at, at=at, what=f"grant {reference}")
         self._settle(at)
         self._expire_due(at)
         self._trigger(event_class, at, grant_id=grant_id, credits=amount, expires_at=expires_at, price=price,
@@ -274,6 +274,7 @@ class Wallet(Aggregate):
         """An admin adjustment with a reason: adds a grant, or takes available credits."""
         if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
             raise InvalidAmount(f"an adjustment must be a non-zero whole number, got {delta!r}")
+        credits(abs(delta), "an adjustment")
         if not reason.strip():
             raise InvalidCommand(f"adjustment {reference} needs a reason")
         at = self._decision_time(at)
@@ -301,11 +302,10 @@ class Wallet(Aggregate):
             if existing.digest != fingerprint:
                 raise ConflictingCommand(f"hold {hold_id} on wallet {self.user_id} was placed with another payload")
             return existing
-        deadline = at + ttl if ttl is not None else expires_at
+        deadline = later(at, ttl, f"hold {hold_id}") if ttl is not None else expires_at
         assert deadline is not None
         at = self._decision_time(at)
-        if deadline <= at:
-            raise InvalidCommand(f"hold {hold_id} would expire at {deadline}, before {at}")
+        check_term(deadline, at=at, what=f"hold {hold_id}")
         self._settle(at)
         portions = take(self.grants.values(), amount, at, order, self.user_id)
         self._expire_due(at)

@@ -16,6 +16,8 @@ from ledger.wallet import Wallet
 from projections.base import Write
 from projections.db import UTCDateTime, metadata
 
+# Credits are BIGINT: each is a sum of amounts the ledger bounds by ledger.values.MAX_CREDITS, which
+# reaches 2**63 only after 9.2e12 grants of the maximum to one wallet (the arithmetic is beside the limit).
 wallet_balances = Table(
     "wallet_balances",
     metadata,

@@ -29,6 +29,8 @@ from ledger.wallet import Wallet
 from projections.base import Write
 from projections.db import UTCDateTime, metadata
 
+# One posting is at most one command's amount (ledger.values.MAX_CREDITS, MAX_MINOR); sums over the
+# journal are taken in SQL (numeric on PostgreSQL) and fit a BIGINT for 9.2e8 payments of MAX_MINOR.
 journal = Table(
     "journal",
     metadata,

@@ -2,7 +2,9 @@
 
 Each projection's tracking row (the last position it applied) is written in the same SQL transaction
 as its rows, so a crash anywhere before the commit leaves both untouched and the page is applied
-again on restart; after the commit neither is applied twice.
+again on restart; after the commit neither is applied twice. An event a projection cannot apply is
+set aside for that projection alone, recorded with its reason in the same transaction that moves its
+tracking row past it (``projections.failures``), so that one event never stops the read side.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any, cast
 
+import psycopg
+import sqlalchemy.exc
 from sqlalchemy import Connection, bindparam, delete, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger.store.follow import Follower, Stored
 from projections.base import Projection
 from projections.db import create_tables, metadata, tracking
+from projections.failures import forget_failures, projection_failures, record_failure
 
 log = logging.getLogger(__name__)
 # Built once: a statement made per page costs more to build and to key for the cache than to run.
@@ -28,6 +34,11 @@ MOVE_TRACKING = update(tracking).where(
     tracking.c.name.in_(bindparam("which", expanding=True)) & (tracking.c.position == bindparam("reached"))
 ).values(position=bindparam("last"))
 ANNOUNCE = text("SELECT pg_notify(:channel, :position)")
+# Failures of the read database's connection, not of an event: the page is tried again, never set aside.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.DisconnectionError,
+    sqlalchemy.exc.TimeoutError, psycopg.OperationalError, psycopg.InterfaceError, OSError,
+)
 
 
 class Projector:
@@ -55,7 +66,8 @@ class Projector:
 
     def setup(self) -> None:
         """Create the tables of every projection and its tracking row; read the positions reached."""
-        create_tables(self.engine, metadata, [tracking, *(t for p in self.projections.values() for t in p.tables)])
+        create_tables(self.engine, metadata, [tracking, projection_failures,
+                                              *(t for p in self.projections.values() for t in p.tables)])
         self.channel = notify_channel(self.engine)
         try:
             self.positions = self._tracking_rows()
@@ -122,27 +134,75 @@ class Projector:
             self._follower.stop()
 
     def apply(self, page: Sequence[Stored]) -> None:
-        """Apply one page to every projection behind it, each with its tracking row, in one transaction."""
+        """Apply one page to every projection behind it, each with its tracking row, in one transaction;
+        if that fails for a reason other than the read database's connection, apply it event by event
+        and set aside, for the projection that cannot apply it, each event that fails."""
         if not page:
             return
+        try:
+            self._commit(page, self.projections)
+        except Exception as error:
+            if not cannot_apply(error):
+                raise
+            for stored in page:  # an event of the page cannot be applied: find which, one event at a time
+                self._apply_alone(stored)
+        self._advanced()
+
+    def _commit(self, page: Sequence[Stored], names: Iterable[str]) -> None:
         last = page[-1].position
-        behind = {name: reached for name, reached in self.positions.items() if reached < last}
+        behind = {name: self.positions[name] for name in names if self.positions[name] < last}
+        if not behind:
+            return
         with self.engine.begin() as conn:
             # Move the tracking rows first: on PostgreSQL that locks them, so a second projector waits
             # here and then finds them moved, before it has written anything.
             self._track(conn, behind, last)
             writes = [write for name, reached in behind.items()
                       for write in self.projections[name].writes(conn, [s for s in page if s.position > reached])]
-            if self.channel is not None:  # delivered to listeners when (and only if) this commits
-                reached_all = min(max(p, last) for p in self.positions.values())
-                writes.append((ANNOUNCE, {"channel": self.channel, "position": str(reached_all)}))
+            writes += self._announcement(behind, last)
             with pipelined(conn):
                 for statement, parameters in writes:
                     conn.execute(statement, parameters)
+        self._moved(behind, last)
+
+    def _apply_alone(self, stored: Stored) -> None:
+        try:
+            self._commit([stored], self.projections)
+            return
+        except Exception as error:
+            if not cannot_apply(error):
+                raise
+        for name in self.projections:  # some projection cannot apply it: try each one on its own
+            try:
+                self._commit([stored], [name])
+            except Exception as error:
+                if not cannot_apply(error):
+                    raise
+                self._set_aside(name, stored, error)  # it can never apply here: set it aside, loudly
+
+    def _set_aside(self, name: str, stored: Stored, error: Exception) -> None:
+        reached = self.positions[name]
+        with self.engine.begin() as conn:
+            self._track(conn, {name: reached}, stored.position)
+            found = record_failure(conn, name, stored, error, datetime.now(UTC))
+            for statement, parameters in self._announcement({name: reached}, stored.position):
+                conn.execute(statement, parameters)
+        self._moved({name: reached}, stored.position)
+        log.error("projection %s cannot apply position %d (%s, aggregate %s): %s; set aside, listed by "
+                  "`studio-ledger projections failures`", name, stored.position, stored.type, found.aggregate_id,
+                  found.reason, exc_info=error)
+
+    def _announcement(self, behind: dict[str, int], last: int) -> list[tuple[Any, Any]]:
+        if self.channel is None:
+            return []
+        # Delivered to listeners when (and only if) the transaction commits.
+        reached_all = min(max(p, last) if name in behind else p for name, p in self.positions.items())
+        return [(ANNOUNCE, {"channel": self.channel, "position": str(reached_all)})]
+
+    def _moved(self, behind: dict[str, int], last: int) -> None:
         with self._changed:
-            for name in self.projections:
+            for name in behind:
                 self.positions[name] = max(self.positions[name], last)
-        self._advanced()
 
     def _advanced(self) -> None:
         with self._changed:
@@ -165,6 +225,7 @@ class Projector:
             for name in chosen:
                 for table in reversed(self.projections[name].tables):
                     conn.execute(delete(table))
+                forget_failures(conn, name)
                 conn.execute(update(tracking).where(tracking.c.name == name).values(position=0))
                 self.positions[name] = 0
         return self.catch_up(progress)
@@ -179,6 +240,12 @@ class Projector:
             done = conn.execute(MOVE_TRACKING, {"which": names, "reached": reached, "last": last})
             if done.rowcount != len(names):
                 raise ConcurrentProjector(f"projections {names} were moved by another projector")
+
+
+def cannot_apply(error: Exception) -> bool:
+    """Whether ``error`` says an event cannot be applied, rather than that the read database's connection
+    failed or another projector moved the tracking rows (both of which are worth trying again)."""
+    return not isinstance(error, (ConcurrentProjector, *TRANSIENT))
 
 
 def pipelined(conn: Connection) -> contextlib.AbstractContextManager[Any]:

@@ -145,3 +145,7 @@ class Service:
     def readiness(self) -> dict[str, str]:
         """Each dependency's state: "ok" or what is wrong."""
         return self.health.readiness()
+
+    def set_aside(self) -> list[str]:
+        """The events projections set aside, each with its position and reason (see ``Health.set_aside``)."""
+        return self.health.set_aside()

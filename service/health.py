@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from ledger import Ledger
 from ledger.store.tracking import Positions, positions_for
 from projections import queries
+from projections.failures import failure_counts, failures
 
 
 @dataclass
@@ -46,6 +47,16 @@ class Health:
             checks["broker"] = broker_reachable(self.kafka_servers)
         return checks
 
+    def set_aside(self, shown: int = 10) -> list[str]:
+        """The events projections set aside because they cannot apply them (the first ``shown``), each with
+        its position and reason: not a reason to refuse traffic (every other read keeps following), but
+        an operator's to resolve (``studio-ledger projections failures``)."""
+        try:
+            with self.engine.connect() as conn:
+                return [str(found) for found in failures(conn)[:shown]]
+        except Exception:  # the read database check already says what is wrong with it
+            return []
+
     def gauges(self) -> dict[str, dict[str, float]]:
         """Generations by status, credits held, each projection's lag and (with Kafka) the relay's."""
         head = self.ledger.recorder.max_notification_id() or 0
@@ -53,10 +64,12 @@ class Health:
             statuses = queries.generations_by_status(conn)
             held = queries.pending_holds(conn)
             positions = queries.tracked_positions(conn)
+            set_aside = failure_counts(conn)
         gauges: dict[str, dict[str, float]] = {
             "studio_generations": {k: float(v) for k, v in statuses.items()},
             "studio_held_credits": {"": float(held)},
             "studio_projection_lag": {k: float(max(0, head - v)) for k, v in positions.items()},
+            "studio_projection_failures": {k: float(set_aside.get(k, 0)) for k in positions},
         }
         if self.kafka_servers is not None:
             if self._relay is None:

@@ -25,9 +25,10 @@ from generation.inputs import InputPhotos
 from generation.messages import GenerationRequestedMessage, GenerationResult, RequestedPayload
 from generation.ports import ImageModel, ImageStore
 from generation.templates import Catalog
-from ledger import Generation, Ledger
+from ledger import Generation, Ledger, LedgerError
 from ledger.event_ids import event_id
 from ledger.store.follow import Follower, Stored
+from service.failures import transient
 from service.results import apply_result
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class InProcessPipeline:
         self.poll_interval = poll_interval
         self.clock = clock
         self.dispatched = 0
+        self.refused = 0  # results the ledger refused: logged, and no reason to stop the others
         self._follower: Follower | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
@@ -144,7 +146,17 @@ class InProcessPipeline:
         requests = [request_message(s) for s in page if not self._finished(s.event.originator_id)]
         results = runner.run(self._render(requests))
         for result in results:
-            apply_result(self.ledger, result, self.clock())
+            try:
+                apply_result(self.ledger, result, self.clock())
+            except Exception as error:
+                if transient(error):  # the store is out of reach: stop here, the page is read again
+                    raise
+                # This result can never apply (the Kafka result consumer would dead-letter it): the
+                # others must not wait behind it. Its hold expires and the sweeper fails the generation.
+                self.refused += 1
+                unforeseen = not isinstance(error, LedgerError)  # a bug: its trace is for whoever fixes it
+                log.error("in-process dispatch: the result for generation %s was refused (%s): %s",
+                          result.generation_id, type(error).__name__, error, exc_info=unforeseen)
         self.dispatched += len(results)
         self.positions.write(page[-1].position)
 

@@ -10,9 +10,12 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
+from ledger import MAX_MINOR
+
 Reference = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
 UserId = Annotated[str, Field(min_length=1, max_length=200)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+AmountMinor = Annotated[int, Field(gt=0, le=MAX_MINOR, description=f"minor units (paise, cents), at most {MAX_MINOR}")]
 
 
 class InboundMessage(BaseModel):
@@ -48,7 +51,7 @@ class CreditPackPurchased(InboundMessage):
     payment_id: Reference
     user_id: UserId
     pack_id: Annotated[str, Field(min_length=1, max_length=64)]
-    amount_minor: Annotated[int, Field(gt=0)]
+    amount_minor: AmountMinor
     currency: Currency
 
 
@@ -58,7 +61,7 @@ class WalletBalanceRedeemed(InboundMessage):
     type: Literal["WalletBalanceRedeemed"]
     redemption_id: Reference
     user_id: UserId
-    amount_minor: Annotated[int, Field(gt=0)]
+    amount_minor: AmountMinor
     currency: Currency
 
 

@@ -29,6 +29,7 @@ HELP = {
     "studio_generations": ("Generations by status", "status"),
     "studio_held_credits": ("Credits held across all wallets", ""),
     "studio_projection_lag": ("Positions each projection is behind the ledger's head", "projection"),
+    "studio_projection_failures": ("Events each projection set aside because it cannot apply them", "projection"),
     "studio_relay_lag": ("Positions the Kafka relay is behind the ledger's head", ""),
 }
 

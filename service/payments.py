@@ -12,6 +12,7 @@ from datetime import datetime
 from ledger import Ledger, Money, Outcome
 from service.errors import RejectedMessage
 from service.messages import CreditPackPurchased, PaymentRefunded, WalletBalanceRedeemed
+from service.occurred import DEFAULT_BOUNDS, OccurredBounds, reported_time
 from service.policy import Policy
 
 
@@ -40,9 +41,11 @@ class TooSmall(RejectedMessage):
 
 
 def apply_payment(ledger: Ledger, policy: Policy,
-                  message: CreditPackPurchased | WalletBalanceRedeemed | PaymentRefunded, *, at: datetime) -> Outcome:
-    """Apply a payment-flow message; ``at`` is used when the message carries no ``occurred_at``."""
-    at = message.occurred_at or at
+                  message: CreditPackPurchased | WalletBalanceRedeemed | PaymentRefunded, *, at: datetime,
+                  bounds: OccurredBounds = DEFAULT_BOUNDS) -> Outcome:
+    """Apply a payment-flow message at ``at``, the service's clock; its ``occurred_at`` is recorded as
+    reported, and refused when it is further from ``at`` than ``bounds`` allow."""
+    reported = reported_time(message.occurred_at, now=at, bounds=bounds, what=f"{message.type} message")
     if isinstance(message, CreditPackPurchased):
         pack = policy.pack(message.pack_id)
         if pack is None:
@@ -51,7 +54,8 @@ def apply_payment(ledger: Ledger, policy: Policy,
             raise PriceMismatch(f"payment {message.payment_id}: pack {pack.id} costs {pack.price_minor} "
                                 f"{pack.currency}, paid {message.amount_minor} {message.currency}")
         return ledger.purchase(user_id=message.user_id, payment_id=message.payment_id, pack_id=pack.id,
-                               amount=pack.credits, price=Money(message.amount_minor, message.currency), at=at)
+                               amount=pack.credits, price=Money(message.amount_minor, message.currency), at=at,
+                               reported_at=reported)
     if isinstance(message, WalletBalanceRedeemed):
         rate = policy.redemption
         if message.currency != rate.currency:
@@ -62,6 +66,6 @@ def apply_payment(ledger: Ledger, policy: Policy,
             raise TooSmall(f"redemption {message.redemption_id}: {message.amount_minor} {message.currency} "
                            "is worth less than one credit")
         return ledger.redeem(user_id=message.user_id, redemption_id=message.redemption_id, amount=amount,
-                             value=Money(message.amount_minor, message.currency), at=at)
-    return ledger.refund_purchase(payment_id=message.payment_id, at=at)
+                             value=Money(message.amount_minor, message.currency), at=at, reported_at=reported)
+    return ledger.refund_purchase(payment_id=message.payment_id, at=at, reported_at=reported)
 

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from generation.templates import load_toml
+from ledger import MAX_CREDITS, MAX_MINOR, MAX_TERM, InvalidCommand
 
 DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
+MAX_EXPIRY_DAYS = MAX_TERM.days  # the longest a grant may last
 
 
 class PolicyError(ValueError):
@@ -26,8 +28,8 @@ class Pack(_Strict):
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: str = Field(min_length=1)
-    credits: int = Field(gt=0)
-    price_minor: int = Field(gt=0)
+    credits: int = Field(gt=0, le=MAX_CREDITS)
+    price_minor: int = Field(gt=0, le=MAX_MINOR)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
@@ -35,7 +37,7 @@ class Redemption(_Strict):
     """How platform wallet balance converts to credits."""
 
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    credits_per_major_unit: int = Field(gt=0)
+    credits_per_major_unit: int = Field(gt=0, le=MAX_CREDITS)
     minor_per_major: int = Field(default=100, gt=0)
 
     def credits_for(self, amount_minor: int) -> int:
@@ -46,24 +48,30 @@ class Redemption(_Strict):
 class Bonus(_Strict):
     """Credits granted for an action, and when they expire."""
 
-    expires_in_days: int = Field(default=0, ge=0)
+    expires_in_days: int = Field(default=0, ge=0, le=MAX_EXPIRY_DAYS)
 
     def expiry(self, at: datetime) -> datetime | None:
-        """When a bonus granted at ``at`` expires (None: never)."""
-        return at + timedelta(days=self.expires_in_days) if self.expires_in_days else None
+        """When a bonus granted at ``at`` expires (None: never); ``InvalidCommand`` past the last date."""
+        if not self.expires_in_days:
+            return None
+        try:
+            return at + timedelta(days=self.expires_in_days)
+        except OverflowError:
+            raise InvalidCommand(f"a bonus granted at {at} would expire {self.expires_in_days} days later, "
+                                 "past the last representable date") from None
 
 
 class Referral(Bonus):
     """The referral bonus, for the referrer and optionally the referee."""
 
-    referrer_credits: int = Field(gt=0)
-    referee_credits: int = Field(default=0, ge=0)
+    referrer_credits: int = Field(gt=0, le=MAX_CREDITS)
+    referee_credits: int = Field(default=0, ge=0, le=MAX_CREDITS)
 
 
 class Share(Bonus):
     """The bonus for sharing a generated image."""
 
-    credits: int = Field(ge=0)
+    credits: int = Field(ge=0, le=MAX_CREDITS)
     max_bonuses_per_day: int = Field(default=3, ge=0)
 
 

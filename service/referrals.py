@@ -8,6 +8,7 @@ from datetime import datetime
 from ledger import Ledger, Outcome
 from service.errors import RejectedMessage
 from service.messages import ReferralConverted, ReferralReversed
+from service.occurred import DEFAULT_BOUNDS, OccurredBounds, reported_time
 from service.policy import Policy
 
 
@@ -18,11 +19,12 @@ class SelfReferral(RejectedMessage):
 
 
 def apply_referral(ledger: Ledger, policy: Policy, message: ReferralConverted | ReferralReversed,
-                   *, at: datetime) -> Outcome:
-    """Apply an affiliate-system message; ``at`` is used when the message carries no ``occurred_at``."""
-    at = message.occurred_at or at
+                   *, at: datetime, bounds: OccurredBounds = DEFAULT_BOUNDS) -> Outcome:
+    """Apply an affiliate-system message at ``at``, the service's clock; its ``occurred_at`` is recorded as
+    reported, and refused when it is further from ``at`` than ``bounds`` allow."""
+    reported = reported_time(message.occurred_at, now=at, bounds=bounds, what=f"{message.type} message")
     if isinstance(message, ReferralReversed):
-        return ledger.reverse_referral(referral_id=message.referral_id, at=at)
+        return ledger.reverse_referral(referral_id=message.referral_id, at=at, reported_at=reported)
     if message.referrer_user_id == message.referee_user_id:
         raise SelfReferral(f"referral {message.referral_id}: user {message.referrer_user_id} referred themselves")
     bonus = policy.referral
@@ -30,4 +32,4 @@ def apply_referral(ledger: Ledger, policy: Policy, message: ReferralConverted | 
     if bonus.referee_credits:
         awards.append({"user_id": message.referee_user_id, "credits": bonus.referee_credits, "role": "referee"})
     return ledger.grant_referral_bonus(referral_id=message.referral_id, awards=awards, at=at,
-                                       expires_at=bonus.expiry(at))
+                                       expires_at=bonus.expiry(at), reported_at=reported)

@@ -24,6 +24,7 @@ from service.errors import (
     UploadRefused,
     WalletNotFound,
 )
+from service.occurred import OccurredAtRefused
 
 log = logging.getLogger(__name__)
 TYPE_PREFIX = "urn:studio-ledger:problem:"
@@ -92,6 +93,8 @@ def translate(error: Exception) -> Problem:
         return Problem(422, error.code, "Invalid Idempotency-Key", str(error), field="header.Idempotency-Key")
     if isinstance(error, UploadRefused):
         return Problem(422, error.code, "Invalid upload", str(error), field="file")
+    if isinstance(error, OccurredAtRefused):
+        return Problem(422, error.code, "Message refused", str(error), field=error.field)
     if isinstance(error, UploadQuotaExceeded):
         return Problem(429, error.code, "Too many uploads", str(error),
                        headers={"Retry-After": str(error.retry_after)}, quota=error.quota)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from ledger import MAX_CREDITS, MAX_TERM
 
 T = TypeVar("T")
 
@@ -230,10 +232,18 @@ class GrantCreate(_In):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"amount": 50, "reason": "launch week", "expires_at": "2026-12-31T00:00:00Z"}]})
-    amount: int = Field(gt=0, le=1_000_000)
+    amount: int = Field(gt=0, le=MAX_CREDITS)
     reason: str = Field(min_length=1, max_length=200)
     expires_at: AwareDatetime | None = Field(
-        default=None, description="when the credits lapse, with a time zone (`Z` or `+05:30`); null: never")
+        default=None, description="when the credits lapse, with a time zone (`Z` or `+05:30`), within "
+                                  f"{MAX_TERM.days} days; null: never")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _within_the_longest_term(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value - datetime.now(UTC) > MAX_TERM:
+            raise ValueError(f"must be at most {MAX_TERM.days} days from now")
+        return value
 
 
 class AdjustmentCreate(_In):
@@ -241,7 +251,7 @@ class AdjustmentCreate(_In):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"delta": -20, "reason": "duplicate referral bonus"}]})
-    delta: int = Field(ge=-1_000_000, le=1_000_000)
+    delta: int = Field(ge=-MAX_CREDITS, le=MAX_CREDITS)
     reason: str = Field(min_length=1, max_length=200)
 
 

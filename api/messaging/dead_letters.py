@@ -3,9 +3,11 @@
 A message that can never be processed (invalid JSON, a schema violation, a rejection by the credit
 policy or the ledger, a request the worker cannot render) is published to its topic's dead-letter
 topic with headers naming the error and where it came from, then acknowledged so the consumer goes
-on. Any other failure (the database or the broker is unreachable) is transient: the message is not
-acknowledged, and is delivered again after a backoff; so is a message whose dead letter the broker
-refused. Each consumer says which errors can never be cured and how ``x-error`` names them.
+on. A failure of something the consumer depends on (the database or the broker is unreachable,
+``transient``) is not acknowledged: the message is delivered again after a backoff; so is a message
+whose dead letter the broker refused. Any other error is dead-lettered too (``unprocessable``): a
+message that fails in a way nobody foresaw would fail the same way on every delivery, and retried
+for ever it would block its partition for everyone behind it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, NoReturn
 
+from aiokafka.errors import KafkaError
 from fast_depends.exceptions import ValidationError as ArgumentsInvalid
 from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException, NackMessage
@@ -25,6 +28,7 @@ from pydantic import ValidationError
 
 from api.messaging.topics import dead_letter_topic
 from ledger import LedgerError
+from service import failures
 from service.errors import RejectedMessage
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,7 @@ RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 DeadLetterSink = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[None]]
 Classify = Callable[[Exception], str | None]
 Where = tuple[str, int, int]
+UNPROCESSABLE = "unprocessable"  # x-error of a message that failed in a way no consumer names
 
 
 class InvalidJson(ValueError):
@@ -48,13 +53,20 @@ def strict_json(body: bytes) -> Any:
         raise InvalidJson(f"message body is not JSON: {error}") from None
 
 
+def transient(error: BaseException) -> bool:
+    """Whether ``error`` is a failure of a database, the broker or the network, which a later delivery
+    of the same message may not meet."""
+    return isinstance(error, KafkaError) or failures.transient(error)
+
+
 def error_code(error: BaseException) -> str | None:
-    """The inbound consumers' dead-letter reason for an error no retry can cure, or None for a transient one."""
+    """The inbound consumers' dead-letter reason for an error no retry can cure, or None for a transient one:
+    the error's own code, else ``unprocessable`` for any error not known to be transient."""
     if isinstance(error, ArgumentsInvalid | ValidationError):
         return "schema-violation"
     if isinstance(error, InvalidJson | RejectedMessage | LedgerError):
         return str(error.code)
-    return None
+    return None if transient(error) else UNPROCESSABLE
 
 
 class DeadLetters:
@@ -102,9 +114,12 @@ class _DeadLetterScope(BaseMiddleware):  # type: ignore[type-arg]
         code = self.policy.classify(exc_val)
         if code is None:
             await self.policy.redeliver(where, exc_val)
+        if code == UNPROCESSABLE:  # nobody foresaw it: the trace is for whoever fixes the code
+            log.error("%s[%s]@%s failed unexpectedly; dead-lettering it", *where, exc_info=exc_val)
         headers = {
             "x-error": code,
-            "x-error-message": str(exc_val)[:2000],
+            "x-error-message": f"{type(exc_val).__name__}: {exc_val}"[:2000] if code == UNPROCESSABLE
+            else str(exc_val)[:2000],
             "x-original-topic": record.topic,
             "x-original-partition": str(record.partition),
             "x-original-offset": str(record.offset),

@@ -8,13 +8,13 @@ own reference, so a redelivered message has no second effect.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from faststream.specification import AsyncAPI
 
@@ -34,16 +34,20 @@ def decode(message: StreamMessage[Any]) -> Any:
     return strict_json(message.body)
 
 
-def received_at(message: KafkaMessage) -> datetime:
-    """When the broker stored the message: the time of a message that carries none of its own."""
-    record: Any = message.raw_message
-    return datetime.fromtimestamp(record.timestamp / 1000, tz=UTC)
+def service_clock() -> datetime:
+    """The service's clock: the time of every message applied. Neither the message's ``occurred_at``
+    nor the record's timestamp (set by the producer) is trusted as the ledger's time."""
+    return datetime.now(UTC)
 
 
 def build_inbound(ledger: Ledger, policy: Policy, settings: MessagingSettings, *,
-                  apply_referral: Apply = referrals.apply_referral, apply_payment: Apply = payments.apply_payment,
-                  retry_delays: tuple[float, ...] = RETRY_DELAYS) -> FastStream:
+                  apply_referral: Apply | None = None, apply_payment: Apply | None = None,
+                  retry_delays: tuple[float, ...] = RETRY_DELAYS,
+                  clock: Callable[[], datetime] = service_clock) -> FastStream:
     """The consumers' FastStream app on a Kafka broker, with dead letters and retries."""
+    bounds = settings.occurred_bounds()
+    apply_referral = apply_referral or functools.partial(referrals.apply_referral, bounds=bounds)
+    apply_payment = apply_payment or functools.partial(payments.apply_payment, bounds=bounds)
     broker = broker_for(settings)
     router = dead_lettering((settings.referrals_topic, settings.payments_topic), delays=retry_delays)
     timing = group_timing(settings)
@@ -51,16 +55,16 @@ def build_inbound(ledger: Ledger, policy: Policy, settings: MessagingSettings, *
     @router.subscriber(settings.referrals_topic, group_id=settings.referral_group_id, title=settings.referrals_topic,
                        description="Referral conversions and reversals from the affiliate system.",
                        ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode, **timing)
-    async def on_referral(body: ReferralMessage, message: KafkaMessage) -> None:
+    async def on_referral(body: ReferralMessage) -> None:
         """Grant or claw back a referral bonus, once per referral id."""
-        await asyncio.to_thread(apply_referral, ledger, policy, body, at=received_at(message))
+        await asyncio.to_thread(apply_referral, ledger, policy, body, at=clock())
 
     @router.subscriber(settings.payments_topic, group_id=settings.payment_group_id, title=settings.payments_topic,
                        description="Pack purchases, wallet redemptions and refunds from the payment flow.",
                        ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode, **timing)
-    async def on_payment(body: PaymentMessage, message: KafkaMessage) -> None:
+    async def on_payment(body: PaymentMessage) -> None:
         """Credit a purchase or redemption, or refund a purchase, once per payment or redemption id."""
-        await asyncio.to_thread(apply_payment, ledger, policy, body, at=received_at(message))
+        await asyncio.to_thread(apply_payment, ledger, policy, body, at=clock())
 
     broker.include_router(router)
     return FastStream(broker, specification=specification(broker))

@@ -2,8 +2,9 @@
 
 At-least-once from Kafka (one consumer group); the ledger makes a repeat a no-op. A message that
 does not validate, or that the ledger rejects (a generation it never saw), goes to ``<topic>.dlq``.
-Any other error (the event store is unreachable) leaves the message to be read again: a result is
-never dropped, so the offset moves on only once the ledger recorded it or the DLQ has it.
+A failure of the event store or the broker (``dead_letters.transient``) leaves the message to be read
+again; any other error dead-letters it too. A result is never dropped: the offset moves on only once
+the ledger recorded it or the DLQ has it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from faststream.kafka import KafkaBroker, KafkaRouter
 from pydantic import ValidationError
 
 from api.messaging.broker import group_timing, raw_body
-from api.messaging.dead_letters import dead_lettering
+from api.messaging.dead_letters import dead_lettering, transient
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from ledger import Ledger, LedgerError
 from service.results import apply_result
@@ -29,8 +30,10 @@ RETRY_DELAYS = (1.0,)  # before reading a result again that the ledger could not
 
 
 def unprocessable(error: Exception) -> str | None:
-    """The dead-letter reason (the error's name) for a result no retry can cure; None for a transient failure."""
-    return type(error).__name__ if isinstance(error, ValidationError | LedgerError) else None
+    """The dead-letter reason (the error's name) for a result no retry can cure; None for a transient failure
+    (a database or the broker out of reach). An error nobody foresaw is no transient failure: retried for
+    ever, it would hold up every result behind it in its partition."""
+    return None if transient(error) and not isinstance(error, ValidationError | LedgerError) else type(error).__name__
 
 
 def add_result_consumer(broker: KafkaBroker, ledger: Ledger, settings: GenerationSettings, *,

@@ -11,7 +11,9 @@ from tqdm import tqdm
 from api.probes import beats_within
 from api.processes.leading import lead
 from projections import Projector
-from service.bootstrap import build_projector
+from projections.db import create_tables, metadata
+from projections.failures import SetAside, failures, projection_failures
+from service.bootstrap import build_projector, build_read_engine
 from service.leader import lock_for
 from service.settings import Settings
 
@@ -67,6 +69,17 @@ def rebuild(names: Sequence[str]) -> int:
             return projector.rebuild(names, progress=bar.update)
     finally:
         close(projector)
+
+
+def set_aside(names: Sequence[str]) -> list[SetAside]:
+    """The events the named projections (all by default) set aside because they cannot apply them."""
+    engine = build_read_engine()
+    try:
+        create_tables(engine, metadata, [projection_failures])  # a read database no projector has run on yet
+        with engine.connect() as conn:
+            return failures(conn, names)
+    finally:
+        engine.dispose()
 
 
 def close(projector: Projector) -> None:

@@ -15,6 +15,7 @@ from projections.audit.replay import Check
 from projections.audit.state import WalletState
 from projections.balances import wallet_balances, wallet_grants
 from projections.db import tracking
+from projections.failures import failures, projection_failures
 from projections.generations import generations
 from projections.journal import journal
 from projections.statement import wallet_statement
@@ -44,6 +45,11 @@ class ProjectionDiff:
             return []
         with self.engine.connect() as conn:
             reached = {str(n): int(p) for n, p in conn.execute(select(tracking.c.name, tracking.c.position))}
+            set_aside = failures(conn) if projection_failures.name in tables else []
+        for found in set_aside:  # the cause of the differences the comparison will show, named first
+            folded.find("", (found.position, found.event_type),
+                        f"projection {found.projection} set this event aside (aggregate {found.aggregate_id}): "
+                        f"{found.reason}")
         checks: list[tuple[int, Check]] = []
         if "wallet_balances" in reached:
             checks.append((reached["wallet_balances"], self._wallets))

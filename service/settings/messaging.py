@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from service.settings.parts import KafkaSettings, PolicySettings
+from service.settings.parts import KafkaSettings, OccurredSettings, PolicySettings
 
 
-class MessagingSettings(KafkaSettings, PolicySettings):
+class MessagingSettings(KafkaSettings, PolicySettings, OccurredSettings):
     """How the relay and the inbound consumers talk to the broker (its address and the generation topics
     are shared with the pipeline: ``KafkaSettings``)."""
 

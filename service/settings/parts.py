@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.occurred import OccurredBounds
 
 Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]  # Kafka's codecs, or none
 
@@ -27,6 +30,18 @@ class PolicySettings(StudioSettings):
     """The credits policy file (packs, bonuses, expiries)."""
 
     policy_file: Path | None = None  # default: service/policy.toml
+
+
+class OccurredSettings(StudioSettings):
+    """How far a partner's ``occurred_at`` (payments webhook, Kafka messages) may be from the service's clock."""
+
+    occurred_at_max_skew_s: int = Field(default=300, ge=0, le=24 * 3600)  # ahead: clocks drift, not by hours
+    occurred_at_max_age_days: int = Field(default=30, ge=1, le=3650)  # behind: older is a typo or a replay
+
+    def occurred_bounds(self) -> OccurredBounds:
+        """The bounds a partner's ``occurred_at`` is checked against."""
+        return OccurredBounds(max_skew=timedelta(seconds=self.occurred_at_max_skew_s),
+                              max_age=timedelta(days=self.occurred_at_max_age_days))
 
 
 class KafkaSettings(StudioSettings):

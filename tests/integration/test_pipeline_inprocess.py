@@ -132,3 +132,24 @@ def test_the_background_pipeline_finishes_requests_as_they_are_stored(app: Ledge
     assert all(getattr(app.generation(g), "status", None) == "completed" for g in gens)
     wallet = app.wallet("ed")
     assert wallet is not None and wallet.consumed == 9
+
+
+def test_a_result_the_ledger_refuses_is_logged_and_the_other_learners_images_still_land(
+        app: Ledger, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    funded(app, "ana")
+    funded(app, "bo")
+    stuck = request(app, "ana", "k1")
+    # A purchase dated 2035, as the service accepted one before partner times were bounded: ana's
+    # wallet now decides at 2035 (her hold expired then), so the completion of her generation is refused.
+    app.purchase(user_id="ana", payment_id="pay-2035", pack_id="starter", amount=10, price=Money(1000, "INR"),
+                 at=datetime(2035, 1, 1, tzinfo=UTC))
+    fine = request(app, "bo", "k2")
+    dispatch = pipeline(app, tmp_path, CountingModel())
+    assert dispatch.run_once() == 2
+    assert dispatch.refused == 1
+    done = app.generation(fine)
+    assert done is not None and done.status == "completed"
+    left = app.generation(stuck)
+    assert left is not None and left.status == "requested"
+    assert any(f"result for generation {stuck} was refused (InvalidCommand)" in r.getMessage()
+               for r in caplog.records)

@@ -181,8 +181,9 @@ def test_every_events_postings_sum_to_zero_in_credits_and_in_money(app: Ledger, 
     assert revenue == -9900
 
 
-class Crash(Exception):
-    """The projector process dying between applying an event and committing."""
+class Crash(BaseException):
+    """The projector process dying between applying an event and committing (a BaseException, as a
+    process's death is no error of the event's: the projector would set aside an event that raised one)."""
 
 
 class CrashingOn:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import eventsourcing.persistence as store_errors
 import pytest
+import sqlalchemy.exc
 from pydantic import ValidationError
 
 from api.messaging.dead_letters import DeadLetters, InvalidJson, error_code, strict_json
+from api.messaging.results import unprocessable as results_unprocessable
 from api.messaging.topics import dead_letter_topic
-from ledger import ConflictingCommand, UnknownReference
+from ledger import ConflictingCommand, LedgerUnavailable, UnknownReference
 from service.messages import PAYMENT_MESSAGES
 from service.payments import PriceMismatch, UnknownPack
 
@@ -39,9 +44,22 @@ def test_errors_no_retry_can_cure_are_dead_lettered_with_their_reason(error: Exc
     assert error_code(error) == code
 
 
-@pytest.mark.parametrize("error", [ConnectionError("refused"), TimeoutError(), OSError("network down")])
-def test_other_failures_are_transient(error: Exception) -> None:
+@pytest.mark.parametrize("error", [
+    ConnectionError("refused"), TimeoutError(), OSError("network down"),
+    store_errors.OperationalError("server closed the connection"), sqlite3.OperationalError("database is locked"),
+    sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("gone")), LedgerUnavailable("closing"),
+])
+def test_failures_of_the_database_or_the_network_are_transient(error: Exception) -> None:
     assert error_code(error) is None
+
+
+@pytest.mark.parametrize("error", [
+    OverflowError("date value out of range"), KeyError("grant"), TypeError("unexpected"),
+    store_errors.DataError("integer out of range"), ValueError("bad"),
+])
+def test_an_error_nobody_foresaw_is_dead_lettered_not_retried_for_ever(error: Exception) -> None:
+    assert error_code(error) == "unprocessable"
+    assert results_unprocessable(error) == type(error).__name__
 
 
 def test_the_pause_before_a_redelivery_grows_per_message_and_is_capped() -> None:

@@ -131,7 +131,10 @@ def test_a_referral_grants_the_configured_bonus_to_both_users_with_expiry(memory
     assert available(memory_ledger, "bo") == policy.referral.referee_credits
     wallet = memory_ledger.wallet("ana")
     assert wallet is not None
-    assert wallet.available(T0 + timedelta(days=policy.referral.expires_in_days)) == 0
+    # The expiry runs from when the service applied it (five days after the referral happened).
+    expiry = T0 + timedelta(days=5 + policy.referral.expires_in_days)
+    assert wallet.available(expiry - timedelta(seconds=1)) == policy.referral.referrer_credits
+    assert wallet.available(expiry) == 0
 
 
 def test_a_reversal_claws_back_the_unspent_bonus(memory_ledger: Ledger, policy: Policy) -> None:

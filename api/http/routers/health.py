@@ -20,10 +20,14 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "A dependency is down or the projections lag"}})
 def readyz(service: ServiceDep) -> JSONResponse:
     """Ready to serve: the event store and read database answer, projections keep up, broker reachable.
-    On PostgreSQL, ``roles`` says which of the projector, pipeline and sweeper work in this replica."""
+    On PostgreSQL, ``roles`` says which of the projector, pipeline and sweeper work in this replica.
+    ``projection_failures`` lists events a projection set aside because it cannot apply them: reported
+    here, but no reason to take the replica out of service (every other read keeps following)."""
     checks = service.readiness()
     ready = all(v == "ok" for v in checks.values())
     body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
+    if set_aside := service.set_aside():
+        body["projection_failures"] = set_aside
     if roles := service.leading():
         body["roles"] = roles
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -53,7 +53,8 @@ async def deliver(service: Service, commands: Commands, body: bytes, signature: 
 
     def answer() -> Answer:
         outcome = commands.run(message.type, lambda: apply_payment(
-            service.ledger, service.policy, message, at=service.clock()))
+            service.ledger, service.policy, message, at=service.clock(),
+            bounds=service.api.occurred_bounds()))
         return 200, WebhookAccepted(type=message.type, position=outcome.position, repeated=outcome.repeated
                                     ).model_dump(mode="json")
 
