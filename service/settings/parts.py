@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PORT = re.compile(r"[0-9]{1,5}")  # ASCII: str.isdigit() also takes '²', which int() then refuses
 
 
 class StudioSettings(BaseSettings):
@@ -41,7 +44,7 @@ class KafkaSettings(StudioSettings):
     @classmethod
     def _check_servers(cls, value: str) -> str:
         servers = [s.strip() for s in value.split(",") if s.strip()]
-        bad = [s for s in servers if not s.rpartition(":")[2].isdigit() or not s.rpartition(":")[0]]
+        bad = [s for s in servers if not PORT.fullmatch(s.rpartition(":")[2]) or not s.rpartition(":")[0]]
         if not servers or bad:
             raise ValueError(f"bootstrap servers must be host:port[,host:port...], got {value!r}")
         return ",".join(servers)

@@ -16,7 +16,7 @@ from api.http.deps import CommandsDep, CurrentUser, IdempotencyKey, ServiceDep
 from api.http.problems import Problem
 from api.http.routers.webhooks import deliver
 from api.http.schemas import DemoPurchaseAccepted, DemoPurchaseCreate, DevToken, DevTokenCreate, problems
-from api.http.signatures import sign
+from api.http.signatures import parse_header, sign
 from service.container import Service, is_embedded
 from service.errors import IdempotencyKeyReused
 
@@ -59,10 +59,11 @@ async def create_demo_purchase(body: DemoPurchaseCreate, user: CurrentUser, key:
     message = {"type": "CreditPackPurchased", "version": 1, "payment_id": payment_id, "user_id": user.user_id,
                "pack_id": pack.id, "amount_minor": pack.price_minor, "currency": pack.currency}
     raw = json.dumps(message, separators=(",", ":")).encode()
-    signature = sign(service.api.webhook_secret.get_secret_value(), raw, int(time.time()))
+    now = int(time.time())
+    signed = parse_header(sign(service.api.webhook_secret.get_secret_value(), raw, now), now=now, tolerance=0)
     # The webhook's keys are the payment flow's: one per payment, never a caller's own key.
     try:
-        status, answer = await deliver(service, commands, raw, signature, payment_id)
+        status, answer = await deliver(service, commands, raw, signed, payment_id)
     except IdempotencyKeyReused:
         raise IdempotencyKeyReused(key, f"Idempotency-Key {key!r} was already used to buy another pack") from None
     accepted = DemoPurchaseAccepted(**answer, payment_id=payment_id, pack_id=pack.id, credits=pack.credits)
