@@ -34,6 +34,8 @@ class ApiSettings(PolicySettings):
     token_ttl_minutes: int = Field(default=60 * 24, ge=1, le=60 * 24 * 30)
     webhook_secret: SecretStr = SecretStr(EMBEDDED_WEBHOOK_SECRET)
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    # The most bytes of body a request may send (JSON routes); uploads take upload_max_bytes more.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     read_wait_ms: int = Field(default=2000, ge=0, le=30_000)
     ready_max_lag: int = Field(default=10_000, ge=0)
     # How long a generation may take: its hold expires then, and the sweeper fails it with reason "timeout".
