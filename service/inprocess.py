@@ -28,6 +28,7 @@ from generation.templates import Catalog
 from ledger import Generation, Ledger
 from ledger.event_ids import event_id
 from ledger.store.follow import Follower, Stored
+from service.liveness import thread_state
 from service.results import apply_result
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,10 @@ class InProcessPipeline:
     def failure(self) -> BaseException | None:
         """The error that stopped the background dispatch, if one did (it resumes on the next start)."""
         return self._failure
+
+    def check(self) -> str:
+        """"ok" while the dispatch thread follows the log, else what stopped it."""
+        return thread_state(self._thread, self._failure)
 
     def stop(self) -> None:
         """Stop after the current page; the model's connections are closed on the dispatch thread."""
