@@ -8,6 +8,7 @@ this an unauthenticated 150 MB body was read in full to be answered 401.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.http import problems
 from api.http.problems import BodyTooLarge, Problem
 
+log = logging.getLogger(__name__)
 CONTENT_LENGTH = re.compile(rb"[0-9]{1,18}")  # ASCII: the header is bytes here, never '²'
 Authenticate = Callable[[str | None], Awaitable[object]]  # the Authorization header -> a caller, or raises
 
@@ -64,7 +66,10 @@ class Edge:
             if rule.needs_caller and (length != b"0" or chunked):
                 await self.authenticate(headers.get(b"authorization", b"").decode("latin-1") or None)
         except Exception as error:  # a refusal before the body: answered like any route's error
-            await problems.translate(error).response(scope["path"])(scope, receive, send)
+            problem = problems.translate(error)
+            if problem.status >= 500:  # a key set that cannot be fetched, say: logged as the routes log it
+                log.error("request %s %s failed before its body", scope["method"], scope["path"], exc_info=error)
+            await problem.response(scope["path"])(scope, receive, send)
             return
         await Limited(self.app, rule.limit)(scope, receive, send)
 
