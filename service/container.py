@@ -25,6 +25,7 @@ from service.auth import TokenVerifier
 from service.health import Health
 from service.idempotency import IdempotencyStore
 from service.leader import LeadingPart, lock_for
+from service.liveness import thread_state
 from service.metrics import Metrics
 from service.policy import Policy
 from service.settings import is_embedded
@@ -59,6 +60,7 @@ class Service:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _threads: list[threading.Thread] = field(default_factory=list)
     _parts: list[LeadingPart] = field(default_factory=list)
+    _checks: dict[str, Callable[[], str]] = field(default_factory=dict)  # each part's liveness, by name
 
     @cached_property
     def reads(self) -> Engine:
@@ -78,9 +80,11 @@ class Service:
         parts: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
         if self.api.run_projector:
             parts.append(("projector", self._start_projector, self._stop_projector))
+            self._checks["projector"] = self._projector_state
         for name, part in (("pipeline", self.pipeline), ("sweeper", self.sweeper)):
             if part is not None:
                 parts.append((name, part.start, part.stop))
+                self._checks[name] = part.check
         if self.store.store == "postgres":
             self._parts = [LeadingPart(name, lock_for(name, self.store), start, stop) for name, start, stop in parts]
             projecting = next((p for p in self._parts if p.name == "projector"), None)
@@ -93,6 +97,7 @@ class Service:
                 start()
         if self.purger is not None:
             self.purger.start()
+            self._checks["purger"] = self.purger.check
 
     def stop(self) -> None:
         """Stop the sweeper, the pipeline and the projector (giving their locks up), then close the stores."""
@@ -113,6 +118,15 @@ class Service:
     def leading(self) -> dict[str, str]:
         """Which of the projector, pipeline and sweeper work in this process ("leader") and which stand by."""
         return {part.name: part.role for part in self._parts}
+
+    def parts(self) -> dict[str, str]:
+        """Each background part this process runs: "ok" or what stopped it. A part standing by for another
+        replica's lock does not run here, and is left to ``leading()``."""
+        standing_by = {part.name for part in self._parts if not part.leads}
+        return {name: check() for name, check in self._checks.items() if name not in standing_by}
+
+    def _projector_state(self) -> str:
+        return thread_state(self._threads[-1] if self._threads else None)
 
     def _start_projector(self) -> None:
         self.projector.setup()  # where the previous leader left the projections, when taking over
@@ -143,8 +157,8 @@ class Service:
         self.watcher.saw(position)
 
     def readiness(self) -> dict[str, str]:
-        """Each dependency's state: "ok" or what is wrong."""
-        return self.health.readiness()
+        """Each dependency's and each background part's state: "ok" or what is wrong."""
+        return {**self.health.readiness(), **self.parts()}
 
     def set_aside(self) -> list[str]:
         """The events projections set aside, each with its position and reason (see ``Health.set_aside``)."""

@@ -29,6 +29,7 @@ from ledger import Generation, Ledger, LedgerError
 from ledger.event_ids import event_id
 from ledger.store.follow import Follower, Stored
 from service.failures import transient
+from service.liveness import thread_state
 from service.results import apply_result
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,10 @@ class InProcessPipeline:
     def failure(self) -> BaseException | None:
         """The error that stopped the background dispatch, if one did (it resumes on the next start)."""
         return self._failure
+
+    def check(self) -> str:
+        """"ok" while the dispatch thread follows the log, else what stopped it."""
+        return thread_state(self._thread, self._failure)
 
     def stop(self) -> None:
         """Stop after the current page; the model's connections are closed on the dispatch thread."""

@@ -19,6 +19,7 @@ from eventsourcing.utils import get_topic
 
 from ledger import ConflictingCommand, Generation, InvalidTransition, Ledger, Wallet, wallet_id
 from ledger.store.follow import Follower, Stored
+from service.liveness import thread_state
 
 log = logging.getLogger(__name__)
 FOLLOWED = (Wallet.WalletOpened, Wallet.HoldPlaced, Wallet.HoldCaptured, Wallet.HoldReleased, Wallet.HoldExpired,
@@ -125,6 +126,10 @@ class SweepLoop:
         self._stopping.clear()
         self._thread = threading.Thread(target=self.run, name="ledger-sweeper", daemon=True)
         self._thread.start()
+
+    def check(self) -> str:
+        """"ok" while the sweeping thread runs, else "stopped"."""
+        return thread_state(self._thread)
 
     def stop_soon(self) -> None:
         """Ask the loop to stop after the current sweep, without waiting for it."""

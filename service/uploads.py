@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 from generation.fetch import FetchRefused, Photo, decode_photo
 from generation.ports import ImageStore, Upload, UploadInfo
 from service.errors import UploadQuotaExceeded, UploadRefused
+from service.liveness import thread_state
 
 log = logging.getLogger(__name__)
 MAX_SIDE = 2048  # longer edge kept: enough for any model, and no learner's camera original is stored
@@ -106,6 +107,10 @@ class UploadPurger:
         """Start purging in the background."""
         self._thread = threading.Thread(target=self._run, name="upload-purge", daemon=True)
         self._thread.start()
+
+    def check(self) -> str:
+        """"ok" while the purging thread runs, else "stopped"."""
+        return thread_state(self._thread)
 
     def stop(self) -> None:
         """Stop after the current pass."""

@@ -14,7 +14,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http import docs, problems
+from api.http import deps, docs, problems
+from api.http.edge import Edge
 from api.http.previews import Previews
 from api.http.routers import (
     admin,
@@ -73,9 +74,10 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     app.state.previews = Previews()
     problems.install(app)
     docs.install(app)
-    for module in (catalog, previews, wallet, generations, uploads, share_page, media, webhooks, admin, config, dev,
-                   health):
-        app.include_router(module.router)
+    routers = [m.router for m in (catalog, previews, wallet, generations, uploads, share_page, media, webhooks, admin,
+                                  config, dev, health)]
+    for router in routers:
+        app.include_router(router)
     page.install(app, service)
 
     def openapi() -> dict[str, Any]:
@@ -88,6 +90,11 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
+    # Inside CORS, so a refused cross-origin request still carries the headers that let the page read why.
+    app.add_middleware(Edge, routes=[r for router in routers for r in router.routes], limit=service.api.max_body_bytes,
+                       larger={"/v1/uploads": service.media.upload_max_bytes + service.api.max_body_bytes},
+                       needs_caller=deps.needs_caller,
+                       authenticate=lambda header: deps.authenticate(service, deps.bearer_token(header)))
     if service.api.embed_origins:  # the platform's own pages may call the API from the browser
         app.add_middleware(CORSMiddleware, allow_origins=service.api.embed_origins, allow_methods=CORS_METHODS,
                            allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSED, max_age=600)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import anyio.to_thread
 from fastapi import Depends, Header, Query, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.auth import Principal, unauthorized
@@ -30,11 +31,29 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 async def get_principal(service: ServiceDep,
                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller named by the bearer token; 401 without a valid one."""
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        return await authenticate(service, None)
+    return await authenticate(service, credentials.credentials)
+
+
+async def authenticate(service: Service, token: str | None) -> Principal:
+    """The caller a bearer token names; a 401 without one or with one that is not valid."""
+    if not token:
         raise unauthorized("an Authorization: Bearer <token> header is required")
     if service.verifier.jwks is not None:  # the key may have to be fetched: not on the event loop
-        return await anyio.to_thread.run_sync(service.verifier.verify, credentials.credentials)
-    return service.verifier.verify(credentials.credentials)
+        return await anyio.to_thread.run_sync(service.verifier.verify, token)
+    return service.verifier.verify(token)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, as the routes' own check reads it."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def needs_caller(dependant: Dependant) -> bool:
+    """Whether a route (or any dependency it has) asks for the caller."""
+    return dependant.call is get_principal or any(needs_caller(d) for d in dependant.dependencies)
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]

@@ -51,6 +51,14 @@ class Problem(Exception):
         return JSONResponse(body, status_code=self.status, headers=self.headers, media_type=MEDIA_TYPE)
 
 
+class BodyTooLarge(Problem):
+    """A request body over the limit of the route it was sent to."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, "body-too-large", "Request body too large",
+                         f"the body is larger than the {limit} bytes this route takes", limit=limit)
+
+
 _LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific first
     (errors.HoldAlreadyResolved, 409, "Hold already resolved"),
     (errors.ConflictingCommand, 409, "Conflicting request"),

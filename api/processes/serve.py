@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from service.bootstrap import build_service
-from service.settings import ApiSettings, Settings, StoreSettings, is_embedded
+from service.settings import ApiSettings, Settings, StoreSettings, demo_refused, is_embedded
 
 
 def serve(*, host: str | None = None, port: int | None = None) -> None:
@@ -32,8 +32,8 @@ def serve(*, host: str | None = None, port: int | None = None) -> None:
 
 
 def welcome(api: ApiSettings, store: StoreSettings) -> str:
-    """What `serve` prints first: where the service answers, where its data lives and, on the embedded
-    default, how to get a token."""
+    """What `serve` prints first: where the service answers, where its data lives, on the embedded default how
+    to get a token, and whether the demo sign-in and purchase are on (and why not)."""
     base = api.public_url.rstrip("/")
     lines = [f"Studio Ledger on {base}  (API docs {base}/docs)"]
     if store.store == "postgres":
@@ -46,6 +46,10 @@ def welcome(api: ApiSettings, store: StoreSettings) -> str:
         if os.path.isabs(command) and command.startswith(os.getcwd() + os.sep):
             command = os.path.relpath(command)
         lines.append(f"a token for user alice: {command} token alice  (add --admin for an admin token)")
+    if (off := demo_refused(store, api)) is not None:
+        lines.append(f"demo sign-in and purchase: off ({off}); /v1/dev answers 404")
+    else:
+        lines.append("demo sign-in and purchase: on (the embedded default, on loopback only)")
     return "\n".join(lines)
 
 

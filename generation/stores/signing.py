@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 
+EXPIRES = re.compile(r"[0-9]{1,12}")  # ASCII: str.isdigit() also takes '²', which int() then refuses
+SIGNATURE = re.compile(r"[A-Za-z0-9_-]{43}")  # URL-safe base64 of 32 bytes, unpadded
 EMBEDDED_MEDIA_KEY = "embedded-default-media-signing-key-do-not-use-in-production"
 
 
@@ -32,8 +35,10 @@ def check(key: str, path: str, expires: str | None, given: str | None, now: floa
     """None when the signature of ``path`` is valid and unexpired, else what is wrong with it."""
     if not expires or not given:
         return "the link is not signed"
-    if not expires.isdigit() or len(expires) > 12:
+    if not EXPIRES.fullmatch(expires):
         return "the link's expiry is not a time"
+    if not SIGNATURE.fullmatch(given):  # compare_digest raises on non-ASCII text
+        return "the link's signature is not valid"
     if not hmac.compare_digest(signature(key, path, int(expires)), given):
         return "the link's signature is not valid"
     if int(expires) < (time.time() if now is None else now):

@@ -4,12 +4,13 @@ is defined once, in ``service.settings.parts``."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from service.settings.generation import GenerationSettings
-from service.settings.http import ApiSettings
+from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET, ApiSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.parts import PolicySettings
 from service.settings.store import StoreSettings
@@ -79,6 +80,28 @@ def is_embedded(store: StoreSettings, api: ApiSettings) -> bool:
     return store.store != "postgres" and api.dispatch == "inprocess"
 
 
+def demo_refused(store: StoreSettings, api: ApiSettings) -> str | None:
+    """Why the demo sign-in and purchase (``/v1/dev``) are off, or None where they are on: only on the
+    untouched embedded default listening on loopback, where whoever reaches the service is at this machine.
+    With secrets of the operator's own they would mint that operator's admin tokens for anyone."""
+    if not is_embedded(store, api):
+        return "outside the embedded default"
+    if (api.jwt_algorithm != "HS256" or api.jwks_url or api.jwt_secret.get_secret_value() != EMBEDDED_JWT_SECRET
+            or api.webhook_secret.get_secret_value() != EMBEDDED_WEBHOOK_SECRET):
+        return "STUDIO_JWT_SECRET, STUDIO_WEBHOOK_SECRET or STUDIO_JWKS_URL is set"
+    if not is_loopback(api.host):
+        return f"listening on {api.host}, not on loopback only"
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
 def read_db_url(store: StoreSettings, api: ApiSettings) -> str:
     """The read database: as configured, else beside the event store (SQLite file or the same PostgreSQL)."""
     if api.read_db_url:
@@ -94,5 +117,5 @@ def read_db_url(store: StoreSettings, api: ApiSettings) -> str:
             f"?options=-csearch_path%3D{store.postgres_schema}")
 
 
-__all__ = ["ApiSettings", "GenerationSettings", "MessagingSettings", "Settings", "StoreSettings", "is_embedded",
-           "read_db_url"]
+__all__ = ["ApiSettings", "GenerationSettings", "MessagingSettings", "Settings", "StoreSettings", "demo_refused",
+           "is_embedded", "is_loopback", "read_db_url"]

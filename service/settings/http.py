@@ -34,8 +34,13 @@ class ApiSettings(PolicySettings, OccurredSettings):
     token_ttl_minutes: int = Field(default=60 * 24, ge=1, le=60 * 24 * 30)
     webhook_secret: SecretStr = SecretStr(EMBEDDED_WEBHOOK_SECRET)
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    # The most bytes of body a request may send (JSON routes); uploads take upload_max_bytes more.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     read_wait_ms: int = Field(default=2000, ge=0, le=30_000)
     ready_max_lag: int = Field(default=10_000, ge=0)
+    # /healthz fails when no worker thread runs a trivial function within this many seconds (under the
+    # kubelet's 5 s probe timeout, so the probe says why).
+    liveness_timeout_s: float = Field(default=3.0, ge=0.05, le=60.0)
     # How long a generation may take: its hold expires then, and the sweeper fails it with reason "timeout".
     generation_timeout_s: int = Field(default=900, ge=5, le=7 * 24 * 3600)
     checkout_url: str = ""  # the platform's checkout page for a pack: {pack_id} and {user_id} are filled in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from service.occurred import OccurredBounds
 
 Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]  # Kafka's codecs, or none
+
+PORT = re.compile(r"[0-9]{1,5}")  # ASCII: str.isdigit() also takes '²', which int() then refuses
 
 
 class StudioSettings(BaseSettings):
@@ -61,7 +64,7 @@ class KafkaSettings(StudioSettings):
     @classmethod
     def _check_servers(cls, value: str) -> str:
         servers = [s.strip() for s in value.split(",") if s.strip()]
-        bad = [s for s in servers if not s.rpartition(":")[2].isdigit() or not s.rpartition(":")[0]]
+        bad = [s for s in servers if not PORT.fullmatch(s.rpartition(":")[2]) or not s.rpartition(":")[0]]
         if not servers or bad:
             raise ValueError(f"bootstrap servers must be host:port[,host:port...], got {value!r}")
         return ",".join(servers)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
+from tests.browser.audit import low_contrast_text, unnamed_controls
 from tests.browser.conftest import Studio, Watch, free_port, user_name
 from tests.browser.steps import screenshot
 
@@ -101,3 +102,62 @@ def test_the_demo_sign_in_form_names_a_missing_user_at_its_field(page: Page, stu
     expect(page.get_by_role("alert")).to_contain_text("Enter a user name to sign in as")
     expect(page.get_by_label("Sign in as")).to_have_attribute("aria-invalid", "true")
     expect(page).to_have_title(re.compile("Creative Studio"))
+
+
+def signed_in_user(page: Page) -> str:
+    """The user of the token the page keeps."""
+    return str(page.evaluate("JSON.parse(atob(sessionStorage.getItem('studio.token').split('.')[1]"
+                             ".replace(/-/g, '+').replace(/_/g, '/'))).sub"))
+
+
+def test_a_link_for_another_learner_asks_before_switching_and_cancelling_keeps_the_learner(
+        page: Page, studio: Studio, request: pytest.FixtureRequest) -> None:
+    user = user_name(request)
+    other = f"{user}-x"
+    page.goto(f"{studio.base}/?lang=en#token={studio.token(user)}")
+    expect(page.get_by_text(f"Signed in as {user}", exact=True)).to_be_visible()
+    page.goto(f"{studio.base}/?lang=en#token={studio.token(user)}")  # the same learner's fresh token: no question
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    page.goto(f"{studio.base}/?lang=en#token={studio.token(other)}")  # a link naming someone else
+    dialog = page.get_by_role("dialog", name="Switch account?")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"This link signs in as {other}, but you are signed in as {user}.")
+    stay = dialog.get_by_role("button", name=f"Stay signed in as {user}")
+    expect(stay).to_be_focused()
+    assert unnamed_controls(page) == [] and low_contrast_text(page) == []
+    stay.click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_text(f"Signed in as {user}", exact=True)).to_be_visible()
+    assert signed_in_user(page) == user and page.url == f"{studio.base}/?lang=en"
+    page.goto(f"{studio.base}/?lang=en#token={studio.token(other)}")
+    dialog.get_by_role("button", name=f"Switch to {other}").click()
+    expect(page.get_by_text(f"Signed in as {other}", exact=True)).to_be_visible()
+    assert signed_in_user(page) == other
+
+
+def test_opening_the_studio_from_a_link_for_another_learner_asks_in_hindi_and_escape_keeps_the_learner(
+        page: Page, studio: Studio, request: pytest.FixtureRequest) -> None:
+    user = user_name(request)
+    other = f"{user}-x"
+    page.goto(f"{studio.base}/?lang=hi#token={studio.token(user)}")
+    expect(page.get_by_text(f"{user} के रूप में साइन इन", exact=True)).to_be_visible()
+    page.goto(f"{studio.base}/?lang=hi&from=mail#token={studio.token(other)}")  # a new load, not a hash change
+    dialog = page.get_by_role("dialog", name="खाता बदलें?")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name=f"{other} पर जाएँ")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_text(f"{user} के रूप में साइन इन", exact=True)).to_be_visible()
+    assert signed_in_user(page) == user
+
+
+def test_a_stale_link_for_another_learner_changes_nothing(
+        page: Page, studio: Studio, request: pytest.FixtureRequest) -> None:
+    user = user_name(request)
+    page.goto(f"{studio.base}/?lang=en#token={studio.token(user)}")
+    expect(page.get_by_text(f"Signed in as {user}", exact=True)).to_be_visible()
+    page.goto(f"{studio.base}/?lang=en#token={studio.token(user + '-x', ttl=timedelta(minutes=-5))}")
+    page.wait_for_timeout(300)
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.get_by_text(f"Signed in as {user}", exact=True)).to_be_visible()
+    assert signed_in_user(page) == user

@@ -5,23 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 
+from api.processes.serve import welcome
 from service.container import Service
 from service.idempotency import idempotency_keys
+from service.settings import demo_refused
+from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
 from tests.e2e.http_support import bearer, client_for, key, service_for, signed
 
 pytestmark = pytest.mark.e2e
-ALICE = bearer("alice")
+ALICE = bearer("alice", secret=EMBEDDED_JWT_SECRET)
+UNTOUCHED = {"jwt_secret": SecretStr(EMBEDDED_JWT_SECRET), "webhook_secret": SecretStr(EMBEDDED_WEBHOOK_SECRET)}
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Service:
-    """The embedded default (SQLite, in-process dispatch) without the pipeline."""
-    return service_for("sqlite", tmp_path, with_pipeline=False)
+    """The untouched embedded default (SQLite, in-process dispatch, its own secrets, on loopback) without the
+    pipeline."""
+    return service_for("sqlite", tmp_path, with_pipeline=False, **UNTOUCHED)
 
 
 @pytest.fixture
@@ -85,7 +92,7 @@ def test_a_demo_purchase_goes_through_the_signed_webhook_and_credits_the_pack(cl
     # The payment flow delivering the same payment later changes nothing.
     message = {"type": "CreditPackPurchased", "payment_id": body["payment_id"], "user_id": "alice",
                "pack_id": "creator", "amount_minor": 4900, "currency": "INR"}
-    content, headers = signed(message)
+    content, headers = signed(message, secret=EMBEDDED_WEBHOOK_SECRET)
     again = client.post("/v1/webhooks/payments", content=content, headers=headers)
     assert again.status_code == 200 and again.json()["repeated"]
     assert available(client, ALICE, again.json()["position"]) == 550
@@ -106,7 +113,7 @@ def test_a_demo_purchase_retried_with_its_key_credits_once_and_another_pack_unde
 
 def test_the_same_key_from_two_users_is_two_purchases(client: TestClient) -> None:
     shared = key()
-    bob = bearer("bob")
+    bob = bearer("bob", secret=EMBEDDED_JWT_SECRET)
     for headers in (ALICE, bob):
         response = client.post("/v1/dev/purchase", json={"pack_id": "starter"}, headers={**headers, **shared})
         assert response.status_code == 200 and not response.json()["repeated"]
@@ -125,24 +132,37 @@ def test_a_demo_purchase_needs_a_token_and_an_idempotency_key(client: TestClient
     assert response.status_code == 422 and "Idempotency-Key" in response.json()["field"]
 
 
-def test_a_demo_purchase_is_signed_with_the_configured_webhook_secret(tmp_path: Path) -> None:
-    service = service_for("sqlite", tmp_path, with_pipeline=False)
-    with client_for(service) as client:
-        response = client.post("/v1/dev/purchase", json={"pack_id": "starter"}, headers={**ALICE, **key()})
-        assert response.status_code == 200, response.text
-        forged, headers = signed({"type": "CreditPackPurchased", "payment_id": "p-x", "user_id": "alice",
-                                  "pack_id": "starter", "amount_minor": 900, "currency": "INR"},
-                                 secret="embedded-default-webhook-secret-do-not-use-in-production")
-        assert client.post("/v1/webhooks/payments", content=forged, headers=headers).status_code == 401
-
-
-def test_outside_the_embedded_default_the_dev_routes_are_404_problems(tmp_path: Path) -> None:
-    service = service_for("sqlite", tmp_path, with_pipeline=False, dispatch="kafka", run_sweeper=False)
+@pytest.mark.parametrize("settings", [
+    {"dispatch": "kafka", "run_sweeper": False},
+    {},  # the operator's own JWT and webhook secrets
+    {"jwt_secret": SecretStr(EMBEDDED_JWT_SECRET)},
+    {"webhook_secret": SecretStr(EMBEDDED_WEBHOOK_SECRET)},
+    {"host": "0.0.0.0", **UNTOUCHED},
+    {"host": "192.168.1.20", **UNTOUCHED},
+    {"host": "::", **UNTOUCHED},
+], ids=["kafka", "own-secrets", "own-webhook-secret", "own-jwt-secret", "any-address", "lan", "any-ipv6"])
+def test_the_dev_routes_are_404_problems_unless_on_the_untouched_embedded_default_on_loopback(
+        tmp_path: Path, settings: dict[str, Any]) -> None:
+    service = service_for("sqlite", tmp_path, with_pipeline=False, **settings)
+    headers = bearer("alice", secret=service.api.jwt_secret.get_secret_value())
     with client_for(service) as client:
         token = client.post("/v1/dev/token", json={"user_id": "mallory", "role": "admin"})
-        purchase = client.post("/v1/dev/purchase", json={"pack_id": "studio"}, headers={**ALICE, **key()})
+        purchase = client.post("/v1/dev/purchase", json={"pack_id": "studio"}, headers={**headers, **key()})
         for response in (token, purchase):
-            assert response.status_code == 404
+            assert response.status_code == 404, response.text
             assert response.headers["content-type"] == "application/problem+json"
-            assert "embedded default" in response.json()["detail"]
+            assert "here it is off" in response.json()["detail"]
         assert client.get("/v1/config").json()["embedded"] is False
+        assert 'id="signin-form"' not in client.get("/").text
+    assert f"demo sign-in and purchase: off ({demo_refused(service.store, service.api)})" in welcome(
+        service.api, service.store)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_the_untouched_embedded_default_on_loopback_has_the_demo_and_says_so(tmp_path: Path, host: str) -> None:
+    service = service_for("sqlite", tmp_path, with_pipeline=False, host=host, **UNTOUCHED)
+    assert demo_refused(service.store, service.api) is None
+    assert "demo sign-in and purchase: on" in welcome(service.api, service.store)
+    with client_for(service) as client:
+        assert client.post("/v1/dev/token", json={"user_id": "alice"}).status_code == 200
+        assert client.get("/v1/config").json()["embedded"] is True and 'id="signin-form"' in client.get("/").text

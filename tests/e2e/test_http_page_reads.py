@@ -35,7 +35,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 def test_the_config_tells_the_page_the_deployment_checkout_url_origins_and_rate(client: TestClient) -> None:
     assert client.get("/v1/config").json() == {
-        "embedded": True, "checkout_url": "https://learn.example.com/checkout?pack={pack_id}&user={user_id}",
+        "embedded": False,  # its own secrets: no demo sign-in
+        "checkout_url": "https://learn.example.com/checkout?pack={pack_id}&user={user_id}",
         "embed_origins": ["https://learn.example.com", "http://localhost:3000"],
         "redemption": {"currency": "INR", "credits_per_major_unit": 10, "minor_per_major": 100}}
 

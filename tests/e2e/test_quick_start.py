@@ -49,11 +49,12 @@ def test_serve_listens_where_told_and_says_where_it_is_and_how_to_get_a_token(tm
                               start_new_session=True)
     try:
         assert server.stdout is not None
-        banner = [server.stdout.readline() for _ in range(3)]
+        banner = [server.stdout.readline() for _ in range(4)]
         assert f"Studio Ledger on http://127.0.0.1:{port}" in banner[0]
         assert f"http://127.0.0.1:{port}/docs" in banner[0]
         assert f"data folder: {tmp_path.resolve()}" in banner[1]
         assert re.search(r"a token for user alice: \S*studio-ledger token alice", banner[2]), banner
+        assert banner[3].startswith("demo sign-in and purchase: on"), banner
         deadline = time.monotonic() + 30
         while True:
             try:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from api.http.deps import CommandsDep, IdempotencyKey, ServiceDep
 from api.http.problems import Problem
 from api.http.schemas import WebhookAccepted, problems
-from api.http.signatures import HEADER, verify
+from api.http.signatures import HEADER, Signed, check_signature, parse_header
 from service.commands import Answer, Commands
 from service.container import Service
 from service.messages import PAYMENT_MESSAGES
@@ -34,15 +34,16 @@ BODY = {"requestBody": {"required": True, "content": {"application/json": {"sche
              openapi_extra=BODY, operation_id="receive_payment_webhook")
 async def payments(request: Request, key: IdempotencyKey, service: ServiceDep, commands: CommandsDep) -> JSONResponse:
     """A purchase, redemption or refund from the payment flow, signed with the webhook secret."""
-    status, payload = await deliver(service, commands, await request.body(), request.headers.get(HEADER), key)
+    # The header is checked before the body is read: an unsigned or stale request costs no body.
+    signed = parse_header(request.headers.get(HEADER), now=time.time(), tolerance=service.api.webhook_tolerance_seconds)
+    status, payload = await deliver(service, commands, await request.body(), signed, key)
     return JSONResponse(payload, status_code=status)
 
 
-async def deliver(service: Service, commands: Commands, body: bytes, signature: str | None, key: str) -> Answer:
+async def deliver(service: Service, commands: Commands, body: bytes, signed: Signed, key: str) -> Answer:
     """Check a payment message's signature, validate it and apply it once under ``key``: the webhook's
     whole path, also taken by the embedded default's demo purchase."""
-    verify(service.api.webhook_secret.get_secret_value(), body, signature, now=time.time(),
-           tolerance=service.api.webhook_tolerance_seconds)
+    check_signature(service.api.webhook_secret.get_secret_value(), body, signed)
     try:
         message = PAYMENT_MESSAGES.validate_json(body)
     except ValidationError as error:

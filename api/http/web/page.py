@@ -17,7 +17,8 @@ from api.http.web.assets import FOREVER, Assets
 from api.http.web.headers import page_headers
 from api.http.web.i18n import LANGUAGES, LOCALES, Translator, choose_language, load_catalogue
 from generation.templates import Template
-from service.container import Service, is_embedded
+from service.container import Service
+from service.settings import demo_refused
 from service.settings.generation import GenerationSettings
 
 HERE = Path(__file__).parent
@@ -58,7 +59,7 @@ def build_studio(service: Service) -> Studio:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     return Studio(env=env, assets=Assets(HERE / "static"), messages=load_catalogue(),
                   headers=page_headers(embed_origins, image_origins(generation)),
-                  embedded=is_embedded(service.store, service.api), checkout_url=service.api.checkout_url,
+                  embedded=demo_refused(service.store, service.api) is None, checkout_url=service.api.checkout_url,
                   embed_origins=embed_origins)
 
 

@@ -11,11 +11,12 @@ const store = {
   remove: (key) => { try { sessionStorage.removeItem(key); } catch { memory.delete(key); } },
 };
 
+// The token a link carries, taken out of the address; kept only once the page signs in with it (a link
+// naming another learner is confirmed first).
 export function takeTokenFromAddress() {
   const params = new URLSearchParams(location.hash.slice(1));
   const token = params.get('token');
   if (!token) return null;
-  store.set(KEY, token);
   params.delete('token');
   const rest = params.toString();
   history.replaceState(history.state, '', location.pathname + location.search + (rest ? `#${rest}` : ''));
@@ -35,6 +36,8 @@ export function claims(token) {
     return null;
   }
 }
+
+export const userOf = (token) => claims(token)?.sub ?? null;
 
 export function hasExpired(token) {
   const found = claims(token);

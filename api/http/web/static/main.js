@@ -6,6 +6,7 @@ import { setupComposer } from './compose.js';
 import { clearErrors, showErrors } from './errors.js';
 import { setupGallery } from './gallery.js';
 import { makeI18n } from './i18n.js';
+import { confirmSwitch } from './switch.js';
 import { setupWallet } from './wallet.js';
 
 const config = JSON.parse(document.getElementById('studio-config').textContent);
@@ -89,13 +90,29 @@ if (form) {
   });
 }
 
-auth.takeTokenFromAddress();
+// A token from a link: the same learner's fresh token is taken at once; another learner's only once the
+// signed-in learner confirms the switch (cancelling keeps them signed in).
+async function offer(fresh) {
+  const current = token ?? auth.storedToken();
+  const signedIn = current && !auth.hasExpired(current) ? auth.userOf(current) : null;
+  const named = auth.userOf(fresh);
+  if (!signedIn || named === signedIn) {
+    begin(fresh);
+    return;
+  }
+  if (token === null) begin(current);  // their own studio behind the question
+  if (auth.hasExpired(fresh)) return;  // a stale or unreadable link for someone else changes nothing
+  if (await confirmSwitch({ t, from: signedIn, to: named })) begin(fresh);
+}
+
+const linked = auth.takeTokenFromAddress();
 window.addEventListener('hashchange', () => {  // the platform hands over a new token without a reload
   const fresh = auth.takeTokenFromAddress();
-  if (fresh) begin(fresh);
+  if (fresh) offer(fresh);
 });
 parent.listen((fresh) => begin(fresh));
 const stored = auth.storedToken();
-if (stored) begin(stored);
+if (linked) offer(linked);
+else if (stored) begin(stored);
 else show('signin', { focus: false });
 parent.tell('studio:ready');
