@@ -42,24 +42,45 @@ class Photo:
     height: int
 
 
+def declared(image: Image.Image, *, max_pixels: int) -> str:
+    """The content type of an opened (not yet decoded) ``image`` if its header declares a JPEG, PNG or WebP of
+    at most ``max_pixels``; else ``FetchRefused``. Reads the header only: a forged size costs nothing here."""
+    kind = image.format or ""
+    if kind not in FORMATS:
+        raise FetchRefused(f"unsupported image type {kind or 'unknown'}: send a JPEG, PNG or WebP")
+    width, height = image.size
+    if width * height > max_pixels:
+        raise FetchRefused(f"the image is {width}x{height} pixels, more than {max_pixels:,}")
+    return FORMATS[kind]
+
+
+def check_header(data: bytes, *, max_pixels: int) -> str:
+    """The content type ``data`` declares, checked as ``declared`` does without decoding a pixel."""
+    if not data:
+        raise FetchRefused("the file is empty")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return declared(image, max_pixels=max_pixels)
+    except FetchRefused:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise FetchRefused(f"not an image: {error}") from error
+
+
 def decode_photo(data: bytes, *, max_pixels: int) -> Photo:
     """``data`` if it decodes fully as a JPEG, PNG or WebP of at most ``max_pixels``; else ``FetchRefused``."""
     if not data:
         raise FetchRefused("the file is empty")
     try:
         with Image.open(io.BytesIO(data)) as image:
-            kind = image.format or ""
-            if kind not in FORMATS:
-                raise FetchRefused(f"unsupported image type {kind or 'unknown'}: send a JPEG, PNG or WebP")
+            content_type = declared(image, max_pixels=max_pixels)  # before any pixel is decoded
             width, height = image.size
-            if width * height > max_pixels:
-                raise FetchRefused(f"the image is {width}x{height} pixels, more than {max_pixels:,}")
             image.load()  # decode every pixel: a truncated or forged file fails here
     except FetchRefused:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise FetchRefused(f"not an image: {error}") from error
-    return Photo(data=data, content_type=FORMATS[kind], width=width, height=height)
+    return Photo(data=data, content_type=content_type, width=width, height=height)
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -106,7 +127,7 @@ class Fetcher:
     timeout: float = 10.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 3
-    max_pixels: int = 40_000_000
+    max_pixels: int = 4096 * 4096  # STUDIO_UPLOAD_MAX_PIXELS
     allow: tuple[Network, ...] = ()
     resolver: Resolver = resolve
     ssl_context: ssl.SSLContext | None = None

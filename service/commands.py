@@ -7,9 +7,11 @@ A use case takes a ``Run`` and passes each ledger command through it by name; ou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import anyio.to_thread
 
 from ledger import LedgerError, Outcome
 from service.metrics import Metrics
@@ -30,6 +32,15 @@ class Once(Protocol):
 
     def once(self, scope: str, key: str, request: Any, run: Callable[[], Answer]) -> tuple[int, dict[str, Any], bool]:
         """The answer kept for this key, or ``run()``'s, kept; another request under the key is refused."""
+        ...
+
+    def recall(self, scope: str, key: str, request: Any) -> Answer | None:
+        """The answer kept for this key, or None; another request under the key is refused."""
+        ...
+
+    def keep(self, scope: str, key: str, request: Any, status: int, body: dict[str, Any],
+             ) -> tuple[int, dict[str, Any], bool]:
+        """Keep a first answer (or return the one a concurrent first attempt kept)."""
         ...
 
 
@@ -63,3 +74,13 @@ class Commands:
         request under the key is ``IdempotencyKeyReused``. A failed ``answer()`` keeps nothing."""
         status, body, _ = self.idempotency.once(scope, key, request, answer)
         return status, body
+
+    async def once_async(self, scope: str, key: str, request: Any, answer: Callable[[], Awaitable[Answer]]) -> Answer:
+        """``once`` for an answer that awaits its own I/O on the event loop: only the idempotency store's
+        statements take a worker thread, and none of them waits on the loop."""
+        found = await anyio.to_thread.run_sync(self.idempotency.recall, scope, key, request)
+        if found is not None:
+            return found
+        status, body = await answer()
+        kept = await anyio.to_thread.run_sync(self.idempotency.keep, scope, key, request, status, body)
+        return kept[0], kept[1]

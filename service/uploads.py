@@ -10,13 +10,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
-import anyio.from_thread
+import anyio.to_thread
 from PIL import Image, ImageOps
 
-from generation.fetch import FetchRefused, Photo, decode_photo
+from generation.fetch import FetchRefused, Photo, check_header, declared
 from generation.ports import ImageStore, Upload, UploadInfo
 from service.errors import UploadQuotaExceeded, UploadRefused
+from service.limits import Limits
 
 log = logging.getLogger(__name__)
 MAX_SIDE = 2048  # longer edge kept: enough for any model, and no learner's camera original is stored
@@ -30,43 +32,61 @@ def check_size(data: bytes, limit: int) -> None:
         raise UploadRefused(f"the file is too large: more than {limit:,} bytes")
 
 
-def store_upload(images: ImageStore, owner: str, data: bytes, *, in_use: Callable[[], set[str]], now: datetime,
-                 max_bytes: int, max_pixels: int, quota: int, ttl: timedelta) -> Upload:
+async def store_upload(images: ImageStore, owner: str, data: bytes, *, in_use: Callable[[], set[str]],
+                       now: datetime, max_bytes: int, max_pixels: int, quota: int, ttl: timedelta,
+                       limits: Limits) -> Upload:
     """Keep ``data`` as a new upload of ``owner``, re-encoded; ``UploadRefused`` for a file that is not a
     photo, ``UploadQuotaExceeded`` when ``owner`` keeps ``quota`` uploads that have not expired (or that
-    a pending generation, one of ``in_use()``, still needs). Runs in a worker thread: the store is async."""
-    photo = reencode(data, max_bytes=max_bytes, max_pixels=max_pixels)
-    kept = anyio.from_thread.run(purge, images, in_use(), now, owner)
-    if len(kept) >= quota:
-        wait = max(1, int((min(u.expires_at for u in kept) - now).total_seconds()))
-        raise UploadQuotaExceeded(len(kept), quota, retry_after=wait)
-    upload = new_upload(owner, photo, now, ttl)
-    anyio.from_thread.run(images.put_upload, upload)
+    a pending generation, one of ``in_use()``, still needs). What costs little is checked first (the size
+    and the pixels the file declares, then the quota); only then is it decoded, in the decode lane. One
+    owner's uploads are counted and kept one at a time, so concurrent ones cannot pass the quota together."""
+    check_declared(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    async with limits.upload_locks.hold(owner):
+        kept = await purge(images, await anyio.to_thread.run_sync(in_use), now, owner)
+        if len(kept) >= quota:
+            wait = max(1, int((min(u.expires_at for u in kept) - now).total_seconds()))
+            raise UploadQuotaExceeded(len(kept), quota, retry_after=wait)
+        photo = await limits.decode.run(partial(reencode, data, max_bytes=max_bytes, max_pixels=max_pixels))
+        upload = new_upload(owner, photo, now, ttl)
+        await images.put_upload(upload)
     return upload
 
 
+def check_declared(data: bytes, *, max_bytes: int, max_pixels: int) -> str:
+    """The content type the file declares, if its size and declared pixels are within bounds (nothing decoded)."""
+    if len(data) > max_bytes:
+        raise UploadRefused(f"the file is too large: {len(data):,} bytes, at most {max_bytes:,}")
+    try:
+        return check_header(data, max_pixels=max_pixels)
+    except FetchRefused as error:
+        raise UploadRefused(str(error)) from error
+
+
 def reencode(data: bytes, *, max_bytes: int, max_pixels: int) -> Photo:
-    """The photo decoded, turned upright, shrunk to ``MAX_SIDE`` and saved again in its own format with
+    """The photo decoded (once), turned upright, shrunk to ``MAX_SIDE`` and saved again in its own format with
     no EXIF, GPS, XMP or comments; ``UploadRefused`` names what is wrong with the file."""
     if len(data) > max_bytes:
         raise UploadRefused(f"the file is too large: {len(data):,} bytes, at most {max_bytes:,}")
     try:
-        photo = decode_photo(data, max_pixels=max_pixels)
+        with Image.open(io.BytesIO(data)) as original:
+            content_type = declared(original, max_pixels=max_pixels)
+            original.draft(None, (MAX_SIDE, MAX_SIDE))  # a JPEG twice MAX_SIDE or more decodes at 1/2 to 1/8
+            image = ImageOps.exif_transpose(original) or original
+            image.thumbnail((MAX_SIDE, MAX_SIDE))
+            kind = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}[content_type]
+            if kind == "JPEG" and image.mode != "RGB":
+                image = image.convert("RGB")
+            elif image.mode not in ("RGB", "RGBA", "L", "LA"):
+                image = image.convert("RGBA")
+            clean = Image.new(image.mode, image.size)  # a fresh image carries none of the original's info
+            clean.paste(image)
     except FetchRefused as error:
         raise UploadRefused(str(error)) from error
-    with Image.open(io.BytesIO(data)) as original:
-        image = ImageOps.exif_transpose(original) or original
-        image.thumbnail((MAX_SIDE, MAX_SIDE))
-        kind = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}[photo.content_type]
-        if kind == "JPEG" and image.mode != "RGB":
-            image = image.convert("RGB")
-        elif image.mode not in ("RGB", "RGBA", "L", "LA"):
-            image = image.convert("RGBA")
-        clean = Image.new(image.mode, image.size)  # a fresh image carries none of the original's info
-        clean.paste(image)
-        out = io.BytesIO()
-        clean.save(out, format=kind, **({"quality": 90} if kind in ("JPEG", "WEBP") else {"optimize": True}))
-    return Photo(data=out.getvalue(), content_type=photo.content_type, width=clean.width, height=clean.height)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise UploadRefused(f"not an image: {error}") from error
+    out = io.BytesIO()
+    clean.save(out, format=kind, **({"quality": 90} if kind in ("JPEG", "WEBP") else {"optimize": True}))
+    return Photo(data=out.getvalue(), content_type=content_type, width=clean.width, height=clean.height)
 
 
 def new_upload(owner: str, photo: Photo, now: datetime, ttl: timedelta) -> Upload:

@@ -1,0 +1,92 @@
+"""Fairness inside one API process: how much of each kind of work one learner may have in flight, the lanes
+that bound decoding and fetching photos, and one owner's uploads kept one at a time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+
+import anyio
+
+from generation.threads import Lane
+from service.errors import TooBusy
+from service.settings.http import ApiSettings
+
+
+class PerLearner:
+    """At most ``limit`` calls of one kind in flight per learner; one more is ``TooBusy`` at once (never queued:
+    a queue would hold a connection and, before this fix, a thread per waiting request)."""
+
+    def __init__(self, what: str, limit: int, retry_after: int = 1) -> None:
+        self.what = what
+        self.limit = limit
+        self.retry_after = retry_after
+        self._lock = threading.Lock()  # taken from the event loop and from worker threads alike
+        self._in_flight: dict[str, int] = {}
+
+    @contextmanager
+    def slot(self, user_id: str) -> Iterator[None]:
+        """Hold one of ``user_id``'s slots while the block runs; ``TooBusy`` when they hold them all."""
+        with self._lock:
+            held = self._in_flight.get(user_id, 0)
+            if held >= self.limit:
+                raise TooBusy(self.what, self.limit, self.retry_after)
+            self._in_flight[user_id] = held + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._in_flight[user_id] - 1
+                if left:
+                    self._in_flight[user_id] = left
+                else:
+                    del self._in_flight[user_id]
+
+    def held(self, user_id: str) -> int:
+        """Slots ``user_id`` holds now."""
+        with self._lock:
+            return self._in_flight.get(user_id, 0)
+
+
+class OwnerLocks:
+    """One lock per owner, on the event loop, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[anyio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, owner: str) -> AsyncIterator[None]:
+        """Run the block while no other block holds ``owner``'s lock."""
+        lock, users = self._locks.get(owner) or (anyio.Lock(), 0)
+        self._locks[owner] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[owner]
+            if users > 1:
+                self._locks[owner] = (lock, users - 1)
+            else:
+                del self._locks[owner]
+
+
+@dataclass
+class Limits:
+    """The API process's limits: per learner, and the lanes for decoding and fetching photos."""
+
+    generations: PerLearner = field(default_factory=lambda: PerLearner("generation requests", 2))
+    uploads: PerLearner = field(default_factory=lambda: PerLearner("uploads", 2))
+    fetches: PerLearner = field(default_factory=lambda: PerLearner("photo fetches", 1))
+    decode: Lane = field(default_factory=lambda: Lane("decode", 2))
+    fetch: Lane = field(default_factory=lambda: Lane("fetch", 4))
+    upload_locks: OwnerLocks = field(default_factory=OwnerLocks)
+
+    @classmethod
+    def of(cls, api: ApiSettings) -> Limits:
+        """The limits ``api`` sets."""
+        return cls(generations=PerLearner("generation requests", api.learner_generations),
+                   uploads=PerLearner("uploads", api.learner_uploads),
+                   fetches=PerLearner("photo fetches", api.learner_fetches),
+                   decode=Lane("decode", api.decode_threads), fetch=Lane("fetch", api.fetch_threads))
