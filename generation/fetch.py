@@ -92,11 +92,52 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")  # every public IPv6 address today is in it
+TRANSLATED = (  # reach the IPv4 address in their last 32 bits: judged by that address
+    ipaddress.ip_network("::ffff:0:0/96"),  # IPv4-mapped (RFC 4291)
+    ipaddress.ip_network("64:ff9b::/96"),  # NAT64 well-known prefix (RFC 6052)
+)
+TUNNELLED = (  # IANA's special-purpose prefixes that embed or translate IPv4 in other ways: refused outright
+    ipaddress.ip_network("::/96"),  # IPv4-compatible (deprecated), :: and ::1 among them
+    ipaddress.ip_network("::ffff:0:0:0/96"),  # IPv4-translated (SIIT, RFC 2765)
+    ipaddress.ip_network("64:ff9b:1::/48"),  # NAT64 local-use (RFC 8215): our own network's translator
+    ipaddress.ip_network("2002::/16"),  # 6to4 (RFC 3056): bits 16-48 are an IPv4 address
+    ipaddress.ip_network("2001::/32"),  # Teredo (RFC 4380): server and (inverted) client IPv4 addresses
+    ipaddress.ip_network("3fff::/20"),  # documentation (RFC 9637), which Python 3.11 calls global
+)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address of the prefixes above carries, if it carries one."""
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # the client: where the packets end up
+    if address.is_loopback or address.is_unspecified:
+        return None
+    if any(address in net for net in (*TRANSLATED, *TUNNELLED[:2])):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def public(address: Address) -> bool:
-    """Whether ``address`` is on the public internet (IPv4-mapped IPv6 judged by its IPv4 address)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
+    """Whether ``address`` is on the public internet: an IPv4 address that is global and not multicast, or a
+    global unicast IPv6 address that is no tunnel or translator to IPv4 (IPv4-mapped and NAT64 addresses
+    are judged by the IPv4 address they reach)."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address.is_global and not address.is_multicast
+    if any(address in net for net in TRANSLATED):
+        return public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if any(address in net for net in TUNNELLED):
+        return False
+    return address in GLOBAL_UNICAST and address.is_global and not address.is_reserved
+
+
+def refusal(host: str, address: Address) -> str:
+    """Why ``host`` at ``address`` is not fetched, naming the IPv4 address an IPv6 one carries."""
+    carried = embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
+    within = f" (carrying the IPv4 address {carried})" if carried is not None else ""
+    return f"the host {host} is at {address}{within}, an address inside the network"
 
 
 @dataclass
@@ -115,7 +156,7 @@ class GuardedBackend(httpcore.SyncBackend):
             raise FetchRefused(f"the host {host} does not resolve")
         for address in addresses:
             if not (public(address) or any(address in net for net in self.allow)):
-                raise FetchRefused(f"the host {host} is at {address}, an address inside the network")
+                raise FetchRefused(refusal(host, address))
         return super().connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
 
 
