@@ -8,12 +8,13 @@ A use case takes a ``Run`` and passes each ledger command through it by name; ou
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio.to_thread
 
 from ledger import LedgerError, Outcome
+from service.limits import KeyedLocks
 from service.metrics import Metrics
 
 Answer = tuple[int, dict[str, Any]]  # an HTTP status and the JSON body kept for the key
@@ -57,6 +58,7 @@ class Commands:
     metrics: Metrics
     saw: Callable[[int], None]
     idempotency: Once
+    requests: KeyedLocks = field(default_factory=KeyedLocks)  # the process's own: shared by every request
 
     def run(self, name: str, command: Callable[[], Outcome]) -> Outcome:
         """Run a ledger command and count its outcome (ok, repeated, or the ledger error's code)."""
@@ -77,10 +79,13 @@ class Commands:
 
     async def once_async(self, scope: str, key: str, request: Any, answer: Callable[[], Awaitable[Answer]]) -> Answer:
         """``once`` for an answer that awaits its own I/O on the event loop: only the idempotency store's
-        statements take a worker thread, and none of them waits on the loop."""
-        found = await anyio.to_thread.run_sync(self.idempotency.recall, scope, key, request)
-        if found is not None:
-            return found
-        status, body = await answer()
-        kept = await anyio.to_thread.run_sync(self.idempotency.keep, scope, key, request, status, body)
+        statements take a worker thread, and none of them waits on the loop. Concurrent requests under one
+        key in this process run one after the other, so the second finds the first's answer instead of
+        doing its work again (an upload kept twice)."""
+        async with self.requests.hold((scope, key)):
+            found = await anyio.to_thread.run_sync(self.idempotency.recall, scope, key, request)
+            if found is not None:
+                return found
+            status, body = await answer()
+            kept = await anyio.to_thread.run_sync(self.idempotency.keep, scope, key, request, status, body)
         return kept[0], kept[1]

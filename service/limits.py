@@ -4,7 +4,7 @@ that bound decoding and fetching photos, and one owner's uploads kept one at a t
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Hashable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
@@ -50,26 +50,28 @@ class PerLearner:
             return self._in_flight.get(user_id, 0)
 
 
-class OwnerLocks:
-    """One lock per owner, on the event loop, dropped when nobody holds or waits for it."""
+class KeyedLocks:
+    """One lock per key (an owner, a caller's idempotency key), on the event loop, dropped when nobody holds
+    or waits for it."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[anyio.Lock, int]] = {}
+        self._locks: dict[Hashable, tuple[anyio.Lock, int]] = {}
 
     @asynccontextmanager
-    async def hold(self, owner: str) -> AsyncIterator[None]:
-        """Run the block while no other block holds ``owner``'s lock."""
-        lock, users = self._locks.get(owner) or (anyio.Lock(), 0)
-        self._locks[owner] = (lock, users + 1)
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        """Run the block while no other block holds ``key``'s lock."""
+        lock, users = self._locks.get(key) or (anyio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
         try:
             async with lock:
                 yield
         finally:
-            lock, users = self._locks[owner]
+            lock, users = self._locks[key]
             if users > 1:
-                self._locks[owner] = (lock, users - 1)
+                self._locks[key] = (lock, users - 1)
             else:
-                del self._locks[owner]
+                del self._locks[key]
+
 
 
 @dataclass
@@ -81,7 +83,8 @@ class Limits:
     fetches: PerLearner = field(default_factory=lambda: PerLearner("photo fetches", 1))
     decode: Lane = field(default_factory=lambda: Lane("decode", 2))
     fetch: Lane = field(default_factory=lambda: Lane("fetch", 4))
-    upload_locks: OwnerLocks = field(default_factory=OwnerLocks)
+    upload_locks: KeyedLocks = field(default_factory=KeyedLocks)  # one owner's uploads counted and kept in turn
+    request_locks: KeyedLocks = field(default_factory=KeyedLocks)  # one (caller, idempotency key) at a time
 
     @classmethod
     def of(cls, api: ApiSettings) -> Limits:

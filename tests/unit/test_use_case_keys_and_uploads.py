@@ -77,6 +77,27 @@ def test_another_request_under_a_used_key_is_refused(commands: Commands) -> None
     assert answer.calls == 0
 
 
+def test_concurrent_requests_under_one_key_do_their_work_once(commands: Commands) -> None:
+    calls: list[int] = []
+    answers: list[Answer] = []
+
+    async def answer() -> Answer:  # an upload: its work (keeping the photo) is not idempotent by itself
+        calls.append(len(calls) + 1)
+        await anyio.sleep(0.05)
+        return 201, {"n": len(calls)}
+
+    async def one() -> None:
+        answers.append(await commands.once_async("alice", "k", {"body": 1}, answer))
+
+    async def both() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(one)
+            group.start_soon(one)
+
+    anyio.run(both)
+    assert calls == [1] and answers == [(201, {"n": 1})] * 2
+
+
 def test_a_failed_request_keeps_nothing_so_a_retry_runs_again(commands: Commands) -> None:
     with pytest.raises(ValueError, match="refused"):
         commands.once("alice", "k", {"body": 1}, Counting(fail=True))
