@@ -39,17 +39,27 @@ async def store_upload(images: ImageStore, owner: str, data: bytes, *, in_use: C
     photo, ``UploadQuotaExceeded`` when ``owner`` keeps ``quota`` uploads that have not expired (or that
     a pending generation, one of ``in_use()``, still needs). What costs little is checked first (the size
     and the pixels the file declares, then the quota); only then is it decoded, in the decode lane. One
-    owner's uploads are counted and kept one at a time, so concurrent ones cannot pass the quota together."""
+    owner's uploads are counted and kept one at a time in this process, so concurrent ones cannot pass the
+    quota together; and counted again once kept, so neither can uploads kept by another API replica."""
     check_declared(data, max_bytes=max_bytes, max_pixels=max_pixels)
     async with limits.upload_locks.hold(owner):
-        kept = await purge(images, await anyio.to_thread.run_sync(in_use), now, owner)
-        if len(kept) >= quota:
-            wait = max(1, int((min(u.expires_at for u in kept) - now).total_seconds()))
-            raise UploadQuotaExceeded(len(kept), quota, retry_after=wait)
+        needed = await anyio.to_thread.run_sync(in_use)
+        check_quota(await purge(images, needed, now, owner), quota, now)
         photo = await limits.decode.run(partial(reencode, data, max_bytes=max_bytes, max_pixels=max_pixels))
         upload = new_upload(owner, photo, now, ttl)
         await images.put_upload(upload)
+        kept = [u for u in await images.uploads(owner) if u.expires_at > now or u.upload_id in needed]
+        if len(kept) > quota:  # another replica kept one meanwhile: give ours back rather than pass the quota
+            await images.delete_upload(owner, upload.upload_id)
+            check_quota([u for u in kept if u.upload_id != upload.upload_id], quota, now)
     return upload
+
+
+def check_quota(kept: list[UploadInfo], quota: int, now: datetime) -> None:
+    """``UploadQuotaExceeded`` when ``kept`` fills the quota, with the wait until the oldest expires."""
+    if len(kept) >= quota:
+        wait = max(1, int((min(u.expires_at for u in kept) - now).total_seconds()))
+        raise UploadQuotaExceeded(len(kept), quota, retry_after=wait)
 
 
 def check_declared(data: bytes, *, max_bytes: int, max_pixels: int) -> str:

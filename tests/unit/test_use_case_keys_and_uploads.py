@@ -216,3 +216,22 @@ def test_concurrent_uploads_at_the_edge_of_the_quota_keep_no_more_than_the_quota
     anyio.run(burst)
     assert sorted(outcomes) == ["kept"] * 2 + ["refused"] * 4
     assert len(anyio.run(store.uploads, "alice")) == 20
+
+
+class OtherReplica(LocalStore):
+    """The local store, with another API replica keeping an upload of the same owner while ours is kept."""
+
+    async def put_upload(self, upload: Upload) -> None:
+        await super().put_upload(upload)
+        if not upload.upload_id.startswith("other-"):
+            other = png()
+            await super().put_upload(Upload(**{**upload.__dict__, "upload_id": f"other-{upload.upload_id}",
+                                               "data": other}))
+
+
+def test_an_upload_kept_by_another_replica_meanwhile_is_not_passed_over_the_quota(tmp_path: Path) -> None:
+    store = OtherReplica(tmp_path)
+    keep(store, png(), quota=3)
+    with pytest.raises(UploadQuotaExceeded):  # checked at 2 of 3, but the other replica took the last one
+        keep(store, png(), quota=3, minutes=1)
+    assert len(anyio.run(store.uploads, "alice")) == 3
