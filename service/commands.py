@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 
+from generation.threads import Lane
 from ledger import LedgerError, Outcome
 from service.limits import KeyedLocks
 from service.metrics import Metrics
@@ -59,6 +60,7 @@ class Commands:
     saw: Callable[[int], None]
     idempotency: Once
     requests: KeyedLocks = field(default_factory=KeyedLocks)  # the process's own: shared by every request
+    lane: Lane | None = None  # where once_async runs its statements; None: the loop's default threads
 
     def run(self, name: str, command: Callable[[], Outcome]) -> Outcome:
         """Run a ledger command and count its outcome (ok, repeated, or the ledger error's code)."""
@@ -82,10 +84,11 @@ class Commands:
         statements take a worker thread, and none of them waits on the loop. Concurrent requests under one
         key in this process run one after the other, so the second finds the first's answer instead of
         doing its work again (an upload kept twice)."""
+        blocking = self.lane.run if self.lane is not None else anyio.to_thread.run_sync
         async with self.requests.hold((scope, key)):
-            found = await anyio.to_thread.run_sync(self.idempotency.recall, scope, key, request)
+            found = await blocking(self.idempotency.recall, scope, key, request)
             if found is not None:
                 return found
             status, body = await answer()
-            kept = await anyio.to_thread.run_sync(self.idempotency.keep, scope, key, request, status, body)
+            kept = await blocking(self.idempotency.keep, scope, key, request, status, body)
         return kept[0], kept[1]

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, RowMapping
 from generation.fetch import FetchRefused
 from generation.ports import UploadInfo
 from generation.templates import UPLOAD_PREFIX, Catalog, VariableError
+from generation.threads import Lane
 from ledger import GenerationNotFound, InsufficientCredits, Ledger
 from projections import queries
 from service.commands import Run, direct
@@ -58,20 +59,22 @@ class Requested:
 
 
 async def request_generation(ledger: Ledger, catalog: Catalog, photos: Photos, request: GenerationRequest, *,
-                             at: datetime, hold_ttl: timedelta, run: Run = direct) -> Requested:
+                             at: datetime, hold_ttl: timedelta, run: Run = direct,
+                             lane: Lane | None = None) -> Requested:
     """Hold the template's cost and record the request; ``UnknownTemplate``, ``VariableError`` (naming the
     field) or a ledger error (``InsufficientCredits``) when it cannot be. The ledger is read and written in
-    worker threads that wait for nothing else."""
+    worker threads (of ``lane``, else the loop's default ones) that wait for nothing else."""
+    blocking = lane.run if lane is not None else anyio.to_thread.run_sync
     template = catalog.get(request.template_id)
     photo = input_photo(request)
     variables = template.validate_variables(request.variables, photo)
     if photo and template.needs_input_image:  # a photo costs a listing or a fetch: only for who can pay
-        await anyio.to_thread.run_sync(partial(check_credits, ledger, request.user_id, template.cost, at=at))
+        await blocking(partial(check_credits, ledger, request.user_id, template.cost, at=at))
         if request.upload_id:
             await check_upload(photos, request.user_id, request.upload_id, at)
         elif request.image_url:
             await check_photo_url(photos, request.image_url)
-    outcome = await anyio.to_thread.run_sync(lambda: run("request_generation", lambda: ledger.request_generation(
+    outcome = await blocking(lambda: run("request_generation", lambda: ledger.request_generation(
         user_id=request.user_id, request_key=request.key, template_id=template.id,
         template_version=template.version, variables=variables, input_image=photo, cost=template.cost, at=at,
         hold_ttl=hold_ttl)))

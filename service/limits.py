@@ -76,13 +76,17 @@ class KeyedLocks:
 
 @dataclass
 class Limits:
-    """The API process's limits: per learner, and the lanes for decoding and fetching photos."""
+    """The API process's limits: per learner, and the lanes for decoding and fetching photos and for the
+    write routes' commands."""
 
     generations: PerLearner = field(default_factory=lambda: PerLearner("generation requests", 2))
     uploads: PerLearner = field(default_factory=lambda: PerLearner("uploads", 2))
     fetches: PerLearner = field(default_factory=lambda: PerLearner("photo fetches", 1))
-    decode: Lane = field(default_factory=lambda: Lane("decode", 2))
+    decode: Lane = field(default_factory=lambda: Lane("decode", 1))
     fetch: Lane = field(default_factory=lambda: Lane("fetch", 4))
+    # The ledger commands and database statements of the async write routes (generations, uploads): a burst
+    # of writes queues here and leaves the STUDIO_THREADS threads to the synchronous routes, reads among them.
+    commands: Lane = field(default_factory=lambda: Lane("commands", 4))
     upload_locks: KeyedLocks = field(default_factory=KeyedLocks)  # one owner's uploads counted and kept in turn
     request_locks: KeyedLocks = field(default_factory=KeyedLocks)  # one (caller, idempotency key) at a time
 
@@ -92,4 +96,5 @@ class Limits:
         return cls(generations=PerLearner("generation requests", api.learner_generations),
                    uploads=PerLearner("uploads", api.learner_uploads),
                    fetches=PerLearner("photo fetches", api.learner_fetches),
-                   decode=Lane("decode", api.decode_threads), fetch=Lane("fetch", api.fetch_threads))
+                   decode=Lane("decode", api.decode_threads), fetch=Lane("fetch", api.fetch_threads),
+                   commands=Lane("commands", api.command_threads))

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-import anyio.to_thread
 from PIL import Image, ImageOps
 
 from generation.fetch import FetchRefused, Photo, check_header, declared
@@ -43,7 +42,7 @@ async def store_upload(images: ImageStore, owner: str, data: bytes, *, in_use: C
     quota together; and counted again once kept, so neither can uploads kept by another API replica."""
     check_declared(data, max_bytes=max_bytes, max_pixels=max_pixels)
     async with limits.upload_locks.hold(owner):
-        needed = await anyio.to_thread.run_sync(in_use)
+        needed = await limits.commands.run(in_use)
         check_quota(await purge(images, needed, now, owner), quota, now)
         photo = await limits.decode.run(partial(reencode, data, max_bytes=max_bytes, max_pixels=max_pixels))
         upload = new_upload(owner, photo, now, ttl)

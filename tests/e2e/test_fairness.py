@@ -114,7 +114,8 @@ def test_a_slot_is_given_back_when_the_block_raises() -> None:
 
 
 @pytest.mark.parametrize("name", ["STUDIO_LEARNER_GENERATIONS", "STUDIO_LEARNER_UPLOADS", "STUDIO_LEARNER_FETCHES",
-                                  "STUDIO_DECODE_THREADS", "STUDIO_FETCH_THREADS", "STUDIO_STORE_THREADS"])
+                                  "STUDIO_DECODE_THREADS", "STUDIO_FETCH_THREADS", "STUDIO_STORE_THREADS",
+                                  "STUDIO_COMMAND_THREADS"])
 def test_a_limit_below_one_stops_the_service_in_one_line_naming_it(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str) -> None:
     line = refused(monkeypatch, capsys, tmp_path, "serve", **{name: "0"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -17,9 +17,12 @@ import pytest
 from PIL import Image
 
 from api.http.previews import Previews
+from generation.ports import UploadInfo
 from generation.stores.local import LocalStore
 from generation.templates import load_catalog
 from generation.threads import Lane
+from ledger import Ledger, Money
+from service.generations import GenerationRequest, request_generation
 from service.limits import Limits
 from service.uploads import new_upload, reencode
 from tests.conftest import T0
@@ -92,3 +95,27 @@ def test_a_lane_runs_no_more_than_its_threads_at_once() -> None:
 
     anyio.run(main)
     assert most[0] == 2
+
+
+def test_a_generation_request_is_recorded_in_the_commands_lane_without_the_routes_threads() -> None:
+    ledger = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    ledger.purchase(user_id="alice", payment_id="pay-1", pack_id="starter", amount=100, price=Money(900, "INR"), at=T0)
+    asked = GenerationRequest(user_id="alice", key="k-1", template_id="poster-webinar",
+                              variables={"topic": "Intro to SQL", "time": "Friday 6 pm"})
+    try:
+        requested = with_the_default_threads_taken(lambda: request_generation(
+            ledger, load_catalog(), NoPhotos(), asked, at=T0, hold_ttl=timedelta(minutes=10),
+            lane=Lane("commands", 2)))
+    finally:
+        ledger.close()
+    assert requested.cost > 0 and not requested.repeated
+
+
+class NoPhotos:
+    """A request without a photo never asks for one."""
+
+    async def uploads(self, owner: str) -> Sequence[UploadInfo]:
+        raise AssertionError("no upload to list")
+
+    async def fetch(self, url: str) -> object:
+        raise AssertionError("no URL to fetch")

@@ -49,7 +49,7 @@ async def create_generation(body: GenerationCreate, user: CurrentUser, key: Idem
         requested = await request_generation(service.ledger, service.catalog, ServicePhotos(service, user.user_id),
                                              asked, at=service.clock(),
                                              hold_ttl=timedelta(seconds=service.api.generation_timeout_s),
-                                             run=commands.run)
+                                             run=commands.run, lane=service.limits.commands)
         accepted = GenerationAccepted(generation_id=requested.generation_id, status="requested", cost=requested.cost,
                                       hold_id=str(requested.generation_id), position=requested.position)
         return 202, accepted.model_dump(mode="json")
