@@ -7,8 +7,9 @@ off (``--pipeline`` renders too, so the two cores also go to drawing) and the up
 uploads keep being decoded for the whole burst. Funds ``--learners`` learners through the signed webhook and
 gives each one photo, then:
 
-1. idle: one reader per learner, reading in a closed loop (GET /v1/wallet, /v1/templates, /readyz in turn)
-   for ``--idle-seconds``: the baseline;
+1. idle: one reader per learner, reading in a closed loop (GET /v1/wallet, /v1/templates, /readyz in turn,
+   20 ms apart) for ``--idle-seconds``: the baseline; the readers run in a process of their own, so the
+   writers' client work never delays a read's clock;
 2. burst: the same readers, while each learner also runs ``--concurrency`` loops each firing an upload, a
    photo generation (its photo's upload id) and a poster generation, for ``--seconds``.
 
@@ -37,7 +38,9 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import httpx
 from PIL import Image
 
@@ -84,21 +87,32 @@ class Tally:
     outcomes: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
-    async def request(self, client: httpx.AsyncClient, route: str, method: str, url: str, timeout: float,
-                      **kwargs: object) -> httpx.Response | None:
+    async def request(self, session: aiohttp.ClientSession, route: str, method: str, url: str, timeout: float,
+                      **kwargs: Any) -> None:
         started = time.perf_counter()
         try:
-            response = await client.request(method, url, timeout=timeout, **kwargs)  # type: ignore[arg-type]
-        except (httpx.TimeoutException, httpx.TransportError):
+            async with session.request(method, url, timeout=aiohttp.ClientTimeout(total=timeout), **kwargs) as answer:
+                await answer.read()
+                status = answer.status
+        except (TimeoutError, aiohttp.ClientError):
             self.outcomes[route]["unanswered"] += 1
-            return None
+            return
         self.seconds[route].append(time.perf_counter() - started)
-        kind = ("answered" if response.status_code < 400 else "refused" if response.status_code < 500 else "failed")
-        self.outcomes[route][kind] += 1
-        return response
+        self.outcomes[route]["answered" if status < 400 else "refused" if status < 500 else "failed"] += 1
 
     def reads(self) -> list[float]:
         return [s for route in READS for s in self.seconds.get(f"GET {route}", [])]
+
+    def dump(self) -> str:
+        return json.dumps({"outcomes": self.outcomes, "seconds": self.seconds})
+
+    @classmethod
+    def load(cls, text: str) -> Tally:
+        found, tally = json.loads(text), cls()
+        for route, counts in found["outcomes"].items():
+            tally.outcomes[route].update(counts)
+        tally.seconds.update(found["seconds"])
+        return tally
 
 
 def start_serve(folder: Path, port: int, pipeline: bool) -> subprocess.Popen[bytes]:
@@ -110,7 +124,7 @@ def start_serve(folder: Path, port: int, pipeline: bool) -> subprocess.Popen[byt
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=open(folder / "serve.log", "wb"))
 
 
-async def prepare(client: httpx.AsyncClient, learners: list[str], picture: bytes) -> dict[str, str]:
+async def prepare(session: aiohttp.ClientSession, base: str, learners: list[str], picture: bytes) -> dict[str, str]:
     """Each learner funded with five studio packs and one photo uploaded; their upload ids."""
     uploads = {}
     for user in learners:
@@ -119,36 +133,61 @@ async def prepare(client: httpx.AsyncClient, learners: list[str], picture: bytes
                                "pack_id": "studio", "amount_minor": 9900, "currency": "INR"}).encode()
             headers = {"Studio-Signature": sign(EMBEDDED_WEBHOOK_SECRET, body, int(time.time())),
                        "Content-Type": "application/json", "Idempotency-Key": f"pay-{user}-{n}"}
-            answer = await client.post("/v1/webhooks/payments", content=body, headers=headers)
+            async with session.post(f"{base}/v1/webhooks/payments", data=body, headers=headers) as answer:
+                answer.raise_for_status()
+        async with session.post(f"{base}/v1/uploads", data=form(picture),
+                                headers={**bearer(user), "Idempotency-Key": f"first-{user}"}) as answer:
             answer.raise_for_status()
-        made = await client.post("/v1/uploads", files={"file": ("me.jpg", picture, "image/jpeg")},
-                                 headers={**bearer(user), "Idempotency-Key": f"first-{user}"})
-        made.raise_for_status()
-        uploads[user] = made.json()["upload_id"]
+            uploads[user] = (await answer.json())["upload_id"]
     return uploads
 
 
-async def reader(client: httpx.AsyncClient, tally: Tally, user: str, until: float, timeout: float) -> None:
-    n = 0
-    while time.monotonic() < until:
-        route = READS[n % len(READS)]
-        await tally.request(client, f"GET {route}", "GET", route, timeout, headers=bearer(user))
-        n += 1
-        await asyncio.sleep(0.02)
+def form(picture: bytes) -> aiohttp.FormData:
+    data = aiohttp.FormData()
+    data.add_field("file", picture, filename="me.jpg", content_type="image/jpeg")
+    return data
 
 
-async def writer(client: httpx.AsyncClient, tally: Tally, user: str, upload_id: str, picture: bytes, until: float,
-                 timeout: float) -> None:
+async def read(base: str, learners: list[str], seconds: float, timeout: float) -> Tally:
+    """One reader per learner, in a closed loop, for ``seconds``."""
+    tally, until = Tally(), time.monotonic() + seconds
+
+    async def reader(session: aiohttp.ClientSession, user: str) -> None:
+        n = 0
+        while time.monotonic() < until:
+            route = READS[n % len(READS)]
+            await tally.request(session, f"GET {route}", "GET", f"{base}{route}", timeout, headers=bearer(user))
+            n += 1
+            await asyncio.sleep(0.02)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        await asyncio.gather(*(reader(session, user) for user in learners))
+    return tally
+
+
+async def readers(base: str, learners: list[str], seconds: float, timeout: float) -> Tally:
+    """``read`` in a process of its own, so the writers' client work never delays a read's clock."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--reader", base, "--learners", str(len(learners)), "--seconds", str(seconds),
+        "--timeout", str(timeout), stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"the readers' process exited with {process.returncode}")
+    return Tally.load(out.decode())
+
+
+async def writer(session: aiohttp.ClientSession, base: str, tally: Tally, user: str, upload_id: str,
+                 picture: bytes, until: float, timeout: float) -> None:
     while time.monotonic() < until:
         headers = {**bearer(user), "Idempotency-Key": uuid.uuid4().hex}
-        await tally.request(client, "POST /v1/uploads", "POST", "/v1/uploads", timeout, headers=headers,
-                            files={"file": ("me.jpg", picture, "image/jpeg")})
+        await tally.request(session, "POST /v1/uploads", "POST", f"{base}/v1/uploads", timeout, headers=headers,
+                            data=form(picture))
         profile = {"template_id": "profile-avatar", "variables": {"expression": "smiling"},
                    "input_upload_id": upload_id}
         for body in (profile, POSTER):
             headers = {**bearer(user), "Idempotency-Key": uuid.uuid4().hex}
-            await tally.request(client, "POST /v1/generations", "POST", "/v1/generations", timeout, headers=headers,
-                                json=body)
+            await tally.request(session, "POST /v1/generations", "POST", f"{base}/v1/generations", timeout,
+                                headers=headers, json=body)
 
 
 def report(name: str, tally: Tally, seconds: float) -> None:
@@ -164,18 +203,19 @@ def report(name: str, tally: Tally, seconds: float) -> None:
 async def run(args: argparse.Namespace, base: str) -> bool:
     learners = [f"learner-{n}" for n in range(args.learners)]
     pictures = [photo(n) for n in range(4)]
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=args.timeout) as client:
-        uploads = await prepare(client, learners, pictures[0])
-        idle = Tally()
-        until = time.monotonic() + args.idle_seconds
-        await asyncio.gather(*(reader(client, idle, user, until, args.timeout) for user in learners))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        uploads = await prepare(session, base, learners, pictures[0])
+        idle = await readers(base, learners, args.idle_seconds, args.timeout)
         burst = Tally()
         until = time.monotonic() + args.seconds
-        await asyncio.gather(
-            *(reader(client, burst, user, until, args.timeout) for user in learners),
-            *(writer(client, burst, user, uploads[user], pictures[(i + k) % len(pictures)], until, args.timeout)
-              for i, user in enumerate(learners) for k in range(args.concurrency)))
+        reading = asyncio.ensure_future(readers(base, learners, args.seconds, args.timeout))
+        await asyncio.gather(*(writer(session, base, burst, user, uploads[user], pictures[(i + k) % len(pictures)],
+                                      until, args.timeout)
+                               for i, user in enumerate(learners) for k in range(args.concurrency)))
+        read = await reading
+    for route, counts in read.outcomes.items():
+        burst.outcomes[route].update(counts)
+    burst.seconds.update(read.seconds)
     report("idle: reads only", idle, args.idle_seconds)
     report(f"burst: {args.learners} learners x {args.concurrency} writers, and the same readers", burst, args.seconds)
     idle_p99, burst_p99 = percentile(idle.reads(), 0.99), percentile(burst.reads(), 0.99)
@@ -196,7 +236,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds after which a request is unanswered")
     parser.add_argument("--target-ms", type=float, default=200.0, help="reads p99 bound during the burst")
     parser.add_argument("--pipeline", action="store_true", help="render generations in process too")
+    parser.add_argument("--reader", metavar="BASE_URL", help=argparse.SUPPRESS)  # the readers' own process
     args = parser.parse_args()
+    if args.reader:
+        learners = [f"learner-{n}" for n in range(args.learners)]
+        print(asyncio.run(read(args.reader, learners, args.seconds, args.timeout)).dump())
+        return
     with tempfile.TemporaryDirectory(prefix="burst-") as scratch:
         folder, port = Path(scratch), free_port()
         process = start_serve(folder, port, args.pipeline)
