@@ -54,7 +54,7 @@ class Service:
     metrics: Metrics = field(default_factory=Metrics)
     images: ImageStore | None = None  # the image store: signed URLs, uploaded photos
     media: GenerationSettings = field(default_factory=GenerationSettings)
-    limits: Limits = field(default_factory=Limits)  # per learner, and the photo lanes
+    limits: Limits = field(default_factory=lambda: Limits.of(ApiSettings()))  # per learner, and the lanes
     pipeline: Any = None
     sweeper: Any = None
     purger: Any = None

@@ -73,20 +73,19 @@ class KeyedLocks:
                 del self._locks[key]
 
 
-
 @dataclass
 class Limits:
     """The API process's limits: per learner, and the lanes for decoding and fetching photos and for the
-    write routes' commands."""
+    write routes' commands (sizes from ``ApiSettings``, the one place their defaults are written)."""
 
-    generations: PerLearner = field(default_factory=lambda: PerLearner("generation requests", 2))
-    uploads: PerLearner = field(default_factory=lambda: PerLearner("uploads", 2))
-    fetches: PerLearner = field(default_factory=lambda: PerLearner("photo fetches", 1))
-    decode: Lane = field(default_factory=lambda: Lane("decode", 1))
-    fetch: Lane = field(default_factory=lambda: Lane("fetch", 4))
+    generations: PerLearner
+    uploads: PerLearner
+    fetches: PerLearner
+    decode: Lane
+    fetch: Lane
     # The ledger commands and database statements of the async write routes (generations, uploads): a burst
     # of writes queues here and leaves the STUDIO_THREADS threads to the synchronous routes, reads among them.
-    commands: Lane = field(default_factory=lambda: Lane("commands", 4))
+    commands: Lane
     upload_locks: KeyedLocks = field(default_factory=KeyedLocks)  # one owner's uploads counted and kept in turn
     request_locks: KeyedLocks = field(default_factory=KeyedLocks)  # one (caller, idempotency key) at a time
 

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from generation.stores.signing import EMBEDDED_MEDIA_KEY
+from generation.threads import STORE_THREADS
 from service.settings.parts import DataSettings, KafkaSettings
 
 if TYPE_CHECKING:  # the pipeline's classes, imported when a process builds them (settings stay light to read)
@@ -80,7 +81,7 @@ class GenerationSettings(KafkaSettings, DataSettings):
 
     model_timeout_s: float = Field(default=120.0, gt=0, le=900)
     store_timeout_s: float = Field(default=30.0, gt=0, le=300)
-    store_threads: int = Field(default=8, ge=1, le=256)  # the image store's own threads for its blocking I/O
+    store_threads: int = Field(default=STORE_THREADS, ge=1, le=256)  # the image store's threads for its blocking I/O
     max_attempts: int = Field(default=4, ge=1, le=20)
     backoff_s: float = Field(default=1.0, ge=0, le=60)
     backoff_max_s: float = Field(default=30.0, ge=0, le=600)

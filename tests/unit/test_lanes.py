@@ -24,6 +24,7 @@ from generation.threads import Lane
 from ledger import Ledger, Money
 from service.generations import GenerationRequest, request_generation
 from service.limits import Limits
+from service.settings.http import ApiSettings
 from service.uploads import new_upload, reencode
 from tests.conftest import T0
 
@@ -61,7 +62,8 @@ def test_the_image_store_and_photo_decoding_do_not_need_the_routes_threads(tmp_p
     store = LocalStore(tmp_path)
 
     async def upload() -> Any:  # store_upload's steps but the read database's (a read like any route's)
-        photo = await Limits().decode.run(partial(reencode, png(), max_bytes=1_000_000, max_pixels=10_000_000))
+        decode = Limits.of(ApiSettings()).decode
+        photo = await decode.run(partial(reencode, png(), max_bytes=1_000_000, max_pixels=10_000_000))
         kept = new_upload("alice", photo, T0, timedelta(minutes=30))
         await store.put_upload(kept)
         return kept, await store.uploads("alice")

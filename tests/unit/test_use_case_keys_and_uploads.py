@@ -26,6 +26,7 @@ from service.idempotency import IdempotencyStore, check_key
 from service.limits import Limits
 from service.metrics import Metrics
 from service.settings.generation import GenerationSettings
+from service.settings.http import ApiSettings
 from service.uploads import MAX_SIDE, check_size, store_upload
 from tests.conftest import T0
 
@@ -129,7 +130,7 @@ def keep(store: LocalStore, data: bytes, *, in_use: set[str] | None = None, quot
          minutes: int = 0) -> Upload:
     """``store_upload`` as the route awaits it, ``minutes`` after T0."""
     rules: dict[str, Any] = {"max_bytes": 1_000_000, "max_pixels": 10_000_000, "quota": quota,
-                             "ttl": timedelta(minutes=30), "limits": Limits()}
+                             "ttl": timedelta(minutes=30), "limits": Limits.of(ApiSettings())}
     return anyio.run(partial(store_upload, store, "alice", data, in_use=lambda: in_use or set(),
                              now=T0 + timedelta(minutes=minutes), **rules))
 
@@ -181,7 +182,7 @@ def test_a_file_declaring_more_pixels_than_the_cap_is_refused_without_decoding(t
     with pytest.raises(UploadRefused, match="6300x6300 pixels"):
         anyio.run(partial(store_upload, LocalStore(tmp_path), "alice", forged_png(6300, 6300), in_use=set,
                           now=T0, max_bytes=1_000_000, max_pixels=cap, quota=5, ttl=timedelta(minutes=30),
-                          limits=Limits()))
+                          limits=Limits.of(ApiSettings())))
     assert time.perf_counter() - started < 0.5
 
 
@@ -212,7 +213,7 @@ def test_concurrent_uploads_at_the_edge_of_the_quota_keep_no_more_than_the_quota
             for _ in range(6):
                 group.start_soon(upload_one)
 
-    limits = Limits()
+    limits = Limits.of(ApiSettings())
     anyio.run(burst)
     assert sorted(outcomes) == ["kept"] * 2 + ["refused"] * 4
     assert len(anyio.run(store.uploads, "alice")) == 20
