@@ -42,24 +42,45 @@ class Photo:
     height: int
 
 
+def declared(image: Image.Image, *, max_pixels: int) -> str:
+    """The content type of an opened (not yet decoded) ``image`` if its header declares a JPEG, PNG or WebP of
+    at most ``max_pixels``; else ``FetchRefused``. Reads the header only: a forged size costs nothing here."""
+    kind = image.format or ""
+    if kind not in FORMATS:
+        raise FetchRefused(f"unsupported image type {kind or 'unknown'}: send a JPEG, PNG or WebP")
+    width, height = image.size
+    if width * height > max_pixels:
+        raise FetchRefused(f"the image is {width}x{height} pixels, more than {max_pixels:,}")
+    return FORMATS[kind]
+
+
+def check_header(data: bytes, *, max_pixels: int) -> str:
+    """The content type ``data`` declares, checked as ``declared`` does without decoding a pixel."""
+    if not data:
+        raise FetchRefused("the file is empty")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return declared(image, max_pixels=max_pixels)
+    except FetchRefused:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise FetchRefused(f"not an image: {error}") from error
+
+
 def decode_photo(data: bytes, *, max_pixels: int) -> Photo:
     """``data`` if it decodes fully as a JPEG, PNG or WebP of at most ``max_pixels``; else ``FetchRefused``."""
     if not data:
         raise FetchRefused("the file is empty")
     try:
         with Image.open(io.BytesIO(data)) as image:
-            kind = image.format or ""
-            if kind not in FORMATS:
-                raise FetchRefused(f"unsupported image type {kind or 'unknown'}: send a JPEG, PNG or WebP")
+            content_type = declared(image, max_pixels=max_pixels)  # before any pixel is decoded
             width, height = image.size
-            if width * height > max_pixels:
-                raise FetchRefused(f"the image is {width}x{height} pixels, more than {max_pixels:,}")
             image.load()  # decode every pixel: a truncated or forged file fails here
     except FetchRefused:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise FetchRefused(f"not an image: {error}") from error
-    return Photo(data=data, content_type=FORMATS[kind], width=width, height=height)
+    return Photo(data=data, content_type=content_type, width=width, height=height)
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -71,11 +92,52 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")  # every public IPv6 address today is in it
+TRANSLATED = (  # reach the IPv4 address in their last 32 bits: judged by that address
+    ipaddress.ip_network("::ffff:0:0/96"),  # IPv4-mapped (RFC 4291)
+    ipaddress.ip_network("64:ff9b::/96"),  # NAT64 well-known prefix (RFC 6052)
+)
+TUNNELLED = (  # IANA's special-purpose prefixes that embed or translate IPv4 in other ways: refused outright
+    ipaddress.ip_network("::/96"),  # IPv4-compatible (deprecated), :: and ::1 among them
+    ipaddress.ip_network("::ffff:0:0:0/96"),  # IPv4-translated (SIIT, RFC 2765)
+    ipaddress.ip_network("64:ff9b:1::/48"),  # NAT64 local-use (RFC 8215): our own network's translator
+    ipaddress.ip_network("2002::/16"),  # 6to4 (RFC 3056): bits 16-48 are an IPv4 address
+    ipaddress.ip_network("2001::/32"),  # Teredo (RFC 4380): server and (inverted) client IPv4 addresses
+    ipaddress.ip_network("3fff::/20"),  # documentation (RFC 9637), which Python 3.11 calls global
+)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address of the prefixes above carries, if it carries one."""
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # the client: where the packets end up
+    if address.is_loopback or address.is_unspecified:
+        return None
+    if any(address in net for net in (*TRANSLATED, *TUNNELLED[:2])):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def public(address: Address) -> bool:
-    """Whether ``address`` is on the public internet (IPv4-mapped IPv6 judged by its IPv4 address)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
+    """Whether ``address`` is on the public internet: an IPv4 address that is global and not multicast, or a
+    global unicast IPv6 address that is no tunnel or translator to IPv4 (IPv4-mapped and NAT64 addresses
+    are judged by the IPv4 address they reach)."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address.is_global and not address.is_multicast
+    if any(address in net for net in TRANSLATED):
+        return public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if any(address in net for net in TUNNELLED):
+        return False
+    return address in GLOBAL_UNICAST and address.is_global and not address.is_reserved
+
+
+def refusal(host: str, address: Address) -> str:
+    """Why ``host`` at ``address`` is not fetched, naming the IPv4 address an IPv6 one carries."""
+    carried = embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
+    within = f" (carrying the IPv4 address {carried})" if carried is not None else ""
+    return f"the host {host} is at {address}{within}, an address inside the network"
 
 
 @dataclass
@@ -94,7 +156,7 @@ class GuardedBackend(httpcore.SyncBackend):
             raise FetchRefused(f"the host {host} does not resolve")
         for address in addresses:
             if not (public(address) or any(address in net for net in self.allow)):
-                raise FetchRefused(f"the host {host} is at {address}, an address inside the network")
+                raise FetchRefused(refusal(host, address))
         return super().connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
 
 
@@ -106,7 +168,7 @@ class Fetcher:
     timeout: float = 10.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 3
-    max_pixels: int = 40_000_000
+    max_pixels: int = 4096 * 4096  # STUDIO_UPLOAD_MAX_PIXELS
     allow: tuple[Network, ...] = ()
     resolver: Resolver = resolve
     ssl_context: ssl.SSLContext | None = None

@@ -18,6 +18,7 @@ from generation.inputs import InputPhotos
 from generation.models.router import ModelRouter
 from generation.ports import ImageModel, ImageStore
 from generation.templates import Catalog, TemplateError, load_catalog
+from generation.threads import Lane
 from ledger import Ledger
 from projections import Projector, all_projections
 from projections.db import make_engine
@@ -26,6 +27,7 @@ from service.auth import TokenVerifier
 from service.container import Service
 from service.health import Health
 from service.idempotency import IdempotencyStore
+from service.limits import Limits
 from service.policy import Policy, load_policy
 from service.settings import GenerationSettings, Settings, StoreSettings
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
@@ -92,7 +94,7 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
                       policy=policy or build_policy(settings), watcher=watcher, health=health,
                       idempotency=IdempotencyStore(engine), verifier=build_verifier(api), images=images, media=media,
-                      clock=clock)
+                      limits=Limits.of(api), clock=clock)
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(settings, ledger, catalog, image_model or build_image_model(media), images,
                                      clock)
@@ -217,23 +219,24 @@ def build_image_model(settings: Settings | GenerationSettings | None = None) -> 
 def build_image_store(settings: Settings | GenerationSettings | None = None) -> ImageStore:
     """The configured image store."""
     settings = _media(settings)
+    lane = Lane("store", settings.store_threads)
     if settings.image_store == "s3":
         from generation.stores.s3 import S3Store
 
         return S3Store(bucket=settings.s3_bucket or "", endpoint_url=settings.s3_endpoint_url,
                        region=settings.s3_region, access_key=settings.s3_access_key_id or "",
                        secret_key=_secret(settings.s3_secret_access_key), public_url=settings.s3_public_url,
-                       timeout=settings.store_timeout_s)
+                       timeout=settings.store_timeout_s, lane=lane)
     if settings.image_store == "cloudinary":
         from generation.stores.cloudinary import CloudinaryStore
 
         return CloudinaryStore(cloud_name=settings.cloudinary_cloud_name or "",
                                api_key=settings.cloudinary_api_key or "",
                                api_secret=_secret(settings.cloudinary_api_secret), timeout=settings.store_timeout_s,
-                               auth_token_key=_secret(settings.cloudinary_auth_token_key) or None)
+                               auth_token_key=_secret(settings.cloudinary_auth_token_key) or None, lane=lane)
     from generation.stores.local import LocalStore
 
-    return LocalStore(settings.data_dir, signing_key=_secret(settings.media_signing_key))
+    return LocalStore(settings.data_dir, signing_key=_secret(settings.media_signing_key), lane=lane)
 
 
 def build_catalog(settings: Settings | GenerationSettings | None = None) -> Catalog:

@@ -7,11 +7,15 @@ A use case takes a ``Run`` and passes each ledger command through it by name; ou
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import anyio.to_thread
+
+from generation.threads import Lane
 from ledger import LedgerError, Outcome
+from service.limits import KeyedLocks
 from service.metrics import Metrics
 
 Answer = tuple[int, dict[str, Any]]  # an HTTP status and the JSON body kept for the key
@@ -32,6 +36,15 @@ class Once(Protocol):
         """The answer kept for this key, or ``run()``'s, kept; another request under the key is refused."""
         ...
 
+    def recall(self, scope: str, key: str, request: Any) -> Answer | None:
+        """The answer kept for this key, or None; another request under the key is refused."""
+        ...
+
+    def keep(self, scope: str, key: str, request: Any, status: int, body: dict[str, Any],
+             ) -> tuple[int, dict[str, Any], bool]:
+        """Keep a first answer (or return the one a concurrent first attempt kept)."""
+        ...
+
 
 def direct(name: str, command: Callable[[], Outcome]) -> Outcome:
     """Run ``command`` as it is: no metrics, no idempotency key (the consumers, tests)."""
@@ -46,6 +59,8 @@ class Commands:
     metrics: Metrics
     saw: Callable[[int], None]
     idempotency: Once
+    requests: KeyedLocks = field(default_factory=KeyedLocks)  # the process's own: shared by every request
+    lane: Lane | None = None  # where once_async runs its statements; None: the loop's default threads
 
     def run(self, name: str, command: Callable[[], Outcome]) -> Outcome:
         """Run a ledger command and count its outcome (ok, repeated, or the ledger error's code)."""
@@ -63,3 +78,17 @@ class Commands:
         request under the key is ``IdempotencyKeyReused``. A failed ``answer()`` keeps nothing."""
         status, body, _ = self.idempotency.once(scope, key, request, answer)
         return status, body
+
+    async def once_async(self, scope: str, key: str, request: Any, answer: Callable[[], Awaitable[Answer]]) -> Answer:
+        """``once`` for an answer that awaits its own I/O on the event loop: only the idempotency store's
+        statements take a worker thread, and none of them waits on the loop. Concurrent requests under one
+        key in this process run one after the other, so the second finds the first's answer instead of
+        doing its work again (an upload kept twice)."""
+        blocking = self.lane.run if self.lane is not None else anyio.to_thread.run_sync
+        async with self.requests.hold((scope, key)):
+            found = await blocking(self.idempotency.recall, scope, key, request)
+            if found is not None:
+                return found
+            status, body = await answer()
+            kept = await blocking(self.idempotency.keep, scope, key, request, status, body)
+        return kept[0], kept[1]

@@ -25,6 +25,7 @@ from service.auth import TokenVerifier
 from service.health import Health
 from service.idempotency import IdempotencyStore
 from service.leader import LeadingPart, lock_for
+from service.limits import Limits
 from service.liveness import thread_state
 from service.metrics import Metrics
 from service.policy import Policy
@@ -54,6 +55,7 @@ class Service:
     metrics: Metrics = field(default_factory=Metrics)
     images: ImageStore | None = None  # the image store: signed URLs, uploaded photos
     media: GenerationSettings = field(default_factory=GenerationSettings)
+    limits: Limits = field(default_factory=lambda: Limits.of(ApiSettings()))  # per learner, and the lanes
     pipeline: Any = None
     sweeper: Any = None
     purger: Any = None

@@ -57,3 +57,15 @@ class RejectedMessage(ServiceError, ValueError):
     """A well-formed inbound message that the credit policy refuses; ``code`` names the reason."""
 
     code = "rejected"
+
+
+class TooBusy(ServiceError):
+    """A learner with as many requests of one kind in flight as allowed; ``retry_after`` seconds to wait."""
+
+    code = "too-many-requests"
+
+    def __init__(self, what: str, limit: int, retry_after: int) -> None:
+        super().__init__(f"you have {limit} {what} in progress, the most at once: try again when one finishes")
+        self.what = what
+        self.limit = limit
+        self.retry_after = retry_after

@@ -1,32 +1,37 @@
-"""Requesting a generation: the template and its variables checked, the learner's photo checked as a worker
-will read it, then the template's cost held and the request recorded in one ledger command."""
+"""Requesting a generation: the template and its variables checked, then the learner's credits, then their
+photo as a worker will read it (the dear check last), then the template's cost held and the request recorded
+in one ledger command."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
+import anyio.to_thread
 from sqlalchemy import Connection, RowMapping
 
 from generation.fetch import FetchRefused
 from generation.ports import UploadInfo
 from generation.templates import UPLOAD_PREFIX, Catalog, VariableError
-from ledger import Ledger
+from generation.threads import Lane
+from ledger import InsufficientCredits, Ledger
 from projections import queries
 from service.commands import Run, direct
 
 
 class Photos(Protocol):
-    """Where a request's photo is checked before any credit is held."""
+    """Where a request's photo is checked before any credit is held; awaited on the event loop (the blocking
+    work runs in the photo's own lanes, never in a thread that waits for the loop)."""
 
-    def uploads(self, owner: str) -> Sequence[UploadInfo]:
+    async def uploads(self, owner: str) -> Sequence[UploadInfo]:
         """The uploads ``owner`` keeps."""
         ...
 
-    def fetch(self, url: str) -> object:
+    async def fetch(self, url: str) -> object:
         """The photo at ``url``, fetched as a worker will; ``FetchRefused`` says why not."""
         ...
 
@@ -53,23 +58,37 @@ class Requested:
     repeated: bool
 
 
-def request_generation(ledger: Ledger, catalog: Catalog, photos: Photos, request: GenerationRequest, *,
-                       at: datetime, hold_ttl: timedelta, run: Run = direct) -> Requested:
+async def request_generation(ledger: Ledger, catalog: Catalog, photos: Photos, request: GenerationRequest, *,
+                             at: datetime, hold_ttl: timedelta, run: Run = direct,
+                             lane: Lane | None = None) -> Requested:
     """Hold the template's cost and record the request; ``UnknownTemplate``, ``VariableError`` (naming the
-    field) or a ledger error (``InsufficientCredits``) when it cannot be."""
+    field) or a ledger error (``InsufficientCredits``) when it cannot be. The ledger is read and written in
+    worker threads (of ``lane``, else the loop's default ones) that wait for nothing else."""
+    blocking = lane.run if lane is not None else anyio.to_thread.run_sync
     template = catalog.get(request.template_id)
     photo = input_photo(request)
     variables = template.validate_variables(request.variables, photo)
-    if request.upload_id and template.needs_input_image:
-        check_upload(photos, request.user_id, request.upload_id, at)
-    elif request.image_url and template.needs_input_image:
-        check_photo_url(photos, request.image_url)
-    outcome = run("request_generation", lambda: ledger.request_generation(
+    if photo and template.needs_input_image:  # a photo costs a listing or a fetch: only for who can pay
+        await blocking(partial(check_credits, ledger, request.user_id, template.cost, at=at))
+        if request.upload_id:
+            await check_upload(photos, request.user_id, request.upload_id, at)
+        elif request.image_url:
+            await check_photo_url(photos, request.image_url)
+    outcome = await blocking(lambda: run("request_generation", lambda: ledger.request_generation(
         user_id=request.user_id, request_key=request.key, template_id=template.id,
         template_version=template.version, variables=variables, input_image=photo, cost=template.cost, at=at,
-        hold_ttl=hold_ttl))
+        hold_ttl=hold_ttl)))
     return Requested(generation_id=outcome.value, cost=template.cost, position=outcome.position,
                      repeated=outcome.repeated)
+
+
+def check_credits(ledger: Ledger, user_id: str, cost: int, *, at: datetime) -> None:
+    """``InsufficientCredits`` when ``user_id`` has fewer than ``cost`` credits available at ``at``: the
+    hold would refuse them anyway, and this is known before anything dear is done."""
+    wallet = ledger.wallet(user_id)
+    available = wallet.available(at) if wallet is not None else 0
+    if available < cost:
+        raise InsufficientCredits(user_id, cost, available)
 
 
 def input_photo(request: GenerationRequest) -> str | None:
@@ -79,18 +98,18 @@ def input_photo(request: GenerationRequest) -> str | None:
     return f"{UPLOAD_PREFIX}{request.upload_id}" if request.upload_id else request.image_url
 
 
-def check_upload(photos: Photos, owner: str, upload_id: str, at: datetime) -> None:
+async def check_upload(photos: Photos, owner: str, upload_id: str, at: datetime) -> None:
     """Refuse an upload id that is not one of ``owner``'s current uploads (another user's is unknown too)."""
-    found = [u for u in photos.uploads(owner) if u.upload_id == upload_id]
+    found = [u for u in await photos.uploads(owner) if u.upload_id == upload_id]
     if not found or found[0].expires_at <= at:
         raise VariableError("input_upload_id", f"you have no upload {upload_id} (it may have expired): upload the "
                                                "photo again")
 
 
-def check_photo_url(photos: Photos, url: str) -> None:
+async def check_photo_url(photos: Photos, url: str) -> None:
     """Fetch the photo at ``url`` as a worker will (no address inside our network, a real image, bounded)."""
     try:
-        photos.fetch(url)
+        await photos.fetch(url)
     except FetchRefused as error:
         raise VariableError("input_image_url", str(error)) from error
 

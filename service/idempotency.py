@@ -62,21 +62,35 @@ class IdempotencyStore:
              ) -> tuple[int, dict[str, Any], bool]:
         """The stored answer for this key, or ``run()``'s, stored; a different request under the key is
         ``IdempotencyKeyReused``."""
-        fingerprint = digest(request)
+        found = self.recall(scope, key, request)
+        if found is not None:
+            return found[0], found[1], True
+        status, body = run()
+        return self.keep(scope, key, request, status, body)
+
+    def recall(self, scope: str, key: str, request: Any) -> tuple[int, dict[str, Any]] | None:
+        """The answer stored for this key, or None; a different request under the key is ``IdempotencyKeyReused``."""
         found = self._find(scope, key)
-        if found is None:
-            status, body = run()
-            try:
-                with self.engine.connect() as conn:
-                    conn.execute(RECORD, {"scope": scope, "key": key, "fingerprint": fingerprint, "status": status,
-                                          "body": body, "created_at": datetime.now(UTC)})
-                return status, body, False
-            except IntegrityError:
-                found = self._find(scope, key)  # a concurrent first attempt stored its answer
-                assert found is not None
-        if found["fingerprint"] != fingerprint:
+        return None if found is None else self._same(found, key, request)
+
+    def keep(self, scope: str, key: str, request: Any, status: int, body: dict[str, Any],
+             ) -> tuple[int, dict[str, Any], bool]:
+        """Store a first answer; when a concurrent first attempt stored its own already, that one (and True)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(RECORD, {"scope": scope, "key": key, "fingerprint": digest(request), "status": status,
+                                      "body": body, "created_at": datetime.now(UTC)})
+            return status, body, False
+        except IntegrityError:
+            found = self._find(scope, key)
+            assert found is not None
+        return (*self._same(found, key, request), True)
+
+    @staticmethod
+    def _same(found: Any, key: str, request: Any) -> tuple[int, dict[str, Any]]:
+        if found["fingerprint"] != digest(request):
             raise IdempotencyKeyReused(key)
-        return int(found["status"]), dict(found["body"]), True
+        return int(found["status"]), dict(found["body"])
 
     def _find(self, scope: str, key: str) -> Any:
         with self.engine.connect() as conn:

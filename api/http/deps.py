@@ -83,7 +83,8 @@ IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]
 async def get_commands(service: ServiceDep) -> Commands:
     """How the routes run use cases: commands counted in the service's metrics, their positions noted for
     read-your-writes, answers kept once per idempotency key."""
-    return Commands(service.metrics, service.saw, service.idempotency)
+    return Commands(service.metrics, service.saw, service.idempotency, service.limits.request_locks,
+                    service.limits.commands)
 
 
 CommandsDep = Annotated[Commands, Depends(get_commands)]

@@ -16,17 +16,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import anyio.to_thread
 from PIL import Image
 
 from generation.compositor.result import finish
 from generation.handler import image_request
 from generation.messages import GenerationRequestedMessage, RequestedPayload
+from generation.models.local import LocalModel
 from generation.ports import ImageModel
 from generation.samples import SAMPLE_PHOTO
 from generation.templates import Template
-from service.bootstrap import build_model
-from service.settings.generation import GenerationSettings
+from generation.threads import Lane
 
 PREVIEW_WIDTH = 480  # pixels: two cards across a desktop page, one across a phone at 2x
 PREVIEW_NAMESPACE = uuid.UUID("5c0d7f52-8a43-4b8e-9f0e-2a6f3c1b9d41")
@@ -71,14 +70,18 @@ class Previews:
     """Renders each template's preview on first request, then answers from memory (by id and version)."""
 
     def __init__(self, model: ImageModel | None = None) -> None:
+        # Drawn one at a time in a lane of their own: the first visitors' previews (seconds of CPU each)
+        # never take the threads of the synchronous routes.
+        self.lane = Lane("preview", 1)
         self._model = model
         self._done: dict[tuple[str, int], Preview] = {}
         self._rendering: dict[tuple[str, int], asyncio.Lock] = {}
 
     def model(self) -> ImageModel:
-        """The local model, with no added delay (previews never go to a paid provider)."""
+        """The local model at full scale with no added delay, drawing in the previews' lane (previews never
+        go to a paid provider)."""
         if self._model is None:
-            self._model = build_model("local", GenerationSettings(local_delay_s=0))
+            self._model = LocalModel(lane=self.lane)
         return self._model
 
     async def get(self, template: Template) -> Preview:
@@ -100,10 +103,10 @@ class Previews:
             template = template.model_copy(update={"needs_input_image": False})
         request = image_request(template, message)
         if takes_photo and SAMPLE_PHOTO.is_file():  # a sample portrait shows what the learner's photo becomes
-            photo = await anyio.to_thread.run_sync(SAMPLE_PHOTO.read_bytes)
+            photo = await self.lane.run(SAMPLE_PHOTO.read_bytes)
             request = dataclasses.replace(request, input_image="sample", input_data=photo)
         artwork = await self.model().generate(request)
-        image = await anyio.to_thread.run_sync(finish, template, message.payload.variables, artwork)
-        png = await anyio.to_thread.run_sync(_shrink, image.data)
+        image = await self.lane.run(finish, template, message.payload.variables, artwork)
+        png = await self.lane.run(_shrink, image.data)
         digest = hashlib.sha256(png).hexdigest()[:20]
         return Preview(png=png, etag=f'"{template.id}-v{template.version}-{digest}"')

@@ -20,6 +20,7 @@ from service.errors import (
     InvalidIdempotencyKey,
     RejectedMessage,
     ServiceError,
+    TooBusy,
     UploadQuotaExceeded,
     UploadRefused,
     WalletNotFound,
@@ -106,6 +107,9 @@ def translate(error: Exception) -> Problem:
     if isinstance(error, UploadQuotaExceeded):
         return Problem(429, error.code, "Too many uploads", str(error),
                        headers={"Retry-After": str(error.retry_after)}, quota=error.quota)
+    if isinstance(error, TooBusy):
+        return Problem(429, error.code, "Too many requests at once", str(error),
+                       headers={"Retry-After": str(error.retry_after)}, limit=error.limit)
     for cls, status, title in _CODED:
         if isinstance(error, cls):
             return Problem(status, error.code, title, str(error))

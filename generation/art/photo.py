@@ -24,6 +24,7 @@ def open_photo(data: bytes) -> Image.Image:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise UnreadablePhoto(f"the photo is {image.width}x{image.height}, too large to read")
+            image.draft("RGB", (2048, 2048))  # a large JPEG decodes at 1/2 to 1/8: no model needs more
             upright = ImageOps.exif_transpose(image) or image
             return upright.convert("RGB")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:

@@ -11,6 +11,7 @@ from generation.art.photo import UnreadablePhoto, treat
 from generation.errors import InvalidInput
 from generation.models.http import input_photo, since
 from generation.ports import ImageRequest, ImageResult
+from generation.threads import Lane
 
 
 def draw(request: ImageRequest, scale: float, photo: bytes | None = None) -> bytes:
@@ -32,11 +33,12 @@ def draw(request: ImageRequest, scale: float, photo: bytes | None = None) -> byt
 class LocalModel:
     """Renders an image on this machine, with no key and no network."""
 
-    def __init__(self, *, scale: float = 1.0, delay: float = 0.0) -> None:
+    def __init__(self, *, scale: float = 1.0, delay: float = 0.0, lane: Lane | None = None) -> None:
         if not 0.05 <= scale <= 2:
             raise ValueError(f"scale must be between 0.05 and 2, got {scale}")
         self.scale = scale
         self.delay = delay  # added render time, to stand in for a remote model in drills
+        self.lane = lane  # where it draws; None: the event loop's default threads (a worker's own loop)
 
     async def generate(self, request: ImageRequest) -> ImageResult:
         """Draw the image (in a thread: Pillow is CPU work)."""
@@ -46,7 +48,10 @@ class LocalModel:
         if self.delay:
             await asyncio.sleep(self.delay)
         photo = input_photo(request) if request.input_image else None
-        data = await anyio.to_thread.run_sync(draw, request, self.scale, photo)
+        if self.lane is not None:
+            data = await self.lane.run(draw, request, self.scale, photo)
+        else:
+            data = await anyio.to_thread.run_sync(draw, request, self.scale, photo)
         return ImageResult(data=data, content_type="image/png", provider="local", model="pillow",
                            seed=request.seed, timings={"model": since(start)})
 

@@ -9,7 +9,6 @@ import re
 import time
 from typing import Any
 
-import anyio.to_thread
 import cloudinary
 import cloudinary.api
 import cloudinary.uploader
@@ -22,6 +21,7 @@ from generation.ports import ImageResult, StoredImage, Upload, UploadInfo
 from generation.stores.local import safe_id
 from generation.stores.thumbnails import extension, metadata, stored
 from generation.stores.uploads import owner_key, upload_info, upload_meta, with_data
+from generation.threads import STORE_THREADS, Lane
 
 THUMBNAIL = {"width": 640, "height": 640, "crop": "limit", "fetch_format": "auto"}  # whole, as the other stores
 DELIVERY = re.compile(r"^https://[^/]+/[^/]+/image/authenticated/(?:(?P<transformation>[^/]+)/)?"
@@ -32,8 +32,9 @@ class CloudinaryStore:
     """Keeps images in a Cloudinary product environment, metadata in the asset's context."""
 
     def __init__(self, *, cloud_name: str, api_key: str, api_secret: str, folder: str = "gallery",
-                 timeout: float = 60.0, auth_token_key: str | None = None) -> None:
+                 timeout: float = 60.0, auth_token_key: str | None = None, lane: Lane | None = None) -> None:
         self.folder = folder
+        self.lane = lane or Lane("store", STORE_THREADS)  # its network I/O: never the routes' threads
         self.secret = api_secret
         self.auth_token_key = auth_token_key
         self.options: dict[str, Any] = {"cloud_name": cloud_name, "api_key": api_key, "api_secret": api_secret,
@@ -47,11 +48,11 @@ class CloudinaryStore:
 
     async def find(self, storage_id: str) -> StoredImage | None:
         """The asset stored under ``storage_id``, or None."""
-        return await anyio.to_thread.run_sync(self._find, storage_id)
+        return await self.lane.run(self._find, storage_id)
 
     async def put(self, storage_id: str, image: ImageResult, tags: tuple[str, ...] = ()) -> StoredImage:
         """Upload once; a second upload of the same id returns the existing asset untouched."""
-        return await anyio.to_thread.run_sync(self._put, storage_id, image, tags)
+        return await self.lane.run(self._put, storage_id, image, tags)
 
     def signed_url(self, url: str, ttl: int) -> str:
         """The signed delivery URL of an authenticated asset (expiring after ``ttl`` seconds when a token key
@@ -106,19 +107,19 @@ class CloudinaryStore:
 
     async def put_upload(self, upload: Upload) -> None:
         """Keep the photo as a private asset with its record in the context."""
-        await anyio.to_thread.run_sync(self._put_upload, upload)
+        await self.lane.run(self._put_upload, upload)
 
     async def read_upload(self, owner: str, upload_id: str) -> Upload | None:
         """The owner's photo ``upload_id``, or None."""
-        return await anyio.to_thread.run_sync(self._read_upload, owner, safe_id(upload_id))
+        return await self.lane.run(self._read_upload, owner, safe_id(upload_id))
 
     async def uploads(self, owner: str | None = None) -> list[UploadInfo]:
         """The uploads kept for ``owner``, or for everyone."""
-        return await anyio.to_thread.run_sync(self._uploads, owner)
+        return await self.lane.run(self._uploads, owner)
 
     async def delete_upload(self, owner: str, upload_id: str) -> None:
         """Delete the private asset."""
-        await anyio.to_thread.run_sync(self._delete_upload, owner, safe_id(upload_id))
+        await self.lane.run(self._delete_upload, owner, safe_id(upload_id))
 
     @staticmethod
     def _upload_id(owner: str, upload_id: str) -> str:

@@ -9,13 +9,12 @@ import secrets
 import uuid
 from pathlib import Path
 
-import anyio.to_thread
-
 from generation.errors import StorageError
 from generation.ports import ImageResult, StoredImage, Upload, UploadInfo
 from generation.stores.signing import EMBEDDED_MEDIA_KEY, sign
 from generation.stores.thumbnails import extension, metadata, open_graph, stored, thumbnail
 from generation.stores.uploads import owner_key, upload_info, upload_meta, with_data
+from generation.threads import STORE_THREADS, Lane
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -36,20 +35,22 @@ class LocalStore:
     """Writes ``gallery/<random>.<ext>``, a JPEG thumbnail and a record under the generation id that commits
     the pair; the records and the uploads are never served, the images only to URLs signed with ``signing_key``."""
 
-    def __init__(self, data_dir: Path, *, url_prefix: str = "/media", signing_key: str = EMBEDDED_MEDIA_KEY) -> None:
+    def __init__(self, data_dir: Path, *, url_prefix: str = "/media", signing_key: str = EMBEDDED_MEDIA_KEY,
+                 lane: Lane | None = None) -> None:
         self.root = data_dir / "media"
         self.folder = self.root / "gallery"
         self.upload_folder = self.root / "uploads"
         self.url_prefix = url_prefix.rstrip("/")
         self.signing_key = signing_key
+        self.lane = lane or Lane("store", STORE_THREADS)  # its file I/O: never the routes' threads
 
     async def find(self, storage_id: str) -> StoredImage | None:
         """The image recorded under ``storage_id``, or None."""
-        return await anyio.to_thread.run_sync(self._find, safe_id(storage_id))
+        return await self.lane.run(self._find, safe_id(storage_id))
 
     async def put(self, storage_id: str, image: ImageResult, tags: tuple[str, ...] = ()) -> StoredImage:
         """Write the image and its thumbnail; the record is created only once, never overwritten."""
-        return await anyio.to_thread.run_sync(self._put, safe_id(storage_id), image, tags)
+        return await self.lane.run(self._put, safe_id(storage_id), image, tags)
 
     def signed_url(self, url: str, ttl: int) -> str:
         """``url`` (a ``/media/...`` path) signed for about ``ttl`` seconds; any other URL unchanged."""
@@ -94,19 +95,19 @@ class LocalStore:
 
     async def put_upload(self, upload: Upload) -> None:
         """Keep the photo and its record (the record last: it commits the upload)."""
-        await anyio.to_thread.run_sync(self._put_upload, upload)
+        await self.lane.run(self._put_upload, upload)
 
     async def read_upload(self, owner: str, upload_id: str) -> Upload | None:
         """The owner's photo ``upload_id``, or None."""
-        return await anyio.to_thread.run_sync(self._read_upload, owner, safe_id(upload_id))
+        return await self.lane.run(self._read_upload, owner, safe_id(upload_id))
 
     async def uploads(self, owner: str | None = None) -> list[UploadInfo]:
         """The uploads kept for ``owner``, or for everyone."""
-        return await anyio.to_thread.run_sync(self._uploads, owner)
+        return await self.lane.run(self._uploads, owner)
 
     async def delete_upload(self, owner: str, upload_id: str) -> None:
         """Delete the photo and its record."""
-        await anyio.to_thread.run_sync(self._delete_upload, owner, safe_id(upload_id))
+        await self.lane.run(self._delete_upload, owner, safe_id(upload_id))
 
     def _upload_path(self, owner: str, upload_id: str, suffix: str) -> Path:
         return self.upload_folder / owner_key(owner) / f"{upload_id}.{suffix}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anyio.to_thread
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,6 +17,7 @@ from generation.ports import ImageResult, StoredImage, Upload, UploadInfo
 from generation.stores.local import object_name, safe_id
 from generation.stores.thumbnails import extension, metadata, stored, thumbnail
 from generation.stores.uploads import owner_key, upload_info, upload_meta, with_data
+from generation.threads import STORE_THREADS, Lane
 
 MISSING = ("404", "NoSuchKey", "NotFound")
 
@@ -28,9 +28,10 @@ class S3Store:
 
     def __init__(self, *, bucket: str, endpoint_url: str | None, region: str, access_key: str, secret_key: str,
                  public_url: str | None = None, prefix: str = "gallery/", timeout: float = 30.0,
-                 client: Any = None) -> None:
+                 client: Any = None, lane: Lane | None = None) -> None:
         self.bucket = bucket
         self.prefix = prefix
+        self.lane = lane or Lane("store", STORE_THREADS)  # its network I/O: never the routes' threads
         self.client = client or boto3.client(
             "s3", endpoint_url=endpoint_url, region_name=region, aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
@@ -41,11 +42,11 @@ class S3Store:
 
     async def find(self, storage_id: str) -> StoredImage | None:
         """The image stored under ``storage_id``, or None."""
-        return await anyio.to_thread.run_sync(self._find, safe_id(storage_id))
+        return await self.lane.run(self._find, safe_id(storage_id))
 
     async def put(self, storage_id: str, image: ImageResult, tags: tuple[str, ...] = ()) -> StoredImage:
         """Upload the thumbnail, then the image with its metadata, unless the image is there already."""
-        return await anyio.to_thread.run_sync(self._put, safe_id(storage_id), image, tags)
+        return await self.lane.run(self._put, safe_id(storage_id), image, tags)
 
     def signed_url(self, url: str, ttl: int) -> str:
         """A presigned GET of the object behind ``url``, valid for ``ttl`` seconds; other URLs unchanged."""
@@ -114,20 +115,20 @@ class S3Store:
 
     async def put_upload(self, upload: Upload) -> None:
         """Keep the photo, then its record."""
-        await anyio.to_thread.run_sync(self._put_upload, upload)
+        await self.lane.run(self._put_upload, upload)
 
     async def read_upload(self, owner: str, upload_id: str) -> Upload | None:
         """The owner's photo ``upload_id``, or None."""
-        return await anyio.to_thread.run_sync(self._read_upload, owner, safe_id(upload_id))
+        return await self.lane.run(self._read_upload, owner, safe_id(upload_id))
 
     async def uploads(self, owner: str | None = None) -> list[UploadInfo]:
         """The uploads kept for ``owner``, or for everyone."""
-        return await anyio.to_thread.run_sync(self._uploads, owner)
+        return await self.lane.run(self._uploads, owner)
 
     async def delete_upload(self, owner: str, upload_id: str) -> None:
         """Delete the photo and its record."""
         key = self._upload_key(owner, safe_id(upload_id))
-        await anyio.to_thread.run_sync(self._delete, key, f"{key}.json")
+        await self.lane.run(self._delete, key, f"{key}.json")
 
     @staticmethod
     def _upload_key(owner: str, upload_id: str) -> str:

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from generation.stores.signing import EMBEDDED_MEDIA_KEY
+from generation.threads import STORE_THREADS
 from service.settings.parts import DataSettings, KafkaSettings
 
 if TYPE_CHECKING:  # the pipeline's classes, imported when a process builds them (settings stay light to read)
@@ -72,12 +73,15 @@ class GenerationSettings(KafkaSettings, DataSettings):
     upload_ttl_minutes: int = Field(default=24 * 60, ge=15, le=30 * 24 * 60)  # an unused upload is deleted after
     upload_quota: int = Field(default=20, ge=1, le=1000)  # uploads one user may keep at a time
     upload_purge_interval_s: float = Field(default=600.0, ge=0, le=86_400)  # 0: this process never purges
-    upload_max_pixels: int = Field(default=40_000_000, ge=1_000_000, le=200_000_000)
+    # Decoding costs 4 bytes a pixel: 4096x4096 (64 MB) is twice the 2048 px side an upload is shrunk to and
+    # takes any phone's 12 MP photo; 6300x6300 would take 160 MB and 2-3 s, before this cap was lowered.
+    upload_max_pixels: int = Field(default=4096 * 4096, ge=1_000_000, le=50_000_000)
     fetch_timeout_s: float = Field(default=10.0, gt=0, le=120)  # fetching an input_image_url, in all
     fetch_max_redirects: int = Field(default=3, ge=0, le=10)
 
     model_timeout_s: float = Field(default=120.0, gt=0, le=900)
     store_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    store_threads: int = Field(default=STORE_THREADS, ge=1, le=256)  # the image store's threads for its blocking I/O
     max_attempts: int = Field(default=4, ge=1, le=20)
     backoff_s: float = Field(default=1.0, ge=0, le=60)
     backoff_max_s: float = Field(default=30.0, ge=0, le=600)

@@ -23,6 +23,14 @@ class ApiSettings(PolicySettings, OccurredSettings):
     dispatch: Literal["inprocess", "kafka"] = "inprocess"
     read_db_url: str = ""  # default: read.db in the data folder, or the event store's PostgreSQL database
     threads: int = Field(default=8, ge=1, le=200)  # worker threads for the synchronous routes
+    # Per learner, in this process: more at once is a 429 with Retry-After, so one learner cannot take the
+    # threads (or the lanes below) that everyone's requests need.
+    learner_generations: int = Field(default=2, ge=1, le=100)  # generation requests in flight
+    learner_uploads: int = Field(default=2, ge=1, le=100)  # uploads in flight
+    learner_fetches: int = Field(default=1, ge=1, le=100)  # input_image_url fetches in flight
+    decode_threads: int = Field(default=1, ge=1, le=64)  # photos decoded at once (CPU and memory bound)
+    command_threads: int = Field(default=4, ge=1, le=200)  # the async write routes' ledger and database work
+    fetch_threads: int = Field(default=4, ge=1, le=256)  # input_image_url fetched at once (network bound)
     run_projector: bool = True  # off when `studio-ledger projector` runs as its own process
     run_pipeline: bool = True  # in-process dispatch only: off when generations are rendered elsewhere
     run_sweeper: bool = True  # expire overdue holds here; off when `studio-ledger sweep --loop` runs apart

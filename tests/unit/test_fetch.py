@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from generation.errors import InvalidInput
-from generation.fetch import Fetcher, FetchRefused, decode_photo
+from generation.fetch import Fetcher, FetchRefused, decode_photo, public
 from generation.inputs import InputPhotos
 from generation.stores.local import LocalStore
 
@@ -107,6 +107,36 @@ def test_a_host_that_resolves_inside_the_network_is_refused_before_connecting(ad
     guarded = Fetcher(resolver=resolver({"cdn.example": [address]}), timeout=2)  # type: ignore[arg-type]
     with pytest.raises(FetchRefused, match="an address inside the network"):
         guarded.fetch("https://cdn.example/me.png")
+
+
+@pytest.mark.parametrize(("address", "carried"), [
+    ("64:ff9b::7f00:1", "127.0.0.1"),  # NAT64 well-known prefix to loopback
+    ("64:ff9b::a9fe:a9fe", "169.254.169.254"),  # ... to the metadata service
+    ("64:ff9b:1::a00:1", None),  # NAT64 local-use: our own translator, whatever it carries
+    ("2002:a9fe:a9fe::1", "169.254.169.254"),  # 6to4
+    ("2002:808:808::1", "8.8.8.8"),  # 6to4 to a public address: still a tunnel out of our hands
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "192.0.2.45"),  # Teredo
+    ("::7f00:1", "127.0.0.1"),  # IPv4-compatible
+    ("::ffff:0:a00:1", "10.0.0.1"),  # IPv4-translated (SIIT)
+    ("::ffff:169.254.169.254", "169.254.169.254"),  # IPv4-mapped
+    ("fec0::1", None),  # site-local, which Python 3.11 calls global
+    ("3fff::1", None),  # documentation
+    ("2001:db8::1", None),  # documentation
+    ("100::1", None),  # discard-only
+])
+def test_ipv6_addresses_that_embed_or_translate_ipv4_are_refused_naming_what_they_carry(address: str,
+                                                                                         carried: str | None) -> None:
+    guarded = Fetcher(resolver=resolver({"cdn.example": [address]}), timeout=2)  # type: ignore[arg-type]
+    with pytest.raises(FetchRefused, match="an address inside the network") as refused:
+        guarded.fetch("https://cdn.example/me.png")
+    assert (f"carrying the IPv4 address {carried})" in str(refused.value)) if carried else "carrying" not in str(
+        refused.value)
+
+
+@pytest.mark.parametrize("address", ["2606:4700::6810:84e5", "64:ff9b::5db8:d822", "::ffff:93.184.216.34",
+                                     "93.184.216.34"])
+def test_public_addresses_are_judged_public_nat64_and_mapped_ones_by_the_ipv4_they_reach(address: str) -> None:
+    assert public(ipaddress.ip_address(address))
 
 
 def test_one_internal_address_among_public_ones_is_refused() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
+import anyio
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -19,7 +21,7 @@ from projections import Projector, all_projections
 from projections.db import make_engine
 from service import admin, shares
 from service.commands import Commands
-from service.generations import GenerationRequest, request_generation
+from service.generations import GenerationRequest, Requested, request_generation
 from service.metrics import Metrics
 from service.policy import load_policy
 from tests.conftest import T0
@@ -51,10 +53,10 @@ class FakePhotos:
     good_urls: set[str] = field(default_factory=set)
     fetched: list[str] = field(default_factory=list)
 
-    def uploads(self, owner: str) -> Sequence[UploadInfo]:
+    async def uploads(self, owner: str) -> Sequence[UploadInfo]:
         return self.kept.get(owner, [])
 
-    def fetch(self, url: str) -> object:
+    async def fetch(self, url: str) -> object:
         self.fetched.append(url)
         if url not in self.good_urls:
             raise FetchRefused("the address is inside a private network")
@@ -77,6 +79,11 @@ def upload(upload_id: str, owner: str, expires_in: timedelta) -> UploadInfo:
                       created_at=T0, expires_at=T0 + expires_in)
 
 
+def requesting(*args: Any, **kwargs: Any) -> Requested:
+    """``request_generation`` awaited, as the route awaits it."""
+    return anyio.run(partial(request_generation, *args, **kwargs))
+
+
 def asking(template_id: str = "poster-webinar", **photo: str) -> GenerationRequest:
     variables = {"topic": "Intro to SQL", "time": "Friday 6 pm"} if template_id == "poster-webinar" else {}
     return GenerationRequest(user_id="alice", key="k-1", template_id=template_id, variables=variables, **photo)
@@ -84,7 +91,7 @@ def asking(template_id: str = "poster-webinar", **photo: str) -> GenerationReque
 
 def test_requesting_a_generation_holds_the_templates_cost(ledger: Ledger, catalog: Catalog) -> None:
     run = Recorder()
-    requested = request_generation(ledger, catalog, FakePhotos(), asking(), at=T0, hold_ttl=TTL, run=run)
+    requested = requesting(ledger, catalog, FakePhotos(), asking(), at=T0, hold_ttl=TTL, run=run)
     cost = catalog.get("poster-webinar").cost
     assert requested.cost == cost and not requested.repeated
     assert run.names == ["request_generation"]
@@ -95,22 +102,22 @@ def test_requesting_a_generation_holds_the_templates_cost(ledger: Ledger, catalo
 
 
 def test_the_same_request_key_is_the_same_generation(ledger: Ledger, catalog: Catalog) -> None:
-    first = request_generation(ledger, catalog, FakePhotos(), asking(), at=T0, hold_ttl=TTL)
-    again = request_generation(ledger, catalog, FakePhotos(), asking(), at=T0, hold_ttl=TTL)
+    first = requesting(ledger, catalog, FakePhotos(), asking(), at=T0, hold_ttl=TTL)
+    again = requesting(ledger, catalog, FakePhotos(), asking(), at=T0, hold_ttl=TTL)
     assert again.generation_id == first.generation_id and again.repeated
 
 
 def test_an_unknown_template_is_refused_before_any_command(ledger: Ledger, catalog: Catalog) -> None:
     run = Recorder()
     with pytest.raises(UnknownTemplate):
-        request_generation(ledger, catalog, FakePhotos(), asking("no-such-template"), at=T0, hold_ttl=TTL, run=run)
+        requesting(ledger, catalog, FakePhotos(), asking("no-such-template"), at=T0, hold_ttl=TTL, run=run)
     assert run.names == []
 
 
 def test_a_photo_sent_both_as_upload_and_url_names_the_upload_field(ledger: Ledger, catalog: Catalog) -> None:
     both = asking("profile-avatar", upload_id="u1", image_url="https://example.com/me.png")
     with pytest.raises(VariableError) as refused:
-        request_generation(ledger, catalog, FakePhotos(), both, at=T0, hold_ttl=TTL)
+        requesting(ledger, catalog, FakePhotos(), both, at=T0, hold_ttl=TTL)
     assert refused.value.field == "input_upload_id"
 
 
@@ -123,14 +130,14 @@ def test_an_upload_that_is_not_the_callers_current_one_is_refused(ledger: Ledger
                                                                    kept: dict[str, list[UploadInfo]]) -> None:
     run = Recorder()
     with pytest.raises(VariableError, match="you have no upload u1") as refused:
-        request_generation(ledger, catalog, FakePhotos(kept=kept), asking("profile-avatar", upload_id="u1"),
+        requesting(ledger, catalog, FakePhotos(kept=kept), asking("profile-avatar", upload_id="u1"),
                            at=T0, hold_ttl=TTL, run=run)
     assert refused.value.field == "input_upload_id" and run.names == []
 
 
 def test_a_current_upload_of_the_caller_is_taken_as_the_photo(ledger: Ledger, catalog: Catalog) -> None:
     photos = FakePhotos(kept={"alice": [upload("u1", "alice", timedelta(minutes=1))]})
-    requested = request_generation(ledger, catalog, photos, asking("profile-avatar", upload_id="u1"), at=T0,
+    requested = requesting(ledger, catalog, photos, asking("profile-avatar", upload_id="u1"), at=T0,
                                    hold_ttl=TTL)
     generation = ledger.generation(requested.generation_id)
     assert generation is not None and generation.input_image == "upload:u1"
@@ -140,10 +147,10 @@ def test_a_photo_url_is_fetched_now_and_a_refusal_names_the_url_field(ledger: Le
     url = "https://10.0.0.1/me.png"
     photos = FakePhotos()
     with pytest.raises(VariableError, match="private network") as refused:
-        request_generation(ledger, catalog, photos, asking("profile-avatar", image_url=url), at=T0, hold_ttl=TTL)
+        requesting(ledger, catalog, photos, asking("profile-avatar", image_url=url), at=T0, hold_ttl=TTL)
     assert refused.value.field == "input_image_url" and photos.fetched == [url]
     photos.good_urls.add(url)
-    request_generation(ledger, catalog, photos, asking("profile-avatar", image_url=url), at=T0, hold_ttl=TTL)
+    requesting(ledger, catalog, photos, asking("profile-avatar", image_url=url), at=T0, hold_ttl=TTL)
     assert photos.fetched == [url, url]
 
 
@@ -151,9 +158,21 @@ def test_a_request_beyond_the_wallet_is_insufficient_credits(catalog: Catalog) -
     empty = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
     try:
         with pytest.raises(InsufficientCredits):
-            request_generation(empty, catalog, FakePhotos(), asking(), at=T0, hold_ttl=TTL)
+            requesting(empty, catalog, FakePhotos(), asking(), at=T0, hold_ttl=TTL)
     finally:
         empty.close()
+
+
+def test_a_learner_without_the_credits_is_refused_before_their_photo_is_fetched(catalog: Catalog) -> None:
+    url = "https://example.com/me.png"
+    photos = FakePhotos(good_urls={url})
+    empty = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    try:
+        with pytest.raises(InsufficientCredits):
+            requesting(empty, catalog, photos, asking("profile-avatar", image_url=url), at=T0, hold_ttl=TTL)
+    finally:
+        empty.close()
+    assert photos.fetched == []  # a fetch holds a connection for up to STUDIO_FETCH_TIMEOUT_S: not for nothing
 
 
 def finished(ledger: Ledger, key: str = "k-1", user_id: str = "alice") -> UUID:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-import anyio.from_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -51,42 +50,48 @@ def share_url(service: Service, token: str | None) -> str | None:
 
 
 @router.post("/generations", status_code=202, response_model=GenerationAccepted,
-             responses=problems(401, 402, 404, 409, 422))
-def create_generation(body: GenerationCreate, user: CurrentUser, key: IdempotencyKey, service: ServiceDep,
-                      commands: CommandsDep) -> JSONResponse:
+             responses=problems(401, 402, 404, 409, 422, 429))
+async def create_generation(body: GenerationCreate, user: CurrentUser, key: IdempotencyKey, service: ServiceDep,
+                            commands: CommandsDep) -> JSONResponse:
     """Request an image: the template's cost is held now and captured when the image is stored."""
     asked = GenerationRequest(user_id=user.user_id, key=key, template_id=body.template_id, variables=body.variables,
                               upload_id=body.input_upload_id, image_url=body.input_image_url)
 
-    def answer() -> Answer:
-        requested = request_generation(service.ledger, service.catalog, ServicePhotos(service), asked,
-                                       at=service.clock(), hold_ttl=timedelta(seconds=service.api.generation_timeout_s),
-                                       run=commands.run)
+    async def answer() -> Answer:
+        requested = await request_generation(service.ledger, service.catalog, ServicePhotos(service, user.user_id),
+                                             asked, at=service.clock(),
+                                             hold_ttl=timedelta(seconds=service.api.generation_timeout_s),
+                                             run=commands.run, lane=service.limits.commands)
         accepted = GenerationAccepted(generation_id=requested.generation_id, status="requested", cost=requested.cost,
                                       hold_id=str(requested.generation_id), position=requested.position)
         return 202, accepted.model_dump(mode="json")
 
     request = {"route": "POST /v1/generations", "body": body.model_dump(mode="json")}
-    status, payload = commands.once(user.user_id, key, request, answer)
+    with service.limits.generations.slot(user.user_id):
+        status, payload = await commands.once_async(user.user_id, key, request, answer)
     return JSONResponse(payload, status_code=status)
 
 
 @dataclass(frozen=True)
 class ServicePhotos:
-    """A request's photo as the service reads it: the caller's uploads in the image store, a URL through the
-    fetcher a worker uses (plain http on the embedded default only). Called from a worker thread."""
+    """A request's photo as the service reads it, awaited on the event loop: the caller's uploads from the image
+    store (in the store's lane), a URL through the fetcher a worker uses (plain http on the embedded default
+    only), one at a time per learner and within the fetch lane."""
 
     service: Service
+    user_id: str
 
-    def uploads(self, owner: str) -> Sequence[UploadInfo]:
+    async def uploads(self, owner: str) -> Sequence[UploadInfo]:
         """The uploads ``owner`` keeps."""
         assert self.service.images is not None
-        return anyio.from_thread.run(self.service.images.uploads, owner)
+        return await self.service.images.uploads(owner)
 
-    def fetch(self, url: str) -> object:
-        """The photo at ``url``, or ``FetchRefused``."""
+    async def fetch(self, url: str) -> object:
+        """The photo at ``url``, or ``FetchRefused``; ``TooBusy`` while the learner's fetches are all in flight."""
         service = self.service
-        return service.media.fetcher(allow_http=is_embedded(service.store, service.api)).fetch(url)
+        fetcher = service.media.fetcher(allow_http=is_embedded(service.store, service.api))
+        with service.limits.fetches.slot(self.user_id):
+            return await service.limits.fetch.run(fetcher.fetch, url)
 
 
 @router.get("/generations/{generation_id}", responses=problems(401, 404, 409, 503))

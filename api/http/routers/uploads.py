@@ -6,7 +6,6 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse
 
@@ -36,12 +35,13 @@ async def create_upload(file: PhotoFile, user: CurrentUser, key: IdempotencyKey,
     # only; "now" is read first, so a generation accepted after the head found its upload unexpired at "now".
     now = service.clock()
     known = await at_head(service)
-    status, payload = await anyio.to_thread.run_sync(lambda: commands.once(
-        user.user_id, key, request, lambda: _store(service, user.user_id, data, now=now, known=known)))
+    with service.limits.uploads.slot(user.user_id):
+        status, payload = await commands.once_async(user.user_id, key, request,
+                                                    lambda: _store(service, user.user_id, data, now=now, known=known))
     return JSONResponse(payload, status_code=status)
 
 
-def _store(service: Service, owner: str, data: bytes, *, now: datetime, known: bool) -> Answer:
+async def _store(service: Service, owner: str, data: bytes, *, now: datetime, known: bool) -> Answer:
     settings, images = service.media, service.images
     assert images is not None
 
@@ -51,9 +51,10 @@ def _store(service: Service, owner: str, data: bytes, *, now: datetime, known: b
         with service.reads.connect() as conn:
             return uploads_in_use(conn, owner)
 
-    upload = store_upload(images, owner, data, in_use=in_use, now=now,
-                          max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels,
-                          quota=settings.upload_quota, ttl=timedelta(minutes=settings.upload_ttl_minutes))
+    upload = await store_upload(images, owner, data, in_use=in_use, now=now,
+                                max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels,
+                                quota=settings.upload_quota, ttl=timedelta(minutes=settings.upload_ttl_minutes),
+                                limits=service.limits)
     created = UploadCreated(upload_id=upload.upload_id, content_type=upload.content_type, width=upload.width,
                             height=upload.height, expires_at=upload.expires_at)
     return 201, created.model_dump(mode="json")

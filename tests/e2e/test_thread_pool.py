@@ -1,0 +1,117 @@
+"""A real `serve` under a burst of uploads and photo generations: the synchronous routes keep answering,
+because no request's thread waits on the event loop for something that needs another of those threads."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from api.http.auth import issue_token
+from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
+from tests.e2e.http_support import purchase, signed
+from tests.e2e.test_service_embedded import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+ROOT = Path(__file__).resolve().parents[2]
+THREADS = 8  # STUDIO_THREADS: the burst is twice the pool
+BOUND_S = 10.0  # a read that takes longer than this during the burst is a stalled service
+
+
+def jpeg(size: tuple[int, int] = (900, 700)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "teal").save(out, format="JPEG")
+    return out.getvalue()
+
+
+def bearer(user: str) -> dict[str, str]:
+    token = issue_token(EMBEDDED_JWT_SECRET, user, issuer="studio-ledger", audience="studio-ledger", roles=())
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[str]:
+    """`studio-ledger serve` on the embedded default with STUDIO_THREADS=8 and per-learner limits high enough
+    that the burst reaches the thread pool; killed (SIGKILL if it must) afterwards."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+    env.update(STUDIO_DATA_DIR=str(tmp_path / "data"), STUDIO_PORT=str(port), STUDIO_THREADS=str(THREADS),
+               STUDIO_RUN_PIPELINE="false", STUDIO_LEARNER_UPLOADS="100", STUDIO_LEARNER_GENERATIONS="100",
+               STUDIO_LEARNER_FETCHES="100", STUDIO_UPLOAD_QUOTA="100", PYTHONPATH=str(ROOT))
+    process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], cwd=tmp_path, env=env,
+                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "serve stopped before it was ready"
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # a deadlocked process ends only this way
+            process.kill()
+            process.wait()
+
+
+async def timed(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> tuple[int, float]:
+    """The status and seconds of one request; 0 when it got no answer within the bound."""
+    started = time.perf_counter()
+    try:
+        response = await client.request(method, url, timeout=BOUND_S, **kwargs)
+    except httpx.TimeoutException:
+        return 0, time.perf_counter() - started
+    return response.status_code, time.perf_counter() - started
+
+
+def test_a_burst_of_uploads_and_photo_generations_leaves_the_synchronous_routes_answering(serve: str) -> None:
+    users = ["ana", "bo"]
+    with httpx.Client(base_url=serve, timeout=BOUND_S) as client:
+        uploads = {}
+        for user in users:
+            body, headers = signed(purchase("studio", user), secret=EMBEDDED_WEBHOOK_SECRET)
+            assert client.post("/v1/webhooks/payments", content=body, headers=headers).status_code == 200
+            made = client.post("/v1/uploads", files={"file": ("me.jpg", jpeg(), "image/jpeg")},
+                               headers={**bearer(user), "Idempotency-Key": f"first-{user}"})
+            assert made.status_code == 201, made.text
+            uploads[user] = made.json()["upload_id"]
+
+    async def burst() -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=serve, limits=limits) as client:
+            writes = []
+            for user in users:
+                for n in range(THREADS):
+                    writes.append(timed(client, "POST", "/v1/uploads", headers={**bearer(user), "Idempotency-Key":
+                                        f"up-{user}-{n}"}, files={"file": ("me.jpg", jpeg(), "image/jpeg")}))
+                    writes.append(timed(client, "POST", "/v1/generations", headers={
+                        **bearer(user), "Idempotency-Key": f"gen-{user}-{n}"}, json={
+                        "template_id": "profile-avatar", "variables": {"expression": "smiling"},
+                        "input_upload_id": uploads[user]}))
+            writing = [asyncio.ensure_future(w) for w in writes]
+            await asyncio.sleep(0.3)  # the writes are in; now the reads a stalled pool would never answer
+            reads = await asyncio.gather(*(timed(client, "GET", path, headers=bearer("ana"))
+                                           for path in ("/v1/templates", "/v1/wallet", "/readyz") for _ in range(3)))
+            return list(await asyncio.gather(*writing)), list(reads)
+
+    writes, reads = asyncio.run(burst())
+    assert all(status == 200 for status, _ in reads), reads
+    assert max(seconds for _, seconds in reads) < BOUND_S
+    assert all(status in (201, 202) for status, _ in writes), writes
