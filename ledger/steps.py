@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.errors import ConflictingCommand, GenerationNotFound, InvalidCommand, UnknownReference
 from ledger.generation import Generation
+from ledger.names import check_user_id
 from ledger.reference import Reference
 from ledger.unit import StaleRead, Unit
 from ledger.values import Hold, Money, credits, digest, generation_id, stable_id, wallet_id
@@ -35,6 +36,7 @@ def open_wallet(unit: Unit, user_id: str, at: datetime) -> Wallet:
     if found is not None:
         assert isinstance(found, Wallet)
         return found
+    check_user_id(user_id)  # every edge checks it too; a wallet once opened is never refused again
     wallet = Wallet.open(wallet_id(user_id), user_id, at)
     unit.add(wallet)
     return wallet

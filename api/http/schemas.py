@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from service.messages import UserId
+
 T = TypeVar("T")
 
 
@@ -290,7 +292,7 @@ class DevTokenCreate(_In):
     """Who to sign in as (embedded default only)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"user_id": "alice", "role": None}]})
-    user_id: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
+    user_id: UserId
     role: Literal["user", "admin"] | None = Field(default=None, description="admin opens /v1/admin")
 
 
