@@ -9,12 +9,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ledger import LedgerError, Outcome
 from service.metrics import Metrics
 
 Answer = tuple[int, dict[str, Any]]  # an HTTP status and the JSON body kept for the key
+ScopeKind = Literal["user", "webhook"]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose idempotency keys: a signed-in caller's (``user``, their user id) or a signed sender's
+    (``webhook``, its name). Kept apart by kind, so no user id can be the payment webhook's scope."""
+
+    kind: ScopeKind
+    principal: str
+
+    @property
+    def former(self) -> str:
+        """The one text this caller's answers were kept under before scopes had a kind."""
+        return self.principal if self.kind == "user" else f"webhook:{self.principal}"
+
+
+def caller(user_id: str) -> Scope:
+    """The scope of the keys a signed-in caller sends, on every route (one key, one request)."""
+    return Scope("user", user_id)
+
+
+PAYMENT_WEBHOOK = Scope("webhook", "payments")
 
 
 class Run(Protocol):
@@ -28,7 +51,7 @@ class Run(Protocol):
 class Once(Protocol):
     """Keeps the first answer given to each (scope, key): the idempotency store."""
 
-    def once(self, scope: str, key: str, request: Any, run: Callable[[], Answer]) -> tuple[int, dict[str, Any], bool]:
+    def once(self, scope: Scope, key: str, request: Any, run: Callable[[], Answer]) -> tuple[int, dict[str, Any], bool]:
         """The answer kept for this key, or ``run()``'s, kept; another request under the key is refused."""
         ...
 
@@ -58,7 +81,7 @@ class Commands:
         self.saw(outcome.position)
         return outcome
 
-    def once(self, scope: str, key: str, request: Any, answer: Callable[[], Answer]) -> Answer:
+    def once(self, scope: Scope, key: str, request: Any, answer: Callable[[], Answer]) -> Answer:
         """The answer first given to ``request`` under (scope, key), else ``answer()``'s, kept; another
         request under the key is ``IdempotencyKeyReused``. A failed ``answer()`` keeps nothing."""
         status, body, _ = self.idempotency.once(scope, key, request, answer)

@@ -12,7 +12,7 @@ from api.http.routers.wallet import wallet_public
 from api.http.schemas import AdjustmentCreate, AdminWalletPublic, CommandAccepted, GrantCreate, GrantPublic, problems
 from ledger import Outcome
 from service import admin as use_cases
-from service.commands import Answer
+from service.commands import Answer, caller
 from service.messages import UserId
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -41,9 +41,10 @@ def grant_promo(body: GrantCreate, admin: AdminUser, key: IdempotencyKey, servic
                 user_id: TargetUser) -> JSONResponse:
     """Grant promotional credits to a user, expiring at ``expires_at`` if given."""
     request = {"route": f"POST /v1/admin/wallets/{user_id}/grants", "body": body.model_dump(mode="json")}
-    status, payload = commands.once(admin.user_id, key, request, lambda: accepted(user_id, use_cases.grant_promo(
-        service.ledger, user_id=user_id, key=key, amount=body.amount, reason=body.reason, at=service.clock(),
-        expires_at=body.expires_at, run=commands.run)))
+    status, payload = commands.once(caller(admin.user_id), key, request, lambda: accepted(
+        user_id, use_cases.grant_promo(service.ledger, user_id=user_id, key=key, amount=body.amount,
+                                       reason=body.reason, at=service.clock(), expires_at=body.expires_at,
+                                       run=commands.run)))
     return JSONResponse(payload, status_code=status)
 
 
@@ -53,7 +54,7 @@ def adjust(body: AdjustmentCreate, admin: AdminUser, key: IdempotencyKey, servic
            user_id: TargetUser) -> JSONResponse:
     """Add or take credits with a reason; taking more than is available is a 402."""
     request = {"route": f"POST /v1/admin/wallets/{user_id}/adjustments", "body": body.model_dump(mode="json")}
-    status, payload = commands.once(admin.user_id, key, request, lambda: accepted(user_id, use_cases.adjust(
+    status, payload = commands.once(caller(admin.user_id), key, request, lambda: accepted(user_id, use_cases.adjust(
         service.ledger, user_id=user_id, key=key, delta=body.delta, reason=body.reason, at=service.clock(),
         run=commands.run)))
     return JSONResponse(payload, status_code=status)

@@ -26,7 +26,7 @@ from api.http.schemas import (
 from generation.ports import UploadInfo
 from projections import queries
 from service import shares
-from service.commands import Answer
+from service.commands import Answer, caller
 from service.container import Service, is_embedded
 from service.generations import GenerationRequest, request_generation, user_generation
 
@@ -55,7 +55,7 @@ def create_generation(body: GenerationCreate, user: CurrentUser, key: Idempotenc
         return 202, accepted.model_dump(mode="json")
 
     request = {"route": "POST /v1/generations", "body": body.model_dump(mode="json")}
-    status, payload = commands.once(user.user_id, key, request, answer)
+    status, payload = commands.once(caller(user.user_id), key, request, answer)
     return JSONResponse(payload, status_code=status)
 
 
@@ -116,7 +116,7 @@ def share_generation(generation_id: UUID, user: CurrentUser, key: IdempotencyKey
         return 200, created.model_dump(mode="json")
 
     request = {"route": f"POST /v1/generations/{generation_id}/share"}
-    status, payload = commands.once(user.user_id, key, request, answer)
+    status, payload = commands.once(caller(user.user_id), key, request, answer)
     return JSONResponse(payload, status_code=status)
 
 

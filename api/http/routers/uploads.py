@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from api.http.deps import CommandsDep, CurrentUser, IdempotencyKey, ServiceDep
 from api.http.schemas import UploadCreated, problems
 from projections.generations import uploads_in_use
-from service.commands import Answer
+from service.commands import Answer, caller
 from service.container import Service
 from service.uploads import check_size, store_upload
 
@@ -32,7 +32,7 @@ async def create_upload(file: PhotoFile, user: CurrentUser, key: IdempotencyKey,
     check_size(data, limit)
     request = {"route": "POST /v1/uploads", "sha256": hashlib.sha256(data).hexdigest()}
     status, payload = await anyio.to_thread.run_sync(
-        lambda: commands.once(user.user_id, key, request, lambda: _store(service, user.user_id, data)))
+        lambda: commands.once(caller(user.user_id), key, request, lambda: _store(service, user.user_id, data)))
     return JSONResponse(payload, status_code=status)
 
 
