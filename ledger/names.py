@@ -28,6 +28,25 @@ REFUSED_CATEGORIES = {
     "Cn": "an unassigned character",
 }
 
+# Default-ignorable characters outside those categories: fillers and variation selectors that draw
+# nothing (Unicode's DerivedCoreProperties, Default_Ignorable_Code_Point).
+INVISIBLE = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xE0100, 0xE01EF),
+)
+
+
+def _refused(char: str) -> str | None:
+    """What ``char`` is, when a user id may not hold it."""
+    category = unicodedata.category(char)
+    if category in REFUSED_CATEGORIES:
+        return REFUSED_CATEGORIES[category]
+    if category == "Zs" and char != " ":
+        return "a space other than U+0020"
+    if any(low <= ord(char) <= high for low, high in INVISIBLE):
+        return "an invisible character"
+    return None
+
 
 def check_user_id(value: object, *, field: str = "user_id") -> str:
     """``value`` if it is a user id, else ``InvalidUserId`` naming ``field`` and what is wrong: 1 to 128
@@ -39,9 +58,7 @@ def check_user_id(value: object, *, field: str = "user_id") -> str:
     if value != value.strip():
         raise InvalidUserId(f"{field} must not begin or end with whitespace")
     for position, char in enumerate(value, start=1):
-        category = unicodedata.category(char)
-        what = REFUSED_CATEGORIES.get(category) or ("a space other than U+0020" if category == "Zs" and char != " "
-                                                     else None)
+        what = _refused(char)
         if what:
             raise InvalidUserId(f"{field} must not contain {what} (U+{ord(char):04X} at character {position})")
     if not unicodedata.is_normalized("NFC", value):

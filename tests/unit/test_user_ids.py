@@ -39,6 +39,8 @@ REFUSED = [
     ("al\u2029ice", "a paragraph separator"),
     ("al\u00a0ice", r"a space other than U\+0020 \(U\+00A0"),
     ("al\ue000ice", "a private-use character"),
+    ("al\u3164ice", r"an invisible character \(U\+3164"),  # Hangul filler, a letter that draws nothing
+    ("ali\ufe0fce", r"an invisible character \(U\+FE0F"),  # a variation selector
     ("Mari\u0301a", r"normal form C \(NFC\): send its composed form, 'María'"),
 ]
 ACCEPTED = ["alice", "a", "a" * USER_ID_MAX, "Ana María", "auth0|5f7c", "a:b", "google-oauth2:1234",
