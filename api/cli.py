@@ -52,13 +52,27 @@ def startup_problem(error: BaseException) -> str | None:
 
 app = _Commands(help="Studio Ledger: an event-sourced credits ledger with an image-generation pipeline.",
                 no_args_is_help=True, pretty_exceptions_show_locals=False)
+
+
+def _user_id(value: str) -> str:
+    from ledger.errors import InvalidUserId
+    from ledger.names import check_user_id
+
+    try:
+        return check_user_id(value)
+    except InvalidUserId as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+# The one rule for a user id (ledger.names), as the API and the consumers apply it.
+UserIdArgument = Annotated[str, typer.Argument(callback=_user_id, metavar="USER_ID", show_default=False)]
 HealthPort = Annotated[int, typer.Option(min=0, max=65535, help="Answer /healthz and /readyz on this port (0: off).")]
 MetricsPort = Annotated[int, typer.Option(min=0, max=65535, help="Serve the count of record batches it could not "
                                           "read for Prometheus on this port (0: off).")]
 
 
 @app.command()
-def wallet(user_id: str) -> None:
+def wallet(user_id: UserIdArgument) -> None:
     """Print a user's wallet as the event store has it, in the words of `GET /v1/wallet`."""
     from datetime import UTC, datetime
 
@@ -152,7 +166,7 @@ def serve(host: str = typer.Option("", help="Address to listen on (default: STUD
 
 
 @app.command()
-def token(user_id: str, admin: bool = typer.Option(False, help="Give the token the admin role."),
+def token(user_id: UserIdArgument, admin: bool = typer.Option(False, help="Give the token the admin role."),
           ttl_minutes: int = typer.Option(0, min=0, max=60 * 24 * 30, help="Lifetime in minutes, at most 30 days "
                                           "(0: STUDIO_TOKEN_TTL_MINUTES).")) -> None:
     """Print a bearer token for USER_ID (embedded default only)."""

@@ -33,7 +33,8 @@ from bench._pg import PG
 from ledger import Ledger, Money, generation_id, wallet_id
 from ledger.generation import Generation
 from ledger.reference import Reference
-from ledger.values import digest, stable_id
+from ledger.steps import derived_grant_id
+from ledger.values import digest
 from ledger.wallet import Wallet
 from projections.audit.stored import rows
 from projections.audit.verify import run_verify
@@ -79,7 +80,7 @@ class Customer:
 
     def _buy(self) -> list[Any]:
         payment = f"pay-{self.user}-{self.count}"
-        grant_id = str(stable_id("grant:payment", f"{payment}:{self.user}"))
+        grant_id = derived_grant_id("payment", payment, self.user)
         self.wallet.grant(Wallet.CreditsPurchased, grant_id=grant_id, amount=100, at=self.at, reference=payment,
                           price=Money(9900, "INR"), pack_id="starter", expires_at=None)
         reference = Reference.record("payment", payment, digest({"payment": payment}), {str(self.wallet.id): grant_id},

@@ -4,6 +4,7 @@ runs commands on them. Standard library and eventsourcing only, outside ``ledger
 What is where:
     ``errors``       the error hierarchy (``LedgerError`` and its kinds) every rejected command raises
     ``values``       value types and deterministic ids: credits, ``Money``, grants, holds, the hash chain
+    ``names``        the one rule for a user id; the length-prefixed encoding of ids made of several names
     ``lots``         arithmetic over grants and holds: burn order, what a hold takes and how it ends
     ``wallet``       the ``Wallet`` aggregate and its events (their topics are stored: never move them)
     ``generation``   the ``Generation`` aggregate and its events

@@ -84,15 +84,17 @@ class Ledger(LedgerCore):
             u, user_id, reference, amount, at, expires_at, share_day, daily_cap))
 
     def grant_promo(self, *, user_id: str, reference: str, amount: int, reason: str, at: datetime,
-                    expires_at: datetime | None) -> Outcome:
-        """Credit promotional credits (usually expiring), once per reference."""
+                    expires_at: datetime | None, formerly: str = "") -> Outcome:
+        """Credit promotional credits (usually expiring), once per reference (or its ``formerly``)."""
         return self.execute(lambda u: grant_credits(
             u, "promo", reference, [{"user_id": user_id, "credits": amount, "reason": reason}],
-            Wallet.PromoCreditsGranted, at, price=None, expires_at=expires_at))
+            Wallet.PromoCreditsGranted, at, formerly=formerly, price=None, expires_at=expires_at))
 
-    def adjust(self, *, user_id: str, reference: str, delta: int, reason: str, at: datetime) -> Outcome:
-        """An admin correction with a reason: adds or takes credits, once per reference."""
-        return self.execute(lambda u: adjust_wallet(u, user_id, reference, delta, reason, at, self.burn_order))
+    def adjust(self, *, user_id: str, reference: str, delta: int, reason: str, at: datetime,
+               formerly: str = "") -> Outcome:
+        """An admin correction with a reason: adds or takes credits, once per reference (or its ``formerly``)."""
+        return self.execute(lambda u: adjust_wallet(u, user_id, reference, delta, reason, at, self.burn_order,
+                                                    formerly=formerly))
 
     # Credits out again.
 

@@ -26,6 +26,15 @@ class InvalidCommand(LedgerError):
     code = "invalid-command"
 
 
+class InvalidUserId(InvalidCommand, ValueError):
+    """A user id that breaks the one rule for user ids (``ledger.names.check_user_id``); names the field.
+
+    Also a ``ValueError``, so that a model validating a user id with the rule reports it as the field's error.
+    """
+
+    code = "invalid-user-id"
+
+
 class InsufficientCredits(LedgerError):
     """The wallet does not have enough available credits for the command."""
 

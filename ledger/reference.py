@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import ConflictingCommand
 from ledger.values import stable_id
+
+# The kinds of reference, each used once: a closed list of names without a colon, so that the text
+# "reference:<kind>:<reference>" its id is made from reads back one way.
+ReferenceKind = Literal["payment", "redemption", "referral", "promo", "adjustment", "share", "refund", "reversal"]
+REFERENCE_KINDS: frozenset[str] = frozenset(get_args(ReferenceKind))
 
 
 class Reference(Aggregate):
@@ -33,12 +38,14 @@ class Reference(Aggregate):
         self.reported_at = reported_at
 
     @staticmethod
-    def id_for(kind: str, reference: str) -> UUID:
+    def id_for(kind: ReferenceKind, reference: str) -> UUID:
         """The deterministic id of the reference ``kind:reference``."""
+        if kind not in REFERENCE_KINDS:
+            raise ValueError(f"no reference kind {kind!r}: one of {sorted(REFERENCE_KINDS)}")
         return stable_id(f"reference:{kind}", reference)
 
     @classmethod
-    def record(cls, kind: str, reference: str, digest: str, targets: dict[str, str], **kw: Any) -> Reference:
+    def record(cls, kind: ReferenceKind, reference: str, digest: str, targets: dict[str, str], **kw: Any) -> Reference:
         """Record the first use of ``kind:reference``."""
         return cls._create(
             cls.ReferenceRecorded, id=cls.id_for(kind, reference), kind=kind,

@@ -17,9 +17,10 @@ from eventsourcing.domain import Aggregate
 
 from ledger.errors import ConflictingCommand, GenerationNotFound, InvalidAmount, InvalidCommand, UnknownReference
 from ledger.generation import Generation
-from ledger.reference import Reference
+from ledger.names import IdKind, check_user_id, derived_id
+from ledger.reference import Reference, ReferenceKind
 from ledger.unit import StaleRead, Unit
-from ledger.values import MAX_MINOR, Hold, Money, digest, generation_id, stable_id, wallet_id
+from ledger.values import MAX_MINOR, Hold, Money, digest, former_generation_id, generation_id, wallet_id
 from ledger.wallet import Wallet
 
 A = TypeVar("A", bound=Aggregate)
@@ -35,6 +36,7 @@ def open_wallet(unit: Unit, user_id: str, at: datetime) -> Wallet:
     if found is not None:
         assert isinstance(found, Wallet)
         return found
+    check_user_id(user_id)  # every edge checks it too; a wallet once opened is never refused again
     wallet = Wallet.open(wallet_id(user_id), user_id, at)
     unit.add(wallet)
     return wallet
@@ -59,7 +61,12 @@ def load_generation(unit: Unit, gen_id: UUID) -> tuple[Generation, Wallet]:
     return generation, wallet
 
 
-def check_reference(unit: Unit, kind: str, reference: str, payload: dict[str, Any]) -> tuple[str, bool]:
+def derived_grant_id(kind: ReferenceKind, reference: str, user_id: str) -> str:
+    """The id of the grant a ``kind`` command under ``reference`` makes in the wallet of ``user_id``."""
+    return str(derived_id(IdKind.GRANT, kind, reference, user_id))
+
+
+def check_reference(unit: Unit, kind: ReferenceKind, reference: str, payload: dict[str, Any]) -> tuple[str, bool]:
     """The payload's digest, and whether ``kind:reference`` was already applied with it."""
     if not reference or not reference.strip():
         raise InvalidCommand(f"a {kind} needs a non-empty reference")
@@ -84,33 +91,46 @@ def positive_money(amount: Money, what: str) -> Money:
 # Credits in and out again.
 
 
-def grant_credits(unit: Unit, kind: str, reference: str, awards: list[dict[str, Any]],
-                  event_class: type[Wallet.GrantEvent], at: datetime, *, reported_at: datetime | None = None,
-                  recorded: dict[str, Any] | None = None, **fields: Any) -> None:
+def applied_formerly(unit: Unit, kind: ReferenceKind, formerly: str, payload: dict[str, Any], user_id: str) -> bool:
+    """Whether the command was applied for ``user_id`` under ``formerly``, the reference it had before its
+    reference was made unambiguous (a repeat of a request first made before that)."""
+    found = unit.get(Reference.id_for(kind, formerly))
+    if not isinstance(found, Reference) or str(wallet_id(user_id)) not in found.targets:
+        return False  # never applied, or applied for another user whose names made the same old text
+    found.check(digest({"kind": kind, **payload, **({"reference": formerly} if "reference" in payload else {})}))
+    unit.repeat_of(found.id, 1)
+    return True
+
+
+def grant_credits(unit: Unit, kind: ReferenceKind, reference: str, awards: list[dict[str, Any]],
+                  event_class: type[Wallet.GrantEvent], at: datetime, *, formerly: str = "",
+                  reported_at: datetime | None = None, recorded: dict[str, Any] | None = None,
+                  **fields: Any) -> None:
     """Grant credits to one or more wallets, once per external reference. ``recorded`` fields go on the
     events but are no part of what a repeat must match (an expiry that follows from when the grant was
     first applied, which a redelivery cannot repeat); nor is ``reported_at``, the partner's own time,
-    kept on the reference."""
+    kept on the reference. ``formerly``: the reference a one-wallet command had before it was made
+    unambiguous."""
     payload = {"reference": reference, "awards": awards, **fields}
     if recorded:
         payload = _as_first_recorded(unit, kind, reference, payload, recorded)
     fingerprint, repeated = check_reference(unit, kind, reference, payload)
-    if repeated:
+    if repeated or (formerly and applied_formerly(unit, kind, formerly, payload, awards[0]["user_id"])):
         return
     targets = {}
     for award in awards:
         wallet = open_wallet(unit, award["user_id"], at)
-        grant_id = str(stable_id(f"grant:{kind}", f"{reference}:{award['user_id']}"))
-        if grant_id in wallet.grants:
+        granted = derived_grant_id(kind, reference, award["user_id"])
+        if granted in wallet.grants:
             raise StaleRead(f"{kind} {reference} was applied after its reference was read")
         extra = {k: v for k, v in award.items() if k not in ("user_id", "credits")}
-        wallet.grant(event_class, grant_id=grant_id, amount=award["credits"], at=at,
+        wallet.grant(event_class, grant_id=granted, amount=award["credits"], at=at,
                      reference=reference, **extra, **fields, **(recorded or {}))
-        targets[str(wallet.id)] = grant_id
+        targets[str(wallet.id)] = granted
     unit.add(Reference.record(kind, reference, fingerprint, targets, timestamp=at, reported_at=reported_at))
 
 
-def _as_first_recorded(unit: Unit, kind: str, reference: str, payload: dict[str, Any],
+def _as_first_recorded(unit: Unit, kind: ReferenceKind, reference: str, payload: dict[str, Any],
                        recorded: dict[str, Any]) -> dict[str, Any]:
     # A reference recorded before these fields were left out of the fingerprint matched them too:
     # compare a repeat of it with the values its first grant has, so that it stays a repeat.
@@ -122,7 +142,7 @@ def _as_first_recorded(unit: Unit, kind: str, reference: str, payload: dict[str,
     return {**payload, **{name: getattr(first, name) for name in recorded}}
 
 
-def close_grants(unit: Unit, kind: str, reference: str, closing: str,
+def close_grants(unit: Unit, kind: ReferenceKind, reference: str, closing: ReferenceKind,
                  event_class: type[Wallet.GrantClosed], source: str, at: datetime,
                  reported_at: datetime | None = None) -> None:
     """Refund or reverse every grant made under ``kind:reference``, once."""
@@ -154,29 +174,29 @@ def decide_share_bonus(unit: Unit, user_id: str, reference: str, amount: int, at
         return sum(require(unit.get(UUID(w)), Wallet, UnknownReference(f"wallet {w}")).grants[g].amount
                    for w, g in found.targets.items())
     wallet = open_wallet(unit, user_id, at)
-    grant_id = str(stable_id("grant:share", f"{reference}:{user_id}"))
-    if grant_id in wallet.grants:
+    granted = derived_grant_id("share", reference, user_id)
+    if granted in wallet.grants:
         raise StaleRead(f"share bonus {reference} was granted after its reference was read")
     targets = {}
     if daily_cap is None or wallet.share_bonuses_on(day) < daily_cap:
-        wallet.grant(Wallet.ShareBonusGranted, grant_id=grant_id, amount=amount, at=at, reference=reference,
+        wallet.grant(Wallet.ShareBonusGranted, grant_id=granted, amount=amount, at=at, reference=reference,
                      expires_at=expires_at, day=day)
-        targets[str(wallet.id)] = grant_id
+        targets[str(wallet.id)] = granted
     unit.add(Reference.record("share", reference, fingerprint, targets, timestamp=at))
     return amount if targets else 0
 
 
 def adjust_wallet(unit: Unit, user_id: str, reference: str, delta: int, reason: str, at: datetime,
-                  order: tuple[str, ...]) -> None:
-    """Add or take credits with a reason, once per reference."""
+                  order: tuple[str, ...], *, formerly: str = "") -> None:
+    """Add or take credits with a reason, once per reference (``formerly``: as ``grant_credits``)."""
     payload = {"user_id": user_id, "delta": delta, "reason": reason}
     fingerprint, repeated = check_reference(unit, "adjustment", reference, payload)
-    if repeated:
+    if repeated or (formerly and applied_formerly(unit, "adjustment", formerly, payload, user_id)):
         return
     wallet = open_wallet(unit, user_id, at)
-    grant_id = str(stable_id("grant:adjustment", reference))
-    wallet.adjust(delta=delta, reason=reason, reference=reference, grant_id=grant_id, at=at, order=order)
-    unit.add(Reference.record("adjustment", reference, fingerprint, {str(wallet.id): grant_id}, timestamp=at))
+    granted = derived_grant_id("adjustment", reference, user_id)
+    wallet.adjust(delta=delta, reason=reason, reference=reference, grant_id=granted, at=at, order=order)
+    unit.add(Reference.record("adjustment", reference, fingerprint, {str(wallet.id): granted}, timestamp=at))
 
 
 def expire_due_credits(unit: Unit, user_id: str, at: datetime) -> bool:
@@ -209,12 +229,30 @@ def resolve_hold(unit: Unit, user_id: str, step: Callable[[Wallet], Hold]) -> Ho
 # Generations.
 
 
+def find_request(unit: Unit, user_id: str, request_key: str) -> tuple[UUID, Aggregate | None]:
+    """The id of the generation ``user_id`` requests with ``request_key``, and the generation if it exists."""
+    gen_id = generation_id(user_id, request_key)
+    existing = unit.get(gen_id, creating=True)
+    if isinstance(existing, Generation) and existing.user_id != user_id:
+        # Before ids told "a:b" + "c" from "a" + "b:c", a user id with a colon could take the id of
+        # another user's request: that other user's gets the unambiguous form instead.
+        gen_id = derived_id(IdKind.GENERATION, user_id, request_key)
+        return gen_id, unit.get(gen_id, creating=True)
+    former = former_generation_id(user_id, request_key)
+    if existing is None and former is not None:
+        # Requested before that, by a user id with a colon: the old id is this request only if the
+        # generation there is this user's.
+        found = unit.get(former)
+        if isinstance(found, Generation) and found.user_id == user_id:
+            return former, found
+    return gen_id, existing
+
+
 def record_request(unit: Unit, user_id: str, request_key: str, fields: dict[str, Any], at: datetime,
                    hold_ttl: timedelta, order: tuple[str, ...]) -> UUID:
     """Hold a generation's cost and record its request, once per request key; the generation id."""
-    gen_id = generation_id(user_id, request_key)
+    gen_id, existing = find_request(unit, user_id, request_key)
     fingerprint = digest(fields)
-    existing = unit.get(gen_id, creating=True)
     if isinstance(existing, Generation):
         if existing.digest != fingerprint:
             raise ConflictingCommand(f"request {request_key} of user {user_id} was made with another payload")

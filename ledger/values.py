@@ -12,6 +12,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ledger.errors import InvalidAmount, InvalidCommand
+from ledger.names import IdKind, derived_id
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://studio-ledger/ids")
 GENESIS_HASH = "0" * 64
@@ -33,7 +34,14 @@ MAX_TERM = timedelta(days=36_500)
 
 
 def stable_id(kind: str, reference: str) -> UUID:
-    """A deterministic id for an external reference, so a repeat maps to the same id."""
+    """A deterministic id for an external reference, so a repeat maps to the same id.
+
+    Only for one name after a fixed kind: a wallet's (``wallet``), a reference's (``reference:<kind>``,
+    a closed list of colon-free kinds) and the generations of user ids without a colon. Each text
+    then reads back one way (the kind is known, and everything after it is the one name), and
+    stored wallets, references and generations have these ids. Ids made of several names come from
+    ``ledger.names.derived_id``, in namespaces of their own.
+    """
     return uuid5(NAMESPACE, f"{kind}:{reference}")
 
 
@@ -45,7 +53,17 @@ def wallet_id(user_id: str) -> UUID:
 
 def generation_id(user_id: str, request_key: str) -> UUID:
     """The deterministic id of the generation ``user_id`` requested with ``request_key``."""
+    if ":" in user_id:
+        # "a:b" + "c" and "a" + "b:c" were one text, and so one generation, as "<user>:<key>".
+        return derived_id(IdKind.GENERATION, user_id, request_key)
+    # Without a colon in the user id, "<user>:<key>" reads back one way (the user id ends at the first
+    # colon), and every generation stored before the length-prefixed form has this id.
     return stable_id("generation", f"{user_id}:{request_key}")
+
+
+def former_generation_id(user_id: str, request_key: str) -> UUID | None:
+    """The id the request had before ``generation_id`` told user ids with a colon apart, when it differs."""
+    return stable_id("generation", f"{user_id}:{request_key}") if ":" in user_id else None
 
 
 def _plain(value: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping
 
 from ledger import Ledger, Outcome
+from ledger.names import encode
 from projections import queries
 from service.commands import Run, direct
 
@@ -26,7 +27,18 @@ class WalletWithGrants:
 
 def reference(user_id: str, key: str) -> str:
     """The ledger reference of an admin's command for ``user_id`` under idempotency key ``key``."""
+    if ":" in user_id:
+        # As "admin:<user>:<key>", user "a" with key "b:c" and user "a:b" with key "c" were one reference.
+        # "admin/" never begins the old form, so the two cannot meet.
+        return "admin/" + encode(user_id, key)
+    # Without a colon in the user id the old form reads back one way (the user id ends at its first colon),
+    # and the commands applied before the length-prefixed form are found by it.
     return f"admin:{user_id}:{key}"
+
+
+def former_reference(user_id: str, key: str) -> str:
+    """The reference the command had before ``reference`` told user ids with a colon apart ("" if the same)."""
+    return f"admin:{user_id}:{key}" if ":" in user_id else ""
 
 
 def wallet_with_grants(conn: Connection, user_id: str, at: datetime) -> WalletWithGrants | None:
@@ -42,11 +54,12 @@ def grant_promo(ledger: Ledger, *, user_id: str, key: str, amount: int, reason: 
     """Grant promotional credits to a user, expiring at ``expires_at`` if given."""
     return run("grant_promo", lambda: ledger.grant_promo(
         user_id=user_id, reference=reference(user_id, key), amount=amount, reason=reason, at=at,
-        expires_at=expires_at))
+        expires_at=expires_at, formerly=former_reference(user_id, key)))
 
 
 def adjust(ledger: Ledger, *, user_id: str, key: str, delta: int, reason: str, at: datetime,
            run: Run = direct) -> Outcome:
     """Add or take credits with a reason; taking more than is available is ``InsufficientCredits``."""
     return run("adjust", lambda: ledger.adjust(
-        user_id=user_id, reference=reference(user_id, key), delta=delta, reason=reason, at=at))
+        user_id=user_id, reference=reference(user_id, key), delta=delta, reason=reason, at=at,
+        formerly=former_reference(user_id, key)))

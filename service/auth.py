@@ -11,6 +11,9 @@ from typing import Any
 
 import jwt
 
+from ledger.errors import InvalidUserId
+from ledger.names import check_user_id
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -87,9 +90,10 @@ class TokenVerifier:
                                "a header and claims in JSON, and a signature") from None
         except jwt.InvalidTokenError as error:
             raise Unauthorized(f"the token is not valid: {error}") from None
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject.strip() or len(subject) > 200:
-            raise Unauthorized("the token's subject must be a user id of 1 to 200 characters")
+        try:
+            subject = check_user_id(claims.get("sub"), field="the token's sub")
+        except InvalidUserId as error:
+            raise Unauthorized(str(error)) from None
         roles = claims.get("roles", [])
         role = claims.get("role")
         names = {r for r in roles if isinstance(r, str)} if isinstance(roles, list) else set()
@@ -101,8 +105,7 @@ class TokenVerifier:
 def issue_token(secret: str, user_id: str, *, issuer: str, audience: str, roles: tuple[str, ...] = (),
                 ttl: timedelta = timedelta(days=1), now: datetime | None = None) -> str:
     """An HS256 token for ``user_id`` (the embedded default's `studio-ledger token`, and tests)."""
-    if not user_id.strip():
-        raise ValueError("a token needs a user id")
+    check_user_id(user_id)
     issued = now or datetime.now(UTC)
     claims = {"sub": user_id, "iss": issuer, "aud": audience, "iat": issued, "exp": issued + ttl, "roles": list(roles)}
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -28,7 +28,7 @@ from service.container import Service
 from service.health import Health
 from service.idempotency import IdempotencyStore
 from service.limits import Limits
-from service.policy import Policy, load_policy
+from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_policy
 from service.settings import GenerationSettings, Settings, StoreSettings
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
 from service.settings.store import check_database
@@ -91,8 +91,10 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     health = Health(ledger, engine, watcher.projected, api.ready_max_lag,
                     kafka_servers=kafka.kafka_bootstrap_servers if kafka else None,
                     relay_name=kafka.relay_name if kafka else "relay")
+    policy = policy or build_policy(settings)
+    check_share_bonus(policy, {t.id: t.cost for t in catalog.all()}, source=settings.policy_file or DEFAULT_POLICY)
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
-                      policy=policy or build_policy(settings), watcher=watcher, health=health,
+                      policy=policy, watcher=watcher, health=health,
                       idempotency=IdempotencyStore(engine), verifier=build_verifier(api), images=images, media=media,
                       limits=Limits.of(api), clock=clock)
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import anyio.to_thread
 
@@ -19,6 +19,29 @@ from service.limits import KeyedLocks
 from service.metrics import Metrics
 
 Answer = tuple[int, dict[str, Any]]  # an HTTP status and the JSON body kept for the key
+ScopeKind = Literal["user", "webhook"]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose idempotency keys: a signed-in caller's (``user``, their user id) or a signed sender's
+    (``webhook``, its name). Kept apart by kind, so no user id can be the payment webhook's scope."""
+
+    kind: ScopeKind
+    principal: str
+
+    @property
+    def former(self) -> str:
+        """The one text this caller's answers were kept under before scopes had a kind."""
+        return self.principal if self.kind == "user" else f"webhook:{self.principal}"
+
+
+def caller(user_id: str) -> Scope:
+    """The scope of the keys a signed-in caller sends, on every route (one key, one request)."""
+    return Scope("user", user_id)
+
+
+PAYMENT_WEBHOOK = Scope("webhook", "payments")
 
 
 class Run(Protocol):
@@ -32,15 +55,15 @@ class Run(Protocol):
 class Once(Protocol):
     """Keeps the first answer given to each (scope, key): the idempotency store."""
 
-    def once(self, scope: str, key: str, request: Any, run: Callable[[], Answer]) -> tuple[int, dict[str, Any], bool]:
+    def once(self, scope: Scope, key: str, request: Any, run: Callable[[], Answer]) -> tuple[int, dict[str, Any], bool]:
         """The answer kept for this key, or ``run()``'s, kept; another request under the key is refused."""
         ...
 
-    def recall(self, scope: str, key: str, request: Any) -> Answer | None:
+    def recall(self, scope: Scope, key: str, request: Any) -> Answer | None:
         """The answer kept for this key, or None; another request under the key is refused."""
         ...
 
-    def keep(self, scope: str, key: str, request: Any, status: int, body: dict[str, Any],
+    def keep(self, scope: Scope, key: str, request: Any, status: int, body: dict[str, Any],
              ) -> tuple[int, dict[str, Any], bool]:
         """Keep a first answer (or return the one a concurrent first attempt kept)."""
         ...
@@ -73,13 +96,13 @@ class Commands:
         self.saw(outcome.position)
         return outcome
 
-    def once(self, scope: str, key: str, request: Any, answer: Callable[[], Answer]) -> Answer:
+    def once(self, scope: Scope, key: str, request: Any, answer: Callable[[], Answer]) -> Answer:
         """The answer first given to ``request`` under (scope, key), else ``answer()``'s, kept; another
         request under the key is ``IdempotencyKeyReused``. A failed ``answer()`` keeps nothing."""
         status, body, _ = self.idempotency.once(scope, key, request, answer)
         return status, body
 
-    async def once_async(self, scope: str, key: str, request: Any, answer: Callable[[], Awaitable[Answer]]) -> Answer:
+    async def once_async(self, scope: Scope, key: str, request: Any, answer: Callable[[], Awaitable[Answer]]) -> Answer:
         """``once`` for an answer that awaits its own I/O on the event loop: only the idempotency store's
         statements take a worker thread, and none of them waits on the loop. Concurrent requests under one
         key in this process run one after the other, so the second finds the first's answer instead of

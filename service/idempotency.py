@@ -3,6 +3,11 @@
 Only successful answers are kept: a request that failed (402, 409, 422) did nothing, so trying
 it again with the same key, once the cause is fixed, runs it again. The commands behind every POST
 are themselves idempotent by ids derived from the key, so two concurrent first attempts converge.
+
+Answers are kept by (kind of caller, caller, key) in ``idempotency_answers``: a user's keys and the
+payment webhook's never meet, whatever a user id says. ``idempotency_keys`` holds the answers kept
+before, under one text per caller (the user id, or ``webhook:payments``, which a user id could also
+be); a repeat of such a request is still answered from it, when it is the same request.
 """
 
 from __future__ import annotations
@@ -12,16 +17,30 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam, select
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam, literal, select, union_all
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from ledger.names import USER_ID_MAX
 from ledger.values import digest
 from projections.db import UTCDateTime, create_tables
+from service.commands import Scope
 from service.errors import IdempotencyKeyReused, InvalidIdempotencyKey
 
 KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 metadata = MetaData()
+idempotency_answers = Table(
+    "idempotency_answers",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("principal", String(USER_ID_MAX), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+# Written before answers had a kind of caller; only read now.
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
@@ -33,10 +52,16 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
-# Built once: each POST runs both.
-FIND = select(idempotency_keys).where(
-    (idempotency_keys.c.scope == bindparam("scope")) & (idempotency_keys.c.key == bindparam("key")))
-RECORD = idempotency_keys.insert()
+# Built once: each POST runs the lookup (both tables in one round trip) and the record.
+_answers, _former = idempotency_answers.c, idempotency_keys.c
+FIND = union_all(
+    select(literal(False).label("former"), _answers.fingerprint, _answers.status, _answers.body).where(
+        (_answers.kind == bindparam("kind")) & (_answers.principal == bindparam("principal"))
+        & (_answers.key == bindparam("key"))),
+    select(literal(True).label("former"), _former.fingerprint, _former.status, _former.body).where(
+        (_former.scope == bindparam("former")) & (_former.key == bindparam("key"))),
+)
+RECORD = idempotency_answers.insert()
 
 
 def check_key(key: str) -> str:
@@ -55,10 +80,10 @@ class IdempotencyStore:
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def setup(self) -> None:
-        """Create the table."""
+        """Create the tables."""
         create_tables(self.engine, metadata)
 
-    def once(self, scope: str, key: str, request: Any, run: Callable[[], tuple[int, dict[str, Any]]],
+    def once(self, scope: Scope, key: str, request: Any, run: Callable[[], tuple[int, dict[str, Any]]],
              ) -> tuple[int, dict[str, Any], bool]:
         """The stored answer for this key, or ``run()``'s, stored; a different request under the key is
         ``IdempotencyKeyReused``."""
@@ -68,30 +93,41 @@ class IdempotencyStore:
         status, body = run()
         return self.keep(scope, key, request, status, body)
 
-    def recall(self, scope: str, key: str, request: Any) -> tuple[int, dict[str, Any]] | None:
+    def recall(self, scope: Scope, key: str, request: Any) -> tuple[int, dict[str, Any]] | None:
         """The answer stored for this key, or None; a different request under the key is ``IdempotencyKeyReused``."""
-        found = self._find(scope, key)
-        return None if found is None else self._same(found, key, request)
+        fingerprint = digest(request)
+        found = self._find(scope, key, fingerprint)
+        return None if found is None else self._same(found, key, fingerprint)
 
-    def keep(self, scope: str, key: str, request: Any, status: int, body: dict[str, Any],
+    def keep(self, scope: Scope, key: str, request: Any, status: int, body: dict[str, Any],
              ) -> tuple[int, dict[str, Any], bool]:
         """Store a first answer; when a concurrent first attempt stored its own already, that one (and True)."""
+        fingerprint = digest(request)
         try:
             with self.engine.connect() as conn:
-                conn.execute(RECORD, {"scope": scope, "key": key, "fingerprint": digest(request), "status": status,
-                                      "body": body, "created_at": datetime.now(UTC)})
+                conn.execute(RECORD, {"kind": scope.kind, "principal": scope.principal, "key": key,
+                                      "fingerprint": fingerprint, "status": status, "body": body,
+                                      "created_at": datetime.now(UTC)})
             return status, body, False
         except IntegrityError:
-            found = self._find(scope, key)
+            found = self._find(scope, key, fingerprint)  # a concurrent first attempt stored its answer
             assert found is not None
-        return (*self._same(found, key, request), True)
+        return (*self._same(found, key, fingerprint), True)
 
     @staticmethod
-    def _same(found: Any, key: str, request: Any) -> tuple[int, dict[str, Any]]:
-        if found["fingerprint"] != digest(request):
+    def _same(found: Any, key: str, fingerprint: str) -> tuple[int, dict[str, Any]]:
+        if found["fingerprint"] != fingerprint:
             raise IdempotencyKeyReused(key)
         return int(found["status"]), dict(found["body"])
 
-    def _find(self, scope: str, key: str) -> Any:
+    def _find(self, scope: Scope, key: str, fingerprint: str) -> Any:
         with self.engine.connect() as conn:
-            return conn.execute(FIND, {"scope": scope, "key": key}).mappings().first()
+            rows = conn.execute(FIND, {"kind": scope.kind, "principal": scope.principal, "former": scope.former,
+                                       "key": key}).mappings().all()
+        current = [row for row in rows if not row["former"]]
+        if current:
+            return current[0]
+        # An answer kept under the former scope is this caller's only for the same request: that scope
+        # could not tell the payment webhook from a user whose id is "webhook:payments". Another request
+        # under the key runs; the ledger's own ids still refuse one that conflicts with what was applied.
+        return next((row for row in rows if row["fingerprint"] == fingerprint), None)

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo
 
 from ledger import MAX_MINOR
+from ledger.names import USER_ID_MAX, check_user_id
+
+
+def _user_id(value: str, info: ValidationInfo) -> str:
+    return check_user_id(value, field=info.field_name or "user_id")
+
 
 Reference = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
-UserId = Annotated[str, Field(min_length=1, max_length=200)]
+# The one rule for a user id (ledger.names), wherever a model takes one: a refusal names the field.
+UserId = Annotated[str, Field(min_length=1, max_length=USER_ID_MAX), AfterValidator(_user_id)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 AmountMinor = Annotated[int, Field(gt=0, le=MAX_MINOR, description=f"minor units (paise, cents), at most {MAX_MINOR}")]
 

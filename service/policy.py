@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -129,3 +130,18 @@ class Policy(_Strict):
 def load_policy(path: Path | None = None) -> Policy:
     """Read and validate the policy file; a bad file raises ``PolicyError`` naming file and field."""
     return load_toml(path or DEFAULT_POLICY, Policy, PolicyError, whole="policy")
+
+
+def check_share_bonus(policy: Policy, costs: Mapping[str, int], *, source: Path) -> None:
+    """Refuse a share bonus worth a whole generation of some template: ``PolicyError`` naming both."""
+    # Generate, share, repeat: a bonus at least the cost of the image it is earned on makes
+    # every share free (or a profit), so a wallet could grow without ever paying.
+    bonus = policy.share.credits
+    if bonus <= 0 or policy.share.max_bonuses_per_day == 0:
+        return
+    paid_for = sorted((cost, template_id) for template_id, cost in costs.items() if cost <= bonus)
+    if paid_for:
+        cost, template_id = paid_for[0]
+        raise PolicyError(
+            f"{source}: the share bonus ({bonus} credits, [share] credits) pays for its own generation: template "
+            f"{template_id!r} costs {cost}; the bonus must be less than every template's cost")

@@ -69,6 +69,7 @@ _LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific fi
     (errors.HoldNotFound, 404, "Not found"),
     (errors.InvalidAmount, 422, "Invalid amount"),
     (errors.CaptureExceedsHold, 422, "Invalid amount"),
+    (errors.InvalidUserId, 422, "Invalid user id"),
     (errors.InvalidCommand, 422, "Invalid request"),
 ]
 _SERVICE: list[tuple[type[ServiceError], int, str]] = [

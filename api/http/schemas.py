@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from ledger import MAX_CREDITS, MAX_TERM
+from service.messages import UserId
 
 T = TypeVar("T")
 
@@ -300,7 +301,7 @@ class DevTokenCreate(_In):
     """Who to sign in as (embedded default only)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"user_id": "alice", "role": None}]})
-    user_id: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
+    user_id: UserId
     role: Literal["user", "admin"] | None = Field(default=None, description="admin opens /v1/admin")
 
 

@@ -85,7 +85,7 @@ def test_a_bought_pack_pays_for_an_image_that_reaches_the_gallery_and_can_be_sha
     shared = client.post(f"/v1/generations/{body['generation_id']}/share", headers={**ALICE, **key()})
     assert shared.status_code == 200, shared.text
     share = shared.json()
-    assert share["share_url"].startswith("http://testserver/s/") and share["bonus_credits"] == 5
+    assert share["share_url"].startswith("http://testserver/s/") and share["bonus_credits"] == 1
     client.get(f"/v1/wallet?min_position={share['position']}", headers=ALICE)
     page = client.get(share["share_url"].removeprefix("http://testserver"))
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from api.processes.serve import welcome
 from service.container import Service
-from service.idempotency import idempotency_keys
+from service.idempotency import idempotency_answers
 from service.settings import demo_refused
 from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
 from tests.e2e.http_support import bearer, client_for, key, service_for, signed
@@ -86,9 +86,9 @@ def test_a_demo_purchase_goes_through_the_signed_webhook_and_credits_the_pack(cl
     line = client.get("/v1/wallet/statement", headers=ALICE).json()["items"][0]
     assert (line["type"], line["change"]) == ("CreditsPurchased", 550) and body["payment_id"] in line["reference"]
     with service.engine.connect() as conn:  # the webhook's own idempotency record, under the payment id
-        scopes = conn.execute(select(idempotency_keys.c.scope).where(
-            idempotency_keys.c.key == body["payment_id"])).scalars().all()
-    assert scopes == ["webhook:payments"]
+        scopes = conn.execute(select(idempotency_answers.c.kind, idempotency_answers.c.principal).where(
+            idempotency_answers.c.key == body["payment_id"])).all()
+    assert [tuple(s) for s in scopes] == [("webhook", "payments")]
     # The payment flow delivering the same payment later changes nothing.
     message = {"type": "CreditPackPurchased", "payment_id": body["payment_id"], "user_id": "alice",
                "pack_id": "creator", "amount_minor": 4900, "currency": "INR"}

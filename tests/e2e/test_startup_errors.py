@@ -88,3 +88,14 @@ def test_the_service_refuses_a_pack_cheaper_than_redemption_naming_it(
     line = refused(monkeypatch, capsys, tmp_path, "serve", "--port", "1", STUDIO_POLICY_FILE=str(policy))
     assert "pack 'bargain-bin' gives 1.10 credits per INR, fewer than the 10 of redemption" in line
     assert str(policy) in line
+
+
+def test_the_service_refuses_a_share_bonus_that_pays_for_its_own_generation_naming_both(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    shipped = (ROOT / "service" / "policy.toml").read_text()
+    policy = tmp_path / "policy.toml"
+    policy.write_text(shipped.replace("\ncredits = 1\n", "\ncredits = 5\n"))
+    line = refused(monkeypatch, capsys, tmp_path, "serve", "--port", "1", STUDIO_POLICY_FILE=str(policy))
+    assert line == (f"studio-ledger: {policy}: the share bonus (5 credits, [share] credits) pays for its own "
+                    "generation: template 'social-achievement' costs 2; the bonus must be less than every "
+                    "template's cost")

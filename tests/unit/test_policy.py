@@ -40,3 +40,27 @@ def test_a_pack_in_another_currency_than_redemption_is_not_compared(tmp_path: Pa
     policy.write_text(DEFAULT_POLICY.read_text() + '\n[[packs]]\nid = "usd"\ntitle = "Dollars"\ncredits = 1\n'
                       'price_minor = 100000\ncurrency = "USD"\n')
     assert load_policy(policy).pack("usd") is not None
+
+
+def test_the_shipped_share_bonus_is_less_than_every_shipped_template_costs() -> None:
+    from service.bootstrap import build_catalog
+    from service.policy import check_share_bonus
+
+    policy = load_policy()
+    costs = {t.id: t.cost for t in build_catalog().all()}
+    assert policy.share.credits < min(costs.values())
+    check_share_bonus(policy, costs, source=DEFAULT_POLICY)
+
+
+def test_a_share_bonus_that_pays_for_its_own_generation_is_refused_naming_bonus_and_template() -> None:
+    from service.policy import check_share_bonus
+
+    policy = load_policy().model_copy(update={"share": load_policy().share.model_copy(update={"credits": 5})})
+    costs = {"poster": 5, "tip": 2, "avatar": 3}
+    with pytest.raises(PolicyError, match=r"policy\.toml: the share bonus \(5 credits, \[share\] credits\) pays for "
+                                          r"its own generation: template 'tip' costs 2"):
+        check_share_bonus(policy, costs, source=DEFAULT_POLICY)
+    # Equal to a cost is refused too: the share would make that image free.
+    check_share_bonus(policy, {"poster": 6}, source=DEFAULT_POLICY)
+    with pytest.raises(PolicyError, match="template 'poster' costs 5"):
+        check_share_bonus(policy, {"poster": 5}, source=DEFAULT_POLICY)

@@ -20,7 +20,7 @@ from PIL import Image
 from generation.ports import Upload
 from generation.stores.local import LocalStore
 from projections.db import make_engine
-from service.commands import Answer, Commands
+from service.commands import Answer, Commands, caller
 from service.errors import IdempotencyKeyReused, InvalidIdempotencyKey, UploadQuotaExceeded, UploadRefused
 from service.idempotency import IdempotencyStore, check_key
 from service.limits import Limits
@@ -59,22 +59,22 @@ class Counting:
 
 def test_the_same_request_under_a_key_gets_the_first_answer(commands: Commands) -> None:
     answer = Counting()
-    first = commands.once("alice", "k", {"body": 1}, answer)
-    again = commands.once("alice", "k", {"body": 1}, answer)
+    first = commands.once(caller("alice"), "k", {"body": 1}, answer)
+    again = commands.once(caller("alice"), "k", {"body": 1}, answer)
     assert first == again == (201, {"n": 1}) and answer.calls == 1
 
 
 def test_keys_are_kept_per_scope(commands: Commands) -> None:
     answer = Counting()
-    commands.once("alice", "k", {"body": 1}, answer)
-    assert commands.once("bob", "k", {"body": 2}, answer) == (201, {"n": 2})
+    commands.once(caller("alice"), "k", {"body": 1}, answer)
+    assert commands.once(caller("bob"), "k", {"body": 2}, answer) == (201, {"n": 2})
 
 
 def test_another_request_under_a_used_key_is_refused(commands: Commands) -> None:
-    commands.once("alice", "k", {"body": 1}, Counting())
+    commands.once(caller("alice"), "k", {"body": 1}, Counting())
     answer = Counting()
     with pytest.raises(IdempotencyKeyReused, match="'k' was already used with another request"):
-        commands.once("alice", "k", {"body": 2}, answer)
+        commands.once(caller("alice"), "k", {"body": 2}, answer)
     assert answer.calls == 0
 
 
@@ -101,8 +101,8 @@ def test_concurrent_requests_under_one_key_do_their_work_once(commands: Commands
 
 def test_a_failed_request_keeps_nothing_so_a_retry_runs_again(commands: Commands) -> None:
     with pytest.raises(ValueError, match="refused"):
-        commands.once("alice", "k", {"body": 1}, Counting(fail=True))
-    assert commands.once("alice", "k", {"body": 1}, Counting()) == (201, {"n": 1})
+        commands.once(caller("alice"), "k", {"body": 1}, Counting(fail=True))
+    assert commands.once(caller("alice"), "k", {"body": 1}, Counting()) == (201, {"n": 1})
 
 
 @pytest.mark.parametrize("key", ["", "has space", "é", "x" * 201])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
@@ -11,16 +13,17 @@ from api.http.routers.wallet import wallet_public
 from api.http.schemas import AdjustmentCreate, AdminWalletPublic, CommandAccepted, GrantCreate, GrantPublic, problems
 from ledger import Outcome
 from service import admin as use_cases
-from service.commands import Answer
+from service.commands import Answer, caller
 from service.errors import WalletNotFound
+from service.messages import UserId
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
-UserId = Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")
+TargetUser = Annotated[UserId, Path(description="the user whose wallet it is")]
 
 
 @router.get("/wallets/{user_id}", responses=problems(401, 403, 404, 409, 503), operation_id="get_user_wallet")
 async def get_wallet(admin: AdminUser, service: ServiceDep, position: Visible,
-                     user_id: str = UserId) -> AdminWalletPublic:
+                     user_id: TargetUser) -> AdminWalletPublic:
     """Any user's wallet with its grants."""
     found, position = await look_up(service, lambda conn: use_cases.wallet_with_grants(conn, user_id, service.clock()),
                                     reached=position)
@@ -39,22 +42,23 @@ def accepted(user_id: str, outcome: Outcome) -> Answer:
 @router.post("/wallets/{user_id}/grants", status_code=201, response_model=CommandAccepted,
              responses=problems(401, 403, 409, 422))
 def grant_promo(body: GrantCreate, admin: AdminUser, key: IdempotencyKey, service: ServiceDep, commands: CommandsDep,
-                user_id: str = UserId) -> JSONResponse:
+                user_id: TargetUser) -> JSONResponse:
     """Grant promotional credits to a user, expiring at ``expires_at`` if given."""
     request = {"route": f"POST /v1/admin/wallets/{user_id}/grants", "body": body.model_dump(mode="json")}
-    status, payload = commands.once(admin.user_id, key, request, lambda: accepted(user_id, use_cases.grant_promo(
-        service.ledger, user_id=user_id, key=key, amount=body.amount, reason=body.reason, at=service.clock(),
-        expires_at=body.expires_at, run=commands.run)))
+    status, payload = commands.once(caller(admin.user_id), key, request, lambda: accepted(
+        user_id, use_cases.grant_promo(service.ledger, user_id=user_id, key=key, amount=body.amount,
+                                       reason=body.reason, at=service.clock(), expires_at=body.expires_at,
+                                       run=commands.run)))
     return JSONResponse(payload, status_code=status)
 
 
 @router.post("/wallets/{user_id}/adjustments", status_code=201, response_model=CommandAccepted,
              responses=problems(401, 402, 403, 409, 422), operation_id="adjust_wallet")
 def adjust(body: AdjustmentCreate, admin: AdminUser, key: IdempotencyKey, service: ServiceDep, commands: CommandsDep,
-           user_id: str = UserId) -> JSONResponse:
+           user_id: TargetUser) -> JSONResponse:
     """Add or take credits with a reason; taking more than is available is a 402."""
     request = {"route": f"POST /v1/admin/wallets/{user_id}/adjustments", "body": body.model_dump(mode="json")}
-    status, payload = commands.once(admin.user_id, key, request, lambda: accepted(user_id, use_cases.adjust(
+    status, payload = commands.once(caller(admin.user_id), key, request, lambda: accepted(user_id, use_cases.adjust(
         service.ledger, user_id=user_id, key=key, delta=body.delta, reason=body.reason, at=service.clock(),
         run=commands.run)))
     return JSONResponse(payload, status_code=status)

@@ -37,7 +37,7 @@ from generation.ports import UploadInfo
 from ledger import GenerationNotFound
 from projections import queries
 from service import shares
-from service.commands import Answer
+from service.commands import Answer, caller
 from service.container import Service, is_embedded
 from service.generations import GenerationRequest, request_generation, user_generation
 
@@ -68,7 +68,7 @@ async def create_generation(body: GenerationCreate, user: CurrentUser, key: Idem
 
     request = {"route": "POST /v1/generations", "body": body.model_dump(mode="json")}
     with service.limits.generations.slot(user.user_id):
-        status, payload = await commands.once_async(user.user_id, key, request, answer)
+        status, payload = await commands.once_async(caller(user.user_id), key, request, answer)
     return JSONResponse(payload, status_code=status)
 
 
@@ -136,7 +136,7 @@ def share_generation(generation_id: UUID, user: CurrentUser, key: IdempotencyKey
         return 200, created.model_dump(mode="json")
 
     request = {"route": f"POST /v1/generations/{generation_id}/share"}
-    status, payload = commands.once(user.user_id, key, request, answer)
+    status, payload = commands.once(caller(user.user_id), key, request, answer)
     return JSONResponse(payload, status_code=status)
 
 

@@ -13,7 +13,7 @@ from api.http.deps import CommandsDep, CurrentUser, IdempotencyKey, ServiceDep
 from api.http.reads import at_head
 from api.http.schemas import UploadCreated, problems
 from projections.generations import uploads_in_use
-from service.commands import Answer
+from service.commands import Answer, caller
 from service.container import Service
 from service.uploads import check_size, store_upload
 
@@ -36,7 +36,7 @@ async def create_upload(file: PhotoFile, user: CurrentUser, key: IdempotencyKey,
     now = service.clock()
     known = await at_head(service)
     with service.limits.uploads.slot(user.user_id):
-        status, payload = await commands.once_async(user.user_id, key, request,
+        status, payload = await commands.once_async(caller(user.user_id), key, request,
                                                     lambda: _store(service, user.user_id, data, now=now, known=known))
     return JSONResponse(payload, status_code=status)
 

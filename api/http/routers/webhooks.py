@@ -15,7 +15,7 @@ from api.http.deps import CommandsDep, IdempotencyKey, ServiceDep
 from api.http.problems import Problem
 from api.http.schemas import WebhookAccepted, problems
 from api.http.signatures import HEADER, Signed, check_signature, parse_header
-from service.commands import Answer, Commands
+from service.commands import PAYMENT_WEBHOOK, Answer, Commands
 from service.container import Service
 from service.messages import PAYMENT_MESSAGES
 from service.payments import apply_payment
@@ -60,4 +60,4 @@ async def deliver(service: Service, commands: Commands, body: bytes, signed: Sig
                                     ).model_dump(mode="json")
 
     request_doc = {"route": "POST /v1/webhooks/payments", "body": json.loads(body)}
-    return await anyio.to_thread.run_sync(commands.once, "webhook:payments", key, request_doc, answer)
+    return await anyio.to_thread.run_sync(commands.once, PAYMENT_WEBHOOK, key, request_doc, answer)
