@@ -159,7 +159,7 @@ def test_a_repeated_idempotency_key_returns_the_first_answer_and_another_body_is
 
 def test_admins_grant_expiring_promos_and_adjust_with_a_reason(client: TestClient) -> None:
     grant = client.post("/v1/admin/wallets/bob/grants", headers={**ADMIN, **key()},
-                        json={"amount": 40, "reason": "launch week", "expires_at": "2999-01-01T00:00:00Z"})
+                        json={"amount": 40, "reason": "launch week", "expires_at": "2099-01-01T00:00:00Z"})
     assert grant.status_code == 201, grant.text
     taken = client.post("/v1/admin/wallets/bob/adjustments", headers={**ADMIN, **key()},
                         json={"delta": -15, "reason": "duplicate bonus"})
@@ -167,7 +167,7 @@ def test_admins_grant_expiring_promos_and_adjust_with_a_reason(client: TestClien
     wallet = client.get(f"/v1/admin/wallets/bob?min_position={taken.json()['position']}", headers=ADMIN).json()
     assert (wallet["available"], wallet["lifetime"]["clawed_back"]) == (25, 15)
     assert [(g["source"], g["remaining"], g["expires_at"]) for g in wallet["grants"]] == [
-        ("promo", 25, "2999-01-01T00:00:00Z")]
+        ("promo", 25, "2099-01-01T00:00:00Z")]
     too_much = client.post("/v1/admin/wallets/bob/adjustments", headers={**ADMIN, **key()},
                            json={"delta": -1000, "reason": "oops"})
     assert too_much.status_code == 402

@@ -178,26 +178,26 @@ def test_the_wallet_names_the_soonest_expiring_credits(store_client: tuple[Servi
     position = buy(client)
     wallet = client.get(f"/v1/wallet?min_position={position}", headers=ALICE).json()
     assert wallet["next_expiry"] is None  # bought credits do not expire
-    for amount, expires_at in ((40, "2999-01-01T00:00:00Z"), (10, "2998-06-01T00:00:00Z"),
-                               (7, "2998-06-01T00:00:00Z")):
+    for amount, expires_at in ((40, "2099-01-01T00:00:00Z"), (10, "2098-06-01T00:00:00Z"),
+                               (7, "2098-06-01T00:00:00Z")):
         grant = client.post("/v1/admin/wallets/alice/grants", headers={**ADMIN, **key()},
                             json={"amount": amount, "reason": "promo", "expires_at": expires_at})
         assert grant.status_code == 201, grant.text
         position = grant.json()["position"]
     wallet = client.get(f"/v1/wallet?min_position={position}", headers=ALICE).json()
-    assert wallet["next_expiry"] == {"credits": 17, "expires_at": "2998-06-01T00:00:00Z"}
+    assert wallet["next_expiry"] == {"credits": 17, "expires_at": "2098-06-01T00:00:00Z"}
     # Spending burns the soonest-expiring credits first: what is left of them is what lapses.
     spent = client.post("/v1/generations", headers={**ALICE, **key()}, json={
         "template_id": "poster-course-launch", "variables": {"course": "Intro to SQL", "date": "1 March"}})
     assert spent.status_code == 202, spent.text
     position = spent.json()["position"]
     wallet = client.get(f"/v1/wallet?min_position={position}", headers=ALICE).json()
-    assert wallet["next_expiry"] == {"credits": 12, "expires_at": "2998-06-01T00:00:00Z"}
+    assert wallet["next_expiry"] == {"credits": 12, "expires_at": "2098-06-01T00:00:00Z"}
     admin_view = client.get(f"/v1/admin/wallets/alice?min_position={position}", headers=ADMIN).json()
     assert admin_view["next_expiry"] == wallet["next_expiry"]
     # Once those have lapsed, the next ones are named; once every promo has, none.
-    service.clock = lambda: datetime(2998, 7, 1, tzinfo=UTC)
+    service.clock = lambda: datetime(2098, 7, 1, tzinfo=UTC)
     wallet = client.get("/v1/wallet", headers=ALICE).json()
-    assert wallet["next_expiry"] == {"credits": 40, "expires_at": "2999-01-01T00:00:00Z"}
-    service.clock = lambda: datetime(2999, 1, 1, tzinfo=UTC)
+    assert wallet["next_expiry"] == {"credits": 40, "expires_at": "2099-01-01T00:00:00Z"}
+    service.clock = lambda: datetime(2099, 1, 1, tzinfo=UTC)
     assert client.get("/v1/wallet", headers=ALICE).json()["next_expiry"] is None

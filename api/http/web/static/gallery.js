@@ -99,7 +99,7 @@ export function setupGallery({ api, i18n, config, onChange }) {
       } else if (navigator.clipboard) {
         text = await navigator.clipboard.writeText(answer.share_url).then(() => t('shared_copied'), () => text);
       }
-      if (answer.bonus_credits > 0) text += ` ${t('share_bonus', { credits: i18n.number(answer.bonus_credits) })}`;
+      if (answer.bonus_credits > 0) text += ` ${t('share_bonus', { credits: i18n.number(answer.bonus_credits), count: answer.bonus_credits })}`;
       tell(text);
       onChange(answer.position);
     } catch (error) {

@@ -6,8 +6,9 @@ export function makeI18n(config) {
   const days = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric' });
   const moments = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' });
 
+  // `count` picks the `<key>_one` message for exactly one ("1 credit expires"), where the catalogue has one.
   function t(key, values = {}) {
-    const text = messages[key];
+    const text = (values.count === 1 ? messages[`${key}_one`] : undefined) ?? messages[key];
     if (text === undefined) return key;
     return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
   }

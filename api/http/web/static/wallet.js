@@ -60,7 +60,7 @@ export function setupWallet({ api, i18n, config }) {
       // The credits left the balance when they were held (the line with the minus); this is the
       // moment they were spent for good: say how many, without counting them twice.
       change.className = 'change spent';
-      change.textContent = t('spent_credits', { credits: i18n.number(spent) });
+      change.textContent = t('spent_credits', { credits: i18n.number(spent), count: spent });
     }
     const when = document.createElement('span');
     when.className = 'when';
@@ -86,7 +86,7 @@ export function setupWallet({ api, i18n, config }) {
     try {
       const wallet = await api.get(position ? `/v1/wallet?min_position=${position}` : '/v1/wallet');
       document.getElementById('available').textContent = i18n.number(wallet.available);
-      document.getElementById('balance-chip').textContent = t('credits_chip', { credits: i18n.number(wallet.available) });
+      document.getElementById('balance-chip').textContent = t('credits_chip', { credits: i18n.number(wallet.available), count: wallet.available });
       const held = document.getElementById('held');
       held.hidden = !wallet.held;
       held.textContent = t('held', { credits: i18n.number(wallet.held) });
@@ -95,6 +95,7 @@ export function setupWallet({ api, i18n, config }) {
       if (wallet.next_expiry) {
         expiry.textContent = t('next_expiry', {
           credits: i18n.number(wallet.next_expiry.credits), date: i18n.day(wallet.next_expiry.expires_at),
+          count: wallet.next_expiry.credits,
         });
       }
       const sources = document.getElementById('sources');
@@ -131,7 +132,7 @@ export function setupWallet({ api, i18n, config }) {
       try {
         const bought = await api.post('/v1/dev/purchase', { pack_id: button.dataset.demoPack });
         await refresh(bought.position);
-        buyNotice.textContent = t('demo_bought', { credits: i18n.number(Number(button.dataset.credits)) });
+        buyNotice.textContent = t('demo_bought', { credits: i18n.number(Number(button.dataset.credits)), count: Number(button.dataset.credits) });
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         buyNotice.classList.add('problem');
