@@ -11,6 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping
 
+from generation.compositor import check_printable
 from generation.fetch import FetchRefused
 from generation.ports import UploadInfo
 from generation.templates import UPLOAD_PREFIX, Catalog, VariableError
@@ -60,6 +61,7 @@ def request_generation(ledger: Ledger, catalog: Catalog, photos: Photos, request
     template = catalog.get(request.template_id)
     photo = input_photo(request)
     variables = template.validate_variables(request.variables, photo)
+    check_printable(template, variables)  # a character no font draws is refused here, never failed in the worker
     if request.upload_id and template.needs_input_image:
         check_upload(photos, request.user_id, request.upload_id, at)
     elif request.image_url and template.needs_input_image:

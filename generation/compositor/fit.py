@@ -8,10 +8,14 @@ from dataclasses import dataclass
 
 from PIL import ImageFont
 
+from generation.compositor import runs
 from generation.compositor.fonts import font
+from generation.text import clusters
 
 BREAKS = set("-/_.")
-VIRAMAS = {"\u094d", "\u0bcd", "\u0c4d"}  # a break right after one would split a conjunct
+# a break right after one would split a conjunct: Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu,
+# Kannada, Malayalam
+VIRAMAS = {"\u094d", "\u09cd", "\u0a4d", "\u0acd", "\u0b4d", "\u0bcd", "\u0c4d", "\u0ccd", "\u0d4d"}
 LEADING = {"display": 1.08, "text": 1.25}
 INDIC_LEADING = 1.3
 REFERENCE = 100  # the size words are shaped at, then scaled  # matras above and below the line need more room
@@ -26,7 +30,7 @@ class FittedText:
     """Lines of text set at one size, with the font and line height they were measured in."""
 
     lines: tuple[str, ...]
-    font: ImageFont.FreeTypeFont
+    font: ImageFont.FreeTypeFont  # the script's own font, whose metrics space the lines
     size: int
     line_height: int
     width: int
@@ -51,7 +55,7 @@ def fit(text: str, *, script: str, role: str, weight: str, sizes: tuple[int, int
         if lines is None:
             continue
         face = font(script, role, weight, size)
-        widest = max(round(face.getlength(line)) for line in lines)
+        widest = max(round(runs.width(line, script=script, role=role, weight=weight, size=size)) for line in lines)
         if widest <= width:
             ascent, descent = face.getmetrics()
             line_height = _line_height(size, script, role)
@@ -79,6 +83,7 @@ class _Widths:
     # Advances grow in proportion to the size, and shaping never crosses a space: shape each word once, at a
     # reference size, and scale (complex scripts cost milliseconds per shaping call).
     def __init__(self, script: str, role: str, weight: str) -> None:
+        self.setting = (script, role, weight)
         self.face = font(script, role, weight, REFERENCE)
         ascent, descent = self.face.getmetrics()
         self.extent = ascent + descent
@@ -92,7 +97,8 @@ class _Widths:
 
     def __call__(self, word: str) -> float:
         if word not in self.known:
-            self.known[word] = self.face.getlength(word)
+            script, role, weight = self.setting
+            self.known[word] = runs.width(word, script=script, role=role, weight=weight, size=REFERENCE)
         return self.known[word] * self.scale
 
 
@@ -150,7 +156,10 @@ def _longest_prefix(word: str, measure: Callable[[str], float], width: int) -> i
 
 
 def _can_break(word: str, cut: int) -> bool:
-    # never before a combining mark, never after a virama, and leave at least two letters each side
+    # never before a combining mark, never after a virama, never inside a grapheme cluster (an emoji sequence,
+    # a flag), and leave at least two letters each side
     if cut < 2 or len(word) - cut < 2:
         return False
-    return not (unicodedata.category(word[cut])[0] == "M" or word[cut - 1] in VIRAMAS)
+    if unicodedata.category(word[cut])[0] == "M" or word[cut - 1] in VIRAMAS:
+        return False
+    return len(clusters(word[cut - 1:cut + 1])) == 2
