@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from PIL import ImageFont
 
@@ -162,4 +163,14 @@ def _can_break(word: str, cut: int) -> bool:
         return False
     if unicodedata.category(word[cut])[0] == "M" or word[cut - 1] in VIRAMAS:
         return False
-    return len(clusters(word[cut - 1:cut + 1])) == 2
+    return cut in _boundaries(word)
+
+
+@lru_cache(maxsize=1024)
+def _boundaries(word: str) -> frozenset[int]:
+    # where one grapheme cluster ends and the next begins
+    ends, at = [], 0
+    for cluster in clusters(word):
+        at += len(cluster)
+        ends.append(at)
+    return frozenset(ends)

@@ -28,7 +28,10 @@ SCRIPT_SAMPLES = {
     "telugu": "ఈరోజే కొత్తగా నేర్చుకోండి: క్ష శ్రీ, తెలుగు ౧౨౩",
 }
 EXPECTED_FONT = {"latin": ("NotoSans[", "NotoSansDisplay["), "devanagari": ("NotoSansDevanagari[",),
-                 "tamil": ("NotoSansTamil[",), "telugu": ("NotoSansTelugu[",)}
+                 "tamil": ("NotoSansTamil[",), "telugu": ("NotoSansTelugu[",), "bengali": ("NotoSansBengali[",),
+                 "gujarati": ("NotoSansGujarati[",), "gurmukhi": ("NotoSansGurmukhi[",),
+                 "kannada": ("NotoSansKannada[",), "malayalam": ("NotoSansMalayalam[",),
+                 "oriya": ("NotoSansOriya[",), "arabic": ("NotoSansArabic[",)}
 
 
 def art(template: Template, values: dict[str, str], seed: int = 7) -> Image.Image:
@@ -49,8 +52,8 @@ def check(template: Template, values: dict[str, str], language: str) -> None:
         assert left <= x0 < x1 <= right and top <= y0 < y1 <= bottom, (template.id, placed)
         dark, light = background_range(composed.background, placed.bounds)
         assert worst_contrast(placed.color, dark, light) >= FLOOR, (template.id, placed)
-        expected = {"en": "latin", "hi": "devanagari", "ta": "tamil", "te": "telugu"}[language]
-        if script_of(placed.text) != "latin" or language == "en":
+        expected = samples.SCRIPTS[language]
+        if script_of(placed.text) != "latin" or expected == "latin":
             assert placed.script == expected and placed.font.startswith(EXPECTED_FONT[expected]), placed
     has_text = template.layout.slots is None or bool(template.layout.slots)
     assert bool(composed.placements) == has_text
