@@ -34,7 +34,8 @@ export function setupWallet({ api, i18n, config }) {
     if (about) {
       const template = config.templates[about.template_id];
       const name = template ? template.title : about.template_id;
-      const subject = about.text ? `${name}: ${about.text}` : name;
+      // isolated, so Urdu text keeps its own direction and the words after it stay in place
+      const subject = about.text ? `${name}: \u2068${about.text}\u2069` : name;
       const late = String(line.reference).endsWith(':late');
       const note = {
         HoldPlaced: late ? 'statement_charged_late' : null, HoldCaptured: 'statement_charged',
