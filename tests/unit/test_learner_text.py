@@ -98,3 +98,14 @@ def test_a_post_with_emoji_in_any_listed_script_is_accepted_and_held(ledger: Led
     requested = request_generation(ledger, catalog, FakePhotos(), request, at=T0, hold_ttl=TTL)
     wallet = ledger.wallet("alice")
     assert wallet is not None and wallet.held == requested.cost
+
+
+def test_a_statement_line_shortens_the_learners_words_between_characters_never_inside_one() -> None:
+    from projections.descriptions import MAIN_TEXT_CHARS, Subjects
+
+    subjects = Subjects(titles={"social-story": "Story promo"}, main_variables={"social-story": "offer"})
+    for words in (FAMILY * 70, "क्षत्रिय " * 20):
+        shortened = subjects.text("social-story", {"offer": words})
+        assert shortened.endswith("…") and length(shortened) <= MAIN_TEXT_CHARS
+        assert words.startswith(shortened.removesuffix("…"))
+        assert clusters(shortened.removesuffix("…"))[-1] in clusters(words)  # a whole character last
