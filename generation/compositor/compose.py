@@ -220,7 +220,9 @@ def _draw(canvas: Image.Image, slot: Slot, fitted: FittedText, bounds: BOX, colo
     ascent = fitted.font.getmetrics()[0]
     for i, line in enumerate(fitted.lines):
         wide = runs.width(line, script=script, role=slot.role, weight=slot.weight, size=fitted.size)
-        x = {"left": bounds[0], "center": (bounds[0] + bounds[2] - wide) / 2, "right": bounds[2] - wide}[align]
+        # whole pixels where Pillow's own centre and right anchors put them, so Latin lines set as before
+        middle = (bounds[0] + bounds[2]) // 2 - round(wide / 2)
+        x = {"left": bounds[0], "center": middle, "right": bounds[2] - round(wide)}[align]
         runs.draw_line(canvas, (x, bounds[1] + i * fitted.line_height), line, script=script, role=slot.role,
                        weight=slot.weight, size=fitted.size, ascent=ascent, color=color)
 

@@ -12,9 +12,9 @@ from PIL import Image, ImageDraw
 from generation.compositor.fonts import RIGHT_TO_LEFT, emoji_picture, face, face_for, font_path
 from generation.text import clusters, is_emoji
 
-EMOJI_EM = 1.1  # an emoji's side, in ems: a little taller than a capital, as phones show them
+EMOJI_EM = 1.0  # an emoji's side, in ems: taller than a capital, and within the tightest line height (1.08)
 EMOJI_GAP = 0.08  # room either side of an emoji, in ems
-EMOJI_DROP = 0.12  # how far an emoji's picture reaches below the baseline, in ems
+EMOJI_DROP = 0.1  # how far an emoji's picture reaches below the baseline, in ems
 
 
 @dataclass(frozen=True)
