@@ -31,6 +31,15 @@ def is_emoji(cluster: str) -> bool:
     return bool(PRESENTED.search(cluster))
 
 
+def right_to_left(text: str) -> bool:
+    """Whether ``text`` reads right to left as a paragraph: its first strong letter is Urdu's (or Hebrew's)."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("L", "R", "AL"):
+            return kind != "L"
+    return False
+
+
 def length(text: str) -> int:
     """How many characters a learner counts in ``text``: its grapheme clusters."""
     return len(clusters(text))

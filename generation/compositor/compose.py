@@ -12,10 +12,10 @@ from generation.compositor import runs
 from generation.compositor.contrast import FLOOR, RGB, background_range, mix, ratio, readable, rgb, worst_contrast
 from generation.compositor.fit import FittedText, fit
 from generation.compositor.fonts import check_glyphs, font_path, script_of, unprintable
-from generation.compositor.runs import right_to_left
 from generation.layout import DEFAULT_SLOT, Slot
 from generation.ports import SIZES
 from generation.templates import Template, VariableError, placeholders
+from generation.text import right_to_left
 
 LANGUAGES = {"devanagari": ("hi", "mr"), "tamil": ("ta",), "telugu": ("te",), "latin": (), "bengali": ("bn",),
              "gujarati": ("gu",), "gurmukhi": ("pa",), "kannada": ("kn",), "malayalam": ("ml",), "oriya": ("or",),
@@ -95,7 +95,7 @@ def compose(art: Image.Image, template: Template, variables: dict[str, Any]) -> 
         area = _area(slot, size, safe)
         fitted = fit(text, script=script, role=slot.role, weight=slot.weight, sizes=slot.size,
                      width=area[2] - area[0], height=area[3] - area[1], max_lines=slot.max_lines)
-        planned.append((slot, text, script, area, fitted, _bounds(slot, area, fitted, script)))
+        planned.append((slot, text, script, area, fitted, _bounds(slot, area, fitted)))
     for slot, _, _, area, fitted, bounds in planned:
         _backdrop(canvas, slot, area, bounds, fitted.size, colors)
     background = canvas.copy()
@@ -142,9 +142,9 @@ def _area(slot: Slot, size: tuple[int, int], safe: BOX) -> BOX:
             min(safe[2], round(right * width)), min(safe[3], round(bottom * height)))
 
 
-def _bounds(slot: Slot, area: BOX, fitted: FittedText, script: str) -> BOX:
+def _bounds(slot: Slot, area: BOX, fitted: FittedText) -> BOX:
     x0, y0, x1, y1 = area
-    align = MIRRORED[slot.align] if right_to_left(script) else slot.align
+    align = MIRRORED[slot.align] if right_to_left(fitted.text) else slot.align
     left = {"left": x0, "center": (x0 + x1 - fitted.width) // 2, "right": x1 - fitted.width}[align]
     top = {"top": y0, "middle": (y0 + y1 - fitted.height) // 2, "bottom": y1 - fitted.height}[slot.valign]
     return left, top, left + fitted.width, top + fitted.height
@@ -216,15 +216,16 @@ def _readable(canvas: Image.Image, background: Image.Image, bounds: BOX, wanted:
 
 
 def _draw(canvas: Image.Image, slot: Slot, fitted: FittedText, bounds: BOX, color: RGB, script: str) -> None:
-    align = MIRRORED[slot.align] if right_to_left(script) else slot.align  # Urdu keeps to the right
+    rtl = right_to_left(fitted.text)
+    align = MIRRORED[slot.align] if rtl else slot.align  # Urdu keeps to the right
     ascent = fitted.font.getmetrics()[0]
     for i, line in enumerate(fitted.lines):
-        wide = runs.width(line, script=script, role=slot.role, weight=slot.weight, size=fitted.size)
+        wide = runs.width(line, script=script, role=slot.role, weight=slot.weight, size=fitted.size, rtl=rtl)
         # whole pixels where Pillow's own centre and right anchors put them, so Latin lines set as before
         middle = (bounds[0] + bounds[2]) // 2 - round(wide / 2)
         x = {"left": bounds[0], "center": middle, "right": bounds[2] - round(wide)}[align]
         runs.draw_line(canvas, (x, bounds[1] + i * fitted.line_height), line, script=script, role=slot.role,
-                       weight=slot.weight, size=fitted.size, ascent=ascent, color=color)
+                       weight=slot.weight, size=fitted.size, ascent=ascent, color=color, rtl=rtl)
 
 
 def check_printable(template: Template, values: dict[str, str]) -> None:

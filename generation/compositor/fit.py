@@ -11,7 +11,7 @@ from PIL import ImageFont
 
 from generation.compositor import runs
 from generation.compositor.fonts import font
-from generation.text import clusters
+from generation.text import clusters, right_to_left
 
 BREAKS = set("-/_.")
 # a break right after one would split a conjunct: Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu,
@@ -30,6 +30,7 @@ class TextDoesNotFit(ValueError):
 class FittedText:
     """Lines of text set at one size, with the font and line height they were measured in."""
 
+    text: str
     lines: tuple[str, ...]
     font: ImageFont.FreeTypeFont  # the script's own font, whose metrics space the lines
     size: int
@@ -41,7 +42,8 @@ class FittedText:
 def fit(text: str, *, script: str, role: str, weight: str, sizes: tuple[int, int], width: int, height: int,
         max_lines: int) -> FittedText:
     """The largest setting of ``text`` within ``sizes`` that fits ``width`` x ``height`` in ``max_lines``."""
-    widths = _Widths(script, role, weight)
+    rtl = right_to_left(text)
+    widths = _Widths(script, role, weight, rtl)
     low, high = sizes
     if _lines(text, widths, low, width, height, max_lines, script, role) is None:
         raise TextDoesNotFit(f"{text!r} does not fit {width}x{height} px in {max_lines} line(s) at {low} px")
@@ -56,13 +58,14 @@ def fit(text: str, *, script: str, role: str, weight: str, sizes: tuple[int, int
         if lines is None:
             continue
         face = font(script, role, weight, size)
-        widest = max(round(runs.width(line, script=script, role=role, weight=weight, size=size)) for line in lines)
+        widest = max(round(runs.width(line, script=script, role=role, weight=weight, size=size, rtl=rtl))
+                     for line in lines)
         if widest <= width:
             ascent, descent = face.getmetrics()
             line_height = _line_height(size, script, role)
             total = line_height * (len(lines) - 1) + ascent + descent
             if total <= height:
-                return FittedText(tuple(lines), face, size, line_height, widest, total)
+                return FittedText(text, tuple(lines), face, size, line_height, widest, total)
     raise TextDoesNotFit(f"{text!r} does not fit {width}x{height} px in {max_lines} line(s) at {sizes[0]} px")
 
 
@@ -83,8 +86,9 @@ def _lines(text: str, widths: _Widths, size: int, width: int, height: int, max_l
 class _Widths:
     # Advances grow in proportion to the size, and shaping never crosses a space: shape each word once, at a
     # reference size, and scale (complex scripts cost milliseconds per shaping call).
-    def __init__(self, script: str, role: str, weight: str) -> None:
+    def __init__(self, script: str, role: str, weight: str, rtl: bool) -> None:
         self.setting = (script, role, weight)
+        self.rtl = rtl
         self.face = font(script, role, weight, REFERENCE)
         ascent, descent = self.face.getmetrics()
         self.extent = ascent + descent
@@ -99,7 +103,8 @@ class _Widths:
     def __call__(self, word: str) -> float:
         if word not in self.known:
             script, role, weight = self.setting
-            self.known[word] = runs.width(word, script=script, role=role, weight=weight, size=REFERENCE)
+            self.known[word] = runs.width(word, script=script, role=role, weight=weight, size=REFERENCE,
+                                          rtl=self.rtl)
         return self.known[word] * self.scale
 
 

@@ -36,7 +36,6 @@ SCRIPT_RANGES = {"devanagari": (0x0900, 0x097F), "bengali": (0x0980, 0x09FF), "g
                  "gujarati": (0x0A80, 0x0AFF), "oriya": (0x0B00, 0x0B7F), "tamil": (0x0B80, 0x0BFF),
                  "telugu": (0x0C00, 0x0C7F), "kannada": (0x0C80, 0x0CFF), "malayalam": (0x0D00, 0x0D7F),
                  "arabic": (0x0600, 0x06FF)}
-RIGHT_TO_LEFT = frozenset({"arabic"})
 # characters shaping may use that need no glyph of their own
 INVISIBLE = {"\u200c", "\u200d", "\u200b", "\ufe0f", "\ufe0e"}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from generation.compositor.fonts import RIGHT_TO_LEFT, emoji_picture, face, face_for, font_path
+from generation.compositor.fonts import emoji_picture, face, face_for, font_path
 from generation.text import clusters, is_emoji
 
 EMOJI_EM = 1.0  # an emoji's side, in ems: taller than a capital, and within the tightest line height (1.08)
@@ -47,19 +47,15 @@ def runs(text: str, script: str, role: str) -> tuple[Run, ...]:
     return tuple(out)
 
 
-def right_to_left(script: str) -> bool:
-    """Whether lines of ``script`` run right to left (Urdu)."""
-    return script in RIGHT_TO_LEFT
-
-
 def emoji_side(size: int) -> int:
     """The side of an emoji's picture next to text of ``size`` pixels."""
     return max(1, round(size * EMOJI_EM))
 
 
-def width(text: str, *, script: str, role: str, weight: str, size: int) -> float:
-    """How wide ``text`` is set at ``size``: its runs' advances, an emoji counting as a glyph of its own width."""
-    direction = "rtl" if right_to_left(script) else None
+def width(text: str, *, script: str, role: str, weight: str, size: int, rtl: bool = False) -> float:
+    """How wide ``text`` is set at ``size`` (in a right-to-left paragraph when ``rtl``): its runs' advances, an
+    emoji counting as a glyph of its own width."""
+    direction = "rtl" if rtl else "ltr"
     total = 0.0
     for run in runs(text, script, role):
         if run.picture is not None:
@@ -71,11 +67,11 @@ def width(text: str, *, script: str, role: str, weight: str, size: int) -> float
 
 
 def draw_line(canvas: Image.Image, origin: tuple[float, float], text: str, *, script: str, role: str, weight: str,
-              size: int, ascent: int, color: tuple[int, int, int]) -> None:
-    """Set ``text`` with its left edge and top at ``origin`` (the line's baseline ``ascent`` below the top)."""
+              size: int, ascent: int, color: tuple[int, int, int], rtl: bool = False) -> None:
+    """Set ``text`` with its left edge and top at ``origin`` (the line's baseline ``ascent`` below the top), in a
+    right-to-left paragraph when ``rtl`` (Urdu): its first run at the right end."""
     pen = ImageDraw.Draw(canvas)
-    rtl = right_to_left(script)
-    direction = "rtl" if rtl else None
+    direction = "rtl" if rtl else "ltr"
     placed = list(runs(text, script, role))
     x, top = origin
     baseline = top + ascent

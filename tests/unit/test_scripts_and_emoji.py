@@ -13,7 +13,7 @@ from generation.compositor import runs as layout
 from generation.compositor.fit import fit, hyphenate
 from generation.compositor.fonts import face_for, font, font_path, script_of, unprintable
 from generation.templates import Template, load_catalog
-from generation.text import clusters, is_emoji
+from generation.text import clusters, is_emoji, right_to_left
 from tests.unit.test_compositor import art, check
 
 pytestmark = pytest.mark.unit
@@ -59,7 +59,7 @@ def line(text: str, script: str, size: int = 64) -> Image.Image:
     face = font(script, "display", "bold", size)
     canvas = Image.new("RGB", (900, size * 2), "white")
     layout.draw_line(canvas, (0, 0), text, script=script, role="display", weight="bold", size=size,
-                     ascent=face.getmetrics()[0], color=(0, 0, 0))
+                     ascent=face.getmetrics()[0], color=(0, 0, 0), rtl=right_to_left(text))
     return canvas
 
 
@@ -84,8 +84,8 @@ def test_an_urdu_slot_keeps_to_the_right_of_its_box() -> None:
     composed = compose(Image.new("RGB", (8, 8), "gray"), template, {"headline": "آج ہی کچھ نیا سیکھیں"})
     placed = next(p for p in composed.placements if p.slot == "headline")
     assert placed.script == "arabic" and placed.font.startswith("NotoSansArabic")
-    if left.align == "left":
-        assert placed.bounds[2] == placed.area[2] and placed.bounds[0] > placed.area[0]
+    assert left.align == "left"  # the slot keeps to the left in English...
+    assert placed.bounds[2] == placed.area[2] and placed.bounds[0] > placed.area[0]  # ...and Urdu to the right
 
 
 def test_every_emoji_of_a_set_is_drawn_in_colour_as_one_picture_scaled_to_the_text() -> None:
@@ -128,3 +128,14 @@ def test_the_worker_refuses_nothing_the_request_accepted() -> None:
     values = {"offer": "Ünïcödé and émojis 🎉 — 30% off!"}
     composed = compose(art(template, values), template, values)
     assert any("🎉" in p.text for p in composed.placements)
+
+
+def test_a_paragraph_reads_right_to_left_only_when_its_first_letter_is_urdu() -> None:
+    assert right_to_left("کورس 2026") and right_to_left("🎉 2026 اردو Python")
+    assert not right_to_left("Learn Urdu: اردو") and not right_to_left("🎉 2026")
+    template = CATALOG.get("social-announcement")
+    headline = next(s for s in template.layout.slots or () if s.name == "headline")
+    composed = compose(Image.new("RGB", (8, 8), "gray"), template, {"headline": "Learn Urdu: اردو"})
+    placed = next(p for p in composed.placements if p.slot == "headline")
+    assert headline.align == "left"  # an English sentence with an Urdu word keeps the slot's own alignment
+    assert placed.bounds[0] == placed.area[0]
