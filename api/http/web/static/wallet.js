@@ -34,8 +34,7 @@ export function setupWallet({ api, i18n, config }) {
     if (about) {
       const template = config.templates[about.template_id];
       const name = template ? template.title : about.template_id;
-      // isolated, so Urdu text keeps its own direction and the words after it stay in place
-      const subject = about.text ? `${name}: \u2068${about.text}\u2069` : name;
+      const subject = about.text ? `${name}: ${about.text}` : name;
       const late = String(line.reference).endsWith(':late');
       const note = {
         HoldPlaced: late ? 'statement_charged_late' : null, HoldCaptured: 'statement_charged',
@@ -52,7 +51,17 @@ export function setupWallet({ api, i18n, config }) {
     const li = document.createElement('li');
     const what = document.createElement('span');
     what.className = 'what';
-    what.textContent = words(line);
+    const text = words(line);
+    const said = line.generation && line.generation.text;
+    const at = said ? text.indexOf(said) : -1;
+    if (at >= 0) {
+      // the learner's words in their own direction (Urdu), so the words after them stay in place
+      const own = document.createElement('bdi');
+      own.textContent = said;
+      what.append(text.slice(0, at), own, text.slice(at + said.length));
+    } else {
+      what.textContent = text;
+    }
     const change = document.createElement('span');
     change.className = `change ${line.change > 0 ? 'plus' : 'minus'}`;
     change.textContent = signed(line.change);
