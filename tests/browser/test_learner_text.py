@@ -29,6 +29,9 @@ def test_the_counter_counts_emoji_as_a_learner_sees_them_and_the_field_takes_the
     assert field.input_value().endswith(f"{FAMILY} 👍🏽")  # nothing cut at a UTF-16 maxlength
     field.fill("Cafe\u0301 🇮🇳")
     expect(counter).to_have_text("6 of 60 characters")
+    field.fill("آج ہی کچھ نیا سیکھیں 2026")  # Urdu is typed right to left
+    expect(counter).to_have_text("25 of 60 characters")
+    assert field.evaluate("input => input.matches(':dir(rtl)')")
 
 
 def test_a_character_no_font_prints_is_refused_at_its_field_before_any_credit_is_held_and_emoji_are_made(
