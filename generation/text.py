@@ -46,14 +46,15 @@ def length(text: str) -> int:
 
 
 def clean(text: str) -> str:
-    """The one rule for the learner's text: line breaks, tabs and other controls become spaces (then runs of
-    white space one space); format characters (bidi overrides and isolates, direction marks, zero-width spaces,
-    soft hyphens, a byte-order mark) are dropped, except a ZWJ inside an emoji sequence, a ZWJ or ZWNJ between
-    letters of a script that spells with them, and the tags of a flag."""
+    """The one rule for the learner's text: line breaks, tabs, other controls and lone surrogates become spaces
+    (then runs of white space one space); format characters (bidi overrides and isolates, direction marks,
+    zero-width spaces, soft hyphens, a byte-order mark) are dropped, except a ZWJ inside an emoji sequence, a ZWJ
+    or ZWNJ between letters of a script that spells with them, and the tags of a flag. Anything else no font can
+    draw (private use, unassigned) is left for the glyph check to refuse by name."""
     kept: list[str] = []
     for index, char in enumerate(text):
         category = unicodedata.category(char)
-        if category == "Cc" or category in ("Zl", "Zp"):
+        if category in ("Cc", "Cs", "Zl", "Zp"):  # a lone surrogate is no character: a broken client's
             kept.append(" ")
         elif category != "Cf" or _joins(text, index):
             kept.append(char)

@@ -48,3 +48,22 @@ def test_a_post_with_emoji_and_invisible_characters_is_accepted_with_the_emoji_k
     assert (wallet["available"], wallet["held"]) == (47, 3)
     line = client.get(f"/v1/wallet/statement?min_position={body['position']}", headers=ALICE).json()["items"][0]
     assert line["generation"]["text"] == "🎉 Diwali offer 👩\u200d👩\u200d👧 30% off!"
+
+
+@pytest.mark.parametrize(("offer", "status"), [("Launch \\ud800 today", 202), ("Launch \\ue000 today", 422)])
+def test_a_lone_surrogate_is_a_space_and_a_private_use_character_is_refused_by_name(
+        client: TestClient, offer: str, status: int) -> None:
+    body = '{"template_id": "social-story", "variables": {"offer": "' + offer + '"}}'  # JSON escapes, as sent
+    response = client.post("/v1/generations", headers={**ALICE, **key(), "Content-Type": "application/json"},
+                           content=body.encode())
+    assert response.status_code == status, response.text
+    if status == 422:
+        assert response.json()["detail"] == "offer: \ue000 cannot be printed on this template (U+E000)"
+
+
+def test_a_problem_that_quotes_a_lone_surrogate_is_still_the_problem_not_a_500(client: TestClient) -> None:
+    body = '{"template_id": "social-story", "variables": {"nope\\ud800": "x"}}'  # an unknown variable, quoted back
+    response = client.post("/v1/generations", headers={**ALICE, **key(), "Content-Type": "application/json"},
+                           content=body.encode())
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "nope\ufffd: is not a variable of template social-story"

@@ -60,6 +60,7 @@ def test_joiners_inside_emoji_and_indic_words_are_kept_and_every_other_invisible
     assert clean("\u202eevil\u202c \u2066x\u2069 \u200fa\u200db\u200bc \ufeffd\u00ade") == "evil x abc de"
     assert clean("a\u200d") == "a" and clean("\u200d🎉") == "🎉"
     assert clean("one\ntwo\t\tthree\u2028four") == "one two three four"
+    assert clean("half\ud800surrogate") == "half surrogate"  # as a broken client sends it in JSON
     flag = "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"  # Scotland
     assert clean(f"Go {flag}") == f"Go {flag}"
     assert clean("tag\U000e0067 alone") == "tag alone"
