@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import anyio.to_thread
 
+from generation.compositor import check_printable
 from generation.compositor.result import finish
 from generation.errors import GenerationError, ProviderTimeout
 from generation.inputs import InputPhotos
@@ -50,6 +51,7 @@ def image_request(template: Template, request: GenerationRequestedMessage) -> Im
     """What the model gets for ``request``, rendered through its template (validated first)."""
     payload = request.payload
     values = template.validate_variables(payload.variables, payload.input_image)
+    check_printable(template, values)  # before the model is paid for a picture whose text could not be set
     return ImageRequest(
         generation_id=str(request.generation_id), prompt=template.render(payload.variables), model=template.model,
         aspect_ratio=template.aspect_ratio, seed=seed_for(request), input_image=payload.input_image,

@@ -1,5 +1,6 @@
-"""Sample variables for every template in English, Hindi, Tamil and Telugu, and rendering them as the local
-model and the compositor would: used by the template gallery (docs/templates.md), the tests and the benchmark."""
+"""Sample variables for every template in English, Hindi and every other script learners write (and English with
+emoji), and rendering them as the local model and the compositor would: used by the template gallery
+(docs/templates.md), the tests and the benchmark."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from generation.compositor.compose import Composed, compose
 from generation.models.local import draw
 from generation.ports import ImageRequest
 from generation.templates import Template
+from generation.text import clusters
 
 SAMPLE_PHOTO = Path(__file__).resolve().parent.parent / "docs" / "templates" / "portrait.jpg"  # NASA, public domain
-LANGUAGES = ("en", "hi", "ta", "te")
+LANGUAGES = ("en", "hi", "ta", "te", "bn", "gu", "pa", "kn", "ml", "or", "ur", "emoji")
 SAMPLES: dict[str, dict[str, dict[str, str]]] = {
     "poster-course-launch": {"en": {"course": "Python for Data Analysis", "date": "3 May 2026"},
                              "hi": {"course": "डेटा विश्लेषण के लिए पायथन", "date": "3 मई 2026"}},
@@ -45,11 +47,24 @@ SAMPLES: dict[str, dict[str, dict[str, str]]] = {
     "teaser-trailer": {"en": {"subject": "Machine learning basics"},
                        "hi": {"subject": "मशीन लर्निंग की बुनियाद"}},
 }
-PHRASES = {"ta": ("இன்றே புதிதாகக் கற்றுக்கொள்ளுங்கள்", "மே 3"), "te": ("ఈరోజే కొత్తగా నేర్చుకోండి", "మే 3")}
+PHRASES = {"ta": ("இன்றே புதிதாகக் கற்றுக்கொள்ளுங்கள்", "மே 3"), "te": ("ఈరోజే కొత్తగా నేర్చుకోండి", "మే 3"),
+           "bn": ("আজই নতুন কিছু শিখুন: বিদ্যা, ক্ষমতা", "৩ মে"),
+           "gu": ("આજે જ કંઈક નવું શીખો: વિદ્યા, ક્ષમતા", "૩ મે"),
+           "pa": ("ਅੱਜ ਹੀ ਕੁਝ ਨਵਾਂ ਸਿੱਖੋ: ਪ੍ਰੀਤ, ਸ੍ਰੀ", "੩ ਮਈ"),
+           "kn": ("ಇಂದೇ ಹೊಸದನ್ನು ಕಲಿಯಿರಿ: ವಿದ್ಯಾ, ಕ್ಷಮೆ", "ಮೇ 3"),
+           "ml": ("ഇന്ന് തന്നെ പുതിയത് പഠിക്കൂ: വിദ്യ, ക്ഷമ", "മേയ് 3"),
+           "or": ("ଆଜି ହିଁ କିଛି ନୂଆ ଶିଖନ୍ତୁ: ବିଦ୍ୟା, କ୍ଷମା", "୩ ମଇ"),
+           "ur": ("آج ہی کچھ نیا سیکھیں: Python کورس 2026", "3 مئی"),
+           # what learners put on social posts: emoji, sequences (a ZWJ family, a skin tone), a flag, a keycap
+           "emoji": ("🎉 Diwali offer: 30% off 🔥 Last 3 seats 👩\u200d👩\u200d👧 👍🏽", "📅 3 May 🇮🇳 #️⃣")}
+# each language's script, as the compositor names it
+SCRIPTS = {"en": "latin", "hi": "devanagari", "ta": "tamil", "te": "telugu", "bn": "bengali", "gu": "gujarati",
+           "pa": "gurmukhi", "kn": "kannada", "ml": "malayalam", "or": "oriya", "ur": "arabic", "emoji": "latin"}
 
 
 def sample(template: Template, language: str) -> dict[str, str]:
-    """Variables for ``template`` in ``language`` (Tamil and Telugu put one phrase in every text variable)."""
+    """Variables for ``template`` in ``language`` (languages without written samples put one phrase in every text
+    variable, cut to its length in the characters a learner counts)."""
     if language in SAMPLES.get(template.id, {}):
         return dict(SAMPLES[template.id][language])
     phrase, short = PHRASES.get(language, ("Learn something new today", "3 May"))
@@ -57,7 +72,7 @@ def sample(template: Template, language: str) -> dict[str, str]:
     for variable in template.variables:
         if variable.type == "text":
             text = phrase if variable.max_length >= 40 else short
-            values[variable.name] = text[: variable.max_length]
+            values[variable.name] = "".join(clusters(text)[: variable.max_length]).strip()
     return values
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 import string
 import tomllib
-import unicodedata
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from generation import text as learner_text
 from generation.layout import Layout
 
 CATALOG_DIR = Path(__file__).with_name("catalog")
@@ -83,13 +83,14 @@ class Variable(_Strict):
         """The cleaned value, or ``VariableError`` naming this variable."""
         if not isinstance(value, str):
             raise VariableError(self.name, f"must be text, got {type(value).__name__}")
-        cleaned = " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in value).split())
+        cleaned = learner_text.clean(value)
         if not cleaned:
             if self.required:
                 raise VariableError(self.name, "is required")
             return ""
-        if len(cleaned) > self.max_length:
-            raise VariableError(self.name, f"is {len(cleaned)} characters long, at most {self.max_length} allowed")
+        count = learner_text.length(cleaned)  # as the learner counts: "नमस्ते" is 3, a ZWJ family is 1
+        if count > self.max_length:
+            raise VariableError(self.name, f"is {count} characters long, at most {self.max_length} allowed")
         if self.type == "choice" and cleaned not in self.choices:
             raise VariableError(self.name, f"must be one of {list(self.choices)}, got {cleaned!r}")
         if self.type == "color" and not COLOR.match(cleaned):

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from generation.text import clusters
 from ledger.values import Money
 from ledger.wallet import Wallet
 
@@ -48,8 +49,9 @@ class Subjects:
         if not text and template_id not in self.main_variables:  # a template no longer in the catalog
             text = next((str(v) for v in variables.values() if isinstance(v, str) and v and v[0] != "#"), "")
         text = " ".join(text.split())
-        if len(text) > MAIN_TEXT_CHARS:
-            text = text[:MAIN_TEXT_CHARS - 1].rstrip() + "…"
+        characters = clusters(text)  # as a learner counts: never half an emoji sequence or a conjunct
+        if len(characters) > MAIN_TEXT_CHARS:
+            text = "".join(characters[:MAIN_TEXT_CHARS - 1]).rstrip() + "…"
         return text
 
 

@@ -18,6 +18,12 @@ OUT = ROOT / "docs" / "templates"
 PAGE = ROOT / "docs" / "templates.md"
 LONG_SIDE = 540  # the committed renders are small WebP files; the real output is at the native size
 NAMES = {"en": "English", "hi": "Hindi"}
+# the other scripts learners write, and emoji: one template of each category in each, smaller still
+SCRIPT_NAMES = {"bn": "Bengali", "gu": "Gujarati", "pa": "Punjabi (Gurmukhi)", "kn": "Kannada", "ml": "Malayalam",
+                "or": "Odia", "ur": "Urdu (right to left)", "emoji": "English with emoji"}
+BY_CATEGORY = {"poster": "poster-course-launch", "profile_photo": "profile-professional",
+               "social_post": "social-story", "teaser": "teaser-thumbnail"}
+SCRIPT_SIDE = 300
 
 
 def slug(*parts: str | None) -> str:
@@ -63,7 +69,35 @@ def main() -> None:
             lines += ["| " + " | ".join(header[start:start + per_row]) + " |",
                       "|" + "---|" * len(header[start:start + per_row]),
                       "| " + " | ".join(row[start:start + per_row]) + " |", ""]
+    lines += scripts_section()
     PAGE.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def scripts_section() -> list[str]:
+    """A row per script (and one of emoji) with a template of each category set in it."""
+    catalog = load_catalog()
+    lines = ["## Every script learners write, and emoji", "",
+             "One template of each category with its sample text in Bengali, Gujarati, Punjabi (Gurmukhi), Kannada, "
+             "Malayalam, Odia and Urdu (Noto Sans fonts, shaped by raqm; Urdu right to left with its Latin word "
+             "and digits in reading order), and in English with emoji (drawn in colour from Twemoji's pictures, "
+             f"CC-BY 4.0, at the text's size). Reduced to {SCRIPT_SIDE} px.", "",
+             "| Script | " + " | ".join(f"{c.replace('_', ' ')} (`{t}`)" for c, t in BY_CATEGORY.items()) + " |",
+             "|---|" + "---|" * len(BY_CATEGORY)]
+    for language, name in SCRIPT_NAMES.items():
+        row = [name]
+        for template_id in BY_CATEGORY.values():
+            template = catalog.get(template_id)
+            style = samples.styles(template)[0]
+            values = samples.variables(template, style, language)
+            generation_id = uuid.uuid5(uuid.NAMESPACE_URL, f"studio-ledger:{template.id}:{style}:{language}")
+            image = samples.render(template, values, generation_id).image
+            image.thumbnail((SCRIPT_SIDE, SCRIPT_SIDE))
+            file = f"{slug(template.id, style, language)}.webp"
+            image.save(OUT / file, format="WEBP", quality=72, method=6)
+            row.append(f"![{template.id} in {name}](templates/{file})")
+            print(file, flush=True)
+        lines.append("| " + " | ".join(row) + " |")
+    return [*lines, ""]
 
 
 if __name__ == "__main__":

@@ -252,7 +252,7 @@ def check_typesetting() -> None:
     from generation.compositor import fonts
 
     if not fonts.shaping_available():
-        raise TemplateError("Pillow was built without raqm (libraqm): Devanagari, Tamil and Telugu text cannot "
+        raise TemplateError("Pillow was built without raqm (libraqm): Indian scripts and Urdu cannot "
                             "be shaped; install Pillow's wheel from PyPI")
     for script, roles in fonts.FONTS.items():
         for role in roles:
@@ -263,3 +263,10 @@ def check_typesetting() -> None:
             if not found:
                 raise TemplateError(f"no {script} {role} font: install the project's font packages "
                                     f"({roles[role][0].replace('_', '-')})")
+    try:
+        emoji = fonts.emoji_folder().is_dir()
+    except ModuleNotFoundError:
+        emoji = False
+    if not emoji:
+        raise TemplateError(f"no emoji pictures: install the project's packages "
+                            f"({fonts.EMOJI[0].replace('_', '-')})")

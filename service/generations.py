@@ -14,6 +14,7 @@ from uuid import UUID
 import anyio.to_thread
 from sqlalchemy import Connection, RowMapping
 
+from generation.compositor import check_printable
 from generation.fetch import FetchRefused
 from generation.ports import UploadInfo
 from generation.templates import UPLOAD_PREFIX, Catalog, VariableError
@@ -68,6 +69,7 @@ async def request_generation(ledger: Ledger, catalog: Catalog, photos: Photos, r
     template = catalog.get(request.template_id)
     photo = input_photo(request)
     variables = template.validate_variables(request.variables, photo)
+    check_printable(template, variables)  # a character no font draws is refused here, never failed in the worker
     if photo and template.needs_input_image:  # a photo costs a listing or a fetch: only for who can pay
         await blocking(partial(check_credits, ledger, request.user_id, template.cost, at=at))
         if request.upload_id:

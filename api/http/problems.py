@@ -49,6 +49,9 @@ class Problem(Exception):
         """The problem+json response."""
         body = {"type": TYPE_PREFIX + self.slug, "title": self.title, "status": self.status,
                 "detail": self.detail or self.title, "instance": instance, **self.extra}
+        # a detail may quote what the client sent, and JSON's \ud800 escape decodes to a lone surrogate that
+        # UTF-8 cannot encode: shown as U+FFFD, the answer is still the problem rather than a 500
+        body = {k: _encodable(v) if isinstance(v, str) else v for k, v in body.items()}
         return JSONResponse(body, status_code=self.status, headers=self.headers, media_type=MEDIA_TYPE)
 
 
@@ -58,6 +61,10 @@ class BodyTooLarge(Problem):
     def __init__(self, limit: int) -> None:
         super().__init__(413, "body-too-large", "Request body too large",
                          f"the body is larger than the {limit} bytes this route takes", limit=limit)
+
+
+def _encodable(text: str) -> str:
+    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
 
 
 _LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific first

@@ -36,7 +36,9 @@ class VariablePublic(BaseModel):
     name: str
     label: str = Field(description="what the field is called on a form")
     type: str = Field(description="text, choice or color")
-    max_length: int | None = Field(default=None, description="the longest value accepted; null for a choice")
+    max_length: int | None = Field(default=None, description=(
+        "the longest value accepted, in characters as a reader counts them (grapheme clusters: an emoji sequence "
+        "or a conjunct is one); null for a choice"))
     choices: list[str]
     required: bool
     default: str | None = None
@@ -141,7 +143,10 @@ class GenerationCreate(_In):
         {"template_id": "poster-webinar", "variables": {"topic": "Intro to SQL", "time": "Friday 6 pm IST"},
          "input_image_url": None}]})
     template_id: str = Field(min_length=1, max_length=64)
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: dict[str, Any] = Field(default_factory=dict, description=(
+        "the template's variables by name; control characters become spaces, invisible ones (bidi controls, "
+        "zero-width spaces) are dropped except joiners inside an emoji or a word, and a character no font of the "
+        "template can print is a 422 naming the variable"))
     input_image_url: str | None = Field(default=None, max_length=2048, description=(
         "the learner's photo as an https URL, for templates that take one (fetched and checked now)"))
     input_upload_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description=(

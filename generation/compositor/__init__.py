@@ -1,8 +1,16 @@
 """The compositor: a template's text set over artwork, in packaged Noto fonts, readable and never clipped."""
 
-from generation.compositor.compose import Composed, Placement, UnreadableArt, compose, compose_png, slot_texts
+from generation.compositor.compose import (
+    Composed,
+    Placement,
+    UnreadableArt,
+    check_printable,
+    compose,
+    compose_png,
+    slot_texts,
+)
 from generation.compositor.fit import TextDoesNotFit
 from generation.compositor.fonts import MissingGlyph
 
-__all__ = ["Composed", "MissingGlyph", "Placement", "TextDoesNotFit", "UnreadableArt", "compose", "compose_png",
-           "slot_texts"]
+__all__ = ["Composed", "MissingGlyph", "Placement", "TextDoesNotFit", "UnreadableArt", "check_printable", "compose",
+           "compose_png", "slot_texts"]

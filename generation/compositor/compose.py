@@ -8,14 +8,19 @@ from typing import Any
 
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
+from generation.compositor import runs
 from generation.compositor.contrast import FLOOR, RGB, background_range, mix, ratio, readable, rgb, worst_contrast
 from generation.compositor.fit import FittedText, fit
-from generation.compositor.fonts import check_glyphs, font_path, script_of
+from generation.compositor.fonts import check_glyphs, font_path, script_of, unprintable
 from generation.layout import DEFAULT_SLOT, Slot
 from generation.ports import SIZES
-from generation.templates import Template, placeholders
+from generation.templates import Template, VariableError, placeholders
+from generation.text import right_to_left
 
-LANGUAGES = {"devanagari": ("hi", "mr"), "tamil": ("ta",), "telugu": ("te",), "latin": ()}
+LANGUAGES = {"devanagari": ("hi", "mr"), "tamil": ("ta",), "telugu": ("te",), "latin": (), "bengali": ("bn",),
+             "gujarati": ("gu",), "gurmukhi": ("pa",), "kannada": ("kn",), "malayalam": ("ml",), "oriya": ("or",),
+             "arabic": ("ur",)}
+MIRRORED = {"left": "right", "center": "center", "right": "left"}  # a slot's alignment for a right-to-left line
 BOX = tuple[int, int, int, int]
 
 
@@ -95,12 +100,11 @@ def compose(art: Image.Image, template: Template, variables: dict[str, Any]) -> 
         _backdrop(canvas, slot, area, bounds, fitted.size, colors)
     background = canvas.copy()
     placements = []
-    pen = ImageDraw.Draw(canvas)
     for slot, text, script, area, fitted, bounds in planned:
         wanted = [colors[slot.color], colors["ink"], colors["base"]]
         color = _readable(canvas, background, bounds, wanted, colors["base"], fitted.size)
         dark, light = background_range(background, bounds)
-        _draw(pen, slot, fitted, bounds, color)
+        _draw(canvas, slot, fitted, bounds, color, script)
         placements.append(Placement(slot.name, text, area, bounds, font_path(script, slot.role).name, script,
                                     fitted.size, color, round(worst_contrast(color, dark, light), 2)))
     return Composed(canvas, background, tuple(placements), safe)
@@ -140,7 +144,8 @@ def _area(slot: Slot, size: tuple[int, int], safe: BOX) -> BOX:
 
 def _bounds(slot: Slot, area: BOX, fitted: FittedText) -> BOX:
     x0, y0, x1, y1 = area
-    left = {"left": x0, "center": (x0 + x1 - fitted.width) // 2, "right": x1 - fitted.width}[slot.align]
+    align = MIRRORED[slot.align] if right_to_left(fitted.text) else slot.align
+    left = {"left": x0, "center": (x0 + x1 - fitted.width) // 2, "right": x1 - fitted.width}[align]
     top = {"top": y0, "middle": (y0 + y1 - fitted.height) // 2, "bottom": y1 - fitted.height}[slot.valign]
     return left, top, left + fitted.width, top + fitted.height
 
@@ -210,8 +215,33 @@ def _readable(canvas: Image.Image, background: Image.Image, bounds: BOX, wanted:
     return color
 
 
-def _draw(pen: ImageDraw.ImageDraw, slot: Slot, fitted: FittedText, bounds: BOX, color: RGB) -> None:
-    anchor = {"left": "la", "center": "ma", "right": "ra"}[slot.align]
-    x = {"left": bounds[0], "center": (bounds[0] + bounds[2]) // 2, "right": bounds[2]}[slot.align]
+def _draw(canvas: Image.Image, slot: Slot, fitted: FittedText, bounds: BOX, color: RGB, script: str) -> None:
+    rtl = right_to_left(fitted.text)
+    align = MIRRORED[slot.align] if rtl else slot.align  # Urdu keeps to the right
+    ascent = fitted.font.getmetrics()[0]
     for i, line in enumerate(fitted.lines):
-        pen.text((x, bounds[1] + i * fitted.line_height), line, font=fitted.font, fill=color, anchor=anchor)
+        wide = runs.width(line, script=script, role=slot.role, weight=slot.weight, size=fitted.size, rtl=rtl)
+        # whole pixels where Pillow's own centre and right anchors put them, so Latin lines set as before
+        middle = (bounds[0] + bounds[2]) // 2 - round(wide / 2)
+        x = {"left": bounds[0], "center": middle, "right": bounds[2] - round(wide)}[align]
+        runs.draw_line(canvas, (x, bounds[1] + i * fitted.line_height), line, script=script, role=slot.role,
+                       weight=slot.weight, size=fitted.size, ascent=ascent, color=color, rtl=rtl)
+
+
+def check_printable(template: Template, values: dict[str, str]) -> None:
+    """Refuse, naming the variable and the character, text that no font of the slots it is set in (nor an emoji
+    picture) can draw: checked before any credit is held, so nothing is accepted only to fail in the worker."""
+    slots = (DEFAULT_SLOT,) if template.layout.slots is None else template.layout.slots
+    roles: dict[str, set[str]] = {}
+    for slot in slots:
+        for source in (slot.text, *slot.translations.values()):
+            for name in placeholders(source):
+                for used in placeholders(template.caption) if name == "caption" else [name]:
+                    roles.setdefault(used, set()).add(slot.role)
+    for name, value in values.items():
+        script = script_of(value)
+        for role in sorted(roles.get(name, ())):
+            missing = unprintable(value, script, role)
+            if missing:
+                raise VariableError(name, f"{missing[0]} cannot be printed on this template "
+                                          f"({' '.join(f'U+{ord(c):04X}' for c in missing[0])})")

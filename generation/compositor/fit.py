@@ -5,13 +5,18 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from PIL import ImageFont
 
+from generation.compositor import runs
 from generation.compositor.fonts import font
+from generation.text import clusters, right_to_left
 
 BREAKS = set("-/_.")
-VIRAMAS = {"\u094d", "\u0bcd", "\u0c4d"}  # a break right after one would split a conjunct
+# a break right after one would split a conjunct: Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu,
+# Kannada, Malayalam
+VIRAMAS = {"\u094d", "\u09cd", "\u0a4d", "\u0acd", "\u0b4d", "\u0bcd", "\u0c4d", "\u0ccd", "\u0d4d"}
 LEADING = {"display": 1.08, "text": 1.25}
 INDIC_LEADING = 1.3
 REFERENCE = 100  # the size words are shaped at, then scaled  # matras above and below the line need more room
@@ -25,8 +30,9 @@ class TextDoesNotFit(ValueError):
 class FittedText:
     """Lines of text set at one size, with the font and line height they were measured in."""
 
+    text: str
     lines: tuple[str, ...]
-    font: ImageFont.FreeTypeFont
+    font: ImageFont.FreeTypeFont  # the script's own font, whose metrics space the lines
     size: int
     line_height: int
     width: int
@@ -36,7 +42,8 @@ class FittedText:
 def fit(text: str, *, script: str, role: str, weight: str, sizes: tuple[int, int], width: int, height: int,
         max_lines: int) -> FittedText:
     """The largest setting of ``text`` within ``sizes`` that fits ``width`` x ``height`` in ``max_lines``."""
-    widths = _Widths(script, role, weight)
+    rtl = right_to_left(text)
+    widths = _Widths(script, role, weight, rtl)
     low, high = sizes
     if _lines(text, widths, low, width, height, max_lines, script, role) is None:
         raise TextDoesNotFit(f"{text!r} does not fit {width}x{height} px in {max_lines} line(s) at {low} px")
@@ -51,13 +58,14 @@ def fit(text: str, *, script: str, role: str, weight: str, sizes: tuple[int, int
         if lines is None:
             continue
         face = font(script, role, weight, size)
-        widest = max(round(face.getlength(line)) for line in lines)
+        widest = max(round(runs.width(line, script=script, role=role, weight=weight, size=size, rtl=rtl))
+                     for line in lines)
         if widest <= width:
             ascent, descent = face.getmetrics()
             line_height = _line_height(size, script, role)
             total = line_height * (len(lines) - 1) + ascent + descent
             if total <= height:
-                return FittedText(tuple(lines), face, size, line_height, widest, total)
+                return FittedText(text, tuple(lines), face, size, line_height, widest, total)
     raise TextDoesNotFit(f"{text!r} does not fit {width}x{height} px in {max_lines} line(s) at {sizes[0]} px")
 
 
@@ -78,7 +86,9 @@ def _lines(text: str, widths: _Widths, size: int, width: int, height: int, max_l
 class _Widths:
     # Advances grow in proportion to the size, and shaping never crosses a space: shape each word once, at a
     # reference size, and scale (complex scripts cost milliseconds per shaping call).
-    def __init__(self, script: str, role: str, weight: str) -> None:
+    def __init__(self, script: str, role: str, weight: str, rtl: bool) -> None:
+        self.setting = (script, role, weight)
+        self.rtl = rtl
         self.face = font(script, role, weight, REFERENCE)
         ascent, descent = self.face.getmetrics()
         self.extent = ascent + descent
@@ -92,7 +102,9 @@ class _Widths:
 
     def __call__(self, word: str) -> float:
         if word not in self.known:
-            self.known[word] = self.face.getlength(word)
+            script, role, weight = self.setting
+            self.known[word] = runs.width(word, script=script, role=role, weight=weight, size=REFERENCE,
+                                          rtl=self.rtl)
         return self.known[word] * self.scale
 
 
@@ -150,7 +162,20 @@ def _longest_prefix(word: str, measure: Callable[[str], float], width: int) -> i
 
 
 def _can_break(word: str, cut: int) -> bool:
-    # never before a combining mark, never after a virama, and leave at least two letters each side
+    # never before a combining mark, never after a virama, never inside a grapheme cluster (an emoji sequence,
+    # a flag), and leave at least two letters each side
     if cut < 2 or len(word) - cut < 2:
         return False
-    return not (unicodedata.category(word[cut])[0] == "M" or word[cut - 1] in VIRAMAS)
+    if unicodedata.category(word[cut])[0] == "M" or word[cut - 1] in VIRAMAS:
+        return False
+    return cut in _boundaries(word)
+
+
+@lru_cache(maxsize=1024)
+def _boundaries(word: str) -> frozenset[int]:
+    # where one grapheme cluster ends and the next begins
+    ends, at = [], 0
+    for cluster in clusters(word):
+        at += len(cluster)
+        ends.append(at)
+    return frozenset(ends)

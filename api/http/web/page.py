@@ -16,6 +16,7 @@ from api.http.problems import Problem
 from api.http.web.assets import FOREVER, Assets
 from api.http.web.headers import page_headers
 from api.http.web.i18n import LANGUAGES, LOCALES, Translator, choose_language, load_catalogue
+from generation import text as learner_text
 from generation.templates import Template
 from service.container import Service
 from service.settings import demo_refused
@@ -57,6 +58,7 @@ def build_studio(service: Service) -> Studio:
     generation = service.media
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["characters"] = learner_text.length  # the counters count what a learner sees, as the API does
     return Studio(env=env, assets=Assets(HERE / "static"), messages=load_catalogue(),
                   headers=page_headers(embed_origins, image_origins(generation)),
                   embedded=demo_refused(service.store, service.api) is None, checkout_url=service.api.checkout_url,

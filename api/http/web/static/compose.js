@@ -30,9 +30,10 @@ export function setupComposer({ api, i18n, config, onFinished }) {
   for (const input of compose.querySelectorAll('[data-counter]')) {
     const counter = document.getElementById(input.dataset.counter);
     const update = () => {
-      const max = Number(input.maxLength);
-      counter.textContent = t('characters_count', { count: i18n.number(input.value.length), max: i18n.number(max) });
-      counter.classList.toggle('full', input.value.length >= max);
+      const max = Number(input.dataset.maxCharacters);
+      const count = i18n.characters(input.value);
+      counter.textContent = t('characters_count', { count: i18n.number(count), max: i18n.number(max) });
+      counter.classList.toggle('full', count >= max);
     };
     input.addEventListener('input', update);
     update();

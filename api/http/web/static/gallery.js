@@ -38,7 +38,9 @@ export function setupGallery({ api, i18n, config, onChange }) {
     body.className = 'shot-body';
     const title = document.createElement('p');
     title.className = 'shot-title';
-    title.textContent = item.title || alt;
+    const said = document.createElement('bdi'); // the learner's words keep their own direction (Urdu)
+    said.textContent = item.title || alt;
+    title.append(said);
     const badge = document.createElement('span');
     badge.className = 'badge';
     badge.textContent = t('shared_badge');

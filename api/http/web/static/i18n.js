@@ -13,8 +13,13 @@ export function makeI18n(config) {
     return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
   }
 
+  // Characters as a learner sees them (grapheme clusters: an emoji family or a conjunct is one), as the API counts.
+  const graphemes = typeof Intl.Segmenter === 'function' ? new Intl.Segmenter(locale, { granularity: 'grapheme' }) : null;
+  const characters = (text) => (graphemes ? [...graphemes.segment(text)].length : Array.from(text).length);
+
   return {
     t,
+    characters,
     has: (key) => key in messages,
     number: (value) => numbers.format(value),
     day: (iso) => days.format(new Date(iso)),

@@ -51,7 +51,17 @@ export function setupWallet({ api, i18n, config }) {
     const li = document.createElement('li');
     const what = document.createElement('span');
     what.className = 'what';
-    what.textContent = words(line);
+    const text = words(line);
+    const said = line.generation && line.generation.text;
+    const at = said ? text.indexOf(said) : -1;
+    if (at >= 0) {
+      // the learner's words in their own direction (Urdu), so the words after them stay in place
+      const own = document.createElement('bdi');
+      own.textContent = said;
+      what.append(text.slice(0, at), own, text.slice(at + said.length));
+    } else {
+      what.textContent = text;
+    }
     const change = document.createElement('span');
     change.className = `change ${line.change > 0 ? 'plus' : 'minus'}`;
     change.textContent = signed(line.change);
