@@ -25,7 +25,8 @@ POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Intro 
 @pytest.fixture
 def replicas(pg_env: dict[str, str], tmp_path: Path) -> Iterator[list[TestClient]]:
     """Two running API services with group commit on the same event store and read database."""
-    services = [service_for("postgres", tmp_path / f"replica-{n}", pg_env, with_pipeline=False) for n in range(2)]
+    services = [service_for("postgres", tmp_path / f"replica-{n}", pg_env, with_pipeline=False,
+                            learner_generations=100) for n in range(2)]
     with client_for(services[0]) as first, client_for(services[1]) as second:
         yield [first, second]
 

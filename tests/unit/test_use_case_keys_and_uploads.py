@@ -88,7 +88,7 @@ def test_concurrent_requests_under_one_key_do_their_work_once(commands: Commands
         return 201, {"n": len(calls)}
 
     async def one() -> None:
-        answers.append(await commands.once_async("alice", "k", {"body": 1}, answer))
+        answers.append(await commands.once_async(caller("alice"), "k", {"body": 1}, answer))
 
     async def both() -> None:
         async with anyio.create_task_group() as group:
