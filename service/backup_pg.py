@@ -34,9 +34,11 @@ def _tool(name: str) -> str:
 
 
 def _connect(store: StoreSettings) -> psycopg.Connection[tuple[object, ...]]:
+    # autocommit: each statement stands alone unless we BEGIN ourselves (psycopg's implicit BEGIN would
+    # come first and leave ours, with its isolation level, a warning)
     return psycopg.connect(host=store.postgres_host, port=store.postgres_port, user=store.postgres_user,
                            password=store.postgres_password.get_secret_value(), dbname=store.postgres_db,
-                           connect_timeout=5)
+                           connect_timeout=5, autocommit=True)
 
 
 def _run(args: list[str], store: StoreSettings, what: str) -> None:
@@ -81,7 +83,7 @@ def backup_postgres(settings: Settings, target: Path) -> Manifest:
         dump = Path(work) / DUMP
         _run([pg_dump, *_where(store), "--format=custom", f"--schema={store.postgres_schema}",
               f"--snapshot={snapshot}", "--no-owner", "--no-privileges", f"--file={dump}"], store, "pg_dump")
-        conn.rollback()  # the snapshot was needed only while pg_dump read it
+        conn.execute("ROLLBACK")  # the snapshot was needed only while pg_dump read it
         return write_archive(target, store="postgres", position=position, members={DUMP: dump},
                              schema=store.postgres_schema)
 

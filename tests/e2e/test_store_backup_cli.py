@@ -161,3 +161,16 @@ def test_a_postgres_server_that_is_away_is_named_in_one_line(tmp_path: Path) -> 
         assert code == 1
         assert f"cannot connect to PostgreSQL at 127.0.0.1:{port}" in out
     assert not (tmp_path / "pg.backup").exists()
+
+
+def test_the_backup_reads_the_events_table_the_library_names(tmp_path: Path, pg_env: dict[str, str]) -> None:
+    from service import backup, backup_pg
+
+    lite = Ledger(StoreSettings(store="sqlite", data_dir=tmp_path).event_store_env())
+    pg = Ledger(pg_env)
+    try:
+        assert lite.recorder.events_table_name == backup.EVENTS_TABLE  # type: ignore[attr-defined]
+        assert pg.recorder.events_table_name == backup_pg.EVENTS_TABLE  # type: ignore[attr-defined]
+    finally:
+        lite.close()
+        pg.close()
