@@ -4,9 +4,11 @@
 import { idempotencyKey, problemSlug, type Problem } from "@studio-ledger/client";
 import { studioClient } from "@/lib/studio";
 
+// `nextKey`: the Idempotency-Key of the form's next submission (made here: crypto.randomUUID exists in
+// the browser only on https or localhost).
 export type Outcome =
-  | { ok: true; generationId: string; position: number; cost: number }
-  | { ok: false; summary: string; fields: Record<string, string> };
+  | { ok: true; nextKey: string; generationId: string; position: number; cost: number }
+  | { ok: false; nextKey: string; summary: string; fields: Record<string, string> };
 
 /** The form field a problem names: `variables.topic` and `body.variables.topic` are the field `topic`. */
 function fieldOf(name: string | undefined): string | undefined {
@@ -27,7 +29,8 @@ export async function generate(_previous: Outcome | null, form: FormData): Promi
     params: { header: { "Idempotency-Key": key } },
     body: { template_id: templateId, variables },
   });
-  if (data) return { ok: true, generationId: data.generation_id, position: data.position, cost: data.cost };
+  const nextKey = idempotencyKey();
+  if (data) return { ok: true, nextKey, generationId: data.generation_id, position: data.position, cost: data.cost };
   const problem = error as Problem & { errors?: { field: string; message: string }[] };
   const fields: Record<string, string> = {};
   for (const each of problem.errors ?? []) {
@@ -39,5 +42,5 @@ export async function generate(_previous: Outcome | null, form: FormData): Promi
   const summary = problemSlug(problem) === "insufficient-credits"
     ? `You need ${problem.needed} credits for this and have ${problem.available}.`
     : problem.detail;
-  return { ok: false, summary, fields };
+  return { ok: false, nextKey, summary, fields };
 }

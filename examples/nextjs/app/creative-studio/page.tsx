@@ -1,5 +1,6 @@
 // The creative studio as a route of the platform: read on the server with the learner's token,
 // the form and its progress in the browser, every call to the API made by this server.
+import { idempotencyKey } from "@studio-ledger/client";
 import { imageUrl, studioClient } from "@/lib/studio";
 import { StudioForm, type FormTemplate } from "./studio-form";
 
@@ -30,7 +31,7 @@ export default async function CreativeStudio() {
           <p>The wallet cannot be read just now (HTTP {wallet.response.status}).</p>
         )}
       </section>
-      <StudioForm templates={offered} />
+      <StudioForm templates={offered} firstKey={idempotencyKey()} />
       <section aria-labelledby="gallery-heading">
         <h2 id="gallery-heading">Gallery</h2>
         {gallery.data?.items.length ? (

@@ -11,23 +11,21 @@ type Progress = { status: string; image_url?: string | null; reason?: string | n
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export function StudioForm({ templates }: { templates: FormTemplate[] }) {
+export function StudioForm({ templates, firstKey }: { templates: FormTemplate[]; firstKey: string }) {
   const router = useRouter();
   const [chosen, setChosen] = useState(templates[0]?.id ?? "");
-  const [key, setKey] = useState("");
   const [outcome, submit, pending] = useActionState<Outcome | null, FormData>(generate, null);
   const [progress, setProgress] = useState<Progress | null>(null);
   // Controlled fields: React resets an uncontrolled form after its action, which would empty what the
   // learner typed just when a problem asks them to correct one field of it.
   const [values, setValues] = useState<Record<string, string>>({});
   const template = templates.find((t) => t.id === chosen);
-
-  useEffect(() => setKey(crypto.randomUUID()), []); // one Idempotency-Key per submission, made in the browser
+  // One Idempotency-Key per submission: a retry of it is not a second image; once answered (a corrected
+  // form too) the next submission is another request.
+  const key = outcome?.nextKey ?? firstKey;
 
   useEffect(() => {
-    if (!outcome) return;
-    setKey(crypto.randomUUID()); // answered: the next submission is another request (a corrected form too)
-    if (!outcome.ok) return;
+    if (!outcome?.ok) return;
     let stopped = false;
     void (async () => {
       setProgress({ status: "requested" });
@@ -92,7 +90,7 @@ export function StudioForm({ templates }: { templates: FormTemplate[] }) {
             </div>
           );
         })}
-        <button type="submit" disabled={pending || !key}>Generate · {template.cost} credits</button>
+        <button type="submit" disabled={pending}>Generate · {template.cost} credits</button>
       </form>
       {progress && (
         <div role="status" aria-live="polite">
