@@ -4,8 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TS := clients/typescript
+NEXT := examples/nextjs
 
-.PHONY: install run test lint typecheck unit browser screenshots chromium bench clean openapi typescript templates-doc
+.PHONY: install run test lint typecheck unit browser screenshots chromium bench clean openapi typescript nextjs templates-doc
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,7 @@ test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	@$(MAKE) --no-print-directory typescript
+	@$(MAKE) --no-print-directory nextjs
 	$(BIN)/pytest
 
 chromium:
@@ -54,6 +56,17 @@ typescript:
 		&& echo "TypeScript client: the schema is current and tsc type-checks it (into $(TS)/build)" \
 		&& npm run --silent check; \
 	else echo "SKIPPED the TypeScript client check: node and npm not found (install Node 20+ to run it)"; fi
+
+# The Next.js example (examples/nextjs): `next build` with Node 20+, for tests/browser/test_nextjs_route.py.
+# npm ci runs again only when its lockfile or the TypeScript client (installed there as a copy) changed.
+nextjs:
+	@if command -v npm >/dev/null && node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null; then \
+		cd $(NEXT) && { test -f node_modules/.package-lock.json \
+			&& test -z "$$(find package-lock.json ../../$(TS)/package.json ../../$(TS)/src -newer node_modules/.package-lock.json)" \
+			|| npm ci --no-audit --no-fund --silent; } \
+		&& echo "Next.js example: next build ($(NEXT)/.next)" \
+		&& NEXT_TELEMETRY_DISABLED=1 npx --no-install next build >/dev/null; \
+	else echo "SKIPPED the Next.js example: Node 20+ and npm not found"; fi
 
 unit: $(STAMP)
 	$(BIN)/pytest -m unit

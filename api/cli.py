@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
+from api.store_commands import store_app
 from ledger import Ledger
 from projections.audit.cli import Sources, audit_commands
 from service.settings.store import StartupError, describe_invalid
@@ -225,17 +226,6 @@ def sweep(loop: bool = typer.Option(False, help="Keep sweeping every --interval 
 
     swept = run_sweep(loop=loop, interval=interval, health_port=health_port)
     typer.echo(json.dumps({"generations_failed": swept.generations_failed, "holds_expired": swept.holds_expired}))
-
-
-store_app = typer.Typer(help="The event store and the read database.", no_args_is_help=True)
-
-
-@store_app.command("init")
-def store_init() -> None:
-    """Create the event store's tables and the read tables if they do not exist (idempotent)."""
-    from api.processes.projector import create_schema
-
-    typer.echo(create_schema())
 
 
 app.add_typer(store_app, name="store")

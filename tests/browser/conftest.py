@@ -76,7 +76,8 @@ def serving(folder: Path, **settings: str) -> Iterator[Studio]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
     env.update(STUDIO_DATA_DIR=str(folder / "data"), STUDIO_PORT=str(port), STUDIO_PUBLIC_URL=f"http://127.0.0.1:{port}",
                STUDIO_LOCAL_DELAY_S="0.3", STUDIO_LOCAL_SCALE="0.25", STUDIO_EMBED_ORIGINS=f"http://localhost:{port}",
-               STUDIO_READ_WAIT_MS="3000", **settings)
+               STUDIO_READ_WAIT_MS="3000")
+    env.update(settings)  # a test's own settings win, the embedding origins included
     log = folder / "serve.log"
     process = subprocess.Popen([CLI, "serve"], cwd=folder, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=log.open("wb"))
@@ -90,7 +91,7 @@ def serving(folder: Path, **settings: str) -> Iterator[Studio]:
                 pass
             assert process.poll() is None, log.read_text()
             time.sleep(0.1)
-        yield Studio(base, env, f"http://localhost:{port}")
+        yield Studio(base, env, env["STUDIO_EMBED_ORIGINS"].split(",")[0])
     finally:
         process.send_signal(signal.SIGTERM)
         try:
