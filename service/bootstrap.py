@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from generation.handler import GenerationHandler
 from generation.inputs import InputPhotos
 from generation.models.router import ModelRouter
+from generation.moderation import Chain, Moderator
 from generation.ports import ImageModel, ImageStore
 from generation.templates import Catalog, TemplateError, load_catalog
 from generation.threads import Lane
@@ -31,7 +32,7 @@ from service.limits import Limits
 from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_policy
 from service.settings import GenerationSettings, Settings, StoreSettings
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
-from service.settings.store import check_database
+from service.settings.store import StartupError, check_database
 
 Clock = Callable[[], datetime]
 
@@ -96,7 +97,7 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
                       policy=policy, watcher=watcher, health=health,
                       idempotency=IdempotencyStore(engine), verifier=build_verifier(api), images=images, media=media,
-                      limits=Limits.of(api), clock=clock)
+                      limits=Limits.of(api), clock=clock, moderator=build_moderator(media))
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(settings, ledger, catalog, image_model or build_image_model(media), images,
                                      clock)
@@ -216,6 +217,32 @@ def build_image_model(settings: Settings | GenerationSettings | None = None) -> 
 
         model = FlakyModel(model, failure_rate=settings.model_failure_rate, timeout_rate=settings.model_timeout_rate)
     return model
+
+
+def build_moderator(settings: Settings | GenerationSettings | None = None) -> Moderator:
+    """The learner's words checked by the local lists (the operator's own, or the shipped ones), then by the
+    configured provider; ``StartupError`` names a word list that cannot be read."""
+    from generation.moderation.local import LocalModerator, WordListError
+
+    settings = _media(settings)
+    try:
+        moderators: list[Moderator] = [LocalModerator.from_file(settings.moderation_words)]
+    except WordListError as error:
+        raise StartupError(f"{error} (STUDIO_MODERATION_WORDS)") from error
+    timeout = settings.moderation_timeout_s
+    if settings.moderation_provider == "openai":
+        from generation.moderation.openai import OpenAIModerator
+
+        moderators.append(OpenAIModerator(_secret(settings.openai_api_key), base_url=settings.openai_base_url,
+                                          model=settings.moderation_openai_model, timeout=timeout))
+    elif settings.moderation_provider == "huggingface":
+        from generation.moderation.huggingface import HuggingFaceModerator
+
+        moderators.append(HuggingFaceModerator(
+            _secret(settings.huggingface_token), model=settings.moderation_huggingface_model,
+            labels=settings.moderation_huggingface_labels, threshold=settings.moderation_threshold,
+            inference_provider=settings.huggingface_inference_provider, timeout=timeout))
+    return Chain(moderators)
 
 
 def build_image_store(settings: Settings | GenerationSettings | None = None) -> ImageStore:

@@ -18,8 +18,10 @@ from service.auth import Unauthorized
 from service.errors import (
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
+    ModerationUnavailable,
     RejectedMessage,
     ServiceError,
+    TextRefused,
     TooBusy,
     UploadQuotaExceeded,
     UploadRefused,
@@ -101,6 +103,12 @@ def translate(error: Exception) -> Problem:
         return Problem(409, "position-not-reached", "Unknown ledger position", str(error))
     if isinstance(error, InvalidIdempotencyKey):
         return Problem(422, error.code, "Invalid Idempotency-Key", str(error), field="header.Idempotency-Key")
+    if isinstance(error, TextRefused):  # the page says it in the learner's language from code and category
+        return Problem(422, error.code, "Words not allowed", str(error), field=error.field, code=error.code,
+                       category=error.category)
+    if isinstance(error, ModerationUnavailable):
+        return Problem(503, error.code, "Cannot check the words now", "your words could not be checked just "
+                       "now and nothing was held: try again in a moment", headers={"Retry-After": "5"})
     if isinstance(error, UploadRefused):
         return Problem(422, error.code, "Invalid upload", str(error), field="file")
     if isinstance(error, OccurredAtRefused):
