@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
@@ -33,6 +33,9 @@ from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_polic
 from service.settings import GenerationSettings, Settings, StoreSettings
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
 from service.settings.store import StartupError, check_database
+
+if TYPE_CHECKING:  # c2pa's native library loads only in a process that signs
+    from generation.credentials import ContentCredentials
 
 Clock = Callable[[], datetime]
 
@@ -142,7 +145,7 @@ def _pipeline(settings: Settings, ledger: Ledger, catalog: Catalog, model: Image
     position_file = None if store.store == "memory" else store.data_dir / "dispatch.position"
     fetcher = settings.generation.fetcher(allow_http=store.store != "postgres")
     return InProcessPipeline(ledger, catalog, model, images, position_file=position_file, clock=clock,
-                             inputs=InputPhotos(images, fetcher))
+                             inputs=InputPhotos(images, fetcher), credentials=build_credentials(settings))
 
 
 def build_handler(settings: Settings | GenerationSettings | None = None, *, catalog: Catalog | None = None,
@@ -152,7 +155,8 @@ def build_handler(settings: Settings | GenerationSettings | None = None, *, cata
     catalog = catalog or build_catalog(media)
     store = image_store or build_image_store(media)
     return GenerationHandler(catalog, image_model or build_image_model(media), store, media.retry_policy(),
-                             inputs=InputPhotos(store, media.fetcher(allow_http=False)))
+                             inputs=InputPhotos(store, media.fetcher(allow_http=False)),
+                             credentials=build_credentials(media))
 
 
 def _store(settings: Settings | StoreSettings | None) -> StoreSettings:
@@ -217,6 +221,41 @@ def build_image_model(settings: Settings | GenerationSettings | None = None) -> 
 
         model = FlakyModel(model, failure_rate=settings.model_failure_rate, timeout_rate=settings.model_timeout_rate)
     return model
+
+
+def build_credentials(settings: Settings | GenerationSettings | None = None) -> ContentCredentials:
+    """What signs every finished image's content credentials: STUDIO_C2PA_CERT and STUDIO_C2PA_KEY, else a
+    self-signed pair made on first start in the data folder; ``StartupError`` when they cannot sign."""
+    from generation.credentials import ContentCredentials, CredentialsError
+
+    settings = _media(settings)
+    if settings.c2pa_cert is not None and settings.c2pa_key is not None:
+        try:
+            chain, key = settings.c2pa_cert.read_bytes(), settings.c2pa_key.read_bytes()
+        except OSError as error:
+            raise StartupError(f"STUDIO_C2PA_CERT or STUDIO_C2PA_KEY cannot be read: {error}") from error
+        origin = f"signed with the certificate {settings.c2pa_cert}"
+    else:
+        from generation.certificates import self_signed
+
+        folder = (settings.data_dir / "c2pa").resolve()
+        chain, key, made = self_signed(folder)
+        origin = (f"signed with a self-signed certificate {'made now' if made else 'made on first start'} in "
+                  f"{folder} (readers check the signature but do not trust its root: set STUDIO_C2PA_CERT and "
+                  "STUDIO_C2PA_KEY to sign with yours)")
+    try:
+        return ContentCredentials(chain, key, version=_version(), origin=origin)
+    except CredentialsError as error:
+        raise StartupError(f"{error} (STUDIO_C2PA_CERT, STUDIO_C2PA_KEY)") from error
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("studio-ledger")
+    except PackageNotFoundError:
+        return "0"
 
 
 def build_moderator(settings: Settings | GenerationSettings | None = None) -> Moderator:

@@ -23,7 +23,8 @@ from generation.stores.thumbnails import extension, metadata, stored
 from generation.stores.uploads import owner_key, upload_info, upload_meta, with_data
 from generation.threads import STORE_THREADS, Lane
 
-THUMBNAIL = {"width": 640, "height": 640, "crop": "limit", "fetch_format": "auto"}  # whole, as the other stores
+# Whole, as the other stores; keep_iptc keeps the metadata Cloudinary strips by default (the XMP AI mark).
+THUMBNAIL = {"width": 640, "height": 640, "crop": "limit", "fetch_format": "auto", "flags": "keep_iptc"}
 DELIVERY = re.compile(r"^https://[^/]+/[^/]+/image/authenticated/(?:(?P<transformation>[^/]+)/)?"
                       r"v(?P<version>\d+)/(?P<public_id>[^?]+?)(?:\.(?P<format>[a-z0-9]+))?(?:\?.*)?$")
 

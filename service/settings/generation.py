@@ -102,6 +102,11 @@ class GenerationSettings(KafkaSettings, DataSettings):
     moderation_threshold: float = Field(default=0.5, gt=0, le=1)  # a label's score from which it refuses
     moderation_timeout_s: float = Field(default=10.0, gt=0, le=60)
 
+    # Content credentials: the PEM chain (signing certificate first) and its key that sign every image's C2PA
+    # manifest; unset, a self-signed pair is made on first start in the data folder's c2pa/.
+    c2pa_cert: Path | None = None
+    c2pa_key: Path | None = None
+
     @field_validator("template_providers", "moderation_huggingface_labels", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
@@ -112,6 +117,12 @@ class GenerationSettings(KafkaSettings, DataSettings):
         if self.model_failure_rate + self.model_timeout_rate > 1:
             raise ValueError("STUDIO_MODEL_FAILURE_RATE and STUDIO_MODEL_TIMEOUT_RATE must add up to at most 1, "
                              f"got {self.model_failure_rate} + {self.model_timeout_rate}")
+        return self
+
+    @model_validator(mode="after")
+    def _c2pa_pair(self) -> GenerationSettings:
+        if (self.c2pa_cert is None) != (self.c2pa_key is None):
+            raise ValueError("STUDIO_C2PA_CERT and STUDIO_C2PA_KEY go together: set both or neither")
         return self
 
     @model_validator(mode="after")

@@ -115,6 +115,7 @@ async def test_an_upload_is_authenticated_under_a_keyed_hash_without_overwrite_a
     assert kept.storage_id == "gen-1" and (kept.provider, kept.model, kept.seed) == ("replicate", "flux", 5)
     assert kept.timings == {"model": 1.25}
     assert "c_limit" in kept.thumbnail_url and "w_640" in kept.thumbnail_url
+    assert "fl_keep_iptc" in kept.thumbnail_url  # the XMP AI mark survives the transformation
     assert kept.thumbnail_url.endswith(upload["public_id"])
 
 
