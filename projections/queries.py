@@ -44,6 +44,12 @@ def users_generations(conn: Connection, user_id: str, ids: list[UUID]) -> dict[U
     return {row["generation_id"]: row for row in conn.execute(query).mappings()}
 
 
+def all_generations(conn: Connection, user_id: str) -> list[RowMapping]:
+    """Every generation of ``user_id``, oldest first (a learner's export)."""
+    query = select(generations).where(generations.c.user_id == user_id).order_by(generations.c.position)
+    return list(conn.execute(query).mappings())
+
+
 def generation(conn: Connection, generation_id: UUID) -> RowMapping | None:
     """One generation's row, or None."""
     return conn.execute(select(generations).where(generations.c.generation_id == generation_id)).mappings().first()

@@ -7,9 +7,10 @@ an image store, a clock...), so tests pass fakes and processes share what they b
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
@@ -36,6 +37,7 @@ from service.settings.store import StartupError, check_database
 
 if TYPE_CHECKING:  # c2pa's native library loads only in a process that signs
     from generation.credentials import ContentCredentials
+    from service.sweeper import Sweeper
 
 Clock = Callable[[], datetime]
 
@@ -110,10 +112,28 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
         service.purger = UploadPurger(images, lambda: uploads_in_use_at_head(engine, watcher, api.read_wait_ms),
                                       clock, media.upload_purge_interval_s)
     if with_pipeline and api.run_sweeper:
-        from service.sweeper import Sweeper, SweepLoop
+        from service.sweeper import SweepLoop
 
-        service.sweeper = SweepLoop(Sweeper(ledger, clock=clock), interval=media.sweep_interval_s)
+        sweeper = build_sweeper(ledger, retention=media.unshared_image_retention(), images=lambda: images,
+                                clock=clock)
+        service.sweeper = SweepLoop(sweeper, interval=media.sweep_interval_s)
     return service
+
+
+def build_sweeper(ledger: Ledger, *, retention: timedelta | None, images: Callable[[], ImageStore],
+                  clock: Clock | None = None) -> Sweeper:
+    """The sweeper: overdue holds, and with a ``retention`` period the images never shared that are older
+    (deleted from the image store ``images()`` builds, only then)."""
+    from service.sweeper import Sweeper
+
+    if retention is None:
+        return Sweeper(ledger, clock=clock or _now)
+    store = images()
+
+    def purge(storage_id: str) -> None:  # in the sweeper's own thread: no event loop to wait on
+        anyio.run(store.delete, storage_id)
+
+    return Sweeper(ledger, clock=clock or _now, retention=retention, purge=purge)
 
 
 def _now() -> datetime:

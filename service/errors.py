@@ -35,6 +35,12 @@ class WalletNotFound(ServiceError):
     code = "wallet-not-found"
 
 
+class UploadNotFound(ServiceError):
+    """An upload id that is not one of the caller's current uploads."""
+
+    code = "upload-not-found"
+
+
 class UploadRefused(ServiceError, ValueError):
     """A file that cannot be a learner's photo; the message names the problem."""
 

@@ -23,6 +23,7 @@ from service.errors import (
     ServiceError,
     TextRefused,
     TooBusy,
+    UploadNotFound,
     UploadQuotaExceeded,
     UploadRefused,
     WalletNotFound,
@@ -77,6 +78,7 @@ _LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific fi
 _SERVICE: list[tuple[type[ServiceError], int, str]] = [
     (IdempotencyKeyReused, 409, "Idempotency-Key reused"),
     (WalletNotFound, 404, "Not found"),
+    (UploadNotFound, 404, "Not found"),
     (RejectedMessage, 422, "Message refused"),
 ]
 _CODED: list[tuple[type[errors.LedgerError | ServiceError], int, str]] = [*_LEDGER, *_SERVICE]

@@ -55,6 +55,17 @@ class CloudinaryStore:
         """Upload once; a second upload of the same id returns the existing asset untouched."""
         return await self.lane.run(self._put, storage_id, image, tags)
 
+    async def delete(self, storage_id: str) -> None:
+        """Delete the asset with its derived thumbnails, and purge them from the CDN."""
+        await self.lane.run(self._delete_image, storage_id)
+
+    def _delete_image(self, storage_id: str) -> None:
+        try:
+            cloudinary.uploader.destroy(self.public_id(storage_id), type="authenticated", invalidate=True,
+                                        resource_type="image", **self.options)
+        except CloudinaryError as error:
+            raise StorageError(f"cloudinary delete of {storage_id} failed: {error}") from error
+
     def signed_url(self, url: str, ttl: int) -> str:
         """The signed delivery URL of an authenticated asset (expiring after ``ttl`` seconds when a token key
         is set); other URLs unchanged."""

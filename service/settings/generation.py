@@ -10,7 +10,7 @@ from pydantic_settings import NoDecode
 
 from generation.stores.signing import EMBEDDED_MEDIA_KEY
 from generation.threads import STORE_THREADS
-from service.settings.parts import DataSettings, KafkaSettings
+from service.settings.parts import DataSettings, KafkaSettings, RetentionSettings
 
 if TYPE_CHECKING:  # the pipeline's classes, imported when a process builds them (settings stay light to read)
     from generation.fetch import Fetcher
@@ -28,7 +28,7 @@ KEYS: dict[str, tuple[str, ...]] = {  # what each provider or store cannot start
 }
 
 
-class GenerationSettings(KafkaSettings, DataSettings):
+class GenerationSettings(KafkaSettings, DataSettings, RetentionSettings):
     """Which image model and store the pipeline uses, their keys, and its timeouts and retries (the
     broker and the data folder are shared with the other parts)."""
 
