@@ -113,6 +113,7 @@ class StatementGeneration(BaseModel):
     generation_id: UUID
     template_id: str
     text: str = Field(description='the main text the learner gave, shortened: "Intro to SQL"')
+    image_deleted: bool = Field(default=False, description="the learner deleted the image: no text any more")
 
 
 class StatementLinePublic(BaseModel):
