@@ -259,7 +259,11 @@ def build_credentials(settings: Settings | GenerationSettings | None = None) -> 
         from generation.certificates import self_signed
 
         folder = (settings.data_dir / "c2pa").resolve()
-        chain, key, made = self_signed(folder)
+        try:
+            chain, key, made = self_signed(folder)
+        except OSError as error:  # a read-only data folder (a container's): name the way out
+            raise StartupError(f"cannot keep the content credentials' self-signed certificate in {folder}: {error}; "
+                               "set STUDIO_C2PA_CERT and STUDIO_C2PA_KEY") from error
         origin = (f"signed with a self-signed certificate {'made now' if made else 'made on first start'} in "
                   f"{folder} (readers check the signature but do not trust its root: set STUDIO_C2PA_CERT and "
                   "STUDIO_C2PA_KEY to sign with yours)")

@@ -138,3 +138,10 @@ def test_a_configured_certificate_signs_and_one_c2pa_refuses_stops_start_up_in_o
         assert "STUDIO_C2PA" in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(ValueError, match="set both or neither"):
         GenerationSettings(data_dir=tmp_path, c2pa_cert=chain)
+
+
+def test_a_data_folder_the_certificate_cannot_be_kept_in_stops_start_up_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "c2pa").write_text("a file where the folder goes")
+    with pytest.raises(StartupError, match="set STUDIO_C2PA_CERT and STUDIO_C2PA_KEY") as caught:
+        build_credentials(GenerationSettings(data_dir=tmp_path))
+    assert "\n" not in str(caught.value)
