@@ -221,11 +221,13 @@ def results(health_port: HealthPort = 0, metrics_port: MetricsPort = 0) -> None:
 def sweep(loop: bool = typer.Option(False, help="Keep sweeping every --interval seconds until SIGTERM."),
           interval: float = typer.Option(15.0, min=0.1, help="Seconds between sweeps with --loop."),
           health_port: HealthPort = 0) -> None:
-    """Expire holds past their deadline and fail their generations with reason "timeout" (one sweeper leads)."""
+    """Expire holds past their deadline and fail their generations with reason "timeout"; delete images never
+    shared past STUDIO_UNSHARED_IMAGE_RETENTION_DAYS (one sweeper leads)."""
     from api.processes.sweep import run_sweep
 
     swept = run_sweep(loop=loop, interval=interval, health_port=health_port)
-    typer.echo(json.dumps({"generations_failed": swept.generations_failed, "holds_expired": swept.holds_expired}))
+    typer.echo(json.dumps({"generations_failed": swept.generations_failed, "holds_expired": swept.holds_expired,
+                           "images_deleted": swept.images_deleted}))
 
 
 app.add_typer(store_app, name="store")

@@ -44,9 +44,9 @@ class ProviderTimeout(ProviderError):
 
 
 class ContentRefused(ProviderError):
-    """The provider's content policy refused the prompt or the image."""
+    """The provider's safety system refused the prompt, or flagged the image it made as unsafe."""
 
-    reason = "content_policy"
+    reason = "safety"  # before issue 23 "content_policy": stored failures keep it, and the page reads both
 
 
 class InvalidInput(ProviderError):

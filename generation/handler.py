@@ -12,7 +12,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio.to_thread
 
@@ -23,6 +23,9 @@ from generation.inputs import InputPhotos
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage, GenerationRequestedMessage
 from generation.ports import ImageModel, ImageRequest, ImageStore, StoredImage
 from generation.templates import Catalog, Template, UnknownTemplate, VariableError
+
+if TYPE_CHECKING:  # c2pa's native library loads only in a process that signs
+    from generation.credentials import ContentCredentials
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,8 +69,9 @@ class GenerationHandler:
     def __init__(self, catalog: Catalog, model: ImageModel, store: ImageStore, policy: RetryPolicy | None = None,
                  *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 inputs: InputPhotos | None = None) -> None:
+                 inputs: InputPhotos | None = None, credentials: ContentCredentials | None = None) -> None:
         self.catalog = catalog
+        self.credentials = credentials  # signs each finished image (None: tests of other steps)
         self.inputs = inputs or InputPhotos(store)
         self.model = model
         self.store = store
@@ -90,6 +94,8 @@ class GenerationHandler:
                 ask = dataclasses.replace(ask, input_data=photo)
             artwork = await self._patiently(lambda: self.model.generate(ask))
             image = await anyio.to_thread.run_sync(finish, template, request.payload.variables, artwork)
+            if self.credentials is not None:
+                image = await anyio.to_thread.run_sync(self.credentials.sign, image, template)
             kept = await self._patiently(lambda: self.store.put(storage_id, image, (template.category, template.id)))
         except (UnknownTemplate, VariableError) as error:
             return self.failed(request, "invalid_input", False, str(error))

@@ -131,6 +131,10 @@ class ImageStore(Protocol):
         """A URL that lets its holder read the stored object at ``url`` for about ``ttl`` seconds (no I/O)."""
         ...
 
+    async def delete(self, storage_id: str) -> None:
+        """Delete the image kept under ``storage_id`` with its thumbnail and preview; nothing happens if gone."""
+        ...
+
     async def put_upload(self, upload: Upload) -> None:
         """Keep an uploaded photo privately under its owner and id."""
         ...

@@ -15,6 +15,7 @@ from ledger.steps import (
     adjust_wallet,
     close_grants,
     decide_share_bonus,
+    delete_image,
     expire_due_credits,
     grant_credits,
     place_hold,
@@ -164,6 +165,11 @@ class Ledger(LedgerCore):
     def unshare_generation(self, *, generation_id: UUID, user_id: str, at: datetime) -> Outcome:
         """Make a shared image private again; value: whether it was shared."""
         return self.execute(lambda u: unshare_image(u, generation_id, user_id, at))
+
+    def delete_generation_image(self, *, generation_id: UUID, user_id: str | None, reason: str,
+                                at: datetime) -> Outcome:
+        """Delete a finished image and its share link, keeping its money facts; value: its storage id."""
+        return self.execute(lambda u: delete_image(u, generation_id, user_id, reason, at))
 
     # Reading.
 

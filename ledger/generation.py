@@ -76,6 +76,16 @@ class Generation(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.share_token = ""
 
+    class GenerationImageDeleted(Aggregate.Event):
+        """The image, its thumbnail, preview and share link are gone; the hold and its capture stay."""
+
+        reason: str  # "owner": the learner deleted it; "retention": kept unshared past the retention period
+        token: str  # the share token that stops working ("" when it was not shared)
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.deleted = True
+            aggregate.share_token = ""
+
     def __init__(self, user_id: str, wallet_id: UUID, template_id: str, template_version: int,
                  variables: dict[str, Any], input_image: str | None, cost: int, hold_id: str,
                  expires_at: datetime, digest: str) -> None:
@@ -98,6 +108,7 @@ class Generation(Aggregate):
         self.outcome = ""
         self.share_token = ""
         self.first_shared_at: datetime | None = None
+        self.deleted = False
 
     @classmethod
     def request(cls, generation_id: UUID, *, at: datetime, **fields: Any) -> Generation:
@@ -136,10 +147,17 @@ class Generation(Aggregate):
         )
         return True
 
+    @property
+    def image_deleted(self) -> bool:
+        """Whether the image was deleted (aggregates rebuilt from snapshots taken before deletion existed say no)."""
+        return bool(getattr(self, "deleted", False))
+
     def share(self, *, token: str, at: datetime) -> bool:
         """Make the image public under ``token``; False when it already is."""
         if self.status != "completed":
             raise InvalidTransition(f"generation {self.id} is {self.status}: only a finished image can be shared")
+        if self.image_deleted:
+            raise InvalidTransition(f"the image of generation {self.id} was deleted: there is nothing to share")
         if self.share_token:
             return False
         self.trigger_event(self.GenerationShared, token=token, timestamp=at)
@@ -150,6 +168,15 @@ class Generation(Aggregate):
         if not self.share_token:
             return False
         self.trigger_event(self.GenerationUnshared, token=self.share_token, timestamp=at)
+        return True
+
+    def delete_image(self, *, reason: str, at: datetime) -> bool:
+        """Delete the finished image (and its share link); False when it is deleted already."""
+        if self.status != "completed":
+            raise InvalidTransition(f"generation {self.id} is {self.status}: only a finished image can be deleted")
+        if self.image_deleted:
+            return False
+        self.trigger_event(self.GenerationImageDeleted, reason=reason, token=self.share_token, timestamp=at)
         return True
 
     def _already(self, fingerprint: str) -> bool:

@@ -337,3 +337,13 @@ def unshare_image(unit: Unit, gen_id: UUID, user_id: str, at: datetime) -> bool:
         return True
     unit.repeat_of(gen_id, generation.version)
     return False
+
+
+def delete_image(unit: Unit, gen_id: UUID, user_id: str | None, reason: str, at: datetime) -> str:
+    """Delete a finished image of ``user_id`` (anyone's when None: the retention sweep); its storage id."""
+    generation, _ = load_generation(unit, gen_id)
+    if user_id is not None and generation.user_id != user_id:
+        raise UnknownReference(f"user {user_id} has no generation {gen_id}")
+    if not generation.delete_image(reason=reason, at=at):
+        unit.repeat_of(gen_id, generation.version)
+    return generation.storage_id

@@ -42,6 +42,11 @@ class Subjects:
         text = self.text(template_id, variables)
         return f"{title}: {text}" if text else title
 
+    def title_in(self, subject: str) -> str:
+        """The template title a subject (``of``'s answer) begins with: the longest known one, else its first part."""
+        known = [t for t in self.titles.values() if subject == t or subject.startswith(f"{t}: ")]
+        return max(known, key=len) if known else subject.split(": ", 1)[0]
+
     def text(self, template_id: str, variables: Mapping[str, Any]) -> str:
         """The learner's own words in a generation: its main text variable, shortened for a statement line."""
         main = self.main_variables.get(template_id)

@@ -125,6 +125,8 @@ class Generations:
                 values.update(share_token=event.token)
             elif isinstance(event, Generation.GenerationUnshared):
                 values.update(share_token=None)
+            elif isinstance(event, Generation.GenerationImageDeleted):  # still completed: the money facts stay
+                values.update(image_url=None, thumbnail_url=None, share_token=None, variables={})
             else:
                 continue
             _flush(writes, generations, requested)
@@ -153,10 +155,13 @@ class Gallery:
                                   "visible": False, "position": stored.position})
                 continue
             if not isinstance(event, Generation.GenerationCompleted | Generation.GenerationFailed
-                              | Generation.GenerationShared | Generation.GenerationUnshared):
+                              | Generation.GenerationShared | Generation.GenerationUnshared
+                              | Generation.GenerationImageDeleted):
                 continue
             _flush(writes, gallery, requested)
-            if isinstance(event, Generation.GenerationCompleted):
+            if isinstance(event, Generation.GenerationImageDeleted):
+                writes.append((delete(gallery).where(where), {}))
+            elif isinstance(event, Generation.GenerationCompleted):
                 writes.append((update(gallery).where(where & gallery.c.visible.is_(False)).values(
                     image_url=event.image_url, thumbnail_url=thumbnail_of(event), visible=True,
                     created_at=event.timestamp, position=stored.position), {}))

@@ -39,9 +39,16 @@ def users_generations(conn: Connection, user_id: str, ids: list[UUID]) -> dict[U
     name them)."""
     if not ids:
         return {}
-    query = select(generations.c.generation_id, generations.c.template_id, generations.c.variables).where(
+    query = select(generations.c.generation_id, generations.c.template_id, generations.c.variables,
+                   generations.c.status, generations.c.image_url).where(
         (generations.c.user_id == user_id) & generations.c.generation_id.in_(ids))
     return {row["generation_id"]: row for row in conn.execute(query).mappings()}
+
+
+def all_generations(conn: Connection, user_id: str) -> list[RowMapping]:
+    """Every generation of ``user_id``, oldest first (a learner's export)."""
+    query = select(generations).where(generations.c.user_id == user_id).order_by(generations.c.position)
+    return list(conn.execute(query).mappings())
 
 
 def generation(conn: Connection, generation_id: UUID) -> RowMapping | None:

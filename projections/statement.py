@@ -20,6 +20,7 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
+    update,
 )
 
 from ledger.generation import Generation
@@ -98,12 +99,13 @@ class WalletStatement:
         requested = {str(s.event.originator_id): self.subjects.of(s.event.template_id, s.event.variables)
                      for s in page if isinstance(s.event, Generation.GenerationRequested)}
         events = [s for s in page if isinstance(s.event, Wallet.Event | Wallet.WalletOpened)]
+        deleted = [str(s.event.originator_id) for s in page if isinstance(s.event, Generation.GenerationImageDeleted)]
         writes: list[Write] = []
         if requested:
             writes.append((statement_subjects.insert(),
                            [{"generation_id": k, "subject": v} for k, v in requested.items()]))
         if not events:
-            return writes
+            return [*writes, *self._deleted(conn, deleted, requested)]
         state = _last_lines(conn, {s.event.originator_id for s in events})
         users = {wallet: line[0] for wallet, line in state.items()}
         users.update({s.event.originator_id: s.event.user_id for s in events
@@ -124,7 +126,23 @@ class WalletStatement:
                           "held_change": held_change, "balance": balance + change, "held": held + held_change,
                           "reference": reference, "description": describe(event, subjects, referrals),
                           "details": details})
-        return [*writes, (wallet_statement.insert(), lines)]
+        return [*writes, (wallet_statement.insert(), lines), *self._deleted(conn, deleted, requested)]
+
+    def _deleted(self, conn: Connection, generation_ids: list[str], requested: Mapping[str, str]) -> list[Write]:
+        """The lines of deleted images say "image deleted" where the learner's words were; the credits stay."""
+        writes: list[Write] = []
+        known = {**_known_subjects(conn, set(generation_ids) - set(requested)), **requested}
+        for generation_id in generation_ids:
+            old = known.get(generation_id)
+            if old is None:
+                continue
+            new = f"{self.subjects.title_in(old)}: image deleted"
+            writes.append((update(statement_subjects).where(statement_subjects.c.generation_id == generation_id)
+                           .values(subject=new), {}))
+            about = (generation_id, f"{generation_id}:late", f"share:{generation_id}")
+            writes.append((update(wallet_statement).where(wallet_statement.c.reference.in_(about))
+                           .values(description=func.replace(wallet_statement.c.description, old, new)), {}))
+        return writes
 
 
 def _known_subjects(conn: Connection, generation_ids: set[str]) -> dict[str, str]:

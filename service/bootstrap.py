@@ -7,15 +7,17 @@ an image store, a clock...), so tests pass fakes and processes share what they b
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+import anyio
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from generation.handler import GenerationHandler
 from generation.inputs import InputPhotos
 from generation.models.router import ModelRouter
+from generation.moderation import Chain, Moderator
 from generation.ports import ImageModel, ImageStore
 from generation.templates import Catalog, TemplateError, load_catalog
 from generation.threads import Lane
@@ -31,7 +33,11 @@ from service.limits import Limits
 from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_policy
 from service.settings import GenerationSettings, Settings, StoreSettings
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
-from service.settings.store import check_database
+from service.settings.store import StartupError, check_database
+
+if TYPE_CHECKING:  # c2pa's native library loads only in a process that signs
+    from generation.credentials import ContentCredentials
+    from service.sweeper import Sweeper
 
 Clock = Callable[[], datetime]
 
@@ -96,7 +102,7 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
                       policy=policy, watcher=watcher, health=health,
                       idempotency=IdempotencyStore(engine), verifier=build_verifier(api), images=images, media=media,
-                      limits=Limits.of(api), clock=clock)
+                      limits=Limits.of(api), clock=clock, moderator=build_moderator(media))
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(settings, ledger, catalog, image_model or build_image_model(media), images,
                                      clock)
@@ -106,10 +112,28 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
         service.purger = UploadPurger(images, lambda: uploads_in_use_at_head(engine, watcher, api.read_wait_ms),
                                       clock, media.upload_purge_interval_s)
     if with_pipeline and api.run_sweeper:
-        from service.sweeper import Sweeper, SweepLoop
+        from service.sweeper import SweepLoop
 
-        service.sweeper = SweepLoop(Sweeper(ledger, clock=clock), interval=media.sweep_interval_s)
+        sweeper = build_sweeper(ledger, retention=media.unshared_image_retention(), images=lambda: images,
+                                clock=clock)
+        service.sweeper = SweepLoop(sweeper, interval=media.sweep_interval_s)
     return service
+
+
+def build_sweeper(ledger: Ledger, *, retention: timedelta | None, images: Callable[[], ImageStore],
+                  clock: Clock | None = None) -> Sweeper:
+    """The sweeper: overdue holds, and with a ``retention`` period the images never shared that are older
+    (deleted from the image store ``images()`` builds, only then)."""
+    from service.sweeper import Sweeper
+
+    if retention is None:
+        return Sweeper(ledger, clock=clock or _now)
+    store = images()
+
+    def purge(storage_id: str) -> None:  # in the sweeper's own thread: no event loop to wait on
+        anyio.run(store.delete, storage_id)
+
+    return Sweeper(ledger, clock=clock or _now, retention=retention, purge=purge)
 
 
 def _now() -> datetime:
@@ -141,7 +165,7 @@ def _pipeline(settings: Settings, ledger: Ledger, catalog: Catalog, model: Image
     position_file = None if store.store == "memory" else store.data_dir / "dispatch.position"
     fetcher = settings.generation.fetcher(allow_http=store.store != "postgres")
     return InProcessPipeline(ledger, catalog, model, images, position_file=position_file, clock=clock,
-                             inputs=InputPhotos(images, fetcher))
+                             inputs=InputPhotos(images, fetcher), credentials=build_credentials(settings))
 
 
 def build_handler(settings: Settings | GenerationSettings | None = None, *, catalog: Catalog | None = None,
@@ -151,7 +175,8 @@ def build_handler(settings: Settings | GenerationSettings | None = None, *, cata
     catalog = catalog or build_catalog(media)
     store = image_store or build_image_store(media)
     return GenerationHandler(catalog, image_model or build_image_model(media), store, media.retry_policy(),
-                             inputs=InputPhotos(store, media.fetcher(allow_http=False)))
+                             inputs=InputPhotos(store, media.fetcher(allow_http=False)),
+                             credentials=build_credentials(media))
 
 
 def _store(settings: Settings | StoreSettings | None) -> StoreSettings:
@@ -216,6 +241,71 @@ def build_image_model(settings: Settings | GenerationSettings | None = None) -> 
 
         model = FlakyModel(model, failure_rate=settings.model_failure_rate, timeout_rate=settings.model_timeout_rate)
     return model
+
+
+def build_credentials(settings: Settings | GenerationSettings | None = None) -> ContentCredentials:
+    """What signs every finished image's content credentials: STUDIO_C2PA_CERT and STUDIO_C2PA_KEY, else a
+    self-signed pair made on first start in the data folder; ``StartupError`` when they cannot sign."""
+    from generation.credentials import ContentCredentials, CredentialsError
+
+    settings = _media(settings)
+    if settings.c2pa_cert is not None and settings.c2pa_key is not None:
+        try:
+            chain, key = settings.c2pa_cert.read_bytes(), settings.c2pa_key.read_bytes()
+        except OSError as error:
+            raise StartupError(f"STUDIO_C2PA_CERT or STUDIO_C2PA_KEY cannot be read: {error}") from error
+        origin = f"signed with the certificate {settings.c2pa_cert}"
+    else:
+        from generation.certificates import self_signed
+
+        folder = (settings.data_dir / "c2pa").resolve()
+        try:
+            chain, key, made = self_signed(folder)
+        except OSError as error:  # a read-only data folder (a container's): name the way out
+            raise StartupError(f"cannot keep the content credentials' self-signed certificate in {folder}: {error}; "
+                               "set STUDIO_C2PA_CERT and STUDIO_C2PA_KEY") from error
+        origin = (f"signed with a self-signed certificate {'made now' if made else 'made on first start'} in "
+                  f"{folder} (readers check the signature but do not trust its root: set STUDIO_C2PA_CERT and "
+                  "STUDIO_C2PA_KEY to sign with yours)")
+    try:
+        return ContentCredentials(chain, key, version=_version(), origin=origin)
+    except CredentialsError as error:
+        raise StartupError(f"{error} (STUDIO_C2PA_CERT, STUDIO_C2PA_KEY)") from error
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("studio-ledger")
+    except PackageNotFoundError:
+        return "0"
+
+
+def build_moderator(settings: Settings | GenerationSettings | None = None) -> Moderator:
+    """The learner's words checked by the local lists (the operator's own, or the shipped ones), then by the
+    configured provider; ``StartupError`` names a word list that cannot be read."""
+    from generation.moderation.local import LocalModerator, WordListError
+
+    settings = _media(settings)
+    try:
+        moderators: list[Moderator] = [LocalModerator.from_file(settings.moderation_words)]
+    except WordListError as error:
+        raise StartupError(f"{error} (STUDIO_MODERATION_WORDS)") from error
+    timeout = settings.moderation_timeout_s
+    if settings.moderation_provider == "openai":
+        from generation.moderation.openai import OpenAIModerator
+
+        moderators.append(OpenAIModerator(_secret(settings.openai_api_key), base_url=settings.openai_base_url,
+                                          model=settings.moderation_openai_model, timeout=timeout))
+    elif settings.moderation_provider == "huggingface":
+        from generation.moderation.huggingface import HuggingFaceModerator
+
+        moderators.append(HuggingFaceModerator(
+            _secret(settings.huggingface_token), model=settings.moderation_huggingface_model,
+            labels=settings.moderation_huggingface_labels, threshold=settings.moderation_threshold,
+            inference_provider=settings.huggingface_inference_provider, timeout=timeout))
+    return Chain(moderators)
 
 
 def build_image_store(settings: Settings | GenerationSettings | None = None) -> ImageStore:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from generation.moderation import Moderator
 from generation.ports import ImageStore
 from generation.templates import Catalog
 from ledger import Ledger
@@ -56,6 +57,7 @@ class Service:
     images: ImageStore | None = None  # the image store: signed URLs, uploaded photos
     media: GenerationSettings = field(default_factory=GenerationSettings)
     limits: Limits = field(default_factory=lambda: Limits.of(ApiSettings()))  # per learner, and the lanes
+    moderator: Moderator | None = None  # the learner's words, checked before any credit is held
     pipeline: Any = None
     sweeper: Any = None
     purger: Any = None

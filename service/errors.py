@@ -35,6 +35,12 @@ class WalletNotFound(ServiceError):
     code = "wallet-not-found"
 
 
+class UploadNotFound(ServiceError):
+    """An upload id that is not one of the caller's current uploads."""
+
+    code = "upload-not-found"
+
+
 class UploadRefused(ServiceError, ValueError):
     """A file that cannot be a learner's photo; the message names the problem."""
 
@@ -69,3 +75,34 @@ class TooBusy(ServiceError):
         self.what = what
         self.limit = limit
         self.retry_after = retry_after
+
+
+class TextRefused(ServiceError):
+    """A learner's text that moderation refuses; names the field, the kind of words and the rule that fired."""
+
+    code = "text-refused"
+
+    def __init__(self, field: str, category: str, rule: str) -> None:
+        kind = KINDS.get(category, "words we do not allow")
+        super().__init__(f"{field}: has {kind}, which we cannot put on an image shared under your course's name; "
+                         "please reword it")
+        self.field = field
+        self.category = category
+        self.rule = rule
+
+
+KINDS = {  # each moderation category as the English detail says it (the page has its own words for each)
+    "profanity": "swear words",
+    "hate": "words that attack people for who they are",
+    "harassment": "words that insult or threaten someone",
+    "sexual": "sexual words",
+    "violence": "words about hurting people",
+    "self_harm": "words about self-harm",
+    "illicit": "words about breaking the law",
+}
+
+
+class ModerationUnavailable(ServiceError):
+    """The moderation provider did not answer: nothing is held until the words can be checked."""
+
+    code = "moderation-unavailable"

@@ -4,7 +4,7 @@ in one ledger command."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -16,12 +16,15 @@ from sqlalchemy import Connection, RowMapping
 
 from generation.compositor import check_printable
 from generation.fetch import FetchRefused
+from generation.moderation import Flag, Moderator
+from generation.moderation import ModerationUnavailable as ModeratorDown
 from generation.ports import UploadInfo
-from generation.templates import UPLOAD_PREFIX, Catalog, VariableError
+from generation.templates import UPLOAD_PREFIX, Catalog, Template, VariableError
 from generation.threads import Lane
 from ledger import InsufficientCredits, Ledger
 from projections import queries
 from service.commands import Run, direct
+from service.errors import ModerationUnavailable, TextRefused
 
 
 class Photos(Protocol):
@@ -61,15 +64,19 @@ class Requested:
 
 async def request_generation(ledger: Ledger, catalog: Catalog, photos: Photos, request: GenerationRequest, *,
                              at: datetime, hold_ttl: timedelta, run: Run = direct,
-                             lane: Lane | None = None) -> Requested:
+                             lane: Lane | None = None, moderator: Moderator | None = None,
+                             refused: Callable[[Flag], None] = lambda flag: None) -> Requested:
     """Hold the template's cost and record the request; ``UnknownTemplate``, ``VariableError`` (naming the
-    field) or a ledger error (``InsufficientCredits``) when it cannot be. The ledger is read and written in
-    worker threads (of ``lane``, else the loop's default ones) that wait for nothing else."""
+    field), ``TextRefused`` (moderation, told to ``refused`` first) or a ledger error (``InsufficientCredits``)
+    when it cannot be. The ledger is read and written in worker threads (of ``lane``, else the loop's default
+    ones) that wait for nothing else."""
     blocking = lane.run if lane is not None else anyio.to_thread.run_sync
     template = catalog.get(request.template_id)
     photo = input_photo(request)
     variables = template.validate_variables(request.variables, photo)
     check_printable(template, variables)  # a character no font draws is refused here, never failed in the worker
+    if moderator is not None:  # before anything is held or fetched: refused words cost the learner nothing
+        await moderate(moderator, learner_texts(template, variables), refused=refused)
     if photo and template.needs_input_image:  # a photo costs a listing or a fetch: only for who can pay
         await blocking(partial(check_credits, ledger, request.user_id, template.cost, at=at))
         if request.upload_id:
@@ -82,6 +89,23 @@ async def request_generation(ledger: Ledger, catalog: Catalog, photos: Photos, r
         hold_ttl=hold_ttl)))
     return Requested(generation_id=outcome.value, cost=template.cost, position=outcome.position,
                      repeated=outcome.repeated)
+
+
+async def moderate(moderator: Moderator, texts: Mapping[str, str], *, refused: Callable[[Flag], None]) -> None:
+    """``TextRefused`` naming the first field ``moderator`` refuses (told to ``refused``, for the metrics);
+    ``ModerationUnavailable`` when it cannot tell."""
+    try:
+        flag = await moderator.check(texts)
+    except ModeratorDown as error:
+        raise ModerationUnavailable(str(error)) from error
+    if flag is not None:
+        refused(flag)
+        raise TextRefused(flag.field, flag.category, flag.rule)
+
+
+def learner_texts(template: Template, variables: Mapping[str, str]) -> dict[str, str]:
+    """The words the learner typed, by field: the template's text variables (choices and colours are its own)."""
+    return {v.name: variables[v.name] for v in template.variables if v.type == "text" and variables.get(v.name)}
 
 
 def check_credits(ledger: Ledger, user_id: str, cost: int, *, at: datetime) -> None:

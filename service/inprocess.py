@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -31,6 +32,9 @@ from ledger.store.follow import Follower, Stored
 from service.failures import transient
 from service.liveness import thread_state
 from service.results import apply_result
+
+if TYPE_CHECKING:  # c2pa's native library loads only where images are signed
+    from generation.credentials import ContentCredentials
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +85,10 @@ class InProcessPipeline:
     def __init__(self, ledger: Ledger, catalog: Catalog, model: ImageModel, store: ImageStore, *,
                  position_file: Path | None = None, policy: RetryPolicy | None = None, concurrency: int = 4,
                  poll_interval: float = 0.05, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 inputs: InputPhotos | None = None) -> None:
+                 inputs: InputPhotos | None = None, credentials: ContentCredentials | None = None) -> None:
         self.ledger = ledger
-        self.handler = GenerationHandler(catalog, model, store, policy, clock=clock, inputs=inputs)
+        self.handler = GenerationHandler(catalog, model, store, policy, clock=clock, inputs=inputs,
+                                         credentials=credentials)
         self.positions = PositionFile(position_file)
         self.concurrency = concurrency
         self.poll_interval = poll_interval

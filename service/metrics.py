@@ -8,6 +8,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from generation.moderation import Flag
+
 
 class Metrics:
     """One registry per service, so that several services (tests) never share counters."""
@@ -19,6 +21,13 @@ class Metrics:
         self.latency = Histogram("studio_request_seconds", "HTTP request latency, by route and status",
                                  ["method", "route", "status"], registry=self.registry,
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.moderation = Counter("studio_moderation_refusals_total",
+                                  "Generation requests refused by moderation, by the rule that fired and its category",
+                                  ["rule", "category"], registry=self.registry)
+
+    def refused(self, flag: Flag) -> None:
+        """Count one request moderation refused, under the rule that fired."""
+        self.moderation.labels(rule=flag.rule, category=flag.category).inc()
 
     def gauges(self, read: Callable[[], dict[str, dict[str, float]]]) -> None:
         """Expose gauges computed by ``read()`` when scraped: {metric name: {label value: value}}."""

@@ -1,4 +1,5 @@
-"""The sweeper: holds past their deadline expire, and their generations fail with reason ``timeout``.
+"""The sweeper: holds past their deadline expire, and their generations fail with reason ``timeout``; with a
+retention period, images never shared are deleted once they are older than it.
 
 It folds the ledger's hold and generation events (read through ``Follower``, filtered by topic)
 into the set of what is still pending, then resolves whatever is due. Run once by
@@ -12,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -20,10 +21,12 @@ from eventsourcing.utils import get_topic
 from ledger import ConflictingCommand, Generation, InvalidTransition, Ledger, Wallet, wallet_id
 from ledger.store.follow import Follower, Stored
 from service.liveness import thread_state
+from service.privacy import delete_kept
 
 log = logging.getLogger(__name__)
 FOLLOWED = (Wallet.WalletOpened, Wallet.HoldPlaced, Wallet.HoldCaptured, Wallet.HoldReleased, Wallet.HoldExpired,
-            Generation.GenerationRequested, Generation.GenerationCompleted, Generation.GenerationFailed)
+            Generation.GenerationRequested, Generation.GenerationCompleted, Generation.GenerationFailed,
+            Generation.GenerationShared, Generation.GenerationImageDeleted)
 TIMEOUT = "timeout"
 
 
@@ -33,15 +36,18 @@ class Swept:
 
     generations_failed: int = 0
     holds_expired: int = 0
+    images_deleted: int = 0
 
 
 class Pending:
     """Unresolved holds and unfinished generations, with their deadlines."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keeps: bool = False) -> None:
         self.users: dict[UUID, str] = {}
         self.holds: dict[tuple[UUID, str], datetime] = {}
         self.generations: dict[UUID, datetime] = {}
+        self.keeps = keeps  # whether to follow finished images never shared (only with a retention period)
+        self.kept: dict[UUID, datetime] = {}
 
     def apply(self, stored: Stored) -> None:
         """Fold one event in."""
@@ -57,10 +63,18 @@ class Pending:
             self.generations[event.originator_id] = event.expires_at
         elif isinstance(event, Generation.GenerationCompleted | Generation.GenerationFailed):
             self.generations.pop(event.originator_id, None)
+            if self.keeps and isinstance(event, Generation.GenerationCompleted):
+                self.kept[event.originator_id] = event.timestamp
+        elif isinstance(event, Generation.GenerationShared | Generation.GenerationImageDeleted):
+            self.kept.pop(event.originator_id, None)  # a shared image is kept: the learner chose to show it
 
     def due_generations(self, at: datetime) -> list[UUID]:
         """Unfinished generations whose hold deadline has passed, oldest deadline first."""
         return [g for g, deadline in sorted(self.generations.items(), key=lambda item: item[1]) if deadline <= at]
+
+    def due_images(self, at: datetime, retention: timedelta) -> list[UUID]:
+        """Finished images never shared that are older than ``retention``."""
+        return [g for g, finished in self.kept.items() if finished + retention <= at]
 
     def due_holds(self, at: datetime) -> list[tuple[str, str]]:
         """(user id, hold id) of plain holds past their deadline."""
@@ -70,10 +84,13 @@ class Pending:
 class Sweeper:
     """Resolves what is past its deadline, from the ledger's own log."""
 
-    def __init__(self, ledger: Ledger, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, ledger: Ledger, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 retention: timedelta | None = None, purge: Callable[[str], None] | None = None) -> None:
         self.ledger = ledger
         self.clock = clock
-        self.pending = Pending()
+        self.retention = retention if purge is not None else None  # images are deleted only with their store
+        self.purge = purge  # deletes a stored image (its storage id) from the image store
+        self.pending = Pending(keeps=self.retention is not None)
         self.follower = Follower(ledger, topics=[get_topic(cls) for cls in FOLLOWED])
 
     def catch_up(self) -> None:
@@ -101,7 +118,19 @@ class Sweeper:
             except ConflictingCommand as error:  # captured or released meanwhile
                 log.info("hold %s of %s not swept: %s", hold_id, user_id, error)
             self.pending.holds.pop((wallet_id(user_id), hold_id), None)
-        return Swept(generations_failed=failed, holds_expired=expired)
+        return Swept(generations_failed=failed, holds_expired=expired, images_deleted=self._delete_kept(at))
+
+    def _delete_kept(self, at: datetime) -> int:
+        if self.retention is None or self.purge is None:
+            return 0
+        deleted = 0
+        for generation_id in self.pending.due_images(at, self.retention):
+            try:
+                deleted += delete_kept(self.ledger, generation_id=generation_id, at=at, purge=self.purge)
+            except (ConflictingCommand, InvalidTransition) as error:
+                log.info("image of generation %s not deleted: %s", generation_id, error)
+            self.pending.kept.pop(generation_id, None)
+        return deleted
 
 
 class SweepLoop:
@@ -150,7 +179,7 @@ class SweepLoop:
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.interval
                     self.last = self.sweeper.sweep()
-                    if self.last.generations_failed or self.last.holds_expired:
+                    if self.last.generations_failed or self.last.holds_expired or self.last.images_deleted:
                         log.info("swept: %s", self.last)
                 else:
                     self.sweeper.catch_up()

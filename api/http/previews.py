@@ -20,6 +20,7 @@ from PIL import Image
 
 from generation.compositor.result import finish
 from generation.handler import image_request
+from generation.marks import with_xmp
 from generation.messages import GenerationRequestedMessage, RequestedPayload
 from generation.models.local import LocalModel
 from generation.ports import ImageModel
@@ -63,7 +64,7 @@ def _shrink(png: bytes) -> bytes:
                              Image.Resampling.LANCZOS)
     out = io.BytesIO()
     image.convert("RGB").save(out, format="PNG", optimize=True)
-    return out.getvalue()
+    return with_xmp(out.getvalue())  # a sample is AI-made too
 
 
 class Previews:

@@ -18,9 +18,12 @@ from service.auth import Unauthorized
 from service.errors import (
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
+    ModerationUnavailable,
     RejectedMessage,
     ServiceError,
+    TextRefused,
     TooBusy,
+    UploadNotFound,
     UploadQuotaExceeded,
     UploadRefused,
     WalletNotFound,
@@ -82,6 +85,7 @@ _LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific fi
 _SERVICE: list[tuple[type[ServiceError], int, str]] = [
     (IdempotencyKeyReused, 409, "Idempotency-Key reused"),
     (WalletNotFound, 404, "Not found"),
+    (UploadNotFound, 404, "Not found"),
     (RejectedMessage, 422, "Message refused"),
 ]
 _CODED: list[tuple[type[errors.LedgerError | ServiceError], int, str]] = [*_LEDGER, *_SERVICE]
@@ -108,6 +112,12 @@ def translate(error: Exception) -> Problem:
         return Problem(409, "position-not-reached", "Unknown ledger position", str(error))
     if isinstance(error, InvalidIdempotencyKey):
         return Problem(422, error.code, "Invalid Idempotency-Key", str(error), field="header.Idempotency-Key")
+    if isinstance(error, TextRefused):  # the page says it in the learner's language from code and category
+        return Problem(422, error.code, "Words not allowed", str(error), field=error.field, code=error.code,
+                       category=error.category)
+    if isinstance(error, ModerationUnavailable):
+        return Problem(503, error.code, "Cannot check the words now", "your words could not be checked just "
+                       "now and nothing was held: try again in a moment", headers={"Retry-After": "5"})
     if isinstance(error, UploadRefused):
         return Problem(422, error.code, "Invalid upload", str(error), field="file")
     if isinstance(error, OccurredAtRefused):

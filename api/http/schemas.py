@@ -115,6 +115,7 @@ class StatementGeneration(BaseModel):
     generation_id: UUID
     template_id: str
     text: str = Field(description='the main text the learner gave, shortened: "Intro to SQL"')
+    image_deleted: bool = Field(default=False, description="the learner deleted the image: no text any more")
 
 
 class StatementLinePublic(BaseModel):
@@ -378,7 +379,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
             403: "Needs the admin role (media: a bad or expired signature)", 404: "Not found",
             409: "Conflict (Idempotency-Key reused, state)", 422: "Invalid input; `field` names it",
             429: "Too many uploads kept: retry after Retry-After",
-            503: "Projection not caught up: retry after Retry-After"}
+            503: "Projection not caught up, or the words cannot be checked now: retry after Retry-After"}
     return {s: {"model": ProblemPublic, "description": text[s],
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemPublic"}}}}
             for s in statuses}

@@ -23,7 +23,8 @@ class EventEnvelope(BaseModel):
     event_id: EventId = Field(description="uuid5 of aggregate id and version: the same on every republication")
     type: str = Field(description="The event's name, e.g. CreditsPurchased, HoldPlaced, GenerationRequested, "
                       "GenerationShared (payload: token), GenerationUnshared (payload: token, the link that stops "
-                      "working)")
+                      "working), GenerationImageDeleted (payload: reason, owner or retention; token, the link that "
+                      "stops working, empty when it was not shared)")
     version: int = Field(ge=1, description="The event class version")
     occurred_at: AwareDatetime
     position: int = Field(ge=1, description="The event's position in the ledger's log")

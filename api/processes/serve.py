@@ -23,7 +23,9 @@ def serve(*, host: str | None = None, port: int | None = None) -> None:
     overrides: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     service = build_service(Settings.read(**overrides))
     app = create_app(service)
-    print(welcome(service.api, service.store), flush=True)  # the newcomer's first lines
+    signing = service.pipeline.handler.credentials if service.pipeline is not None else None
+    print(welcome(service.api, service.store, credentials=signing.origin if signing else None),
+          flush=True)  # the newcomer's first lines
     # Everything built so far lives as long as the process: keep it out of the collector's full
     # passes, which otherwise walk all of it (some 150,000 objects: 80 to 120 ms with the GIL held,
     # every 20 to 30 s at 200 commands/s) and stall every request in flight.
@@ -31,9 +33,9 @@ def serve(*, host: str | None = None, port: int | None = None) -> None:
     uvicorn.run(app, host=service.api.host, port=service.api.port, log_level="info")
 
 
-def welcome(api: ApiSettings, store: StoreSettings) -> str:
+def welcome(api: ApiSettings, store: StoreSettings, *, credentials: str | None = None) -> str:
     """What `serve` prints first: where the service answers, where its data lives, on the embedded default how
-    to get a token, and whether the demo sign-in and purchase are on (and why not)."""
+    to get a token, whether the demo sign-in and purchase are on (and why not), and how images are signed."""
     base = api.public_url.rstrip("/")
     lines = [f"Studio Ledger on {base}  (API docs {base}/docs)"]
     if store.store == "postgres":
@@ -50,6 +52,8 @@ def welcome(api: ApiSettings, store: StoreSettings) -> str:
         lines.append(f"demo sign-in and purchase: off ({off}); /v1/dev answers 404")
     else:
         lines.append("demo sign-in and purchase: on (the embedded default, on loopback only)")
+    if credentials is not None:
+        lines.append(f"content credentials: {credentials}")
     return "\n".join(lines)
 
 

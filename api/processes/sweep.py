@@ -5,10 +5,11 @@ from __future__ import annotations
 from api.probes import beats_within
 from api.processes import log_to_stderr
 from api.processes.leading import lead
-from service.bootstrap import build_ledger
+from service.bootstrap import build_image_store, build_ledger, build_sweeper
 from service.leader import lock_for
 from service.settings import Settings
-from service.sweeper import Sweeper, SweepLoop, Swept
+from service.settings.parts import RetentionSettings
+from service.sweeper import SweepLoop, Swept
 
 
 def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 0) -> Swept:
@@ -19,7 +20,9 @@ def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 
     log_to_stderr()
     settings = Settings()
     ledger = build_ledger(settings)
-    sweeper = Sweeper(ledger)
+    # The image store (and the pipeline's settings it needs) only when images are deleted after a retention period.
+    sweeper = build_sweeper(ledger, retention=RetentionSettings().unshared_image_retention(),
+                            images=lambda: build_image_store(settings))
     sweeps = SweepLoop(sweeper, interval=interval)
 
     def sweep_until_stopped() -> Swept:

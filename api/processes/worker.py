@@ -28,6 +28,8 @@ def run_worker(probes: Probes | None = None, metrics_port: int = 0) -> None:
     log.info("worker in group %s on %s: %d templates, provider %s, store %s", settings.worker_group,
              settings.generation_requested_topic, len(handler.catalog.all()), settings.image_provider,
              settings.image_store)
+    if handler.credentials is not None:
+        log.info("content credentials: %s", handler.credentials.origin)
     app = build_worker_app(settings, handler)
     if probes is not None:
         from api.probes import watch_app

@@ -23,7 +23,8 @@ from generation.stores.thumbnails import extension, metadata, stored
 from generation.stores.uploads import owner_key, upload_info, upload_meta, with_data
 from generation.threads import STORE_THREADS, Lane
 
-THUMBNAIL = {"width": 640, "height": 640, "crop": "limit", "fetch_format": "auto"}  # whole, as the other stores
+# Whole, as the other stores; keep_iptc keeps the metadata Cloudinary strips by default (the XMP AI mark).
+THUMBNAIL = {"width": 640, "height": 640, "crop": "limit", "fetch_format": "auto", "flags": "keep_iptc"}
 DELIVERY = re.compile(r"^https://[^/]+/[^/]+/image/authenticated/(?:(?P<transformation>[^/]+)/)?"
                       r"v(?P<version>\d+)/(?P<public_id>[^?]+?)(?:\.(?P<format>[a-z0-9]+))?(?:\?.*)?$")
 
@@ -53,6 +54,17 @@ class CloudinaryStore:
     async def put(self, storage_id: str, image: ImageResult, tags: tuple[str, ...] = ()) -> StoredImage:
         """Upload once; a second upload of the same id returns the existing asset untouched."""
         return await self.lane.run(self._put, storage_id, image, tags)
+
+    async def delete(self, storage_id: str) -> None:
+        """Delete the asset with its derived thumbnails, and purge them from the CDN."""
+        await self.lane.run(self._delete_image, storage_id)
+
+    def _delete_image(self, storage_id: str) -> None:
+        try:
+            cloudinary.uploader.destroy(self.public_id(storage_id), type="authenticated", invalidate=True,
+                                        resource_type="image", **self.options)
+        except CloudinaryError as error:
+            raise StorageError(f"cloudinary delete of {storage_id} failed: {error}") from error
 
     def signed_url(self, url: str, ttl: int) -> str:
         """The signed delivery URL of an authenticated asset (expiring after ``ttl`` seconds when a token key

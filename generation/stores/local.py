@@ -52,6 +52,25 @@ class LocalStore:
         """Write the image and its thumbnail; the record is created only once, never overwritten."""
         return await self.lane.run(self._put, safe_id(storage_id), image, tags)
 
+    async def delete(self, storage_id: str) -> None:
+        """Delete the image, its thumbnail and share preview, then its record."""
+        await self.lane.run(self._delete, safe_id(storage_id))
+
+    def _delete(self, storage_id: str) -> None:
+        record_path = self.folder / f"{storage_id}.json"
+        try:
+            record = json.loads(record_path.read_text())
+        except FileNotFoundError:
+            return
+        try:
+            for key in ("file", "thumbnail", "open_graph"):
+                name = str(record.get(key) or "")
+                if name and Path(name).name == name:  # a name the store wrote: never a path elsewhere
+                    (self.folder / name).unlink(missing_ok=True)
+            record_path.unlink(missing_ok=True)  # last: a failure above leaves the record to try again from
+        except OSError as error:
+            raise StorageError(f"cannot delete {storage_id} under {self.folder}: {error}") from error
+
     def signed_url(self, url: str, ttl: int) -> str:
         """``url`` (a ``/media/...`` path) signed for about ``ttl`` seconds; any other URL unchanged."""
         path = url.split("?", 1)[0]

@@ -48,6 +48,17 @@ class S3Store:
         """Upload the thumbnail, then the image with its metadata, unless the image is there already."""
         return await self.lane.run(self._put, safe_id(storage_id), image, tags)
 
+    async def delete(self, storage_id: str) -> None:
+        """Delete the image and its thumbnail, then the marker object that named them."""
+        await self.lane.run(self._delete_image, safe_id(storage_id))
+
+    def _delete_image(self, storage_id: str) -> None:
+        found = self._find(storage_id)
+        if found is None:
+            return
+        keys = [url.removeprefix(f"{self.public_url}/") for url in (found.url, found.thumbnail_url)]
+        self._delete(*keys, self._key(storage_id))
+
     def signed_url(self, url: str, ttl: int) -> str:
         """A presigned GET of the object behind ``url``, valid for ``ttl`` seconds; other URLs unchanged."""
         key = url.split("?", 1)[0].removeprefix(f"{self.public_url}/")

@@ -9,6 +9,7 @@ from typing import Any
 from PIL import Image, ImageFilter
 
 from generation.errors import StorageError
+from generation.marks import XMP
 from generation.ports import OPEN_GRAPH, ImageResult, StoredImage
 
 THUMBNAIL_SIDE = 640  # a gallery card on a phone is ~340 CSS pixels wide: sharp at 2x
@@ -30,7 +31,7 @@ def thumbnail(image: ImageResult, side: int = THUMBNAIL_SIDE) -> bytes:
     small = picture_of(image, "a thumbnail")
     small.thumbnail((side, side))
     out = io.BytesIO()
-    small.save(out, format="JPEG", quality=80)
+    small.save(out, format="JPEG", quality=80, xmp=XMP)  # the AI mark goes where the image goes
     return out.getvalue()
 
 
@@ -49,7 +50,7 @@ def open_graph(image: ImageResult, size: tuple[int, int] = OPEN_GRAPH) -> bytes:
     fitted.thumbnail(size, Image.Resampling.LANCZOS)
     canvas.paste(fitted, ((width - fitted.width) // 2, (height - fitted.height) // 2))
     out = io.BytesIO()
-    canvas.save(out, format="JPEG", quality=85, optimize=True)
+    canvas.save(out, format="JPEG", quality=85, optimize=True, xmp=XMP)
     return out.getvalue()
 
 

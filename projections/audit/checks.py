@@ -81,7 +81,7 @@ def generation_step(replay: Replay, gen: GenerationState, row: Row) -> None:
         replay.find(gen.user_id, row, f"generation event version {row.version} follows version {gen.version}",
                     gen.wallet_id)
     gen.version = max(gen.version, row.version)
-    if kind in ("GenerationShared", "GenerationUnshared"):  # visibility only: no credits move
+    if kind in ("GenerationShared", "GenerationUnshared", "GenerationImageDeleted"):  # no credits move
         return
     if gen.status in FINISHED:
         replay.find(gen.user_id, row, f"generation {row.originator_id} was already {gen.status}", gen.wallet_id)

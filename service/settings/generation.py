@@ -10,7 +10,7 @@ from pydantic_settings import NoDecode
 
 from generation.stores.signing import EMBEDDED_MEDIA_KEY
 from generation.threads import STORE_THREADS
-from service.settings.parts import DataSettings, KafkaSettings
+from service.settings.parts import DataSettings, KafkaSettings, RetentionSettings
 
 if TYPE_CHECKING:  # the pipeline's classes, imported when a process builds them (settings stay light to read)
     from generation.fetch import Fetcher
@@ -28,7 +28,7 @@ KEYS: dict[str, tuple[str, ...]] = {  # what each provider or store cannot start
 }
 
 
-class GenerationSettings(KafkaSettings, DataSettings):
+class GenerationSettings(KafkaSettings, DataSettings, RetentionSettings):
     """Which image model and store the pipeline uses, their keys, and its timeouts and retries (the
     broker and the data folder are shared with the other parts)."""
 
@@ -93,7 +93,21 @@ class GenerationSettings(KafkaSettings, DataSettings):
     results_group: str = Field(default="studio-ledger-results", min_length=1)
     sweep_interval_s: float = Field(default=15.0, gt=0, le=3600)
 
-    @field_validator("template_providers", mode="before")
+    # Moderation of the learner's words before any credit is held: the local word lists always, then a provider.
+    moderation_words: Path | None = None  # word lists of the operator's own (the shipped words.toml's shape)
+    moderation_provider: Literal["none", "openai", "huggingface"] = "none"
+    moderation_openai_model: str = Field(default="omni-moderation-latest", min_length=1)
+    moderation_huggingface_model: str = Field(default="textdetox/xlmr-large-toxicity-classifier", min_length=1)
+    moderation_huggingface_labels: Annotated[tuple[str, ...], NoDecode] = ("toxic",)  # the labels that refuse
+    moderation_threshold: float = Field(default=0.5, gt=0, le=1)  # a label's score from which it refuses
+    moderation_timeout_s: float = Field(default=10.0, gt=0, le=60)
+
+    # Content credentials: the PEM chain (signing certificate first) and its key that sign every image's C2PA
+    # manifest; unset, a self-signed pair is made on first start in the data folder's c2pa/.
+    c2pa_cert: Path | None = None
+    c2pa_key: Path | None = None
+
+    @field_validator("template_providers", "moderation_huggingface_labels", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return tuple(p.strip() for p in value.split(",") if p.strip()) if isinstance(value, str) else value
@@ -106,12 +120,19 @@ class GenerationSettings(KafkaSettings, DataSettings):
         return self
 
     @model_validator(mode="after")
+    def _c2pa_pair(self) -> GenerationSettings:
+        if (self.c2pa_cert is None) != (self.c2pa_key is None):
+            raise ValueError("STUDIO_C2PA_CERT and STUDIO_C2PA_KEY go together: set both or neither")
+        return self
+
+    @model_validator(mode="after")
     def _keys_present(self) -> GenerationSettings:
         missing = [f"STUDIO_{name.upper()}" for part in self.needs() for name in KEYS.get(part, ())
                    if not getattr(self, name)]
         if missing:
             raise ValueError(f"missing setting(s) {', '.join(sorted(set(missing)))} "
-                             f"for image provider {self.image_provider!r} and store {self.image_store!r}")
+                             f"for image provider {self.image_provider!r}, store {self.image_store!r} and "
+                             f"moderation provider {self.moderation_provider!r}")
         return self
 
     def weak_media_key(self, *, embedded: bool) -> str | None:
@@ -146,5 +167,6 @@ class GenerationSettings(KafkaSettings, DataSettings):
         return (self.image_provider,)
 
     def needs(self) -> tuple[str, ...]:
-        """The providers and the store whose settings must be present."""
-        return (*self.providers(), self.image_store)
+        """The providers, the store and the moderation provider whose settings must be present."""
+        moderation = () if self.moderation_provider == "none" else (self.moderation_provider,)
+        return (*self.providers(), self.image_store, *moderation)

@@ -29,6 +29,16 @@ class DataSettings(StudioSettings):
     data_dir: Path = Path("data")
 
 
+class RetentionSettings(StudioSettings):
+    """How long what a learner never shared is kept (the sweeper deletes it after; its credits stay)."""
+
+    unshared_image_retention_days: int = Field(default=0, ge=0, le=36_500)  # 0: kept until the learner deletes it
+
+    def unshared_image_retention(self) -> timedelta | None:
+        """The retention period of images never shared, or None when they are kept."""
+        return timedelta(days=self.unshared_image_retention_days) if self.unshared_image_retention_days else None
+
+
 class PolicySettings(StudioSettings):
     """The credits policy file (packs, bonuses, expiries)."""
 

@@ -93,6 +93,7 @@ def test_a_bought_pack_pays_for_an_image_that_reaches_the_gallery_and_can_be_sha
     assert f'<meta property="og:image" content="http://testserver/s/{token}/image">' in page.text
     assert '<meta property="og:title" content="Intro to SQL">' in page.text
     assert 'property="og:url"' in page.text and 'name="twitter:card" content="summary_large_image"' in page.text
+    assert '<span lang="en">Made with AI.' in page.text and '<span lang="hi">एआई से बनी।' in page.text
     again = client.post(f"/v1/generations/{body['generation_id']}/share", headers={**ALICE, **key()}).json()
     assert again["share_url"] == share["share_url"] and again["bonus_credits"] == 0
     assert client.get("/s/not-a-token").status_code == 404

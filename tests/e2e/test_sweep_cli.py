@@ -34,7 +34,7 @@ def test_the_sweep_command_fails_due_generations_and_prints_what_it_did(tmp_path
     result = CliRunner().invoke(app, ["sweep"])
 
     assert result.exit_code == 0, result.output
-    assert '{"generations_failed": 1, "holds_expired": 0}' in result.output
+    assert '{"generations_failed": 1, "holds_expired": 0, "images_deleted": 0}' in result.output
     ledger = Ledger(env)
     try:
         assert getattr(ledger.generation(due), "reason", None) == "timeout"

@@ -119,3 +119,12 @@ async def test_a_second_put_returns_the_first_image_unchanged(endpoint: str, buc
 async def test_a_missing_bucket_is_a_storage_error(endpoint: str) -> None:
     with pytest.raises(StorageError):
         await store(endpoint, "no-such-bucket").put("gen-3", image())
+
+
+async def test_deleting_an_image_removes_it_its_thumbnail_and_its_marker(endpoint: str, bucket: str) -> None:
+    target = store(endpoint, bucket)
+    await target.put("gen-5", image())
+    await target.delete("gen-5")
+    assert await target.find("gen-5") is None
+    assert s3_client(endpoint).list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+    await target.delete("gen-5")  # gone already: nothing to do

@@ -132,3 +132,35 @@ def test_the_loop_folds_the_log_in_between_sweeps_and_resolves_nothing_until_the
     assert loop.last == Swept()
     assert app.generation(gen).status == "requested"  # only a sweep resolves what is due
     assert sweeper.sweep().generations_failed == 1  # and the next one does
+
+
+def test_with_a_retention_period_images_never_shared_are_deleted_once_older_and_their_credits_stay(
+        app: Ledger) -> None:
+    funded(app, "di", 20)
+    kept, shared = request(app, "di", "k1"), request(app, "di", "k2")
+    for gen in (kept, shared):
+        app.start_generation(generation_id=gen, worker="w", at=T0)
+        apply_result(app, completed(gen), T0 + timedelta(minutes=1))
+    app.share_generation(generation_id=shared, user_id="di", token="t-di", at=T0 + timedelta(minutes=2))
+    app.unshare_generation(generation_id=shared, user_id="di", at=T0 + timedelta(minutes=3))  # shared once: kept
+    purged: list[str] = []
+    sweeper = Sweeper(app, retention=timedelta(days=30), purge=purged.append)
+    assert sweeper.sweep(T0 + timedelta(days=29)).images_deleted == 0
+    assert sweeper.sweep(T0 + timedelta(days=31)).images_deleted == 1 and purged == [str(kept)]
+    deleted, other = app.generation(kept), app.generation(shared)
+    assert deleted is not None and deleted.image_deleted and other is not None and not other.image_deleted
+    wallet = app.wallet("di")
+    assert wallet is not None and wallet.available(T0 + timedelta(days=31)) == 12 and wallet.held == 0
+    assert sweeper.sweep(T0 + timedelta(days=32)).images_deleted == 0
+    assert Sweeper(app, retention=timedelta(days=30), purge=purged.append).sweep(
+        T0 + timedelta(days=40)).images_deleted == 0 and purged == [str(kept)]
+
+
+def test_without_a_retention_period_or_a_store_to_delete_from_no_image_is_deleted(app: Ledger) -> None:
+    funded(app, "ed", 10)
+    gen = request(app, "ed")
+    app.start_generation(generation_id=gen, worker="w", at=T0)
+    apply_result(app, completed(gen), T0 + timedelta(minutes=1))
+    assert Sweeper(app).sweep(T0 + timedelta(days=3650)).images_deleted == 0
+    assert Sweeper(app, retention=timedelta(days=1)).sweep(T0 + timedelta(days=3650)).images_deleted == 0
+    assert not getattr(app.generation(gen), "image_deleted", True)

@@ -114,3 +114,30 @@ def test_replaying_its_events_rebuilds_the_same_generation() -> None:
     for event in generation.collect_events():
         rebuilt = event.mutate(rebuilt)
     assert rebuilt.__dict__ == generation.__dict__
+
+
+def test_deleting_an_image_stops_its_share_link_once_and_keeps_what_was_paid() -> None:
+    generation = completed()
+    generation.share(token="t1", at=LATER)
+    assert generation.delete_image(reason="owner", at=LATER) is True
+    deleted = generation.pending_events[-1]
+    assert isinstance(deleted, Generation.GenerationImageDeleted) and (deleted.reason, deleted.token) == ("owner", "t1")
+    assert (generation.image_deleted, generation.share_token, generation.status, generation.captured) == (
+        True, "", "completed", 10)
+    assert generation.delete_image(reason="owner", at=LATER) is False  # a repeat records nothing
+    with pytest.raises(InvalidTransition, match="was deleted"):
+        generation.share(token="t2", at=LATER)
+
+
+def test_only_a_finished_image_can_be_deleted() -> None:
+    failed = requested()
+    failed.fail(reason="safety", retryable=False, at=LATER)
+    for generation in (requested(), failed):
+        with pytest.raises(InvalidTransition, match="only a finished image"):
+            generation.delete_image(reason="owner", at=LATER)
+
+
+def test_a_generation_rebuilt_without_the_deleted_field_reads_as_not_deleted() -> None:
+    generation = completed()
+    del generation.__dict__["deleted"]  # a snapshot taken before images could be deleted
+    assert generation.image_deleted is False and generation.delete_image(reason="owner", at=LATER) is True

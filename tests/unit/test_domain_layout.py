@@ -151,6 +151,7 @@ STORED_TOPICS = {
     "ledger.generation:Generation.GenerationRequested", "ledger.generation:Generation.GenerationStarted",
     "ledger.generation:Generation.GenerationCompleted", "ledger.generation:Generation.GenerationFailed",
     "ledger.generation:Generation.GenerationShared", "ledger.generation:Generation.GenerationUnshared",
+    "ledger.generation:Generation.GenerationImageDeleted",
     "ledger.reference:Reference.ReferenceRecorded",
 }
 

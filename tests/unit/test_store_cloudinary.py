@@ -115,6 +115,7 @@ async def test_an_upload_is_authenticated_under_a_keyed_hash_without_overwrite_a
     assert kept.storage_id == "gen-1" and (kept.provider, kept.model, kept.seed) == ("replicate", "flux", 5)
     assert kept.timings == {"model": 1.25}
     assert "c_limit" in kept.thumbnail_url and "w_640" in kept.thumbnail_url
+    assert "fl_keep_iptc" in kept.thumbnail_url  # the XMP AI mark survives the transformation
     assert kept.thumbnail_url.endswith(upload["public_id"])
 
 
@@ -197,3 +198,11 @@ async def test_the_thumbnail_the_projection_derives_is_signed_as_a_transformatio
     assert "/image/authenticated/c_limit,w_256,h_256/v" in derived
     signed = store().signed_url(derived, 600)
     assert re.search(r"/image/authenticated/s--[A-Za-z0-9_-]{8}--/c_limit,w_256,h_256/v\d+/gallery/", signed)
+
+
+async def test_deleting_an_image_destroys_its_asset_and_a_second_delete_changes_nothing(
+        fake: FakeCloudinary) -> None:
+    await store().put("gen-9", image())
+    await store().delete("gen-9")
+    assert await store().find("gen-9") is None and fake.assets == {}
+    await store().delete("gen-9")

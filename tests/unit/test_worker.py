@@ -137,7 +137,7 @@ async def test_rate_limits_are_retried_and_a_refusal_fails_the_generation(tmp_pa
     async with TestKafkaBroker(broker) as br:
         await br.publish(json.dumps(requested()).encode(), "generation.requested")
     [failed] = seen["failed"]
-    assert (failed.reason, failed.retryable, model.calls) == ("content_policy", False, 3)
+    assert (failed.reason, failed.retryable, model.calls) == ("safety", False, 3)
 
 
 async def test_exhausted_retries_fail_the_generation_as_retryable(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ the image is shared, and 404 once it is unshared, as of the ledger's head when t
 
 from __future__ import annotations
 
+from functools import cache
 from html import escape
 
 import anyio.to_thread
@@ -17,6 +18,7 @@ from api.http.problems import Problem
 from api.http.reads import read
 from api.http.routers.media import SERVED, SHARE_TTL, signed
 from api.http.schemas import problems
+from api.http.web.i18n import load_catalogue
 from generation.templates import UnknownTemplate
 from projections import queries
 from projections.watcher import ProjectionBehind
@@ -24,7 +26,7 @@ from service.container import Service
 
 router = APIRouter(tags=["share"])
 STYLE = """<style>body{{margin:0;background:#111;color:#eee;font-family:sans-serif;text-align:center}}
-img{{max-width:100%;max-height:90vh;margin-top:2vh}}a{{color:#fbbf24}}</style>"""
+img{{max-width:100%;max-height:90vh;margin-top:2vh}}a{{color:#fbbf24}}.ai{{font-size:.8rem;color:#bbb}}</style>"""
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -39,7 +41,8 @@ PAGE = """<!doctype html>
 <meta name="twitter:title" content="{title}">
 <meta name="twitter:image" content="{image}">
 """ + STYLE + """
-</head><body><img src="{image}" alt="{title}"><p>{description}</p></body></html>
+</head><body><img src="{image}" alt="{title}"><p>{description}</p>
+<p class="ai"><span lang="en">{made_en}</span><br><span lang="hi">{made_hi}</span></p></body></html>
 """
 MISSING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -61,6 +64,13 @@ BEHIND = """<!doctype html>
 <p>The link was made a moment ago: reload the page in a few seconds.</p></body></html>
 """
 Token = Path(max_length=100)
+
+
+@cache
+def made_with_ai() -> dict[str, str]:
+    """The page's note that the image is AI-made, in English and Hindi (read once, from the studio's catalogue)."""
+    catalogue = load_catalogue()
+    return {"made_en": escape(catalogue["en"]["made_with_ai"]), "made_hi": escape(catalogue["hi"]["made_with_ai"])}
 
 
 def _wants_html(request: Request) -> bool:
@@ -109,7 +119,7 @@ async def share_page(request: Request, service: ServiceDep, token: str = Token) 
     except UnknownTemplate:  # a template retired since the image was made
         template = row["template_id"]
     html = PAGE.format(title=escape(title), description=escape(f"{template}, made in Creative Studio"),
-                       image=escape(f"{base}/s/{token}/image"), url=escape(f"{base}/s/{token}"))
+                       image=escape(f"{base}/s/{token}/image"), url=escape(f"{base}/s/{token}"), **made_with_ai())
     return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})
 
 

@@ -62,7 +62,8 @@ def get_statement(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
         generation = found.get(generation_id) if generation_id is not None else None
         named = None if generation is None else StatementGeneration(
             generation_id=generation["generation_id"], template_id=generation["template_id"],
-            text=subjects.text(generation["template_id"], generation["variables"]))
+            text=subjects.text(generation["template_id"], generation["variables"]),
+            image_deleted=generation["status"] == "completed" and not generation["image_url"])
         items.append(StatementLinePublic.model_validate({**row, "generation": named}))
     next_cursor = str(items[-1].position) if len(rows) > limit else None
     return Page[StatementLinePublic](items=items, next_cursor=next_cursor)

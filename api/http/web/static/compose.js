@@ -184,6 +184,14 @@ export function setupComposer({ api, i18n, config, onFinished }) {
       }), { link: { href: '#buy', text: t('buy_more') } });
       return;
     }
+    if (error.status === 422 && problem.code === 'text-refused' && problem.field) {
+      // Moderation: said in the learner's language from the problem's category, not its English detail.
+      const kind = i18n.has(`kind_${problem.category}`) ? t(`kind_${problem.category}`) : t('kind_other');
+      say(form, '', '');
+      const text = t('text_refused', { label: labelOf(form, problem.field), kind });
+      showErrors(form, [{ field: problem.field, text }], t('error_prefix'));
+      return;
+    }
     if (error.status === 422 && problem.field) {
       say(form, '', '');
       showErrors(form, [{ field: problem.field, text: fieldText(form, problem) }], t('error_prefix'));

@@ -1,4 +1,5 @@
-// The learner's images, newest first, loading more as they scroll; download, share and stop sharing.
+// The learner's images, newest first, loading more as they scroll; download, share, stop sharing, delete;
+// and a download of everything kept about the learner.
 
 import { ApiError, newKey } from './api.js';
 
@@ -58,7 +59,8 @@ export function setupGallery({ api, i18n, config, onChange }) {
     download.setAttribute('aria-label', `${t('download')}: ${alt}`);
     const share = button(t('share'), alt);
     const unshare = button(t('unshare'), alt);
-    actions.append(download, share, unshare);
+    const remove = button(t('delete_image'), alt);
+    actions.append(download, share, unshare, remove);
     const link = document.createElement('p');
     link.className = 'shot-link';
     body.append(title, meta, actions, link);
@@ -77,6 +79,7 @@ export function setupGallery({ api, i18n, config, onChange }) {
     shown(item.share_url);
     share.addEventListener('click', () => shareItem(item, alt, shown, share));
     unshare.addEventListener('click', () => unshareItem(item, shown, unshare, share));
+    remove.addEventListener('click', () => deleteItem(item, li, remove));
     return li;
   }
 
@@ -126,6 +129,40 @@ export function setupGallery({ api, i18n, config, onChange }) {
     }
   }
 
+  async function deleteItem(item, li, control) {
+    // Asked first: a deleted image cannot come back (its credits stay spent, as the statement says).
+    if (!window.confirm(t('delete_confirm'))) return;
+    control.disabled = true;
+    try {
+      const answer = await api.remove(`/v1/generations/${item.generation_id}`);
+      li.remove();
+      empty.hidden = list.children.length > 0;
+      tell(t('deleted'));
+      onChange(answer.position);
+    } catch (error) {
+      control.disabled = false;
+      failed(error);
+    }
+  }
+
+  async function exportData(control) {
+    control.disabled = true;
+    try {
+      const data = await api.get('/v1/me/export');
+      const file = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+      const anchor = document.createElement('a');
+      anchor.href = URL.createObjectURL(file);
+      anchor.download = `studio-export-${data.exported_at.slice(0, 10)}.json`;
+      anchor.click();
+      setTimeout(() => URL.revokeObjectURL(anchor.href), 1000);
+      tell(t('exported'));
+    } catch (error) {
+      failed(error);
+    } finally {
+      control.disabled = false;
+    }
+  }
+
   function failed(error) {
     if (!(error instanceof ApiError)) throw error;
     if (error.status === 401) return;
@@ -157,6 +194,8 @@ export function setupGallery({ api, i18n, config, onChange }) {
   }
 
   more.addEventListener('click', () => load());
+  const exporter = document.getElementById('export-data');
+  if (exporter) exporter.addEventListener('click', () => exportData(exporter));
   if ('IntersectionObserver' in window) {
     new IntersectionObserver((entries) => {
       if (entries.some((entry) => entry.isIntersecting) && cursor) load();

@@ -34,7 +34,8 @@ export function setupWallet({ api, i18n, config }) {
     if (about) {
       const template = config.templates[about.template_id];
       const name = template ? template.title : about.template_id;
-      const subject = about.text ? `${name}: ${about.text}` : name;
+      const text = about.image_deleted ? t('statement_image_deleted') : about.text;
+      const subject = text ? `${name}: ${text}` : name;
       const late = String(line.reference).endsWith(':late');
       const note = {
         HoldPlaced: late ? 'statement_charged_late' : null, HoldCaptured: 'statement_charged',
