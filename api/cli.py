@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
+from api.templates_cli import templates_app
 from ledger import Ledger
 from projections.audit.cli import Sources, audit_commands
 from service.settings.store import StartupError, describe_invalid
@@ -37,7 +38,7 @@ class _Commands(typer.Typer):
 def startup_problem(error: BaseException) -> str | None:
     """The one line for an error that stops a process at start-up (bad settings, policy or templates, an
     unreachable database); None for anything else, which keeps its traceback."""
-    from generation.templates import TemplateError
+    from generation.templates import TemplateError, UnknownTemplate
     from service.policy import PolicyError
     from service.settings.http import UnsafeSettings
 
@@ -46,6 +47,8 @@ def startup_problem(error: BaseException) -> str | None:
     if isinstance(error, UnsafeSettings):
         return f"refusing to start: {error}"
     if isinstance(error, StartupError | PolicyError | TemplateError):
+        return str(error)
+    if isinstance(error, UnknownTemplate):
         return str(error)
     return None
 
@@ -275,6 +278,7 @@ def kafka_init() -> None:
 
 
 app.add_typer(kafka_app, name="kafka")
+app.add_typer(templates_app, name="templates")
 
 
 @contextmanager

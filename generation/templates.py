@@ -6,8 +6,11 @@ import re
 import string
 import tomllib
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -21,6 +24,10 @@ NO_TEXT_NEGATIVE = "text, letters, watermark"
 
 
 UPLOAD_PREFIX = "upload:"  # an input image that is one of the learner's uploads, by id
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class TemplateError(ValueError):
@@ -263,22 +270,65 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return " ".join(text.format_map(values).split())
 
 
-class Catalog:
-    """Every template, by id."""
-
-    def __init__(self, templates: list[Template]) -> None:
-        self._templates = {t.id: t for t in templates}
+class TemplateCatalog(Protocol):
+    """What the API and the workers ask of the templates: those learners see now, and any version."""
 
     def all(self) -> list[Template]:
-        """Every template, in id order."""
-        return [self._templates[k] for k in sorted(self._templates)]
+        """Every template learners can pick now, in id order."""
+        ...
 
     def get(self, template_id: str) -> Template:
-        """The template ``template_id``, or ``UnknownTemplate``."""
-        try:
-            return self._templates[template_id]
-        except KeyError:
-            raise UnknownTemplate(f"no template {template_id!r}") from None
+        """The version of ``template_id`` in effect now; ``UnknownTemplate`` when there is none (or it is retired)."""
+        ...
+
+    def version(self, template_id: str, version: int) -> Template:
+        """That version of ``template_id``, retired or not; ``UnknownTemplate`` when it was never published."""
+        ...
+
+
+@dataclass(frozen=True)
+class Published:
+    """One published version of a template and when it takes effect (None: since always)."""
+
+    template: Template
+    effective_at: datetime | None = None
+
+
+class Catalog:
+    """Every template by id: its published versions, which one is in effect at a time, whether it is retired."""
+
+    def __init__(self, templates: list[Template], *, versions: dict[str, list[Published]] | None = None,
+                 retired: frozenset[str] = frozenset(), clock: Callable[[], datetime] = _now) -> None:
+        self._versions = {t.id: [Published(t)] for t in templates}
+        for template_id, published in (versions or {}).items():
+            self._versions[template_id] = sorted(published, key=lambda p: p.template.version)
+        self._retired = retired
+        self._clock = clock
+
+    def all(self) -> list[Template]:
+        """Every template learners can pick now, in id order."""
+        at = self._clock()
+        found = (self._in_effect(k, at) for k in sorted(self._versions) if k not in self._retired)
+        return [t for t in found if t is not None]
+
+    def get(self, template_id: str) -> Template:
+        """The version of ``template_id`` in effect now, or ``UnknownTemplate`` (also when it is retired)."""
+        found = None if template_id in self._retired else self._in_effect(template_id, self._clock())
+        if found is None:
+            raise UnknownTemplate(f"no template {template_id!r}")
+        return found
+
+    def version(self, template_id: str, version: int) -> Template:
+        """Version ``version`` of ``template_id``, retired or not, or ``UnknownTemplate``."""
+        for published in self._versions.get(template_id, ()):
+            if published.template.version == version:
+                return published.template
+        raise UnknownTemplate(f"no version {version} of template {template_id!r}")
+
+    def _in_effect(self, template_id: str, at: datetime) -> Template | None:
+        found = [p.template for p in self._versions.get(template_id, ())
+                 if p.effective_at is None or p.effective_at <= at]
+        return found[-1] if found else None
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -292,15 +342,45 @@ def load_template(path: Path) -> Template:
 def load_toml(path: Path, model: type[M], error: type[Exception], *, whole: str) -> M:
     """A TOML file read into ``model``; anything wrong raises ``error`` naming the file and each field
     (``whole`` names a problem of the document itself)."""
+    return validated(read_toml(path, error), model, error, whole=whole, where=str(path))
+
+
+def read_toml(path: Path, error: type[Exception]) -> dict[str, Any]:
+    """A TOML file's fields; ``error`` names the file when it cannot be read."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as problem:
         raise error(f"{path}: {problem}") from problem
+
+
+def validated(data: dict[str, Any], model: type[M], error: type[Exception], *, whole: str, where: str) -> M:
+    """``data`` read into ``model``; anything wrong raises ``error`` naming ``where`` and each field."""
     try:
         return model.model_validate(data)
     except ValidationError as invalid:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or whole}: {e['msg']}" for e in invalid.errors())
-        raise error(f"{path}: {problems}") from invalid
+        problems = "; ".join(f"{field_of(e['loc']) or whole}: {e['msg']}" for e in invalid.errors())
+        raise error(f"{where}: {problems}") from invalid
+
+
+def field_of(location: tuple[int | str, ...]) -> str:
+    """A validation error's location as a dotted field name (``variables.0.max_length``)."""
+    return ".".join(map(str, location))
+
+
+def parse_template(fields: dict[str, Any], *, where: str) -> Template:
+    """A template from its fields (a catalogue file's, or the same as JSON); ``TemplateError`` names
+    ``where`` and each field. The one parser of a template, for files, imports and the admin API."""
+    return validated(fields, Template, TemplateError, whole="template", where=where)
+
+
+def template_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """A template's fields as the ledger keeps them: everything but ``version``, which the ledger numbers."""
+    return {k: v for k, v in fields.items() if k != "version"}
+
+
+def at_version(fields: dict[str, Any], version: int, *, where: str) -> Template:
+    """The template of stored ``fields`` as published version ``version``."""
+    return parse_template({**template_fields(fields), "version": version}, where=where)
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

@@ -30,8 +30,9 @@ class Template(Aggregate):
     """One template's drafts and published versions, with who changed it and why."""
 
     class Event(Aggregate.Event):
-        """A template event: who made the change and why, and the hash of the template's previous event."""
+        """A template event: which template, who made the change and why, and the hash of its previous event."""
 
+        template_id: str
         by: str
         reason: str
         prev_hash: str
@@ -163,7 +164,8 @@ class Template(Aggregate):
         return found[-1] if found else None
 
     def _trigger(self, event_class: type[Aggregate.Event], at: datetime, **fields: Any) -> None:
-        self.trigger_event(event_class, timestamp=at, prev_hash=self.last_hash, **fields)
+        self.trigger_event(event_class, timestamp=at, template_id=self.template_id, prev_hash=self.last_hash,
+                           **fields)
 
 
 def check_change(by: str, reason: str) -> None:

@@ -8,11 +8,12 @@ from projections.generations import Gallery, Generations
 from projections.journal import Journal
 from projections.projector import ConcurrentProjector, Projector
 from projections.statement import WalletStatement
+from projections.templates import Templates
 
 
 def all_projections() -> list[Projection]:
     """Every projection, in the order they are applied."""
-    return [WalletBalances(), WalletStatement(), Generations(), Gallery(), Journal()]
+    return [Templates(), WalletBalances(), WalletStatement(), Generations(), Gallery(), Journal()]
 
 
 __all__ = ["ConcurrentProjector", "Projection", "Projector", "all_projections"]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from generation.ports import ImageStore
-from generation.templates import Catalog
+from generation.templates import TemplateCatalog
 from ledger import Ledger
 from projections import Projector
 from projections.watcher import Watcher
@@ -44,7 +44,7 @@ class Service:
     ledger: Ledger
     engine: Engine
     projector: Projector
-    catalog: Catalog
+    catalog: TemplateCatalog
     policy: Policy
     watcher: Watcher
     health: Health
@@ -74,6 +74,8 @@ class Service:
         same settings run each once between them, and a standby takes over when the leader goes."""
         self.projector.setup()
         self.idempotency.setup()
+        if hasattr(self.catalog, "start"):  # the stored catalog: reread the templates as they are published
+            self.catalog.start()
         self.metrics.gauges(self.health.gauges)
         parts: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
         if self.api.run_projector:
@@ -107,6 +109,8 @@ class Service:
                     part.stop()
             self._stop_projector()
         self.watcher.stop()
+        if hasattr(self.catalog, "stop"):
+            self.catalog.stop()
         self.ledger.close()
         self.engine.dispose()
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, RowMapping
 
 from generation.fetch import FetchRefused
 from generation.ports import UploadInfo
-from generation.templates import UPLOAD_PREFIX, Catalog, VariableError
+from generation.templates import UPLOAD_PREFIX, TemplateCatalog, VariableError
 from ledger import GenerationNotFound, Ledger
 from projections import queries
 from service.commands import Run, direct
@@ -53,7 +53,7 @@ class Requested:
     repeated: bool
 
 
-def request_generation(ledger: Ledger, catalog: Catalog, photos: Photos, request: GenerationRequest, *,
+def request_generation(ledger: Ledger, catalog: TemplateCatalog, photos: Photos, request: GenerationRequest, *,
                        at: datetime, hold_ttl: timedelta, run: Run = direct) -> Requested:
     """Hold the template's cost and record the request; ``UnknownTemplate``, ``VariableError`` (naming the
     field) or a ledger error (``InsufficientCredits``) when it cannot be."""

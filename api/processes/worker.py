@@ -1,4 +1,5 @@
-"""`studio-ledger worker`: one member of the generation workers' consumer group (no database)."""
+"""`studio-ledger worker`: one member of the generation workers' consumer group (it reads the templates
+projection for the template versions it renders, and writes no database)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ def run_worker(prepare: Callable[[FastStream], object] | None = None) -> None:
     """Run one generation worker until SIGINT or SIGTERM (settings and templates checked first);
     ``prepare`` sees the app before it starts (the command line hangs its probes on it)."""
     log_to_stderr()
-    settings = Settings().generation
-    handler = build_handler(settings)
+    whole = Settings()
+    settings = whole.generation
+    handler = build_handler(whole)
+    start = getattr(handler.catalog, "start", None)
+    if start is not None:  # reread the templates as they are published
+        start()
     log.info("worker in group %s on %s: %d templates, provider %s, store %s", settings.worker_group,
              settings.generation_requested_topic, len(handler.catalog.all()), settings.image_provider,
              settings.image_store)
