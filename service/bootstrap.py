@@ -21,6 +21,7 @@ from generation.templates import Catalog, TemplateCatalog, TemplateError, load_c
 from ledger import Ledger
 from projections import Projector, all_projections
 from projections.db import make_engine
+from projections.descriptions import Subjects
 from projections.watcher import Watcher
 from service.auth import TokenVerifier
 from service.container import Service
@@ -62,7 +63,8 @@ def build_read_engine(settings: Settings | None = None, **options: Any) -> Engin
 def build_projector(settings: Settings | None = None, *, ledger: Ledger | None = None) -> Projector:
     """Every projection over the ledger, writing to the read database, its tables created."""
     settings = settings or Settings()
-    projector = Projector(ledger or build_ledger(settings), build_read_engine(settings), all_projections())
+    earlier = Subjects.from_templates(load_catalog(settings.generation.templates_dir).all())
+    projector = Projector(ledger or build_ledger(settings), build_read_engine(settings), all_projections(earlier))
     projector.setup()
     return projector
 
@@ -88,7 +90,7 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
         catalog = stored_catalog(ledger, engine, files, media, clock)
     assert catalog is not None
     images = image_store or build_image_store(media)
-    projector = Projector(ledger, engine, all_projections())
+    projector = Projector(ledger, engine, all_projections(Subjects.from_templates((files or catalog).all())))
     watcher = Watcher(projector, engine, lambda: ledger.recorder.max_notification_id() or 0, api)
     kafka = settings.messaging if api.dispatch == "kafka" else None
     health = Health(ledger, engine, watcher.projected, api.ready_max_lag,

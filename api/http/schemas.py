@@ -109,6 +109,7 @@ class StatementGeneration(BaseModel):
 
     generation_id: UUID
     template_id: str
+    template_version: int = Field(description="the template version that made it (its words name the line)")
     text: str = Field(description='the main text the learner gave, shortened: "Intro to SQL"')
 
 
@@ -183,6 +184,8 @@ class GalleryItemPublic(BaseModel):
 
     generation_id: UUID
     template_id: str
+    template_version: int | None = Field(default=None, description="the template version that made the image")
+    template_title: str = Field(default="", description="that version's title (a later version changes it not)")
     title: str
     image_url: str
     thumbnail_url: str | None
