@@ -154,12 +154,14 @@ def serve(host: str = typer.Option("", help="Address to listen on (default: STUD
 
 @app.command()
 def token(user_id: str, admin: bool = typer.Option(False, help="Give the token the admin role."),
+          templates: bool = typer.Option(False, help="Give the token the templates role (templates only)."),
           ttl_minutes: int = typer.Option(0, help="Lifetime in minutes (0: STUDIO_TOKEN_TTL_MINUTES).")) -> None:
     """Print a bearer token for USER_ID (embedded default only)."""
     from api.processes.serve import token as make_token
 
+    roles = (*(("admin",) if admin else ()), *(("templates",) if templates else ()))
     try:
-        typer.echo(make_token(user_id, ("admin",) if admin else (), ttl_minutes or None))
+        typer.echo(make_token(user_id, roles, ttl_minutes or None))
     except ValidationError:
         raise  # bad settings: the one line of startup_problem
     except (PermissionError, ValueError) as error:

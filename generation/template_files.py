@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from generation.templates import Template, TemplateError, parse_template, read_toml
+from generation.templates import Template, TemplateError, parse_template
+from generation.tomlfile import read_toml
 
 BARE_KEY = re.compile(r"^[A-Za-z0-9_]+$")  # the shipped files quote keys with a hyphen
 

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import re
 import string
-import tomllib
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from generation.layout import Layout
+from generation.tomlfile import field_of, read_toml
 
 CATALOG_DIR = Path(__file__).with_name("catalog")
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+FIELD_FIRST = re.compile(r"^([a-z_]+(?:\.[a-z0-9_]+)*): (.*)$", re.DOTALL)  # "layout.styles: ..." names its field
 NO_TEXT = "artwork only, no text, no letters, no words"  # our compositor sets the text, crisp and spelt right
 NO_TEXT_NEGATIVE = "text, letters, watermark"
 
@@ -31,7 +32,12 @@ def _now() -> datetime:
 
 
 class TemplateError(ValueError):
-    """A template file that cannot be read or does not validate; names the file and the field."""
+    """A template file that cannot be read or does not validate; names the file and the field, and keeps
+    each (field, message) in ``problems``."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [("template", message)]
 
 
 class UnknownTemplate(LookupError):
@@ -152,13 +158,13 @@ class Template(_Strict):
     def _placeholders_are_declared(self) -> Template:
         names = [v.name for v in self.variables]
         if len(names) != len(set(names)):
-            raise ValueError(f"variable names must be unique, got {names}")
-        for text in (self.prompt, self.negative_prompt, self.caption):
-            for used in placeholders(text):
+            raise ValueError(f"variables: names must be unique, got {names}")
+        for field in ("prompt", "negative_prompt", "caption"):
+            for used in placeholders(getattr(self, field)):
                 if used not in names:
-                    raise ValueError(f"placeholder {{{used}}} is not a declared variable")
+                    raise ValueError(f"{field}: placeholder {{{used}}} is not a declared variable")
         if any(not COLOR.match(c) for c in self.palette):
-            raise ValueError(f"palette colours must look like #1a2b3c, got {list(self.palette)}")
+            raise ValueError(f"palette: colours must look like #1a2b3c, got {list(self.palette)}")
         for lang, words in self.translations.items():
             unknown = sorted(set(words.labels) - set(names))
             if unknown:
@@ -185,25 +191,26 @@ class Template(_Strict):
 
     def _layout_fits_variables(self) -> None:
         by_name = {v.name: v for v in self.variables}
-        for slot in self.layout.slots or ():
-            for text in (slot.text, *slot.translations.values()):
+        for i, slot in enumerate(self.layout.slots or ()):
+            for where, text in (("text", slot.text), *((f"translations.{k}", v) for k, v in slot.translations.items())):
                 for used in placeholders(text):
                     if used not in by_name and used != "caption":
-                        raise ValueError(f"layout slot {slot.name}: placeholder {{{used}}} is not a declared variable")
+                        raise ValueError(f"layout.slots.{i}.{where}: placeholder {{{used}}} of slot {slot.name} "
+                                         "is not a declared variable")
         style = self.layout.style_variable
         if style is not None:
             if style not in by_name or by_name[style].type != "choice":
-                raise ValueError(f"layout.style_variable {style!r} must name a choice variable")
+                raise ValueError(f"layout.style_variable: {style!r} must name a choice variable")
             unmapped = [c for c in by_name[style].choices if c not in self.layout.styles]
             if unmapped:
-                raise ValueError(f"layout.styles has no art style for the choice(s) {unmapped} of {style}")
+                raise ValueError(f"layout.styles: no art style for the choice(s) {unmapped} of {style}")
         for choice, tint in self.layout.tints.items():
             if not COLOR.match(tint) or style is None or choice not in by_name[style].choices:
                 raise ValueError(f"layout.tints: {choice!r} = {tint!r} must map a choice of the style variable "
                                  f"to a colour like #1a2b3c")
         color = self.layout.color_variable
         if color is not None and (color not in by_name or by_name[color].type != "color"):
-            raise ValueError(f"layout.color_variable {color!r} must name a colour variable")
+            raise ValueError(f"layout.color_variable: {color!r} must name a colour variable")
 
     def validate_variables(self, variables: dict[str, Any], input_image: str | None) -> dict[str, str]:
         """The cleaned variables, or ``VariableError`` for the first one (or the input image) that does not fit."""
@@ -331,46 +338,28 @@ class Catalog:
         return found[-1] if found else None
 
 
-M = TypeVar("M", bound=BaseModel)
+def parse_template(fields: dict[str, Any], *, where: str) -> Template:
+    """A template from its fields (a catalogue file's, or the same as JSON); ``TemplateError`` names
+    ``where`` and each field. The one parser of a template, for files, imports and the admin API."""
+    try:
+        return Template.model_validate(fields)
+    except ValidationError as invalid:
+        found = [named_problem(field_of(e["loc"]), e["msg"]) for e in invalid.errors()]
+        raise TemplateError(f"{where}: " + "; ".join(f"{f}: {m}" for f, m in found), found) from invalid
+
+
+def named_problem(field: str, message: str) -> tuple[str, str]:
+    """A validation problem as (field, message): a rule over several fields names its field first."""
+    message = message.removeprefix("Value error, ")
+    named = FIELD_FIRST.match(message)
+    if not field and named:
+        return named.group(1), named.group(2)
+    return field or "template", message
 
 
 def load_template(path: Path) -> Template:
     """Read and validate one template file; ``TemplateError`` names the file and the field."""
-    return load_toml(path, Template, TemplateError, whole="template")
-
-
-def load_toml(path: Path, model: type[M], error: type[Exception], *, whole: str) -> M:
-    """A TOML file read into ``model``; anything wrong raises ``error`` naming the file and each field
-    (``whole`` names a problem of the document itself)."""
-    return validated(read_toml(path, error), model, error, whole=whole, where=str(path))
-
-
-def read_toml(path: Path, error: type[Exception]) -> dict[str, Any]:
-    """A TOML file's fields; ``error`` names the file when it cannot be read."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as problem:
-        raise error(f"{path}: {problem}") from problem
-
-
-def validated(data: dict[str, Any], model: type[M], error: type[Exception], *, whole: str, where: str) -> M:
-    """``data`` read into ``model``; anything wrong raises ``error`` naming ``where`` and each field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as invalid:
-        problems = "; ".join(f"{field_of(e['loc']) or whole}: {e['msg']}" for e in invalid.errors())
-        raise error(f"{where}: {problems}") from invalid
-
-
-def field_of(location: tuple[int | str, ...]) -> str:
-    """A validation error's location as a dotted field name (``variables.0.max_length``)."""
-    return ".".join(map(str, location))
-
-
-def parse_template(fields: dict[str, Any], *, where: str) -> Template:
-    """A template from its fields (a catalogue file's, or the same as JSON); ``TemplateError`` names
-    ``where`` and each field. The one parser of a template, for files, imports and the admin API."""
-    return validated(fields, Template, TemplateError, whole="template", where=where)
+    return parse_template(read_toml(path, TemplateError), where=str(path))
 
 
 def template_fields(fields: dict[str, Any]) -> dict[str, Any]:

@@ -4,14 +4,16 @@ fields, from the template events; what the catalog of every API replica and work
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Connection, Integer, String, Table, Text, select, update
+from sqlalchemy import JSON, BigInteger, Column, Connection, Integer, String, Table, Text, case, func, select, update
 
 from ledger.store.follow import Stored
 from ledger.template import Template, TemplateStatus
 from projections.base import Write
 from projections.db import UTCDateTime, metadata, tracking
+from projections.generations import generations
 
 templates = Table(
     "templates",
@@ -89,3 +91,21 @@ def catalog_rows(conn: Connection) -> tuple[int, list[dict[str, Any]], list[dict
 def projected_position(conn: Connection) -> int:
     """How far the templates projection has reached."""
     return int(conn.execute(select(tracking.c.position).where(tracking.c.name == Templates.name)).scalar() or 0)
+
+
+def template_usage(conn: Connection, since: datetime) -> dict[str, dict[str, int]]:
+    """Per template, since ``since``: generations requested, those that failed, and the credits captured."""
+    query = (select(generations.c.template_id, func.count(),
+                    func.sum(case((generations.c.status == "failed", 1), else_=0)),
+                    func.coalesce(func.sum(generations.c.captured), 0))
+             .where(generations.c.requested_at >= since).group_by(generations.c.template_id))
+    return {template_id: {"generations": int(n), "failed": int(failed or 0), "credits": int(spent)}
+            for template_id, n, failed, spent in conn.execute(query)}
+
+
+def template_rows(conn: Connection, template_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """One template's row and its published versions, oldest first."""
+    row = conn.execute(select(templates).where(templates.c.template_id == template_id)).mappings().first()
+    versions = conn.execute(select(template_versions).where(template_versions.c.template_id == template_id)
+                            .order_by(template_versions.c.version)).mappings().all()
+    return (dict(row) if row else None), [dict(v) for v in versions]

@@ -57,3 +57,14 @@ class RejectedMessage(ServiceError, ValueError):
     """A well-formed inbound message that the credit policy refuses; ``code`` names the reason."""
 
     code = "rejected"
+
+
+class TemplateRefused(ServiceError, ValueError):
+    """A template draft or publication refused; ``problems`` names each field and what is wrong with it."""
+
+    code = "invalid-template"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in problems))
+        self.problems = problems
+        self.field = problems[0][0] if problems else "body"

@@ -26,6 +26,7 @@ from api.http.routers import (
     media,
     previews,
     share_page,
+    templates_admin,
     uploads,
     wallet,
     webhooks,
@@ -71,8 +72,8 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     app.state.previews = Previews()
     problems.install(app)
     docs.install(app)
-    for module in (catalog, previews, wallet, generations, uploads, share_page, media, webhooks, admin, config, dev,
-                   health):
+    for module in (catalog, previews, wallet, generations, uploads, share_page, media, webhooks, admin,
+                   templates_admin, config, dev, health):
         app.include_router(module.router)
     page.install(app, service)
 

@@ -20,6 +20,7 @@ from service.errors import (
     InvalidIdempotencyKey,
     RejectedMessage,
     ServiceError,
+    TemplateRefused,
     UploadQuotaExceeded,
     UploadRefused,
     WalletNotFound,
@@ -57,6 +58,7 @@ _LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific fi
     (errors.GenerationNotFound, 404, "Not found"),
     (errors.UnknownReference, 404, "Not found"),
     (errors.HoldNotFound, 404, "Not found"),
+    (errors.TemplateNotFound, 404, "Not found"),
     (errors.InvalidAmount, 422, "Invalid amount"),
     (errors.CaptureExceedsHold, 422, "Invalid amount"),
     (errors.InvalidCommand, 422, "Invalid request"),
@@ -90,6 +92,9 @@ def translate(error: Exception) -> Problem:
         return Problem(409, "position-not-reached", "Unknown ledger position", str(error))
     if isinstance(error, InvalidIdempotencyKey):
         return Problem(422, error.code, "Invalid Idempotency-Key", str(error), field="header.Idempotency-Key")
+    if isinstance(error, TemplateRefused):
+        return Problem(422, error.code, "Invalid template", str(error), field=error.field,
+                       errors=[{"field": f, "message": m} for f, m in error.problems])
     if isinstance(error, UploadRefused):
         return Problem(422, error.code, "Invalid upload", str(error), field="file")
     if isinstance(error, UploadQuotaExceeded):

@@ -294,7 +294,8 @@ class DevTokenCreate(_In):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"user_id": "alice", "role": None}]})
     user_id: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
-    role: Literal["user", "admin"] | None = Field(default=None, description="admin opens /v1/admin")
+    role: Literal["user", "admin", "templates"] | None = Field(
+        default=None, description="admin opens /v1/admin; templates opens /v1/admin/templates only")
 
 
 class DevToken(BaseModel):

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from generation.templates import CATALOG_DIR, UnknownTemplate, load_catalog, read_toml, template_fields
+from generation.templates import CATALOG_DIR, UnknownTemplate, load_catalog, template_fields
+from generation.tomlfile import read_toml
 from ledger import Ledger
 from projections import Projector, all_projections
 from projections.db import make_engine

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from generation.templates import CATALOG_DIR, read_toml, template_fields
+from generation.templates import CATALOG_DIR, template_fields
+from generation.tomlfile import read_toml
 from ledger import Ledger, Money
 from projections import Projector, all_projections
 from projections.generations import gallery

@@ -18,9 +18,9 @@ from generation.templates import (
     Published,
     UnknownTemplate,
     at_version,
-    read_toml,
     template_fields,
 )
+from generation.tomlfile import read_toml
 from tests.unit.test_worker import CountingModel, requested
 
 pytestmark = pytest.mark.unit
