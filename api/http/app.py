@@ -32,6 +32,7 @@ from api.http.routers import (
     webhooks,
 )
 from api.http.web import page
+from api.http.web.console import install_console
 from service.container import Service
 from service.metrics import Metrics
 
@@ -76,6 +77,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
                    templates_admin, config, dev, health):
         app.include_router(module.router)
     page.install(app, service)
+    install_console(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
