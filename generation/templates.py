@@ -153,6 +153,8 @@ class Template(_Strict):
     model: ModelSpec
     layout: Layout = Layout()
     translations: dict[str, TemplateWords] = {}  # by language code: what the studio page shows in it
+    featured: bool = False  # shown first in its category
+    sort_order: int = Field(default=0, ge=0, le=1000)  # its place in its category, lower first
 
     @model_validator(mode="after")
     def _placeholders_are_declared(self) -> Template:

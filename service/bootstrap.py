@@ -140,7 +140,7 @@ def stored_catalog(ledger: Ledger, engine: Engine, files: Catalog, media: Genera
     from service.templates import LiveCatalog, import_new
 
     folder = media.templates_dir or CATALOG_DIR
-    return LiveCatalog(engine, seed=files, interval=media.template_refresh_s,
+    return LiveCatalog(engine, seed=files, interval=media.template_refresh_s, clock=clock,
                        importer=lambda: import_new(ledger, folder, at=clock()))
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from generation.template_files import read_folder, to_toml
 from generation.templates import (
@@ -145,7 +146,10 @@ class LiveCatalog:
         if self.importer is not None:
             self.seeded = max(self.seeded, self.importer())
             self._position = -1
-        self.refresh()
+        try:
+            self.refresh()
+        except SQLAlchemyError as error:  # a worker whose read database is not up yet: the files until it is
+            log.warning("the templates projection cannot be read yet (%s): serving the catalogue files", error)
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="template-catalog", daemon=True)
         self._thread.start()
@@ -161,8 +165,8 @@ class LiveCatalog:
         while not self._stop.wait(self.interval):
             try:
                 self.refresh()
-            except Exception:  # a read database that is away for a moment: keep the catalog we have
-                log.warning("could not refresh the template catalog", exc_info=True)
+            except Exception as error:  # a read database away for a moment: keep the catalog we have
+                log.warning("could not refresh the template catalog: %s", error)
 
     def _build(self, rows: list[dict[str, Any]], versions: list[dict[str, Any]], position: int) -> Catalog:
         published: dict[str, list[Published]] = {}

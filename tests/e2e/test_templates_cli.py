@@ -65,3 +65,16 @@ def test_a_bad_file_is_refused_in_one_line_naming_it_and_the_field_before_anythi
     line = startup_problem(done.exception)  # what the command line prints before exiting 2
     assert line is not None and line.endswith("social-tip.toml: cost: Input should be greater than 0")
     assert run("templates", "import", str(CATALOG_DIR)).count("version 1") == 13  # nothing was written before
+
+
+def test_audit_verify_replays_the_imported_templates_and_the_journal_shows_who_changed_them(store: Path) -> None:
+    run("templates", "import", str(CATALOG_DIR))
+    run("projections", "rebuild")
+    verified = CliRunner().invoke(app, ["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert verified.output.startswith("OK: 26 events")
+    journal = run("audit", "journal", "--format", "csv")
+    published = [line for line in journal.splitlines() if ",TemplatePublished," in line]
+    assert len(published) == 13
+    assert any("template:poster-webinar,0,0,,TemplatePublished v1 by studio-ledger templates import: imported "
+               "from poster-webinar.toml" in line for line in published)

@@ -140,3 +140,29 @@ def test_the_first_start_imports_the_shipped_catalogue_once_and_serves_it_before
     assert app.recorder.max_notification_id() == head + 1  # the second start imported nothing
 
 
+
+
+def test_a_kafka_worker_reads_every_version_from_the_read_database(tmp_path: Path) -> None:
+    from service.bootstrap import build_handler, build_ledger, build_projector
+    from service.settings import GenerationSettings, Settings, StoreSettings
+
+    settings = Settings(store=StoreSettings(store="sqlite", data_dir=tmp_path),
+                        generation=GenerationSettings(data_dir=tmp_path))
+    ledger = build_ledger(settings)
+    try:
+        ledger.draft_template(template_id="diwali-offer", spec=DIWALI, by="asha", reason="festival", at=NOW)
+        ledger.publish_template(template_id="diwali-offer", by="asha", reason="approved", at=NOW)
+        projector = build_projector(settings, ledger=ledger)
+        projector.catch_up()
+        handler = build_handler(settings)
+        catalog = handler.catalog
+        assert isinstance(catalog, LiveCatalog)
+        catalog.start()
+        try:
+            assert catalog.version("diwali-offer", 1).title == "Diwali offer"
+            assert catalog.get("poster-webinar").title == "Webinar poster"  # not in the store: from the files
+        finally:
+            catalog.stop()
+            projector.engine.dispose()
+    finally:
+        ledger.close()

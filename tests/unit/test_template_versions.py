@@ -77,3 +77,13 @@ async def test_the_worker_renders_the_version_the_generation_names_not_the_newes
     assert done.finished_at and not hasattr(done, "reason"), done
     assert model.prompts and "festive" not in model.prompts[0]
     assert model.prompts[0].startswith(V1.render(envelope["payload"]["variables"]).text.split(",")[0])
+
+
+def test_featured_templates_come_first_in_their_category_then_by_their_sort_order() -> None:
+    from api.http.web.page import by_category
+
+    plain = at_version({**BANNER, "id": "a-plain"}, 1, where="a")
+    ordered = at_version({**BANNER, "id": "b-ordered", "sort_order": 1}, 1, where="b")
+    featured = at_version({**BANNER, "id": "c-featured", "featured": True, "sort_order": 5}, 1, where="c")
+    [(category, teasers)] = by_category([plain, ordered, featured])
+    assert category == "teaser" and [t.id for t in teasers] == ["c-featured", "a-plain", "b-ordered"]
