@@ -184,6 +184,9 @@ def test_reads_wait_for_the_projection_and_say_when_it_is_behind(client: TestCli
     position = buy(client)
     beyond = client.get(f"/v1/wallet?min_position={position + 1000}", headers=ALICE)
     assert beyond.status_code == 409 and beyond.json()["type"].endswith(":position-not-reached")
+    # The projector is running (on PostgreSQL it starts once its replica takes the lock): stopping it now
+    # leaves the next purchase unprojected.
+    assert client.get(f"/v1/wallet?min_position={position}", headers=ALICE).status_code == 200
     service.projector.stop()
     service.api.read_wait_ms = 200
     late = buy(client)
