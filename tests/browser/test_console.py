@@ -82,6 +82,7 @@ def test_an_operator_creates_previews_publishes_edits_retires_and_restores_a_tem
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("status")).to_have_text("Draft saved.")
     expect(page.get_by_role("img", name=f"Preview of {template_id} in flat, English")).to_be_visible()
+    expect(page.get_by_text("Not published yet: every field is new.")).to_be_visible()
     page.get_by_label("Language of the sample").select_option("hi")
     expect(page.get_by_role("img", name=f"Preview of {template_id} in flat, हिन्दी")).to_be_visible()
     screenshot(page, "desktop-console-edit-en", full_page=True)

@@ -95,6 +95,7 @@ function statusText(status) {
 }
 
 async function loadList() {
+  notify('');
   const templates = await api.get('/v1/admin/templates');
   const rows = templates.map((template) => {
     const row = document.createElement('tr');
@@ -171,6 +172,12 @@ function flatten(value, prefix = '', out = {}) {
 }
 
 function showDiff(published, draft) {
+  $('not-published').hidden = Boolean(published);
+  if (!published) {
+    $('diff').hidden = true;
+    $('no-changes').hidden = true;
+    return;
+  }
   const before = flatten(published || {});
   const after = flatten(draft || {});
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
