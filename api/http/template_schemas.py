@@ -57,8 +57,6 @@ class TemplateChange(_In):
 class TemplatePublish(TemplateChange):
     """Publish the draft, now or from a later instant (requests before it keep the current version)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"reason": "Diwali offer approved", "effective_at": None}]})
     effective_at: AwareDatetime | None = Field(default=None, description="when the version takes effect "
                                                "(default: now); not in the past")
 
