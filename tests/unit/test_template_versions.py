@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
@@ -87,3 +88,35 @@ def test_featured_templates_come_first_in_their_category_then_by_their_sort_orde
     featured = at_version({**BANNER, "id": "c-featured", "featured": True, "sort_order": 5}, 1, where="c")
     [(category, teasers)] = by_category([plain, ordered, featured])
     assert category == "teaser" and [t.id for t in teasers] == ["c-featured", "a-plain", "b-ordered"]
+
+
+class Named:
+    """A model that answers with the provider and model id it was asked for."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.asked: list[str] = []
+
+    async def generate(self, request: ImageRequest) -> ImageResult:
+        self.asked.append(f"{request.model.provider}:{request.model.model_id}")
+        return ImageResult(b"png", "image/png", self.name, request.model.model_id, seed=1)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_template_whose_provider_is_not_enabled_goes_to_its_first_enabled_alternative() -> None:
+    import dataclasses
+
+    from generation.errors import ConfigError
+    from generation.models.router import ModelRouter
+    from generation.samples import request as sample_request
+
+    spec = V1.model.model_copy(update={"provider": "openai", "model_id": "gpt-image-1",
+                                       "alternatives": {"stability": "sd3", "huggingface": "flux", "local": "art"}})
+    ask = dataclasses.replace(sample_request(V1, {"event": "E", "date": "D"}, uuid4()), model=spec)
+    hugging, local = Named("huggingface"), Named("local")
+    assert (await ModelRouter({"huggingface": hugging, "local": local}).generate(ask)).model == "flux"
+    assert hugging.asked == ["huggingface:flux"] and local.asked == []
+    with pytest.raises(ConfigError, match="nor any of its alternatives"):
+        await ModelRouter({"replicate": local}).generate(ask)
