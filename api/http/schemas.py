@@ -110,6 +110,8 @@ class StatementGeneration(BaseModel):
     generation_id: UUID
     template_id: str
     template_version: int = Field(description="the template version that made it (its words name the line)")
+    template_titles: dict[str, str] = Field(default_factory=dict, description="that version's title by "
+                                            'language: {"en": "Webinar poster", "hi": "वेबिनार पोस्टर"}')
     text: str = Field(description='the main text the learner gave, shortened: "Intro to SQL"')
 
 
@@ -186,6 +188,8 @@ class GalleryItemPublic(BaseModel):
     template_id: str
     template_version: int | None = Field(default=None, description="the template version that made the image")
     template_title: str = Field(default="", description="that version's title (a later version changes it not)")
+    template_titles: dict[str, str] | None = Field(default=None, description="that version's title in the other "
+                                                   "languages it has, by language")
     title: str
     image_url: str
     thumbnail_url: str | None

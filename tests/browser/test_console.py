@@ -148,3 +148,35 @@ def test_a_token_without_the_templates_role_is_told_so(page: Page, studio: Studi
     page.goto(f"{studio.base}/admin#token={studio.token('learner')}")
     expect(page.get_by_role("alert")).to_contain_text("needs the templates or admin role")
     expect(page.get_by_role("textbox", name="Token")).to_be_visible()
+
+
+def operate(studio: Studio, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {operator_token()}", "Idempotency-Key": os.urandom(8).hex()}
+    answer = httpx.request(method, studio.base + path, headers=headers, timeout=30, **kwargs)
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def publish_version(studio: Studio, template_id: str, title: str, hindi: str) -> None:
+    translations = {"hi": {"title": hindi, "description": "त्योहार का पोस्टर।"}}
+    fields = {**WEBINAR, "id": template_id, "title": title, "translations": translations}
+    operate(studio, "PUT", f"/v1/admin/templates/{template_id}?reason=festival", json=fields)
+    operate(studio, "POST", f"/v1/admin/templates/{template_id}/publish", json={"reason": "approved"})
+
+
+def test_an_image_keeps_the_words_of_its_template_version_after_a_rename(page: Page, studio: Studio) -> None:
+    template_id, user = f"diwali-{os.urandom(3).hex()}", f"meera-{os.urandom(2).hex()}"
+    publish_version(studio, template_id, "Diwali offer", "दिवाली ऑफ़र")
+    eventually(lambda: template_id in studio_titles(studio))
+    assert studio.api("POST", "/v1/dev/purchase", user, json={"pack_id": "starter"}).status_code == 200
+    made = studio.api("POST", "/v1/generations", user, json={
+        "template_id": template_id, "variables": {"topic": "Flat 40% off", "time": "till Sunday"}})
+    assert made.status_code == 202, made.text
+    generation = made.json()["generation_id"]
+    eventually(lambda: studio.api("GET", f"/v1/generations/{generation}", user).json()["status"] == "completed")
+    publish_version(studio, template_id, "Diwali mega offer", "दिवाली मेगा ऑफ़र")
+    eventually(lambda: studio_titles(studio).get(template_id) == "Diwali mega offer")
+    page.goto(f"{studio.base}/?lang=hi#token={studio.token(user)}")
+    expect(page.locator(f'#gallery-list > li[data-id="{generation}"] .shot-meta')).to_contain_text("दिवाली ऑफ़र")
+    page.goto(f"{studio.base}/?lang=en")
+    expect(page.locator(f'#gallery-list > li[data-id="{generation}"] .shot-meta')).to_contain_text("Diwali offer ·")

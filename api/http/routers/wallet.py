@@ -59,7 +59,8 @@ def get_statement(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
         generation = found.get(generation_id) if generation_id is not None else None
         named = None if generation is None else StatementGeneration(
             generation_id=generation["generation_id"], template_id=generation["template_id"],
-            template_version=generation["template_version"], text=learners_text(service, generation))
+            template_version=generation["template_version"], text=learners_text(service, generation),
+            template_titles=version_titles(service, generation))
         items.append(StatementLinePublic.model_validate({**row, "generation": named}))
     next_cursor = str(items[-1].position) if len(rows) > limit else None
     return Page[StatementLinePublic](items=items, next_cursor=next_cursor)
@@ -72,6 +73,15 @@ def learners_text(service: Any, generation: Any) -> str:
     except UnknownTemplate:  # a version the ledger never published: its first text will do
         made_by = []
     return Subjects.from_templates(made_by).text(generation["template_id"], generation["variables"])
+
+
+def version_titles(service: Any, generation: Any) -> dict[str, str]:
+    """The title of the template version that made a generation, in each language it has ({} if unknown)."""
+    try:
+        template = service.catalog.version(generation["template_id"], generation["template_version"])
+    except UnknownTemplate:
+        return {}
+    return {"en": template.title, **{lang: words.title for lang, words in template.translations.items()}}
 
 
 def about_generation(row: Any) -> UUID | None:
