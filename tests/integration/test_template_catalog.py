@@ -166,3 +166,23 @@ def test_a_kafka_worker_reads_every_version_from_the_read_database(tmp_path: Pat
             projector.engine.dispose()
     finally:
         ledger.close()
+
+
+def test_audit_verify_compares_the_templates_table_with_the_replay(app: Ledger, projector: Projector,  # noqa: F811
+                                                                   read_engine: Engine) -> None:  # noqa: F811
+    from sqlalchemy import update
+
+    from projections.audit.diff import ProjectionDiff
+    from projections.audit.verify import run_verify
+
+    import_folder(app, CATALOG_DIR, at=NOW)
+    app.retire_template(template_id="teaser-trailer", by="ops", reason="old", at=NOW)
+    projector.catch_up()
+    clean = run_verify(app, projections=ProjectionDiff(read_engine))
+    assert clean.ok, clean.text()
+    assert clean.compared["templates"] == 13
+    with read_engine.begin() as conn:
+        conn.execute(update(templates).where(templates.c.template_id == "social-tip").values(status="retired"))
+    found = run_verify(app, projections=ProjectionDiff(read_engine))
+    assert [f.problem for f in found.findings] == [
+        "template social-tip: read table has status/latest version ('retired', 1), replay ('published', 1)"]
