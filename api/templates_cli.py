@@ -19,13 +19,19 @@ def import_templates(folder: Folder,
                      by: str = typer.Option("studio-ledger templates import", help="Who the change is recorded as."),
                      ) -> None:
     """Publish each file whose fields differ from its template's newest version (an unchanged file is no new
-    version); every file is validated before anything is written."""
-    from service.bootstrap import build_ledger
+    version); every file is validated, and checked as publishing checks it, before anything is written."""
+    from service.bootstrap import build_ledger, build_policy
+    from service.settings import Settings
+    from service.template_checks import Rendering, publish_problems
     from service.templates import import_folder
 
-    ledger = build_ledger()
+    settings = Settings()
+    max_cost = build_policy(settings).max_template_cost
+    rendering = Rendering(settings.generation.image_provider, settings.generation.providers())
+    ledger = build_ledger(settings)
     try:
-        done = import_folder(ledger, folder, at=datetime.now(UTC), by=by)
+        done = import_folder(ledger, folder, at=datetime.now(UTC), by=by,
+                             check=lambda t: publish_problems(t, max_cost=max_cost, rendering=rendering))
     finally:
         ledger.close()
     for template_id, version in sorted(done.versions.items()):

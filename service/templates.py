@@ -25,6 +25,7 @@ from generation.templates import (
     template_fields,
 )
 from ledger import Ledger, TemplateStatus
+from ledger.values import digest
 from projections.templates import catalog_rows, projected_position
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,17 @@ class Imported:
     position: int
 
 
-def import_folder(ledger: Ledger, folder: Path, *, at: datetime, by: str = IMPORTER,
-                  only_new: bool = False) -> Imported:
+def import_folder(ledger: Ledger, folder: Path, *, at: datetime, by: str = IMPORTER, only_new: bool = False,
+                  check: Callable[[Template], list[tuple[str, str]]] | None = None) -> Imported:
     """Publish every template file of ``folder`` whose fields differ from its newest version (``only_new``:
     only those the store has never seen, as on first start); ``TemplateError`` before anything is written
-    when a file does not validate."""
+    when a file does not validate, or ``check`` (what publishing checks) finds a problem in one."""
     found = read_folder(folder)
+    problems = [(f"{path}: {field}", message) for path, fields, template in found
+                if check is not None and not _unchanged(ledger, template.id, fields)
+                for field, message in check(template)]
+    if problems:
+        raise TemplateError("; ".join(f"{where}: {message}" for where, message in problems), problems)
     versions: dict[str, int] = {}
     unchanged: list[str] = []
     position = 0
@@ -61,6 +67,14 @@ def import_folder(ledger: Ledger, folder: Path, *, at: datetime, by: str = IMPOR
         else:
             versions[template.id] = outcome.value
     return Imported(versions, unchanged, position)
+
+
+def _unchanged(ledger: Ledger, template_id: str, fields: dict[str, Any]) -> bool:
+    """Whether ``fields`` already are the template's newest version, with no draft pending."""
+    stored = ledger.template(template_id)
+    latest = stored.latest if stored is not None else None
+    return latest is not None and stored is not None and stored.draft is None and \
+        latest["digest"] == digest(template_fields(fields))
 
 
 def import_new(ledger: Ledger, folder: Path, *, at: datetime) -> int:

@@ -67,6 +67,19 @@ def test_a_bad_file_is_refused_in_one_line_naming_it_and_the_field_before_anythi
     assert run("templates", "import", str(CATALOG_DIR)).count("version 1") == 13  # nothing was written before
 
 
+def test_a_file_a_learner_would_trip_on_is_refused_naming_the_file_and_the_field(store: Path) -> None:
+    folder = store / "catalog"
+    shutil.copytree(CATALOG_DIR, folder)
+    webinar = folder / "poster-webinar.toml"
+    webinar.write_text(webinar.read_text().replace('text = "Live webinar"',
+                                                   'text = "' + "An extraordinarily long kicker " * 4 + '"'))
+    done = CliRunner().invoke(app, ["templates", "import", str(folder)])
+    assert done.exception is not None
+    line = startup_problem(done.exception)
+    assert line is not None and "poster-webinar.toml: layout.slots.0.text: " in line and "does not fit" in line
+    assert run("templates", "import", str(CATALOG_DIR)).count("version 1") == 13  # nothing was written before
+
+
 def test_audit_verify_replays_the_imported_templates_and_the_journal_shows_who_changed_them(store: Path) -> None:
     run("templates", "import", str(CATALOG_DIR))
     run("projections", "rebuild")
