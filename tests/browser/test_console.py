@@ -180,3 +180,12 @@ def test_an_image_keeps_the_words_of_its_template_version_after_a_rename(page: P
     expect(page.locator(f'#gallery-list > li[data-id="{generation}"] .shot-meta')).to_contain_text("दिवाली ऑफ़र")
     page.goto(f"{studio.base}/?lang=en")
     expect(page.locator(f'#gallery-list > li[data-id="{generation}"] .shot-meta')).to_contain_text("Diwali offer ·")
+
+
+def test_the_console_speaks_hindi_from_the_same_catalogue(page: Page, studio: Studio) -> None:
+    page.goto(f"{studio.base}/admin?lang=hi#token={operator_token()}")
+    expect(page.get_by_role("heading", name="टेम्पलेट", level=1)).to_be_visible()
+    expect(page.get_by_role("button", name="नया टेम्पलेट")).to_be_visible()
+    expect(page.get_by_role("columnheader", name="पिछले 7 दिन")).to_be_visible()
+    assert unnamed_controls(page) == []
+    assert low_contrast_text(page) == []
