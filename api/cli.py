@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from api.store_commands import store_app
+from api.templates_cli import templates_app
 from ledger import Ledger
 from projections.audit.cli import Sources, audit_commands
 from service.settings.store import StartupError, describe_invalid
@@ -38,7 +39,7 @@ class _Commands(typer.Typer):
 def startup_problem(error: BaseException) -> str | None:
     """The one line for an error that stops a process at start-up (bad settings, policy or templates, an
     unreachable database); None for anything else, which keeps its traceback."""
-    from generation.templates import TemplateError
+    from generation.templates import TemplateError, UnknownTemplate
     from service.policy import PolicyError
     from service.settings.http import UnsafeSettings
 
@@ -47,6 +48,8 @@ def startup_problem(error: BaseException) -> str | None:
     if isinstance(error, UnsafeSettings):
         return f"refusing to start: {error}"
     if isinstance(error, StartupError | PolicyError | TemplateError):
+        return str(error)
+    if isinstance(error, UnknownTemplate):
         return str(error)
     return None
 
@@ -168,13 +171,15 @@ def serve(host: str = typer.Option("", help="Address to listen on (default: STUD
 
 @app.command()
 def token(user_id: UserIdArgument, admin: bool = typer.Option(False, help="Give the token the admin role."),
+          templates: bool = typer.Option(False, help="Give the token the templates role (templates only)."),
           ttl_minutes: int = typer.Option(0, min=0, max=60 * 24 * 30, help="Lifetime in minutes, at most 30 days "
                                           "(0: STUDIO_TOKEN_TTL_MINUTES).")) -> None:
     """Print a bearer token for USER_ID (embedded default only)."""
     from api.processes.serve import token as make_token
 
+    roles = (*(("admin",) if admin else ()), *(("templates",) if templates else ()))
     try:
-        typer.echo(make_token(user_id, ("admin",) if admin else (), ttl_minutes or None))
+        typer.echo(make_token(user_id, roles, ttl_minutes or None))
     except ValidationError:
         raise  # bad settings: the one line of startup_problem
     except (PermissionError, ValueError) as error:
@@ -303,6 +308,7 @@ def kafka_init() -> None:
 
 
 app.add_typer(kafka_app, name="kafka")
+app.add_typer(templates_app, name="templates")
 
 
 @contextmanager

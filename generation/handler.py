@@ -22,7 +22,7 @@ from generation.errors import GenerationError, ProviderTimeout
 from generation.inputs import InputPhotos
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage, GenerationRequestedMessage
 from generation.ports import ImageModel, ImageRequest, ImageStore, StoredImage
-from generation.templates import Catalog, Template, UnknownTemplate, VariableError
+from generation.templates import Template, TemplateCatalog, UnknownTemplate, VariableError
 
 if TYPE_CHECKING:  # c2pa's native library loads only in a process that signs
     from generation.credentials import ContentCredentials
@@ -66,8 +66,8 @@ def image_request(template: Template, request: GenerationRequestedMessage) -> Im
 class GenerationHandler:
     """Turns a ``GenerationRequested`` message into a completed or failed result."""
 
-    def __init__(self, catalog: Catalog, model: ImageModel, store: ImageStore, policy: RetryPolicy | None = None,
-                 *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    def __init__(self, catalog: TemplateCatalog, model: ImageModel, store: ImageStore,
+                 policy: RetryPolicy | None = None, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  inputs: InputPhotos | None = None, credentials: ContentCredentials | None = None) -> None:
         self.catalog = catalog
@@ -86,7 +86,8 @@ class GenerationHandler:
             found = await self._patiently(lambda: self.store.find(storage_id))
             if found is not None:
                 return self.completed(request, found)
-            template = self.catalog.get(request.payload.template_id)
+            # The version the learner was charged for, even when a newer one was published since.
+            template = self.catalog.version(request.payload.template_id, request.payload.template_version)
             ask = image_request(template, request)
             if ask.input_image:
                 reference, user = ask.input_image, request.payload.user_id

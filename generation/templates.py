@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import re
 import string
-import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from generation import text as learner_text
 from generation.layout import Layout
+from generation.tomlfile import field_of, read_toml
 
 CATALOG_DIR = Path(__file__).with_name("catalog")
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+FIELD_FIRST = re.compile(r"^([a-z_]+(?:\.[a-z0-9_]+)*): (.*)$", re.DOTALL)  # "layout.styles: ..." names its field
 NO_TEXT = "artwork only, no text, no letters, no words"  # our compositor sets the text, crisp and spelt right
 NO_TEXT_NEGATIVE = "text, letters, watermark"
 
@@ -23,8 +27,17 @@ NO_TEXT_NEGATIVE = "text, letters, watermark"
 UPLOAD_PREFIX = "upload:"  # an input image that is one of the learner's uploads, by id
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 class TemplateError(ValueError):
-    """A template file that cannot be read or does not validate; names the file and the field."""
+    """A template file that cannot be read or does not validate; names the file and the field, and keeps
+    each (field, message) in ``problems``."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [("template", message)]
 
 
 class UnknownTemplate(LookupError):
@@ -141,18 +154,20 @@ class Template(_Strict):
     model: ModelSpec
     layout: Layout = Layout()
     translations: dict[str, TemplateWords] = {}  # by language code: what the studio page shows in it
+    featured: bool = False  # shown first in its category
+    sort_order: int = Field(default=0, ge=0, le=1000)  # its place in its category, lower first
 
     @model_validator(mode="after")
     def _placeholders_are_declared(self) -> Template:
         names = [v.name for v in self.variables]
         if len(names) != len(set(names)):
-            raise ValueError(f"variable names must be unique, got {names}")
-        for text in (self.prompt, self.negative_prompt, self.caption):
-            for used in placeholders(text):
+            raise ValueError(f"variables: names must be unique, got {names}")
+        for field in ("prompt", "negative_prompt", "caption"):
+            for used in placeholders(getattr(self, field)):
                 if used not in names:
-                    raise ValueError(f"placeholder {{{used}}} is not a declared variable")
+                    raise ValueError(f"{field}: placeholder {{{used}}} is not a declared variable")
         if any(not COLOR.match(c) for c in self.palette):
-            raise ValueError(f"palette colours must look like #1a2b3c, got {list(self.palette)}")
+            raise ValueError(f"palette: colours must look like #1a2b3c, got {list(self.palette)}")
         for lang, words in self.translations.items():
             unknown = sorted(set(words.labels) - set(names))
             if unknown:
@@ -179,25 +194,26 @@ class Template(_Strict):
 
     def _layout_fits_variables(self) -> None:
         by_name = {v.name: v for v in self.variables}
-        for slot in self.layout.slots or ():
-            for text in (slot.text, *slot.translations.values()):
+        for i, slot in enumerate(self.layout.slots or ()):
+            for where, text in (("text", slot.text), *((f"translations.{k}", v) for k, v in slot.translations.items())):
                 for used in placeholders(text):
                     if used not in by_name and used != "caption":
-                        raise ValueError(f"layout slot {slot.name}: placeholder {{{used}}} is not a declared variable")
+                        raise ValueError(f"layout.slots.{i}.{where}: placeholder {{{used}}} of slot {slot.name} "
+                                         "is not a declared variable")
         style = self.layout.style_variable
         if style is not None:
             if style not in by_name or by_name[style].type != "choice":
-                raise ValueError(f"layout.style_variable {style!r} must name a choice variable")
+                raise ValueError(f"layout.style_variable: {style!r} must name a choice variable")
             unmapped = [c for c in by_name[style].choices if c not in self.layout.styles]
             if unmapped:
-                raise ValueError(f"layout.styles has no art style for the choice(s) {unmapped} of {style}")
+                raise ValueError(f"layout.styles: no art style for the choice(s) {unmapped} of {style}")
         for choice, tint in self.layout.tints.items():
             if not COLOR.match(tint) or style is None or choice not in by_name[style].choices:
                 raise ValueError(f"layout.tints: {choice!r} = {tint!r} must map a choice of the style variable "
                                  f"to a colour like #1a2b3c")
         color = self.layout.color_variable
         if color is not None and (color not in by_name or by_name[color].type != "color"):
-            raise ValueError(f"layout.color_variable {color!r} must name a colour variable")
+            raise ValueError(f"layout.color_variable: {color!r} must name a colour variable")
 
     def validate_variables(self, variables: dict[str, Any], input_image: str | None) -> dict[str, str]:
         """The cleaned variables, or ``VariableError`` for the first one (or the input image) that does not fit."""
@@ -264,44 +280,99 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return " ".join(text.format_map(values).split())
 
 
-class Catalog:
-    """Every template, by id."""
-
-    def __init__(self, templates: list[Template]) -> None:
-        self._templates = {t.id: t for t in templates}
+class TemplateCatalog(Protocol):
+    """What the API and the workers ask of the templates: those learners see now, and any version."""
 
     def all(self) -> list[Template]:
-        """Every template, in id order."""
-        return [self._templates[k] for k in sorted(self._templates)]
+        """Every template learners can pick now, in id order."""
+        ...
 
     def get(self, template_id: str) -> Template:
-        """The template ``template_id``, or ``UnknownTemplate``."""
-        try:
-            return self._templates[template_id]
-        except KeyError:
-            raise UnknownTemplate(f"no template {template_id!r}") from None
+        """The version of ``template_id`` in effect now; ``UnknownTemplate`` when there is none (or it is retired)."""
+        ...
+
+    def version(self, template_id: str, version: int) -> Template:
+        """That version of ``template_id``, retired or not; ``UnknownTemplate`` when it was never published."""
+        ...
 
 
-M = TypeVar("M", bound=BaseModel)
+@dataclass(frozen=True)
+class Published:
+    """One published version of a template and when it takes effect (None: since always)."""
+
+    template: Template
+    effective_at: datetime | None = None
+
+
+class Catalog:
+    """Every template by id: its published versions, which one is in effect at a time, whether it is retired."""
+
+    def __init__(self, templates: list[Template], *, versions: dict[str, list[Published]] | None = None,
+                 retired: frozenset[str] = frozenset(), clock: Callable[[], datetime] = _now) -> None:
+        self._versions = {t.id: [Published(t)] for t in templates}
+        for template_id, published in (versions or {}).items():
+            self._versions[template_id] = sorted(published, key=lambda p: p.template.version)
+        self._retired = retired
+        self._clock = clock
+
+    def all(self) -> list[Template]:
+        """Every template learners can pick now, in id order."""
+        at = self._clock()
+        found = (self._in_effect(k, at) for k in sorted(self._versions) if k not in self._retired)
+        return [t for t in found if t is not None]
+
+    def get(self, template_id: str) -> Template:
+        """The version of ``template_id`` in effect now, or ``UnknownTemplate`` (also when it is retired)."""
+        found = None if template_id in self._retired else self._in_effect(template_id, self._clock())
+        if found is None:
+            raise UnknownTemplate(f"no template {template_id!r}")
+        return found
+
+    def version(self, template_id: str, version: int) -> Template:
+        """Version ``version`` of ``template_id``, retired or not, or ``UnknownTemplate``."""
+        for published in self._versions.get(template_id, ()):
+            if published.template.version == version:
+                return published.template
+        raise UnknownTemplate(f"no version {version} of template {template_id!r}")
+
+    def _in_effect(self, template_id: str, at: datetime) -> Template | None:
+        found = [p.template for p in self._versions.get(template_id, ())
+                 if p.effective_at is None or p.effective_at <= at]
+        return found[-1] if found else None
+
+
+def parse_template(fields: dict[str, Any], *, where: str) -> Template:
+    """A template from its fields (a catalogue file's, or the same as JSON); ``TemplateError`` names
+    ``where`` and each field. The one parser of a template, for files, imports and the admin API."""
+    try:
+        return Template.model_validate(fields)
+    except ValidationError as invalid:
+        found = [named_problem(field_of(e["loc"]), e["msg"]) for e in invalid.errors()]
+        raise TemplateError(f"{where}: " + "; ".join(f"{f}: {m}" for f, m in found), found) from invalid
+
+
+def named_problem(field: str, message: str) -> tuple[str, str]:
+    """A validation problem as (field, message): a rule over several fields names its field first."""
+    message = message.removeprefix("Value error, ")
+    named = FIELD_FIRST.match(message)
+    if not field and named:
+        return named.group(1), named.group(2)
+    return field or "template", message
 
 
 def load_template(path: Path) -> Template:
     """Read and validate one template file; ``TemplateError`` names the file and the field."""
-    return load_toml(path, Template, TemplateError, whole="template")
+    return parse_template(read_toml(path, TemplateError), where=str(path))
 
 
-def load_toml(path: Path, model: type[M], error: type[Exception], *, whole: str) -> M:
-    """A TOML file read into ``model``; anything wrong raises ``error`` naming the file and each field
-    (``whole`` names a problem of the document itself)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as problem:
-        raise error(f"{path}: {problem}") from problem
-    try:
-        return model.model_validate(data)
-    except ValidationError as invalid:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or whole}: {e['msg']}" for e in invalid.errors())
-        raise error(f"{path}: {problems}") from invalid
+def template_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """A template's fields as the ledger keeps them: everything but ``version``, which the ledger numbers."""
+    return {k: v for k, v in fields.items() if k != "version"}
+
+
+def at_version(fields: dict[str, Any], version: int, *, where: str) -> Template:
+    """The template of stored ``fields`` as published version ``version``."""
+    return parse_template({**template_fields(fields), "version": version}, where=where)
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

@@ -9,6 +9,8 @@ What is where:
     ``wallet``       the ``Wallet`` aggregate and its events (their topics are stored: never move them)
     ``generation``   the ``Generation`` aggregate and its events
     ``reference``    the ``Reference`` aggregate: an external reference used once, forever
+    ``template``     the ``Template`` aggregate: drafts, published versions, retirement, with who and why
+    ``template_steps`` the template commands' steps
     ``journal``      the double-entry postings of each ledger event, for the audit
     ``event_ids``    the deterministic id of a stored event (relay envelopes, in-process requests)
     ``unit``         a unit of work: the aggregates one command reads and changes; its ``Outcome``
@@ -35,11 +37,13 @@ from ledger.errors import (
     InvalidTransition,
     LedgerError,
     LedgerUnavailable,
+    TemplateNotFound,
     UnknownReference,
 )
 from ledger.generation import Generation
+from ledger.template import Template, TemplateStatus
 from ledger.unit import Outcome
-from ledger.values import MAX_CREDITS, MAX_MINOR, MAX_TERM, Money, generation_id, wallet_id
+from ledger.values import MAX_CREDITS, MAX_MINOR, MAX_TERM, Money, generation_id, template_uuid, wallet_id
 from ledger.wallet import Wallet
 
 __all__ = [
@@ -61,8 +65,12 @@ __all__ = [
     "LedgerUnavailable",
     "Money",
     "Outcome",
+    "Template",
+    "TemplateNotFound",
+    "TemplateStatus",
     "UnknownReference",
     "Wallet",
     "generation_id",
+    "template_uuid",
     "wallet_id",
 ]

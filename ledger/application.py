@@ -28,8 +28,10 @@ from ledger.steps import (
     share_image,
     unshare_image,
 )
+from ledger.template import Template
+from ledger.template_steps import import_spec, publish_draft, restore_template, retire_template, save_draft
 from ledger.unit import Outcome
-from ledger.values import Money, credits, wallet_id
+from ledger.values import Money, credits, template_uuid, wallet_id
 from ledger.wallet import Wallet
 
 
@@ -171,7 +173,37 @@ class Ledger(LedgerCore):
         """Delete a finished image and its share link, keeping its money facts; value: its storage id."""
         return self.execute(lambda u: delete_image(u, generation_id, user_id, reason, at))
 
+    # Templates: every change says who made it and why.
+
+    def draft_template(self, *, template_id: str, spec: dict[str, Any], by: str, reason: str,
+                       at: datetime) -> Outcome:
+        """Create a template with this draft, or replace its draft; value: whether anything changed."""
+        return self.execute(lambda u: save_draft(u, template_id, spec, by, reason, at))
+
+    def publish_template(self, *, template_id: str, by: str, reason: str, at: datetime,
+                         effective_at: datetime | None = None) -> Outcome:
+        """Publish the draft as the next immutable version; value: its number."""
+        return self.execute(lambda u: publish_draft(u, template_id, by, reason, at, effective_at))
+
+    def import_template(self, *, template_id: str, spec: dict[str, Any], by: str, reason: str,
+                        at: datetime) -> Outcome:
+        """Draft and publish ``spec`` unless it already is the newest version; value: the new version or None."""
+        return self.execute(lambda u: import_spec(u, template_id, spec, by, reason, at))
+
+    def retire_template(self, *, template_id: str, by: str, reason: str, at: datetime) -> Outcome:
+        """Take a template out of the studio; value: whether it changed."""
+        return self.execute(lambda u: retire_template(u, template_id, by, reason, at))
+
+    def restore_template(self, *, template_id: str, by: str, reason: str, at: datetime) -> Outcome:
+        """Bring a retired template back; value: whether it changed."""
+        return self.execute(lambda u: restore_template(u, template_id, by, reason, at))
+
     # Reading.
+
+    def template(self, template_id: str) -> Template | None:
+        """The template ``template_id`` as stored, or None."""
+        found = self.load(template_uuid(template_id))
+        return found if isinstance(found, Template) else None
 
     def wallet(self, user_id: str) -> Wallet | None:
         """The wallet of ``user_id`` as stored, or None."""

@@ -89,3 +89,9 @@ class InvalidTransition(LedgerError):
     """A generation command that does not fit the generation's current status."""
 
     code = "invalid-transition"
+
+
+class TemplateNotFound(LedgerError):
+    """No template with that id was ever drafted."""
+
+    code = "template-not-found"

@@ -16,6 +16,7 @@ from ledger.names import IdKind, derived_id
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://studio-ledger/ids")
 GENESIS_HASH = "0" * 64
+TEMPLATES_NAMESPACE = uuid5(NAMESPACE_URL, "https://studio-ledger/templates")  # apart from the ledger's own ids
 
 PAID_SOURCES = frozenset({"purchase", "redemption"})
 
@@ -49,6 +50,11 @@ def stable_id(kind: str, reference: str) -> UUID:
 def wallet_id(user_id: str) -> UUID:
     """The deterministic id of ``user_id``'s wallet."""
     return stable_id("wallet", user_id)
+
+
+def template_uuid(template_id: str) -> UUID:
+    """The deterministic aggregate id of the template ``template_id`` (e.g. ``poster-webinar``)."""
+    return uuid5(TEMPLATES_NAMESPACE, template_id)
 
 
 def generation_id(user_id: str, request_key: str) -> UUID:

@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from generation.text import clusters
 from ledger.values import Money
 from ledger.wallet import Wallet
+from projections.template_words import Words
 
 MAIN_TEXT_CHARS = 60
 
 
 @dataclass(frozen=True)
 class Subjects:
-    """Names generations "<template title>: <main text>" from the templates' titles and their first text
-    variable (the poster's title, the course, the headline)."""
+    """Names generations "<template title>: <main text>" from the words of the template version that made
+    them (``Words``, from the template events). ``titles`` and ``main_variables``, by template id, name
+    the generations of versions the ledger never published: those requested before templates were kept
+    in the ledger."""
 
-    titles: Mapping[str, str]
-    main_variables: Mapping[str, str]
-
-    @classmethod
-    def from_catalog(cls) -> Subjects:
-        """Titles and main variables of the shipped templates."""
-        from generation.templates import load_catalog
-
-        return cls.from_templates(load_catalog().all())
+    titles: Mapping[str, str] = field(default_factory=dict)
+    main_variables: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_templates(cls, templates: Iterable[Any]) -> Subjects:
@@ -36,10 +32,12 @@ class Subjects:
                    main_variables={t.id: next((v.name for v in t.variables if v.type == "text"), "")
                                    for t in listed})
 
-    def of(self, template_id: str, variables: Mapping[str, Any]) -> str:
-        """What a generation of ``template_id`` with ``variables`` is called on a statement."""
-        title = self.titles.get(template_id) or template_id.replace("-", " ").replace("_", " ").capitalize()
-        text = self.text(template_id, variables)
+    def of(self, template_id: str, variables: Mapping[str, Any], words: Words | None = None) -> str:
+        """What a generation of ``template_id`` (in the version with ``words``) with ``variables`` is called
+        on a statement."""
+        title = (words.title if words else self.titles.get(template_id)) or \
+            template_id.replace("-", " ").replace("_", " ").capitalize()
+        text = self.text(template_id, variables, words)
         return f"{title}: {text}" if text else title
 
     def title_in(self, subject: str) -> str:
@@ -47,11 +45,11 @@ class Subjects:
         known = [t for t in self.titles.values() if subject == t or subject.startswith(f"{t}: ")]
         return max(known, key=len) if known else subject.split(": ", 1)[0]
 
-    def text(self, template_id: str, variables: Mapping[str, Any]) -> str:
+    def text(self, template_id: str, variables: Mapping[str, Any], words: Words | None = None) -> str:
         """The learner's own words in a generation: its main text variable, shortened for a statement line."""
-        main = self.main_variables.get(template_id)
+        main = words.main_variable if words else self.main_variables.get(template_id)
         text = str(variables.get(main) or "") if main else ""
-        if not text and template_id not in self.main_variables:  # a template no longer in the catalog
+        if not text and words is None and template_id not in self.main_variables:  # words unknown
             text = next((str(v) for v in variables.values() if isinstance(v, str) and v and v[0] != "#"), "")
         text = " ".join(text.split())
         characters = clusters(text)  # as a learner counts: never half an emoji sequence or a conjunct

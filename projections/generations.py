@@ -26,6 +26,7 @@ from ledger.generation import Generation
 from ledger.store.follow import Stored
 from projections.base import Write
 from projections.db import UTCDateTime, metadata
+from projections.template_words import version_words, words_table
 
 generations = Table(
     "generations",
@@ -61,6 +62,11 @@ gallery = Table(
     Column("user_id", String(200), nullable=False),
     Column("template_id", String(100), nullable=False),
     Column("title", Text, nullable=False, default=""),
+    # The template version that made the image, and its words and price: later versions change none of them.
+    Column("template_version", Integer, nullable=True),
+    Column("template_title", Text, nullable=False, server_default=""),
+    Column("template_titles", JSON, nullable=True),
+    Column("cost", BigInteger, nullable=True),
     Column("image_url", Text, nullable=True),
     Column("thumbnail_url", Text, nullable=True),
     Column("visible", Boolean, nullable=False, default=False),
@@ -70,6 +76,7 @@ gallery = Table(
     Column("position", BigInteger, nullable=False),
     Index("ix_gallery_user_position", "user_id", "position"),
 )
+gallery_words = words_table("gallery_template_words")
 
 
 def thumbnail_of(event: Any) -> str:
@@ -140,18 +147,22 @@ class Gallery:
     """A user's finished images, newest first; a share token makes one public."""
 
     name = "gallery"
-    tables = (gallery,)
+    tables = (gallery, gallery_words)
 
     def writes(self, conn: Connection, page: Sequence[Stored]) -> list[Write]:
         """The page's generation events as writes; other events are ignored."""
-        writes: list[Write] = []
+        writes, words = version_words(conn, gallery_words, page)
         requested: list[dict[str, Any]] = []
         for stored in page:
             event = stored.event
             where = gallery.c.generation_id == event.originator_id
             if isinstance(event, Generation.GenerationRequested):
+                named = words.get((event.template_id, event.template_version))
                 requested.append({"generation_id": event.originator_id, "user_id": event.user_id,
                                   "template_id": event.template_id, "title": _title(event.variables),
+                                  "template_version": event.template_version,
+                                  "template_title": named.title if named else "",
+                                  "template_titles": named.titles if named else None, "cost": event.cost,
                                   "visible": False, "position": stored.position})
                 continue
             if not isinstance(event, Generation.GenerationCompleted | Generation.GenerationFailed

@@ -39,8 +39,8 @@ def users_generations(conn: Connection, user_id: str, ids: list[UUID]) -> dict[U
     name them)."""
     if not ids:
         return {}
-    query = select(generations.c.generation_id, generations.c.template_id, generations.c.variables,
-                   generations.c.status, generations.c.image_url).where(
+    query = select(generations.c.generation_id, generations.c.template_id, generations.c.template_version,
+                   generations.c.variables, generations.c.status, generations.c.image_url).where(
         (generations.c.user_id == user_id) & generations.c.generation_id.in_(ids))
     return {row["generation_id"]: row for row in conn.execute(query).mappings()}
 

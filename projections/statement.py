@@ -29,6 +29,7 @@ from ledger.wallet import Wallet
 from projections.base import Write
 from projections.db import UTCDateTime, metadata
 from projections.descriptions import Subjects, describe, generation_of
+from projections.template_words import version_words, words_table
 
 wallet_statement = Table(
     "wallet_statement",
@@ -56,6 +57,9 @@ statement_subjects = Table(
     Column("generation_id", String(100), primary_key=True),
     Column("subject", Text, nullable=False),
 )
+
+# The words of every published template version, as this projection saw them published.
+statement_words = words_table("wallet_statement_template_words")
 
 
 def changes(event: Any) -> tuple[int, int, str, dict[str, Any]]:
@@ -89,18 +93,19 @@ class WalletStatement:
     the line is in words (a generation's template title and main text, who a referral bonus was for)."""
 
     name = "wallet_statement"
-    tables = (wallet_statement, statement_subjects)
+    tables = (wallet_statement, statement_subjects, statement_words)
 
     def __init__(self, subjects: Subjects | None = None) -> None:
-        self.subjects = subjects or Subjects.from_catalog()
+        self.subjects = subjects or Subjects()
 
     def writes(self, conn: Connection, page: Sequence[Stored]) -> list[Write]:
         """A line for each of the page's wallet events; other events are ignored."""
-        requested = {str(s.event.originator_id): self.subjects.of(s.event.template_id, s.event.variables)
-                     for s in page if isinstance(s.event, Generation.GenerationRequested)}
+        writes, words = version_words(conn, statement_words, page)
+        requested = {str(e.originator_id): self.subjects.of(e.template_id, e.variables,
+                                                             words.get((e.template_id, e.template_version)))
+                     for s in page if isinstance(e := s.event, Generation.GenerationRequested)}
         events = [s for s in page if isinstance(s.event, Wallet.Event | Wallet.WalletOpened)]
         deleted = [str(s.event.originator_id) for s in page if isinstance(s.event, Generation.GenerationImageDeleted)]
-        writes: list[Write] = []
         if requested:
             writes.append((statement_subjects.insert(),
                            [{"generation_id": k, "subject": v} for k, v in requested.items()]))

@@ -24,8 +24,13 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        """Whether the caller may use the admin routes."""
+        """Whether the caller may use the admin routes that touch wallets (money)."""
         return "admin" in self.roles
+
+    @property
+    def manages_templates(self) -> bool:
+        """Whether the caller may manage templates: the ``templates`` role, or ``admin``."""
+        return bool({"templates", "admin"} & self.roles)
 
 
 class Unauthorized(Exception):

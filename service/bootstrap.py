@@ -19,11 +19,12 @@ from generation.inputs import InputPhotos
 from generation.models.router import ModelRouter
 from generation.moderation import Chain, Moderator
 from generation.ports import ImageModel, ImageStore
-from generation.templates import Catalog, TemplateError, load_catalog
+from generation.templates import Catalog, TemplateCatalog, TemplateError, load_catalog
 from generation.threads import Lane
 from ledger import Ledger
 from projections import Projector, all_projections
 from projections.db import make_engine
+from projections.descriptions import Subjects
 from projections.watcher import Watcher
 from service.auth import TokenVerifier
 from service.container import Service
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # c2pa's native library loads only in a process that signs
     from service.sweeper import Sweeper
 
 Clock = Callable[[], datetime]
+ALWAYS = 2**63 - 1  # a worker fills templates its read database lacks from the files: it imports nothing
 
 
 def build_ledger(settings: Settings | StoreSettings | None = None) -> Ledger:
@@ -69,12 +71,14 @@ def build_read_engine(settings: Settings | None = None, **options: Any) -> Engin
 def build_projector(settings: Settings | None = None, *, ledger: Ledger | None = None) -> Projector:
     """Every projection over the ledger, writing to the read database, its tables created."""
     settings = settings or Settings()
-    projector = Projector(ledger or build_ledger(settings), build_read_engine(settings), all_projections())
+    earlier = Subjects.from_templates(load_catalog(settings.generation.templates_dir).all())
+    projector = Projector(ledger or build_ledger(settings), build_read_engine(settings), all_projections(earlier))
     projector.setup()
     return projector
 
 
-def build_service(settings: Settings | None = None, *, ledger: Ledger | None = None, catalog: Catalog | None = None,
+def build_service(settings: Settings | None = None, *, ledger: Ledger | None = None,
+                  catalog: TemplateCatalog | None = None,
                   policy: Policy | None = None, image_model: ImageModel | None = None,
                   image_store: ImageStore | None = None, clock: Clock | None = None,
                   with_pipeline: bool = True) -> Service:
@@ -87,11 +91,14 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     weak = media.weak_media_key(embedded=settings.embedded)
     if weak:
         raise UnsafeSettings(weak)
-    catalog = catalog or load_catalog(media.templates_dir)
+    files = load_catalog(media.templates_dir) if catalog is None else None
     ledger = ledger or build_ledger(settings)
     engine = build_read_engine(settings)
+    if files is not None:
+        catalog = stored_catalog(ledger, engine, files, media, clock)
+    assert catalog is not None
     images = image_store or build_image_store(media)
-    projector = Projector(ledger, engine, all_projections())
+    projector = Projector(ledger, engine, all_projections(Subjects.from_templates((files or catalog).all())))
     watcher = Watcher(projector, engine, lambda: ledger.recorder.max_notification_id() or 0, api)
     kafka = settings.messaging if api.dispatch == "kafka" else None
     health = Health(ledger, engine, watcher.projected, api.ready_max_lag,
@@ -157,7 +164,20 @@ def uploads_in_use_at_head(engine: Engine, watcher: Watcher, wait_ms: int) -> se
         return uploads_in_use(conn)
 
 
-def _pipeline(settings: Settings, ledger: Ledger, catalog: Catalog, model: ImageModel, images: ImageStore,
+def stored_catalog(ledger: Ledger, engine: Engine, files: Catalog, media: GenerationSettings,
+                   clock: Clock) -> TemplateCatalog:
+    """The catalog read from the templates projection; when the service starts it imports the catalogue
+    files whose templates the store has never seen (the shipped catalogue on first start; a template
+    edited since is left as it is)."""
+    from generation.templates import CATALOG_DIR
+    from service.templates import LiveCatalog, import_new
+
+    folder = media.templates_dir or CATALOG_DIR
+    return LiveCatalog(engine, seed=files, interval=media.template_refresh_s, clock=clock,
+                       importer=lambda: import_new(ledger, folder, at=clock()))
+
+
+def _pipeline(settings: Settings, ledger: Ledger, catalog: TemplateCatalog, model: ImageModel, images: ImageStore,
               clock: Clock) -> Any:
     from service.inprocess import InProcessPipeline
 
@@ -168,10 +188,17 @@ def _pipeline(settings: Settings, ledger: Ledger, catalog: Catalog, model: Image
                              inputs=InputPhotos(images, fetcher), credentials=build_credentials(settings))
 
 
-def build_handler(settings: Settings | GenerationSettings | None = None, *, catalog: Catalog | None = None,
+def build_handler(settings: Settings | GenerationSettings | None = None, *, catalog: TemplateCatalog | None = None,
                   image_model: ImageModel | None = None, image_store: ImageStore | None = None) -> GenerationHandler:
-    """The generation worker's handler: the checked catalog, the model and the store (no database)."""
+    """The generation worker's handler: the catalog, the model and the store. Given the whole settings, its
+    catalog reads every template version from the templates projection (``catalog.start()`` keeps it
+    current); given the generation part alone, the catalogue files."""
     media = _media(settings)
+    if catalog is None and isinstance(settings, Settings):
+        from service.templates import LiveCatalog
+
+        catalog = LiveCatalog(build_read_engine(settings, pool_size=1), seed=build_catalog(media),
+                              seeded=ALWAYS, interval=media.template_refresh_s)
     catalog = catalog or build_catalog(media)
     store = image_store or build_image_store(media)
     return GenerationHandler(catalog, image_model or build_image_model(media), store, media.retry_policy(),

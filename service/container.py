@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from generation.moderation import Moderator
 from generation.ports import ImageStore
-from generation.templates import Catalog
+from generation.templates import TemplateCatalog
 from ledger import Ledger
 from projections import Projector
 from projections.watcher import Watcher
@@ -47,7 +47,7 @@ class Service:
     ledger: Ledger
     engine: Engine
     projector: Projector
-    catalog: Catalog
+    catalog: TemplateCatalog
     policy: Policy
     watcher: Watcher
     health: Health
@@ -80,6 +80,8 @@ class Service:
         same settings run each once between them, and a standby takes over when the leader goes."""
         self.projector.setup()
         self.idempotency.setup()
+        if hasattr(self.catalog, "start"):  # the stored catalog: reread the templates as they are published
+            self.catalog.start()
         self.metrics.gauges(self.health.gauges)
         parts: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
         if self.api.run_projector:
@@ -116,6 +118,8 @@ class Service:
                     part.stop()
             self._stop_projector()
         self.watcher.stop()
+        if hasattr(self.catalog, "stop"):
+            self.catalog.stop()
         self.ledger.close()
         self.engine.dispose()
 

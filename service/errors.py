@@ -106,3 +106,14 @@ class ModerationUnavailable(ServiceError):
     """The moderation provider did not answer: nothing is held until the words can be checked."""
 
     code = "moderation-unavailable"
+
+
+class TemplateRefused(ServiceError, ValueError):
+    """A template draft or publication refused; ``problems`` names each field and what is wrong with it."""
+
+    code = "invalid-template"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in problems))
+        self.problems = problems
+        self.field = problems[0][0] if problems else "body"

@@ -19,7 +19,7 @@ from generation.fetch import FetchRefused
 from generation.moderation import Flag, Moderator
 from generation.moderation import ModerationUnavailable as ModeratorDown
 from generation.ports import UploadInfo
-from generation.templates import UPLOAD_PREFIX, Catalog, Template, VariableError
+from generation.templates import UPLOAD_PREFIX, Template, TemplateCatalog, VariableError
 from generation.threads import Lane
 from ledger import InsufficientCredits, Ledger
 from projections import queries
@@ -62,7 +62,7 @@ class Requested:
     repeated: bool
 
 
-async def request_generation(ledger: Ledger, catalog: Catalog, photos: Photos, request: GenerationRequest, *,
+async def request_generation(ledger: Ledger, catalog: TemplateCatalog, photos: Photos, request: GenerationRequest, *,
                              at: datetime, hold_ttl: timedelta, run: Run = direct,
                              lane: Lane | None = None, moderator: Moderator | None = None,
                              refused: Callable[[Flag], None] = lambda flag: None) -> Requested:

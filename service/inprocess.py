@@ -25,7 +25,7 @@ from generation.handler import GenerationHandler, RetryPolicy
 from generation.inputs import InputPhotos
 from generation.messages import GenerationRequestedMessage, GenerationResult, RequestedPayload
 from generation.ports import ImageModel, ImageStore
-from generation.templates import Catalog
+from generation.templates import TemplateCatalog
 from ledger import Generation, Ledger, LedgerError
 from ledger.event_ids import event_id
 from ledger.store.follow import Follower, Stored
@@ -82,7 +82,7 @@ class PositionFile:
 class InProcessPipeline:
     """Takes requests to finished images inside the ledger's process, without Kafka."""
 
-    def __init__(self, ledger: Ledger, catalog: Catalog, model: ImageModel, store: ImageStore, *,
+    def __init__(self, ledger: Ledger, catalog: TemplateCatalog, model: ImageModel, store: ImageStore, *,
                  position_file: Path | None = None, policy: RetryPolicy | None = None, concurrency: int = 4,
                  poll_interval: float = 0.05, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  inputs: InputPhotos | None = None, credentials: ContentCredentials | None = None) -> None:

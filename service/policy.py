@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from generation.templates import load_toml
+from generation.tomlfile import load_toml
 from ledger import MAX_CREDITS, MAX_MINOR, MAX_TERM, InvalidCommand
 
 DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
@@ -85,6 +85,8 @@ class Policy(_Strict):
     referral: Referral
     share: Share
     packs: tuple[Pack, ...] = Field(min_length=1)
+    max_template_cost: int = Field(default=1000, ge=1, description="the highest price a template may be "
+                                   "published at, in credits")
 
     @field_validator("timezone")
     @classmethod

@@ -28,11 +28,13 @@ from api.http.routers import (
     previews,
     privacy,
     share_page,
+    templates_admin,
     uploads,
     wallet,
     webhooks,
 )
 from api.http.web import page
+from api.http.web.console import install_console
 from service.container import Service
 from service.metrics import Metrics
 
@@ -76,10 +78,11 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     problems.install(app)
     docs.install(app)
     routers = [m.router for m in (catalog, previews, wallet, generations, uploads, privacy, share_page, media, webhooks,
-                                  admin, config, dev, health)]
+                                  admin, templates_admin, config, dev, health)]
     for router in routers:
         app.include_router(router)
     page.install(app, service)
+    install_console(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

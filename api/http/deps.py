@@ -69,6 +69,16 @@ async def get_admin(principal: CurrentUser) -> Principal:
 AdminUser = Annotated[Principal, Depends(get_admin)]
 
 
+async def get_template_manager(principal: CurrentUser) -> Principal:
+    """The caller, if they have the templates (or admin) role; 403 otherwise."""
+    if not principal.manages_templates:
+        raise Problem(403, "forbidden", "Forbidden", "this route needs the templates or admin role")
+    return principal
+
+
+TemplateManager = Annotated[Principal, Depends(get_template_manager)]
+
+
 async def get_idempotency_key(idempotency_key: Annotated[str, Header(
         alias="Idempotency-Key", description="A unique key per intended operation: a repeat with the same key "
         "and body returns the first answer; another body under the same key is a 409",

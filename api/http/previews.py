@@ -45,14 +45,16 @@ def sample_values(template: Template) -> dict[str, str]:
     return {v.name: v.example() for v in template.variables}
 
 
-def preview_request(template: Template) -> GenerationRequestedMessage:
-    """A requested-generation message for the template's preview (a fixed id: the same picture each time)."""
+def preview_request(template: Template, variables: dict[str, str] | None = None) -> GenerationRequestedMessage:
+    """A requested-generation message for the template's preview (a fixed id: the same picture each time),
+    with its sample values or ``variables``."""
     generation_id = uuid.uuid5(PREVIEW_NAMESPACE, f"{template.id}:{template.version}")
     at = datetime(2026, 1, 1, tzinfo=UTC)
     return GenerationRequestedMessage(
         event_id=generation_id, type="GenerationRequested", occurred_at=at, position=0, aggregate_id=generation_id,
         payload=RequestedPayload(user_id="preview", template_id=template.id, template_version=template.version,
-                                 variables=sample_values(template), cost=template.cost, hold_id="preview",
+                                 variables=variables or sample_values(template), cost=template.cost,
+                                 hold_id="preview",
                                  expires_at=at))
 
 
@@ -97,8 +99,12 @@ class Previews:
                 found = self._done[key] = await self._render(template)
         return found
 
-    async def _render(self, template: Template) -> Preview:
-        message = preview_request(template)
+    async def draft(self, template: Template, variables: dict[str, str]) -> bytes:
+        """A template not published yet rendered with ``variables`` (not kept: a draft changes)."""
+        return (await self._render(template, variables)).png
+
+    async def _render(self, template: Template, variables: dict[str, str] | None = None) -> Preview:
+        message = preview_request(template, variables)
         takes_photo = template.needs_input_image
         if takes_photo:
             template = template.model_copy(update={"needs_input_image": False})

@@ -21,6 +21,7 @@ from service.errors import (
     ModerationUnavailable,
     RejectedMessage,
     ServiceError,
+    TemplateRefused,
     TextRefused,
     TooBusy,
     UploadNotFound,
@@ -77,6 +78,7 @@ _LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific fi
     (errors.GenerationNotFound, 404, "Not found"),
     (errors.UnknownReference, 404, "Not found"),
     (errors.HoldNotFound, 404, "Not found"),
+    (errors.TemplateNotFound, 404, "Not found"),
     (errors.InvalidAmount, 422, "Invalid amount"),
     (errors.CaptureExceedsHold, 422, "Invalid amount"),
     (errors.InvalidUserId, 422, "Invalid user id"),
@@ -118,6 +120,9 @@ def translate(error: Exception) -> Problem:
     if isinstance(error, ModerationUnavailable):
         return Problem(503, error.code, "Cannot check the words now", "your words could not be checked just "
                        "now and nothing was held: try again in a moment", headers={"Retry-After": "5"})
+    if isinstance(error, TemplateRefused):
+        return Problem(422, error.code, "Invalid template", str(error), field=error.field,
+                       errors=[{"field": f, "message": m} for f, m in error.problems])
     if isinstance(error, UploadRefused):
         return Problem(422, error.code, "Invalid upload", str(error), field="file")
     if isinstance(error, OccurredAtRefused):

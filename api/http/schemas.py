@@ -114,6 +114,9 @@ class StatementGeneration(BaseModel):
 
     generation_id: UUID
     template_id: str
+    template_version: int = Field(description="the template version that made it (its words name the line)")
+    template_titles: dict[str, str] = Field(default_factory=dict, description="that version's title by "
+                                            'language: {"en": "Webinar poster", "hi": "वेबिनार पोस्टर"}')
     text: str = Field(description='the main text the learner gave, shortened: "Intro to SQL"')
     image_deleted: bool = Field(default=False, description="the learner deleted the image: no text any more")
 
@@ -192,6 +195,10 @@ class GalleryItemPublic(BaseModel):
 
     generation_id: UUID
     template_id: str
+    template_version: int | None = Field(default=None, description="the template version that made the image")
+    template_title: str = Field(default="", description="that version's title (a later version changes it not)")
+    template_titles: dict[str, str] | None = Field(default=None, description="that version's title in the other "
+                                                   "languages it has, by language")
     title: str
     image_url: str
     thumbnail_url: str | None
@@ -308,7 +315,8 @@ class DevTokenCreate(_In):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"user_id": "alice", "role": None}]})
     user_id: UserId
-    role: Literal["user", "admin"] | None = Field(default=None, description="admin opens /v1/admin")
+    role: Literal["user", "admin", "templates"] | None = Field(
+        default=None, description="admin opens /v1/admin; templates opens /v1/admin/templates only")
 
 
 class DevToken(BaseModel):

@@ -1,4 +1,5 @@
-"""`studio-ledger worker`: one member of the generation workers' consumer group (no database)."""
+"""`studio-ledger worker`: one member of the generation workers' consumer group (it reads the templates
+projection for the template versions it renders, and writes no database)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,12 @@ def run_worker(probes: Probes | None = None, metrics_port: int = 0) -> None:
     with its checks on ``probes`` and its counter of unreadable batches on ``metrics_port`` (0: off)."""
     log_to_stderr()
     require_codecs("worker")
-    settings = Settings().generation
-    handler = build_handler(settings)
+    whole = Settings()
+    settings = whole.generation
+    handler = build_handler(whole)
+    start = getattr(handler.catalog, "start", None)
+    if start is not None:  # reread the templates as they are published
+        start()
     log.info("worker in group %s on %s: %d templates, provider %s, store %s", settings.worker_group,
              settings.generation_requested_topic, len(handler.catalog.all()), settings.image_provider,
              settings.image_store)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from generation.errors import ConfigError
@@ -15,11 +16,16 @@ class ModelRouter:
         self.models = dict(models)
 
     async def generate(self, request: ImageRequest) -> ImageResult:
-        """Render with the template's provider."""
-        provider = request.model.provider
-        if provider not in self.models:
-            raise ConfigError(f"template provider {provider!r} is not enabled (STUDIO_TEMPLATE_PROVIDERS)")
-        return await self.models[provider].generate(request)
+        """Render with the template's provider, else the first of its alternatives (in their order) enabled here."""
+        spec = request.model
+        for provider, model_id in ((spec.provider, spec.model_id), *spec.alternatives.items()):
+            if provider in self.models:
+                if provider != spec.provider:
+                    moved = spec.model_copy(update={"provider": provider, "model_id": model_id})
+                    request = dataclasses.replace(request, model=moved)
+                return await self.models[provider].generate(request)
+        raise ConfigError(f"template provider {spec.provider!r} is not enabled, nor any of its alternatives "
+                          f"{list(spec.alternatives)} (STUDIO_TEMPLATE_PROVIDERS)")
 
     async def aclose(self) -> None:
         """Close every adapter."""

@@ -19,6 +19,7 @@ from projections.failures import failures, projection_failures
 from projections.generations import generations
 from projections.journal import journal
 from projections.statement import wallet_statement
+from projections.templates import templates
 
 PAID = ("purchase", "redemption")
 
@@ -31,8 +32,8 @@ def wallet_figures(w: WalletState) -> dict[str, int]:
 
 
 class ProjectionDiff:
-    """Checkpoints that compare ``wallet_balances``, ``wallet_grants``, ``wallet_statement``, ``generations``
-    and ``journal`` with the replay."""
+    """Checkpoints that compare ``wallet_balances``, ``wallet_grants``, ``wallet_statement``, ``generations``,
+    ``journal`` and ``templates`` with the replay."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -61,7 +62,28 @@ class ProjectionDiff:
         if "journal" in reached:
             folded.accounts = {}
             checks.append((reached["journal"], self._journal))
+        if "templates" in reached and templates.name in tables:
+            checks.append((reached["templates"], self._templates))
         return checks
+
+    def _templates(self, folded: Replay) -> None:
+        by_name = {t.template_id: t for t in folded.templates.values()}
+        query = select(templates.c.template_id, templates.c.status, templates.c.latest_version,
+                       templates.c.position).where(templates.c.position <= folded.position)
+        count = 0
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                count += 1
+                state = by_name.pop(row.template_id, None)
+                expected = (str(state.status), state.published) if state else None
+                stored = (row.status, int(row.latest_version))
+                if expected != stored:
+                    folded.find("", (row.position, "templates"), f"template {row.template_id}: read table has "
+                                f"status/latest version {stored}, replay {expected or 'no such template'}")
+        for name, state in by_name.items():
+            if state.last_position <= folded.position:
+                folded.find("", (state.last_position, state.last_kind), f"template {name} missing from templates")
+        self.compared["templates"] = count
 
     def _wallets(self, folded: Replay) -> None:
         at = folded.position

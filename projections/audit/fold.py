@@ -16,8 +16,9 @@ from projections.audit.checks import (
     resolution,
     wallet_totals,
 )
-from projections.audit.state import Finding, GenerationState, GrantState, HoldState, WalletState
+from projections.audit.state import Finding, GenerationState, GrantState, HoldState, TemplateState, WalletState
 from projections.audit.stored import Row, decode, part_of, state_hash, wallet_hint
+from projections.audit.templates import TEMPLATE, fold_template
 
 WALLET = "ledger.wallet:Wallet."
 GENERATION = "ledger.generation:Generation."
@@ -26,6 +27,7 @@ GRANTS = {"CreditsPurchased": "purchase", "CreditsRedeemed": "redemption", "Refe
           "ShareBonusGranted": "share", "PromoCreditsGranted": "promo", "CreditsAdjusted": "adjustment"}
 PAID = frozenset({"purchase", "redemption"})
 OnEntry = Callable[[Row, WalletState, dict[str, Any], list[Posting]], None]
+OnTemplate = Callable[[Row, TemplateState, dict[str, Any]], None]
 MAX_FINDINGS = 10_000
 
 
@@ -37,12 +39,14 @@ class Replay:
     """Every wallet and generation folded from the raw log, with what was found wrong on the way."""
 
     def __init__(self, *, until: datetime | None = None, on_entry: OnEntry | None = None,
-                 share: tuple[int, int] = (0, 1)) -> None:
+                 share: tuple[int, int] = (0, 1), on_template: OnTemplate | None = None) -> None:
         self.until = until
         self.part, self.parts = share  # this replay folds the wallets of part ``part`` of ``parts``
         self.on_entry = on_entry
+        self.on_template = on_template
         self.wallets: dict[str, WalletState] = {}
         self.generations: dict[str, GenerationState] = {}
+        self.templates: dict[str, TemplateState] = {}
         self.findings: list[Finding] = []
         self.problems = 0
         self.events = 0
@@ -72,6 +76,8 @@ class Replay:
                     self._generation_event(row)
                 elif topic.startswith(REFERENCE):
                     self._reference(row)
+                elif topic.startswith(TEMPLATE):
+                    self._template_event(row)
                 elif self.part == 0:
                     self.find("", row, f"unknown event type {topic}")
             except (ValueError, KeyError, TypeError, AttributeError) as error:  # a damaged row, not a crash
@@ -254,6 +260,15 @@ class Replay:
         for wallet_id, grant_id in fields["targets"].items():
             if self.parts == 1 or part_of(wallet_id, self.parts) == self.part:
                 self.references[(grant_id, role)] = (row.position, wallet_id, f"{kind} {fields['reference']}")
+
+    # Templates: no money, but their chains and versions are checked all the same (by one part only).
+
+    def _template_event(self, row: Row) -> None:
+        if self.until is not None or self.part != 0:
+            return
+        fields = fold_template(self, row)
+        if self.on_template is not None:
+            self.on_template(row, self.templates[row.originator_id], fields)
 
     # Generations.
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from ledger.postings import Posting
 from projections.audit.fold import Replay
-from projections.audit.state import WalletState
+from projections.audit.state import TemplateState, WalletState
 from projections.audit.stored import Row
+from projections.audit.templates import journal_entry
 
 PERIODS = {"day": 10, "month": 7, "year": 4}
 FREE = ("referral", "share", "promo", "adjustment")
@@ -54,6 +55,14 @@ class JournalWindow:
         self.write({"position": row.position, "at": at.isoformat(), "event": row.kind, "user_id": wallet.user_id,
                     "lines": [{"account": p.account, "credits": p.credits, "money_minor": p.money_minor,
                                "currency": p.currency, "memo": p.memo} for p in lines]})
+
+    def template(self, row: Row, template: TemplateState, fields: dict[str, Any]) -> None:
+        """Write one template change (a zero line: who, what, why) if it happened inside the window."""
+        at = utc(fields["timestamp"])
+        if (self.start and at < self.start) or (self.end and at >= self.end):
+            return
+        self.entries += 1
+        self.write(journal_entry(row, fields, template.template_id))
 
 
 @dataclass

@@ -109,3 +109,18 @@ class GenerationState:
     captured: int = 0
     position: int = 0
     kind: str = "GenerationRequested"
+
+
+@dataclass(slots=True)
+class TemplateState:
+    """One template as the replay has folded it so far: its chain, status, draft and versions."""
+
+    template_id: str
+    version: int = 0
+    last_hash: str = "0" * 64
+    last_position: int = 0
+    last_kind: str = ""
+    status: str = ""  # draft | published | retired, as ledger.template.TemplateStatus
+    draft_digest: str = ""
+    published: int = 0
+    effective_at: datetime | None = None

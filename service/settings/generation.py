@@ -35,7 +35,8 @@ class GenerationSettings(KafkaSettings, DataSettings, RetentionSettings):
     image_provider: Literal["template", "local", "replicate", "openai", "stability", "cog", "huggingface"] = "local"
     template_providers: Annotated[tuple[Provider, ...], NoDecode] = ("replicate", "openai", "stability", "cog", "local")
     image_store: Literal["local", "s3", "cloudinary"] = "local"
-    templates_dir: Path | None = None
+    templates_dir: Path | None = None  # the catalogue files imported on first start (default: the shipped ones)
+    template_refresh_s: float = Field(default=1.0, gt=0, le=60)  # how often a process rereads the templates
 
     replicate_api_token: SecretStr | None = None
     replicate_model: str | None = None

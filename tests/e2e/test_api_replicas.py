@@ -143,3 +143,24 @@ def test_when_the_leading_replica_stops_the_other_takes_its_projector_over(pg_en
             assert accepted.status_code == 202, accepted.text
             seen = wallet(standing_by, "tara", accepted.json()["position"])
             assert (seen["available"], seen["held"]) == (95, 5)
+
+
+def test_a_template_published_through_one_replica_reaches_learners_on_both_within_seconds(
+        replicas: list[TestClient]) -> None:
+    first, second = replicas
+    fields = {**first.get("/v1/admin/templates/poster-webinar", headers=bearer("ops", "templates")).json()
+              ["versions"][0]["fields"], "id": "diwali-offer", "title": "Diwali offer"}
+    saved = first.put("/v1/admin/templates/diwali-offer?reason=festival", json=fields,
+                      headers={**bearer("ops", "templates"), "Idempotency-Key": "diwali-draft"})
+    assert saved.status_code == 200, saved.text
+    published = first.post("/v1/admin/templates/diwali-offer/publish", json={"reason": "approved"},
+                           headers={**bearer("ops", "templates"), "Idempotency-Key": "diwali-publish"})
+    assert published.status_code == 200, published.text
+    started = time.monotonic()
+    while not all(c.get("/v1/templates/diwali-offer").status_code == 200 for c in replicas):
+        assert time.monotonic() - started < 5, "a replica did not see the publish within 5 s"
+        time.sleep(0.05)
+    fund(second, "leela")
+    accepted = generate(second, "leela", "diwali-1", {"template_id": "diwali-offer",
+                                                      "variables": {"topic": "Flat 40% off", "time": "Sunday"}})
+    assert accepted.status_code == 202, accepted.text

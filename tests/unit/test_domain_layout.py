@@ -15,6 +15,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.generation import Generation
 from ledger.reference import Reference
+from ledger.template import Template
 from ledger.wallet import Wallet
 
 pytestmark = pytest.mark.unit
@@ -153,6 +154,9 @@ STORED_TOPICS = {
     "ledger.generation:Generation.GenerationShared", "ledger.generation:Generation.GenerationUnshared",
     "ledger.generation:Generation.GenerationImageDeleted",
     "ledger.reference:Reference.ReferenceRecorded",
+    "ledger.template:Template.TemplateDrafted", "ledger.template:Template.TemplateDraftEdited",
+    "ledger.template:Template.TemplatePublished", "ledger.template:Template.TemplateRetired",
+    "ledger.template:Template.TemplateRestored",
 }
 
 
@@ -168,7 +172,7 @@ def test_every_event_the_aggregates_declare_is_one_of_the_stored_topics() -> Non
     bases = {"Event", "Created", "Snapshot", "GrantEvent", "HoldResolution", "GrantClosed"}  # never stored
     declared = {
         get_topic(member)
-        for aggregate in (Wallet, Generation, Reference)
+        for aggregate in (Wallet, Generation, Reference, Template)
         for name, member in vars(aggregate).items()
         if isinstance(member, type) and issubclass(member, Aggregate.Event) and name not in bases
     }

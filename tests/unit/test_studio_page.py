@@ -30,7 +30,8 @@ def test_a_message_without_its_hindi_stops_the_catalogue_naming_the_message(tmp_
 
 def test_every_message_the_page_and_its_scripts_use_is_in_the_catalogue() -> None:
     known = load_catalogue()["en"].keys()
-    used = set(re.findall(r"""\bt\(\s*["']([a-z_]+)["']\s*[,)]""", (WEB / "templates" / "studio.html").read_text()))
+    used = {key for page in ("studio.html", "admin.html")
+            for key in re.findall(r"""\bt\(\s*["']([a-z_]+)["']\s*[,)]""", (WEB / "templates" / page).read_text())}
     for script in (WEB / "static").glob("*.js"):
         used |= set(re.findall(r"""\bt\(\s*'([a-z_]+)'\s*[,)]""", script.read_text()))
     assert len(used) > 40

@@ -114,10 +114,12 @@ async def share_page(request: Request, service: ServiceDep, token: str = Token) 
         return page.response
     base = service.api.public_url.rstrip("/")
     title = row["title"] or "Made in Creative Studio"
-    try:
-        template = service.catalog.get(row["template_id"]).title
-    except UnknownTemplate:  # a template retired since the image was made
-        template = row["template_id"]
+    template = row["template_title"]  # the words of the version that made the image
+    if not template:  # an image projected before versions had words: today's title, if any
+        try:
+            template = service.catalog.get(row["template_id"]).title
+        except UnknownTemplate:  # a template retired since the image was made
+            template = row["template_id"]
     html = PAGE.format(title=escape(title), description=escape(f"{template}, made in Creative Studio"),
                        image=escape(f"{base}/s/{token}/image"), url=escape(f"{base}/s/{token}"), **made_with_ai())
     return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})

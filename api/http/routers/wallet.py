@@ -18,6 +18,7 @@ from api.http.schemas import (
     WalletPublic,
     problems,
 )
+from generation.templates import UnknownTemplate
 from projections import queries
 from projections.descriptions import Subjects, named_generation
 
@@ -55,18 +56,36 @@ def get_statement(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
         rows = queries.statement(conn, user.user_id, before=before(cursor), limit=limit + 1)
         about = {id(r): about_generation(r) for r in rows[:limit]}
         found = queries.users_generations(conn, user.user_id, sorted({g for g in about.values() if g is not None}))
-    subjects = Subjects.from_templates(service.catalog.all())
     items = []
     for row in rows[:limit]:
         generation_id = about[id(row)]
         generation = found.get(generation_id) if generation_id is not None else None
         named = None if generation is None else StatementGeneration(
             generation_id=generation["generation_id"], template_id=generation["template_id"],
-            text=subjects.text(generation["template_id"], generation["variables"]),
+            template_version=generation["template_version"], text=learners_text(service, generation),
+            template_titles=version_titles(service, generation),
             image_deleted=generation["status"] == "completed" and not generation["image_url"])
         items.append(StatementLinePublic.model_validate({**row, "generation": named}))
     next_cursor = str(items[-1].position) if len(rows) > limit else None
     return Page[StatementLinePublic](items=items, next_cursor=next_cursor)
+
+
+def learners_text(service: Any, generation: Any) -> str:
+    """The learner's main text in a generation, as the template version that made it names its fields."""
+    try:
+        made_by = [service.catalog.version(generation["template_id"], generation["template_version"])]
+    except UnknownTemplate:  # a version the ledger never published: its first text will do
+        made_by = []
+    return Subjects.from_templates(made_by).text(generation["template_id"], generation["variables"])
+
+
+def version_titles(service: Any, generation: Any) -> dict[str, str]:
+    """The title of the template version that made a generation, in each language it has ({} if unknown)."""
+    try:
+        template = service.catalog.version(generation["template_id"], generation["template_version"])
+    except UnknownTemplate:
+        return {}
+    return {"en": template.title, **{lang: words.title for lang, words in template.translations.items()}}
 
 
 def about_generation(row: Any) -> UUID | None:

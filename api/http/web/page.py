@@ -66,10 +66,12 @@ def build_studio(service: Service) -> Studio:
 
 
 def by_category(templates: list[Template]) -> list[tuple[str, list[Template]]]:
-    """Templates grouped in the page's order of categories (unknown categories last)."""
+    """Templates grouped in the page's order of categories (unknown categories last); in each, the featured
+    ones first, then by their sort order, price and title."""
     order = {c: i for i, c in enumerate(CATEGORIES)}
     groups: dict[str, list[Template]] = {}
-    for template in sorted(templates, key=lambda t: (order.get(t.category, len(order)), t.cost, t.title)):
+    for template in sorted(templates, key=lambda t: (order.get(t.category, len(order)), not t.featured, t.sort_order,
+                                                     t.cost, t.title)):
         groups.setdefault(template.category, []).append(template)
     return list(groups.items())
 

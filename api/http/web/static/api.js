@@ -42,6 +42,7 @@ export function makeApi({ token, onUnauthorized }) {
   return {
     get: (path) => request('GET', path),
     post: (path, json, key) => request('POST', path, { json, key }),
+    put: (path, json, key) => request('PUT', path, { json, key }),
     upload: (path, form, key) => request('POST', path, { form, key }),
     remove: (path, key) => request('DELETE', path, { key }),
   };

@@ -19,9 +19,18 @@ export function setupGallery({ api, i18n, config, onChange }) {
     notice.textContent = text;
   }
 
+  // The title of the template version that made the image (a later version renames nothing), in the
+  // page's language where that version has it.
+  function templateName(item) {
+    const mine = (item.template_titles || {})[config.lang];
+    const current = config.templates[item.template_id];
+    if (mine) return mine;
+    if (config.lang === 'en' && item.template_title) return item.template_title;
+    return (current && current.title) || item.template_title || item.template_id;
+  }
+
   function altText(item) {
-    const template = config.templates[item.template_id];
-    const name = template ? template.title : item.template_id;
+    const name = templateName(item);
     return item.title ? `${name}: ${item.title}` : name;
   }
 
@@ -48,7 +57,7 @@ export function setupGallery({ api, i18n, config, onChange }) {
     title.append(' ', badge);
     const meta = document.createElement('p');
     meta.className = 'shot-meta';
-    meta.textContent = `${config.templates[item.template_id]?.title || item.template_id} · ${t('made_on', { date: i18n.day(item.created_at) })}`;
+    meta.textContent = `${templateName(item)} · ${t('made_on', { date: i18n.day(item.created_at) })}`;
     const actions = document.createElement('div');
     actions.className = 'shot-actions';
     const download = document.createElement('a');

@@ -33,7 +33,7 @@ export function setupWallet({ api, i18n, config }) {
     const about = line.generation;
     if (about) {
       const template = config.templates[about.template_id];
-      const name = template ? template.title : about.template_id;
+      const name = (about.template_titles || {})[config.lang] || (template ? template.title : about.template_id);
       const text = about.image_deleted ? t('statement_image_deleted') : about.text;
       const subject = text ? `${name}: ${text}` : name;
       const late = String(line.reference).endsWith(':late');

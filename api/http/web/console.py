@@ -1,0 +1,41 @@
+"""``GET /admin``: the operators' templates console, server-rendered like the studio, with its headers, its
+files and its catalogue of strings; it signs in with a bearer token the same way and calls
+``/v1/admin/templates``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+
+from api.http.web.i18n import LANGUAGES, LOCALES, Translator, choose_language
+from api.http.web.page import Studio, as_json
+
+CATEGORIES = ["profile_photo", "poster", "social_post", "teaser"]
+ASPECT_RATIOS = ["1:1", "4:5", "9:16", "16:9", "2:3", "3:4"]
+PROVIDERS = ["local", "replicate", "openai", "stability", "cog", "huggingface"]
+# The fields with an input of their own (a kind: an input type, "textarea", or the choices of a select);
+# the others are edited as JSON.
+FIELDS: list[tuple[str, str | list[str]]] = [
+    ("id", "text"), ("title", "text"), ("description", "textarea"), ("category", CATEGORIES), ("cost", "number"),
+    ("aspect_ratio", ASPECT_RATIOS), ("prompt", "textarea"), ("negative_prompt", "textarea"), ("caption", "text"),
+    ("provider", PROVIDERS), ("model_id", "text")]
+
+
+def install_console(app: FastAPI) -> None:
+    """Serve the console at ``/admin`` (after ``page.install``: it shares the studio's files and headers)."""
+    studio: Studio = app.state.studio
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/admin", response_class=HTMLResponse)
+    def console(request: Request) -> HTMLResponse:
+        """The templates console, in the operator's language."""
+        lang = choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+        config = {"lang": lang, "locale": LOCALES[lang], "messages": studio.messages[lang],
+                  "fields": [name for name, _ in FIELDS]}
+        html = studio.env.get_template("admin.html").render(
+            t=Translator(studio.messages[lang]), lang=lang, languages=LANGUAGES, assets=studio.assets,
+            fields=FIELDS, config=as_json(config))
+        headers = {**studio.headers, "Cache-Control": "no-cache", "Vary": "Accept-Language"}
+        return HTMLResponse(html, headers=headers)
+
+    app.include_router(router)
