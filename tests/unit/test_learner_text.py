@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 
+import anyio
 import pytest
 
 from generation.compositor import check_printable
@@ -87,7 +89,7 @@ def test_an_unprintable_character_is_refused_before_any_credit_is_held(ledger: L
     request = GenerationRequest(user_id="alice", key="k-1", template_id="social-story",
                                 variables={"offer": "中文 offer"})
     with pytest.raises(VariableError, match="offer: 中 cannot be printed on this template") as refused:
-        request_generation(ledger, catalog, FakePhotos(), request, at=T0, hold_ttl=TTL, run=run)
+        anyio.run(partial(request_generation, ledger, catalog, FakePhotos(), request, at=T0, hold_ttl=TTL, run=run))
     assert refused.value.field == "offer" and run.names == []
     wallet = ledger.wallet("alice")
     assert wallet is not None and wallet.held == 0
@@ -96,7 +98,7 @@ def test_an_unprintable_character_is_refused_before_any_credit_is_held(ledger: L
 def test_a_post_with_emoji_in_any_listed_script_is_accepted_and_held(ledger: Ledger, catalog: Catalog) -> None:
     request = GenerationRequest(user_id="alice", key="k-2", template_id="social-story",
                                 variables={"offer": "🎉 দীপাবলি অফার 🔥 Last 3 seats"})
-    requested = request_generation(ledger, catalog, FakePhotos(), request, at=T0, hold_ttl=TTL)
+    requested = anyio.run(partial(request_generation, ledger, catalog, FakePhotos(), request, at=T0, hold_ttl=TTL))
     wallet = ledger.wallet("alice")
     assert wallet is not None and wallet.held == requested.cost
 
