@@ -23,6 +23,7 @@ from ledger import Ledger
 from projections import Projector, all_projections
 from projections.db import make_engine
 from projections.watcher import Watcher
+from service import tracing
 from service.auth import TokenVerifier
 from service.container import Service
 from service.health import Health
@@ -57,7 +58,12 @@ def build_policy(settings: Settings | None = None) -> Policy:
 
 def build_read_engine(settings: Settings | None = None, **options: Any) -> Engine:
     """The read database's engine (``options``: the pool's, e.g. ``pool_size``)."""
-    return make_engine((settings or Settings()).read_db_url, **options)
+    engine = make_engine((settings or Settings()).read_db_url, **options)
+    if (traced := tracing.provider()) is not None:  # a span per statement only when tracing is on
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+        SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=traced)
+    return engine
 
 
 def build_projector(settings: Settings | None = None, *, ledger: Ledger | None = None) -> Projector:

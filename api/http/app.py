@@ -32,6 +32,7 @@ from api.http.routers import (
     webhooks,
 )
 from api.http.web import page
+from service import tracing
 from service.container import Service
 from service.metrics import Metrics
 
@@ -99,6 +100,10 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=service.api.embed_origins, allow_methods=CORS_METHODS,
                            allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSED, max_age=600)
     app.add_middleware(Observe, metrics=service.metrics)
+    if (traced := tracing.provider()) is not None:  # only when tracing is on: none of its cost otherwise
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=traced, excluded_urls="healthz,readyz,metrics")
     return app
 
 

@@ -18,9 +18,13 @@ if TYPE_CHECKING:
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def log_to_stderr(fmt: str = LOG_FORMAT) -> None:
-    """The processes log at INFO to stderr, one line per record."""
-    logging.basicConfig(level=logging.INFO, format=fmt)
+def log_to_stderr(fmt: str = LOG_FORMAT, *, process: str | None = None) -> None:
+    """The processes log at INFO to stderr, one line per record; ``process`` traced when the ``OTEL_*``
+    variables ask (``service.tracing``), and then each line names its trace and span."""
+    from service import tracing
+
+    traced = process is not None and tracing.configure(process)
+    logging.basicConfig(level=logging.INFO, format=fmt + tracing.LOG_IDS if traced else fmt, force=traced)
 
 
 def watch_batches(app: FastStream, bootstrap_servers: str, probes: Probes | None,

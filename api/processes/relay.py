@@ -29,7 +29,7 @@ def run_relay(metrics_port: int = 0, health_port: int = 0) -> None:
 
     Only the process holding the relay's lock publishes (see ``service.leader``); others stand by.
     """
-    log_to_stderr()
+    log_to_stderr(process="relay")
     settings = Settings()
     ledger = build_ledger(settings)
     relay = Relay(ledger, settings.messaging)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from api.processes import LOG_FORMAT
+from service import tracing
 from service.bootstrap import build_service
 from service.settings import ApiSettings, Settings, StoreSettings, demo_refused, is_embedded
 
@@ -21,6 +24,8 @@ def serve(*, host: str | None = None, port: int | None = None) -> None:
     from api.http.app import create_app
 
     overrides: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if tracing.configure("serve"):  # the service's own log lines name their trace and span
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT + tracing.LOG_IDS, force=True)
     service = build_service(Settings.read(**overrides))
     app = create_app(service)
     print(welcome(service.api, service.store), flush=True)  # the newcomer's first lines
