@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Literal
 
 from opentelemetry import trace
@@ -31,6 +31,7 @@ ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_
 HEADER = "traceparent"
 LOG_IDS = " trace_id=%(trace_id)s span_id=%(span_id)s"
 _PROPAGATOR = TraceContextTextMapPropagator()
+_NOTHING: AbstractContextManager[object] = nullcontext()  # reentrant and stateless: one for every block
 
 
 class _Tracing:
@@ -119,17 +120,14 @@ def from_headers(headers: Mapping[str, Any] | None) -> str:
     return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
 
 
-@contextmanager
 def span(name: str, *, parent: str = "", kind: SpanKind = SpanKind.INTERNAL,
-         attributes: Mapping[str, str | int] | None = None) -> Iterator[None]:
+         attributes: Mapping[str, str | int] | None = None) -> AbstractContextManager[object]:
     """A span named ``name`` for the block, the child of ``parent`` (a ``traceparent``) when given, else of
-    the current span; nothing at all when tracing is off."""
+    the current span; when tracing is off, one shared context that does nothing (no generator, no span)."""
     if _on.tracer is None:
-        yield
-        return
+        return _NOTHING
     context = _PROPAGATOR.extract({HEADER: parent}) if parent else None
-    with _on.tracer.start_as_current_span(name, context=context, kind=kind, attributes=dict(attributes or {})):
-        yield
+    return _on.tracer.start_as_current_span(name, context=context, kind=kind, attributes=dict(attributes or {}))
 
 
 def _exporter(kind: Exporter) -> SpanExporter:

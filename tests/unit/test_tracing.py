@@ -1,0 +1,104 @@
+"""Tracing: what the standard OTEL_* variables turn on, the ids in the log, and nothing at all when off."""
+
+from __future__ import annotations
+
+import logging
+import timeit
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from eventsourcing.persistence import Notification
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from api.messaging.envelope import TRACE_HEADER, records
+from service import tracing
+from service.settings.store import StartupError
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    assert tracing.configure("test", exporter=exporter)
+    try:
+        yield exporter
+    finally:
+        tracing.shutdown()
+
+
+@pytest.mark.parametrize(("environ", "wanted"), [
+    ({}, None),
+    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, "otlp"),
+    ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, "otlp"),
+    ({"OTEL_TRACES_EXPORTER": "console"}, "console"),
+    ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, None),
+    ({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}, None),
+])
+def test_tracing_is_on_only_when_the_standard_variables_ask(environ: dict[str, str], wanted: str | None) -> None:
+    assert tracing.exporter_wanted(environ) == wanted
+
+
+def test_an_exporter_the_service_does_not_have_is_refused_in_one_line_naming_the_variable() -> None:
+    refused = r"^OTEL_TRACES_EXPORTER='jaeger' is not an exporter .*otlp, console or none$"
+    with pytest.raises(StartupError, match=refused):
+        tracing.configure("serve", environ={"OTEL_TRACES_EXPORTER": "jaeger"})
+    assert not tracing.enabled()
+
+
+def test_off_by_default_nothing_is_installed() -> None:
+    assert not tracing.configure("serve", environ={})
+    assert (tracing.enabled(), tracing.provider(), tracing.traceparent(), tracing.kafka_headers()) == (
+        False, None, "", {})
+
+
+def test_a_log_line_written_in_a_span_names_its_trace_and_span(spans: InMemorySpanExporter,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        with tracing.span("work"):
+            logging.getLogger("studio").info("inside")
+        logging.getLogger("studio").info("outside")
+    inside, outside = caplog.records[-2:]
+    span = spans.get_finished_spans()[0].context
+    assert (inside.trace_id, inside.span_id) == (f"{span.trace_id:032x}", f"{span.span_id:016x}")  # type: ignore[attr-defined]
+    assert (outside.trace_id, outside.span_id) == ("-", "-")  # type: ignore[attr-defined]
+    line = logging.Formatter(tracing.LOG_IDS.strip()).format(inside)
+    assert line == f"trace_id={span.trace_id:032x} span_id={span.span_id:016x}"
+
+
+def test_a_child_continues_the_trace_its_parent_context_names(spans: InMemorySpanExporter) -> None:
+    with tracing.span("request"):
+        carried = tracing.traceparent()
+    assert tracing.from_headers({TRACE_HEADER: carried.encode()}) == carried
+    with tracing.span("render", parent=carried):
+        pass
+    request, render = spans.get_finished_spans()
+    assert render.context.trace_id == request.context.trace_id
+    assert render.parent is not None and render.parent.span_id == request.context.span_id
+
+
+def test_the_relay_moves_the_recorded_context_from_the_payload_to_a_header() -> None:
+    state = (b'{"timestamp":"2026-01-01T00:00:00+00:00","user_id":"ada","cost":3,'
+             b'"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}')
+    notification = Notification(id=7, originator_id=uuid.uuid4(), originator_version=1,
+                                topic="ledger.generation:Generation.GenerationRequested", state=state)
+    published = records(notification)
+    for _, _, value, headers in published:
+        assert b"traceparent" not in value
+        assert dict(headers)[TRACE_HEADER] == b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    empty = state.replace(b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", b"")
+    untraced = records(Notification(id=8, originator_id=notification.originator_id, originator_version=1,
+                                    topic=notification.topic, state=empty))
+    assert all(TRACE_HEADER not in dict(headers) for *_, headers in untraced)
+
+
+def test_off_a_span_and_a_context_cost_a_couple_of_microseconds_at_most() -> None:
+    # Measured at about 0.65 us (a function call is 0.05 us): nothing beside a render's milliseconds.
+    def step() -> str:
+        with tracing.span("generation render", parent="", attributes={"generation.id": "x"}):
+            return tracing.traceparent()
+
+    runs = 100_000
+    cost = min(timeit.repeat(step, number=runs, repeat=3)) / runs
+    assert cost < 2e-6, f"{cost * 1e9:.0f} ns per traced step with tracing off"
