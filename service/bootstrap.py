@@ -7,7 +7,7 @@ an image store, a clock...), so tests pass fakes and processes share what they b
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
@@ -96,7 +96,9 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     kafka = settings.messaging if api.dispatch == "kafka" else None
     health = Health(ledger, engine, watcher.projected, api.ready_max_lag,
                     kafka_servers=kafka.kafka_bootstrap_servers if kafka else None,
-                    relay_name=kafka.relay_name if kafka else "relay")
+                    relay_name=kafka.relay_name if kafka else "relay",
+                    hold_term=timedelta(seconds=api.generation_timeout_s),
+                    store_database=store.postgres_db if store.store == "postgres" else None)
     policy = policy or build_policy(settings)
     check_share_bonus(policy, {t.id: t.cost for t in catalog.all()}, source=settings.policy_file or DEFAULT_POLICY)
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from faststream import FastStream
+    from prometheus_client import CollectorRegistry
 
     from api.messaging.batches import UnreadableBatches
     from api.probes import Probes
@@ -30,22 +31,32 @@ def log_to_stderr(fmt: str = LOG_FORMAT, *, process: str | None = None) -> None:
 def watch_batches(app: FastStream, bootstrap_servers: str, probes: Probes | None,
                   metrics_port: int = 0) -> UnreadableBatches:
     """Name every record batch the consumers of ``app`` cannot decode: in readiness (``probes``), in the
-    ``studio_kafka_unreadable_batches_total`` counter (served on ``metrics_port``, 0: off) and in the log."""
+    ``studio_kafka_unreadable_batches_total`` counter (served on ``metrics_port``, 0: off, beside
+    ``studio_kafka_dead_letters_total``) and in the log."""
     from faststream.kafka import KafkaBroker
-    from prometheus_client import CollectorRegistry, start_http_server
-
-    from api.messaging.batches import UnreadableBatches
+    from prometheus_client import start_http_server
 
     if not isinstance(app.broker, KafkaBroker):
         raise TypeError(f"a Kafka consumer app has a Kafka broker, not {app.broker!r}")
-    registry = CollectorRegistry()
-    batches = UnreadableBatches(bootstrap_servers, registry=registry)
+    registry, batches = consumer_metrics(bootstrap_servers)
     batches.watch(app.broker)
     if probes is not None:
         probes.ready["record batches"] = batches.check
     if metrics_port:
         start_http_server(metrics_port, registry=registry)  # for the process's lifetime, as the relay's gauge
     return batches
+
+
+def consumer_metrics(bootstrap_servers: str) -> tuple[CollectorRegistry, UnreadableBatches]:
+    """What a Kafka consumer process serves for Prometheus: its unreadable batches and its dead letters."""
+    from prometheus_client import CollectorRegistry
+
+    from api.messaging.batches import UnreadableBatches
+    from api.messaging.dead_letters import DEAD_LETTERED
+
+    registry = CollectorRegistry()
+    registry.register(DEAD_LETTERED)
+    return registry, UnreadableBatches(bootstrap_servers, registry=registry)
 
 
 def consume_until_stopped(app: FastStream, ledger: Ledger, health_port: int = 0, *, bootstrap_servers: str,
