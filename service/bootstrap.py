@@ -28,6 +28,7 @@ from service.auth import TokenVerifier
 from service.container import Service
 from service.health import Health
 from service.idempotency import IdempotencyStore
+from service.leader import lock_key, scoped_name
 from service.limits import Limits
 from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_policy
 from service.settings import GenerationSettings, Settings, StoreSettings
@@ -98,7 +99,8 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
                     kafka_servers=kafka.kafka_bootstrap_servers if kafka else None,
                     relay_name=kafka.relay_name if kafka else "relay",
                     hold_term=timedelta(seconds=api.generation_timeout_s),
-                    store_database=store.postgres_db if store.store == "postgres" else None)
+                    store_database=store.postgres_db if store.store == "postgres" else None,
+                    leader_keys=leader_keys(store, kafka.relay_name if kafka else None))
     policy = policy or build_policy(settings)
     check_share_bonus(policy, {t.id: t.cost for t in catalog.all()}, source=settings.policy_file or DEFAULT_POLICY)
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
@@ -118,6 +120,14 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
 
         service.sweeper = SweepLoop(Sweeper(ledger, clock=clock), interval=media.sweep_interval_s)
     return service
+
+
+def leader_keys(store: StoreSettings, relay: str | None) -> dict[str, int]:
+    """The advisory lock key of each part of which one process leads (on PostgreSQL; none elsewhere)."""
+    if store.store != "postgres":
+        return {}
+    parts = ["projector", "sweeper", *([f"relay:{relay}"] if relay is not None else [])]
+    return {part: lock_key(scoped_name(part, store)) for part in parts}
 
 
 def _now() -> datetime:

@@ -14,7 +14,6 @@ from ledger import Ledger
 from ledger.store.tracking import Positions, positions_for
 from projections import queries
 from projections.failures import failure_counts, failures
-from service.leader import lock_key
 
 
 @dataclass
@@ -29,6 +28,7 @@ class Health:
     relay_name: str = "relay"
     hold_term: timedelta = timedelta(minutes=10)  # a generation's hold: past it the sweeper fails the generation
     store_database: str | None = None  # PostgreSQL: the event store's database, where the leaders' locks are
+    leader_keys: dict[str, int] = field(default_factory=dict)  # each leading part's advisory lock key
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
     _relay: Positions | None = field(default=None, repr=False)
 
@@ -89,10 +89,6 @@ class Health:
             gauges["studio_relay_lag"] = {"": float(max(0, head - self._relay.get(self.relay_name)))}
         return gauges
 
-    def leading_parts(self) -> list[str]:
-        """The parts of which one process leads at a time (``service.leader``) that this deployment runs."""
-        return ["projector", "sweeper", *([f"relay:{self.relay_name}"] if self.kafka_servers is not None else [])]
-
     def _server(self, conn: Connection) -> dict[str, dict[str, float]]:
         # Connections the server still accepts for ordinary roles, and which leaders' advisory locks are held
         # (by any process, in the event store's database): the server's view, whoever the holders are.
@@ -104,7 +100,7 @@ class Health:
             " AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = coalesce(:db, "
             "current_database()))"), {"db": self.store_database})}
         return {"studio_database_free_connections": {"": float(free)},
-                "studio_leaders": {part: float(_unsigned(lock_key(part)) in held) for part in self.leading_parts()}}
+                "studio_leaders": {part: float(_unsigned(key) in held) for part, key in self.leader_keys.items()}}
 
 
 def _unsigned(key: int) -> int:
