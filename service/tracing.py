@@ -79,6 +79,7 @@ def configure(process: str, *, environ: Mapping[str, str] = os.environ,
     provider.add_span_processor(processor(exporter))
     _on.provider, _on.tracer = provider, provider.get_tracer("studio-ledger")
     _log_ids()
+    _instrument_psycopg(provider)
     return True
 
 
@@ -86,6 +87,9 @@ def shutdown() -> None:
     """Send the spans still buffered and turn tracing off (at the end of a process, or of a test)."""
     provider, _on.provider, _on.tracer = _on.provider, None, None
     if provider is not None:
+        from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
+        PsycopgInstrumentor().uninstrument()
         provider.shutdown()
 
 
@@ -139,6 +143,14 @@ def _exporter(kind: Exporter) -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()
+
+
+def _instrument_psycopg(provider: TracerProvider) -> None:
+    """A span per statement of the event store's connections (psycopg; the read tables' are SQLAlchemy's,
+    instrumented per engine), for the connections made from now on: configure before building the ledger."""
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
+    PsycopgInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
 
 
 def _log_ids() -> None:

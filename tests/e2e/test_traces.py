@@ -76,6 +76,8 @@ def test_an_in_process_generation_is_one_trace_from_the_request_to_its_capture(
     assert parent_of(apply) == render.context.span_id
     assert parent_of(capture) == apply.context.span_id
     assert render.attributes is not None and render.attributes["generation.id"] == accepted.json()["generation_id"]
+    in_request = [s for s in found if s.context.trace_id == request.context.trace_id]
+    assert any((s.attributes or {}).get("db.system") == "sqlite" for s in in_request)  # the read tables' statements
 
 
 def test_with_tracing_off_nothing_is_recorded_and_the_event_carries_no_context(tmp_path: Path) -> None:
@@ -92,7 +94,7 @@ def test_with_tracing_off_nothing_is_recorded_and_the_event_carries_no_context(t
 
 
 async def test_a_generation_through_kafka_is_one_trace_across_the_relay_the_worker_and_the_results(
-        pipeline: Pipeline, spans: InMemorySpanExporter) -> None:  # noqa: F811 (the imported fixture)
+        spans: InMemorySpanExporter, pipeline: Pipeline) -> None:  # noqa: F811 (the imported fixture; traced first)
     await pipeline.start_worker()
     await asyncio.to_thread(pipeline.fund, "ada")
     with tracing.span("POST /v1/generations"):  # the HTTP part is the in-process test's
@@ -115,3 +117,5 @@ async def test_a_generation_through_kafka_is_one_trace_across_the_relay_the_work
     assert parent_of(result) == render.context.span_id
     assert parent_of(capture) == result.context.span_id
     assert [s.kind for s in (publish, render, result)] == [SpanKind.PRODUCER, SpanKind.CONSUMER, SpanKind.CONSUMER]
+    statements = [s for s in found if parent_of(s) == capture.context.span_id]
+    assert statements and {(s.attributes or {}).get("db.system") for s in statements} == {"postgresql"}
