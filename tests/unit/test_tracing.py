@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import timeit
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from eventsourcing.persistence import Notification
@@ -102,3 +104,50 @@ def test_off_a_span_and_a_context_cost_a_couple_of_microseconds_at_most() -> Non
     runs = 100_000
     cost = min(timeit.repeat(step, number=runs, repeat=3)) / runs
     assert cost < 2e-6, f"{cost * 1e9:.0f} ns per traced step with tracing off"
+
+
+def test_a_request_repeated_in_another_trace_is_the_same_request_and_keeps_its_first_context() -> None:
+    from datetime import UTC, datetime
+
+    from ledger import Ledger, Money
+
+    ledger = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    now = datetime.now(UTC)
+    ledger.purchase(user_id="ada", payment_id="pay-1", pack_id="starter", amount=10, price=Money(900, "INR"), at=now)
+    first, second = (ledger.request_generation(
+        user_id="ada", request_key="k1", template_id="teaser-banner", template_version=1, variables={},
+        input_image=None, cost=3, at=now, trace=f"00-{trace}-b7ad6b7169203331-01") for trace in ("1" * 32, "2" * 32))
+    assert (second.repeated, second.value) == (True, first.value)
+    generation = ledger.generation(first.value)
+    assert generation is not None and generation.traceparent == f"00-{'1' * 32}-b7ad6b7169203331-01"
+    ledger.close()
+
+
+def test_a_request_recorded_before_the_context_was_kept_still_loads_and_publishes(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from ledger import Ledger, Money
+    from ledger.store.follow import Follower
+
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "events.db")}
+    ledger, now = Ledger(env), datetime.now(UTC)
+    ledger.purchase(user_id="ada", payment_id="pay-1", pack_id="starter", amount=10, price=Money(900, "INR"), at=now)
+    requested = ledger.request_generation(user_id="ada", request_key="k1", template_id="teaser-banner",
+                                          template_version=1, variables={}, input_image=None, cost=3, at=now).value
+    ledger.close()
+    with sqlite3.connect(env["SQLITE_DBNAME"]) as db:  # as an event stored before the field existed
+        requests = db.execute("SELECT rowid, state FROM stored_events WHERE topic LIKE '%GenerationRequested'")
+        for rowid, state in requests.fetchall():
+            assert b',"traceparent":""' in state
+            db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
+                       (state.replace(b',"traceparent":""', b""), rowid))
+    ledger = Ledger(env)
+    try:
+        generation = ledger.generation(requested)
+        assert generation is not None and (generation.status, generation.traceparent) == ("requested", "")
+        stored = [s for s in Follower(ledger).read(limit=100) if type(s.event).__name__ == "GenerationRequested"]
+        assert stored[0].event.traceparent == ""
+        notification = ledger.recorder.select_notifications(start=stored[0].position, limit=1)[0]
+        assert all(TRACE_HEADER not in dict(headers) for *_, headers in records(notification))
+    finally:
+        ledger.close()
