@@ -95,17 +95,14 @@ class Health:
         free = conn.execute(text(
             "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
             " - (SELECT count(*) FROM pg_stat_activity)")).scalar_one()
+        # A bigint key is held as two unsigned 32-bit halves; joined again in a bigint, the shift wraps just as
+        # the key's two's complement does, so the signed key comes back whatever its high bit.
         held = {int(key) for (key,) in conn.execute(text(
             "SELECT ((classid::bigint << 32) | objid::bigint) FROM pg_locks WHERE locktype = 'advisory' AND granted"
             " AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = coalesce(:db, "
             "current_database()))"), {"db": self.store_database})}
         return {"studio_database_free_connections": {"": float(free)},
-                "studio_leaders": {part: float(_unsigned(key) in held) for part, key in self.leader_keys.items()}}
-
-
-def _unsigned(key: int) -> int:
-    """A signed 64-bit advisory key as pg_locks shows it: two unsigned 32-bit halves, joined."""
-    return key & 0xFFFFFFFFFFFFFFFF
+                "studio_leaders": {part: float(key in held) for part, key in self.leader_keys.items()}}
 
 
 def broker_reachable(bootstrap_servers: str) -> str:

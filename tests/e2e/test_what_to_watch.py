@@ -3,6 +3,7 @@ the rules watch tell the truth: leaders, holds past their deadline, failures by 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -23,7 +24,7 @@ from api.processes import consumer_metrics
 from api.processes.relay import lag_metric
 from ledger import Money
 from service.container import Service
-from service.leader import AdvisoryLock, scoped_name
+from service.leader import AdvisoryLock, lock_key, scoped_name
 from service.settings.messaging import MessagingSettings
 from tests.conftest import PG
 from tests.e2e.http_support import client_for, service_for
@@ -104,9 +105,21 @@ def test_the_leaders_gauge_shows_which_leading_part_no_process_holds(client: Tes
     relay = AdvisoryLock(scoped_name("relay:relay", service.store), connect)  # as `studio-ledger relay` takes it
     try:
         assert relay.try_acquire()
-        assert gauge(client.get("/metrics").text, "studio_leaders")["relay:relay"] == 1.0
+        wait_for_gauge(client, "studio_leaders", {"projector": 1.0, "sweeper": 0.0, "relay:relay": 1.0})
     finally:
         relay.release()
+    # Keys with the high bit set and without (pg_locks splits a key into two unsigned halves).
+    names = {sign: next(f"lock-{i}" for i in range(100) if (lock_key(f"lock-{i}") < 0) == (sign == "negative"))
+             for sign in ("negative", "positive")}
+    health = dataclasses.replace(service.health, leader_keys={s: lock_key(n) for s, n in names.items()})
+    assert health.gauges()["studio_leaders"] == {"negative": 0.0, "positive": 0.0}
+    locks = [AdvisoryLock(name, connect) for name in names.values()]
+    try:
+        assert all(lock.try_acquire() for lock in locks)
+        assert health.gauges()["studio_leaders"] == {"negative": 1.0, "positive": 1.0}
+    finally:
+        for lock in locks:
+            lock.release()
     free = gauge(client.get("/metrics").text, "studio_database_free_connections")[""]
     assert 0 < free < 10_000
 
@@ -136,6 +149,6 @@ def wait_for_gauge(client: TestClient, name: str, expected: dict[str, float], wi
     while True:
         text = client.get("/metrics").text
         if gauge(text, name) == expected or time.monotonic() > deadline:
-            assert gauge(text, name) == expected
+            assert gauge(text, name) == expected, text
             return text
         time.sleep(0.05)
