@@ -24,8 +24,20 @@ def log_to_stderr(fmt: str = LOG_FORMAT, *, process: str | None = None) -> None:
     variables ask (``service.tracing``), and then each line names its trace and span."""
     from service import tracing
 
-    traced = process is not None and tracing.configure(process)
-    logging.basicConfig(level=logging.INFO, format=fmt + tracing.LOG_IDS if traced else fmt, force=traced)
+    if process is not None and tracing.configure(process):
+        log_traced_to_stderr(fmt)
+    else:
+        logging.basicConfig(level=logging.INFO, format=fmt)
+
+
+def log_traced_to_stderr(fmt: str = LOG_FORMAT) -> None:
+    """With tracing on: each line to stderr ends with the ids of the trace and span it was written in."""
+    from service import tracing
+
+    handler = logging.StreamHandler()
+    # A record built by calling LogRecord itself, not the record factory, has no ids: "-", as outside a span.
+    handler.setFormatter(logging.Formatter(fmt + tracing.LOG_IDS, defaults={"trace_id": "-", "span_id": "-"}))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
 def watch_batches(app: FastStream, bootstrap_servers: str, probes: Probes | None,

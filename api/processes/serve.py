@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from api.processes import LOG_FORMAT
+from api.processes import log_traced_to_stderr
 from service import tracing
 from service.bootstrap import build_service
 from service.settings import ApiSettings, Settings, StoreSettings, demo_refused, is_embedded
@@ -25,7 +24,7 @@ def serve(*, host: str | None = None, port: int | None = None) -> None:
 
     overrides: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     if tracing.configure("serve"):  # the service's own log lines name their trace and span
-        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT + tracing.LOG_IDS, force=True)
+        log_traced_to_stderr()
     service = build_service(Settings.read(**overrides))
     app = create_app(service)
     print(welcome(service.api, service.store), flush=True)  # the newcomer's first lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import timeit
 import uuid
@@ -151,3 +152,24 @@ def test_a_request_recorded_before_the_context_was_kept_still_loads_and_publishe
         assert all(TRACE_HEADER not in dict(headers) for *_, headers in records(notification))
     finally:
         ledger.close()
+
+
+def test_a_process_traced_by_the_variables_prints_the_ids_on_each_log_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.processes import log_to_stderr
+
+    root = logging.getLogger()
+    before = root.handlers[:]
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    try:
+        log_to_stderr(process="worker")
+        assert tracing.enabled()
+        with tracing.span("render"):
+            record = logging.getLogRecordFactory()("studio", logging.INFO, __file__, 1, "rendered", None, None)
+        line = root.handlers[0].format(record)
+        made_elsewhere = root.handlers[0].format(logging.LogRecord("studio", logging.INFO, __file__, 1, "relayed",
+                                                                   None, None))
+    finally:
+        tracing.shutdown()
+        root.handlers[:] = before
+    assert re.search(r"studio: rendered trace_id=[0-9a-f]{32} span_id=[0-9a-f]{16}$", line), line
+    assert made_elsewhere.endswith("studio: relayed trace_id=- span_id=-")
