@@ -24,6 +24,7 @@ from service.settings.store import StartupError
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.sdk.trace.sampling import Sampler, SamplingResult
 
 Exporter = Literal["otlp", "console"]
 EXPORTERS: tuple[Exporter, ...] = ("otlp", "console")
@@ -73,7 +74,7 @@ def configure(process: str, *, environ: Mapping[str, str] = os.environ,
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     name = environ.get("OTEL_SERVICE_NAME") or f"studio-ledger-{process}"
-    provider = TracerProvider(resource=Resource.create({"service.name": name}))
+    provider = TracerProvider(resource=Resource.create({"service.name": name}), sampler=_in_traces())
     # A test reads its spans as soon as they end; an exporter over the network gets them in batches.
     processor = SimpleSpanProcessor if isinstance(exporter, InMemorySpanExporter) else BatchSpanProcessor
     provider.add_span_processor(processor(exporter))
@@ -143,6 +144,24 @@ def _exporter(kind: Exporter) -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()
+
+
+def _in_traces() -> Sampler:
+    """Every span, except a database statement outside any trace: the followers poll the log several times a
+    second, and a trace per poll would bury the ones that follow a request."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
+
+    class Statements(Sampler):
+        def should_sample(self, parent_context: Any, trace_id: int, name: str, kind: SpanKind | None = None,
+                          attributes: Any = None, links: Any = None, trace_state: Any = None) -> SamplingResult:
+            if kind == SpanKind.CLIENT:  # a root span of kind client: a statement (or a call) nobody traced
+                return SamplingResult(Decision.DROP)
+            return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+        def get_description(self) -> str:
+            return "StatementsOnlyInTraces"
+
+    return ParentBased(root=Statements())
 
 
 def _instrument_psycopg(provider: TracerProvider) -> None:

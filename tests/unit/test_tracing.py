@@ -173,3 +173,13 @@ def test_a_process_traced_by_the_variables_prints_the_ids_on_each_log_line(monke
         root.handlers[:] = before
     assert re.search(r"studio: rendered trace_id=[0-9a-f]{32} span_id=[0-9a-f]{16}$", line), line
     assert made_elsewhere.endswith("studio: relayed trace_id=- span_id=-")
+
+
+def test_a_statement_outside_any_trace_is_dropped_and_one_inside_a_trace_kept(spans: InMemorySpanExporter) -> None:
+    from opentelemetry.trace import SpanKind
+
+    with tracing.span("SELECT ledger_events", kind=SpanKind.CLIENT):  # a follower's poll
+        pass
+    with tracing.span("POST /v1/generations", kind=SpanKind.SERVER), tracing.span("INSERT", kind=SpanKind.CLIENT):
+        pass
+    assert [s.name for s in spans.get_finished_spans()] == ["INSERT", "POST /v1/generations"]
