@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TS := clients/typescript
 NEXT := examples/nextjs
 
-.PHONY: install run test lint typecheck unit browser screenshots chromium bench clean openapi typescript nextjs templates-doc
+.PHONY: install run test lint typecheck unit browser screenshots chromium promtool bench clean openapi typescript nextjs templates-doc monitoring
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium promtool
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	@$(MAKE) --no-print-directory typescript
@@ -35,6 +35,14 @@ test: $(STAMP) chromium
 
 chromium:
 	@bash .ci/chromium
+
+# promtool for the alert rules' tests (tests/unit/test_alert_rules.py skips them, saying why, without it).
+promtool:
+	@bash .ci/promtool
+
+# The Grafana dashboard and the overlay's PrometheusRule and dashboard ConfigMap, from scripts/monitoring.py.
+monitoring: $(STAMP)
+	$(BIN)/python scripts/monitoring.py
 
 browser: $(STAMP) chromium
 	$(BIN)/pytest tests/browser

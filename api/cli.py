@@ -107,12 +107,15 @@ def wallet(user_id: UserIdArgument) -> None:
 def _require_topics(process: Process) -> None:
     """Refuse to start, in one line naming the topic, when a topic ``process`` reads or writes is missing."""
     import asyncio
+    import os
 
     from pydantic import ValidationError
 
     from api.messaging.topics import TopicsError, process_topics, require_topics
     from service.settings.messaging import MessagingSettings
+    from service.tracing import exporter_wanted
 
+    exporter_wanted(os.environ)  # an OTEL_* mistake is named before the broker is waited for
     try:
         settings = MessagingSettings()
         asyncio.run(require_topics(settings.kafka_bootstrap_servers, process_topics(settings, process),

@@ -141,12 +141,14 @@ class Ledger(LedgerCore):
 
     def request_generation(self, *, user_id: str, request_key: str, template_id: str, template_version: int,
                            variables: dict[str, Any], input_image: str | None, cost: int, at: datetime,
-                           hold_ttl: timedelta = DEFAULT_HOLD_TTL) -> Outcome:
-        """Hold the cost and record the request, in one transaction; value: the generation id."""
+                           hold_ttl: timedelta = DEFAULT_HOLD_TTL, trace: str = "") -> Outcome:
+        """Hold the cost and record the request (with its ``trace`` context), in one transaction; value: the
+        generation id."""
         credits(cost, "cost")
         fields = {"template_id": template_id, "template_version": template_version, "variables": variables,
                   "input_image": input_image, "cost": cost}
-        return self.execute(lambda u: record_request(u, user_id, request_key, fields, at, hold_ttl, self.burn_order))
+        return self.execute(lambda u: record_request(u, user_id, request_key, fields, at, hold_ttl, self.burn_order,
+                                                     trace))
 
     def start_generation(self, *, generation_id: UUID, worker: str, at: datetime) -> Outcome:
         """Record that a worker began rendering."""

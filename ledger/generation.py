@@ -26,6 +26,9 @@ class Generation(Aggregate):
         hold_id: str
         expires_at: datetime
         digest: str
+        # The W3C trace context of the request ("" untraced; absent from events recorded before it was kept):
+        # the relay publishes the event long after the request answered, and carries it on from here.
+        traceparent: str = ""
 
     class GenerationStarted(Aggregate.Event):
         worker: str
@@ -88,7 +91,7 @@ class Generation(Aggregate):
 
     def __init__(self, user_id: str, wallet_id: UUID, template_id: str, template_version: int,
                  variables: dict[str, Any], input_image: str | None, cost: int, hold_id: str,
-                 expires_at: datetime, digest: str) -> None:
+                 expires_at: datetime, digest: str, traceparent: str = "") -> None:
         self.user_id = user_id
         self.wallet_id = wallet_id
         self.template_id = template_id
@@ -99,6 +102,7 @@ class Generation(Aggregate):
         self.hold_id = hold_id
         self.expires_at = expires_at
         self.digest = digest
+        self.traceparent = traceparent
         self.status = "requested"
         self.attempts = 0
         self.image_url = ""

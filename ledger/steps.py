@@ -249,8 +249,10 @@ def find_request(unit: Unit, user_id: str, request_key: str) -> tuple[UUID, Aggr
 
 
 def record_request(unit: Unit, user_id: str, request_key: str, fields: dict[str, Any], at: datetime,
-                   hold_ttl: timedelta, order: tuple[str, ...]) -> UUID:
-    """Hold a generation's cost and record its request, once per request key; the generation id."""
+                   hold_ttl: timedelta, order: tuple[str, ...], trace: str = "") -> UUID:
+    """Hold a generation's cost and record its request, once per request key; the generation id. ``trace``
+    (the request's ``traceparent``) is recorded beside the fields, outside their digest: a repeat of the
+    request in another trace is the same request."""
     gen_id, existing = find_request(unit, user_id, request_key)
     fingerprint = digest(fields)
     if isinstance(existing, Generation):
@@ -262,7 +264,7 @@ def record_request(unit: Unit, user_id: str, request_key: str, fields: dict[str,
     hold = wallet.place_hold(hold_id=str(gen_id), amount=fields["cost"], ttl=hold_ttl, at=at,
                              order=order, meta={"generation_id": str(gen_id)})
     unit.add(Generation.request(gen_id, at=at, user_id=user_id, wallet_id=wallet.id, hold_id=str(gen_id),
-                                expires_at=hold.expires_at, digest=fingerprint, **fields))
+                                expires_at=hold.expires_at, digest=fingerprint, traceparent=trace, **fields))
     return gen_id
 
 

@@ -76,6 +76,19 @@ def generations_by_status(conn: Connection) -> dict[str, int]:
     return {status: int(n) for status, n in rows}
 
 
+def failures_by_reason(conn: Connection) -> dict[str, int]:
+    """How many generations failed, by reason (``timeout``, ``content_policy``, ...)."""
+    rows = conn.execute(select(generations.c.reason, func.count()).where(generations.c.status == "failed")
+                        .group_by(generations.c.reason))
+    return {reason or "unknown": int(n) for reason, n in rows}
+
+
+def unfinished_since(conn: Connection, before: datetime) -> int:
+    """How many generations requested before ``before`` are still neither completed nor failed."""
+    return int(conn.execute(select(func.count()).select_from(generations).where(
+        generations.c.status.in_(("requested", "started")), generations.c.requested_at < before)).scalar_one())
+
+
 def pending_holds(conn: Connection) -> int:
     """Credits held across all wallets."""
     return int(conn.execute(select(func.coalesce(func.sum(wallet_balances.c.held), 0))).scalar_one())

@@ -26,10 +26,12 @@ from projections import Projector, all_projections
 from projections.db import make_engine
 from projections.descriptions import Subjects
 from projections.watcher import Watcher
+from service import tracing
 from service.auth import TokenVerifier
 from service.container import Service
 from service.health import Health
 from service.idempotency import IdempotencyStore
+from service.leader import lock_key, scoped_name
 from service.limits import Limits
 from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_policy
 from service.settings import GenerationSettings, Settings, StoreSettings
@@ -65,7 +67,13 @@ def build_policy(settings: Settings | None = None) -> Policy:
 
 def build_read_engine(settings: Settings | None = None, **options: Any) -> Engine:
     """The read database's engine (``options``: the pool's, e.g. ``pool_size``)."""
-    return make_engine((settings or Settings()).read_db_url, **options)
+    engine = make_engine((settings or Settings()).read_db_url, **options)
+    if (traced := tracing.provider()) is not None:  # a span per statement only when tracing is on
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+        # Its declared range stops before SQLAlchemy 2.1, whose engine events it uses unchanged (test_traces.py).
+        SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=traced, skip_dep_check=True)
+    return engine
 
 
 def build_projector(settings: Settings | None = None, *, ledger: Ledger | None = None) -> Projector:
@@ -103,7 +111,10 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     kafka = settings.messaging if api.dispatch == "kafka" else None
     health = Health(ledger, engine, watcher.projected, api.ready_max_lag,
                     kafka_servers=kafka.kafka_bootstrap_servers if kafka else None,
-                    relay_name=kafka.relay_name if kafka else "relay")
+                    relay_name=kafka.relay_name if kafka else "relay",
+                    hold_term=timedelta(seconds=api.generation_timeout_s),
+                    store_database=store.postgres_db if store.store == "postgres" else None,
+                    leader_keys=leader_keys(store, kafka.relay_name if kafka else None))
     policy = policy or build_policy(settings)
     check_share_bonus(policy, {t.id: t.cost for t in catalog.all()}, source=settings.policy_file or DEFAULT_POLICY)
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
@@ -141,6 +152,14 @@ def build_sweeper(ledger: Ledger, *, retention: timedelta | None, images: Callab
         anyio.run(store.delete, storage_id)
 
     return Sweeper(ledger, clock=clock or _now, retention=retention, purge=purge)
+
+
+def leader_keys(store: StoreSettings, relay: str | None) -> dict[str, int]:
+    """The advisory lock key of each part of which one process leads (on PostgreSQL; none elsewhere)."""
+    if store.store != "postgres":
+        return {}
+    parts = ["projector", "sweeper", *([f"relay:{relay}"] if relay is not None else [])]
+    return {part: lock_key(scoped_name(part, store)) for part in parts}
 
 
 def _now() -> datetime:

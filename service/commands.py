@@ -15,6 +15,7 @@ import anyio.to_thread
 
 from generation.threads import Lane
 from ledger import LedgerError, Outcome
+from service import tracing
 from service.limits import KeyedLocks
 from service.metrics import Metrics
 
@@ -88,7 +89,8 @@ class Commands:
     def run(self, name: str, command: Callable[[], Outcome]) -> Outcome:
         """Run a ledger command and count its outcome (ok, repeated, or the ledger error's code)."""
         try:
-            outcome = command()
+            with tracing.span(f"ledger {name}"):
+                outcome = command()
         except LedgerError as error:
             self.metrics.commands.labels(name, error.code).inc()
             raise

@@ -23,6 +23,7 @@ from generation.templates import UPLOAD_PREFIX, Template, TemplateCatalog, Varia
 from generation.threads import Lane
 from ledger import InsufficientCredits, Ledger
 from projections import queries
+from service import tracing
 from service.commands import Run, direct
 from service.errors import ModerationUnavailable, TextRefused
 
@@ -83,10 +84,11 @@ async def request_generation(ledger: Ledger, catalog: TemplateCatalog, photos: P
             await check_upload(photos, request.user_id, request.upload_id, at)
         elif request.image_url:
             await check_photo_url(photos, request.image_url)
+    trace = tracing.traceparent()  # the request's span, read on the loop, where its context is current
     outcome = await blocking(lambda: run("request_generation", lambda: ledger.request_generation(
         user_id=request.user_id, request_key=request.key, template_id=template.id,
         template_version=template.version, variables=variables, input_image=photo, cost=template.cost, at=at,
-        hold_ttl=hold_ttl)))
+        hold_ttl=hold_ttl, trace=trace)))
     return Requested(generation_id=outcome.value, cost=template.cost, position=outcome.position,
                      repeated=outcome.repeated)
 

@@ -29,6 +29,7 @@ from generation.templates import TemplateCatalog
 from ledger import Generation, Ledger, LedgerError
 from ledger.event_ids import event_id
 from ledger.store.follow import Follower, Stored
+from service import tracing
 from service.failures import transient
 from service.liveness import thread_state
 from service.results import apply_result
@@ -153,11 +154,15 @@ class InProcessPipeline:
             runner.run(self.handler.model.aclose())  # on the loop its connections belong to
 
     def _dispatch(self, runner: asyncio.Runner, page: list[Stored]) -> None:
-        requests = [request_message(s) for s in page if not self._finished(s.event.originator_id)]
-        results = runner.run(self._render(requests))
-        for result in results:
+        pending = [s for s in page if not self._finished(s.event.originator_id)]
+        requests = [request_message(s) for s in pending]
+        # Each render is the child of the request that recorded it; each capture, of its render.
+        traces = [getattr(s.event, "traceparent", "") for s in pending]
+        rendered = runner.run(self._render(requests, traces))
+        for result, render in rendered:
             try:
-                apply_result(self.ledger, result, self.clock())
+                with tracing.span("generation result apply", parent=render):
+                    apply_result(self.ledger, result, self.clock())
             except Exception as error:
                 if transient(error):  # the store is out of reach: stop here, the page is read again
                     raise
@@ -167,18 +172,22 @@ class InProcessPipeline:
                 unforeseen = not isinstance(error, LedgerError)  # a bug: its trace is for whoever fixes it
                 log.error("in-process dispatch: the result for generation %s was refused (%s): %s",
                           result.generation_id, type(error).__name__, error, exc_info=unforeseen)
-        self.dispatched += len(results)
+        self.dispatched += len(rendered)
         self.positions.write(page[-1].position)
 
     def _finished(self, generation_id: UUID) -> bool:
         found = self.ledger.generation(generation_id)
         return found is None or found.is_finished
 
-    async def _render(self, requests: list[GenerationRequestedMessage]) -> list[GenerationResult]:
+    async def _render(self, requests: list[GenerationRequestedMessage],
+                      traces: list[str]) -> list[tuple[GenerationResult, str]]:
+        """Each request's result, with the ``traceparent`` of its render ("" untraced)."""
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(request: GenerationRequestedMessage) -> GenerationResult:
+        async def one(request: GenerationRequestedMessage, trace: str) -> tuple[GenerationResult, str]:
             async with gate:
-                return await self.handler.handle(request)
+                with tracing.span("generation render", parent=trace,
+                                  attributes={"generation.id": str(request.generation_id)}):
+                    return await self.handler.handle(request), tracing.traceparent()
 
-        return list(await asyncio.gather(*(one(r) for r in requests)))
+        return list(await asyncio.gather(*(one(r, t) for r, t in zip(requests, traces, strict=True))))

@@ -142,10 +142,15 @@ class AlwaysHeld:
         """Nothing to release."""
 
 
+def scoped_name(name: str, settings: StoreSettings) -> str:
+    """The advisory lock's name for ``name`` on a PostgreSQL event store: one per database and schema."""
+    return f"{settings.postgres_db}/{settings.postgres_schema}/{name}"
+
+
 def lock_for(name: str, settings: StoreSettings) -> Lock:
     """The lock called ``name`` on the configured event store."""
     if settings.store == "postgres":
-        scoped = f"{settings.postgres_db}/{settings.postgres_schema}/{name}"
+        scoped = scoped_name(name, settings)
 
         def connect() -> psycopg.Connection[Any]:
             return psycopg.connect(

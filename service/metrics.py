@@ -36,7 +36,13 @@ class Metrics:
 
 HELP = {
     "studio_generations": ("Generations by status", "status"),
+    "studio_generation_failures": ("Failed generations by reason (timeout, content_policy, ...)", "reason"),
     "studio_held_credits": ("Credits held across all wallets", ""),
+    "studio_holds_past_deadline": ("Unfinished generations whose hold is past its deadline: the sweeper has not "
+                                   "failed them", ""),
+    "studio_leaders": ("Processes holding each leading part's lock (projector, sweeper, relay): 0 means none leads",
+                       "part"),
+    "studio_database_free_connections": ("Connections the PostgreSQL server still accepts for ordinary roles", ""),
     "studio_projection_lag": ("Positions each projection is behind the ledger's head", "projection"),
     "studio_projection_failures": ("Events each projection set aside because it cannot apply them", "projection"),
     "studio_relay_lag": ("Positions the Kafka relay is behind the ledger's head", ""),

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from ledger import ConflictingCommand, Ledger, Outcome
+from service import tracing
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +21,18 @@ def apply_result(ledger: Ledger, result: GenerationCompletedMessage | Generation
     for a timeout) changes nothing: the generation keeps its first ending, and no credit moves.
     """
     try:
-        if isinstance(result, GenerationCompletedMessage):
-            return ledger.complete_generation(
-                generation_id=result.generation_id, at=at, image_url=result.image_url,
-                storage_id=result.storage_id, provider=result.provider, model=result.model, seed=result.seed,
-                timings=dict(result.timings))
-        return ledger.fail_generation(generation_id=result.generation_id, reason=result.reason,
-                                      retryable=result.retryable, at=at)
+        with tracing.span(f"ledger {'complete' if result.type == 'GenerationCompleted' else 'fail'}_generation"):
+            return _record(ledger, result, at)
     except ConflictingCommand as error:
         log.warning("result for generation %s ignored: %s", result.generation_id, error)
         return None
+
+
+def _record(ledger: Ledger, result: GenerationCompletedMessage | GenerationFailedMessage, at: datetime) -> Outcome:
+    if isinstance(result, GenerationCompletedMessage):
+        return ledger.complete_generation(
+            generation_id=result.generation_id, at=at, image_url=result.image_url,
+            storage_id=result.storage_id, provider=result.provider, model=result.model, seed=result.seed,
+            timings=dict(result.timings))
+    return ledger.fail_generation(generation_id=result.generation_id, reason=result.reason,
+                                  retryable=result.retryable, at=at)

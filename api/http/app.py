@@ -35,6 +35,7 @@ from api.http.routers import (
 )
 from api.http.web import page
 from api.http.web.console import install_console
+from service import tracing
 from service.container import Service
 from service.metrics import Metrics
 
@@ -103,6 +104,10 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=service.api.embed_origins, allow_methods=CORS_METHODS,
                            allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSED, max_age=600)
     app.add_middleware(Observe, metrics=service.metrics)
+    if (traced := tracing.provider()) is not None:  # only when tracing is on: none of its cost otherwise
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=traced, excluded_urls="healthz,readyz,metrics")
     return app
 
 

@@ -24,6 +24,7 @@ from fast_depends.exceptions import ValidationError as ArgumentsInvalid
 from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException, NackMessage
 from faststream.kafka import KafkaRouter
+from prometheus_client import Counter
 from pydantic import ValidationError
 
 from api.messaging.topics import dead_letter_topic
@@ -37,6 +38,10 @@ DeadLetterSink = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[
 Classify = Callable[[Exception], str | None]
 Where = tuple[str, int, int]
 UNPROCESSABLE = "unprocessable"  # x-error of a message that failed in a way no consumer names
+# Registered by each consumer process in the registry it serves (``api.processes.watch_batches``); a
+# counter of the module, as the dead-letter policy is made per router, before any process's registry.
+DEAD_LETTERED = Counter("studio_kafka_dead_letters", "Messages dead-lettered, by the topic they came from and "
+                        "the error (x-error)", ["topic", "error"], registry=None)
 
 
 class InvalidJson(ValueError):
@@ -129,6 +134,7 @@ class _DeadLetterScope(BaseMiddleware):  # type: ignore[type-arg]
         except Exception as error:  # the broker refused the dead letter: the message must not be lost
             await self.policy.redeliver(where, error)
         self.policy.failures.pop(where, None)
+        DEAD_LETTERED.labels(record.topic, code).inc()
         log.info("%s[%s]@%s dead-lettered: %s", *where, code)
         return True  # handled: the offset is committed and the consumer goes on
 

@@ -15,7 +15,9 @@ from ledger.event_ids import event_id_text
 from ledger.store.follow import Stored
 
 PUBLISHED_AGGREGATES = frozenset({"Wallet", "Generation"})  # Reference is internal bookkeeping
-_ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+# The request's trace context goes in a header (``traceparent``), never in the payload: it is no fact of the ledger.
+_ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "traceparent"})
+TRACE_HEADER = "traceparent"
 
 
 def is_published(stored: Stored) -> bool:
@@ -86,6 +88,7 @@ def records(notification: Notification, events_topic: str = EVENTS_TOPIC,
     occurred_at = state.pop("timestamp")
     version = state.pop("class_version", 1)
     state.pop("originator_topic", None)
+    trace = state.pop(TRACE_HEADER, "")
     aggregate_id = str(notification.originator_id)
     identifier = event_id_text(aggregate_id, notification.originator_version)
     # Ids, names and ISO times need no escaping: only the payload goes through the encoder.
@@ -95,6 +98,8 @@ def records(notification: Notification, events_topic: str = EVENTS_TOPIC,
              ).encode()
     key = aggregate_id.encode()
     headers = [("event_id", identifier.encode()), ("type", name.encode())]
+    if trace:
+        headers.append((TRACE_HEADER, trace.encode()))
     found = [(events_topic, key, value, headers)]
     if name == "GenerationRequested":
         found.append((requested_topic, key, value, headers))

@@ -10,18 +10,21 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from faststream.specification import AsyncAPI
+from opentelemetry.trace import SpanKind
 
 from api.messaging.broker import broker_for, group_timing
 from api.messaging.dead_letters import RETRY_DELAYS, dead_lettering, strict_json
 from ledger import Ledger
-from service import payments, referrals
+from service import payments, referrals, tracing
 from service.messages import PaymentMessage, ReferralMessage
 from service.policy import Policy
 from service.settings.messaging import MessagingSettings
@@ -32,6 +35,12 @@ Apply = Callable[..., Any]
 def decode(message: StreamMessage[Any]) -> Any:
     """The JSON body of a message (FastStream decoder)."""
     return strict_json(message.body)
+
+
+def consuming(topic: str, message: KafkaMessage) -> AbstractContextManager[object]:
+    """The span of applying one message: in the partner's trace when its producer sent a ``traceparent``."""
+    return tracing.span(f"{topic} process", parent=tracing.from_headers(message.headers), kind=SpanKind.CONSUMER,
+                        attributes={"messaging.system": "kafka", "messaging.destination.name": topic})
 
 
 def service_clock() -> datetime:
@@ -55,16 +64,18 @@ def build_inbound(ledger: Ledger, policy: Policy, settings: MessagingSettings, *
     @router.subscriber(settings.referrals_topic, group_id=settings.referral_group_id, title=settings.referrals_topic,
                        description="Referral conversions and reversals from the affiliate system.",
                        ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode, **timing)
-    async def on_referral(body: ReferralMessage) -> None:
+    async def on_referral(body: ReferralMessage, message: KafkaMessage) -> None:
         """Grant or claw back a referral bonus, once per referral id."""
-        await asyncio.to_thread(apply_referral, ledger, policy, body, at=clock())
+        with consuming(settings.referrals_topic, message):
+            await asyncio.to_thread(apply_referral, ledger, policy, body, at=clock())
 
     @router.subscriber(settings.payments_topic, group_id=settings.payment_group_id, title=settings.payments_topic,
                        description="Pack purchases, wallet redemptions and refunds from the payment flow.",
                        ack_policy=AckPolicy.ACK, auto_offset_reset="earliest", decoder=decode, **timing)
-    async def on_payment(body: PaymentMessage) -> None:
+    async def on_payment(body: PaymentMessage, message: KafkaMessage) -> None:
         """Credit a purchase or redemption, or refund a purchase, once per payment or redemption id."""
-        await asyncio.to_thread(apply_payment, ledger, policy, body, at=clock())
+        with consuming(settings.payments_topic, message):
+            await asyncio.to_thread(apply_payment, ledger, policy, body, at=clock())
 
     broker.include_router(router)
     return FastStream(broker, specification=specification(broker))

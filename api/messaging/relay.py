@@ -19,15 +19,31 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from eventsourcing.persistence import Notification
+from opentelemetry.trace import SpanKind
 
 from api.messaging.broker import producer_options
-from api.messaging.envelope import records
+from api.messaging.envelope import TRACE_HEADER, records
 from ledger.store.follow import Follower, Stored
 from ledger.store.tracking import Positions, positions_for
+from service import tracing
 from service.settings.messaging import MessagingSettings
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # between attempts to reach a store that went away
+
+
+def published_headers(topic: str, headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """A record's headers as published: with tracing on, a span of the publication, the child of the request
+    that recorded the event (however long ago), whose context the record carries on to its consumers."""
+    if not tracing.enabled():  # the relay's hot path: nothing more when off
+        return headers
+    parent = dict(headers).get(TRACE_HEADER)
+    if parent is None:
+        return headers
+    with tracing.span(f"{topic} publish", parent=parent.decode("ascii", "replace"), kind=SpanKind.PRODUCER,
+                      attributes={"messaging.system": "kafka", "messaging.destination.name": topic}):
+        carried = tracing.traceparent()
+    return [(name, value) for name, value in headers if name != TRACE_HEADER] + [(TRACE_HEADER, carried.encode())]
 
 
 class NotificationFollower(Follower):
@@ -104,7 +120,8 @@ class Relay:
         partitions: dict[str, list[int]] = {}
         chosen: dict[tuple[str, bytes], int] = {}
         for stored in page:
-            for topic, key, value, headers in records(stored.event, *self._topics):
+            for topic, key, value, stored_headers in records(stored.event, *self._topics):
+                headers = published_headers(topic, stored_headers)
                 if topic not in partitions:
                     partitions[topic] = sorted(await producer.partitions_for(topic))
                 if (topic, key) not in chosen:

@@ -16,12 +16,15 @@ from datetime import UTC, datetime
 import anyio.to_thread
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from api.messaging.broker import group_timing, raw_body
 from api.messaging.dead_letters import dead_lettering, transient
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from ledger import Ledger, LedgerError
+from service import tracing
 from service.results import apply_result
 from service.settings.generation import GenerationSettings
 
@@ -53,9 +56,12 @@ def _subscribe(router: KafkaRouter, ledger: Ledger, topic: str, settings: Genera
                        auto_offset_reset="earliest", decoder=raw_body,
                        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms, **group_timing(settings),
                        max_workers=settings.results_concurrency)
-    async def on_result(body: bytes) -> None:
+    async def on_result(body: bytes, message: KafkaMessage) -> None:
         result = model.model_validate_json(body)
-        outcome = await anyio.to_thread.run_sync(apply_result, ledger, result, clock())
+        # The capture (or release) is the child of the worker's render that sent the result.
+        with tracing.span(f"{topic} process", parent=tracing.from_headers(message.headers), kind=SpanKind.CONSUMER,
+                          attributes={"messaging.system": "kafka", "generation.id": str(result.generation_id)}):
+            outcome = await anyio.to_thread.run_sync(apply_result, ledger, result, clock())
         if outcome is not None:
             log.info("generation %s: %s at position %s", result.generation_id, result.type, outcome.position)
 

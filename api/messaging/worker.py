@@ -16,11 +16,14 @@ import logging
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.trace import SpanKind
 
 from api.messaging.broker import GENERATION_CLIENT_ID, broker_for, group_timing, raw_body
 from api.messaging.dead_letters import dead_lettering
 from generation.handler import GenerationHandler
 from generation.messages import GenerationCompletedMessage, GenerationRequestedMessage
+from service import tracing
 from service.settings.generation import GenerationSettings
 
 log = logging.getLogger(__name__)
@@ -44,16 +47,20 @@ def add_worker(broker: KafkaBroker, handler: GenerationHandler, settings: Genera
                        auto_offset_reset="earliest", decoder=raw_body, max_poll_interval_ms=900_000,
                        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms, **group_timing(settings),
                        max_workers=settings.worker_concurrency)
-    async def on_requested(body: bytes) -> None:
+    async def on_requested(body: bytes, message: KafkaMessage) -> None:
         request = GenerationRequestedMessage.model_validate_json(body)
-        try:
-            result = await handler.handle(request)
-        except Exception:  # a bug or an unexpected answer is dead-lettered; it must not stop the worker
-            log.exception("generation %s could not be handled", request.generation_id)
-            raise
-        topic = completed if isinstance(result, GenerationCompletedMessage) else failed
-        await topic.publish(result.model_dump_json().encode(), key=str(result.generation_id).encode(),
-                            headers={"type": result.type, "content-type": "application/json"})
+        # The render is the child of the relay's publication, so the request's trace goes on through Kafka.
+        with tracing.span(f"{requested} process", parent=tracing.from_headers(message.headers), kind=SpanKind.CONSUMER,
+                          attributes={"messaging.system": "kafka", "generation.id": str(request.generation_id)}):
+            try:
+                result = await handler.handle(request)
+            except Exception:  # a bug or an unexpected answer is dead-lettered; it must not stop the worker
+                log.exception("generation %s could not be handled", request.generation_id)
+                raise
+            topic = completed if isinstance(result, GenerationCompletedMessage) else failed
+            await topic.publish(result.model_dump_json().encode(), key=str(result.generation_id).encode(),
+                                headers={"type": result.type, "content-type": "application/json",
+                                         **tracing.kafka_headers()})
 
     broker.include_router(router)
 

@@ -11,7 +11,7 @@ from service.settings import Settings
 
 def run_consumers(health_port: int = 0, metrics_port: int = 0) -> None:
     """Run the referral and payment consumers until SIGINT or SIGTERM."""
-    log_to_stderr()
+    log_to_stderr(process="consume")
     require_codecs("consumers")
     settings = Settings()
     messaging = settings.messaging

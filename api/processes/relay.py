@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from api.messaging.relay import Relay
 from api.processes import log_to_stderr
@@ -11,17 +12,28 @@ from service.bootstrap import build_ledger
 from service.leader import lock_for
 from service.settings import Settings
 
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
 log = logging.getLogger(__name__)
 
 
 def serve_lag_metric(relay: Relay, port: int) -> None:
     """Expose the relay's lag (events behind the log's head) as a Prometheus gauge on ``port``."""
-    from prometheus_client import Gauge, start_http_server
+    from prometheus_client import start_http_server
 
+    start_http_server(port, registry=lag_metric(relay))
+
+
+def lag_metric(relay: Relay) -> CollectorRegistry:
+    """What the relay serves for Prometheus: ``studio_relay_lag_events``, by relay."""
+    from prometheus_client import CollectorRegistry, Gauge
+
+    registry = CollectorRegistry()
     gauge = Gauge("studio_relay_lag_events", "Ledger events stored but not yet acknowledged by Kafka",
-                  ["relay"])
+                  ["relay"], registry=registry)
     gauge.labels(relay.name).set_function(lambda: relay.lag)
-    start_http_server(port)
+    return registry
 
 
 def run_relay(metrics_port: int = 0, health_port: int = 0) -> None:
@@ -29,7 +41,7 @@ def run_relay(metrics_port: int = 0, health_port: int = 0) -> None:
 
     Only the process holding the relay's lock publishes (see ``service.leader``); others stand by.
     """
-    log_to_stderr()
+    log_to_stderr(process="relay")
     settings = Settings()
     ledger = build_ledger(settings)
     relay = Relay(ledger, settings.messaging)

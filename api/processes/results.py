@@ -14,7 +14,7 @@ from service.settings import Settings
 
 def run_results(health_port: int = 0, metrics_port: int = 0) -> None:
     """Apply the workers' results to the ledger until SIGINT or SIGTERM."""
-    log_to_stderr()
+    log_to_stderr(process="results")
     require_codecs("result consumer")
     settings = Settings()
     ledger = build_ledger(settings)

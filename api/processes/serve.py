@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from api.processes import log_traced_to_stderr
+from service import tracing
 from service.bootstrap import build_service
 from service.settings import ApiSettings, Settings, StoreSettings, demo_refused, is_embedded
 
@@ -21,6 +23,8 @@ def serve(*, host: str | None = None, port: int | None = None) -> None:
     from api.http.app import create_app
 
     overrides: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if tracing.configure("serve"):  # the service's own log lines name their trace and span
+        log_traced_to_stderr()
     service = build_service(Settings.read(**overrides))
     app = create_app(service)
     signing = service.pipeline.handler.credentials if service.pipeline is not None else None

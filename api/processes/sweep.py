@@ -17,7 +17,7 @@ def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 
 
     Only the process holding the sweeper's lock sweeps (see ``service.leader``); others stand by.
     """
-    log_to_stderr()
+    log_to_stderr(process="sweep")
     settings = Settings()
     ledger = build_ledger(settings)
     # The image store (and the pipeline's settings it needs) only when images are deleted after a retention period.

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def run_worker(probes: Probes | None = None, metrics_port: int = 0) -> None:
     """Run one generation worker until SIGINT or SIGTERM (codecs, settings and templates checked first),
     with its checks on ``probes`` and its counter of unreadable batches on ``metrics_port`` (0: off)."""
-    log_to_stderr()
+    log_to_stderr(process="worker")
     require_codecs("worker")
     whole = Settings()
     settings = whole.generation

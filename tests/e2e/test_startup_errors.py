@@ -99,3 +99,12 @@ def test_the_service_refuses_a_share_bonus_that_pays_for_its_own_generation_nami
     assert line == (f"studio-ledger: {policy}: the share bonus (5 credits, [share] credits) pays for its own "
                     "generation: template 'social-achievement' costs 2; the bonus must be less than every "
                     "template's cost")
+
+
+@pytest.mark.parametrize("process", ["serve", "worker", "relay"])
+def test_a_traces_exporter_the_service_does_not_have_is_named_in_one_line(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, process: str) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "jaeger")
+    line = refused(monkeypatch, capsys, tmp_path, process)
+    assert line == ("studio-ledger: OTEL_TRACES_EXPORTER='jaeger' is not an exporter this service has: "
+                    "use otlp, console or none")

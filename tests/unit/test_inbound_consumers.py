@@ -132,3 +132,24 @@ async def test_a_transient_failure_is_not_dead_lettered(memory_ledger: Ledger) -
         await under_test.broker.publish(PURCHASE, topic=PAYMENTS)
     assert calls == ["called"]
     assert under_test.dead[f"{PAYMENTS}.dlq"] == []
+
+
+async def test_a_partners_trace_context_makes_applying_its_message_part_of_its_trace(memory_ledger: Ledger) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from service import tracing
+
+    spans = InMemorySpanExporter()
+    tracing.configure("test", exporter=spans)
+    try:
+        under_test = Consumers(memory_ledger, build_inbound(memory_ledger, load_policy(), SETTINGS, retry_delays=(0,)))
+        async with TestKafkaBroker(under_test.broker):
+            partner = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            await under_test.broker.publish(PURCHASE, topic=PAYMENTS, headers={"traceparent": partner})
+    finally:
+        tracing.shutdown()
+    applied = [s for s in spans.get_finished_spans() if s.name == f"{PAYMENTS} process"]
+    assert len(applied) == 1 and applied[0].parent is not None
+    assert (f"{applied[0].context.trace_id:032x}", f"{applied[0].parent.span_id:016x}") == (
+        "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
+    assert under_test.available("ana") == 100

@@ -91,3 +91,20 @@ async def test_a_message_whose_dead_letter_the_broker_refused_is_delivered_again
     record = SimpleNamespace(topic="payments.events", partition=0, offset=7, key=None, value=b"{not json")
     with pytest.raises(NackMessage):
         await policy(record, context=None).after_processed(InvalidJson, InvalidJson("x"), None)
+
+
+async def test_a_dead_letter_is_counted_by_topic_and_error_where_the_consumer_serves_its_metrics() -> None:
+    from types import SimpleNamespace
+
+    from prometheus_client import generate_latest
+
+    from api.processes import consumer_metrics
+
+    registry, _ = consumer_metrics("127.0.0.1:9")
+    topic = f"payments.events.{id(registry)}"  # the counter is the process's: a topic of this test's own
+    record = SimpleNamespace(topic=topic, partition=0, offset=7, key=None, value=b"{not json")
+    handled = await DeadLetters(nowhere, delays=(0,))(record, context=None).after_processed(
+        InvalidJson, InvalidJson("x"), None)
+    assert handled is True
+    served = generate_latest(registry).decode()
+    assert f'studio_kafka_dead_letters_total{{error="invalid-json",topic="{topic}"}} 1.0' in served

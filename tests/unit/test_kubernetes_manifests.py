@@ -3,7 +3,8 @@
 
 KEDA's ScaledObject is a custom resource with no schema in `kubernetes-validate`: its fields are
 checked here one by one (target, bounds, and a kafka trigger whose group, topic and brokers are
-the worker's own), and its metadata against the core ObjectMeta schema.
+the worker's own), and its metadata against the core ObjectMeta schema. So is the Prometheus
+Operator's PrometheusRule, whose groups `tests/unit/test_alert_rules.py` checks with promtool.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def cli_command(args: list[str]) -> Any:
 
 def test_every_resource_validates_against_the_kubernetes_schemas(rendered: list[dict[str, Any]]) -> None:
     for resource in rendered:
-        if resource["apiVersion"].startswith("keda.sh/"):
+        if resource["apiVersion"].startswith(("keda.sh/", "monitoring.coreos.com/")):
             meta = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": resource["metadata"]}
             kubernetes_validate.validate(meta, KUBERNETES, strict=True)
             continue
