@@ -31,7 +31,7 @@ from service.auth import TokenVerifier
 from service.container import Service
 from service.health import Health
 from service.idempotency import IdempotencyStore
-from service.leader import lock_key, scoped_name
+from service.leader import leader_keys
 from service.limits import Limits
 from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_policy
 from service.settings import GenerationSettings, Settings, StoreSettings
@@ -152,14 +152,6 @@ def build_sweeper(ledger: Ledger, *, retention: timedelta | None, images: Callab
         anyio.run(store.delete, storage_id)
 
     return Sweeper(ledger, clock=clock or _now, retention=retention, purge=purge)
-
-
-def leader_keys(store: StoreSettings, relay: str | None) -> dict[str, int]:
-    """The advisory lock key of each part of which one process leads (on PostgreSQL; none elsewhere)."""
-    if store.store != "postgres":
-        return {}
-    parts = ["projector", "sweeper", *([f"relay:{relay}"] if relay is not None else [])]
-    return {part: lock_key(scoped_name(part, store)) for part in parts}
 
 
 def _now() -> datetime:

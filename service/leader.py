@@ -298,3 +298,11 @@ class LeadingPart:
             except Exception:  # it started once in this process: try again after a pause, standing by
                 log.exception("%s: could not start; standing by", self.name)
                 self._stopping.wait(self.check_every)
+
+
+def leader_keys(store: StoreSettings, relay: str | None) -> dict[str, int]:
+    """The advisory lock key of each part of which one process leads (on PostgreSQL; none elsewhere)."""
+    if store.store != "postgres":
+        return {}
+    parts = ["projector", "sweeper", *([f"relay:{relay}"] if relay is not None else [])]
+    return {part: lock_key(scoped_name(part, store)) for part in parts}
