@@ -14,6 +14,7 @@ from ledger.steps import (
     DEFAULT_HOLD_TTL,
     adjust_wallet,
     close_grants,
+    control_wallet,
     decide_share_bonus,
     expire_due_credits,
     grant_credits,
@@ -134,16 +135,33 @@ class Ledger(LedgerCore):
         return self.execute(lambda u: resolve_hold(
             u, user_id, lambda w: w.expire_hold(hold_id=hold_id, at=at)))
 
+    # Spend controls.
+
+    def change_settings(self, *, user_id: str, daily_spend_cap: int | None, at: datetime) -> Outcome:
+        """Set the learner's daily spend cap (None: no cap); value: whether it changed."""
+        return self.execute(lambda u: control_wallet(
+            u, user_id, at, lambda w: w.change_settings(daily_spend_cap=daily_spend_cap, at=at)))
+
+    def freeze(self, *, user_id: str, reason: str, at: datetime, frozen: bool = True) -> Outcome:
+        """Freeze (``frozen=False``: unfreeze) a wallet with an operator's reason; value: whether it changed."""
+        return self.execute(lambda u: control_wallet(
+            u, user_id, at, lambda w: w.freeze(frozen=frozen, reason=reason, at=at)))
+
     # Generations.
 
     def request_generation(self, *, user_id: str, request_key: str, template_id: str, template_version: int,
                            variables: dict[str, Any], input_image: str | None, cost: int, at: datetime,
-                           hold_ttl: timedelta = DEFAULT_HOLD_TTL) -> Outcome:
-        """Hold the cost and record the request, in one transaction; value: the generation id."""
+                           hold_ttl: timedelta = DEFAULT_HOLD_TTL, day: str | None = None) -> Outcome:
+        """Hold the cost and record the request, in one transaction; value: the generation id.
+
+        ``day`` is the day the spending counts on against the learner's daily cap (ISO date; by default
+        ``at``'s in UTC); a frozen wallet or a cap it would pass refuses the request before any hold."""
         credits(cost, "cost")
         fields = {"template_id": template_id, "template_version": template_version, "variables": variables,
                   "input_image": input_image, "cost": cost}
-        return self.execute(lambda u: record_request(u, user_id, request_key, fields, at, hold_ttl, self.burn_order))
+        spent_on = day or at.astimezone(UTC).date().isoformat()
+        return self.execute(lambda u: record_request(u, user_id, request_key, fields, at, hold_ttl, self.burn_order,
+                                                     spent_on))
 
     def start_generation(self, *, generation_id: UUID, worker: str, at: datetime) -> Outcome:
         """Record that a worker began rendering."""

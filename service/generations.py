@@ -18,9 +18,11 @@ from generation.fetch import FetchRefused
 from generation.ports import UploadInfo
 from generation.templates import UPLOAD_PREFIX, Catalog, VariableError
 from generation.threads import Lane
-from ledger import InsufficientCredits, Ledger
+from ledger import DailySpendCapReached, InsufficientCredits, Ledger
 from projections import queries
 from service.commands import Run, direct
+from service.policy import Policy
+from service.spending import refused_past_cap
 
 
 class Photos(Protocol):
@@ -59,33 +61,42 @@ class Requested:
 
 
 async def request_generation(ledger: Ledger, catalog: Catalog, photos: Photos, request: GenerationRequest, *,
-                             at: datetime, hold_ttl: timedelta, run: Run = direct,
+                             policy: Policy, at: datetime, hold_ttl: timedelta, run: Run = direct,
                              lane: Lane | None = None) -> Requested:
     """Hold the template's cost and record the request; ``UnknownTemplate``, ``VariableError`` (naming the
-    field) or a ledger error (``InsufficientCredits``) when it cannot be. The ledger is read and written in
-    worker threads (of ``lane``, else the loop's default ones) that wait for nothing else."""
+    field), ``SpendCapReached`` (past the learner's daily cap, counted on the policy's days) or a ledger error
+    (``InsufficientCredits``, ``FrozenWallet``) when it cannot be. The ledger is read and written in worker
+    threads (of ``lane``, else the loop's default ones) that wait for nothing else."""
     blocking = lane.run if lane is not None else anyio.to_thread.run_sync
     template = catalog.get(request.template_id)
     photo = input_photo(request)
     variables = template.validate_variables(request.variables, photo)
-    if photo and template.needs_input_image:  # a photo costs a listing or a fetch: only for who can pay
-        await blocking(partial(check_credits, ledger, request.user_id, template.cost, at=at))
-        if request.upload_id:
-            await check_upload(photos, request.user_id, request.upload_id, at)
-        elif request.image_url:
-            await check_photo_url(photos, request.image_url)
-    outcome = await blocking(lambda: run("request_generation", lambda: ledger.request_generation(
-        user_id=request.user_id, request_key=request.key, template_id=template.id,
-        template_version=template.version, variables=variables, input_image=photo, cost=template.cost, at=at,
-        hold_ttl=hold_ttl)))
+    day = policy.day_of(at)
+    try:
+        if photo and template.needs_input_image:  # a photo costs a listing or a fetch: only for who can pay
+            await blocking(partial(check_credits, ledger, request.user_id, template.cost, at=at, day=day))
+            if request.upload_id:
+                await check_upload(photos, request.user_id, request.upload_id, at)
+            elif request.image_url:
+                await check_photo_url(photos, request.image_url)
+        outcome = await blocking(lambda: run("request_generation", lambda: ledger.request_generation(
+            user_id=request.user_id, request_key=request.key, template_id=template.id,
+            template_version=template.version, variables=variables, input_image=photo, cost=template.cost, at=at,
+            hold_ttl=hold_ttl, day=day)))
+    except DailySpendCapReached as error:
+        raise refused_past_cap(policy, error) from error
     return Requested(generation_id=outcome.value, cost=template.cost, position=outcome.position,
                      repeated=outcome.repeated)
 
 
-def check_credits(ledger: Ledger, user_id: str, cost: int, *, at: datetime) -> None:
-    """``InsufficientCredits`` when ``user_id`` has fewer than ``cost`` credits available at ``at``: the
-    hold would refuse them anyway, and this is known before anything dear is done."""
+def check_credits(ledger: Ledger, user_id: str, cost: int, *, at: datetime, day: str) -> None:
+    """``InsufficientCredits`` when ``user_id`` has fewer than ``cost`` credits available at ``at`` (or
+    ``FrozenWallet``, or ``DailySpendCapReached`` past their cap on ``day``): the hold would refuse them
+    anyway, and this is known before anything dear is done."""
     wallet = ledger.wallet(user_id)
+    if wallet is not None:
+        wallet.check_not_frozen("spending credits")
+        wallet.check_spend(cost, day)
     available = wallet.available(at) if wallet is not None else 0
     if available < cost:
         raise InsufficientCredits(user_id, cost, available)

@@ -147,7 +147,8 @@ STORED_TOPICS = {
     "ledger.wallet:Wallet.CreditsAdjusted", "ledger.wallet:Wallet.HoldPlaced",
     "ledger.wallet:Wallet.HoldCaptured", "ledger.wallet:Wallet.HoldReleased", "ledger.wallet:Wallet.HoldExpired",
     "ledger.wallet:Wallet.CreditsExpired", "ledger.wallet:Wallet.PurchaseRefunded",
-    "ledger.wallet:Wallet.ReferralReversed",
+    "ledger.wallet:Wallet.ReferralReversed", "ledger.wallet:Wallet.SettingsChanged",
+    "ledger.wallet:Wallet.WalletFrozen", "ledger.wallet:Wallet.WalletUnfrozen",
     "ledger.generation:Generation.GenerationRequested", "ledger.generation:Generation.GenerationStarted",
     "ledger.generation:Generation.GenerationCompleted", "ledger.generation:Generation.GenerationFailed",
     "ledger.generation:Generation.GenerationShared", "ledger.generation:Generation.GenerationUnshared",
@@ -164,7 +165,7 @@ def test_every_stored_event_topic_still_resolves_to_its_class(topic: str) -> Non
 
 
 def test_every_event_the_aggregates_declare_is_one_of_the_stored_topics() -> None:
-    bases = {"Event", "Created", "Snapshot", "GrantEvent", "HoldResolution", "GrantClosed"}  # never stored
+    bases = {"Event", "Created", "Snapshot", "GrantEvent", "HoldResolution", "GrantClosed", "Freezing"}  # never stored
     declared = {
         get_topic(member)
         for aggregate in (Wallet, Generation, Reference)

@@ -1,4 +1,4 @@
-"""Admin routes: look at any wallet, grant promotional credits, adjust with a reason."""
+"""Admin routes: look at any wallet, grant promotional credits, adjust with a reason, freeze and unfreeze."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
+from api.http.controls import FreezeCreate
 from api.http.deps import AdminUser, CommandsDep, IdempotencyKey, ServiceDep, Visible
 from api.http.reads import look_up
 from api.http.routers.wallet import wallet_public
 from api.http.schemas import AdjustmentCreate, AdminWalletPublic, CommandAccepted, GrantCreate, GrantPublic, problems
 from ledger import Outcome
 from service import admin as use_cases
+from service import spending
 from service.commands import Answer, caller
 from service.errors import WalletNotFound
 from service.messages import UserId
@@ -62,3 +64,28 @@ def adjust(body: AdjustmentCreate, admin: AdminUser, key: IdempotencyKey, servic
         service.ledger, user_id=user_id, key=key, delta=body.delta, reason=body.reason, at=service.clock(),
         run=commands.run)))
     return JSONResponse(payload, status_code=status)
+
+
+def _freeze(frozen: bool, body: FreezeCreate, admin: AdminUser, key: str, service: ServiceDep,
+            commands: CommandsDep, user_id: str) -> JSONResponse:
+    route = f"POST /v1/admin/wallets/{user_id}/{'freeze' if frozen else 'unfreeze'}"
+    request = {"route": route, "body": body.model_dump(mode="json")}
+    status, payload = commands.once(caller(admin.user_id), key, request, lambda: accepted(user_id, spending.freeze(
+        service.ledger, user_id=user_id, reason=body.reason, frozen=frozen, at=service.clock(), run=commands.run)))
+    return JSONResponse(payload, status_code=status)
+
+
+@router.post("/wallets/{user_id}/freeze", status_code=201, response_model=CommandAccepted,
+             responses=problems(401, 403, 409, 422), operation_id="freeze_wallet")
+def freeze(body: FreezeCreate, admin: AdminUser, key: IdempotencyKey, service: ServiceDep, commands: CommandsDep,
+           user_id: TargetUser) -> JSONResponse:
+    """Freeze a wallet with a reason: its generations and recharges are refused with it until unfrozen."""
+    return _freeze(True, body, admin, key, service, commands, user_id)
+
+
+@router.post("/wallets/{user_id}/unfreeze", status_code=201, response_model=CommandAccepted,
+             responses=problems(401, 403, 409, 422), operation_id="unfreeze_wallet")
+def unfreeze(body: FreezeCreate, admin: AdminUser, key: IdempotencyKey, service: ServiceDep, commands: CommandsDep,
+             user_id: TargetUser) -> JSONResponse:
+    """Unfreeze a wallet with a reason: its generations and recharges are taken again."""
+    return _freeze(False, body, admin, key, service, commands, user_id)

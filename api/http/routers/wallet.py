@@ -1,4 +1,4 @@
-"""The caller's wallet and statement, from the projections."""
+"""The caller's wallet and statement, from the projections; their spend controls, from the wallet itself."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.http.deps import CurrentUser, Cursor, Limit, ServiceDep, Visible, WaitForPosition, before
+from api.http.controls import WalletSettingsPublic, WalletSettingsUpdate
+from api.http.deps import CommandsDep, CurrentUser, Cursor, Limit, ServiceDep, Visible, WaitForPosition, before
 from api.http.reads import look_up
 from api.http.schemas import (
     Lifetime,
@@ -20,6 +21,8 @@ from api.http.schemas import (
 )
 from projections import queries
 from projections.descriptions import Subjects, named_generation
+from service import spending
+from service.container import Service
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 
@@ -75,3 +78,27 @@ def about_generation(row: Any) -> UUID | None:
         return UUID(named) if named else None
     except ValueError:  # a hold placed outside a generation, under an id of its own
         return None
+
+
+def settings_public(service: Service, user_id: str) -> WalletSettingsPublic:
+    """The caller's spend controls as the wallet keeps them now."""
+    found = spending.settings_of(service.ledger, service.policy, user_id=user_id, at=service.clock())
+    return WalletSettingsPublic(daily_spend_cap=found.daily_spend_cap, max_daily_cap=found.max_daily_cap,
+                                spent_today=found.spent_today, resets_at=found.resets_at, frozen=bool(found.frozen),
+                                frozen_reason=found.frozen or None)
+
+
+@router.get("/wallet/settings", responses=problems(401))
+def get_settings(user: CurrentUser, service: ServiceDep) -> WalletSettingsPublic:
+    """The caller's spend controls: their daily cap, what today has spent, when the day ends, a freeze."""
+    return settings_public(service, user.user_id)
+
+
+@router.put("/wallet/settings", responses=problems(401, 422))
+def put_settings(body: WalletSettingsUpdate, user: CurrentUser, service: ServiceDep,
+                 commands: CommandsDep) -> WalletSettingsPublic:
+    """Set the caller's daily spend cap (null: none), within the policy's maximum; the same body again
+    changes nothing."""
+    spending.change_settings(service.ledger, service.policy, user_id=user.user_id,
+                             daily_spend_cap=body.daily_spend_cap, at=service.clock(), run=commands.run)
+    return settings_public(service, user.user_id)

@@ -1,0 +1,59 @@
+"""Request and response bodies of the spend controls: a learner's wallet settings, an operator's freeze.
+
+Kept beside ``schemas.py`` (which holds the rest) so that neither grows past the modules' size bound."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ledger import MAX_CREDITS
+
+REASON_CHARS = 200
+
+
+class WalletSettingsUpdate(BaseModel):
+    """The learner's own spend controls; every field is sent (null: no cap)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"daily_spend_cap": 40}]})
+    daily_spend_cap: int | None = Field(ge=0, le=MAX_CREDITS, description=(
+        "credits a day at most (the days of the policy's time zone), within the policy's `max_daily_cap`; "
+        "null: no cap"))
+
+
+class WalletSettingsPublic(BaseModel):
+    """The learner's spend controls, and what today has spent against them (read from the ledger itself:
+    a change is seen at once)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "daily_spend_cap": 40, "max_daily_cap": 10000, "spent_today": 12, "resets_at": "2026-03-02T00:00:00+05:30",
+        "frozen": False, "frozen_reason": None}]})
+    daily_spend_cap: int | None
+    max_daily_cap: int = Field(description="the highest cap the policy lets a learner set")
+    spent_today: int = Field(description="credits held or spent today, less those returned")
+    resets_at: datetime = Field(description="when today (in the policy's time zone) ends and the cap counts anew")
+    frozen: bool
+    frozen_reason: str | None = Field(description="the operator's reason while the wallet is frozen")
+
+
+class FreezeCreate(BaseModel):
+    """Why an operator freezes or unfreezes a wallet (a chargeback, a fraud review, its end)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "chargeback 4521"}]})
+    reason: str = Field(min_length=1, max_length=REASON_CHARS, description="shown to the learner and on the "
+                        "statement; printable text, trimmed")
+
+    @field_validator("reason")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        # A reason is shown on a learner's statement and in problems: no control or invisible format
+        # characters (a bidi override could make it read otherwise), no blank one.
+        trimmed = value.strip()
+        if not trimmed:
+            raise ValueError("must not be blank")
+        bad = next((c for c in trimmed if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn")), None)
+        if bad is not None:
+            raise ValueError(f"must be printable text, got U+{ord(bad):04X}")
+        return trimmed
