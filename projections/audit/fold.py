@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.postings import Posting, postings_for
-from ledger.values import GENESIS_HASH
+from ledger.values import GENESIS_HASH, MAX_CREDITS
 from projections.audit.checks import (
     generation_at_end,
     generation_paid,
@@ -55,7 +55,8 @@ class Replay:
             **dict.fromkeys(GRANTS, self._grant), "HoldPlaced": self._hold_placed,
             "HoldCaptured": self._resolved, "HoldReleased": self._resolved, "HoldExpired": self._resolved,
             "CreditsExpired": self._credits_expired, "PurchaseRefunded": self._closed,
-            "ReferralReversed": self._closed,
+            "ReferralReversed": self._closed, "SettingsChanged": self._control, "WalletFrozen": self._control,
+            "WalletUnfrozen": self._control,
         }
 
     def feed(self, rows: Iterable[Row]) -> None:
@@ -220,6 +221,16 @@ class Replay:
         gen = self.generations.get(hold_id.removesuffix(":late"))
         if gen is not None:
             generation_paid(self, gen)
+
+    def _control(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
+        # Spend controls move no credits (the chain is checked for every event); what they carry must
+        # still be what the wallet accepts: a reason for a freeze, a cap in bounds.
+        if row.kind == "SettingsChanged":
+            cap = fields.get("daily_spend_cap")
+            if cap is not None and (not isinstance(cap, int) or not 0 <= cap <= MAX_CREDITS):
+                self.find(wallet.user_id, row, f"daily spend cap {cap!r} out of bounds", wallet.wallet_id)
+        elif not str(fields.get("reason", "")).strip():
+            self.find(wallet.user_id, row, f"{row.kind} without a reason", wallet.wallet_id)
 
     def _credits_expired(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
         at = _time(fields["timestamp"])
