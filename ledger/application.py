@@ -10,6 +10,8 @@ from uuid import UUID
 from ledger.core import LedgerCore
 from ledger.errors import InvalidCommand
 from ledger.generation import Generation
+from ledger.recharge import Recharge
+from ledger.recharging import Ending, end_recharge, request_recharge
 from ledger.steps import (
     DEFAULT_HOLD_TTL,
     adjust_wallet,
@@ -30,6 +32,7 @@ from ledger.steps import (
 )
 from ledger.unit import Outcome
 from ledger.values import Money, credits, wallet_id
+from ledger.values import credits as credits_of
 from ledger.wallet import Wallet
 
 
@@ -146,6 +149,24 @@ class Ledger(LedgerCore):
         """Freeze (``frozen=False``: unfreeze) a wallet with an operator's reason; value: whether it changed."""
         return self.execute(lambda u: control_wallet(
             u, user_id, at, lambda w: w.freeze(frozen=frozen, reason=reason, at=at)))
+
+    # Recharges from the platform wallet.
+
+    def request_recharge(self, *, user_id: str, recharge_id: UUID, value: Money, credits: int, deadline: datetime,
+                         at: datetime) -> Outcome:
+        """Record a recharge of ``value`` as ``credits``, once per id; value: its status."""
+        positive_money(value, "recharge")
+        credits_of(credits, "recharge credits")
+        return self.execute(lambda u: request_recharge(u, user_id, recharge_id, value, credits, deadline, at))
+
+    def end_recharge(self, *, recharge_id: UUID, ending: Ending, detail: str = "", at: datetime) -> Outcome:
+        """Record what became of a recharge's debit (confirmed: credits granted once); value: its status."""
+        return self.execute(lambda u: end_recharge(u, recharge_id, ending, detail, at))
+
+    def recharge(self, recharge_id: UUID) -> Recharge | None:
+        """The recharge as stored, or None."""
+        found = self.load(recharge_id)
+        return found if isinstance(found, Recharge) else None
 
     # Generations.
 

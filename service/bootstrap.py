@@ -7,7 +7,7 @@ an image store, a clock...), so tests pass fakes and processes share what they b
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
@@ -28,9 +28,12 @@ from service.container import Service
 from service.health import Health
 from service.idempotency import IdempotencyStore
 from service.limits import Limits
+from service.platform import DemoWallet, HttpPlatformWallet, PlatformWallet
 from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_policy
+from service.recharges import RechargeDriver
 from service.settings import GenerationSettings, Settings, StoreSettings
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
+from service.settings.parts import PlatformSettings
 from service.settings.store import check_database
 
 Clock = Callable[[], datetime]
@@ -96,7 +99,8 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
                       policy=policy, watcher=watcher, health=health,
                       idempotency=IdempotencyStore(engine), verifier=build_verifier(api), images=images, media=media,
-                      limits=Limits.of(api), clock=clock)
+                      limits=Limits.of(api), clock=clock, platform=build_platform(api, policy, settings.embedded),
+                      recharge_deadline=timedelta(seconds=api.recharge_deadline_s))
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(settings, ledger, catalog, image_model or build_image_model(media), images,
                                      clock)
@@ -108,8 +112,28 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     if with_pipeline and api.run_sweeper:
         from service.sweeper import Sweeper, SweepLoop
 
-        service.sweeper = SweepLoop(Sweeper(ledger, clock=clock), interval=media.sweep_interval_s)
+        recharges = recharge_driver(api, ledger, service.platform, clock) if service.platform else None
+        service.sweeper = SweepLoop(Sweeper(ledger, clock=clock, recharges=recharges),
+                                    interval=media.sweep_interval_s)
     return service
+
+
+def build_platform(settings: PlatformSettings, policy: Policy, embedded: bool) -> PlatformWallet | None:
+    """The platform's wallet: over HTTP at ``STUDIO_PLATFORM_URL``; else, on the embedded default only, the
+    demo wallet (a deployment without the platform takes no recharges rather than demo money)."""
+    if settings.platform_url:
+        return HttpPlatformWallet(base_url=settings.platform_url, secret=settings.platform_secret.get_secret_value(),
+                                  timeout_s=settings.platform_timeout_s)
+    if embedded:
+        return DemoWallet(start_minor=settings.platform_demo_balance_minor, currency=policy.redemption.currency)
+    return None
+
+
+def recharge_driver(settings: PlatformSettings, ledger: Ledger, platform: PlatformWallet,
+                    clock: Clock) -> RechargeDriver:
+    """The tracked process that drives recharges to their end (run by the sweeper)."""
+    return RechargeDriver(ledger, platform, attempts=settings.recharge_attempts,
+                          retry=timedelta(seconds=settings.recharge_retry_s), clock=clock)
 
 
 def _now() -> datetime:

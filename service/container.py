@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -28,6 +28,7 @@ from service.leader import LeadingPart, lock_for
 from service.limits import Limits
 from service.liveness import thread_state
 from service.metrics import Metrics
+from service.platform import PlatformWallet
 from service.policy import Policy
 from service.settings import is_embedded
 from service.settings.generation import GenerationSettings
@@ -59,6 +60,8 @@ class Service:
     pipeline: Any = None
     sweeper: Any = None
     purger: Any = None
+    platform: PlatformWallet | None = None  # the platform's wallet recharges debit; None: recharges are off
+    recharge_deadline: timedelta = timedelta(minutes=15)  # a recharge unresolved by then is a finding
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _threads: list[threading.Thread] = field(default_factory=list)
     _parts: list[LeadingPart] = field(default_factory=list)

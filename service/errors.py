@@ -95,3 +95,9 @@ class SpendCapReached(ServiceError):
         self.spent = spent
         self.needed = needed
         self.resets_at = resets_at
+
+
+class RechargesUnavailable(ServiceError):
+    """Recharges are not taken here: no platform wallet is configured."""
+
+    code = "recharges-unavailable"

@@ -1,4 +1,5 @@
-"""The sweeper: holds past their deadline expire, and their generations fail with reason ``timeout``.
+"""The sweeper: holds past their deadline expire, their generations fail with reason ``timeout``, and open
+recharges are driven to their end (``service.recharges``).
 
 It folds the ledger's hold and generation events (read through ``Follower``, filtered by topic)
 into the set of what is still pending, then resolves whatever is due. Run once by
@@ -20,6 +21,7 @@ from eventsourcing.utils import get_topic
 from ledger import ConflictingCommand, Generation, InvalidTransition, Ledger, Wallet, wallet_id
 from ledger.store.follow import Follower, Stored
 from service.liveness import thread_state
+from service.recharges import RechargeDriver
 
 log = logging.getLogger(__name__)
 FOLLOWED = (Wallet.WalletOpened, Wallet.HoldPlaced, Wallet.HoldCaptured, Wallet.HoldReleased, Wallet.HoldExpired,
@@ -33,6 +35,7 @@ class Swept:
 
     generations_failed: int = 0
     holds_expired: int = 0
+    recharges_ended: int = 0
 
 
 class Pending:
@@ -70,9 +73,11 @@ class Pending:
 class Sweeper:
     """Resolves what is past its deadline, from the ledger's own log."""
 
-    def __init__(self, ledger: Ledger, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, ledger: Ledger, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 recharges: RechargeDriver | None = None) -> None:
         self.ledger = ledger
         self.clock = clock
+        self.recharges = recharges
         self.pending = Pending()
         self.follower = Follower(ledger, topics=[get_topic(cls) for cls in FOLLOWED])
 
@@ -81,6 +86,8 @@ class Sweeper:
         while page := self.follower.read():
             for stored in page:
                 self.pending.apply(stored)
+        if self.recharges is not None:
+            self.recharges.catch_up()
 
     def sweep(self, at: datetime | None = None) -> Swept:
         """Fail due generations (reason ``timeout``, their holds expire) and expire due plain holds."""
@@ -101,7 +108,8 @@ class Sweeper:
             except ConflictingCommand as error:  # captured or released meanwhile
                 log.info("hold %s of %s not swept: %s", hold_id, user_id, error)
             self.pending.holds.pop((wallet_id(user_id), hold_id), None)
-        return Swept(generations_failed=failed, holds_expired=expired)
+        ended = self.recharges.drive(at) if self.recharges is not None else 0
+        return Swept(generations_failed=failed, holds_expired=expired, recharges_ended=ended)
 
 
 class SweepLoop:
@@ -150,7 +158,7 @@ class SweepLoop:
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.interval
                     self.last = self.sweeper.sweep()
-                    if self.last.generations_failed or self.last.holds_expired:
+                    if self.last.generations_failed or self.last.holds_expired or self.last.recharges_ended:
                         log.info("swept: %s", self.last)
                 else:
                     self.sweeper.catch_up()

@@ -26,6 +26,7 @@ from api.http.routers import (
     health,
     media,
     previews,
+    recharges,
     share_page,
     uploads,
     wallet,
@@ -74,8 +75,8 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     app.state.previews = Previews()
     problems.install(app)
     docs.install(app)
-    routers = [m.router for m in (catalog, previews, wallet, generations, uploads, share_page, media, webhooks, admin,
-                                  config, dev, health)]
+    routers = [m.router for m in (catalog, previews, wallet, recharges, generations, uploads, share_page, media,
+                                  webhooks, admin, config, dev, health)]
     for router in routers:
         app.include_router(router)
     page.install(app, service)

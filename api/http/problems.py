@@ -19,6 +19,7 @@ from service.errors import (
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
     InvalidSetting,
+    RechargesUnavailable,
     RejectedMessage,
     ServiceError,
     SpendCapReached,
@@ -79,6 +80,7 @@ _SERVICE: list[tuple[type[ServiceError], int, str]] = [
     (IdempotencyKeyReused, 409, "Idempotency-Key reused"),
     (WalletNotFound, 404, "Not found"),
     (RejectedMessage, 422, "Message refused"),
+    (RechargesUnavailable, 503, "Recharges unavailable"),
 ]
 _CODED: list[tuple[type[errors.LedgerError | ServiceError], int, str]] = [*_LEDGER, *_SERVICE]
 

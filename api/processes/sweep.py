@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from api.probes import beats_within
 from api.processes import log_to_stderr
 from api.processes.leading import lead
-from service.bootstrap import build_ledger
+from service.bootstrap import build_ledger, build_platform, build_policy, recharge_driver
 from service.leader import lock_for
 from service.settings import Settings
+from service.settings.parts import PlatformSettings
 from service.sweeper import Sweeper, SweepLoop, Swept
 
 
@@ -19,7 +22,10 @@ def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 
     log_to_stderr()
     settings = Settings()
     ledger = build_ledger(settings)
-    sweeper = Sweeper(ledger)
+    platform_settings = PlatformSettings()
+    platform = build_platform(platform_settings, build_policy(settings), settings.embedded)
+    recharges = recharge_driver(platform_settings, ledger, platform, lambda: datetime.now(UTC)) if platform else None
+    sweeper = Sweeper(ledger, recharges=recharges)
     sweeps = SweepLoop(sweeper, interval=interval)
 
     def sweep_until_stopped() -> Swept:

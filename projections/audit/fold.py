@@ -22,6 +22,7 @@ from projections.audit.stored import Row, decode, part_of, state_hash, wallet_hi
 WALLET = "ledger.wallet:Wallet."
 GENERATION = "ledger.generation:Generation."
 REFERENCE = "ledger.reference:Reference."
+RECHARGE = "ledger.recharge:Recharge."
 GRANTS = {"CreditsPurchased": "purchase", "CreditsRedeemed": "redemption", "ReferralBonusGranted": "referral",
           "ShareBonusGranted": "share", "PromoCreditsGranted": "promo", "CreditsAdjusted": "adjustment"}
 PAID = frozenset({"purchase", "redemption"})
@@ -51,6 +52,7 @@ class Replay:
         self.accounts: dict[tuple[str, str], list[int]] | None = None  # kept only to diff the journal table
         self.outcomes: dict[str, tuple[str, int]] | None = None  # kept only to diff the generations table
         self.references: dict[tuple[str, str], tuple[int, str, str]] = {}  # (grant, grant|close) -> where, what
+        self.recharges: dict[str, tuple[str, str, int, str]] = {}  # recharge id -> user, status, where, detail
         self._wallet_steps: dict[str, Callable[[WalletState, Row, dict[str, Any]], None]] = {
             **dict.fromkeys(GRANTS, self._grant), "HoldPlaced": self._hold_placed,
             "HoldCaptured": self._resolved, "HoldReleased": self._resolved, "HoldExpired": self._resolved,
@@ -73,6 +75,8 @@ class Replay:
                     self._generation_event(row)
                 elif topic.startswith(REFERENCE):
                     self._reference(row)
+                elif topic.startswith(RECHARGE):
+                    self._recharge(row)
                 elif self.part == 0:
                     self.find("", row, f"unknown event type {topic}")
             except (ValueError, KeyError, TypeError, AttributeError) as error:  # a damaged row, not a crash
@@ -89,6 +93,7 @@ class Replay:
             generation_at_end(self, gen)
         if self.until is None:
             references_at_end(self)
+            self._recharges_at_end()
         for unit, total in self.journal.items():
             if total:
                 self.find("", None, f"the whole journal does not balance: {unit} sums to {total}")
@@ -265,6 +270,28 @@ class Replay:
         for wallet_id, grant_id in fields["targets"].items():
             if self.parts == 1 or part_of(wallet_id, self.parts) == self.part:
                 self.references[(grant_id, role)] = (row.position, wallet_id, f"{kind} {fields['reference']}")
+
+    # Recharges: a confirmed one has its redemption; one that lapsed unresolved is reported until it ends.
+
+    def _recharge(self, row: Row) -> None:
+        if self.until is not None or self.part != 0:
+            return
+        fields = decode(row.state)
+        key = str(row.originator_id)
+        user = fields.get("user_id") or self.recharges.get(key, ("", "", 0, ""))[0]
+        status = {"RechargeRequested": "requested", "RechargeConfirmed": "confirmed", "RechargeDeclined": "declined",
+                  "RechargeLapsed": "lapsed"}.get(row.kind)
+        if status is None:  # an attempt without an answer changes no status
+            return
+        self.recharges[key] = (user, status, row.position, str(fields.get("reason", "")))
+
+    def _recharges_at_end(self) -> None:
+        redeemed = {what for _, _, what in self.references.values() if what.startswith("redemption ")}
+        for key, (user, status, position, detail) in self.recharges.items():
+            if status == "confirmed" and f"redemption {key}" not in redeemed:
+                self.find(user, (position, "RechargeConfirmed"), f"recharge {key} was confirmed with no redemption")
+            elif status == "lapsed":
+                self.find(user, (position, "RechargeLapsed"), f"recharge {key} lapsed unresolved: {detail}")
 
     # Generations.
 

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.generation import Generation
+from ledger.recharge import Recharge
 from ledger.reference import Reference
 from ledger.wallet import Wallet
 
@@ -153,6 +154,9 @@ STORED_TOPICS = {
     "ledger.generation:Generation.GenerationCompleted", "ledger.generation:Generation.GenerationFailed",
     "ledger.generation:Generation.GenerationShared", "ledger.generation:Generation.GenerationUnshared",
     "ledger.reference:Reference.ReferenceRecorded",
+    "ledger.recharge:Recharge.RechargeRequested", "ledger.recharge:Recharge.RechargeAttempted",
+    "ledger.recharge:Recharge.RechargeConfirmed", "ledger.recharge:Recharge.RechargeDeclined",
+    "ledger.recharge:Recharge.RechargeLapsed",
 }
 
 
@@ -168,7 +172,7 @@ def test_every_event_the_aggregates_declare_is_one_of_the_stored_topics() -> Non
     bases = {"Event", "Created", "Snapshot", "GrantEvent", "HoldResolution", "GrantClosed", "Freezing"}  # never stored
     declared = {
         get_topic(member)
-        for aggregate in (Wallet, Generation, Reference)
+        for aggregate in (Wallet, Generation, Reference, Recharge)
         for name, member in vars(aggregate).items()
         if isinstance(member, type) and issubclass(member, Aggregate.Event) and name not in bases
     }

@@ -1,0 +1,99 @@
+"""Recharges over HTTP on the embedded default's demo wallet: the terms, a recharge recorded then driven to
+its end by the sweeper's driver, and every hostile input refused by name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.container import Service
+from service.recharges import RechargeDriver
+from tests.e2e.http_support import bearer, client_for, key, service_for
+
+pytestmark = pytest.mark.e2e
+ALICE = bearer("alice")
+BOB = bearer("bob")
+ADMIN = bearer("root", "admin")
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Service:
+    """The embedded default (SQLite, in-process dispatch): the demo wallet, without the pipeline."""
+    return service_for("sqlite", tmp_path, with_pipeline=False)
+
+
+@pytest.fixture
+def client(service: Service) -> Iterator[TestClient]:
+    """A client of the running service."""
+    with client_for(service) as client:
+        yield client
+
+
+def drive(service: Service) -> int:
+    """What the sweeper does each turn: drive the open recharges; how many ended."""
+    assert service.platform is not None
+    return RechargeDriver(service.ledger, service.platform, attempts=3, retry=timedelta(0),
+                          clock=service.clock).drive()
+
+
+def test_a_learner_recharges_from_the_demo_wallet_and_gets_the_credits_once(client: TestClient,
+                                                                            service: Service) -> None:
+    terms = client.get("/v1/wallet/recharge", headers=ALICE).json()
+    assert terms["available"] and terms["demo"] and terms["balance_minor"] == 50_000 and terms["step_minor"] == 10
+    headers = {**ALICE, **key()}
+    asked = client.post("/v1/wallet/recharges", json={"amount_minor": 500, "currency": "INR"}, headers=headers)
+    assert asked.status_code == 202, asked.text
+    assert (asked.json()["status"], asked.json()["credits"]) == ("requested", 50)
+    again = client.post("/v1/wallet/recharges", json={"amount_minor": 500, "currency": "INR"}, headers=headers)
+    assert again.json()["recharge_id"] == asked.json()["recharge_id"]
+    assert drive(service) == 1 and drive(service) == 0
+    found = client.get(f"/v1/wallet/recharges/{asked.json()['recharge_id']}", headers=ALICE).json()
+    assert found["status"] == "confirmed"
+    wallet = service.ledger.wallet("alice")
+    assert wallet is not None and wallet.available(service.clock()) == 50
+    assert client.get("/v1/wallet/recharge", headers=ALICE).json()["balance_minor"] == 49_500
+
+
+def test_another_learners_recharge_is_not_found(client: TestClient) -> None:
+    asked = client.post("/v1/wallet/recharges", json={"amount_minor": 500, "currency": "INR"},
+                        headers={**ALICE, **key()})
+    response = client.get(f"/v1/wallet/recharges/{asked.json()['recharge_id']}", headers=BOB)
+    assert response.status_code == 404 and response.json()["type"].endswith(":unknown-reference")
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"amount_minor": 0, "currency": "INR"}, "body.amount_minor"),
+    ({"amount_minor": 10**15, "currency": "INR"}, "body.amount_minor"),
+    ({"amount_minor": 505, "currency": "INR"}, "amount_minor"),
+    ({"amount_minor": 5, "currency": "INR"}, "amount_minor"),
+    ({"amount_minor": 500, "currency": "inr"}, "body.currency"),
+    ({"amount_minor": 500, "currency": "USD"}, "currency"),
+    ({"amount_minor": "500", "currency": "INR", "tip": 1}, "body.tip"),
+    ({"amount_minor": 5.5, "currency": "INR"}, "body.amount_minor"),
+])
+def test_a_recharge_out_of_bounds_is_refused_naming_the_field(client: TestClient, body: dict[str, Any],
+                                                              field: str) -> None:
+    response = client.post("/v1/wallet/recharges", json=body, headers={**ALICE, **key()})
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+
+
+def test_a_frozen_wallet_cannot_recharge(client: TestClient) -> None:
+    assert client.post("/v1/admin/wallets/alice/freeze", json={"reason": "chargeback 4521"},
+                       headers={**ADMIN, **key()}).status_code == 201
+    response = client.post("/v1/wallet/recharges", json={"amount_minor": 500, "currency": "INR"},
+                           headers={**ALICE, **key()})
+    assert response.status_code == 403 and response.json()["reason"] == "chargeback 4521"
+
+
+def test_recharges_are_refused_where_no_platform_is_configured(client: TestClient, service: Service) -> None:
+    service.platform = None
+    response = client.post("/v1/wallet/recharges", json={"amount_minor": 500, "currency": "INR"},
+                           headers={**ALICE, **key()})
+    assert response.status_code == 503 and response.json()["type"].endswith(":recharges-unavailable")
+    assert client.get("/v1/wallet/recharge", headers=ALICE).json()["available"] is False
