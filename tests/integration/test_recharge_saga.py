@@ -16,6 +16,8 @@ from projections.audit.replay import replay
 from projections.audit.state import Finding
 from service.bootstrap import build_platform
 from service.errors import InvalidSetting
+from service.messages import PAYMENT_MESSAGES
+from service.payments import apply_payment
 from service.platform import DemoWallet, HttpPlatformWallet, PlatformWallet
 from service.policy import load_policy
 from service.recharges import RechargeDriver, credits_for, recharge_of, request_recharge
@@ -241,3 +243,16 @@ def test_the_audit_finds_a_lapsed_recharge_and_nothing_once_it_is_confirmed(ledg
 def replay_findings(ledger: Ledger) -> list[Finding]:
     """What the audit's replay of the whole log finds."""
     return replay(ledger).findings
+
+
+def test_the_platforms_own_redemption_of_a_recharges_debit_never_grants_twice(
+        ledger: Ledger, platform: tuple[FakePlatform, Served]) -> None:
+    fake, served = platform
+    recharge = ask(ledger)
+    message = PAYMENT_MESSAGES.validate_python({"type": "WalletBalanceRedeemed", "redemption_id": str(recharge),
+                                                "user_id": "ana", "amount_minor": 500, "currency": "INR"})
+    apply_payment(ledger, POLICY, message, at=T0)  # the platform told us on its own channel first
+    driver(ledger, adapter(served.url)).drive(T0)
+    apply_payment(ledger, POLICY, message, at=T0)  # and again, a redelivery
+    assert recharge_of(ledger, user_id="ana", recharge=recharge).status == RechargeStatus.CONFIRMED
+    assert redeemed(ledger) == 50 and fake.balances["ana"] == 500
