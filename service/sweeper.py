@@ -127,6 +127,7 @@ class SweepLoop:
         self.last: Swept = Swept()
         self.turned = time.monotonic()  # when the loop last came round (its liveness)
         self._stopping = threading.Event()
+        self._nudged = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -139,13 +140,19 @@ class SweepLoop:
         """"ok" while the sweeping thread runs, else "stopped"."""
         return thread_state(self._thread)
 
+    def nudge(self) -> None:
+        """Sweep at once rather than at the next interval: a learner waits on a recharge just asked for."""
+        self._nudged.set()
+
     def stop_soon(self) -> None:
         """Ask the loop to stop after the current sweep, without waiting for it."""
         self._stopping.set()
+        self._nudged.set()  # out of its wait at once
 
     def stop(self) -> None:
         """Stop after the current sweep."""
         self._stopping.set()
+        self._nudged.set()  # out of its wait at once
         if self._thread is not None:
             self._thread.join(timeout=30)
 
@@ -164,5 +171,7 @@ class SweepLoop:
                     self.sweeper.catch_up()
             except Exception:  # a failed sweep is retried at the next tick
                 log.exception("sweep failed")
-            self._stopping.wait(max(0.0, min(self.follow_every, next_sweep - time.monotonic())))
+            if self._nudged.wait(max(0.0, min(self.follow_every, next_sweep - time.monotonic()))):
+                self._nudged.clear()
+                next_sweep = time.monotonic()
 

@@ -57,6 +57,8 @@ def create_recharge(body: RechargeCreate, user: CurrentUser, key: IdempotencyKey
 
     request = {"route": "POST /v1/wallet/recharges", "body": body.model_dump(mode="json")}
     status, payload = commands.once(caller(user.user_id), key, request, answer)
+    if service.sweeper is not None:  # the sweeper in this process drives it now, not at its next turn
+        service.sweeper.nudge()
     return JSONResponse(payload, status_code=status)
 
 

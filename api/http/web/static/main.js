@@ -6,6 +6,7 @@ import { setupComposer } from './compose.js';
 import { clearErrors, showErrors } from './errors.js';
 import { setupGallery } from './gallery.js';
 import { makeI18n } from './i18n.js';
+import { setupRecharge } from './recharge.js';
 import { confirmSwitch } from './switch.js';
 import { setupWallet } from './wallet.js';
 
@@ -18,8 +19,9 @@ let token = null;
 const api = makeApi({ token: () => token, onUnauthorized: () => end() });
 const wallet = setupWallet({ api, i18n, config });
 const gallery = setupGallery({ api, i18n, config, onChange: (position) => wallet.refresh(position) });
+const recharge = setupRecharge({ api, i18n, onRecharged: () => wallet.refresh() });
 setupComposer({
-  api, i18n, config,
+  api, i18n, config, recharge,
   onFinished: ({ generation, position }) => {
     wallet.refresh(position);
     if (generation) {
