@@ -140,10 +140,12 @@ class Ledger(LedgerCore):
 
     # Spend controls.
 
-    def change_settings(self, *, user_id: str, daily_spend_cap: int | None, at: datetime) -> Outcome:
-        """Set the learner's daily spend cap (None: no cap); value: whether it changed."""
-        return self.execute(lambda u: control_wallet(
-            u, user_id, at, lambda w: w.change_settings(daily_spend_cap=daily_spend_cap, at=at)))
+    def change_settings(self, *, user_id: str, daily_spend_cap: int | None, at: datetime,
+                        low_balance_below: int | None = None) -> Outcome:
+        """Set the learner's daily spend cap and low-balance threshold (None: none, the policy's); value: whether
+        they changed."""
+        return self.execute(lambda u: control_wallet(u, user_id, at, lambda w: w.change_settings(
+            daily_spend_cap=daily_spend_cap, low_balance_below=low_balance_below, at=at)))
 
     def freeze(self, *, user_id: str, reason: str, at: datetime, frozen: bool = True) -> Outcome:
         """Freeze (``frozen=False``: unfreeze) a wallet with an operator's reason; value: whether it changed."""

@@ -13,7 +13,7 @@ from eventsourcing.domain import Aggregate
 from ledger.errors import CaptureExceedsHold, ConflictingCommand, HoldAlreadyResolved, InvalidAmount, InvalidCommand
 from ledger.lots import DEFAULT_BURN_ORDER, ending, expired_remainders, refund, take
 from ledger.values import GENESIS_HASH, Grant, Hold, Money, check_term, credits, digest, event_hash, later
-from ledger.wallet_state import WalletState, check_cap, count_on
+from ledger.wallet_state import WalletState, checked_settings, count_on
 
 
 class Wallet(Aggregate, WalletState):
@@ -137,9 +137,7 @@ class Wallet(Aggregate, WalletState):
             wallet.expired += sum(self.expired.values())
             wallet.clawed_back += sum(self.clawed_back.values())
             wallet.held -= hold.amount
-            returned = hold.amount - sum(self.consumed.values())
-            if hold.day in wallet.spending_per_day() and returned:  # credits given back were not spent
-                count_on(wallet.spending_per_day(), hold.day, -returned)
+            wallet.give_back(hold, consumed=sum(self.consumed.values()))
             hold.status = self.status
             hold.captured = sum(self.consumed.values())
             hold.resolution = self.resolution
@@ -193,12 +191,14 @@ class Wallet(Aggregate, WalletState):
         closed_as = "reversed"
 
     class SettingsChanged(Event):
-        """The learner's own limits: ``daily_spend_cap`` credits a day at most (None: no cap)."""
+        """The learner's own limits: ``daily_spend_cap`` credits a day at most, and the available credits
+        ``low_balance_below`` which they are told their balance is low (None: no cap, the policy's threshold)."""
 
         daily_spend_cap: int | None
+        low_balance_below: int | None = None
 
         def apply_to(self, wallet: Wallet) -> None:
-            wallet.__dict__["spend_cap"] = self.daily_spend_cap
+            wallet.__dict__.update(spend_cap=self.daily_spend_cap, low_below=self.low_balance_below)
 
     class Freezing(Event):
         """An operator froze or unfroze the wallet, saying why; a frozen one spends nothing, takes no recharge."""
@@ -341,10 +341,10 @@ class Wallet(Aggregate, WalletState):
         self._trigger(event_class, at, grant_id=grant_id, reference=reference, clawed_back=clawed,
                       spent=grant.consumed, held=held, **fields)
 
-    def change_settings(self, *, daily_spend_cap: int | None, at: datetime) -> bool:
-        """Set the learner's daily spend cap (None: no cap); whether it changed."""
-        if check_cap(daily_spend_cap) != self.daily_spend_cap:
-            self._trigger(self.SettingsChanged, self._decision_time(at), daily_spend_cap=daily_spend_cap)
+    def change_settings(self, *, at: datetime, **settings: int | None) -> bool:
+        """Set the learner's daily spend cap and low-balance threshold (None: none); whether they changed."""
+        if (asked := checked_settings(settings)) != self.settings:
+            self._trigger(self.SettingsChanged, self._decision_time(at), **asked)
             return True
         return False
 

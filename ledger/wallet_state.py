@@ -58,6 +58,17 @@ class WalletState:
         return cap
 
     @property
+    def low_balance_below(self) -> int | None:
+        """The learner's own low-balance threshold; None: the policy's."""
+        below: int | None = self.__dict__.get("low_below")
+        return below
+
+    @property
+    def settings(self) -> dict[str, int | None]:
+        """The learner's settings as ``SettingsChanged`` carries them."""
+        return {"daily_spend_cap": self.daily_spend_cap, "low_balance_below": self.low_balance_below}
+
+    @property
     def frozen(self) -> str:
         """Why an operator froze the wallet; "" when it is not frozen."""
         reason: str = self.__dict__.get("frozen_for", "")
@@ -73,6 +84,11 @@ class WalletState:
     def due_holds(self, at: datetime) -> list[str]:
         """Ids of pending holds whose deadline has passed at ``at``."""
         return [hold_id for hold_id, deadline in self.pending.items() if deadline <= at]
+
+    def give_back(self, hold: Hold, *, consumed: int) -> None:
+        """A hold ended: what it did not consume was not spent on the day it counted on."""
+        if hold.day in self.spending_per_day() and hold.amount > consumed:
+            count_on(self.spending_per_day(), hold.day, consumed - hold.amount)
 
     # Checks: each raises before a command changes anything.
 
@@ -95,8 +111,16 @@ def count_on(days: dict[str, int], day: str, n: int) -> None:
         del days[min(days)]
 
 
-def check_cap(cap: int | None) -> int | None:
-    """The daily cap if it is None (no cap) or a whole number of credits from 0 to ``MAX_CREDITS``."""
-    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or not 0 <= cap <= MAX_CREDITS):
-        raise InvalidCommand(f"a daily spend cap must be a whole number from 0 to {MAX_CREDITS}, got {cap!r}")
-    return cap
+SETTINGS = {"daily_spend_cap": "a daily spend cap", "low_balance_below": "a low-balance threshold"}
+
+
+def checked_settings(settings: dict[str, int | None]) -> dict[str, int | None]:
+    """Every setting, each None or a whole number of credits from 0 to ``MAX_CREDITS`` (those not given: None)."""
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise InvalidCommand(f"no wallet setting {unknown[0]!r}: one of {sorted(SETTINGS)}")
+    for name, value in settings.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 0 <= value <= MAX_CREDITS):
+            raise InvalidCommand(f"{SETTINGS[name]} must be a whole number from 0 to {MAX_CREDITS}, got {value!r}")
+    return {name: settings.get(name) for name in SETTINGS}

@@ -66,7 +66,8 @@ def build_read_engine(settings: Settings | None = None, **options: Any) -> Engin
 def build_projector(settings: Settings | None = None, *, ledger: Ledger | None = None) -> Projector:
     """Every projection over the ledger, writing to the read database, its tables created."""
     settings = settings or Settings()
-    projector = Projector(ledger or build_ledger(settings), build_read_engine(settings), all_projections())
+    projector = Projector(ledger or build_ledger(settings), build_read_engine(settings), all_projections(
+        low_balance_below=build_policy(settings).alerts.low_balance_below))
     projector.setup()
     return projector
 
@@ -88,13 +89,13 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     ledger = ledger or build_ledger(settings)
     engine = build_read_engine(settings)
     images = image_store or build_image_store(media)
-    projector = Projector(ledger, engine, all_projections())
+    policy = policy or build_policy(settings)
+    projector = Projector(ledger, engine, all_projections(low_balance_below=policy.alerts.low_balance_below))
     watcher = Watcher(projector, engine, lambda: ledger.recorder.max_notification_id() or 0, api)
     kafka = settings.messaging if api.dispatch == "kafka" else None
     health = Health(ledger, engine, watcher.projected, api.ready_max_lag,
                     kafka_servers=kafka.kafka_bootstrap_servers if kafka else None,
                     relay_name=kafka.relay_name if kafka else "relay")
-    policy = policy or build_policy(settings)
     check_share_bonus(policy, {t.id: t.cost for t in catalog.all()}, source=settings.policy_file or DEFAULT_POLICY)
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
                       policy=policy, watcher=watcher, health=health,

@@ -83,6 +83,13 @@ class Spend(_Strict):
                                "cap a learner may set, in credits")
 
 
+class Alerts(_Strict):
+    """When a learner is told about their wallet."""
+
+    low_balance_below: int = Field(default=10, ge=0, le=MAX_CREDITS, description="a low-balance alert when "
+                                   "available credits fall below this, unless the learner set their own")
+
+
 class Policy(_Strict):
     """Everything the ledger's adapters need to turn payments and referrals into credits."""
 
@@ -92,6 +99,7 @@ class Policy(_Strict):
     referral: Referral
     share: Share
     spend: Spend = Spend()
+    alerts: Alerts = Alerts()
     packs: tuple[Pack, ...] = Field(min_length=1)
 
     @field_validator("timezone")

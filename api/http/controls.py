@@ -1,4 +1,5 @@
-"""Request and response bodies of the spend controls: a learner's wallet settings, an operator's freeze.
+"""Request and response bodies of the spend controls (a learner's wallet settings, an operator's freeze) and of
+the alerts about a wallet.
 
 Kept beside ``schemas.py`` (which holds the rest) so that neither grows past the modules' size bound."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -17,10 +19,13 @@ REASON_CHARS = 200
 class WalletSettingsUpdate(BaseModel):
     """The learner's own spend controls; every field is sent (null: no cap)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"daily_spend_cap": 40}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"daily_spend_cap": 40,
+                                                                               "low_balance_below": 15}]})
     daily_spend_cap: int | None = Field(ge=0, le=MAX_CREDITS, description=(
         "credits a day at most (the days of the policy's time zone), within the policy's `max_daily_cap`; "
         "null: no cap"))
+    low_balance_below: int | None = Field(default=None, ge=0, le=MAX_CREDITS, description=(
+        "a `low-balance` alert when available credits fall below this; null or absent: the policy's"))
 
 
 class WalletSettingsPublic(BaseModel):
@@ -28,9 +33,11 @@ class WalletSettingsPublic(BaseModel):
     a change is seen at once)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "daily_spend_cap": 40, "max_daily_cap": 10000, "spent_today": 12, "resets_at": "2026-03-02T00:00:00+05:30",
+        "daily_spend_cap": 40, "low_balance_below": 15, "max_daily_cap": 10000, "spent_today": 12,
+        "resets_at": "2026-03-02T00:00:00+05:30",
         "frozen": False, "frozen_reason": None}]})
     daily_spend_cap: int | None
+    low_balance_below: int = Field(description="the threshold of the low-balance alert in force")
     max_daily_cap: int = Field(description="the highest cap the policy lets a learner set")
     spent_today: int = Field(description="credits held or spent today, less those returned")
     resets_at: datetime = Field(description="when today (in the policy's time zone) ends and the cap counts anew")
@@ -57,3 +64,17 @@ class FreezeCreate(BaseModel):
         if bad is not None:
             raise ValueError(f"must be printable text, got U+{ord(bad):04X}")
         return trimmed
+
+
+class AlertPublic(BaseModel):
+    """Something a learner is told about their wallet, once: ``low-balance`` (available credits fell below
+    their threshold), ``recovered`` (back at or above it), ``recharge-declined`` (with the platform's reason)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "alert_id": "low-balance@412", "kind": "low-balance", "occurred_at": "2026-03-01T10:00:00Z",
+        "details": {"available": 8, "threshold": 10}, "position": 412}]})
+    alert_id: str
+    kind: Literal["low-balance", "recovered", "recharge-declined"]
+    occurred_at: datetime
+    details: dict[str, Any]
+    position: int

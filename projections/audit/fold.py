@@ -231,9 +231,10 @@ class Replay:
         # Spend controls move no credits (the chain is checked for every event); what they carry must
         # still be what the wallet accepts: a reason for a freeze, a cap in bounds.
         if row.kind == "SettingsChanged":
-            cap = fields.get("daily_spend_cap")
-            if cap is not None and (not isinstance(cap, int) or not 0 <= cap <= MAX_CREDITS):
-                self.find(wallet.user_id, row, f"daily spend cap {cap!r} out of bounds", wallet.wallet_id)
+            for name in ("daily_spend_cap", "low_balance_below"):
+                value = fields.get(name)
+                if value is not None and (not isinstance(value, int) or not 0 <= value <= MAX_CREDITS):
+                    self.find(wallet.user_id, row, f"{name} {value!r} out of bounds", wallet.wallet_id)
         elif not str(fields.get("reason", "")).strip():
             self.find(wallet.user_id, row, f"{row.kind} without a reason", wallet.wallet_id)
 

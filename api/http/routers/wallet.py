@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.http.controls import WalletSettingsPublic, WalletSettingsUpdate
+from api.http.controls import AlertPublic, WalletSettingsPublic, WalletSettingsUpdate
 from api.http.deps import CommandsDep, CurrentUser, Cursor, Limit, ServiceDep, Visible, WaitForPosition, before
 from api.http.reads import look_up
 from api.http.schemas import (
@@ -20,6 +20,7 @@ from api.http.schemas import (
     problems,
 )
 from projections import queries
+from projections.alerts import alerts_of
 from projections.descriptions import Subjects, named_generation
 from service import spending
 from service.container import Service
@@ -83,7 +84,8 @@ def about_generation(row: Any) -> UUID | None:
 def settings_public(service: Service, user_id: str) -> WalletSettingsPublic:
     """The caller's spend controls as the wallet keeps them now."""
     found = spending.settings_of(service.ledger, service.policy, user_id=user_id, at=service.clock())
-    return WalletSettingsPublic(daily_spend_cap=found.daily_spend_cap, max_daily_cap=found.max_daily_cap,
+    return WalletSettingsPublic(daily_spend_cap=found.daily_spend_cap, low_balance_below=found.low_balance_below,
+                                max_daily_cap=found.max_daily_cap,
                                 spent_today=found.spent_today, resets_at=found.resets_at, frozen=bool(found.frozen),
                                 frozen_reason=found.frozen or None)
 
@@ -100,5 +102,15 @@ def put_settings(body: WalletSettingsUpdate, user: CurrentUser, service: Service
     """Set the caller's daily spend cap (null: none), within the policy's maximum; the same body again
     changes nothing."""
     spending.change_settings(service.ledger, service.policy, user_id=user.user_id,
-                             daily_spend_cap=body.daily_spend_cap, at=service.clock(), run=commands.run)
+                             daily_spend_cap=body.daily_spend_cap, low_balance_below=body.low_balance_below,
+                             at=service.clock(), run=commands.run)
     return settings_public(service, user.user_id)
+
+
+@router.get("/wallet/alerts", responses=problems(401, 409, 503), dependencies=[WaitForPosition])
+def get_alerts(user: CurrentUser, service: ServiceDep, cursor: Cursor = None, limit: Limit = 20) -> Page[AlertPublic]:
+    """The caller's alerts, newest first: each told once, whatever raced or restarted."""
+    with service.reads.connect() as conn:
+        rows = alerts_of(conn, user.user_id, before=before(cursor), limit=limit + 1)
+    items = [AlertPublic.model_validate(dict(row)) for row in rows[:limit]]
+    return Page[AlertPublic](items=items, next_cursor=str(items[-1].position) if len(rows) > limit else None)
