@@ -23,6 +23,7 @@ from ledger import Ledger
 from projections import Projector, all_projections
 from projections.db import make_engine
 from projections.watcher import Watcher
+from service.alert_delivery import AlertDeliverer
 from service.auth import TokenVerifier
 from service.container import Service
 from service.health import Health
@@ -33,7 +34,7 @@ from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_polic
 from service.recharges import RechargeDriver
 from service.settings import GenerationSettings, Settings, StoreSettings
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
-from service.settings.parts import PlatformSettings
+from service.settings.parts import AlertWebhookSettings, PlatformSettings
 from service.settings.store import check_database
 
 Clock = Callable[[], datetime]
@@ -114,7 +115,8 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
         from service.sweeper import Sweeper, SweepLoop
 
         recharges = recharge_driver(api, ledger, service.platform, clock) if service.platform else None
-        service.sweeper = SweepLoop(Sweeper(ledger, clock=clock, recharges=recharges),
+        service.sweeper = SweepLoop(Sweeper(ledger, clock=clock, recharges=recharges,
+                                            alerts=alert_deliverer(api, engine, clock)),
                                     interval=media.sweep_interval_s)
     return service
 
@@ -135,6 +137,16 @@ def recharge_driver(settings: PlatformSettings, ledger: Ledger, platform: Platfo
     """The tracked process that drives recharges to their end (run by the sweeper)."""
     return RechargeDriver(ledger, platform, attempts=settings.recharge_attempts,
                           retry=timedelta(seconds=settings.recharge_retry_s), clock=clock)
+
+
+def alert_deliverer(settings: AlertWebhookSettings, engine: Engine, clock: Clock) -> AlertDeliverer | None:
+    """The alerts' webhook delivery (run by the sweeper), when ``STUDIO_ALERT_WEBHOOK_URL`` is set."""
+    if not settings.alert_webhook_url:
+        return None
+    return AlertDeliverer(engine, url=settings.alert_webhook_url,
+                          secret=settings.alert_webhook_secret.get_secret_value(),
+                          timeout_s=settings.alert_webhook_timeout_s, attempts=settings.alert_webhook_attempts,
+                          retry=timedelta(seconds=settings.alert_webhook_retry_s), clock=clock)
 
 
 def _now() -> datetime:

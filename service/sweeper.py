@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 
 from ledger import ConflictingCommand, Generation, InvalidTransition, Ledger, Wallet, wallet_id
 from ledger.store.follow import Follower, Stored
+from service.alert_delivery import AlertDeliverer
 from service.liveness import thread_state
 from service.recharges import RechargeDriver
 
@@ -36,6 +37,7 @@ class Swept:
     generations_failed: int = 0
     holds_expired: int = 0
     recharges_ended: int = 0
+    alerts_delivered: int = 0
 
 
 class Pending:
@@ -74,10 +76,11 @@ class Sweeper:
     """Resolves what is past its deadline, from the ledger's own log."""
 
     def __init__(self, ledger: Ledger, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 recharges: RechargeDriver | None = None) -> None:
+                 recharges: RechargeDriver | None = None, alerts: AlertDeliverer | None = None) -> None:
         self.ledger = ledger
         self.clock = clock
         self.recharges = recharges
+        self.alerts = alerts
         self.pending = Pending()
         self.follower = Follower(ledger, topics=[get_topic(cls) for cls in FOLLOWED])
 
@@ -109,7 +112,9 @@ class Sweeper:
                 log.info("hold %s of %s not swept: %s", hold_id, user_id, error)
             self.pending.holds.pop((wallet_id(user_id), hold_id), None)
         ended = self.recharges.drive(at) if self.recharges is not None else 0
-        return Swept(generations_failed=failed, holds_expired=expired, recharges_ended=ended)
+        delivered = self.alerts.deliver(at) if self.alerts is not None else 0
+        return Swept(generations_failed=failed, holds_expired=expired, recharges_ended=ended,
+                     alerts_delivered=delivered)
 
 
 class SweepLoop:
@@ -165,7 +170,7 @@ class SweepLoop:
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.interval
                     self.last = self.sweeper.sweep()
-                    if self.last.generations_failed or self.last.holds_expired or self.last.recharges_ended:
+                    if any(vars(self.last).values()):
                         log.info("swept: %s", self.last)
                 else:
                     self.sweeper.catch_up()

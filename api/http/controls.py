@@ -78,3 +78,16 @@ class AlertPublic(BaseModel):
     occurred_at: datetime
     details: dict[str, Any]
     position: int
+
+
+class AlertDeliveryPublic(BaseModel):
+    """One alert's webhook delivery: pending (to be tried at ``next_try``), delivered, or failed (given up:
+    replay it)."""
+
+    alert_id: str
+    position: int
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_try: datetime
+    last_error: str
+    delivered_at: datetime | None

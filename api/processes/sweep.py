@@ -7,10 +7,17 @@ from datetime import UTC, datetime
 from api.probes import beats_within
 from api.processes import log_to_stderr
 from api.processes.leading import lead
-from service.bootstrap import build_ledger, build_platform, build_policy, recharge_driver
+from service.bootstrap import (
+    alert_deliverer,
+    build_ledger,
+    build_platform,
+    build_policy,
+    build_read_engine,
+    recharge_driver,
+)
 from service.leader import lock_for
 from service.settings import Settings
-from service.settings.parts import PlatformSettings
+from service.settings.parts import AlertWebhookSettings, PlatformSettings
 from service.sweeper import Sweeper, SweepLoop, Swept
 
 
@@ -25,7 +32,10 @@ def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 
     platform_settings = PlatformSettings()
     platform = build_platform(platform_settings, build_policy(settings), settings.embedded)
     recharges = recharge_driver(platform_settings, ledger, platform, lambda: datetime.now(UTC)) if platform else None
-    sweeper = Sweeper(ledger, recharges=recharges)
+    hook = AlertWebhookSettings()
+    alerts = alert_deliverer(hook, build_read_engine(settings), lambda: datetime.now(UTC)) if (
+        hook.alert_webhook_url) else None
+    sweeper = Sweeper(ledger, recharges=recharges, alerts=alerts)
     sweeps = SweepLoop(sweeper, interval=interval)
 
     def sweep_until_stopped() -> Swept:

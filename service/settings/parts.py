@@ -94,3 +94,27 @@ class PlatformSettings(StudioSettings):
             raise ValueError("STUDIO_PLATFORM_SECRET must be at least 32 characters when STUDIO_PLATFORM_URL is set: "
                              "every debit we ask for is signed with it")
         return self
+
+
+class AlertWebhookSettings(StudioSettings):
+    """Where alerts are delivered as signed webhooks (none: only listed at GET /v1/wallet/alerts)."""
+
+    alert_webhook_url: str = ""
+    alert_webhook_secret: SecretStr = SecretStr("")
+    alert_webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    alert_webhook_attempts: int = Field(default=8, ge=1, le=50)  # then the delivery is failed, for a replay
+    alert_webhook_retry_s: float = Field(default=5.0, gt=0, le=3600)  # the first wait; doubled up to an hour
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _alert_webhook_url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s#]*)?", value):
+            raise ValueError(f"STUDIO_ALERT_WEBHOOK_URL must be an http(s) URL, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _signed(self) -> AlertWebhookSettings:
+        if self.alert_webhook_url and len(self.alert_webhook_secret.get_secret_value()) < 32:
+            raise ValueError("STUDIO_ALERT_WEBHOOK_SECRET must be at least 32 characters when "
+                             "STUDIO_ALERT_WEBHOOK_URL is set: every alert we send is signed with it")
+        return self

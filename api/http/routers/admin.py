@@ -1,20 +1,21 @@
-"""Admin routes: look at any wallet, grant promotional credits, adjust with a reason, freeze and unfreeze."""
+"""Admin routes: look at any wallet, grant promotional credits, adjust with a reason, freeze and unfreeze, read
+and replay the alerts' webhook deliveries."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from api.http.controls import FreezeCreate
+from api.http.controls import AlertDeliveryPublic, FreezeCreate
 from api.http.deps import AdminUser, CommandsDep, IdempotencyKey, ServiceDep, Visible
 from api.http.reads import look_up
 from api.http.routers.wallet import wallet_public
 from api.http.schemas import AdjustmentCreate, AdminWalletPublic, CommandAccepted, GrantCreate, GrantPublic, problems
-from ledger import Outcome
+from ledger import Outcome, UnknownReference
 from service import admin as use_cases
-from service import spending
+from service import alert_delivery, spending
 from service.commands import Answer, caller
 from service.errors import WalletNotFound
 from service.messages import UserId
@@ -89,3 +90,23 @@ def unfreeze(body: FreezeCreate, admin: AdminUser, key: IdempotencyKey, service:
              user_id: TargetUser) -> JSONResponse:
     """Unfreeze a wallet with a reason: its generations and recharges are taken again."""
     return _freeze(False, body, admin, key, service, commands, user_id)
+
+
+@router.get("/alert-deliveries", responses=problems(401, 403, 422), operation_id="list_alert_deliveries")
+def list_deliveries(admin: AdminUser, service: ServiceDep,
+                    status: Annotated[alert_delivery.DeliveryStatus | None, Query()] = None,
+                    limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[AlertDeliveryPublic]:
+    """The alerts' webhook delivery log, newest first: attempts, the last error, when delivered."""
+    return [AlertDeliveryPublic.model_validate(row)
+            for row in alert_delivery.deliveries(service.engine, status=status, limit=limit)]
+
+
+@router.post("/alert-deliveries/{alert_id}/replay", status_code=202, responses=problems(401, 403, 404),
+             operation_id="replay_alert_delivery")
+def replay_delivery(admin: AdminUser, service: ServiceDep,
+                    alert_id: Annotated[str, Path(max_length=80, pattern=r"^[a-z-]+@[0-9]+$")]) -> AlertDeliveryPublic:
+    """Deliver an alert again from its first attempt (after the receiver was fixed)."""
+    found = alert_delivery.replay(service.engine, alert_id=alert_id, at=service.clock())
+    if found is None:
+        raise UnknownReference(f"no delivery of alert {alert_id}")
+    return AlertDeliveryPublic.model_validate(found)
