@@ -55,5 +55,13 @@ def test_a_learner_short_of_credits_recharges_from_the_wallet_and_generates_in_o
     expect(status).to_contain_text("Done! Your image is in your gallery.")
     expect(available(page)).to_have_text("5")
     expect(page.locator("#statement")).to_contain_text("Redeemed INR 1.00 of wallet balance")
+    # 10 to 5 crossed the policy's threshold of 10: told once, in a banner that offers the wallet again.
+    banner = page.locator("#alert-banner")
+    expect(banner).to_contain_text("Your credits are low: 5 left, below your alert at 10.")
+    expect(banner.get_by_role("button", name="Recharge with wallet")).to_be_visible()
+    banner.get_by_role("button", name="Dismiss").click()
+    expect(banner).to_be_hidden()
+    alerts = studio.api("GET", "/v1/wallet/alerts", user).json()["items"]
+    assert [a["kind"] for a in alerts] == ["low-balance"]
     wallet = studio.api("GET", "/v1/wallet/recharge", user).json()
     assert wallet["balance_minor"] == 49_900 and wallet["demo"] is True

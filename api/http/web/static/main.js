@@ -1,5 +1,6 @@
 // The studio page: who is signed in, and which view shows (sign in, session ended, the studio).
 
+import { setupAlerts } from './alerts.js';
 import { makeApi } from './api.js';
 import * as auth from './auth.js';
 import { setupComposer } from './compose.js';
@@ -20,6 +21,8 @@ const api = makeApi({ token: () => token, onUnauthorized: () => end() });
 const wallet = setupWallet({ api, i18n, config });
 const gallery = setupGallery({ api, i18n, config, onChange: (position) => wallet.refresh(position) });
 const recharge = setupRecharge({ api, i18n, onRecharged: () => wallet.refresh() });
+const alerts = setupAlerts({ api, i18n, recharge });
+wallet.onRefreshed(() => alerts.refresh());
 setupComposer({
   api, i18n, config, recharge,
   onFinished: ({ generation, position }) => {
