@@ -57,7 +57,7 @@ class AlertDeliverer:
 
     def setup(self) -> None:
         """Create the delivery log."""
-        create_tables(self.engine, metadata, [alert_deliveries])
+        create_delivery_log(self.engine)
         self._ready = True
 
     def deliver(self, at: datetime | None = None) -> int:
@@ -112,6 +112,11 @@ class AlertDeliverer:
         with self.engine.begin() as conn:
             conn.execute(update(alert_deliveries).where(alert_deliveries.c.alert_id == alert_id).values(
                 status=status, attempts=attempts, next_try=next_try, last_error=error, delivered_at=done))
+
+
+def create_delivery_log(engine: Engine) -> None:
+    """Create the delivery log's table if it is not there."""
+    create_tables(engine, metadata, [alert_deliveries])
 
 
 def deliveries(engine: Engine, *, status: DeliveryStatus | None, limit: int) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from generation.templates import Catalog
 from ledger import Ledger
 from projections import Projector
 from projections.watcher import Watcher
+from service.alert_delivery import create_delivery_log
 from service.auth import TokenVerifier
 from service.health import Health
 from service.idempotency import IdempotencyStore
@@ -81,6 +82,7 @@ class Service:
         same settings run each once between them, and a standby takes over when the leader goes."""
         self.projector.setup()
         self.idempotency.setup()
+        create_delivery_log(self.engine)  # an operator reads it even where no alert webhook is set
         self.metrics.gauges(self.health.gauges)
         parts: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
         if self.api.run_projector:

@@ -148,3 +148,11 @@ def test_alert_webhook_settings_out_of_bounds_are_refused_by_name(monkeypatch: p
         monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=named):
         AlertWebhookSettings()
+
+
+def test_the_delivery_log_reads_empty_where_no_alert_webhook_was_ever_set(service: Service) -> None:
+    with client_for(service) as fresh:
+        response = fresh.get("/v1/admin/alert-deliveries", headers=ADMIN)
+        assert response.status_code == 200 and response.json() == []
+        missing = fresh.post("/v1/admin/alert-deliveries/low-balance@1/replay", headers={**ADMIN, **key()})
+        assert missing.status_code == 404
