@@ -7,12 +7,15 @@ generations race across a threshold the log has one event at which the balance c
 - ``low-balance``: available credits fell below the learner's threshold (their own, else the policy's);
   once per crossing, and ``recovered`` when they are back at or above it.
 - ``recharge-declined``: the platform declined a recharge, with its reason.
+- ``credits-expiring``: a lot of credits lapses within the policy's days; told once per lot, by time rather
+  than by an event (``tell_expiring``, which the sweeper runs), under an id of the lot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -36,6 +39,7 @@ from ledger.recharge import Recharge
 from ledger.store.follow import Stored
 from ledger.values import wallet_id
 from ledger.wallet import Wallet
+from projections.balances import wallet_balances, wallet_grants
 from projections.base import Write
 from projections.db import UTCDateTime, metadata
 from projections.statement import changes
@@ -49,6 +53,7 @@ class AlertKind(StrEnum):
     LOW_BALANCE = "low-balance"
     RECOVERED = "recovered"
     RECHARGE_DECLINED = "recharge-declined"
+    CREDITS_EXPIRING = "credits-expiring"
 
 
 wallet_alerts = Table(
@@ -75,6 +80,13 @@ alert_state = Table(
     Column("low", Boolean, nullable=False),
 )
 
+# The lots whose coming expiry was told.
+alert_lots = Table(
+    "wallet_alert_lots",
+    metadata,
+    Column("grant_id", String(64), primary_key=True),
+)
+
 # Whose each recharge is: its ending events name only the recharge.
 alert_recharges = Table(
     "wallet_alert_recharges",
@@ -97,7 +109,9 @@ class WalletAlerts:
     """Writes an alert at each event where a wallet crosses its threshold, or a recharge is declined."""
 
     name = "wallet_alerts"
-    tables = (wallet_alerts, alert_state, alert_recharges)
+    # A rebuild empties alert_lots too: the lots still to lapse are told again under the same ids, which the
+    # webhook's delivery log (kept apart) has delivered already.
+    tables = (wallet_alerts, alert_state, alert_recharges, alert_lots)
 
     def __init__(self, *, low_balance_below: int = DEFAULT_LOW_BALANCE_BELOW) -> None:
         self.low_balance_below = low_balance_below
@@ -184,3 +198,24 @@ def alerts_of(conn: Connection, user_id: str, *, before: int | None, limit: int)
     if before is not None:
         query = query.where(wallet_alerts.c.position < before)
     return list(conn.execute(query.order_by(wallet_alerts.c.position.desc()).limit(limit)).mappings())
+
+
+def tell_expiring(conn: Connection, *, at: datetime, within: timedelta) -> int:
+    """Alert each lot of credits (an unspent, unclosed grant) that lapses between ``at`` and ``at + within``
+    and was not told yet (its alert id names the lot, so never twice); how many were told."""
+    lots = conn.execute(
+        select(wallet_grants.c.grant_id, wallet_grants.c.remaining, wallet_grants.c.expires_at,
+               wallet_balances.c.wallet_id, wallet_balances.c.user_id, wallet_balances.c.position)
+        .join(wallet_balances, wallet_balances.c.wallet_id == wallet_grants.c.wallet_id)
+        .where((wallet_grants.c.remaining > 0) & wallet_grants.c.closed.is_(None)
+               & (wallet_grants.c.expires_at > at) & (wallet_grants.c.expires_at <= at + within)
+               & wallet_grants.c.grant_id.not_in(select(alert_lots.c.grant_id)))).mappings().all()
+    if not lots:
+        return 0
+    kind = AlertKind.CREDITS_EXPIRING
+    conn.execute(alert_lots.insert(), [{"grant_id": lot["grant_id"]} for lot in lots])
+    conn.execute(wallet_alerts.insert(), [{
+        "alert_id": f"{kind}@{lot['grant_id']}"[:80], "position": lot["position"], "wallet_id": lot["wallet_id"],
+        "user_id": lot["user_id"], "kind": kind.value, "occurred_at": at,
+        "details": {"credits": lot["remaining"], "expires_at": lot["expires_at"].isoformat()}} for lot in lots])
+    return len(lots)

@@ -17,8 +17,9 @@ from typing import Any, Literal
 import httpx
 from sqlalchemy import BigInteger, Column, Integer, MetaData, RowMapping, String, Table, Text, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from projections.alerts import wallet_alerts
+from projections.alerts import tell_expiring, wallet_alerts
 from projections.db import UTCDateTime, create_tables
 from service.signing import HEADER, sign
 
@@ -135,3 +136,22 @@ def replay(engine: Engine, *, alert_id: str, at: datetime) -> dict[str, Any] | N
             status="pending", attempts=0, next_try=at, last_error=""))
         row = conn.execute(select(alert_deliveries).where(alert_deliveries.c.alert_id == alert_id)).mappings().first()
     return dict(row) if row is not None else None
+
+
+class ExpiryWatch:
+    """Tells each lot of credits about to lapse, once, from the read tables (run by the sweeper)."""
+
+    def __init__(self, engine: Engine, *, within: timedelta) -> None:
+        self.engine = engine
+        self.within = within
+
+    def tell(self, at: datetime) -> int:
+        """Alert the lots lapsing within ``within`` of ``at`` not told yet; how many."""
+        try:
+            with self.engine.begin() as conn:
+                return tell_expiring(conn, at=at, within=self.within)
+        except IntegrityError:  # another sweeper told them in the meantime
+            return 0
+        except DBAPIError as error:  # the read tables not there yet (no projector ran): the next sweep tells
+            log.warning("expiring credits not told this time: %s", error.orig)
+            return 0

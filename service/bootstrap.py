@@ -23,7 +23,7 @@ from ledger import Ledger
 from projections import Projector, all_projections
 from projections.db import make_engine
 from projections.watcher import Watcher
-from service.alert_delivery import AlertDeliverer
+from service.alert_delivery import AlertDeliverer, ExpiryWatch
 from service.auth import TokenVerifier
 from service.container import Service
 from service.health import Health
@@ -116,7 +116,9 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
 
         recharges = recharge_driver(api, ledger, service.platform, clock) if service.platform else None
         service.sweeper = SweepLoop(Sweeper(ledger, clock=clock, recharges=recharges,
-                                            alerts=alert_deliverer(api, engine, clock)),
+                                            alerts=alert_deliverer(api, engine, clock),
+                                            expiring=ExpiryWatch(engine, within=timedelta(
+                                                days=policy.alerts.expiring_within_days))),
                                     interval=media.sweep_interval_s)
     return service
 

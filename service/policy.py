@@ -88,6 +88,8 @@ class Alerts(_Strict):
 
     low_balance_below: int = Field(default=10, ge=0, le=MAX_CREDITS, description="a low-balance alert when "
                                    "available credits fall below this, unless the learner set their own")
+    expiring_within_days: int = Field(default=3, ge=1, le=90, description="a credits-expiring alert this many "
+                                      "days before a lot of credits lapses")
 
 
 class Policy(_Strict):

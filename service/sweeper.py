@@ -20,7 +20,7 @@ from eventsourcing.utils import get_topic
 
 from ledger import ConflictingCommand, Generation, InvalidTransition, Ledger, Wallet, wallet_id
 from ledger.store.follow import Follower, Stored
-from service.alert_delivery import AlertDeliverer
+from service.alert_delivery import AlertDeliverer, ExpiryWatch
 from service.liveness import thread_state
 from service.recharges import RechargeDriver
 
@@ -38,6 +38,7 @@ class Swept:
     holds_expired: int = 0
     recharges_ended: int = 0
     alerts_delivered: int = 0
+    expiring_told: int = 0
 
 
 class Pending:
@@ -76,11 +77,13 @@ class Sweeper:
     """Resolves what is past its deadline, from the ledger's own log."""
 
     def __init__(self, ledger: Ledger, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 recharges: RechargeDriver | None = None, alerts: AlertDeliverer | None = None) -> None:
+                 recharges: RechargeDriver | None = None, alerts: AlertDeliverer | None = None,
+                 expiring: ExpiryWatch | None = None) -> None:
         self.ledger = ledger
         self.clock = clock
         self.recharges = recharges
         self.alerts = alerts
+        self.expiring = expiring
         self.pending = Pending()
         self.follower = Follower(ledger, topics=[get_topic(cls) for cls in FOLLOWED])
 
@@ -112,9 +115,10 @@ class Sweeper:
                 log.info("hold %s of %s not swept: %s", hold_id, user_id, error)
             self.pending.holds.pop((wallet_id(user_id), hold_id), None)
         ended = self.recharges.drive(at) if self.recharges is not None else 0
+        told = self.expiring.tell(at) if self.expiring is not None else 0
         delivered = self.alerts.deliver(at) if self.alerts is not None else 0
         return Swept(generations_failed=failed, holds_expired=expired, recharges_ended=ended,
-                     alerts_delivered=delivered)
+                     alerts_delivered=delivered, expiring_told=told)
 
 
 class SweepLoop:

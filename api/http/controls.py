@@ -68,13 +68,14 @@ class FreezeCreate(BaseModel):
 
 class AlertPublic(BaseModel):
     """Something a learner is told about their wallet, once: ``low-balance`` (available credits fell below
-    their threshold), ``recovered`` (back at or above it), ``recharge-declined`` (with the platform's reason)."""
+    their threshold), ``recovered`` (back at or above it), ``recharge-declined`` (with the platform's reason),
+    ``credits-expiring`` (a lot of credits lapses within the policy's days)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "alert_id": "low-balance@412", "kind": "low-balance", "occurred_at": "2026-03-01T10:00:00Z",
         "details": {"available": 8, "threshold": 10}, "position": 412}]})
     alert_id: str
-    kind: Literal["low-balance", "recovered", "recharge-declined"]
+    kind: Literal["low-balance", "recovered", "recharge-declined", "credits-expiring"]
     occurred_at: datetime
     details: dict[str, Any]
     position: int

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from api.probes import beats_within
 from api.processes import log_to_stderr
 from api.processes.leading import lead
+from service.alert_delivery import ExpiryWatch
 from service.bootstrap import (
     alert_deliverer,
     build_ledger,
@@ -30,12 +31,14 @@ def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 
     settings = Settings()
     ledger = build_ledger(settings)
     platform_settings = PlatformSettings()
-    platform = build_platform(platform_settings, build_policy(settings), settings.embedded)
+    policy = build_policy(settings)
+    platform = build_platform(platform_settings, policy, settings.embedded)
     recharges = recharge_driver(platform_settings, ledger, platform, lambda: datetime.now(UTC)) if platform else None
     hook = AlertWebhookSettings()
     alerts = alert_deliverer(hook, build_read_engine(settings), lambda: datetime.now(UTC)) if (
         hook.alert_webhook_url) else None
-    sweeper = Sweeper(ledger, recharges=recharges, alerts=alerts)
+    expiring = ExpiryWatch(build_read_engine(settings), within=timedelta(days=policy.alerts.expiring_within_days))
+    sweeper = Sweeper(ledger, recharges=recharges, alerts=alerts, expiring=expiring)
     sweeps = SweepLoop(sweeper, interval=interval)
 
     def sweep_until_stopped() -> Swept:

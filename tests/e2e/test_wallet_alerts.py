@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from projections import Projector, all_projections
 from projections.alerts import WalletAlerts, wallet_alerts
+from service.alert_delivery import ExpiryWatch
 from service.container import Service
 from service.platform import DemoWallet
 from service.recharges import RechargeDriver
@@ -103,3 +104,17 @@ def test_a_declined_recharge_is_told_with_its_reason(client: TestClient, service
     told = alerts(client, head)
     assert [a["kind"] for a in told] == ["recharge-declined"]
     assert told[0]["details"]["reason"].startswith("insufficient demo balance")
+
+
+def test_a_lot_about_to_lapse_is_told_once(client: TestClient, service: Service) -> None:
+    expires = (service.clock() + timedelta(days=2)).isoformat()
+    granted = client.post("/v1/admin/wallets/alice/grants", headers={**bearer("root", "admin"), **key()},
+                          json={"amount": 30, "reason": "launch week", "expires_at": expires})
+    assert granted.status_code == 201, granted.text
+    alerts(client, granted.json()["position"])  # the projections have the lot
+    watch = ExpiryWatch(service.engine, within=timedelta(days=service.policy.alerts.expiring_within_days))
+    assert watch.tell(service.clock() - timedelta(days=2)) == 0  # four days ahead: not yet
+    assert watch.tell(service.clock()) == 1
+    assert watch.tell(service.clock() + timedelta(hours=1)) == 0  # told: never again
+    told = [a for a in alerts(client) if a["kind"] == "credits-expiring"]
+    assert len(told) == 1 and told[0]["details"]["credits"] == 30

@@ -104,7 +104,8 @@ def list_deliveries(admin: AdminUser, service: ServiceDep,
 @router.post("/alert-deliveries/{alert_id}/replay", status_code=202, responses=problems(401, 403, 404),
              operation_id="replay_alert_delivery")
 def replay_delivery(admin: AdminUser, service: ServiceDep,
-                    alert_id: Annotated[str, Path(max_length=80, pattern=r"^[a-z-]+@[0-9]+$")]) -> AlertDeliveryPublic:
+                    alert_id: Annotated[str, Path(max_length=80, pattern=r"^[a-z-]+@[0-9a-f-]+$")]
+                    ) -> AlertDeliveryPublic:
     """Deliver an alert again from its first attempt (after the receiver was fixed)."""
     found = alert_delivery.replay(service.engine, alert_id=alert_id, at=service.clock())
     if found is None:

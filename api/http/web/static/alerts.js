@@ -1,9 +1,9 @@
-// The banner of the learner's latest alert: credits low (until they are back), or a recharge declined. Each
+// The banner of the learner's latest alert: credits low, a recharge declined, credits about to lapse. Each
 // alert is told once by the API; dismissing it hides that alert on this device.
 
 import { ApiError } from './api.js';
 
-const SHOWN = new Set(['low-balance', 'recharge-declined']);
+const SHOWN = new Set(['low-balance', 'recharge-declined', 'credits-expiring']);
 const DISMISSED = 'studio:dismissed-alert';
 
 export function setupAlerts({ api, i18n, recharge }) {
@@ -31,9 +31,15 @@ export function setupAlerts({ api, i18n, recharge }) {
     banner.hidden = !show;
     if (!show) return;
     const details = latest.details;
-    text.textContent = latest.kind === 'low-balance'
-      ? t('alert_low_balance', { available: i18n.number(details.available), threshold: i18n.number(details.threshold) })
-      : t('alert_recharge_declined', { reason: details.reason });
+    text.textContent = {
+      'low-balance': () => t('alert_low_balance', {
+        available: i18n.number(details.available), threshold: i18n.number(details.threshold),
+      }),
+      'recharge-declined': () => t('alert_recharge_declined', { reason: details.reason }),
+      'credits-expiring': () => t('alert_credits_expiring', {
+        credits: i18n.number(details.credits), date: i18n.day(details.expires_at),
+      }),
+    }[latest.kind]();
   }
 
   return { refresh };
