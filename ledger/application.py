@@ -32,7 +32,6 @@ from ledger.steps import (
 )
 from ledger.unit import Outcome
 from ledger.values import Money, credits, wallet_id
-from ledger.values import credits as credits_of
 from ledger.wallet import Wallet
 
 
@@ -154,12 +153,12 @@ class Ledger(LedgerCore):
 
     # Recharges from the platform wallet.
 
-    def request_recharge(self, *, user_id: str, recharge_id: UUID, value: Money, credits: int, deadline: datetime,
+    def request_recharge(self, *, user_id: str, recharge_id: UUID, value: Money, amount: int, deadline: datetime,
                          at: datetime) -> Outcome:
-        """Record a recharge of ``value`` as ``credits``, once per id; value: its status."""
+        """Record a recharge of ``value`` as ``amount`` credits, once per id; value: its status."""
         positive_money(value, "recharge")
-        credits_of(credits, "recharge credits")
-        return self.execute(lambda u: request_recharge(u, user_id, recharge_id, value, credits, deadline, at))
+        credits(amount, "recharge credits")
+        return self.execute(lambda u: request_recharge(u, user_id, recharge_id, value, amount, deadline, at))
 
     def end_recharge(self, *, recharge_id: UUID, ending: Ending, detail: str = "", at: datetime) -> Outcome:
         """Record what became of a recharge's debit (confirmed: credits granted once); value: its status."""

@@ -78,7 +78,7 @@ def request_recharge(ledger: Ledger, policy: Policy, *, user_id: str, key: str, 
     credits = credits_for(policy, amount_minor, currency)
     recharge = recharge_id(user_id, key)
     outcome = run("request_recharge", lambda: ledger.request_recharge(
-        user_id=user_id, recharge_id=recharge, value=Money(amount_minor, currency), credits=credits,
+        user_id=user_id, recharge_id=recharge, value=Money(amount_minor, currency), amount=credits,
         deadline=at + deadline, at=at))
     view = recharge_of(ledger, user_id=user_id, recharge=recharge)
     return RechargeView(**{**view.__dict__, "position": outcome.position})

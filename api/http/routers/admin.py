@@ -67,7 +67,7 @@ def adjust(body: AdjustmentCreate, admin: AdminUser, key: IdempotencyKey, servic
     return JSONResponse(payload, status_code=status)
 
 
-def _freeze(frozen: bool, body: FreezeCreate, admin: AdminUser, key: str, service: ServiceDep,
+def _freeze(*, frozen: bool, body: FreezeCreate, admin: AdminUser, key: str, service: ServiceDep,
             commands: CommandsDep, user_id: str) -> JSONResponse:
     route = f"POST /v1/admin/wallets/{user_id}/{'freeze' if frozen else 'unfreeze'}"
     request = {"route": route, "body": body.model_dump(mode="json")}
@@ -81,7 +81,7 @@ def _freeze(frozen: bool, body: FreezeCreate, admin: AdminUser, key: str, servic
 def freeze(body: FreezeCreate, admin: AdminUser, key: IdempotencyKey, service: ServiceDep, commands: CommandsDep,
            user_id: TargetUser) -> JSONResponse:
     """Freeze a wallet with a reason: its generations and recharges are refused with it until unfrozen."""
-    return _freeze(True, body, admin, key, service, commands, user_id)
+    return _freeze(frozen=True, body=body, admin=admin, key=key, service=service, commands=commands, user_id=user_id)
 
 
 @router.post("/wallets/{user_id}/unfreeze", status_code=201, response_model=CommandAccepted,
@@ -89,7 +89,8 @@ def freeze(body: FreezeCreate, admin: AdminUser, key: IdempotencyKey, service: S
 def unfreeze(body: FreezeCreate, admin: AdminUser, key: IdempotencyKey, service: ServiceDep, commands: CommandsDep,
              user_id: TargetUser) -> JSONResponse:
     """Unfreeze a wallet with a reason: its generations and recharges are taken again."""
-    return _freeze(False, body, admin, key, service, commands, user_id)
+    return _freeze(frozen=False, body=body, admin=admin, key=key, service=service, commands=commands,
+                   user_id=user_id)
 
 
 @router.get("/alert-deliveries", responses=problems(401, 403, 422), operation_id="list_alert_deliveries")
