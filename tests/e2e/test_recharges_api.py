@@ -4,6 +4,7 @@ its end by the sweeper's driver, and every hostile input refused by name."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.container import Service
+from service.platform import DemoWallet
 from service.recharges import RechargeDriver
 from tests.e2e.http_support import bearer, client_for, key, service_for
 
@@ -97,3 +99,25 @@ def test_recharges_are_refused_where_no_platform_is_configured(client: TestClien
                            headers={**ALICE, **key()})
     assert response.status_code == 503 and response.json()["type"].endswith(":recharges-unavailable")
     assert client.get("/v1/wallet/recharge", headers=ALICE).json()["available"] is False
+
+
+def test_a_burst_of_recharges_takes_no_more_than_the_balance_and_grants_what_it_took(
+        client: TestClient, service: Service) -> None:
+    service.platform = DemoWallet(start_minor=2_000, currency="INR")
+    same = {**ALICE, **key()}
+
+    def ask(n: int) -> Any:
+        headers = same if n < 4 else {**ALICE, **key()}  # four at once under one key: one recharge
+        return client.post("/v1/wallet/recharges", json={"amount_minor": 500, "currency": "INR"}, headers=headers)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, range(10)))
+    assert all(a.status_code == 202 for a in answers), [a.text for a in answers]
+    ids = {a.json()["recharge_id"] for a in answers}
+    assert len(ids) == 7
+    drive(service)
+    statuses = sorted(client.get(f"/v1/wallet/recharges/{i}", headers=ALICE).json()["status"] for i in ids)
+    assert statuses == ["confirmed"] * 4 + ["declined"] * 3
+    wallet = service.ledger.wallet("alice")
+    assert wallet is not None and wallet.available(service.clock()) == 200
+    assert service.platform.balance("alice").balance_minor == 0
