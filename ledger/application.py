@@ -11,7 +11,7 @@ from ledger.core import LedgerCore
 from ledger.errors import InvalidCommand
 from ledger.generation import Generation
 from ledger.recharge import Recharge
-from ledger.recharging import Ending, end_recharge, request_recharge
+from ledger.recharging import Ending, end_recharge, plan_id, request_recharge, set_top_up, start_top_up
 from ledger.steps import (
     DEFAULT_HOLD_TTL,
     adjust_wallet,
@@ -30,6 +30,7 @@ from ledger.steps import (
     share_image,
     unshare_image,
 )
+from ledger.topup import TopUpPlan
 from ledger.unit import Outcome
 from ledger.values import Money, credits, wallet_id
 from ledger.wallet import Wallet
@@ -163,6 +164,23 @@ class Ledger(LedgerCore):
     def end_recharge(self, *, recharge_id: UUID, ending: Ending, detail: str = "", at: datetime) -> Outcome:
         """Record what became of a recharge's debit (confirmed: credits granted once); value: its status."""
         return self.execute(lambda u: end_recharge(u, recharge_id, ending, detail, at))
+
+    def set_top_up(self, *, user_id: str, pack_id: str, credits: int, price: Money | None, below: int,
+                   monthly_cap_minor: int, at: datetime) -> Outcome:
+        """Turn the learner's auto top-up on with a pack, a threshold and a monthly cap (``pack_id`` "": off)."""
+        terms = {"pack_id": pack_id, "credits": credits, "price": price, "below": below,
+                 "monthly_cap_minor": monthly_cap_minor}
+        return self.execute(lambda u: set_top_up(u, user_id, terms, at))
+
+    def start_top_up(self, *, user_id: str, recharge_id: UUID, month: str, deadline: datetime,
+                     at: datetime) -> Outcome:
+        """Ask for one auto top-up for a crossing below the plan's threshold; value: what happened."""
+        return self.execute(lambda u: start_top_up(u, user_id, recharge_id, month, deadline, at))
+
+    def top_up_plan(self, user_id: str) -> TopUpPlan | None:
+        """The learner's auto top-up plan, or None."""
+        found = self.load(plan_id(user_id))
+        return found if isinstance(found, TopUpPlan) else None
 
     def recharge(self, recharge_id: UUID) -> Recharge | None:
         """The recharge as stored, or None."""

@@ -38,6 +38,7 @@ class Recharge(Aggregate):
         credits: int
         deadline: datetime
         digest: str
+        purpose: str = "recharge"  # or "auto-top-up": asked by the learner's plan, not by them
 
     class RechargeAttempted(Aggregate.Event):
         """An attempt whose answer is not known (a timeout, the platform down): ``detail`` says what happened."""
@@ -66,22 +67,24 @@ class Recharge(Aggregate):
             recharge.status = RechargeStatus.LAPSED
             recharge.detail = self.reason
 
-    def __init__(self, user_id: str, value: Money, credits: int, deadline: datetime, digest: str) -> None:
+    def __init__(self, user_id: str, value: Money, credits: int, deadline: datetime, digest: str,
+                 purpose: str = "recharge") -> None:
         self.user_id = user_id
         self.value = value
         self.credits = credits
         self.deadline = deadline
         self.digest = digest
+        self.purpose = purpose
         self.status = RechargeStatus.REQUESTED
         self.attempts = 0
         self.detail = ""
 
     @classmethod
     def request(cls, recharge_id: UUID, *, user_id: str, value: Money, credits: int, deadline: datetime,
-                digest: str, at: datetime) -> Recharge:
+                digest: str, at: datetime, purpose: str = "recharge") -> Recharge:
         """Record that ``user_id`` asked for ``value`` of platform balance as ``credits``, by ``deadline``."""
         return cls._create(cls.RechargeRequested, id=recharge_id, user_id=user_id, value=value, credits=credits,
-                           deadline=deadline, digest=digest, timestamp=at)
+                           deadline=deadline, digest=digest, purpose=purpose, timestamp=at)
 
     @property
     def debit_id(self) -> str:

@@ -4,12 +4,14 @@ credits of a confirmed one granted in the same unit of work (a ``redemption`` un
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from ledger.errors import ConflictingCommand, UnknownReference
+from ledger.names import IdKind, derived_id
 from ledger.recharge import Recharge, RechargeStatus
-from ledger.steps import grant_credits, open_wallet, require
+from ledger.steps import existing_wallet, grant_credits, open_wallet, require
+from ledger.topup import TopUpPlan
 from ledger.unit import Unit
 from ledger.values import Money, digest
 from ledger.wallet import Wallet
@@ -50,4 +52,46 @@ def end_recharge(unit: Unit, recharge_id: UUID, ending: Ending, detail: str, at:
         changed = recharge.lapse(reason=detail, at=at)
     if not changed:
         unit.repeat_of(recharge_id, recharge.version)
+    elif ending in ("confirmed", "declined"):  # an auto top-up's end frees its plan (a decline pauses it)
+        plan = unit.get(plan_id(recharge.user_id))
+        if isinstance(plan, TopUpPlan):
+            plan.end(recharge_id=str(recharge_id), confirmed=ending == "confirmed", reason=detail, at=at)
     return recharge.status
+
+
+def plan_id(user_id: str) -> UUID:
+    """The id of the auto top-up plan of ``user_id``."""
+    return derived_id(IdKind.TOPUP, user_id)
+
+
+def set_top_up(unit: Unit, user_id: str, terms: dict[str, Any], at: datetime) -> None:
+    """Turn the learner's auto top-up on with ``terms`` (pack_id "": off); a pause ends."""
+    found = unit.get(plan_id(user_id), creating=True)
+    plan = found if isinstance(found, TopUpPlan) else unit.add(TopUpPlan.open(plan_id(user_id), user_id=user_id,
+                                                                              at=at))
+    assert isinstance(plan, TopUpPlan)
+    plan.set(**terms, at=at)
+
+
+def start_top_up(unit: Unit, user_id: str, recharge_id: UUID, month: str, deadline: datetime, at: datetime) -> str:
+    """Ask for one top-up for the crossing ``recharge_id`` names, if the guardrails allow; what happened."""
+    if isinstance(unit.get(recharge_id, creating=True), Recharge):
+        unit.repeat_of(recharge_id, 1)
+        return "repeated"  # this crossing's top-up was asked already: never a second charge for it
+    plan = unit.get(plan_id(user_id))
+    if not isinstance(plan, TopUpPlan) or not plan.pack_id:
+        return "off"
+    if not plan.on:
+        return "paused" if plan.paused else "pending"
+    wallet = existing_wallet(unit, user_id)
+    if wallet.available(at) >= plan.below:
+        return "not-below"  # credits came back meanwhile
+    if not plan.room(month):
+        return "capped"
+    wallet.check_not_frozen("an auto top-up")
+    assert plan.price is not None
+    unit.add(Recharge.request(recharge_id, user_id=user_id, value=plan.price, credits=plan.credits, deadline=deadline,
+                              digest=digest({"auto": plan.pack_id, "user_id": user_id}), at=at,
+                              purpose="auto-top-up"))
+    plan.start(recharge_id=str(recharge_id), month=month, at=at)
+    return "started"

@@ -7,6 +7,7 @@ generations race across a threshold the log has one event at which the balance c
 - ``low-balance``: available credits fell below the learner's threshold (their own, else the policy's);
   once per crossing, and ``recovered`` when they are back at or above it.
 - ``recharge-declined``: the platform declined a recharge, with its reason.
+- ``auto-top-up-failed``: an auto top-up was declined; the plan is paused until the learner turns it on.
 - ``credits-expiring``: a lot of credits lapses within the policy's days; told once per lot, by time rather
   than by an event (``tell_expiring``, which the sweeper runs), under an id of the lot.
 """
@@ -37,6 +38,7 @@ from sqlalchemy import (
 
 from ledger.recharge import Recharge
 from ledger.store.follow import Stored
+from ledger.topup import TopUpPlan
 from ledger.values import wallet_id
 from ledger.wallet import Wallet
 from projections.balances import wallet_balances, wallet_grants
@@ -54,6 +56,7 @@ class AlertKind(StrEnum):
     RECOVERED = "recovered"
     RECHARGE_DECLINED = "recharge-declined"
     CREDITS_EXPIRING = "credits-expiring"
+    AUTO_TOP_UP_FAILED = "auto-top-up-failed"
 
 
 wallet_alerts = Table(
@@ -94,6 +97,7 @@ alert_recharges = Table(
     Column("recharge_id", Uuid, primary_key=True),
     Column("wallet_id", Uuid, nullable=False),
     Column("user_id", String(200), nullable=False),
+    Column("auto", Boolean, nullable=False),  # an auto top-up's: its decline is told as auto-top-up-failed
 )
 
 
@@ -132,10 +136,16 @@ class WalletAlerts:
                 alerts.extend(self._crossing(stored, states[event.originator_id]))
             elif isinstance(event, Recharge.RechargeRequested):
                 owner: dict[str, Any] = {"recharge_id": event.originator_id, "wallet_id": wallet_id(event.user_id),
-                         "user_id": event.user_id}
+                                         "user_id": event.user_id,
+                                         "auto": getattr(event, "purpose", "") == "auto-top-up"}
                 recharges[event.originator_id] = owner
                 new_recharges.append(owner)
-            elif isinstance(event, Recharge.RechargeDeclined) and event.originator_id in recharges:
+            elif isinstance(event, TopUpPlan.TopUpEnded) and not event.confirmed:
+                alerts.append(_alert(stored, AlertKind.AUTO_TOP_UP_FAILED, wallet_id(event.user_id), event.user_id,
+                                     {"recharge_id": event.recharge_id, "reason": event.reason,
+                                      "paused": True}))
+            elif (isinstance(event, Recharge.RechargeDeclined) and event.originator_id in recharges
+                  and not recharges[event.originator_id]["auto"]):
                 owner = recharges[event.originator_id]
                 alerts.append(_alert(stored, AlertKind.RECHARGE_DECLINED, owner["wallet_id"], owner["user_id"],
                                      {"recharge_id": str(event.originator_id), "reason": event.reason}))

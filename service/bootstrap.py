@@ -36,6 +36,7 @@ from service.settings import GenerationSettings, Settings, StoreSettings
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
 from service.settings.parts import AlertWebhookSettings, PlatformSettings
 from service.settings.store import check_database
+from service.topups import TopUpWatch
 
 Clock = Callable[[], datetime]
 
@@ -118,7 +119,9 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
         service.sweeper = SweepLoop(Sweeper(ledger, clock=clock, recharges=recharges,
                                             alerts=alert_deliverer(api, engine, clock),
                                             expiring=ExpiryWatch(engine, within=timedelta(
-                                                days=policy.alerts.expiring_within_days))),
+                                                days=policy.alerts.expiring_within_days)),
+                                            topups=TopUpWatch(ledger, policy, service.recharge_deadline, clock)
+                                            if recharges else None),
                                     interval=media.sweep_interval_s)
     return service
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 FOLLOWED = (Recharge.RechargeRequested, Recharge.RechargeAttempted, Recharge.RechargeConfirmed,
             Recharge.RechargeDeclined, Recharge.RechargeLapsed)
 PURPOSE = "studio credits"
+AUTO_PURPOSE = "studio credits, auto top-up"
 MAX_BACKOFF = timedelta(minutes=5)
 
 
@@ -130,7 +131,8 @@ class RechargeDriver:
         key = event.originator_id
         if isinstance(event, Recharge.RechargeRequested):
             debit = Debit(debit_id=str(key), user_id=event.user_id, amount_minor=event.value.minor,
-                          currency=event.value.currency, purpose=PURPOSE)
+                          currency=event.value.currency,
+                          purpose=PURPOSE if getattr(event, "purpose", "recharge") == "recharge" else AUTO_PURPOSE)
             self.open[key] = Open(debit, event.deadline, RechargeStatus.REQUESTED, 0, event.timestamp)
         elif key not in self.open:
             return

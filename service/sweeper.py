@@ -23,6 +23,7 @@ from ledger.store.follow import Follower, Stored
 from service.alert_delivery import AlertDeliverer, ExpiryWatch
 from service.liveness import thread_state
 from service.recharges import RechargeDriver
+from service.topups import TopUpWatch
 
 log = logging.getLogger(__name__)
 FOLLOWED = (Wallet.WalletOpened, Wallet.HoldPlaced, Wallet.HoldCaptured, Wallet.HoldReleased, Wallet.HoldExpired,
@@ -39,6 +40,7 @@ class Swept:
     recharges_ended: int = 0
     alerts_delivered: int = 0
     expiring_told: int = 0
+    top_ups_started: int = 0
 
 
 class Pending:
@@ -78,12 +80,13 @@ class Sweeper:
 
     def __init__(self, ledger: Ledger, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  recharges: RechargeDriver | None = None, alerts: AlertDeliverer | None = None,
-                 expiring: ExpiryWatch | None = None) -> None:
+                 expiring: ExpiryWatch | None = None, topups: TopUpWatch | None = None) -> None:
         self.ledger = ledger
         self.clock = clock
         self.recharges = recharges
         self.alerts = alerts
         self.expiring = expiring
+        self.topups = topups
         self.pending = Pending()
         self.follower = Follower(ledger, topics=[get_topic(cls) for cls in FOLLOWED])
 
@@ -114,11 +117,12 @@ class Sweeper:
             except ConflictingCommand as error:  # captured or released meanwhile
                 log.info("hold %s of %s not swept: %s", hold_id, user_id, error)
             self.pending.holds.pop((wallet_id(user_id), hold_id), None)
+        topped = self.topups.tell(at) if self.topups is not None else 0  # before the driver: asked this turn
         ended = self.recharges.drive(at) if self.recharges is not None else 0
         told = self.expiring.tell(at) if self.expiring is not None else 0
         delivered = self.alerts.deliver(at) if self.alerts is not None else 0
         return Swept(generations_failed=failed, holds_expired=expired, recharges_ended=ended,
-                     alerts_delivered=delivered, expiring_told=told)
+                     alerts_delivered=delivered, expiring_told=told, top_ups_started=topped)
 
 
 class SweepLoop:

@@ -11,9 +11,24 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ledger import MAX_CREDITS
+from ledger import MAX_CREDITS, MAX_MINOR
 
 REASON_CHARS = 200
+
+
+class AutoTopUp(BaseModel):
+    """Buy a pack through the platform wallet when available credits fall below ``below``."""
+
+    model_config = ConfigDict(extra="forbid")
+    pack_id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    below: int = Field(ge=1, le=MAX_CREDITS, description="a top-up when available credits fall below this")
+    monthly_cap_minor: int = Field(gt=0, le=MAX_MINOR, description="the most charged in a calendar month")
+
+
+class AutoTopUpPublic(AutoTopUp):
+    """The learner's auto top-up, and whether a declined one paused it."""
+
+    paused: str | None = Field(description="why it is paused (a declined top-up); PUT it again to resume")
 
 
 class WalletSettingsUpdate(BaseModel):
@@ -26,6 +41,7 @@ class WalletSettingsUpdate(BaseModel):
         "null: no cap"))
     low_balance_below: int | None = Field(default=None, ge=0, le=MAX_CREDITS, description=(
         "a `low-balance` alert when available credits fall below this; null or absent: the policy's"))
+    auto_top_up: AutoTopUp | None = Field(default=None, description="null or absent: no auto top-up")
 
 
 class WalletSettingsPublic(BaseModel):
@@ -38,6 +54,7 @@ class WalletSettingsPublic(BaseModel):
         "frozen": False, "frozen_reason": None}]})
     daily_spend_cap: int | None
     low_balance_below: int = Field(description="the threshold of the low-balance alert in force")
+    auto_top_up: AutoTopUpPublic | None
     max_daily_cap: int = Field(description="the highest cap the policy lets a learner set")
     spent_today: int = Field(description="credits held or spent today, less those returned")
     resets_at: datetime = Field(description="when today (in the policy's time zone) ends and the cap counts anew")
@@ -75,7 +92,7 @@ class AlertPublic(BaseModel):
         "alert_id": "low-balance@412", "kind": "low-balance", "occurred_at": "2026-03-01T10:00:00Z",
         "details": {"available": 8, "threshold": 10}, "position": 412}]})
     alert_id: str
-    kind: Literal["low-balance", "recovered", "recharge-declined", "credits-expiring"]
+    kind: Literal["low-balance", "recovered", "recharge-declined", "credits-expiring", "auto-top-up-failed"]
     occurred_at: datetime
     details: dict[str, Any]
     position: int

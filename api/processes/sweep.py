@@ -20,6 +20,7 @@ from service.leader import lock_for
 from service.settings import Settings
 from service.settings.parts import AlertWebhookSettings, PlatformSettings
 from service.sweeper import Sweeper, SweepLoop, Swept
+from service.topups import TopUpWatch
 
 
 def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 0) -> Swept:
@@ -38,7 +39,9 @@ def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 
     alerts = alert_deliverer(hook, build_read_engine(settings), lambda: datetime.now(UTC)) if (
         hook.alert_webhook_url) else None
     expiring = ExpiryWatch(build_read_engine(settings), within=timedelta(days=policy.alerts.expiring_within_days))
-    sweeper = Sweeper(ledger, recharges=recharges, alerts=alerts, expiring=expiring)
+    topups = TopUpWatch(ledger, policy, timedelta(seconds=platform_settings.recharge_deadline_s),
+                        lambda: datetime.now(UTC)) if recharges else None
+    sweeper = Sweeper(ledger, recharges=recharges, alerts=alerts, expiring=expiring, topups=topups)
     sweeps = SweepLoop(sweeper, interval=interval)
 
     def sweep_until_stopped() -> Swept:

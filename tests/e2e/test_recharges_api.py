@@ -121,3 +121,35 @@ def test_a_burst_of_recharges_takes_no_more_than_the_balance_and_grants_what_it_
     wallet = service.ledger.wallet("alice")
     assert wallet is not None and wallet.available(service.clock()) == 200
     assert service.platform.balance("alice").balance_minor == 0
+
+
+def test_auto_top_up_is_set_shown_and_turned_off_with_the_settings(client: TestClient) -> None:
+    plan = {"pack_id": "starter", "below": 20, "monthly_cap_minor": 1800}
+    put = client.put("/v1/wallet/settings", json={"daily_spend_cap": None, "auto_top_up": plan}, headers=ALICE)
+    assert put.status_code == 200, put.text
+    assert put.json()["auto_top_up"] == {**plan, "paused": None}
+    off = client.put("/v1/wallet/settings", json={"daily_spend_cap": None}, headers=ALICE)
+    assert off.json()["auto_top_up"] is None
+
+
+@pytest.mark.parametrize(("plan", "field"), [
+    ({"pack_id": "gold", "below": 20, "monthly_cap_minor": 1800}, "auto_top_up.pack_id"),
+    ({"pack_id": "starter", "below": 20, "monthly_cap_minor": 100}, "auto_top_up.monthly_cap_minor"),
+    ({"pack_id": "starter", "below": 0, "monthly_cap_minor": 1800}, "body.auto_top_up.below"),
+    ({"pack_id": "Starter ", "below": 20, "monthly_cap_minor": 1800}, "body.auto_top_up.pack_id"),
+    ({"pack_id": "starter", "below": 20, "monthly_cap_minor": 10**15}, "body.auto_top_up.monthly_cap_minor"),
+    ({"pack_id": "starter", "below": 20}, "body.auto_top_up.monthly_cap_minor"),
+])
+def test_an_auto_top_up_out_of_bounds_is_refused_naming_the_field(client: TestClient, plan: dict[str, Any],
+                                                                  field: str) -> None:
+    response = client.put("/v1/wallet/settings", json={"daily_spend_cap": None, "auto_top_up": plan}, headers=ALICE)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+    assert client.get("/v1/wallet/settings", headers=ALICE).json()["auto_top_up"] is None
+
+
+def test_auto_top_up_is_refused_where_no_platform_is_configured(client: TestClient, service: Service) -> None:
+    service.platform = None
+    plan = {"pack_id": "starter", "below": 20, "monthly_cap_minor": 1800}
+    response = client.put("/v1/wallet/settings", json={"daily_spend_cap": None, "auto_top_up": plan}, headers=ALICE)
+    assert response.status_code == 503 and response.json()["type"].endswith(":recharges-unavailable")

@@ -16,6 +16,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 from ledger.generation import Generation
 from ledger.recharge import Recharge
 from ledger.reference import Reference
+from ledger.topup import TopUpPlan
 from ledger.wallet import Wallet
 
 pytestmark = pytest.mark.unit
@@ -157,6 +158,8 @@ STORED_TOPICS = {
     "ledger.recharge:Recharge.RechargeRequested", "ledger.recharge:Recharge.RechargeAttempted",
     "ledger.recharge:Recharge.RechargeConfirmed", "ledger.recharge:Recharge.RechargeDeclined",
     "ledger.recharge:Recharge.RechargeLapsed",
+    "ledger.topup:TopUpPlan.PlanOpened", "ledger.topup:TopUpPlan.TopUpSet", "ledger.topup:TopUpPlan.TopUpStarted",
+    "ledger.topup:TopUpPlan.TopUpEnded",
 }
 
 
@@ -172,7 +175,7 @@ def test_every_event_the_aggregates_declare_is_one_of_the_stored_topics() -> Non
     bases = {"Event", "Created", "Snapshot", "GrantEvent", "HoldResolution", "GrantClosed", "Freezing"}  # never stored
     declared = {
         get_topic(member)
-        for aggregate in (Wallet, Generation, Reference, Recharge)
+        for aggregate in (Wallet, Generation, Reference, Recharge, TopUpPlan)
         for name, member in vars(aggregate).items()
         if isinstance(member, type) and issubclass(member, Aggregate.Event) and name not in bases
     }
