@@ -3,7 +3,7 @@
 
 import { ApiError } from './api.js';
 
-const SHOWN = new Set(['low-balance', 'recharge-declined', 'credits-expiring']);
+const SHOWN = new Set(['low-balance', 'recharge-declined', 'credits-expiring', 'auto-top-up-failed']);
 const DISMISSED = 'studio:dismissed-alert';
 
 export function setupAlerts({ api, i18n, recharge }) {
@@ -36,6 +36,7 @@ export function setupAlerts({ api, i18n, recharge }) {
         available: i18n.number(details.available), threshold: i18n.number(details.threshold),
       }),
       'recharge-declined': () => t('alert_recharge_declined', { reason: details.reason }),
+      'auto-top-up-failed': () => t('alert_auto_top_up_failed', { reason: details.reason }),
       'credits-expiring': () => t('alert_credits_expiring', {
         credits: i18n.number(details.credits), date: i18n.day(details.expires_at),
       }),
