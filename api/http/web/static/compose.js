@@ -183,6 +183,10 @@ export function setupComposer({ api, i18n, config, onFinished, recharge }) {
     if (!(error instanceof ApiError)) throw error;
     const problem = error.problem;
     if (error.status === 401) return;
+    if (error.status === 403 && String(problem.type).endsWith(':wallet-frozen')) {
+      say(form, 'failed', t('wallet_frozen', { reason: problem.reason }));
+      return;
+    }
     if (error.status === 402 && String(problem.type).endsWith(':daily-spend-cap-reached')) {
       say(form, 'failed', t('spend_cap_reached', {
         cap: i18n.number(problem.cap), spent: i18n.number(problem.spent), resets: i18n.moment(problem.resets_at),
