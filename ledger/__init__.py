@@ -7,6 +7,7 @@ What is where:
     ``names``        the one rule for a user id; the length-prefixed encoding of ids made of several names
     ``lots``         arithmetic over grants and holds: burn order, what a hold takes and how it ends
     ``wallet``       the ``Wallet`` aggregate and its events (their topics are stored: never move them)
+    ``wallet_state`` what a wallet knows and checks (credits, days counted, its daily cap, a freeze)
     ``generation``   the ``Generation`` aggregate and its events
     ``reference``    the ``Reference`` aggregate: an external reference used once, forever
     ``template``     the ``Template`` aggregate: drafts, published versions, retirement, with who and why
@@ -28,6 +29,8 @@ from ledger.application import Ledger
 from ledger.errors import (
     CaptureExceedsHold,
     ConflictingCommand,
+    DailySpendCapReached,
+    FrozenWallet,
     GenerationNotFound,
     HoldAlreadyResolved,
     HoldNotFound,
@@ -52,6 +55,8 @@ __all__ = [
     "MAX_TERM",
     "CaptureExceedsHold",
     "ConflictingCommand",
+    "DailySpendCapReached",
+    "FrozenWallet",
     "Generation",
     "GenerationNotFound",
     "HoldAlreadyResolved",

@@ -10,10 +10,13 @@ from uuid import UUID
 from ledger.core import LedgerCore
 from ledger.errors import InvalidCommand
 from ledger.generation import Generation
+from ledger.recharge import Recharge
+from ledger.recharging import Ending, end_recharge, plan_id, request_recharge, set_top_up, start_top_up
 from ledger.steps import (
     DEFAULT_HOLD_TTL,
     adjust_wallet,
     close_grants,
+    control_wallet,
     decide_share_bonus,
     delete_image,
     expire_due_credits,
@@ -30,6 +33,7 @@ from ledger.steps import (
 )
 from ledger.template import Template
 from ledger.template_steps import import_spec, publish_draft, restore_template, retire_template, save_draft
+from ledger.topup import TopUpPlan
 from ledger.unit import Outcome
 from ledger.values import Money, credits, template_uuid, wallet_id
 from ledger.wallet import Wallet
@@ -137,18 +141,71 @@ class Ledger(LedgerCore):
         return self.execute(lambda u: resolve_hold(
             u, user_id, lambda w: w.expire_hold(hold_id=hold_id, at=at)))
 
+    # Spend controls.
+
+    def change_settings(self, *, user_id: str, daily_spend_cap: int | None, at: datetime,
+                        low_balance_below: int | None = None) -> Outcome:
+        """Set the learner's daily spend cap and low-balance threshold (None: none, the policy's); value: whether
+        they changed."""
+        return self.execute(lambda u: control_wallet(u, user_id, at, lambda w: w.change_settings(
+            daily_spend_cap=daily_spend_cap, low_balance_below=low_balance_below, at=at)))
+
+    def freeze(self, *, user_id: str, reason: str, at: datetime, frozen: bool = True) -> Outcome:
+        """Freeze (``frozen=False``: unfreeze) a wallet with an operator's reason; value: whether it changed."""
+        return self.execute(lambda u: control_wallet(
+            u, user_id, at, lambda w: w.freeze(frozen=frozen, reason=reason, at=at)))
+
+    # Recharges from the platform wallet.
+
+    def request_recharge(self, *, user_id: str, recharge_id: UUID, value: Money, amount: int, deadline: datetime,
+                         at: datetime) -> Outcome:
+        """Record a recharge of ``value`` as ``amount`` credits, once per id; value: its status."""
+        positive_money(value, "recharge")
+        credits(amount, "recharge credits")
+        return self.execute(lambda u: request_recharge(u, user_id, recharge_id, value, amount, deadline, at))
+
+    def end_recharge(self, *, recharge_id: UUID, ending: Ending, detail: str = "", at: datetime) -> Outcome:
+        """Record what became of a recharge's debit (confirmed: credits granted once); value: its status."""
+        return self.execute(lambda u: end_recharge(u, recharge_id, ending, detail, at))
+
+    def set_top_up(self, *, user_id: str, pack_id: str, credits: int, price: Money | None, below: int,
+                   monthly_cap_minor: int, at: datetime) -> Outcome:
+        """Turn the learner's auto top-up on with a pack, a threshold and a monthly cap (``pack_id`` "": off)."""
+        terms = {"pack_id": pack_id, "credits": credits, "price": price, "below": below,
+                 "monthly_cap_minor": monthly_cap_minor}
+        return self.execute(lambda u: set_top_up(u, user_id, terms, at))
+
+    def start_top_up(self, *, user_id: str, recharge_id: UUID, month: str, deadline: datetime,
+                     at: datetime) -> Outcome:
+        """Ask for one auto top-up for a crossing below the plan's threshold; value: what happened."""
+        return self.execute(lambda u: start_top_up(u, user_id, recharge_id, month, deadline, at))
+
+    def top_up_plan(self, user_id: str) -> TopUpPlan | None:
+        """The learner's auto top-up plan, or None."""
+        found = self.load(plan_id(user_id))
+        return found if isinstance(found, TopUpPlan) else None
+
+    def recharge(self, recharge_id: UUID) -> Recharge | None:
+        """The recharge as stored, or None."""
+        found = self.load(recharge_id)
+        return found if isinstance(found, Recharge) else None
+
     # Generations.
 
     def request_generation(self, *, user_id: str, request_key: str, template_id: str, template_version: int,
                            variables: dict[str, Any], input_image: str | None, cost: int, at: datetime,
-                           hold_ttl: timedelta = DEFAULT_HOLD_TTL, trace: str = "") -> Outcome:
+                           hold_ttl: timedelta = DEFAULT_HOLD_TTL, day: str | None = None, trace: str = "") -> Outcome:
         """Hold the cost and record the request (with its ``trace`` context), in one transaction; value: the
-        generation id."""
+        generation id.
+
+        ``day`` is the day the spending counts on against the learner's daily cap (ISO date; by default
+        ``at``'s in UTC); a frozen wallet or a cap it would pass refuses the request before any hold."""
         credits(cost, "cost")
         fields = {"template_id": template_id, "template_version": template_version, "variables": variables,
                   "input_image": input_image, "cost": cost}
+        spent_on = day or at.astimezone(UTC).date().isoformat()
         return self.execute(lambda u: record_request(u, user_id, request_key, fields, at, hold_ttl, self.burn_order,
-                                                     trace))
+                                                     spent_on, trace))
 
     def start_generation(self, *, generation_id: UUID, worker: str, at: datetime) -> Outcome:
         """Record that a worker began rendering."""

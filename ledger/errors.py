@@ -95,3 +95,30 @@ class TemplateNotFound(LedgerError):
     """No template with that id was ever drafted."""
 
     code = "template-not-found"
+
+
+class FrozenWallet(LedgerError):
+    """An operator froze the wallet (fraud, a chargeback): it spends nothing and takes no recharge until
+    unfrozen; ``reason`` is theirs."""
+
+    code = "wallet-frozen"
+
+    def __init__(self, wallet: str, reason: str, what: str) -> None:
+        super().__init__(f"wallet {wallet} is frozen ({reason}): {what} is refused until an operator unfreezes it")
+        self.wallet = wallet
+        self.reason = reason
+
+
+class DailySpendCapReached(LedgerError):
+    """Spending that would pass the learner's own daily cap; ``day`` is the policy's day it counts on."""
+
+    code = "daily-spend-cap-reached"
+
+    def __init__(self, wallet: str, *, cap: int, spent: int, needed: int, day: str) -> None:
+        super().__init__(f"wallet {wallet} has spent {spent} of its daily cap of {cap} credits on {day}; "
+                         f"{needed} more would pass it")
+        self.wallet = wallet
+        self.cap = cap
+        self.spent = spent
+        self.needed = needed
+        self.day = day

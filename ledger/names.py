@@ -79,6 +79,8 @@ class IdKind(StrEnum):
 
     GENERATION = "generation"
     GRANT = "grant"
+    RECHARGE = "recharge"
+    TOPUP = "topup"
 
 
 def derived_id(kind: IdKind, *parts: str) -> UUID:

@@ -199,6 +199,16 @@ def adjust_wallet(unit: Unit, user_id: str, reference: str, delta: int, reason: 
     unit.add(Reference.record("adjustment", reference, fingerprint, {str(wallet.id): granted}, timestamp=at))
 
 
+def control_wallet(unit: Unit, user_id: str, at: datetime, change: Callable[[Wallet], bool]) -> bool:
+    """Change a wallet's controls (its settings, a freeze) with ``change``; whether anything changed (a
+    repeat is anchored to the wallet's latest event)."""
+    wallet = open_wallet(unit, user_id, at)
+    if not change(wallet):
+        unit.repeat_of(wallet.id, wallet.version)
+        return False
+    return True
+
+
 def expire_due_credits(unit: Unit, user_id: str, at: datetime) -> bool:
     """Write off what expired in the wallet of ``user_id`` by ``at``; whether anything did."""
     return existing_wallet(unit, user_id).expire_credits(at)
@@ -249,10 +259,10 @@ def find_request(unit: Unit, user_id: str, request_key: str) -> tuple[UUID, Aggr
 
 
 def record_request(unit: Unit, user_id: str, request_key: str, fields: dict[str, Any], at: datetime,
-                   hold_ttl: timedelta, order: tuple[str, ...], trace: str = "") -> UUID:
-    """Hold a generation's cost and record its request, once per request key; the generation id. ``trace``
-    (the request's ``traceparent``) is recorded beside the fields, outside their digest: a repeat of the
-    request in another trace is the same request."""
+                   hold_ttl: timedelta, order: tuple[str, ...], day: str, trace: str = "") -> UUID:
+    """Hold a generation's cost (spending counted on ``day``) and record its request, once per request key;
+    the generation id. ``trace`` (the request's ``traceparent``) is recorded beside the fields, outside their
+    digest: a repeat of the request in another trace is the same request."""
     gen_id, existing = find_request(unit, user_id, request_key)
     fingerprint = digest(fields)
     if isinstance(existing, Generation):
@@ -262,7 +272,7 @@ def record_request(unit: Unit, user_id: str, request_key: str, fields: dict[str,
         return gen_id
     wallet = open_wallet(unit, user_id, at)
     hold = wallet.place_hold(hold_id=str(gen_id), amount=fields["cost"], ttl=hold_ttl, at=at,
-                             order=order, meta={"generation_id": str(gen_id)})
+                             order=order, meta={"generation_id": str(gen_id)}, day=day)
     unit.add(Generation.request(gen_id, at=at, user_id=user_id, wallet_id=wallet.id, hold_id=str(gen_id),
                                 expires_at=hold.expires_at, digest=fingerprint, traceparent=trace, **fields))
     return gen_id

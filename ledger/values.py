@@ -171,3 +171,4 @@ class Hold:
     resolution: str = ""  # digest of the resolving command
     resolved_version: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    day: str = ""  # the policy's day a generation's spending counts on ("" for other holds)

@@ -1,7 +1,6 @@
-"""The Wallet aggregate and its events: grants, two-phase holds, expiry, refunds and clawbacks.
-
-The arithmetic over grants and holds (burn order, which grants a hold takes, how it ends) is in
-``ledger.lots``; the hash chain's ``event_hash`` in ``ledger.values``."""
+"""The Wallet aggregate and its events: grants, two-phase holds, expiry, refunds, clawbacks, spend controls.
+Its reads and checks are in ``ledger.wallet_state``; the arithmetic over grants and holds (burn order, which
+grants a hold takes, how it ends) in ``ledger.lots``; the hash chain's ``event_hash`` in ``ledger.values``."""
 
 from __future__ import annotations
 
@@ -11,23 +10,16 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ledger.errors import (
-    CaptureExceedsHold,
-    ConflictingCommand,
-    HoldAlreadyResolved,
-    HoldNotFound,
-    InvalidAmount,
-    InvalidCommand,
-)
-from ledger.lots import DEFAULT_BURN_ORDER, available, by_source, ending, expired_remainders, refund, take
+from ledger.errors import CaptureExceedsHold, ConflictingCommand, HoldAlreadyResolved, InvalidAmount, InvalidCommand
+from ledger.lots import DEFAULT_BURN_ORDER, ending, expired_remainders, refund, take
 from ledger.values import GENESIS_HASH, Grant, Hold, Money, check_term, credits, digest, event_hash, later
+from ledger.wallet_state import WalletState, checked_settings, count_on
 
 
-class Wallet(Aggregate):
+class Wallet(Aggregate, WalletState):
     """One user's credits: grants they received and holds placed against them."""
 
     RESOLVED_HOLDS_KEPT = 100
-    SHARE_DAYS_KEPT = 7  # days whose share bonuses are counted (ISO dates: the oldest is dropped)
 
     class Event(Aggregate.Event):
         """A wallet event: it carries the hash of the wallet's previous event."""
@@ -84,10 +76,7 @@ class Wallet(Aggregate):
             super().apply_to(wallet)
             day = getattr(self, "day", "")
             if day:
-                days = wallet.shares_per_day()
-                days[day] = days.get(day, 0) + 1
-                while len(days) > wallet.SHARE_DAYS_KEPT:
-                    del days[min(days)]
+                count_on(wallet.shares_per_day(), day, 1)
 
     class PromoCreditsGranted(GrantEvent):
         source = "promo"
@@ -114,15 +103,18 @@ class Wallet(Aggregate):
         expires_at: datetime
         digest: str
         meta: dict[str, Any]
+        day: str = ""  # a generation's: the day its spending counts on (absent from older holds)
 
         def apply_to(self, wallet: Wallet) -> None:
+            if self.day:
+                count_on(wallet.spending_per_day(), self.day, self.credits)
             for grant_id, n in self.portions.items():
                 wallet.grants[grant_id].remaining -= n
             wallet.held += self.credits
             wallet.pending[self.hold_id] = self.expires_at
             wallet.holds[self.hold_id] = Hold(
                 hold_id=self.hold_id, amount=self.credits, portions=dict(self.portions), expires_at=self.expires_at,
-                digest=self.digest, placed_version=self.originator_version, meta=dict(self.meta))
+                digest=self.digest, placed_version=self.originator_version, meta=dict(self.meta), day=self.day)
 
     class HoldResolution(Event):
         """Ends a hold: what was consumed, returned, or written off on return."""
@@ -145,6 +137,7 @@ class Wallet(Aggregate):
             wallet.expired += sum(self.expired.values())
             wallet.clawed_back += sum(self.clawed_back.values())
             wallet.held -= hold.amount
+            wallet.give_back(hold, consumed=sum(self.consumed.values()))
             hold.status = self.status
             hold.captured = sum(self.consumed.values())
             hold.resolution = self.resolution
@@ -197,6 +190,31 @@ class Wallet(Aggregate):
     class ReferralReversed(GrantClosed):
         closed_as = "reversed"
 
+    class SettingsChanged(Event):
+        """The learner's own limits: ``daily_spend_cap`` credits a day at most, and the available credits
+        ``low_balance_below`` which they are told their balance is low (None: no cap, the policy's threshold)."""
+
+        daily_spend_cap: int | None
+        low_balance_below: int | None = None
+
+        def apply_to(self, wallet: Wallet) -> None:
+            wallet.__dict__.update(spend_cap=self.daily_spend_cap, low_below=self.low_balance_below)
+
+    class Freezing(Event):
+        """An operator froze or unfroze the wallet, saying why; a frozen one spends nothing, takes no recharge."""
+
+        freezes: ClassVar[bool] = True
+        reason: str
+
+        def apply_to(self, wallet: Wallet) -> None:
+            wallet.__dict__["frozen_for"] = self.reason if self.freezes else ""
+
+    class WalletFrozen(Freezing):
+        freezes = True
+
+    class WalletUnfrozen(Freezing):
+        freezes = False
+
     def __init__(self, user_id: str) -> None:
         self.user_id = user_id
         self.grants: dict[str, Grant] = {}
@@ -217,41 +235,6 @@ class Wallet(Aggregate):
         if not user_id:
             raise InvalidCommand("a wallet needs a user id")
         return cls._create(cls.WalletOpened, id=wallet_id, user_id=user_id, prev_hash=GENESIS_HASH, timestamp=at)
-
-    # Reading the state.
-
-    @property
-    def remaining(self) -> int:
-        """Credits in grants, spendable or not yet marked expired."""
-        return sum(g.remaining for g in self.grants.values())
-
-    def available(self, at: datetime) -> int:
-        """Credits that can be spent at ``at``: not held, not expired, not clawed back."""
-        return available(self.grants.values(), at)
-
-    def by_source(self, at: datetime) -> dict[str, int]:
-        """Available credits at ``at`` by the source they came from."""
-        return by_source(self.grants.values(), at)
-
-    def shares_per_day(self) -> dict[str, int]:
-        """Share bonuses granted per day (ISO date in the policy's time zone), latest days only."""
-        days: dict[str, int] = self.__dict__.setdefault("share_bonus_days", {})  # absent from older snapshots
-        return days
-
-    def share_bonuses_on(self, day: str) -> int:
-        """How many share bonuses were granted for shares made on ``day``."""
-        return self.shares_per_day().get(day, 0)
-
-    def hold(self, hold_id: str) -> Hold:
-        """The hold ``hold_id``, or ``HoldNotFound`` naming the wallet and hold."""
-        try:
-            return self.holds[hold_id]
-        except KeyError:
-            raise HoldNotFound(f"wallet {self.user_id} has no hold {hold_id}") from None
-
-    def due_holds(self, at: datetime) -> list[str]:
-        """Ids of pending holds whose deadline has passed at ``at``."""
-        return [hold_id for hold_id, deadline in self.pending.items() if deadline <= at]
 
     # Commands: each validates first, raises before any change, then triggers its events.
 
@@ -286,10 +269,11 @@ class Wallet(Aggregate):
 
     def place_hold(self, *, hold_id: str, amount: int, at: datetime, expires_at: datetime | None = None,
                    ttl: timedelta | None = None, order: tuple[str, ...] = DEFAULT_BURN_ORDER,
-                   meta: dict[str, Any] | None = None) -> Hold:
+                   meta: dict[str, Any] | None = None, day: str = "") -> Hold:
         """Reserve ``amount`` credits from specific grants until ``expires_at``, or for ``ttl`` from
         ``at``. A repeat returns the first hold: its fingerprint is what the caller asked for (the
-        deadline, or the time to live), never the time it arrived."""
+        deadline, or the time to live), never the time it arrived. With ``day``, it is spending: refused
+        on a frozen wallet or past the learner's daily cap, and counted on that day."""
         credits(amount)
         if not hold_id:
             raise InvalidCommand("a hold needs an id")
@@ -306,11 +290,14 @@ class Wallet(Aggregate):
         assert deadline is not None
         at = self._decision_time(at)
         check_term(deadline, at=at, what=f"hold {hold_id}")
+        if day:
+            self.check_not_frozen("spending credits")
+            self.check_spend(amount, day)
         self._settle(at)
         portions = take(self.grants.values(), amount, at, order, self.user_id)
         self._expire_due(at)
         self._trigger(self.HoldPlaced, at, hold_id=hold_id, credits=amount, portions=portions, expires_at=deadline,
-                      digest=fingerprint, meta=meta or {})
+                      digest=fingerprint, meta=meta or {}, **({"day": day} if day else {}))
         return self.holds[hold_id]
 
     def capture(self, *, hold_id: str, amount: int, at: datetime) -> Hold:
@@ -354,6 +341,22 @@ class Wallet(Aggregate):
         self._trigger(event_class, at, grant_id=grant_id, reference=reference, clawed_back=clawed,
                       spent=grant.consumed, held=held, **fields)
 
+    def change_settings(self, *, at: datetime, **settings: int | None) -> bool:
+        """Set the learner's daily spend cap and low-balance threshold (None: none); whether they changed."""
+        if (asked := checked_settings(settings)) != self.settings:
+            self._trigger(self.SettingsChanged, self._decision_time(at), **asked)
+            return True
+        return False
+
+    def freeze(self, *, frozen: bool, reason: str, at: datetime) -> bool:
+        """Freeze (or unfreeze) the wallet with an operator's reason; whether that changed anything."""
+        if not reason.strip():
+            raise InvalidCommand(f"{'freezing' if frozen else 'unfreezing'} wallet {self.user_id} needs a reason")
+        if (reason == self.frozen) if frozen else not self.frozen:
+            return False
+        self._trigger(self.WalletFrozen if frozen else self.WalletUnfrozen, self._decision_time(at), reason=reason)
+        return True
+
     # Internals.
 
     def _resolve(self, event_class: type[HoldResolution], hold_id: str, amount: int, at: datetime) -> Hold:
@@ -367,9 +370,8 @@ class Wallet(Aggregate):
         if event_class is not self.HoldExpired and hold.expires_at <= at:
             raise HoldAlreadyResolved(f"hold {hold_id} on wallet {self.user_id} expired at {hold.expires_at}")
         if amount > hold.amount:
-            raise CaptureExceedsHold(
-                f"capture of {amount} exceeds the {hold.amount} credits of hold {hold_id} on wallet {self.user_id}"
-            )
+            raise CaptureExceedsHold(f"capture of {amount} exceeds the {hold.amount} credits of hold {hold_id} "
+                                     f"on wallet {self.user_id}")
         self._settle(at, keep=hold_id)
         self._expire_due(at)
         self._trigger(event_class, at, **ending(hold, self.grants, amount, at), resolution=resolution)

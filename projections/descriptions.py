@@ -116,6 +116,13 @@ def describe(event: Any, subjects: Mapping[str, str], referrals: Mapping[str, Ma
         return f"Refund of payment {event.reference}"
     if isinstance(event, Wallet.ReferralReversed):
         return f"Referral {event.reference} reversed"
+    if isinstance(event, Wallet.WalletFrozen):
+        return f"Wallet frozen: {event.reason}"
+    if isinstance(event, Wallet.WalletUnfrozen):
+        return f"Wallet unfrozen: {event.reason}"
+    if isinstance(event, Wallet.SettingsChanged):
+        cap = event.daily_spend_cap
+        return "Daily spend cap removed" if cap is None else f"Daily spend cap set to {cap} credits"
     return type(event).__name__
 
 

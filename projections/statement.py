@@ -85,6 +85,10 @@ def changes(event: Any) -> tuple[int, int, str, dict[str, Any]]:
     if isinstance(event, Wallet.GrantClosed):
         return -event.clawed_back, 0, event.reference, {"grant_id": event.grant_id, "spent": event.spent,
                                                         "held": event.held}
+    if isinstance(event, Wallet.Freezing):
+        return 0, 0, "", {"reason": event.reason, "frozen": event.freezes}
+    if isinstance(event, Wallet.SettingsChanged):
+        return 0, 0, "", {"daily_spend_cap": event.daily_spend_cap}
     return 0, 0, "", {}
 
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import anyio
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
@@ -37,10 +36,10 @@ from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_polic
 from service.settings import GenerationSettings, Settings, StoreSettings
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
 from service.settings.store import StartupError, check_database
+from service.sweeping import build_platform, build_sweeper, money_parts
 
 if TYPE_CHECKING:  # c2pa's native library loads only in a process that signs
     from generation.credentials import ContentCredentials
-    from service.sweeper import Sweeper
 
 Clock = Callable[[], datetime]
 ALWAYS = 2**63 - 1  # a worker fills templates its read database lacks from the files: it imports nothing
@@ -80,7 +79,8 @@ def build_projector(settings: Settings | None = None, *, ledger: Ledger | None =
     """Every projection over the ledger, writing to the read database, its tables created."""
     settings = settings or Settings()
     earlier = Subjects.from_templates(load_catalog(settings.generation.templates_dir).all())
-    projector = Projector(ledger or build_ledger(settings), build_read_engine(settings), all_projections(earlier))
+    projector = Projector(ledger or build_ledger(settings), build_read_engine(settings), all_projections(
+        earlier, low_balance_below=build_policy(settings).alerts.low_balance_below))
     projector.setup()
     return projector
 
@@ -106,7 +106,9 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
         catalog = stored_catalog(ledger, engine, files, media, clock)
     assert catalog is not None
     images = image_store or build_image_store(media)
-    projector = Projector(ledger, engine, all_projections(Subjects.from_templates((files or catalog).all())))
+    policy = policy or build_policy(settings)
+    projector = Projector(ledger, engine, all_projections(Subjects.from_templates((files or catalog).all()),
+                                                          low_balance_below=policy.alerts.low_balance_below))
     watcher = Watcher(projector, engine, lambda: ledger.recorder.max_notification_id() or 0, api)
     kafka = settings.messaging if api.dispatch == "kafka" else None
     health = Health(ledger, engine, watcher.projected, api.ready_max_lag,
@@ -115,12 +117,13 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
                     hold_term=timedelta(seconds=api.generation_timeout_s),
                     store_database=store.postgres_db if store.store == "postgres" else None,
                     leader_keys=leader_keys(store, kafka.relay_name if kafka else None))
-    policy = policy or build_policy(settings)
     check_share_bonus(policy, {t.id: t.cost for t in catalog.all()}, source=settings.policy_file or DEFAULT_POLICY)
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
                       policy=policy, watcher=watcher, health=health,
                       idempotency=IdempotencyStore(engine), verifier=build_verifier(api), images=images, media=media,
-                      limits=Limits.of(api), clock=clock, moderator=build_moderator(media))
+                      limits=Limits.of(api), clock=clock, moderator=build_moderator(media),
+                      platform=build_platform(api, policy, settings.embedded),
+                      recharge_deadline=timedelta(seconds=api.recharge_deadline_s))
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(settings, ledger, catalog, image_model or build_image_model(media), images,
                                      clock)
@@ -133,25 +136,11 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
         from service.sweeper import SweepLoop
 
         sweeper = build_sweeper(ledger, retention=media.unshared_image_retention(), images=lambda: images,
-                                clock=clock)
+                                clock=clock, money=money_parts(platform_settings=api, hook=api, ledger=ledger,
+                                                           platform=service.platform, engine=engine, policy=policy,
+                                                           clock=clock))
         service.sweeper = SweepLoop(sweeper, interval=media.sweep_interval_s)
     return service
-
-
-def build_sweeper(ledger: Ledger, *, retention: timedelta | None, images: Callable[[], ImageStore],
-                  clock: Clock | None = None) -> Sweeper:
-    """The sweeper: overdue holds, and with a ``retention`` period the images never shared that are older
-    (deleted from the image store ``images()`` builds, only then)."""
-    from service.sweeper import Sweeper
-
-    if retention is None:
-        return Sweeper(ledger, clock=clock or _now)
-    store = images()
-
-    def purge(storage_id: str) -> None:  # in the sweeper's own thread: no event loop to wait on
-        anyio.run(store.delete, storage_id)
-
-    return Sweeper(ledger, clock=clock or _now, retention=retention, purge=purge)
 
 
 def _now() -> datetime:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -22,6 +22,7 @@ from generation.templates import TemplateCatalog
 from ledger import Ledger
 from projections import Projector
 from projections.watcher import Watcher
+from service.alert_delivery import create_delivery_log
 from service.auth import TokenVerifier
 from service.health import Health
 from service.idempotency import IdempotencyStore
@@ -29,6 +30,7 @@ from service.leader import LeadingPart, lock_for
 from service.limits import Limits
 from service.liveness import thread_state
 from service.metrics import Metrics
+from service.platform import PlatformWallet
 from service.policy import Policy
 from service.settings import is_embedded
 from service.settings.generation import GenerationSettings
@@ -61,6 +63,8 @@ class Service:
     pipeline: Any = None
     sweeper: Any = None
     purger: Any = None
+    platform: PlatformWallet | None = None  # the platform's wallet recharges debit; None: recharges are off
+    recharge_deadline: timedelta = timedelta(minutes=15)  # a recharge unresolved by then is a finding
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _threads: list[threading.Thread] = field(default_factory=list)
     _parts: list[LeadingPart] = field(default_factory=list)
@@ -82,6 +86,7 @@ class Service:
         self.idempotency.setup()
         if hasattr(self.catalog, "start"):  # the stored catalog: reread the templates as they are published
             self.catalog.start()
+        create_delivery_log(self.engine)  # an operator reads it even where no alert webhook is set
         self.metrics.gauges(self.health.gauges)
         parts: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
         if self.api.run_projector:

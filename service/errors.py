@@ -6,6 +6,8 @@ into dead letters.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class ServiceError(Exception):
     """Base of every error a use case raises for a request it refuses; ``code`` names the reason."""
@@ -117,3 +119,33 @@ class TemplateRefused(ServiceError, ValueError):
         super().__init__("; ".join(f"{field}: {message}" for field, message in problems))
         self.problems = problems
         self.field = problems[0][0] if problems else "body"
+
+
+class InvalidSetting(ServiceError, ValueError):
+    """A wallet setting out of its bounds; ``field`` names it."""
+
+    code = "invalid-setting"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class SpendCapReached(ServiceError):
+    """A generation that would pass the learner's own daily spend cap; ``resets_at``: when the day ends."""
+
+    code = "daily-spend-cap-reached"
+
+    def __init__(self, *, cap: int, spent: int, needed: int, resets_at: datetime) -> None:
+        super().__init__(f"your daily spend cap is {cap} credits and you have spent {spent} today: this needs "
+                         f"{needed} more; the cap resets at {resets_at.isoformat()}")
+        self.cap = cap
+        self.spent = spent
+        self.needed = needed
+        self.resets_at = resets_at
+
+
+class RechargesUnavailable(ServiceError):
+    """Recharges are not taken here: no platform wallet is configured."""
+
+    code = "recharges-unavailable"

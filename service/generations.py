@@ -21,11 +21,13 @@ from generation.moderation import ModerationUnavailable as ModeratorDown
 from generation.ports import UploadInfo
 from generation.templates import UPLOAD_PREFIX, Template, TemplateCatalog, VariableError
 from generation.threads import Lane
-from ledger import InsufficientCredits, Ledger
+from ledger import DailySpendCapReached, InsufficientCredits, Ledger
 from projections import queries
 from service import tracing
 from service.commands import Run, direct
 from service.errors import ModerationUnavailable, TextRefused
+from service.policy import Policy
+from service.spending import refused_past_cap
 
 
 class Photos(Protocol):
@@ -64,11 +66,12 @@ class Requested:
 
 
 async def request_generation(ledger: Ledger, catalog: TemplateCatalog, photos: Photos, request: GenerationRequest, *,
-                             at: datetime, hold_ttl: timedelta, run: Run = direct,
+                             policy: Policy, at: datetime, hold_ttl: timedelta, run: Run = direct,
                              lane: Lane | None = None, moderator: Moderator | None = None,
                              refused: Callable[[Flag], None] = lambda flag: None) -> Requested:
     """Hold the template's cost and record the request; ``UnknownTemplate``, ``VariableError`` (naming the
-    field), ``TextRefused`` (moderation, told to ``refused`` first) or a ledger error (``InsufficientCredits``)
+    field), ``TextRefused`` (moderation, told to ``refused`` first), ``SpendCapReached`` (past the learner's
+    daily cap, counted on the policy's days) or a ledger error (``InsufficientCredits``, ``FrozenWallet``)
     when it cannot be. The ledger is read and written in worker threads (of ``lane``, else the loop's default
     ones) that wait for nothing else."""
     blocking = lane.run if lane is not None else anyio.to_thread.run_sync
@@ -78,17 +81,21 @@ async def request_generation(ledger: Ledger, catalog: TemplateCatalog, photos: P
     check_printable(template, variables)  # a character no font draws is refused here, never failed in the worker
     if moderator is not None:  # before anything is held or fetched: refused words cost the learner nothing
         await moderate(moderator, learner_texts(template, variables), refused=refused)
-    if photo and template.needs_input_image:  # a photo costs a listing or a fetch: only for who can pay
-        await blocking(partial(check_credits, ledger, request.user_id, template.cost, at=at))
-        if request.upload_id:
-            await check_upload(photos, request.user_id, request.upload_id, at)
-        elif request.image_url:
-            await check_photo_url(photos, request.image_url)
+    day = policy.day_of(at)
     trace = tracing.traceparent()  # the request's span, read on the loop, where its context is current
-    outcome = await blocking(lambda: run("request_generation", lambda: ledger.request_generation(
-        user_id=request.user_id, request_key=request.key, template_id=template.id,
-        template_version=template.version, variables=variables, input_image=photo, cost=template.cost, at=at,
-        hold_ttl=hold_ttl, trace=trace)))
+    try:
+        if photo and template.needs_input_image:  # a photo costs a listing or a fetch: only for who can pay
+            await blocking(partial(check_credits, ledger, request.user_id, template.cost, at=at, day=day))
+            if request.upload_id:
+                await check_upload(photos, request.user_id, request.upload_id, at)
+            elif request.image_url:
+                await check_photo_url(photos, request.image_url)
+        outcome = await blocking(lambda: run("request_generation", lambda: ledger.request_generation(
+            user_id=request.user_id, request_key=request.key, template_id=template.id,
+            template_version=template.version, variables=variables, input_image=photo, cost=template.cost, at=at,
+            hold_ttl=hold_ttl, day=day, trace=trace)))
+    except DailySpendCapReached as error:
+        raise refused_past_cap(policy, error) from error
     return Requested(generation_id=outcome.value, cost=template.cost, position=outcome.position,
                      repeated=outcome.repeated)
 
@@ -110,10 +117,14 @@ def learner_texts(template: Template, variables: Mapping[str, str]) -> dict[str,
     return {v.name: variables[v.name] for v in template.variables if v.type == "text" and variables.get(v.name)}
 
 
-def check_credits(ledger: Ledger, user_id: str, cost: int, *, at: datetime) -> None:
-    """``InsufficientCredits`` when ``user_id`` has fewer than ``cost`` credits available at ``at``: the
-    hold would refuse them anyway, and this is known before anything dear is done."""
+def check_credits(ledger: Ledger, user_id: str, cost: int, *, at: datetime, day: str) -> None:
+    """``InsufficientCredits`` when ``user_id`` has fewer than ``cost`` credits available at ``at`` (or
+    ``FrozenWallet``, or ``DailySpendCapReached`` past their cap on ``day``): the hold would refuse them
+    anyway, and this is known before anything dear is done."""
     wallet = ledger.wallet(user_id)
+    if wallet is not None:
+        wallet.check_not_frozen("spending credits")
+        wallet.check_spend(cost, day)
     available = wallet.available(at) if wallet is not None else 0
     if available < cost:
         raise InsufficientCredits(user_id, cost, available)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,6 +76,22 @@ class Share(Bonus):
     max_bonuses_per_day: int = Field(default=3, ge=0)
 
 
+class Spend(_Strict):
+    """The bounds on a learner's own spend controls."""
+
+    max_daily_cap: int = Field(default=MAX_CREDITS, gt=0, le=MAX_CREDITS, description="the highest daily spend "
+                               "cap a learner may set, in credits")
+
+
+class Alerts(_Strict):
+    """When a learner is told about their wallet."""
+
+    low_balance_below: int = Field(default=10, ge=0, le=MAX_CREDITS, description="a low-balance alert when "
+                                   "available credits fall below this, unless the learner set their own")
+    expiring_within_days: int = Field(default=3, ge=1, le=90, description="a credits-expiring alert this many "
+                                      "days before a lot of credits lapses")
+
+
 class Policy(_Strict):
     """Everything the ledger's adapters need to turn payments and referrals into credits."""
 
@@ -84,6 +100,8 @@ class Policy(_Strict):
     redemption: Redemption
     referral: Referral
     share: Share
+    spend: Spend = Spend()
+    alerts: Alerts = Alerts()
     packs: tuple[Pack, ...] = Field(min_length=1)
     max_template_cost: int = Field(default=1000, ge=1, description="the highest price a template may be "
                                    "published at, in credits")
@@ -100,6 +118,12 @@ class Policy(_Strict):
     def day_of(self, at: datetime) -> str:
         """The policy's day (ISO date in its time zone) that the instant ``at`` falls on."""
         return at.astimezone(ZoneInfo(self.timezone)).date().isoformat()
+
+    def day_ends(self, day: str) -> datetime:
+        """When the policy's ``day`` (ISO date) ends: the next midnight in its time zone."""
+        zone = ZoneInfo(self.timezone)
+        following = date.fromisoformat(day) + timedelta(days=1)
+        return datetime(following.year, following.month, following.day, tzinfo=zone)
 
     @model_validator(mode="after")
     def _unique_packs(self) -> Policy:

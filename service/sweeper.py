@@ -1,5 +1,6 @@
-"""The sweeper: holds past their deadline expire, and their generations fail with reason ``timeout``; with a
-retention period, images never shared are deleted once they are older than it.
+"""The sweeper: holds past their deadline expire, their generations fail with reason ``timeout``, open
+recharges are driven to their end (``service.recharges``); with a retention period, images never shared are
+deleted once they are older than it.
 
 It folds the ledger's hold and generation events (read through ``Follower``, filtered by topic)
 into the set of what is still pending, then resolves whatever is due. Run once by
@@ -20,8 +21,11 @@ from eventsourcing.utils import get_topic
 
 from ledger import ConflictingCommand, Generation, InvalidTransition, Ledger, Wallet, wallet_id
 from ledger.store.follow import Follower, Stored
+from service.alert_delivery import AlertDeliverer, ExpiryWatch
 from service.liveness import thread_state
 from service.privacy import delete_kept
+from service.recharges import RechargeDriver
+from service.topups import TopUpWatch
 
 log = logging.getLogger(__name__)
 FOLLOWED = (Wallet.WalletOpened, Wallet.HoldPlaced, Wallet.HoldCaptured, Wallet.HoldReleased, Wallet.HoldExpired,
@@ -37,6 +41,10 @@ class Swept:
     generations_failed: int = 0
     holds_expired: int = 0
     images_deleted: int = 0
+    recharges_ended: int = 0
+    alerts_delivered: int = 0
+    expiring_told: int = 0
+    top_ups_started: int = 0
 
 
 class Pending:
@@ -85,11 +93,17 @@ class Sweeper:
     """Resolves what is past its deadline, from the ledger's own log."""
 
     def __init__(self, ledger: Ledger, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 retention: timedelta | None = None, purge: Callable[[str], None] | None = None) -> None:
+                 retention: timedelta | None = None, purge: Callable[[str], None] | None = None,
+                 recharges: RechargeDriver | None = None, alerts: AlertDeliverer | None = None,
+                 expiring: ExpiryWatch | None = None, topups: TopUpWatch | None = None) -> None:
         self.ledger = ledger
         self.clock = clock
         self.retention = retention if purge is not None else None  # images are deleted only with their store
         self.purge = purge  # deletes a stored image (its storage id) from the image store
+        self.recharges = recharges
+        self.alerts = alerts
+        self.expiring = expiring
+        self.topups = topups
         self.pending = Pending(keeps=self.retention is not None)
         self.follower = Follower(ledger, topics=[get_topic(cls) for cls in FOLLOWED])
 
@@ -98,6 +112,8 @@ class Sweeper:
         while page := self.follower.read():
             for stored in page:
                 self.pending.apply(stored)
+        if self.recharges is not None:
+            self.recharges.catch_up()
 
     def sweep(self, at: datetime | None = None) -> Swept:
         """Fail due generations (reason ``timeout``, their holds expire) and expire due plain holds."""
@@ -118,7 +134,12 @@ class Sweeper:
             except ConflictingCommand as error:  # captured or released meanwhile
                 log.info("hold %s of %s not swept: %s", hold_id, user_id, error)
             self.pending.holds.pop((wallet_id(user_id), hold_id), None)
-        return Swept(generations_failed=failed, holds_expired=expired, images_deleted=self._delete_kept(at))
+        topped = self.topups.tell(at) if self.topups is not None else 0  # before the driver: asked this turn
+        ended = self.recharges.drive(at) if self.recharges is not None else 0
+        told = self.expiring.tell(at) if self.expiring is not None else 0
+        delivered = self.alerts.deliver(at) if self.alerts is not None else 0
+        return Swept(generations_failed=failed, holds_expired=expired, images_deleted=self._delete_kept(at),
+                     recharges_ended=ended, alerts_delivered=delivered, expiring_told=told, top_ups_started=topped)
 
     def _delete_kept(self, at: datetime) -> int:
         if self.retention is None or self.purge is None:
@@ -148,6 +169,7 @@ class SweepLoop:
         self.last: Swept = Swept()
         self.turned = time.monotonic()  # when the loop last came round (its liveness)
         self._stopping = threading.Event()
+        self._nudged = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -160,13 +182,19 @@ class SweepLoop:
         """"ok" while the sweeping thread runs, else "stopped"."""
         return thread_state(self._thread)
 
+    def nudge(self) -> None:
+        """Sweep at once rather than at the next interval: a learner waits on a recharge just asked for."""
+        self._nudged.set()
+
     def stop_soon(self) -> None:
         """Ask the loop to stop after the current sweep, without waiting for it."""
         self._stopping.set()
+        self._nudged.set()  # out of its wait at once
 
     def stop(self) -> None:
         """Stop after the current sweep."""
         self._stopping.set()
+        self._nudged.set()  # out of its wait at once
         if self._thread is not None:
             self._thread.join(timeout=30)
 
@@ -179,11 +207,13 @@ class SweepLoop:
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.interval
                     self.last = self.sweeper.sweep()
-                    if self.last.generations_failed or self.last.holds_expired or self.last.images_deleted:
+                    if any(vars(self.last).values()):
                         log.info("swept: %s", self.last)
                 else:
                     self.sweeper.catch_up()
             except Exception:  # a failed sweep is retried at the next tick
                 log.exception("sweep failed")
-            self._stopping.wait(max(0.0, min(self.follow_every, next_sweep - time.monotonic())))
+            if self._nudged.wait(max(0.0, min(self.follow_every, next_sweep - time.monotonic()))):
+                self._nudged.clear()
+                next_sweep = time.monotonic()
 

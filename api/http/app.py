@@ -27,6 +27,7 @@ from api.http.routers import (
     media,
     previews,
     privacy,
+    recharges,
     share_page,
     templates_admin,
     uploads,
@@ -78,8 +79,8 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     app.state.previews = Previews()
     problems.install(app)
     docs.install(app)
-    routers = [m.router for m in (catalog, previews, wallet, generations, uploads, privacy, share_page, media, webhooks,
-                                  admin, templates_admin, config, dev, health)]
+    routers = [m.router for m in (catalog, previews, wallet, recharges, generations, uploads, privacy, share_page,
+                                  media, webhooks, admin, templates_admin, config, dev, health)]
     for router in routers:
         app.include_router(router)
     page.install(app, service)

@@ -18,9 +18,12 @@ from service.auth import Unauthorized
 from service.errors import (
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
+    InvalidSetting,
     ModerationUnavailable,
+    RechargesUnavailable,
     RejectedMessage,
     ServiceError,
+    SpendCapReached,
     TemplateRefused,
     TextRefused,
     TooBusy,
@@ -79,6 +82,7 @@ _LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific fi
     (errors.UnknownReference, 404, "Not found"),
     (errors.HoldNotFound, 404, "Not found"),
     (errors.TemplateNotFound, 404, "Not found"),
+    (errors.DailySpendCapReached, 402, "Daily spend cap reached"),
     (errors.InvalidAmount, 422, "Invalid amount"),
     (errors.CaptureExceedsHold, 422, "Invalid amount"),
     (errors.InvalidUserId, 422, "Invalid user id"),
@@ -89,6 +93,7 @@ _SERVICE: list[tuple[type[ServiceError], int, str]] = [
     (WalletNotFound, 404, "Not found"),
     (UploadNotFound, 404, "Not found"),
     (RejectedMessage, 422, "Message refused"),
+    (RechargesUnavailable, 503, "Recharges unavailable"),
 ]
 _CODED: list[tuple[type[errors.LedgerError | ServiceError], int, str]] = [*_LEDGER, *_SERVICE]
 
@@ -100,6 +105,13 @@ def translate(error: Exception) -> Problem:
     if isinstance(error, errors.InsufficientCredits):
         return Problem(402, "insufficient-credits", "Not enough credits", str(error),
                        needed=error.needed, available=error.available)
+    if isinstance(error, SpendCapReached):
+        return Problem(402, error.code, "Daily spend cap reached", str(error), cap=error.cap, spent=error.spent,
+                       needed=error.needed, resets_at=error.resets_at.isoformat())
+    if isinstance(error, errors.FrozenWallet):
+        return Problem(403, error.code, "Wallet frozen", str(error), reason=error.reason)
+    if isinstance(error, InvalidSetting):
+        return Problem(422, error.code, "Invalid setting", str(error), field=error.field)
     if isinstance(error, UnknownTemplate):
         return Problem(404, "unknown-template", "Unknown template", str(error), field="template_id")
     if isinstance(error, VariableError):

@@ -383,8 +383,10 @@ class ProblemPublic(BaseModel):
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the problem statuses a route can answer."""
-    text = {400: "Bad request", 401: "Missing, expired or invalid token", 402: "Not enough credits",
-            403: "Needs the admin role (media: a bad or expired signature)", 404: "Not found",
+    text = {400: "Bad request", 401: "Missing, expired or invalid token",
+            402: "Not enough credits, or past the learner's daily spend cap",
+            403: "Needs the admin role (media: a bad or expired signature; spending: a frozen wallet)",
+            404: "Not found",
             409: "Conflict (Idempotency-Key reused, state)", 422: "Invalid input; `field` names it",
             429: "Too many uploads kept: retry after Retry-After",
             503: "Projection not caught up, or the words cannot be checked now: retry after Retry-After"}

@@ -7,14 +7,14 @@ replay is answered from the Idempotency-Key store and the ledger's references, c
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from typing import NamedTuple
 
 from api.http.problems import Problem
+from service.signing import HEADER, sign
 
-HEADER = "Studio-Signature"
+__all__ = ["HEADER", "Signed", "check_signature", "parse_header", "sign"]
 UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -24,12 +24,6 @@ class Signed(NamedTuple):
 
     timestamp: int
     digest: str
-
-
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The header value signing ``body`` at ``timestamp``."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
 
 
 def parse_header(header: str | None, *, now: float, tolerance: int) -> Signed:

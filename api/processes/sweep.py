@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from api.probes import beats_within
 from api.processes import log_to_stderr
 from api.processes.leading import lead
-from service.bootstrap import build_image_store, build_ledger, build_sweeper
+from service.bootstrap import build_image_store, build_ledger, build_policy, build_read_engine
 from service.leader import lock_for
 from service.settings import Settings
-from service.settings.parts import RetentionSettings
+from service.settings.parts import AlertWebhookSettings, PlatformSettings, RetentionSettings
 from service.sweeper import SweepLoop, Swept
+from service.sweeping import build_platform, build_sweeper, money_parts
 
 
 def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 0) -> Swept:
@@ -20,9 +23,14 @@ def run_sweep(*, loop: bool = False, interval: float = 15.0, health_port: int = 
     log_to_stderr(process="sweep")
     settings = Settings()
     ledger = build_ledger(settings)
+    platform_settings = PlatformSettings()
+    policy = build_policy(settings)
+    money = money_parts(platform_settings=platform_settings, hook=AlertWebhookSettings(), ledger=ledger,
+                        platform=build_platform(platform_settings, policy, settings.embedded),
+                        engine=build_read_engine(settings), policy=policy, clock=lambda: datetime.now(UTC))
     # The image store (and the pipeline's settings it needs) only when images are deleted after a retention period.
     sweeper = build_sweeper(ledger, retention=RetentionSettings().unshared_image_retention(),
-                            images=lambda: build_image_store(settings))
+                            images=lambda: build_image_store(settings), money=money)
     sweeps = SweepLoop(sweeper, interval=interval)
 
     def sweep_until_stopped() -> Swept:

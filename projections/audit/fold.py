@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.postings import Posting, postings_for
-from ledger.values import GENESIS_HASH
+from ledger.values import GENESIS_HASH, MAX_CREDITS
 from projections.audit.checks import (
     generation_at_end,
     generation_paid,
@@ -23,6 +23,8 @@ from projections.audit.templates import TEMPLATE, fold_template
 WALLET = "ledger.wallet:Wallet."
 GENERATION = "ledger.generation:Generation."
 REFERENCE = "ledger.reference:Reference."
+RECHARGE = "ledger.recharge:Recharge."
+TOPUP = "ledger.topup:TopUpPlan."  # an auto top-up plan moves no credits: its recharges do
 GRANTS = {"CreditsPurchased": "purchase", "CreditsRedeemed": "redemption", "ReferralBonusGranted": "referral",
           "ShareBonusGranted": "share", "PromoCreditsGranted": "promo", "CreditsAdjusted": "adjustment"}
 PAID = frozenset({"purchase", "redemption"})
@@ -55,11 +57,13 @@ class Replay:
         self.accounts: dict[tuple[str, str], list[int]] | None = None  # kept only to diff the journal table
         self.outcomes: dict[str, tuple[str, int]] | None = None  # kept only to diff the generations table
         self.references: dict[tuple[str, str], tuple[int, str, str]] = {}  # (grant, grant|close) -> where, what
+        self.recharges: dict[str, tuple[str, str, int, str]] = {}  # recharge id -> user, status, where, detail
         self._wallet_steps: dict[str, Callable[[WalletState, Row, dict[str, Any]], None]] = {
             **dict.fromkeys(GRANTS, self._grant), "HoldPlaced": self._hold_placed,
             "HoldCaptured": self._resolved, "HoldReleased": self._resolved, "HoldExpired": self._resolved,
             "CreditsExpired": self._credits_expired, "PurchaseRefunded": self._closed,
-            "ReferralReversed": self._closed,
+            "ReferralReversed": self._closed, "SettingsChanged": self._control, "WalletFrozen": self._control,
+            "WalletUnfrozen": self._control,
         }
 
     def feed(self, rows: Iterable[Row]) -> None:
@@ -78,6 +82,10 @@ class Replay:
                     self._reference(row)
                 elif topic.startswith(TEMPLATE):
                     self._template_event(row)
+                elif topic.startswith(RECHARGE):
+                    self._recharge(row)
+                elif topic.startswith(TOPUP):
+                    pass
                 elif self.part == 0:
                     self.find("", row, f"unknown event type {topic}")
             except (ValueError, KeyError, TypeError, AttributeError) as error:  # a damaged row, not a crash
@@ -94,6 +102,7 @@ class Replay:
             generation_at_end(self, gen)
         if self.until is None:
             references_at_end(self)
+            self._recharges_at_end()
         for unit, total in self.journal.items():
             if total:
                 self.find("", None, f"the whole journal does not balance: {unit} sums to {total}")
@@ -227,6 +236,17 @@ class Replay:
         if gen is not None:
             generation_paid(self, gen)
 
+    def _control(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
+        # Spend controls move no credits (the chain is checked for every event); what they carry must
+        # still be what the wallet accepts: a reason for a freeze, a cap in bounds.
+        if row.kind == "SettingsChanged":
+            for name in ("daily_spend_cap", "low_balance_below"):
+                value = fields.get(name)
+                if value is not None and (not isinstance(value, int) or not 0 <= value <= MAX_CREDITS):
+                    self.find(wallet.user_id, row, f"{name} {value!r} out of bounds", wallet.wallet_id)
+        elif not str(fields.get("reason", "")).strip():
+            self.find(wallet.user_id, row, f"{row.kind} without a reason", wallet.wallet_id)
+
     def _credits_expired(self, wallet: WalletState, row: Row, fields: dict[str, Any]) -> None:
         at = _time(fields["timestamp"])
         for grant_id, n in fields["expired"].items():
@@ -269,6 +289,28 @@ class Replay:
         fields = fold_template(self, row)
         if self.on_template is not None:
             self.on_template(row, self.templates[row.originator_id], fields)
+
+    # Recharges: a confirmed one has its redemption; one that lapsed unresolved is reported until it ends.
+
+    def _recharge(self, row: Row) -> None:
+        if self.until is not None or self.part != 0:
+            return
+        fields = decode(row.state)
+        key = str(row.originator_id)
+        user = fields.get("user_id") or self.recharges.get(key, ("", "", 0, ""))[0]
+        status = {"RechargeRequested": "requested", "RechargeConfirmed": "confirmed", "RechargeDeclined": "declined",
+                  "RechargeLapsed": "lapsed"}.get(row.kind)
+        if status is None:  # an attempt without an answer changes no status
+            return
+        self.recharges[key] = (user, status, row.position, str(fields.get("reason", "")))
+
+    def _recharges_at_end(self) -> None:
+        redeemed = {what for _, _, what in self.references.values() if what.startswith("redemption ")}
+        for key, (user, status, position, detail) in self.recharges.items():
+            if status == "confirmed" and f"redemption {key}" not in redeemed:
+                self.find(user, (position, "RechargeConfirmed"), f"recharge {key} was confirmed with no redemption")
+            elif status == "lapsed":
+                self.find(user, (position, "RechargeLapsed"), f"recharge {key} lapsed unresolved: {detail}")
 
     # Generations.
 

@@ -8,13 +8,13 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from service.settings.frontend import check_checkout_url, check_origins
-from service.settings.parts import OccurredSettings, PolicySettings
+from service.settings.parts import AlertWebhookSettings, OccurredSettings, PlatformSettings, PolicySettings
 
 EMBEDDED_JWT_SECRET = "embedded-default-jwt-secret-do-not-use-in-production"  # noqa: S105 (the known default)
 EMBEDDED_WEBHOOK_SECRET = "embedded-default-webhook-secret-do-not-use-in-production"  # noqa: S105
 
 
-class ApiSettings(PolicySettings, OccurredSettings):
+class ApiSettings(PolicySettings, OccurredSettings, PlatformSettings, AlertWebhookSettings):
     """How the API listens, authenticates callers, verifies webhooks and reads its projections."""
 
     host: str = "127.0.0.1"

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.occurred import OccurredBounds
@@ -78,3 +78,53 @@ class KafkaSettings(StudioSettings):
         if not servers or bad:
             raise ValueError(f"bootstrap servers must be host:port[,host:port...], got {value!r}")
         return ",".join(servers)
+
+
+class PlatformSettings(StudioSettings):
+    """The platform's wallet that recharges debit, and how a recharge is driven to its end."""
+
+    platform_url: str = ""  # empty: the demo wallet (every learner starts with a labelled demo balance)
+    platform_secret: SecretStr = SecretStr("")  # signs our requests to the platform, as our webhook's are signed
+    platform_timeout_s: float = Field(default=5.0, gt=0, le=60)  # one request to the platform, at most
+    platform_demo_balance_minor: int = Field(default=50_000, ge=0, le=10**12)  # each learner's demo balance
+    recharge_attempts: int = Field(default=3, ge=1, le=20)  # debits tried (same debit id) before asking its fate
+    recharge_retry_s: float = Field(default=2.0, gt=0, le=3600)  # the first wait between attempts; then doubled
+    recharge_deadline_s: int = Field(default=900, ge=10, le=7 * 24 * 3600)  # unresolved by then: a finding
+
+    @field_validator("platform_url")
+    @classmethod
+    def _platform_url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError(f"STUDIO_PLATFORM_URL must be an http(s) URL without query or fragment, got {value!r}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _signed(self) -> PlatformSettings:
+        if self.platform_url and len(self.platform_secret.get_secret_value()) < 32:
+            raise ValueError("STUDIO_PLATFORM_SECRET must be at least 32 characters when STUDIO_PLATFORM_URL is set: "
+                             "every debit we ask for is signed with it")
+        return self
+
+
+class AlertWebhookSettings(StudioSettings):
+    """Where alerts are delivered as signed webhooks (none: only listed at GET /v1/wallet/alerts)."""
+
+    alert_webhook_url: str = ""
+    alert_webhook_secret: SecretStr = SecretStr("")
+    alert_webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    alert_webhook_attempts: int = Field(default=8, ge=1, le=50)  # then the delivery is failed, for a replay
+    alert_webhook_retry_s: float = Field(default=5.0, gt=0, le=3600)  # the first wait; doubled up to an hour
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _alert_webhook_url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s#]*)?", value):
+            raise ValueError(f"STUDIO_ALERT_WEBHOOK_URL must be an http(s) URL, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _signed(self) -> AlertWebhookSettings:
+        if self.alert_webhook_url and len(self.alert_webhook_secret.get_secret_value()) < 32:
+            raise ValueError("STUDIO_ALERT_WEBHOOK_SECRET must be at least 32 characters when "
+                             "STUDIO_ALERT_WEBHOOK_URL is set: every alert we send is signed with it")
+        return self

@@ -51,6 +51,9 @@ def busy_ledger(app: Ledger) -> list[tuple[datetime, str, int, dict[str, int]]]:
                                                        {"user_id": "bob", "credits": 5, "role": "referee"}],
                              at=T0 + timedelta(hours=1), expires_at=T0 + timedelta(days=30))
     note(T0 + timedelta(hours=1), "ann", "bob")
+    app.change_settings(user_id="ann", daily_spend_cap=500, at=T0 + timedelta(hours=1))  # spend controls
+    app.freeze(user_id="bob", reason="chargeback 4521", at=T0 + timedelta(hours=1))
+    app.freeze(user_id="bob", reason="reviewed", frozen=False, at=T0 + timedelta(hours=1))
     complete(app, request(app, "ann", "g1", 25, T0 + timedelta(hours=2)), T0 + timedelta(hours=2, minutes=1))
     gen = request(app, "ann", "g2", 10, T0 + timedelta(hours=3))
     app.fail_generation(generation_id=gen, reason="model down", retryable=True, at=T0 + timedelta(hours=3, minutes=1))

@@ -14,8 +14,10 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.generation import Generation
+from ledger.recharge import Recharge
 from ledger.reference import Reference
 from ledger.template import Template
+from ledger.topup import TopUpPlan
 from ledger.wallet import Wallet
 
 pytestmark = pytest.mark.unit
@@ -148,7 +150,8 @@ STORED_TOPICS = {
     "ledger.wallet:Wallet.CreditsAdjusted", "ledger.wallet:Wallet.HoldPlaced",
     "ledger.wallet:Wallet.HoldCaptured", "ledger.wallet:Wallet.HoldReleased", "ledger.wallet:Wallet.HoldExpired",
     "ledger.wallet:Wallet.CreditsExpired", "ledger.wallet:Wallet.PurchaseRefunded",
-    "ledger.wallet:Wallet.ReferralReversed",
+    "ledger.wallet:Wallet.ReferralReversed", "ledger.wallet:Wallet.SettingsChanged",
+    "ledger.wallet:Wallet.WalletFrozen", "ledger.wallet:Wallet.WalletUnfrozen",
     "ledger.generation:Generation.GenerationRequested", "ledger.generation:Generation.GenerationStarted",
     "ledger.generation:Generation.GenerationCompleted", "ledger.generation:Generation.GenerationFailed",
     "ledger.generation:Generation.GenerationShared", "ledger.generation:Generation.GenerationUnshared",
@@ -157,6 +160,11 @@ STORED_TOPICS = {
     "ledger.template:Template.TemplateDrafted", "ledger.template:Template.TemplateDraftEdited",
     "ledger.template:Template.TemplatePublished", "ledger.template:Template.TemplateRetired",
     "ledger.template:Template.TemplateRestored",
+    "ledger.recharge:Recharge.RechargeRequested", "ledger.recharge:Recharge.RechargeAttempted",
+    "ledger.recharge:Recharge.RechargeConfirmed", "ledger.recharge:Recharge.RechargeDeclined",
+    "ledger.recharge:Recharge.RechargeLapsed",
+    "ledger.topup:TopUpPlan.PlanOpened", "ledger.topup:TopUpPlan.TopUpSet", "ledger.topup:TopUpPlan.TopUpStarted",
+    "ledger.topup:TopUpPlan.TopUpEnded",
 }
 
 
@@ -169,10 +177,10 @@ def test_every_stored_event_topic_still_resolves_to_its_class(topic: str) -> Non
 
 
 def test_every_event_the_aggregates_declare_is_one_of_the_stored_topics() -> None:
-    bases = {"Event", "Created", "Snapshot", "GrantEvent", "HoldResolution", "GrantClosed"}  # never stored
+    bases = {"Event", "Created", "Snapshot", "GrantEvent", "HoldResolution", "GrantClosed", "Freezing"}  # never stored
     declared = {
         get_topic(member)
-        for aggregate in (Wallet, Generation, Reference, Template)
+        for aggregate in (Wallet, Generation, Reference, Template, Recharge, TopUpPlan)
         for name, member in vars(aggregate).items()
         if isinstance(member, type) and issubclass(member, Aggregate.Event) and name not in bases
     }

@@ -279,7 +279,7 @@ def test_share_bonuses_are_counted_per_day_for_the_latest_days_only() -> None:
     for n, day in enumerate([days[0], days[0], *days[1:]]):
         wallet.grant(Wallet.ShareBonusGranted, grant_id=f"s{n}", amount=1, at=T0, reference=f"s{n}", day=day)
     assert wallet.share_bonuses_on(days[-1]) == 1
-    assert len(wallet.shares_per_day()) == Wallet.SHARE_DAYS_KEPT
+    assert len(wallet.shares_per_day()) == Wallet.DAYS_KEPT
     assert wallet.share_bonuses_on(days[0]) == 0  # the oldest days are dropped
 
 

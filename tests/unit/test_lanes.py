@@ -24,6 +24,7 @@ from generation.threads import Lane
 from ledger import Ledger, Money
 from service.generations import GenerationRequest, request_generation
 from service.limits import Limits
+from service.policy import load_policy
 from service.settings.http import ApiSettings
 from service.uploads import new_upload, reencode
 from tests.conftest import T0
@@ -106,7 +107,7 @@ def test_a_generation_request_is_recorded_in_the_commands_lane_without_the_route
                               variables={"topic": "Intro to SQL", "time": "Friday 6 pm"})
     try:
         requested = with_the_default_threads_taken(lambda: request_generation(
-            ledger, load_catalog(), NoPhotos(), asked, at=T0, hold_ttl=timedelta(minutes=10),
+            ledger, load_catalog(), NoPhotos(), asked, policy=load_policy(), at=T0, hold_ttl=timedelta(minutes=10),
             lane=Lane("commands", 2)))
     finally:
         ledger.close()

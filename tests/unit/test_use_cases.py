@@ -80,8 +80,8 @@ def upload(upload_id: str, owner: str, expires_in: timedelta) -> UploadInfo:
 
 
 def requesting(*args: Any, **kwargs: Any) -> Requested:
-    """``request_generation`` awaited, as the route awaits it."""
-    return anyio.run(partial(request_generation, *args, **kwargs))
+    """``request_generation`` awaited, as the route awaits it (under the test policy unless told)."""
+    return anyio.run(partial(request_generation, *args, **{"policy": POLICY, **kwargs}))
 
 
 def asking(template_id: str = "poster-webinar", **photo: str) -> GenerationRequest:

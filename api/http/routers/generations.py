@@ -50,7 +50,7 @@ def share_url(service: Service, token: str | None) -> str | None:
 
 
 @router.post("/generations", status_code=202, response_model=GenerationAccepted,
-             responses=problems(401, 402, 404, 409, 422, 429, 503))
+             responses=problems(401, 402, 403, 404, 409, 422, 429, 503))
 async def create_generation(body: GenerationCreate, user: CurrentUser, key: IdempotencyKey, service: ServiceDep,
                             commands: CommandsDep) -> JSONResponse:
     """Request an image: the template's cost is held now and captured when the image is stored."""
@@ -59,7 +59,7 @@ async def create_generation(body: GenerationCreate, user: CurrentUser, key: Idem
 
     async def answer() -> Answer:
         requested = await request_generation(service.ledger, service.catalog, ServicePhotos(service, user.user_id),
-                                             asked, at=service.clock(),
+                                             asked, policy=service.policy, at=service.clock(),
                                              hold_ttl=timedelta(seconds=service.api.generation_timeout_s),
                                              run=commands.run, lane=service.limits.commands,
                                              moderator=service.moderator, refused=service.metrics.refused)

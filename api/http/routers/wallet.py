@@ -1,4 +1,4 @@
-"""The caller's wallet and statement, from the projections."""
+"""The caller's wallet and statement, from the projections; their spend controls, from the wallet itself."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.http.deps import CurrentUser, Cursor, Limit, ServiceDep, Visible, WaitForPosition, before
+from api.http.controls import AlertPublic, AutoTopUpPublic, WalletSettingsPublic, WalletSettingsUpdate
+from api.http.deps import CommandsDep, CurrentUser, Cursor, Limit, ServiceDep, Visible, WaitForPosition, before
 from api.http.reads import look_up
 from api.http.schemas import (
     Lifetime,
@@ -20,7 +21,12 @@ from api.http.schemas import (
 )
 from generation.templates import UnknownTemplate
 from projections import queries
+from projections.alerts import alerts_of
 from projections.descriptions import Subjects, named_generation
+from service import spending
+from service.container import Service
+from service.errors import RechargesUnavailable
+from service.topups import TopUpTerms, set_auto_top_up
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 
@@ -95,3 +101,49 @@ def about_generation(row: Any) -> UUID | None:
         return UUID(named) if named else None
     except ValueError:  # a hold placed outside a generation, under an id of its own
         return None
+
+
+def settings_public(service: Service, user_id: str) -> WalletSettingsPublic:
+    """The caller's spend controls as the wallet keeps them now."""
+    found = spending.settings_of(service.ledger, service.policy, user_id=user_id, at=service.clock())
+    plan = service.ledger.top_up_plan(user_id)
+    auto = AutoTopUpPublic(pack_id=plan.pack_id, below=plan.below, monthly_cap_minor=plan.monthly_cap_minor,
+                           paused=plan.paused or None) if plan is not None and plan.pack_id else None
+    return WalletSettingsPublic(daily_spend_cap=found.daily_spend_cap, low_balance_below=found.low_balance_below,
+                                auto_top_up=auto,
+                                max_daily_cap=found.max_daily_cap,
+                                spent_today=found.spent_today, resets_at=found.resets_at, frozen=bool(found.frozen),
+                                frozen_reason=found.frozen or None)
+
+
+@router.get("/wallet/settings", responses=problems(401))
+def get_settings(user: CurrentUser, service: ServiceDep) -> WalletSettingsPublic:
+    """The caller's spend controls: their daily cap, what today has spent, when the day ends, a freeze."""
+    return settings_public(service, user.user_id)
+
+
+@router.put("/wallet/settings", responses=problems(401, 422, 503))
+def put_settings(body: WalletSettingsUpdate, user: CurrentUser, service: ServiceDep,
+                 commands: CommandsDep) -> WalletSettingsPublic:
+    """Set the caller's daily spend cap (null: none), within the policy's maximum; the same body again
+    changes nothing."""
+    auto = body.auto_top_up
+    terms = None if auto is None else TopUpTerms(pack_id=auto.pack_id, below=auto.below,
+                                                 monthly_cap_minor=auto.monthly_cap_minor)
+    if terms is not None and service.platform is None:
+        raise RechargesUnavailable("auto top-up needs the platform's wallet, which is not configured here")
+    set_auto_top_up(service.ledger, service.policy, user_id=user.user_id, terms=terms, at=service.clock(),
+                    run=commands.run)
+    spending.change_settings(service.ledger, service.policy, user_id=user.user_id,
+                             daily_spend_cap=body.daily_spend_cap, low_balance_below=body.low_balance_below,
+                             at=service.clock(), run=commands.run)
+    return settings_public(service, user.user_id)
+
+
+@router.get("/wallet/alerts", responses=problems(401, 409, 503), dependencies=[WaitForPosition])
+def get_alerts(user: CurrentUser, service: ServiceDep, cursor: Cursor = None, limit: Limit = 20) -> Page[AlertPublic]:
+    """The caller's alerts, newest first: each told once, whatever raced or restarted."""
+    with service.reads.connect() as conn:
+        rows = alerts_of(conn, user.user_id, before=before(cursor), limit=limit + 1)
+    items = [AlertPublic.model_validate(dict(row)) for row in rows[:limit]]
+    return Page[AlertPublic](items=items, next_cursor=str(items[-1].position) if len(rows) > limit else None)

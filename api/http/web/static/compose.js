@@ -7,7 +7,7 @@ const POLL_MS = 500;
 const GIVE_UP_MS = 180000;
 const MAX_PHOTO = 10 * 1024 * 1024;
 
-export function setupComposer({ api, i18n, config, onFinished }) {
+export function setupComposer({ api, i18n, config, onFinished, recharge }) {
   const { t } = i18n;
   const compose = document.getElementById('compose');
 
@@ -66,7 +66,7 @@ export function setupComposer({ api, i18n, config, onFinished }) {
     return variables;
   }
 
-  function say(form, state, text, { busy = false, link = null } = {}) {
+  function say(form, state, text, { busy = false, link = null, action = null } = {}) {
     const progress = form.querySelector('.progress');
     progress.className = `progress ${state}`;
     progress.replaceChildren();
@@ -83,6 +83,14 @@ export function setupComposer({ api, i18n, config, onFinished }) {
       anchor.className = 'button small';
       anchor.textContent = link.text;
       progress.append(document.createTextNode(' '), anchor);
+    }
+    if (action) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'button small';
+      button.textContent = action.text;
+      button.addEventListener('click', action.onClick);
+      progress.append(document.createTextNode(' '), button);
     }
   }
 
@@ -176,12 +184,35 @@ export function setupComposer({ api, i18n, config, onFinished }) {
     if (!(error instanceof ApiError)) throw error;
     const problem = error.problem;
     if (error.status === 401) return;
+    if (error.status === 403 && String(problem.type).endsWith(':wallet-frozen')) {
+      say(form, 'failed', t('wallet_frozen', { reason: problem.reason }));
+      return;
+    }
+    if (error.status === 402 && String(problem.type).endsWith(':daily-spend-cap-reached')) {
+      say(form, 'failed', t('spend_cap_reached', {
+        cap: i18n.number(problem.cap), spent: i18n.number(problem.spent), resets: i18n.moment(problem.resets_at),
+      }));
+      return;
+    }
     if (error.status === 402) {
       const needed = problem.needed ?? 0;
       const available = problem.available ?? 0;
+      // Beside the packs, the learner's own platform wallet: the dialog offers what covers the shortfall,
+      // and once the credits are in, the same request goes again in one click.
       say(form, 'failed', t('insufficient', {
         needed: i18n.number(needed), available: i18n.number(available), short: i18n.number(needed - available),
-      }), { link: { href: '#buy', text: t('buy_more') } });
+      }), {
+        link: { href: '#buy', text: t('buy_more') },
+        action: recharge && {
+          text: t('recharge_with_wallet'),
+          onClick: () => recharge.open({
+            shortfall: needed - available,
+            onDone: (done) => say(form, 'done', t('recharge_done_retry', { credits: i18n.number(done.credits) }), {
+              action: { text: t('retry_generation'), onClick: () => generate(form) },
+            }),
+          }),
+        },
+      });
       return;
     }
     if (error.status === 422 && problem.code === 'text-refused' && problem.field) {

@@ -1,11 +1,13 @@
 // The studio page: who is signed in, and which view shows (sign in, session ended, the studio).
 
+import { setupAlerts } from './alerts.js';
 import { makeApi } from './api.js';
 import * as auth from './auth.js';
 import { setupComposer } from './compose.js';
 import { clearErrors, showErrors } from './errors.js';
 import { setupGallery } from './gallery.js';
 import { makeI18n } from './i18n.js';
+import { setupRecharge } from './recharge.js';
 import { confirmSwitch } from './switch.js';
 import { setupWallet } from './wallet.js';
 
@@ -18,8 +20,11 @@ let token = null;
 const api = makeApi({ token: () => token, onUnauthorized: () => end() });
 const wallet = setupWallet({ api, i18n, config });
 const gallery = setupGallery({ api, i18n, config, onChange: (position) => wallet.refresh(position) });
+const recharge = setupRecharge({ api, i18n, onRecharged: () => wallet.refresh() });
+const alerts = setupAlerts({ api, i18n, recharge });
+wallet.onRefreshed(() => alerts.refresh());
 setupComposer({
-  api, i18n, config,
+  api, i18n, config, recharge,
   onFinished: ({ generation, position }) => {
     wallet.refresh(position);
     if (generation) {

@@ -10,6 +10,7 @@ export function setupWallet({ api, i18n, config }) {
   const more = document.getElementById('statement-more');
   const buyNotice = document.getElementById('buy-notice');
   let cursor = null;
+  const refreshed = [];
 
   for (const price of document.querySelectorAll('.pack-price')) {
     price.textContent = i18n.money(Number(price.dataset.minor), price.dataset.currency);
@@ -120,6 +121,7 @@ export function setupWallet({ api, i18n, config }) {
         sources.append(dt, dd);
       }
       await loadStatement(true, position);
+      for (const then of refreshed) await then();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
     }
@@ -154,5 +156,6 @@ export function setupWallet({ api, i18n, config }) {
     });
   }
 
-  return { refresh, signedIn };
+  // then: called after each refresh of the wallet (the alerts' banner follows the balance).
+  return { refresh, signedIn, onRefreshed: (then) => refreshed.push(then) };
 }
