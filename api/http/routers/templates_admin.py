@@ -74,8 +74,9 @@ def put_template(manager: TemplateManager, key: IdempotencyKey, service: Service
     return JSONResponse(payload, status_code=status)
 
 
-PNG = {200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
-              "description": "The template rendered by the compositor with its samples"}}
+PNG: dict[int | str, dict[str, Any]] = {200: {
+    "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+    "description": "The template rendered by the compositor with its samples"}}
 Style = Query(max_length=64, description="a choice of the style variable")
 Lang = Query(pattern=r"^[a-z]{2}$", description="the samples' language")
 
