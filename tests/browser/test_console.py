@@ -230,7 +230,9 @@ def test_an_operator_adds_a_field_sees_it_in_the_preview_unsaved_and_learners_ge
     before = preview.screenshot()
 
     speaker = add_field(page, 4, name="speaker", label="Speaker", sample="Dr Rao", max_length="500")
+    speaker.get_by_label("Hint under the label").fill("Who presents the session")
     page.get_by_label("Label of speaker in हिन्दी").fill("वक्ता")
+    page.get_by_label("Hint of speaker in हिन्दी").fill("सत्र कौन लेगा")
     page.get_by_label("Words of the kicker slot in हिन्दी").fill("{speaker} के साथ लाइव")
     # Not saved: the preview follows the fields, and the bad length is named at its control.
     expect(speaker.locator(".error-message")).to_contain_text("less than or equal to 200")
@@ -244,8 +246,8 @@ def test_an_operator_adds_a_field_sees_it_in_the_preview_unsaved_and_learners_ge
     eventually(lambda: preview.screenshot() != before)
     assert operate(studio, "GET", f"/v1/admin/templates/{template_id}").json()["draft"] is None  # nothing saved
     expect(page.locator("#diff-rows th")).to_contain_text([
-        "layout.slots.0.translations.hi", "translations.hi.labels.speaker", "variables.3.label",
-        "variables.3.max_length"])
+        "layout.slots.0.translations.hi", "translations.hi.hints.speaker", "translations.hi.labels.speaker",
+        "variables.3.hint", "variables.3.label", "variables.3.max_length"])
     screenshot(page, "desktop-console-fields-en", full_page=True)
 
     page.get_by_label("Reason for the change").fill("name the speaker")
@@ -258,7 +260,9 @@ def test_an_operator_adds_a_field_sees_it_in_the_preview_unsaved_and_learners_ge
                            if t["id"] == template_id for v in t["variables"]))
     page.goto(f"{studio.base}/?lang=hi#token={studio.token('kiran')}")
     page.get_by_role("button", name="यह टेम्पलेट चुनें: वक्ता वेबिनार").click()
-    expect(page.get_by_role("form", name="वक्ता वेबिनार").get_by_label("वक्ता")).to_be_visible()
+    learner_form = page.get_by_role("form", name="वक्ता वेबिनार")
+    expect(learner_form.get_by_label("वक्ता")).to_be_visible()
+    expect(learner_form.get_by_text("सत्र कौन लेगा")).to_be_visible()
 
 
 def test_the_template_form_is_filled_and_its_problems_found_with_the_keyboard_alone(page: Page, studio: Studio,

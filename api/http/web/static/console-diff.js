@@ -4,7 +4,8 @@
 
 import { DEFAULT_PALETTE } from './console-form.js';
 
-const VARIABLE = { label: '', type: 'text', max_length: 60, choices: [], required: true, default: null, sample: null };
+const VARIABLE = { label: '', type: 'text', max_length: 60, choices: [], required: true, default: null, sample: null,
+  hint: '' };
 const TEMPLATE = { negative_prompt: '', caption: '', needs_input_image: false, featured: false, sort_order: 0,
   translations: {}, variables: [] };
 

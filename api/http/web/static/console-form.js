@@ -116,6 +116,7 @@ export function makeForm({ t, config }) {
       choices: node('textarea', { className: 'input', rows: 3, value: (spec.choices || []).join('\n') }),
       default: input(spec.default),
       sample: input(spec.sample),
+      hint: input(spec.hint),
       required,
     };
     const hints = { name: t('console_var_name_hint'), choices: t('console_var_choices_hint') };
@@ -158,7 +159,7 @@ export function makeForm({ t, config }) {
       $('new-language').focus();
       $('template-form').dispatchEvent(new Event('input', { bubbles: true }));
     } }, t('console_remove_language', { language: name })));
-    const entry = { box, title, description, labelsBox, slotsBox, labels: new Map(), slots: [], words, slotWords };
+    const entry = { box, title, description, labelsBox, slotsBox, labels: new Map(), hints: new Map(), slots: [], words, slotWords };
     languages.set(code, entry);
     $('translations').append(box);
     refreshLabels();
@@ -167,28 +168,31 @@ export function makeForm({ t, config }) {
     return title;
   }
 
-  // Each variable's label in each language, kept by the variable's row (a renamed field keeps its words).
+  // Each variable's label and hint in each language, kept by the variable's row (a renamed field keeps its words).
   function refreshLabels() {
     const rows = [...vars.children];
     for (const [code, entry] of languages) {
       const name = languageName(code);
-      const inputs = rows.map((row) => {
+      const boxes = rows.flatMap((row) => {
         const key = row.dataset.key;
         const varName = row.querySelector('[data-path$=".name"] input').value.trim();
-        let input = entry.labels.get(key);
-        if (!input) {
-          input = node('input', { className: 'input', type: 'text', lang: code,
-            value: (entry.words.labels || {})[varName] || '' });
-          entry.labels.set(key, input);
-        }
-        const box = field({ label: t('console_tr_label', { name: varName || '…', language: name }),
-          path: `translations.${code}.labels.${varName}`, control: input });
-        return box;
+        return ['labels', 'hints'].map((part) => {
+          let input = entry[part].get(key);
+          if (!input) {
+            input = node('input', { className: 'input', type: 'text', lang: code,
+              value: (entry.words[part] || {})[varName] || '' });
+            entry[part].set(key, input);
+          }
+          return field({ label: t(`console_tr_${part}`, { name: varName || '…', language: name }),
+            path: `translations.${code}.${part}.${varName}`, control: input });
+        });
       });
       const keys = new Set(rows.map((r) => r.dataset.key));
-      for (const key of [...entry.labels.keys()]) if (!keys.has(key)) entry.labels.delete(key);
+      for (const part of ['labels', 'hints']) {
+        for (const key of [...entry[part].keys()]) if (!keys.has(key)) entry[part].delete(key);
+      }
       const focused = document.activeElement;
-      entry.labelsBox.replaceChildren(...inputs);
+      entry.labelsBox.replaceChildren(...boxes);
       if (focused && entry.labelsBox.contains(focused)) focused.focus();
     }
   }
@@ -289,7 +293,7 @@ export function makeForm({ t, config }) {
     const get = (name) => row.querySelector(`[data-path$=".${name}"] input, [data-path$=".${name}"] select, `
       + `[data-path$=".${name}"] textarea`);
     const spec = { name: get('name').value.trim() };
-    for (const name of ['label', 'default', 'sample']) if (get(name).value !== '') spec[name] = get(name).value;
+    for (const name of ['label', 'default', 'sample', 'hint']) if (get(name).value !== '') spec[name] = get(name).value;
     if (get('type').value !== 'text') spec.type = get('type').value;
     if (get('max_length').value !== '') spec.max_length = Number(get('max_length').value);
     const choices = get('choices').value.split('\n').map((c) => c.trim()).filter(Boolean);
@@ -322,15 +326,18 @@ export function makeForm({ t, config }) {
     const layout = json('layout', $('f-layout').value);
     const translations = {};
     for (const [code, entry] of languages) {
-      const labels = {};
-      for (const row of vars.children) {
-        const input = entry.labels.get(row.dataset.key);
-        const name = row.querySelector('[data-path$=".name"] input').value.trim();
-        if (input && input.value.trim()) labels[name] = input.value.trim();
-      }
       const words = { title: entry.title.value.trim(), description: entry.description.value.trim() };
-      if (words.title || words.description || Object.keys(labels).length) {
-        translations[code] = Object.keys(labels).length ? { ...words, labels } : words;
+      for (const part of ['labels', 'hints']) {
+        const named = {};
+        for (const row of vars.children) {
+          const input = entry[part].get(row.dataset.key);
+          const name = row.querySelector('[data-path$=".name"] input').value.trim();
+          if (input && input.value.trim()) named[name] = input.value.trim();
+        }
+        if (Object.keys(named).length) words[part] = named;
+      }
+      if (Object.values(words).some((value) => (typeof value === 'string' ? value : Object.keys(value).length))) {
+        translations[code] = words;
       }
       entry.slots.forEach(({ input }, index) => {
         const slot = layout && Array.isArray(layout.slots) ? layout.slots[index] : null;
