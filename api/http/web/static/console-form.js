@@ -127,6 +127,14 @@ export function makeForm({ t, config }) {
     group.append(rowButtons(row, vars, renumber));
     vars.append(row);
     parts.name.addEventListener('input', () => refreshLabels());
+    // Choices belong to a choice, a length to text: the other type's control is hidden, not cleared.
+    const shown = () => {
+      for (const [name, kinds] of [['choices', ['choice']], ['max_length', ['text']]]) {
+        parts[name].closest('.field').hidden = !kinds.includes(type.value) && !parts[name].value;
+      }
+    };
+    type.addEventListener('change', shown);
+    shown();
     renumber();
     return parts.name;
   }
