@@ -96,3 +96,18 @@ def test_an_operator_with_as_many_previews_rendering_as_allowed_is_told_to_wait(
         other = client.post(PREVIEW, json=UNSAVED, headers=bearer("ravi", "admin"))
         assert other.status_code == 200  # another operator is not held up
     assert client.post(PREVIEW, json=UNSAVED, headers=OPS).status_code == 200
+
+
+def test_publishing_draws_every_style_and_language_so_it_takes_one_of_the_operators_preview_slots(
+        client: TestClient, service: Service) -> None:
+    assert client.put("/v1/admin/templates/diwali-offer?reason=new", json=UNSAVED,
+                      headers={**OPS, **key()}).status_code == 200
+    publish = {"json": {"reason": "approved"}, "headers": {**OPS, **key()}}
+    with service.limits.previews.slot("asha"):
+        busy = client.post("/v1/admin/templates/diwali-offer/publish", **publish)
+        assert busy.status_code == 429, busy.text
+        stored = service.ledger.template("diwali-offer")
+        assert stored is not None and not stored.versions  # nothing published
+    done = client.post("/v1/admin/templates/diwali-offer/publish", **publish)  # the same key, now answered
+    assert done.status_code == 200, done.text
+    assert done.json()["version"] == 1

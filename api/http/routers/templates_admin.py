@@ -112,7 +112,8 @@ async def preview_fields(request: Request, manager: TemplateManager, service: Se
     return await rendered(request, service, operator=manager.user_id, template=template, lang=lang, style=style)
 
 
-@router.post("/{template_id}/publish", response_model=TemplateChanged, responses=problems(401, 403, 404, 409, 422),
+@router.post("/{template_id}/publish", response_model=TemplateChanged,
+             responses=problems(401, 403, 404, 409, 422, 429),
              operation_id="publish_admin_template")
 def publish(body: TemplatePublish, manager: TemplateManager, key: IdempotencyKey, service: ServiceDep,
             commands: CommandsDep, template_id: str = TemplateId) -> JSONResponse:
@@ -128,7 +129,9 @@ def publish(body: TemplatePublish, manager: TemplateManager, key: IdempotencyKey
             run=commands.run)
         return changed(template_id, outcome, version=outcome.value)
 
-    status, payload = commands.once(caller(manager.user_id), key, request, run)
+    # The checks draw every style in every language: the operator's preview slots bound them too.
+    with service.limits.previews.slot(manager.user_id):
+        status, payload = commands.once(caller(manager.user_id), key, request, run)
     return JSONResponse(payload, status_code=status)
 
 

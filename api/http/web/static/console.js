@@ -219,6 +219,12 @@ async function refreshPreview() {
       method: 'POST', body: JSON.stringify(fields),
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } });
     if (response.status === 403) { signOut(t('console_forbidden')); return; }
+    if (response.status === 429) {  // this operator's other previews (another tab) are drawing: try again soon
+      const wait = Number(response.headers.get('Retry-After')) || 1;
+      clearTimeout(previewTimer);
+      previewTimer = setTimeout(() => attempt(refreshPreview), wait * 1000);
+      return;
+    }
     if (!response.ok) {
       showProblems(problemsOf(new ApiError(response.status, await response.json().catch(() => ({})))), { focus: false });
       $('preview-state').textContent = t('console_preview_stale');
