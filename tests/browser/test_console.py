@@ -292,3 +292,15 @@ def test_the_template_form_is_filled_and_its_problems_found_with_the_keyboard_al
     expect(page.get_by_role("group", name="Field 3").get_by_label("Name", exact=True)).to_have_value("Bad Name")
     assert unnamed_controls(page) == []
     assert low_contrast_text(page) == []
+
+
+def test_the_template_form_speaks_hindi_with_every_control_named(page: Page, studio: Studio) -> None:
+    page.goto(f"{studio.base}/admin?lang=hi#token={operator_token()}")
+    page.get_by_role("link", name="Webinar poster").click()
+    expect(page.get_by_role("group", name="फ़ील्ड 1")).to_be_visible()
+    expect(page.get_by_role("group", name="सीखने वाले के भरने के फ़ील्ड")).to_be_visible()
+    expect(page.get_by_label("हिन्दी में topic का लेबल")).to_have_value("वेबिनार का विषय")
+    expect(page.get_by_role("button", name="बैकअप मॉडल जोड़ें")).to_be_visible()
+    expect(page.get_by_role("img", name="poster-webinar का पूर्वावलोकन: flat, English")).to_be_visible()
+    assert unnamed_controls(page) == []
+    assert low_contrast_text(page) == []
