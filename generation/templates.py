@@ -68,6 +68,7 @@ class Variable(_Strict):
     required: bool = True
     default: str | None = None
     sample: str | None = None  # example text for previews and hints; the default (or label) when unset
+    hint: str = Field(default="", max_length=200)  # a line under the label on the learner's form
 
     @model_validator(mode="after")
     def _consistent(self) -> Variable:
@@ -117,6 +118,7 @@ class TemplateWords(_Strict):
     title: str = Field(min_length=1, max_length=80)
     description: str = Field(min_length=1, max_length=400)
     labels: dict[str, str] = {}
+    hints: dict[str, str] = {}  # each field's hint, by variable name
 
 
 class ModelSpec(_Strict):
@@ -169,9 +171,9 @@ class Template(_Strict):
         if any(not COLOR.match(c) for c in self.palette):
             raise ValueError(f"palette: colours must look like #1a2b3c, got {list(self.palette)}")
         for lang, words in self.translations.items():
-            unknown = sorted(set(words.labels) - set(names))
-            if unknown:
-                raise ValueError(f"translations.{lang}.labels name no variable: {unknown}")
+            for part, named in (("labels", words.labels), ("hints", words.hints)):
+                if unknown := sorted(set(named) - set(names)):
+                    raise ValueError(f"translations.{lang}.{part}: {unknown} name no variable")
         self._layout_fits_variables()
         return self
 
@@ -191,6 +193,11 @@ class Template(_Strict):
         if words and variable.name in words.labels:
             return words.labels[variable.name]
         return variable.label or variable.name.replace("_", " ").capitalize()
+
+    def hint_in(self, variable: Variable, lang: str) -> str:
+        """A field's hint in ``lang``: its translation, else its English hint (may be empty)."""
+        words = self.translations.get(lang)
+        return words.hints.get(variable.name, variable.hint) if words else variable.hint
 
     def _layout_fits_variables(self) -> None:
         by_name = {v.name: v for v in self.variables}

@@ -81,6 +81,7 @@ class Limits:
     generations: PerLearner
     uploads: PerLearner
     fetches: PerLearner
+    previews: PerLearner  # per operator: each preview is seconds of the compositor's CPU
     decode: Lane
     fetch: Lane
     # The ledger commands and database statements of the async write routes (generations, uploads): a burst
@@ -95,5 +96,6 @@ class Limits:
         return cls(generations=PerLearner("generation requests", api.learner_generations),
                    uploads=PerLearner("uploads", api.learner_uploads),
                    fetches=PerLearner("photo fetches", api.learner_fetches),
+                   previews=PerLearner("template previews", api.operator_previews),
                    decode=Lane("decode", api.decode_threads), fetch=Lane("fetch", api.fetch_threads),
                    commands=Lane("commands", api.command_threads))

@@ -43,6 +43,7 @@ class VariablePublic(BaseModel):
     required: bool
     default: str | None = None
     sample: str = Field(description="an example value that fits, for hints and previews")
+    hint: str = Field(default="", description="a line under the label on the learner's form (may be empty)")
 
 
 class TemplatePublic(BaseModel):

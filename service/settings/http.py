@@ -28,6 +28,7 @@ class ApiSettings(PolicySettings, OccurredSettings, PlatformSettings, AlertWebho
     learner_generations: int = Field(default=2, ge=1, le=100)  # generation requests in flight
     learner_uploads: int = Field(default=2, ge=1, le=100)  # uploads in flight
     learner_fetches: int = Field(default=1, ge=1, le=100)  # input_image_url fetches in flight
+    operator_previews: int = Field(default=2, ge=1, le=100)  # template previews an operator has rendering
     decode_threads: int = Field(default=1, ge=1, le=64)  # photos decoded at once (CPU and memory bound)
     command_threads: int = Field(default=4, ge=1, le=200)  # the async write routes' ledger and database work
     fetch_threads: int = Field(default=4, ge=1, le=256)  # input_image_url fetched at once (network bound)

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from generation.templates import TemplateError, UnknownTemplate, VariableError, load_catalog, load_template
+from generation.templates import (
+    CATALOG_DIR,
+    TemplateError,
+    UnknownTemplate,
+    VariableError,
+    load_catalog,
+    load_template,
+    parse_template,
+)
+from generation.tomlfile import read_toml
 
 pytestmark = pytest.mark.unit
 SHIPPED = Path(__file__).parents[2] / "generation" / "catalog"
@@ -131,5 +140,25 @@ def test_every_shipped_template_speaks_hindi_on_the_studio_page() -> None:
 
 def test_a_translated_label_for_a_field_the_template_lacks_is_refused(tmp_path: Path) -> None:
     text = shipped_text("teaser-banner").replace('event = "इवेंट का नाम"', 'venue = "स्थान"')
-    with pytest.raises(TemplateError, match=r"translations\.hi\.labels name no variable: \['venue'\]"):
+    with pytest.raises(TemplateError, match=r"translations\.hi\.labels: \['venue'\] name no variable"):
         load_template(write(tmp_path, "t.toml", text))
+
+
+def test_a_field_has_a_hint_in_each_language_and_english_where_none_is_given() -> None:
+    fields = read_toml(CATALOG_DIR / "poster-webinar.toml", ValueError)
+    fields["variables"][0]["hint"] = "What the session is about"
+    fields["translations"]["hi"]["hints"] = {"topic": "सत्र किस बारे में है"}
+    template = parse_template(fields, where="webinar")
+    topic, time = template.variables[:2]
+    assert template.hint_in(topic, "en") == "What the session is about"
+    assert template.hint_in(topic, "hi") == "सत्र किस बारे में है"
+    assert template.hint_in(topic, "ta") == "What the session is about"
+    assert template.hint_in(time, "hi") == ""
+
+
+def test_a_translated_hint_for_a_field_the_template_lacks_is_refused_naming_it() -> None:
+    fields = read_toml(CATALOG_DIR / "poster-webinar.toml", ValueError)
+    fields["translations"]["hi"]["hints"] = {"venue": "कहाँ"}
+    with pytest.raises(TemplateError) as refused:
+        parse_template(fields, where="webinar")
+    assert refused.value.problems == [("translations.hi.hints", "['venue'] name no variable")]

@@ -20,7 +20,7 @@ def template_public(template: Template) -> TemplatePublic:
         variables=[VariablePublic(name=v.name, label=v.label or v.name.replace("_", " ").capitalize(), type=v.type,
                                   max_length=None if v.type == "choice" else v.max_length,
                                   choices=list(v.choices), required=v.required, default=v.default,
-                                  sample=v.example())
+                                  sample=v.example(), hint=v.hint)
                    for v in template.variables])
 
 

@@ -23,9 +23,11 @@ from api.http.template_schemas import (
     TemplateSummaryPublic,
     TemplateVersionPublic,
 )
+from generation.templates import Template
 from ledger import Outcome
 from service import template_admin as use_cases
 from service.commands import Answer, caller
+from service.container import Service
 from service.template_checks import Rendering
 
 router = APIRouter(prefix="/v1/admin/templates", tags=["admin-templates"])
@@ -72,24 +74,46 @@ def put_template(manager: TemplateManager, key: IdempotencyKey, service: Service
     return JSONResponse(payload, status_code=status)
 
 
-@router.get("/{template_id}/preview.png", response_class=Response, responses={
-    200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
-          "description": "The draft (or the newest version) rendered with its samples"},
-    **problems(401, 403, 404, 422)}, operation_id="preview_admin_template")
-async def preview(request: Request, manager: TemplateManager, service: ServiceDep, template_id: str = TemplateId,
-                  style: Annotated[str | None, Query(max_length=64, description="a choice of the style variable")]
-                  = None,
-                  lang: Annotated[str, Query(pattern=r"^[a-z]{2}$", description="the samples' language")] = "en",
-                  ) -> Response:
-    """The draft rendered by the compositor with its sample values, in a style and language."""
-    template = await anyio.to_thread.run_sync(use_cases.draft_of, service.ledger, template_id)
+PNG: dict[int | str, dict[str, Any]] = {200: {
+    "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+    "description": "The template rendered by the compositor with its samples"}}
+Style = Query(max_length=64, description="a choice of the style variable")
+Lang = Query(pattern=r"^[a-z]{2}$", description="the samples' language")
+
+
+async def rendered(request: Request, service: Service, *, operator: str, template: Template, lang: str,
+                   style: str | None) -> Response:
+    """``template`` drawn with its samples in ``style`` and ``lang``, one of the operator's previews in flight."""
     values = use_cases.preview_values(template, lang=lang, style=style)
     previews: Previews = request.app.state.previews
-    png = await previews.draft(template, values)
+    with service.limits.previews.slot(operator):  # a preview is seconds of CPU: one operator cannot take them all
+        png = await previews.draft(template, values)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
-@router.post("/{template_id}/publish", response_model=TemplateChanged, responses=problems(401, 403, 404, 409, 422),
+@router.get("/{template_id}/preview.png", response_class=Response,
+            responses={**PNG, **problems(401, 403, 404, 422, 429)}, operation_id="preview_admin_template")
+async def preview(request: Request, manager: TemplateManager, service: ServiceDep, template_id: str = TemplateId,
+                  style: Annotated[str | None, Style] = None, lang: Annotated[str, Lang] = "en") -> Response:
+    """The draft rendered by the compositor with its sample values, in a style and language."""
+    template = await anyio.to_thread.run_sync(use_cases.draft_of, service.ledger, template_id)
+    return await rendered(request, service, operator=manager.user_id, template=template, lang=lang, style=style)
+
+
+@router.post("/{template_id}/preview.png", response_class=Response,
+             responses={**PNG, **problems(401, 403, 422, 429)}, operation_id="preview_admin_template_fields")
+async def preview_fields(request: Request, manager: TemplateManager, service: ServiceDep,
+                         fields: Annotated[dict[str, Any], Body(description="the catalogue file's fields, as JSON")],
+                         template_id: str = TemplateId, style: Annotated[str | None, Style] = None,
+                         lang: Annotated[str, Lang] = "en") -> Response:
+    """Fields not saved yet (as ``PUT`` takes them, with the same checks) rendered with their samples in a
+    style and language: the console's live preview. Nothing is recorded."""
+    template = use_cases.parse_draft(template_id, fields)
+    return await rendered(request, service, operator=manager.user_id, template=template, lang=lang, style=style)
+
+
+@router.post("/{template_id}/publish", response_model=TemplateChanged,
+             responses=problems(401, 403, 404, 409, 422, 429),
              operation_id="publish_admin_template")
 def publish(body: TemplatePublish, manager: TemplateManager, key: IdempotencyKey, service: ServiceDep,
             commands: CommandsDep, template_id: str = TemplateId) -> JSONResponse:
@@ -105,7 +129,9 @@ def publish(body: TemplatePublish, manager: TemplateManager, key: IdempotencyKey
             run=commands.run)
         return changed(template_id, outcome, version=outcome.value)
 
-    status, payload = commands.once(caller(manager.user_id), key, request, run)
+    # The checks draw every style in every language: the operator's preview slots bound them too.
+    with service.limits.previews.slot(manager.user_id):
+        status, payload = commands.once(caller(manager.user_id), key, request, run)
     return JSONResponse(payload, status_code=status)
 
 

@@ -12,13 +12,13 @@ from api.http.web.page import Studio, as_json
 
 CATEGORIES = ["profile_photo", "poster", "social_post", "teaser"]
 ASPECT_RATIOS = ["1:1", "4:5", "9:16", "16:9", "2:3", "3:4"]
+SLOT_LANGUAGES = ["hi", "mr", "ta", "te"]  # the languages a layout slot has words in (generation.layout.Slot)
 PROVIDERS = ["local", "replicate", "openai", "stability", "cog", "huggingface"]
-# The fields with an input of their own (a kind: an input type, "textarea", or the choices of a select);
-# the others are edited as JSON.
+# The plain fields, each with its input (a kind: an input type, "textarea", or the choices of a select); the
+# model, listing, palette, variables and translations have controls of their own, the layout a JSON box.
 FIELDS: list[tuple[str, str | list[str]]] = [
     ("id", "text"), ("title", "text"), ("description", "textarea"), ("category", CATEGORIES), ("cost", "number"),
-    ("aspect_ratio", ASPECT_RATIOS), ("prompt", "textarea"), ("negative_prompt", "textarea"), ("caption", "text"),
-    ("provider", PROVIDERS), ("model_id", "text")]
+    ("aspect_ratio", ASPECT_RATIOS), ("prompt", "textarea"), ("negative_prompt", "textarea"), ("caption", "text")]
 
 
 def install_console(app: FastAPI) -> None:
@@ -31,10 +31,11 @@ def install_console(app: FastAPI) -> None:
         """The templates console, in the operator's language."""
         lang = choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
         config = {"lang": lang, "locale": LOCALES[lang], "messages": studio.messages[lang],
-                  "fields": [name for name, _ in FIELDS]}
+                  "fields": [name for name, _ in FIELDS],
+                  "providers": PROVIDERS, "languages": SLOT_LANGUAGES}
         html = studio.env.get_template("admin.html").render(
             t=Translator(studio.messages[lang]), lang=lang, languages=LANGUAGES, assets=studio.assets,
-            fields=FIELDS, config=as_json(config))
+            fields=FIELDS, providers=PROVIDERS, config=as_json(config))
         headers = {**studio.headers, "Cache-Control": "no-cache", "Vary": "Accept-Language"}
         return HTMLResponse(html, headers=headers)
 

@@ -4,18 +4,24 @@
 import * as auth from './auth.js';
 import { ApiError, makeApi } from './api.js';
 import { makeI18n } from './i18n.js';
+import { languageName, makeForm, NotJson } from './console-form.js';
+import { changes } from './console-diff.js';
 
 const config = JSON.parse(document.getElementById('config').textContent);
 const i18n = makeI18n(config);
 const { t } = i18n;
 const $ = (id) => document.getElementById(id);
-const FORM_FIELDS = config.fields;  // the fields with their own input; the rest is edited as JSON
-const LANGUAGE_NAMES = { en: 'English', hi: 'हिन्दी', mr: 'मराठी', ta: 'தமிழ்', te: 'తెలుగు' };
+const PREVIEW_DELAY_MS = 400;  // after the last change: a preview is seconds of the server's CPU
+const ID = /^[a-z][a-z0-9-]*$/;
+const form = makeForm({ t, config });
 
 let token = auth.takeTokenFromAddress() || auth.storedToken();
 const api = makeApi({ token: () => token, onUnauthorized: () => signOut() });
 let current = null;  // the template being edited: { id, status, fields, published }
 let previewUrl = null;
+let previewTimer = null;
+let previewing = false;  // one preview in flight per page; a change meanwhile asks for one more after it
+let previewAgain = false;
 
 function show(section) {
   for (const id of ['signin', 'list', 'editor']) $(id).hidden = id !== section;
@@ -29,39 +35,58 @@ function notify(text) {
 
 function clearProblems() {
   $('problems').hidden = true;
-  for (const node of document.querySelectorAll('.field.has-error')) node.classList.remove('has-error');
-  for (const node of document.querySelectorAll('.error-message')) { node.hidden = true; node.textContent = ''; }
+  for (const node of document.querySelectorAll('.has-error')) node.classList.remove('has-error');
+  for (const node of document.querySelectorAll('.error-message')) node.remove();
+}
+
+// The box whose path is the longest prefix of ``path`` (``variables.2.max_length``, else ``variables.2``, ...).
+function boxFor(path) {
+  const parts = path.split('.');
+  for (let end = parts.length; end > 0; end -= 1) {
+    const box = document.querySelector(`#editor [data-path="${CSS.escape(parts.slice(0, end).join('.'))}"]`);
+    if (box && !box.closest('[hidden]')) return box;
+  }
+  return null;
 }
 
 // The GOV.UK pattern: each problem above the field it names, and a summary at the top linking to it.
-function showProblems(problems) {
+// ``focus``: move to the summary (after a button press), not while the operator types (a live preview).
+function showProblems(problems, { focus = true } = {}) {
   clearProblems();
   const list = document.querySelector('#problems ul');
   list.replaceChildren();
   for (const { field, message } of problems) {
-    const top = FORM_FIELDS.includes(field.split('.')[0]) || ['reason', 'effective_at', 'id'].includes(field)
-      ? field.split('.')[0] : 'rest';
-    const input = $(`f-${top}`);
+    const box = $('editor').hidden ? null : boxFor(field);
     const item = document.createElement('li');
     const text = `${field}: ${message}`;
-    if (input && !$('editor').hidden) {
+    if (box) {
+      const input = box.querySelector('input, select, textarea');
       const link = document.createElement('a');
-      link.href = `#f-${top}`;
+      if (!input.id) input.id = `x-${Math.random().toString(36).slice(2)}`;
+      link.href = `#${input.id}`;
       link.textContent = text;
       link.addEventListener('click', (event) => { event.preventDefault(); input.focus(); });
       item.append(link);
-      const box = input.closest('.field');
       box.classList.add('has-error');
-      const error = $(`f-${top}-error`);
-      error.hidden = false;
-      error.textContent = error.textContent ? `${error.textContent} ${text}` : text;
+      let error = box.querySelector(':scope > .error-message');
+      if (!error) {
+        error = document.createElement('p');
+        error.className = 'error-message';
+        error.id = `${input.id}-error`;
+        const before = box.tagName === 'FIELDSET' ? box.querySelector('legend').nextSibling
+          : box.querySelector(':scope > input, :scope > select, :scope > textarea');
+        box.insertBefore(error, box.classList.contains('field-check') ? box.firstChild : before);
+        const described = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+        input.setAttribute('aria-describedby', [...described.filter((d) => !d.endsWith('-error')), error.id].join(' '));
+      }
+      error.textContent = error.textContent ? `${error.textContent} ${message}` : message;
     } else {
       item.textContent = text;
     }
     list.append(item);
   }
   $('problems').hidden = false;
-  $('problems').focus();
+  if (focus) $('problems').focus();
 }
 
 function problemsOf(error) {
@@ -77,6 +102,7 @@ async function attempt(action) {
   try {
     await action();
   } catch (error) {
+    if (error instanceof NotJson) { showProblems([{ field: error.path, message: error.message }]); return; }
     if (error instanceof ApiError && error.status === 403) { signOut(t('console_forbidden')); return; }
     showProblems(problemsOf(error));
   }
@@ -126,51 +152,6 @@ async function loadList() {
   show('list');
 }
 
-function formFields() {
-  let rest;
-  try {
-    rest = JSON.parse($('f-rest').value || '{}');
-  } catch (error) {
-    throw new ApiError(422, { errors: [{ field: 'rest', message: t('console_not_json', { problem: error.message }) }] });
-  }
-  const fields = { ...rest, id: $('f-id').value.trim() };
-  for (const name of FORM_FIELDS) {
-    if (name === 'id' || name === 'provider' || name === 'model_id') continue;
-    const input = $(`f-${name}`);
-    fields[name] = input.type === 'number' ? Number(input.value) : input.value;
-  }
-  fields.model = { ...(rest.model || {}), provider: $('f-provider').value, model_id: $('f-model_id').value };
-  return fields;
-}
-
-function fillForm(id, fields) {
-  $('f-id').value = id;
-  $('f-id').readOnly = Boolean(current && current.status);
-  const rest = { ...fields };
-  for (const name of FORM_FIELDS) {
-    if (name === 'provider' || name === 'model_id') continue;
-    if (name in rest) $(`f-${name}`).value = rest[name];
-    delete rest[name];
-  }
-  const model = rest.model || {};
-  $('f-provider').value = model.provider || 'local';
-  $('f-model_id').value = model.model_id || '';
-  delete rest.id;
-  delete rest.version;
-  $('f-rest').value = JSON.stringify(rest, null, 2);
-}
-
-function flatten(value, prefix = '', out = {}) {
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value)) flatten(inner, prefix ? `${prefix}.${key}` : key, out);
-  } else if (Array.isArray(value) && value.some((item) => item && typeof item === 'object')) {
-    value.forEach((item, index) => flatten(item, `${prefix}.${index}`, out));
-  } else {
-    out[prefix] = value === undefined ? '' : JSON.stringify(value);
-  }
-  return out;
-}
-
 function showDiff(published, draft) {
   $('not-published').hidden = Boolean(published);
   if (!published) {
@@ -178,18 +159,15 @@ function showDiff(published, draft) {
     $('no-changes').hidden = true;
     return;
   }
-  const before = flatten(published || {});
-  const after = flatten(draft || {});
-  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
-  const rows = keys.sort().map((key) => {
+  const rows = changes(published, draft).map(({ key, before, after }) => {
     const row = document.createElement('tr');
     const name = document.createElement('th');
     name.scope = 'row';
     name.textContent = key;
     const old = document.createElement('td');
-    old.textContent = before[key] ?? '';
+    old.textContent = before;
     const now = document.createElement('td');
-    now.textContent = after[key] ?? '';
+    now.textContent = after;
     row.append(name, old, now);
     return row;
   });
@@ -209,29 +187,66 @@ function choices(select, values, labels = {}) {
   if (values.includes(chosen)) select.value = chosen;
 }
 
-function previewChoices(fields) {
-  const styleName = fields.layout && fields.layout.style_variable;
-  const style = (fields.variables || []).find((v) => v.name === styleName);
-  choices($('preview-style'), style ? style.choices : ['']);
-  $('preview-style').closest('.field').hidden = !style;
-  choices($('preview-lang'), ['en', ...Object.keys(fields.translations || {})], LANGUAGE_NAMES);
+function previewChoices() {
+  const { styles, languages } = form.previewable();
+  choices($('preview-style'), styles.length ? styles : ['']);
+  $('preview-style').closest('.field').hidden = styles.length === 0;
+  choices($('preview-lang'), languages, Object.fromEntries(languages.map((code) => [code, languageName(code)])));
 }
 
+// The fields as they are now, not saved, drawn by the compositor; the diff follows them too.
 async function refreshPreview() {
-  if (!current || !current.status) return;
+  if (!current) return;
+  if (previewing) { previewAgain = true; return; }
+  let fields;
+  try {
+    fields = form.read();
+  } catch (error) {
+    if (error instanceof NotJson) { showProblems([{ field: error.path, message: error.message }], { focus: false }); return; }
+    throw error;
+  }
+  showDiff(current.published, fields);
+  previewChoices();
+  if (!ID.test(fields.id)) return;  // a new template has no address until it has an id
   const style = $('preview-style').value;
   const lang = $('preview-lang').value || 'en';
   const query = new URLSearchParams({ lang });
   if (style) query.set('style', style);
-  const response = await fetch(`/v1/admin/templates/${encodeURIComponent(current.id)}/preview.png?${query}`,
-    { headers: { Authorization: `Bearer ${token}` } });
-  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => ({})));
-  if (previewUrl) URL.revokeObjectURL(previewUrl);
-  previewUrl = URL.createObjectURL(await response.blob());
-  const image = $('preview-image');
-  image.src = previewUrl;
-  image.alt = t('console_preview_alt', { template: current.id, style: style || '–', language: LANGUAGE_NAMES[lang] || lang });
-  image.hidden = false;
+  previewing = true;
+  $('preview-state').textContent = t('console_preview_pending');
+  try {
+    const response = await fetch(`/v1/admin/templates/${encodeURIComponent(fields.id)}/preview.png?${query}`, {
+      method: 'POST', body: JSON.stringify(fields),
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } });
+    if (response.status === 403) { signOut(t('console_forbidden')); return; }
+    if (response.status === 429) {  // this operator's other previews (another tab) are drawing: try again soon
+      const wait = Number(response.headers.get('Retry-After')) || 1;
+      clearTimeout(previewTimer);
+      previewTimer = setTimeout(() => attempt(refreshPreview), wait * 1000);
+      return;
+    }
+    if (!response.ok) {
+      showProblems(problemsOf(new ApiError(response.status, await response.json().catch(() => ({})))), { focus: false });
+      $('preview-state').textContent = t('console_preview_stale');
+      return;
+    }
+    if (!$('problems').querySelector('a[href="#f-reason"]')) clearProblems();
+    if (previewUrl) URL.revokeObjectURL(previewUrl);
+    previewUrl = URL.createObjectURL(await response.blob());
+    const image = $('preview-image');
+    image.src = previewUrl;
+    image.alt = t('console_preview_alt', { template: fields.id, style: style || '–', language: languageName(lang) });
+    image.hidden = false;
+    $('preview-state').textContent = '';
+  } finally {
+    previewing = false;
+    if (previewAgain) { previewAgain = false; schedulePreview(); }
+  }
+}
+
+function schedulePreview() {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(() => attempt(refreshPreview), PREVIEW_DELAY_MS);
 }
 
 // ``position``: a change just made, which the read waits for (read your own writes).
@@ -243,17 +258,20 @@ async function edit(id, position) {
   const latest = found && found.versions.length ? found.versions[found.versions.length - 1] : null;
   const fields = found ? (found.draft || latest.fields) : { id: '', variables: [], translations: {} };
   current = { id: id || '', status: found ? found.status : null, published: latest ? latest.fields : null };
+  clearTimeout(previewTimer);
   $('editor-title').textContent = id ? t('console_edit', { template: fields.title || id }) : t('console_new');
   $('editor-status').textContent = found ? statusText(found.status) : '';
-  fillForm(id || '', fields);
+  form.fill({ ...fields, id: id || '' });
+  $('f-id').readOnly = Boolean(found);
   $('f-reason').value = '';
   $('f-effective_at').value = '';
   $('publish').disabled = !found || !found.draft;
   $('retire').hidden = !found || found.status !== 'published';
   $('restore').hidden = !found || found.status !== 'retired';
-  previewChoices(fields);
-  showDiff(current.published, found ? found.draft : null);
   $('preview-image').hidden = true;
+  $('preview-state').textContent = '';
+  previewChoices();
+  showDiff(current.published, found ? found.draft || latest.fields : null);
   show('editor');
   if (found) await refreshPreview();
 }
@@ -265,7 +283,7 @@ function reason() {
 }
 
 async function save() {
-  const fields = formFields();
+  const fields = form.read();
   const why = reason();
   const id = fields.id;
   const done = await api.put(`/v1/admin/templates/${encodeURIComponent(id)}?reason=${encodeURIComponent(why)}`, fields);
@@ -303,6 +321,12 @@ function start() {
   $('retire').addEventListener('click', () => attempt(() => change('retire')));
   $('restore').addEventListener('click', () => attempt(() => change('restore')));
   for (const id of ['preview-style', 'preview-lang']) $(id).addEventListener('change', () => attempt(refreshPreview));
+  $('template-form').addEventListener('input', (event) => {
+    if (!['f-reason', 'f-effective_at'].includes(event.target.id)) schedulePreview();
+  });
+  $('template-form').addEventListener('change', (event) => {
+    if (event.target.tagName === 'SELECT' || event.target.type === 'checkbox') schedulePreview();
+  });
   if (token && !auth.hasExpired(token)) attempt(signedIn);
   else show('signin');
 }
