@@ -72,7 +72,8 @@ def test_statement_lines_say_what_each_change_was(tmp_path: Path) -> None:
     # The lines about the generation name it (template and text), for a client saying them in its language.
     about = {line["type"]: line["generation"] for line in lines}
     named = {"generation_id": accepted["generation_id"], "template_id": "poster-webinar", "template_version": 1,
-             "template_titles": {"en": "Webinar poster", "hi": "वेबिनार पोस्टर"}, "text": "Data Science Bootcamp"}
+             "template_titles": {"en": "Webinar poster", "hi": "वेबिनार पोस्टर"}, "text": "Data Science Bootcamp",
+             "image_deleted": False}
     assert about["HoldPlaced"] == about["HoldCaptured"] == about["ShareBonusGranted"] == named
     assert about["CreditsPurchased"] is None and about["PromoCreditsGranted"] is None
 
