@@ -19,7 +19,8 @@ What is where:
     ``core``         ``LedgerCore``: storage, loading, running units of work (alone or grouped)
     ``application``  ``Ledger``: one short method per command, running its step through the core
     ``store/``       store adapters (PostgreSQL recorder, positions, LISTEN follower, transcodings,
-                     tracking): the only part that talks to a database driver
+                     tracking): the only part that talks to a database driver; ``store.internals``
+                     is the one module that touches eventsourcing's private members
 
 Modules here import one another by their own names (``ledger.wallet``), never this package.
 """
