@@ -11,7 +11,7 @@ What is where:
     ``reference``    the ``Reference`` aggregate: an external reference used once, forever
     ``template``     the ``Template`` aggregate: drafts, published versions, retirement, with who and why
     ``template_steps`` the template commands' steps
-    ``journal``      the double-entry postings of each ledger event, for the audit
+    ``postings``     the double-entry postings of each wallet event (the journal projection and the audit)
     ``event_ids``    the deterministic id of a stored event (relay envelopes, in-process requests)
     ``unit``         a unit of work: the aggregates one command reads and changes; its ``Outcome``
     ``steps``        every command step: what a command does to the aggregates of its unit of work

@@ -4,6 +4,7 @@ eventsourcing outside its store adapters, small modules, and event topics that n
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -13,6 +14,7 @@ import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
+import ledger
 from ledger.generation import Generation
 from ledger.reference import Reference
 from ledger.template import Template
@@ -139,6 +141,14 @@ def test_importing_the_ledger_loads_no_database_driver_or_settings_library() -> 
 def test_no_ledger_module_is_over_400_lines() -> None:
     sizes = {name: len(path.read_text().splitlines()) for name, path in modules().items()}
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
+
+
+
+def test_the_packages_docstring_names_each_of_its_modules_and_no_other() -> None:
+    assert ledger.__doc__ is not None
+    named = set(re.findall(r"^    ``(\w+)/?``", ledger.__doc__, flags=re.MULTILINE))
+    present = {n.split(".")[1] for n in modules() if n.count(".") == 1}
+    assert named == present | {"store"}
 
 
 STORED_TOPICS = {
