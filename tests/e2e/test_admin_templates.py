@@ -20,7 +20,7 @@ from generation.tomlfile import read_toml
 from service.bootstrap import build_service
 from service.container import Service
 from service.settings import Settings
-from tests.e2e.http_support import (
+from tests.support.http import (
     api_settings,
     bearer,
     client_for,

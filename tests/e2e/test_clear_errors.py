@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from service.container import Service
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
-from tests.e2e.http_support import bearer, client_for, key, service_for
+from tests.support.http import bearer, client_for, key, service_for
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")

@@ -17,7 +17,7 @@ from service.container import Service
 from service.idempotency import idempotency_answers
 from service.settings import demo_refused
 from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
-from tests.e2e.http_support import bearer, client_for, key, service_for, signed
+from tests.support.http import bearer, client_for, key, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice", secret=EMBEDDED_JWT_SECRET)

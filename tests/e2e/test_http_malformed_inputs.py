@@ -15,7 +15,7 @@ from api.http.signatures import parse_header
 from generation.stores.signing import check, signature
 from service.container import Service
 from service.settings.messaging import MessagingSettings
-from tests.e2e.http_support import MEDIA_KEY, bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import MEDIA_KEY, bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")

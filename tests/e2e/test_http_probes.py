@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.container import Service
-from tests.e2e.http_support import client_for, service_for
+from tests.support.http import client_for, service_for
 
 pytestmark = pytest.mark.e2e
 PARTS = ["projector", "pipeline", "sweeper", "purger"]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, SecretStr
 from api.http import schemas
 from service.container import Service
 from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
-from tests.e2e.http_support import WEBHOOK_SECRET, bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import WEBHOOK_SECRET, bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ADMIN = bearer("alice", "admin")  # alice is the admin here, so the examples for "the user" and admin routes line up

@@ -31,7 +31,7 @@ from ledger.store.follow import Follower
 from service.settings.generation import GenerationSettings
 from service.settings.messaging import MessagingSettings
 from service.sweeper import Sweeper
-from tests.kafka_broker import committed_offset, create_topics, produce, read_topic, unique_name
+from tests.support.kafka_broker import committed_offset, create_topics, produce, read_topic, unique_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 ROOT = Path(__file__).parents[2]

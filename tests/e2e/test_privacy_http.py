@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from generation.ports import ImageResult
 from service.container import Service
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ALICE, BOB = bearer("alice"), bearer("bob")

@@ -16,7 +16,7 @@ from PIL import Image
 from generation.ports import ImageResult
 from generation.stores.signing import signature
 from service.container import Service
-from tests.e2e.http_support import MEDIA_KEY, bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import MEDIA_KEY, bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ALICE, BOB = bearer("alice"), bearer("bob")

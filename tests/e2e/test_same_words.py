@@ -17,8 +17,8 @@ from generation.templates import load_catalog
 from service.container import Service
 from service.messages import REFERRAL_MESSAGES
 from service.referrals import apply_referral
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
 from tests.e2e.test_api import finish
+from tests.support.http import bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")

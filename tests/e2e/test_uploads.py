@@ -19,7 +19,7 @@ from service.bootstrap import build_service
 from service.container import Service
 from service.settings import Settings
 from service.uploads import UploadPurger
-from tests.e2e.http_support import (
+from tests.support.http import (
     api_settings,
     bearer,
     client_for,

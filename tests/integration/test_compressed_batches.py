@@ -27,7 +27,7 @@ from tests.integration.test_inbound_kafka import (
     purchase,
     referral,
 )
-from tests.kafka_broker import KAFKA_CODECS, compression_of, create_topics, produce_foreign, read_topic
+from tests.support.kafka_broker import KAFKA_CODECS, compression_of, create_topics, produce_foreign, read_topic
 
 pytestmark = pytest.mark.integration
 

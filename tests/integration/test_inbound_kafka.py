@@ -25,7 +25,7 @@ from service import payments as handlers
 from service.policy import load_policy
 from service.settings.messaging import MessagingSettings
 from tests.conftest import PG
-from tests.kafka_broker import (
+from tests.support.kafka_broker import (
     NOIDA_SESSION_TIMEOUT_MS,
     committed_offset,
     create_topics,

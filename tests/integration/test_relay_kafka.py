@@ -20,7 +20,7 @@ from ledger.store.follow import Follower, Stored
 from ledger.store.tracking import positions_for
 from service.settings.messaging import MessagingSettings
 from tests.conftest import PG, T0
-from tests.kafka_broker import create_topics, read_topic, unique_name
+from tests.support.kafka_broker import create_topics, read_topic, unique_name
 
 pytestmark = pytest.mark.integration
 

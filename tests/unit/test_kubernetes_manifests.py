@@ -22,7 +22,7 @@ from service.settings.generation import GenerationSettings
 from service.settings.http import ApiSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.store import StoreSettings
-from tests.deploy_support import containers, pod_specs, render
+from tests.support.deploy import containers, pod_specs, render
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).parents[2] / "deploy" / "kubernetes"
