@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -27,13 +26,6 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Service:
     """A service without the image pipeline (the tests play its part), on each store."""
     pg_env = request.getfixturevalue("pg_env") if request.param == "postgres" else None
     return service_for(request.param, tmp_path, pg_env, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 def buy(client: TestClient, pack: str = "starter", user: str = "alice") -> int:

@@ -68,13 +68,6 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Service:
     return service_for(request.param, tmp_path, pg_env, with_pipeline=False, read_wait_ms=5000)
 
 
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
-
-
 def made(client: TestClient, service: Service, user: dict[str, str] = ALICE) -> str:
     """A finished image of the caller's, stored and projected: its generation id."""
     buy(client, user="alice")

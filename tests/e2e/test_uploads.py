@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from service.uploads import UploadPurger
 from tests.support.http import (
     api_settings,
     bearer,
-    client_for,
     key,
     media_settings,
     purchase,
@@ -53,13 +51,6 @@ def service(tmp_path: Path) -> Service:
     return build_service(Settings(http=api_settings(), store=store_settings("sqlite", tmp_path),
                                   generation=media_settings(tmp_path, upload_quota=3, upload_max_bytes=200_000)),
                          with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 def upload(client: TestClient, data: bytes, headers: dict[str, str] = ALICE, name: str = "me.jpg") -> Any:
