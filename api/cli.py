@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
 
+from api.audit_cli import audit_app
 from api.store_commands import store_app
 from api.templates_cli import templates_app
-from ledger import Ledger
-from projections.audit.cli import Sources, audit_commands
 from service.settings.store import StartupError, describe_invalid
 
 if TYPE_CHECKING:
@@ -311,32 +307,7 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(templates_app, name="templates")
 
 
-@contextmanager
-def _audited_ledger() -> Iterator[Ledger]:
-    """The ledger the audit replays (no group commit: it only reads), refusing a store with nothing to audit."""
-    from service.bootstrap import build_ledger
-    from service.settings import StoreSettings
-
-    settings = StoreSettings(group_commit=False)
-    if settings.store == "memory":
-        raise typer.BadParameter("the memory store keeps nothing between processes: audit a sqlite or postgres "
-                                 "store", param_hint="STUDIO_STORE")
-    if settings.store == "sqlite" and not (settings.data_dir / "events.db").exists():
-        raise typer.BadParameter(f"no event store at {settings.data_dir / 'events.db'}", param_hint="STUDIO_DATA_DIR")
-    ledger = build_ledger(settings)
-    try:
-        yield ledger
-    finally:
-        ledger.close()
-
-
-def _audited_read_tables() -> Engine:
-    from service.bootstrap import build_read_engine
-
-    return build_read_engine(pool_size=2)
-
-
-app.add_typer(audit_commands(Sources(_audited_ledger, _audited_read_tables)), name="audit")
+app.add_typer(audit_app, name="audit")
 
 
 if __name__ == "__main__":
