@@ -197,16 +197,10 @@ def projector(health_port: HealthPort = 0) -> None:
 @app.command()
 def worker(health_port: HealthPort = 0, metrics_port: MetricsPort = 0) -> None:
     """Render requested images from Kafka (one member of the workers' consumer group; no database)."""
-    from api.probes import start_probes
     from api.processes.worker import run_worker
 
     _require_topics("worker")
-    probes = start_probes(health_port)
-    try:
-        run_worker(probes, metrics_port)
-    finally:
-        if probes is not None:
-            probes.stop()
+    run_worker(health_port, metrics_port)
 
 
 @app.command()
