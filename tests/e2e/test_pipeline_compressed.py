@@ -28,7 +28,7 @@ from tests.support.kafka_broker import (
     read_topic,
     unique_name,
 )
-from tests.unit.test_worker import requested
+from tests.support.worker import requested
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

@@ -22,9 +22,7 @@ from projections import Projector, all_projections
 from service.bootstrap import uploads_in_use_at_head
 from service.container import Service
 from service.uploads import UploadPurger
-from tests.e2e.test_api import buy, finish, generate
-from tests.e2e.test_uploads import photo, upload
-from tests.support.http import bearer, client_for, key, service_for
+from tests.support.http import bearer, buy, client_for, finish, generate, key, photo, service_for, upload
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")

@@ -18,8 +18,7 @@ from ledger import Money
 from service.container import Service
 from service.messages import REFERRAL_MESSAGES
 from service.referrals import apply_referral
-from tests.e2e.test_api import finish
-from tests.support.http import bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import bearer, client_for, finish, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_domain_layout import cycles, imported, module_name
+from tests.support.imports import cycles, imported, module_name
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
