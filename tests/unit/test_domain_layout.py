@@ -3,6 +3,7 @@ eventsourcing outside its store adapters, small modules, and event topics that n
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -123,3 +124,4 @@ def test_every_event_the_aggregates_declare_is_one_of_the_stored_topics() -> Non
         if isinstance(member, type) and issubclass(member, Aggregate.Event) and name not in bases
     }
     assert declared == STORED_TOPICS
+
