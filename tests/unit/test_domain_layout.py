@@ -125,3 +125,16 @@ def test_every_event_the_aggregates_declare_is_one_of_the_stored_topics() -> Non
     }
     assert declared == STORED_TOPICS
 
+
+def test_a_generations_finished_states_are_spelled_once() -> None:
+    # Generation.is_finished (and FINISHED beside it) is the one predicate; a copy drifts when a state is added.
+    spelled = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for package in ("ledger", "service", "projections", "api", "generation")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path != PACKAGE / "generation.py"
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Tuple | ast.Set | ast.List)
+        and {e.value for e in node.elts if isinstance(e, ast.Constant)} == {"completed", "failed"}
+    ]
+    assert spelled == []
