@@ -16,7 +16,6 @@ from service.bootstrap import build_service
 from service.container import Service
 from service.limits import PerLearner
 from service.settings import Settings
-from tests.e2e.test_startup_errors import refused
 from tests.support.http import (
     api_settings,
     bearer,
@@ -27,6 +26,7 @@ from tests.support.http import (
     signed,
     store_settings,
 )
+from tests.support.startup import refused
 
 pytestmark = pytest.mark.e2e
 ALICE, BOB = bearer("alice"), bearer("bob")

@@ -14,7 +14,7 @@ from faststream.kafka import TestKafkaBroker
 from api.messaging.inbound import build_inbound
 from ledger import Ledger
 from service.policy import load_policy
-from tests.unit.test_inbound_consumers import PAYMENTS, PURCHASE, REFERRALS, SETTINGS, Consumers
+from tests.support.inbound import PAYMENTS, PURCHASE, REFERRALS, SETTINGS, Consumers
 
 pytestmark = pytest.mark.unit
 

@@ -70,3 +70,13 @@ def test_every_command_line_is_an_entry_point_in_api() -> None:
     outside = sorted(name for name, path in found.items() if not name.startswith("api")
                      and {"typer", "click"} & {m.split(".")[0] for m in imported(name, path, found)})
     assert outside == []
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    # What several modules share lives in tests/support or a conftest: a test module stays free to change.
+    tests = ROOT / "tests"
+    found = sorted(f"{path.relative_to(ROOT)} -> {target}"
+                   for path in tests.rglob("test_*.py")
+                   for target in imported(module_name(path), path, [])
+                   if target.rpartition(".")[2].startswith("test_"))
+    assert found == []
