@@ -1,21 +1,30 @@
-"""The `studio-ledger` command line: one entry point for every process and admin task."""
+"""The `studio-ledger` command line: one entry point for every process and admin task.
+
+What a command imports inside its function is what only that command needs and is slow to load: a
+process module (FastAPI, FastStream, SQLAlchemy's tables: half a second or more), the bootstrap (every
+adapter), the projections, the Kafka topics (aiokafka) and, on a failed start, the template parser. The
+rest is imported here once, so `studio-ledger --help` and a token stay quick."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
 
+from api.audit_cli import audit_app
 from api.store_commands import store_app
 from api.templates_cli import templates_app
-from ledger import Ledger
-from projections.audit.cli import Sources, audit_commands
+from ledger.errors import InvalidUserId
+from ledger.names import check_user_id
+from service.policy import PolicyError
+from service.settings.http import UnsafeSettings
+from service.settings.messaging import MessagingSettings
 from service.settings.store import StartupError, describe_invalid
 
 if TYPE_CHECKING:
@@ -39,9 +48,7 @@ class _Commands(typer.Typer):
 def startup_problem(error: BaseException) -> str | None:
     """The one line for an error that stops a process at start-up (bad settings, policy or templates, an
     unreachable database); None for anything else, which keeps its traceback."""
-    from generation.templates import TemplateError, UnknownTemplate
-    from service.policy import PolicyError
-    from service.settings.http import UnsafeSettings
+    from generation.templates import TemplateError, UnknownTemplate  # the catalogue's parser: only on a failure
 
     if isinstance(error, ValidationError) and error.title.endswith("Settings"):
         return f"invalid settings: {describe_invalid(error)}"
@@ -59,9 +66,6 @@ app = _Commands(help="Studio Ledger: an event-sourced credits ledger with an ima
 
 
 def _user_id(value: str) -> str:
-    from ledger.errors import InvalidUserId
-    from ledger.names import check_user_id
-
     try:
         return check_user_id(value)
     except InvalidUserId as error:
@@ -75,44 +79,49 @@ MetricsPort = Annotated[int, typer.Option(min=0, max=65535, help="Serve the coun
                                           "read for Prometheus on this port (0: off).")]
 
 
+LIFETIME = ("purchased", "granted", "spent", "expired", "clawed_back")
+
+
 @app.command()
 def wallet(user_id: UserIdArgument) -> None:
-    """Print a user's wallet as the event store has it, in the words of `GET /v1/wallet`."""
-    from datetime import UTC, datetime
+    """Print a user's wallet in the words of `GET /v1/wallet`: its credits now as the event store has them,
+    its lifetime totals as the balances projection keeps them (a note on stderr when it lags the store)."""
+    from projections import queries
+    from projections.balances import WalletBalances
+    from service.bootstrap import build_ledger, build_read_engine
 
-    from ledger.values import PAID_SOURCES
-    from service.bootstrap import build_ledger
-
-    ledger = build_ledger()
+    ledger, engine = build_ledger(), build_read_engine(pool_size=1)
     try:
         found = ledger.wallet(user_id)
         if found is None:
             typer.echo(f"user {user_id} has no wallet", err=True)
             raise typer.Exit(1)
         now = datetime.now(UTC)
-        purchased = sum(g.amount for g in found.grants.values() if g.source in PAID_SOURCES)
+        with engine.connect() as conn:
+            row = queries.wallet(conn, user_id, now)
+            projected = queries.tracked_positions(conn).get(WalletBalances.name, 0)
+        head = ledger.recorder.max_notification_id() or 0
+        if projected < head:
+            typer.echo(f"note: the balances projection is at position {projected} of {head}; lifetime totals "
+                       "may not count the newest events", err=True)
         typer.echo(json.dumps({
             "user_id": user_id,
             "available": found.available(now),
             "held": found.held,
             "by_source": found.by_source(now),
-            "lifetime": {"purchased": purchased, "granted": found.granted - purchased, "spent": found.consumed,
-                         "expired": found.expired, "clawed_back": found.clawed_back},
+            "lifetime": {key: int(row[key]) if row is not None else 0 for key in LIFETIME},
             "pending_holds": [h.hold_id for h in found.holds.values() if h.status == "pending"],
         }, indent=2))
     finally:
         ledger.close()
+        engine.dispose()
 
 
 def _require_topics(process: Process) -> None:
     """Refuse to start, in one line naming the topic, when a topic ``process`` reads or writes is missing."""
-    import asyncio
     import os
 
-    from pydantic import ValidationError
-
-    from api.messaging.topics import TopicsError, process_topics, require_topics
-    from service.settings.messaging import MessagingSettings
+    from api.messaging.topics import TopicsError, process_topics, require_topics  # aiokafka
     from service.tracing import exporter_wanted
 
     exporter_wanted(os.environ)  # an OTEL_* mistake is named before the broker is waited for
@@ -126,8 +135,6 @@ def _require_topics(process: Process) -> None:
 
 
 def _one_line(error: Exception) -> str:
-    from pydantic import ValidationError
-
     if isinstance(error, ValidationError):
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
@@ -160,7 +167,6 @@ def serve(host: str = typer.Option("", help="Address to listen on (default: STUD
           ) -> None:
     """Run the HTTP API; on the embedded default also the projector and the image pipeline."""
     from api.processes.serve import serve as run_serve
-    from service.settings.http import UnsafeSettings
 
     try:
         run_serve(host=host or None, port=port or None)
@@ -193,8 +199,6 @@ def token(user_id: UserIdArgument, admin: bool = typer.Option(False, help="Give 
 @app.command()
 def projector(health_port: HealthPort = 0) -> None:
     """Keep the read tables up to date: follow the ledger until SIGTERM (one leads, others stand by)."""
-    import logging
-
     from api.processes.projector import run_projector
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -204,16 +208,10 @@ def projector(health_port: HealthPort = 0) -> None:
 @app.command()
 def worker(health_port: HealthPort = 0, metrics_port: MetricsPort = 0) -> None:
     """Render requested images from Kafka (one member of the workers' consumer group; no database)."""
-    from api.probes import start_probes
     from api.processes.worker import run_worker
 
     _require_topics("worker")
-    probes = start_probes(health_port)
-    try:
-        run_worker(probes, metrics_port)
-    finally:
-        if probes is not None:
-            probes.stop()
+    run_worker(health_port, metrics_port)
 
 
 @app.command()
@@ -288,12 +286,7 @@ kafka_app = typer.Typer(help="The Kafka topics the project reads and writes.", n
 @kafka_app.command("init")
 def kafka_init() -> None:
     """Create every topic the project reads or writes, dead-letter topics included (idempotent)."""
-    import asyncio
-
-    from pydantic import ValidationError
-
-    from api.messaging.topics import TopicsError, init_topics, project_topics
-    from service.settings.messaging import MessagingSettings
+    from api.messaging.topics import TopicsError, init_topics, project_topics  # aiokafka
 
     try:
         settings = MessagingSettings()
@@ -314,32 +307,7 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(templates_app, name="templates")
 
 
-@contextmanager
-def _audited_ledger() -> Iterator[Ledger]:
-    """The ledger the audit replays (no group commit: it only reads), refusing a store with nothing to audit."""
-    from service.bootstrap import build_ledger
-    from service.settings import StoreSettings
-
-    settings = StoreSettings(group_commit=False)
-    if settings.store == "memory":
-        raise typer.BadParameter("the memory store keeps nothing between processes: audit a sqlite or postgres "
-                                 "store", param_hint="STUDIO_STORE")
-    if settings.store == "sqlite" and not (settings.data_dir / "events.db").exists():
-        raise typer.BadParameter(f"no event store at {settings.data_dir / 'events.db'}", param_hint="STUDIO_DATA_DIR")
-    ledger = build_ledger(settings)
-    try:
-        yield ledger
-    finally:
-        ledger.close()
-
-
-def _audited_read_tables() -> Engine:
-    from service.bootstrap import build_read_engine
-
-    return build_read_engine(pool_size=2)
-
-
-app.add_typer(audit_commands(Sources(_audited_ledger, _audited_read_tables)), name="audit")
+app.add_typer(audit_app, name="audit")
 
 
 if __name__ == "__main__":

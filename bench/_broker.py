@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.kafka_broker import free_port, local_broker, wheel_binary
+from tests.support.kafka_broker import free_port, local_broker, wheel_binary
 
 LOCAL = ("noida", "tansu")
 

@@ -47,7 +47,7 @@ from ledger import Ledger
 from projections import queries
 from projections.db import make_engine
 from service.policy import load_policy
-from tests.kafka_broker import free_port
+from tests.support.kafka_broker import free_port
 
 JWT_SECRET = "chaos-" + uuid.uuid4().hex + uuid.uuid4().hex
 WEBHOOK_SECRET = "chaos-" + uuid.uuid4().hex + uuid.uuid4().hex

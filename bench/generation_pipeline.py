@@ -51,7 +51,7 @@ from ledger import Generation, Ledger, Money
 from ledger.store.follow import Follower
 from service.settings.generation import GenerationSettings
 from service.settings.messaging import MessagingSettings
-from tests.kafka_broker import create_topics, stop_process
+from tests.support.kafka_broker import create_topics, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 100

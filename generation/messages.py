@@ -8,6 +8,40 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ledger.event_ids import event_id_text
+
+# The stored event's own bookkeeping: in the envelope's header fields, never in its payload.
+# The trace context travels as a header (``traceparent``), never in the payload: it is no fact of the ledger.
+_HEADER_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "class_version",
+                            "traceparent"})
+
+
+def event_envelope(*, event_type: str, version: int, occurred_at: str, position: int, aggregate_id: str,
+                   aggregate_version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """The one shape of a ledger event as a message: ids, type, version, time, position and its fields."""
+    return {
+        "event_id": event_id_text(aggregate_id, aggregate_version),
+        "type": event_type,
+        "version": version,
+        "occurred_at": occurred_at,
+        "position": position,
+        "aggregate_id": aggregate_id,
+        "aggregate_version": aggregate_version,
+        "payload": payload,
+    }
+
+
+def event_message(event: Any, *, position: int) -> dict[str, Any]:
+    """The envelope of a domain event stored at ``position`` (the relay's, and the in-process requests')."""
+    cls = type(event)
+    fields = vars(event)
+    return event_envelope(
+        event_type=cls.__name__, version=getattr(cls, "class_version", 1),
+        occurred_at=fields["timestamp"].isoformat(), position=position,
+        aggregate_id=str(fields["originator_id"]), aggregate_version=fields["originator_version"],
+        payload={k: v for k, v in fields.items() if k not in _HEADER_FIELDS},
+    )
+
 
 class _Message(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)

@@ -12,7 +12,7 @@ What is where:
     ``reference``    the ``Reference`` aggregate: an external reference used once, forever
     ``template``     the ``Template`` aggregate: drafts, published versions, retirement, with who and why
     ``template_steps`` the template commands' steps
-    ``journal``      the double-entry postings of each ledger event, for the audit
+    ``postings``     the double-entry postings of each wallet event (the journal projection and the audit)
     ``event_ids``    the deterministic id of a stored event (relay envelopes, in-process requests)
     ``unit``         a unit of work: the aggregates one command reads and changes; its ``Outcome``
     ``steps``        every command step: what a command does to the aggregates of its unit of work
@@ -20,7 +20,8 @@ What is where:
     ``core``         ``LedgerCore``: storage, loading, running units of work (alone or grouped)
     ``application``  ``Ledger``: one short method per command, running its step through the core
     ``store/``       store adapters (PostgreSQL recorder, positions, LISTEN follower, transcodings,
-                     tracking): the only part that talks to a database driver
+                     tracking): the only part that talks to a database driver; ``store.internals``
+                     is the one module that touches eventsourcing's private members
 
 Modules here import one another by their own names (``ledger.wallet``), never this package.
 """

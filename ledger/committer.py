@@ -244,7 +244,7 @@ class GroupCommitter:
             except Exception:
                 log.exception("batch of %d commands could not be saved; running them one by one", len(entries))
                 return self._one_by_one(entries, touched)
-            return self._answer(entries, touched, recordings, validated=validated)
+            return self._answer(entries, recordings, validated=validated)
         log.info("batch of %d commands kept conflicting; running the rest one by one", len(entries))
         return self._one_by_one(entries, touched)
 
@@ -302,41 +302,56 @@ class GroupCommitter:
         self.rerun += len(dirty)
         return [e for e in entries if e in dirty]
 
-    def _answer(self, entries: list[Entry], touched: dict[UUID, Aggregate], recordings: list[Any], *,
-                validated: bool) -> None:
-        self.batches += 1
-        self.commands += len(entries)
-        ids = sorted(r.notification.id for r in recordings)
-        if ids and self._head is not None and ids[0] != self._head + 1:
-            self._shared_until = time.monotonic() + self.shared_for  # someone else wrote in between
-        if ids:
-            self._head = ids[-1]
+    def _answer(self, entries: list[Entry], recordings: list[Any], *, validated: bool) -> None:
+        """Resolve every caller of a saved batch: its outcome, its rejection, or a run on fresh state."""
+        self._count(entries)
+        self._notice_other_writer(recordings)
         positions = {id(r.domain_event): r.notification.id for r in recordings}
-        rejected = [e for e in entries if e.error is not None]
-        stale: set[UUID] = set()
-        if rejected:
-            # Ids a rejected command took for new were never looked up (a repeat may find them
-            # stored), and while no other writer was seen its cached aggregates were not checked:
-            # check them now, in one query.
-            saved = {r.domain_event.originator_id for r in recordings}
-            cached = {} if validated else {
-                i: a for e in rejected for i, a in e.unit_aggregates().items() if i not in saved}
-            assumed = {i for e in rejected if e.unit is not None for i in e.unit.assumed_new}
-            stale = self._stale(cached, new=assumed)
+        stale = self._stale_rejections(entries, recordings, validated=validated)
         for entry in entries:
-            if entry.error is not None and stale & (entry.unit_aggregates().keys() | set(entry.assumed_new())):
-                # Rejected on what another process had changed (or stored): decide again on fresh state.
-                for aggregate_id in entry.unit_aggregates():
-                    self.cache.pop(aggregate_id, None)
-                try:
-                    entry.future.set_result(self.ledger.run(entry.command))
-                except BaseException as error:
-                    entry.future.set_exception(error)
-            elif entry.error is not None:
-                entry.future.set_exception(entry.error)
-            else:
+            if entry.error is None:
                 assert entry.unit is not None
                 entry.future.set_result(self.ledger.outcome(entry.unit, entry.value, entry.events, positions))
+            elif stale & entry.read_ids():
+                self._run_again(entry)
+            else:
+                entry.future.set_exception(entry.error)
+
+    def _count(self, entries: list[Entry]) -> None:
+        """Count one saved batch and its commands."""
+        self.batches += 1
+        self.commands += len(entries)
+
+    def _notice_other_writer(self, recordings: list[Any]) -> None:
+        """Check batches for a while if positions skipped past this writer's last: someone else wrote."""
+        ids = sorted(r.notification.id for r in recordings)
+        if not ids:
+            return
+        if self._head is not None and ids[0] != self._head + 1:
+            self._shared_until = time.monotonic() + self.shared_for
+        self._head = ids[-1]
+
+    def _stale_rejections(self, entries: list[Entry], recordings: list[Any], *, validated: bool) -> set[UUID]:
+        """The ids a rejected command decided on that another process has changed or stored (one query)."""
+        rejected = [e for e in entries if e.error is not None]
+        if not rejected:
+            return set()
+        # Ids a rejected command took for new were never looked up (a repeat may find them
+        # stored), and while no other writer was seen its cached aggregates were not checked.
+        saved = {r.domain_event.originator_id for r in recordings}
+        cached = {} if validated else {
+            i: a for e in rejected for i, a in e.unit_aggregates().items() if i not in saved}
+        assumed = {i for e in rejected for i in e.assumed_new()}
+        return self._stale(cached, new=assumed)
+
+    def _run_again(self, entry: Entry) -> None:
+        """Decide a command rejected on stale state again, alone, against what is stored."""
+        for aggregate_id in entry.unit_aggregates():
+            self.cache.pop(aggregate_id, None)
+        try:
+            entry.future.set_result(self.ledger.run(entry.command))
+        except BaseException as error:
+            entry.future.set_exception(error)
 
     def _one_by_one(self, entries: list[Entry], touched: dict[UUID, Aggregate]) -> None:
         for aggregate_id in touched:
@@ -368,6 +383,10 @@ class Entry:
     def assumed_new(self) -> list[UUID]:
         """The ids the command took for absent without asking the store."""
         return [] if self.unit is None else self.unit.assumed_new
+
+    def read_ids(self) -> set[UUID]:
+        """Every id the command's decision rested on: what it read or changed, and what it took for absent."""
+        return self.unit_aggregates().keys() | set(self.assumed_new())
 
     def reset(self) -> None:
         """Forget the outcome: the command runs again."""

@@ -19,7 +19,7 @@ from eventsourcing.utils import Environment
 from ledger.committer import GroupCommitter
 from ledger.errors import LedgerUnavailable
 from ledger.lots import DEFAULT_BURN_ORDER
-from ledger.store import transcodings
+from ledger.store import internals, transcodings
 from ledger.store.positions import position_of, versions_of
 from ledger.unit import Outcome, StaleRead, Unit, last_position
 from ledger.wallet import Wallet
@@ -123,13 +123,13 @@ class LedgerCore(Application[UUID]):
         if snapshots and together:  # in the events' own transaction: no second commit to wait for
             assert self.snapshots is not None
             processing_event.saved_kwargs["snapshots"] = [self.snapshots.mapper.to_stored_event(s) for s in snapshots]
-        recordings = self._record(processing_event)
+        recordings = internals.record(self, processing_event)
         for aggregate in objs:  # only once recorded: a batch that conflicts keeps what it had pending
             aggregate.pending_events.clear()
         if snapshots and not together:
             assert self.snapshots is not None
             self.snapshots.put(snapshots)
-        self._notify(recordings)
+        internals.notify(self, recordings)
         return recordings
 
     def snapshot_due(self, originator_id: UUID, version: int) -> bool:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import ConflictingCommand, InvalidTransition
 from ledger.values import digest
+
+# How a result that arrived after its hold lapsed was paid for: "" on time, charged again, or written off.
+Late = Literal["", "charged", "written_off"]
+FINISHED = frozenset({"completed", "failed"})  # the states a generation never leaves
 
 
 class Generation(Aggregate):
@@ -45,7 +49,7 @@ class Generation(Aggregate):
         seed: int | None
         timings: dict[str, float]
         captured: int
-        late: str  # "" on time; "charged" or "written_off" when the hold had expired
+        late: Late  # "" on time; "charged" or "written_off" when the hold had expired
         digest: str
 
         def apply(self, aggregate: Any) -> None:
@@ -122,7 +126,7 @@ class Generation(Aggregate):
     @property
     def is_finished(self) -> bool:
         """Whether the generation completed or failed."""
-        return self.status in ("completed", "failed")
+        return self.status in FINISHED
 
     def start(self, *, worker: str, at: datetime) -> None:
         """A worker began to render the image."""
@@ -130,7 +134,7 @@ class Generation(Aggregate):
             raise InvalidTransition(f"generation {self.id} is already {self.status}")
         self.trigger_event(self.GenerationStarted, worker=worker, timestamp=at)
 
-    def complete(self, *, at: datetime, captured: int, late: str, **result: Any) -> bool:
+    def complete(self, *, at: datetime, captured: int, late: Late, **result: Any) -> bool:
         """Record the stored image; False when this exact result was already recorded."""
         fingerprint = digest({"status": "completed", **result})
         if self._already(fingerprint):

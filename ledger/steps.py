@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import ConflictingCommand, GenerationNotFound, InvalidAmount, InvalidCommand, UnknownReference
-from ledger.generation import Generation
+from ledger.generation import Generation, Late
 from ledger.names import IdKind, check_user_id, derived_id
 from ledger.reference import Reference, ReferenceKind
 from ledger.unit import StaleRead, Unit
@@ -287,8 +287,8 @@ def record_result(unit: Unit, gen_id: UUID, at: datetime, result: dict[str, Any]
     """Record the image and capture its cost (charged again or written off when late); the status."""
     generation, wallet = load_generation(unit, gen_id)
     hold = wallet.hold(generation.hold_id)
-    late = ""
-    if generation.status not in ("completed", "failed"):
+    late: Late = ""
+    if not generation.is_finished:
         if hold.status == "pending" and hold.expires_at > at:
             wallet.capture(hold_id=hold.hold_id, amount=generation.cost, at=at)
         else:
@@ -301,7 +301,7 @@ def record_result(unit: Unit, gen_id: UUID, at: datetime, result: dict[str, Any]
     return generation.status
 
 
-def _charge_late(wallet: Wallet, generation: Generation, hold: Hold, at: datetime, order: tuple[str, ...]) -> str:
+def _charge_late(wallet: Wallet, generation: Generation, hold: Hold, at: datetime, order: tuple[str, ...]) -> Late:
     # The hold lapsed before the image arrived: charge again if the credits are there,
     # else write the image off. Never a silent free image, never a negative balance.
     if hold.status == "pending":
@@ -318,7 +318,7 @@ def _charge_late(wallet: Wallet, generation: Generation, hold: Hold, at: datetim
 def record_failure(unit: Unit, gen_id: UUID, reason: str, retryable: bool, at: datetime) -> str:
     """Record that no image will come and release its hold; the status."""
     generation, wallet = load_generation(unit, gen_id)
-    if generation.status not in ("completed", "failed"):
+    if not generation.is_finished:
         hold = wallet.hold(generation.hold_id)
         if hold.status == "pending" and hold.expires_at > at:
             wallet.release(hold_id=hold.hold_id, at=at)

@@ -1,4 +1,7 @@
-"""The one composition root: every process builds what it uses here, from one ``Settings`` tree.
+"""The one composition root: every process builds its ledger, read side, service, sweeper and pipeline
+parts here, from one ``Settings`` tree (the sweep process reads only its retention part). The Kafka
+entrypoints (the relay, a consumer's broker and its subscribers) live in ``api/messaging`` and are made
+by their process module in ``api/processes`` from what this builds, since ``service`` never imports ``api``.
 
 Each builder takes the settings and, optionally, collaborators already built (a ledger, an image model,
 an image store, a clock...), so tests pass fakes and processes share what they built.

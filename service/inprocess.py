@@ -23,11 +23,10 @@ from eventsourcing.utils import get_topic
 
 from generation.handler import GenerationHandler, RetryPolicy
 from generation.inputs import InputPhotos
-from generation.messages import GenerationRequestedMessage, GenerationResult, RequestedPayload
+from generation.messages import GenerationRequestedMessage, GenerationResult, event_message
 from generation.ports import ImageModel, ImageStore
 from generation.templates import TemplateCatalog
 from ledger import Generation, Ledger, LedgerError
-from ledger.event_ids import event_id
 from ledger.store.follow import Follower, Stored
 from service import tracing
 from service.failures import transient
@@ -42,15 +41,7 @@ log = logging.getLogger(__name__)
 
 def request_message(stored: Stored) -> GenerationRequestedMessage:
     """The message the relay would publish for a stored ``GenerationRequested``."""
-    event = stored.event
-    return GenerationRequestedMessage(
-        event_id=event_id(event.originator_id, event.originator_version),
-        type="GenerationRequested", occurred_at=event.timestamp, position=stored.position,
-        aggregate_id=event.originator_id,
-        payload=RequestedPayload(user_id=event.user_id, template_id=event.template_id,
-                                 template_version=event.template_version, variables=event.variables,
-                                 input_image=event.input_image, cost=event.cost, hold_id=event.hold_id,
-                                 expires_at=event.expires_at))
+    return GenerationRequestedMessage.model_validate(event_message(stored.event, position=stored.position))
 
 
 class PositionFile:

@@ -13,7 +13,7 @@ import pytest
 
 from ledger import Ledger
 
-pytest_plugins = ["tests.kafka_broker"]
+pytest_plugins = ["tests.support.kafka_broker"]
 
 PG = {
     "host": os.environ.get("STUDIO_TEST_PG_HOST", "127.0.0.1"),

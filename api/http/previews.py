@@ -21,7 +21,7 @@ from PIL import Image
 from generation.compositor.result import finish
 from generation.handler import image_request
 from generation.marks import with_xmp
-from generation.messages import GenerationRequestedMessage, RequestedPayload
+from generation.messages import GenerationRequestedMessage, event_envelope
 from generation.models.local import LocalModel
 from generation.ports import ImageModel
 from generation.samples import SAMPLE_PHOTO
@@ -50,12 +50,13 @@ def preview_request(template: Template, variables: dict[str, str] | None = None)
     with its sample values or ``variables``."""
     generation_id = uuid.uuid5(PREVIEW_NAMESPACE, f"{template.id}:{template.version}")
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    return GenerationRequestedMessage(
-        event_id=generation_id, type="GenerationRequested", occurred_at=at, position=0, aggregate_id=generation_id,
-        payload=RequestedPayload(user_id="preview", template_id=template.id, template_version=template.version,
-                                 variables=variables or sample_values(template), cost=template.cost,
-                                 hold_id="preview",
-                                 expires_at=at))
+    message = event_envelope(
+        event_type="GenerationRequested", version=1, occurred_at=at.isoformat(), position=0,
+        aggregate_id=str(generation_id), aggregate_version=1,
+        payload={"user_id": "preview", "template_id": template.id, "template_version": template.version,
+                 "variables": variables or sample_values(template), "cost": template.cost, "hold_id": "preview",
+                 "expires_at": at})
+    return GenerationRequestedMessage.model_validate(message)
 
 
 def _shrink(png: bytes) -> bytes:

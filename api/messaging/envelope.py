@@ -11,12 +11,11 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from api.messaging.topics import EVENTS_TOPIC, GENERATION_REQUESTED_TOPIC
-from ledger.event_ids import event_id_text
+from generation.messages import event_envelope, event_message
 from ledger.store.follow import Stored
 
 PUBLISHED_AGGREGATES = frozenset({"Wallet", "Generation"})  # Reference is internal bookkeeping
 # The request's trace context goes in a header (``traceparent``), never in the payload: it is no fact of the ledger.
-_ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "traceparent"})
 TRACE_HEADER = "traceparent"
 
 
@@ -27,21 +26,7 @@ def is_published(stored: Stored) -> bool:
 
 def envelope(stored: Stored) -> dict[str, Any]:
     """The envelope of one stored event: ids, type, version, time, position and its fields."""
-    event = stored.event
-    cls = type(event)
-    fields = vars(event)
-    aggregate_id = str(fields["originator_id"])
-    version = fields["originator_version"]
-    return {
-        "event_id": event_id_text(aggregate_id, version),
-        "type": cls.__name__,
-        "version": getattr(cls, "class_version", 1),
-        "occurred_at": fields["timestamp"].isoformat(),
-        "position": stored.position,
-        "aggregate_id": aggregate_id,
-        "aggregate_version": version,
-        "payload": {k: v for k, v in fields.items() if k not in _ENVELOPE_FIELDS},
-    }
+    return event_message(stored.event, position=stored.position)
 
 
 def _plain(value: Any) -> Any:
@@ -90,12 +75,11 @@ def records(notification: Notification, events_topic: str = EVENTS_TOPIC,
     state.pop("originator_topic", None)
     trace = state.pop(TRACE_HEADER, "")
     aggregate_id = str(notification.originator_id)
-    identifier = event_id_text(aggregate_id, notification.originator_version)
-    # Ids, names and ISO times need no escaping: only the payload goes through the encoder.
-    value = (f'{{"event_id":"{identifier}","type":"{name}","version":{int(version)},"occurred_at":"{occurred_at}",'
-             f'"position":{int(notification.id)},"aggregate_id":"{aggregate_id}",'
-             f'"aggregate_version":{int(notification.originator_version)},"payload":{_ENCODER.encode(state)}}}'
-             ).encode()
+    message = event_envelope(event_type=name, version=int(version), occurred_at=occurred_at,
+                             position=int(notification.id), aggregate_id=aggregate_id,
+                             aggregate_version=int(notification.originator_version), payload=state)
+    value = _ENCODER.encode(message).encode()
+    identifier = message["event_id"]
     key = aggregate_id.encode()
     headers = [("event_id", identifier.encode()), ("type", name.encode())]
     if trace:

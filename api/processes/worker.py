@@ -5,23 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from api.messaging.batches import require_codecs
 from api.messaging.worker import build_worker_app
+from api.probes import Probes, start_probes, watch_app
 from api.processes import log_to_stderr, watch_batches
 from service.bootstrap import build_handler
 from service.settings import Settings
 
-if TYPE_CHECKING:
-    from api.probes import Probes
-
 log = logging.getLogger(__name__)
 
 
-def run_worker(probes: Probes | None = None, metrics_port: int = 0) -> None:
+def run_worker(health_port: int = 0, metrics_port: int = 0) -> None:
     """Run one generation worker until SIGINT or SIGTERM (codecs, settings and templates checked first),
-    with its checks on ``probes`` and its counter of unreadable batches on ``metrics_port`` (0: off)."""
+    answering probes on ``health_port`` and counting unreadable batches on ``metrics_port`` (0: off)."""
+    # The probes answer from the start: an orchestrator sees the worker alive while its templates load.
+    probes = start_probes(health_port)
+    try:
+        _run(probes, metrics_port)
+    finally:
+        if probes is not None:
+            probes.stop()
+
+
+def _run(probes: Probes | None, metrics_port: int) -> None:
     log_to_stderr(process="worker")
     require_codecs("worker")
     whole = Settings()
@@ -37,8 +44,6 @@ def run_worker(probes: Probes | None = None, metrics_port: int = 0) -> None:
         log.info("content credentials: %s", handler.credentials.origin)
     app = build_worker_app(settings, handler)
     if probes is not None:
-        from api.probes import watch_app
-
         watch_app(probes, app)
     watch_batches(app, settings.kafka_bootstrap_servers, probes, metrics_port)
     asyncio.run(app.run())

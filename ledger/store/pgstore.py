@@ -31,6 +31,8 @@ from eventsourcing.utils import retry
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Composed, Identifier
 
+from ledger.store.internals import InsertRows, lock_and_notify
+
 
 def _insert_statement(recorder: PostgresAggregateRecorder, *, returning: bool) -> Composed:
     statement = SQL(
@@ -79,14 +81,15 @@ class ConcurrentDDL:
 DDL_ATTEMPTS = 5
 
 
-class BinaryAggregateRecorder(ConcurrentDDL, PostgresAggregateRecorder):
+class BinaryAggregateRecorder(InsertRows, ConcurrentDDL, PostgresAggregateRecorder):
     """Snapshots (and other aggregate events) inserted as binary column arrays."""
 
-    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any) -> None:
+    def insert_rows(self, curs: Any, stored_events: Sequence[StoredEvent]) -> None:
+        """Insert snapshots as binary column arrays."""
         curs.execute(_insert_statement(self, returning=False), _columns(stored_events), prepare=True)
 
 
-class BinaryApplicationRecorder(ConcurrentDDL, PostgresApplicationRecorder):
+class BinaryApplicationRecorder(InsertRows, ConcurrentDDL, PostgresApplicationRecorder):
     """Events inserted as binary column arrays, under the library's table lock and NOTIFY.
 
     The whole transaction (BEGIN, lock, NOTIFY, INSERT, COMMIT) goes to the server in one
@@ -94,9 +97,9 @@ class BinaryApplicationRecorder(ConcurrentDDL, PostgresApplicationRecorder):
     round trip to this process and back (which, on a busy machine, includes waiting for the GIL).
     """
 
-    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any) -> None:
-        self._lock_table(curs)
-        self._notify_channel(curs)
+    def insert_rows(self, curs: Any, stored_events: Sequence[StoredEvent]) -> None:
+        """Insert events as binary column arrays, under the table lock, with a NOTIFY."""
+        lock_and_notify(self, curs)
         curs.execute(_insert_statement(self, returning=True), _columns(stored_events), prepare=True)
 
     snapshots: BinaryAggregateRecorder | None = None  # set by the factory: snapshots ride in the events' transaction
@@ -112,8 +115,7 @@ class BinaryApplicationRecorder(ConcurrentDDL, PostgresApplicationRecorder):
                 with conn.pipeline() as pipeline:
                     conn.execute("BEGIN")
                     with conn.cursor() as curs:
-                        self._lock_table(curs)
-                        self._notify_channel(curs)
+                        lock_and_notify(self, curs)
                     insert = conn.cursor()
                     insert.execute(_insert_statement(self, returning=True), _columns(stored_events), prepare=True)
                     if snapshots and self.snapshots is not None:

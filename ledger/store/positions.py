@@ -12,12 +12,14 @@ from uuid import UUID
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from ledger.store.internals import memory_index
+
 
 def position_of(recorder: Any, originator_id: UUID, version: int) -> int | None:
     """The notification id of event ``version`` of ``originator_id``, or None if not stored."""
     if isinstance(recorder, POPOApplicationRecorder):
-        with recorder._database_lock:
-            index = recorder._stored_events_index[str(originator_id)].get(version)
+        with memory_index(recorder) as stored:
+            index = stored.get(str(originator_id), {}).get(version)
         return None if index is None else index + 1
     if isinstance(recorder, SQLiteApplicationRecorder):
         with recorder.datastore.transaction(commit=False) as c:
@@ -57,8 +59,7 @@ def versions_of(recorder: Any, ids: list[UUID]) -> dict[UUID, int]:
             )
             return {UUID(row[0]): int(row[1]) for row in c.fetchall()}
     if isinstance(recorder, POPOApplicationRecorder):
-        with recorder._database_lock:
-            index = recorder._stored_events_index
+        with memory_index(recorder) as index:
             return {i: max(index[str(i)]) for i in ids if index.get(str(i))}
     from eventsourcing.postgres import PostgresApplicationRecorder
 

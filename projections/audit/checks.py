@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from ledger.generation import FINISHED
 from projections.audit.state import GenerationState, HoldState, WalletState
 from projections.audit.stored import Row, decode
 
 BUCKETS = ("consumed", "returned", "expired", "clawed_back")
-FINISHED = ("completed", "failed")
 
 
 class Replay(Protocol):

@@ -19,7 +19,7 @@ from generation.tomlfile import read_toml
 from service.bootstrap import build_service
 from service.container import Service
 from service.settings import Settings
-from tests.e2e.http_support import api_settings, bearer, client_for, key, media_settings, store_settings
+from tests.support.http import api_settings, bearer, client_for, key, media_settings, store_settings
 
 pytestmark = pytest.mark.e2e
 OPS = bearer("asha", "templates")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,9 @@ from generation.tomlfile import read_toml
 from service.bootstrap import build_service
 from service.container import Service
 from service.settings import Settings
-from tests.e2e.http_support import (
+from tests.support.http import (
     api_settings,
     bearer,
-    client_for,
     key,
     media_settings,
     purchase,
@@ -47,12 +46,6 @@ def service(tmp_path: Path) -> Service:
     settings = Settings(http=api_settings(), store=store_settings("sqlite", tmp_path),
                         generation=media_settings(tmp_path, template_refresh_s=0.05))
     return build_service(settings)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    with client_for(service) as client:
-        yield client
 
 
 def eventually(check: Callable[[], bool], within: float = 10.0) -> None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -14,12 +12,11 @@ from fastapi.testclient import TestClient
 
 from projections import Projector, all_projections
 from service.container import Service
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import POSTER, bearer, buy, client_for, finish, generate, key, service_for
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")
 ADMIN = bearer("root", "admin")
-POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Intro to SQL", "date": "1 March"}}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -27,36 +24,6 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Service:
     """A service without the image pipeline (the tests play its part), on each store."""
     pg_env = request.getfixturevalue("pg_env") if request.param == "postgres" else None
     return service_for(request.param, tmp_path, pg_env, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
-
-
-def buy(client: TestClient, pack: str = "starter", user: str = "alice") -> int:
-    """Credit a pack through the signed webhook; the ledger position of the purchase."""
-    body, headers = signed(purchase(pack, user))
-    response = client.post("/v1/webhooks/payments", content=body, headers=headers)
-    assert response.status_code == 200, response.text
-    return int(response.json()["position"])
-
-
-def generate(client: TestClient, body: dict[str, Any] = POSTER, headers: dict[str, str] = ALICE) -> Any:
-    """Request a generation with a fresh Idempotency-Key."""
-    return client.post("/v1/generations", json=body, headers={**headers, **key()})
-
-
-def finish(service: Service, generation_id: str) -> int:
-    """Do what the pipeline does: start, then complete with a stored image; the completion's position."""
-    gen = UUID(generation_id)
-    service.ledger.start_generation(generation_id=gen, worker="test", at=service.clock())
-    outcome = service.ledger.complete_generation(
-        generation_id=gen, at=service.clock(), image_url=f"/media/gallery/{gen}.png", storage_id=str(gen),
-        provider="local", model="local", seed=7, timings={"render": 0.1})
-    return outcome.position
 
 
 def test_a_bought_pack_pays_for_an_image_that_reaches_the_gallery_and_can_be_shared(

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.e2e.http_support import bearer, client_for, purchase, service_for, signed
+from tests.support.http import bearer, client_for, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Intro to SQL", "date": "1 March"}}

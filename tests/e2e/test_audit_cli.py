@@ -6,35 +6,15 @@ import csv
 import io
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from api.cli import app as cli
-from ledger import Ledger, wallet_id
-from service.settings.store import StoreSettings
-from tests.unit.test_audit_fold import T0, busy_ledger
+from ledger import wallet_id
+from tests.support.audit import run
+from tests.support.ledgers import T0
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A SQLite event store with a busy month in it, and the settings that point at it."""
-    env = {"STUDIO_STORE": "sqlite", "STUDIO_DATA_DIR": str(tmp_path), "STUDIO_GROUP_COMMIT": "false"}
-    settings = StoreSettings(store="sqlite", data_dir=tmp_path)
-    ledger = Ledger(settings.event_store_env())
-    busy_ledger(ledger)
-    env["events_table"] = ledger.recorder.events_table_name  # type: ignore[attr-defined]
-    ledger.close()
-    yield env
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["audit", *args, "--no-progress"], env=env)
-    return result.exit_code, result.output
 
 
 def test_verify_passes_a_clean_store_and_says_how_much_it_checked(store: dict[str, str]) -> None:

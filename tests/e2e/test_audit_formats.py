@@ -13,10 +13,9 @@ from ledger import Ledger, Money
 from projections.audit.reports import SUMMARY_COLUMNS
 from service.settings.store import StoreSettings
 from tests.conftest import T0
-from tests.e2e.test_audit_cli import run, store
+from tests.support.audit import run
 
 pytestmark = pytest.mark.e2e
-__all__ = ["store"]  # the busy month's store, shared with the other audit tests
 
 
 def test_the_summary_has_the_same_columns_whatever_happened(store: dict[str, str], tmp_path: Path) -> None:

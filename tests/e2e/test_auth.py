@@ -20,8 +20,7 @@ from service.bootstrap import build_service
 from service.settings import Settings
 from service.settings.http import ApiSettings, UnsafeSettings
 from service.settings.store import StoreSettings
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
-from tests.e2e.test_api import POSTER, buy, finish
+from tests.support.http import POSTER, bearer, buy, client_for, finish, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 CALLERS: dict[str, dict[str, str]] = {"anonymous": {}, "other": bearer("bob"), "owner": bearer("alice"),

@@ -26,8 +26,8 @@ from api.http.app import create_app
 from api.http.signatures import sign
 from service.container import Service
 from service.messages import PAYMENT_MESSAGES
-from tests.e2e.http_support import WEBHOOK_SECRET, bearer, client_for, key, purchase, service_for, signed
-from tests.support_hostile import TEXT, deep_json, hostile_messages
+from tests.support.hostile import TEXT, deep_json, hostile_messages
+from tests.support.http import WEBHOOK_SECRET, bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 ALICE = bearer("alice", "admin")

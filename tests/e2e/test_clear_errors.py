@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from service.container import Service
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
-from tests.e2e.http_support import bearer, client_for, key, service_for
+from tests.support.http import bearer, key
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")
 ADMIN = bearer("root", "admin")
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Service:
-    """A SQLite service without the image pipeline."""
-    return service_for("sqlite", tmp_path, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 def problem(response: object, status: int) -> dict[str, object]:

@@ -16,7 +16,7 @@ from service.bootstrap import build_service
 from service.container import Service
 from service.limits import PerLearner
 from service.settings import Settings
-from tests.e2e.http_support import (
+from tests.support.http import (
     api_settings,
     bearer,
     client_for,
@@ -26,7 +26,7 @@ from tests.e2e.http_support import (
     signed,
     store_settings,
 )
-from tests.e2e.test_startup_errors import refused
+from tests.support.startup import refused
 
 pytestmark = pytest.mark.e2e
 ALICE, BOB = bearer("alice"), bearer("bob")

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Intro to SQL", "date": "1 March"}}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,9 @@ from service.bootstrap import build_service
 from service.container import Service
 from service.settings import Settings
 from service.settings.http import ApiSettings
-from tests.e2e.http_support import (
+from tests.support.http import (
     api_settings,
     bearer,
-    client_for,
     key,
     media_settings,
     purchase,
@@ -147,13 +145,6 @@ def noise() -> bytes:
     out = io.BytesIO()
     Image.frombytes("RGB", (100, 100), pixels).save(out, format="PNG")
     return out.getvalue()
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 def test_bodies_within_the_limits_are_served_as_before(client: TestClient) -> None:

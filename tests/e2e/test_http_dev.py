@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from service.container import Service
 from service.idempotency import idempotency_answers
 from service.settings import demo_refused
 from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
-from tests.e2e.http_support import bearer, client_for, key, service_for, signed
+from tests.support.http import bearer, client_for, key, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice", secret=EMBEDDED_JWT_SECRET)
@@ -29,13 +28,6 @@ def service(tmp_path: Path) -> Service:
     """The untouched embedded default (SQLite, in-process dispatch, its own secrets, on loopback) without the
     pipeline."""
     return service_for("sqlite", tmp_path, with_pipeline=False, **UNTOUCHED)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 def available(client: TestClient, headers: dict[str, str], position: int) -> int:

@@ -3,34 +3,18 @@ field, and the service goes on answering everyone else."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from ledger import MAX_MINOR
-from service.container import Service
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import bearer, key, purchase, signed
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")
 POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Intro to SQL", "date": "1 March"}}
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Service:
-    """A service on SQLite without the pipeline."""
-    return service_for("sqlite", tmp_path, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 def deliver(client: TestClient, message: dict[str, Any]) -> Any:

@@ -4,8 +4,6 @@ problem naming it, never a 500 (``str.isdigit()`` and ``int()`` take Unicode dig
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,27 +11,13 @@ from fastapi.testclient import TestClient
 from api.http.problems import Problem
 from api.http.signatures import parse_header
 from generation.stores.signing import check, signature
-from service.container import Service
 from service.settings.messaging import MessagingSettings
-from tests.e2e.http_support import MEDIA_KEY, bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import MEDIA_KEY, bearer, key, purchase, signed
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")
 HEX = "0" * 64
 NOT_ASCII_DIGITS = ["²", "\u0663", "\uff11\uff12", "1²"]  # superscript, Arabic-Indic, fullwidth, mixed
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Service:
-    """A service on SQLite without the pipeline."""
-    return service_for("sqlite", tmp_path, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 @pytest.mark.parametrize("header", [

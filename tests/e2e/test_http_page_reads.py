@@ -15,8 +15,7 @@ from api.http.previews import PREVIEW_WIDTH, Previews, preview_request
 from generation.ports import SIZES, ImageRequest, ImageResult
 from generation.templates import load_catalog
 from service.container import Service
-from tests.e2e.http_support import bearer, client_for, key, service_for
-from tests.e2e.test_api import buy
+from tests.support.http import bearer, buy, client_for, key, service_for
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")

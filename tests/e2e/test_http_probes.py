@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.container import Service
-from tests.e2e.http_support import client_for, service_for
+from tests.support.http import service_for
 
 pytestmark = pytest.mark.e2e
 PARTS = ["projector", "pipeline", "sweeper", "purger"]
@@ -24,13 +23,6 @@ PARTS = ["projector", "pipeline", "sweeper", "purger"]
 def service(tmp_path: Path) -> Service:
     """The embedded default with every part: projector, pipeline, sweeper, upload purger; two worker threads."""
     return service_for("sqlite", tmp_path, threads=2, liveness_timeout_s=0.3)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 def stop(service: Service, part: str) -> None:

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.http.signatures import sign
-from service.container import Service
-from tests.e2e.http_support import bearer, client_for, purchase, service_for, signed
+from tests.support.http import bearer, purchase, signed
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Service:
-    """A service on SQLite without the pipeline."""
-    return service_for("sqlite", tmp_path, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 def available(client: TestClient, position: int) -> int:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ledger import Ledger
-from tests.kafka_broker import NOIDA_SESSION_TIMEOUT_MS, create_topics, produce, unique_name
+from tests.support.kafka_broker import NOIDA_SESSION_TIMEOUT_MS, create_topics, produce, unique_name
 
 pytestmark = pytest.mark.e2e
 

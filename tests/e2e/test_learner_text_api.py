@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.e2e.http_support import bearer, client_for, key, service_for
+from tests.support.http import bearer, client_for, key, service_for
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")

@@ -3,33 +3,17 @@ are counted under the rule that fired; a moderation provider that does not answe
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 
 import pytest
 from fastapi.testclient import TestClient
 
 from generation.moderation import Flag, ModerationUnavailable
 from service.container import Service
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import bearer, key
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("starter_pack")]
 ALICE = bearer("alice")
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Service:
-    """A service without the image pipeline: nothing here reaches a renderer."""
-    return service_for("sqlite", tmp_path, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service, alice holding a starter pack."""
-    with client_for(service) as client:
-        body, headers = signed(purchase("starter", "alice"))
-        assert client.post("/v1/webhooks/payments", content=body, headers=headers).status_code == 200
-        yield client
 
 
 def poster(course: str) -> dict[str, object]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,25 +11,11 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, SecretStr
 
 from api.http import schemas
-from service.container import Service
 from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
-from tests.e2e.http_support import WEBHOOK_SECRET, bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import WEBHOOK_SECRET, bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ADMIN = bearer("alice", "admin")  # alice is the admin here, so the examples for "the user" and admin routes line up
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Service:
-    """A SQLite service without the image pipeline."""
-    return service_for("sqlite", tmp_path, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])

@@ -19,9 +19,16 @@ from generation.messages import GenerationCompletedMessage
 from ledger import Ledger
 from service.settings.generation import GenerationSettings
 from service.settings.messaging import MessagingSettings
-from tests.e2e.test_pipeline_kafka import Pipeline, finished
-from tests.kafka_broker import KAFKA_CODECS, compression_of, create_topics, produce_foreign, read_topic, unique_name
-from tests.unit.test_worker import requested
+from tests.support.kafka_broker import (
+    KAFKA_CODECS,
+    compression_of,
+    create_topics,
+    produce_foreign,
+    read_topic,
+    unique_name,
+)
+from tests.support.pipeline import Pipeline, finished
+from tests.support.worker import requested
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -19,26 +18,11 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from generation.ports import ImageResult
 from service.container import Service
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import bearer, key
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("starter_pack")]
 ALICE, BOB = bearer("alice"), bearer("bob")
 POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Intro to SQL", "date": "1 March"}}
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Service:
-    """A service on SQLite without the pipeline: the tests store and complete the image themselves."""
-    return service_for("sqlite", tmp_path, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service, alice holding a starter pack."""
-    with client_for(service) as client:
-        body, headers = signed(purchase("starter", "alice"))
-        assert client.post("/v1/webhooks/payments", content=body, headers=headers).status_code == 200
-        yield client
 
 
 def png() -> bytes:

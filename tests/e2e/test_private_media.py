@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -16,24 +14,11 @@ from PIL import Image
 from generation.ports import ImageResult
 from generation.stores.signing import signature
 from service.container import Service
-from tests.e2e.http_support import MEDIA_KEY, bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import MEDIA_KEY, bearer, key, purchase, signed
 
 pytestmark = pytest.mark.e2e
 ALICE, BOB = bearer("alice"), bearer("bob")
 POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Intro to SQL", "date": "1 March"}}
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Service:
-    """A service on SQLite without the pipeline (the tests store the image themselves)."""
-    return service_for("sqlite", tmp_path, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 def png() -> bytes:

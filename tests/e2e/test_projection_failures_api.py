@@ -13,7 +13,7 @@ from ledger import Ledger, Money, Wallet, wallet_id
 from service.bootstrap import build_ledger
 from service.settings.store import StoreSettings
 from tests.conftest import T0
-from tests.e2e.http_support import bearer, client_for, purchase, service_for, signed
+from tests.support.http import bearer, client_for, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 HUGE = 10**20

@@ -22,9 +22,7 @@ from projections import Projector, all_projections
 from service.bootstrap import uploads_in_use_at_head
 from service.container import Service
 from service.uploads import UploadPurger
-from tests.e2e.http_support import bearer, client_for, key, service_for
-from tests.e2e.test_api import buy, finish, generate
-from tests.e2e.test_uploads import photo, upload
+from tests.support.http import bearer, buy, client_for, finish, generate, key, photo, service_for, upload
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")
@@ -66,13 +64,6 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Service:
     """A service without the image pipeline (the tests play its part), on each store, waiting up to 5 s."""
     pg_env = request.getfixturevalue("pg_env") if request.param == "postgres" else None
     return service_for(request.param, tmp_path, pg_env, with_pipeline=False, read_wait_ms=5000)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 def made(client: TestClient, service: Service, user: dict[str, str] = ALICE) -> str:

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from service.container import Service
 from service.platform import DemoWallet
 from service.recharges import RechargeDriver
-from tests.e2e.http_support import bearer, client_for, key, service_for
+from tests.support.http import bearer, client_for, key, service_for
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")

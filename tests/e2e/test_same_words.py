@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from generation.templates import load_catalog
+from ledger import Money
 from service.container import Service
 from service.messages import REFERRAL_MESSAGES
 from service.referrals import apply_referral
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
-from tests.e2e.test_api import finish
+from tests.support.http import bearer, client_for, finish, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")
@@ -94,6 +94,26 @@ def test_the_cli_wallet_counts_purchased_and_granted_credits_as_the_api_does(tmp
     assert {k: cli_wallet[k] for k in ("available", "held", "by_source")} == {
         k: api_wallet[k] for k in ("available", "held", "by_source")}
     assert "granted" not in cli_wallet  # only inside lifetime, meaning what it means there
+
+
+def test_the_cli_wallet_takes_lifetime_totals_from_the_balances_projection_and_says_when_it_lags(
+        tmp_path: Path) -> None:
+    service = service_for("sqlite", tmp_path, with_pipeline=False)
+    with client_for(service) as client:
+        body, headers = signed(purchase("starter", "alice"))
+        position = client.post("/v1/webhooks/payments", content=body, headers=headers).json()["position"]
+        assert client.get(f"/v1/wallet?min_position={position}", headers=ALICE).json()["lifetime"]["purchased"] == 100
+        # Stored while nothing projects it: the store has it, the balances projection does not yet.
+        service.projector.stop()
+        service.ledger.purchase(user_id="alice", payment_id="p-unprojected", pack_id="starter", amount=100,
+                                price=Money(9900, "INR"), at=service.clock())
+    result = CliRunner().invoke(cli, ["wallet", "alice"], env={"STUDIO_STORE": "sqlite",
+                                                               "STUDIO_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["available"] == 200  # credits now: the event store's
+    assert shown["lifetime"]["purchased"] == 100  # over its life: the projection's, which lags
+    assert "balances projection is at position" in result.stderr
 
 
 def test_every_shipped_template_variable_has_a_label() -> None:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from api.http.app import create_app
-from tests.e2e.http_support import bearer, client_for, purchase, service_for, signed
+from tests.support.http import bearer, client_for, purchase, service_for, signed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 USER = bearer("alice", "admin")  # an admin who is also a funded user reaches every route's logic

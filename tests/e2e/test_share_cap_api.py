@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import UUID
@@ -11,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.container import Service
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import bearer, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 
@@ -24,13 +23,6 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Service:
     """A service whose projector never runs: the read tables stay empty."""
     pg_env = request.getfixturevalue("pg_env") if request.param == "postgres" else None
     return service_for(request.param, tmp_path, pg_env, with_pipeline=False, run_projector=False, read_wait_ms=0)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
 
 
 def finished_image(client: TestClient, service: Service) -> str:

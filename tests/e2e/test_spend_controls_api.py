@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.container import Service
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")

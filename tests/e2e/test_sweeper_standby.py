@@ -20,7 +20,7 @@ import pytest
 from ledger import Ledger, Money, Wallet
 from ledger.store.follow import Follower
 from tests.conftest import PG
-from tests.kafka_broker import free_port
+from tests.support.kafka_broker import free_port
 
 pytestmark = pytest.mark.e2e
 CLI = str(Path(sys.executable).with_name("studio-ledger"))

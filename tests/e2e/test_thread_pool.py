@@ -20,8 +20,8 @@ from PIL import Image
 
 from api.http.auth import issue_token
 from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
-from tests.e2e.http_support import purchase, signed
-from tests.e2e.test_service_embedded import free_port
+from tests.support.embedded import free_port
+from tests.support.http import purchase, signed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 ROOT = Path(__file__).resolve().parents[2]

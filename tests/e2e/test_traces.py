@@ -15,8 +15,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from service import tracing
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
-from tests.e2e.test_pipeline_kafka import VARIABLES, Pipeline, finished, pipeline  # noqa: F401 (the fixture)
+from tests.support.http import bearer, client_for, key, purchase, service_for, signed
+from tests.support.pipeline import VARIABLES, Pipeline, finished
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 ALICE = bearer("alice")
@@ -94,7 +94,7 @@ def test_with_tracing_off_nothing_is_recorded_and_the_event_carries_no_context(t
 
 
 async def test_a_generation_through_kafka_is_one_trace_across_the_relay_the_worker_and_the_results(
-        spans: InMemorySpanExporter, pipeline: Pipeline) -> None:  # noqa: F811 (the imported fixture; traced first)
+        spans: InMemorySpanExporter, pipeline: Pipeline) -> None:
     await pipeline.start_worker()
     await asyncio.to_thread(pipeline.fund, "ada")
     with tracing.span("POST /v1/generations"):  # the HTTP part is the in-process test's

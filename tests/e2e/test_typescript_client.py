@@ -11,8 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_service_embedded import embedded  # noqa: F401 (the fixture)
-
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
 CLIENT = Path(__file__).parents[2] / "clients" / "typescript"
 RUN = """
@@ -55,7 +53,7 @@ def run_example(script: Path, base: str, token: str) -> str:
 
 
 def test_the_typed_example_makes_a_poster_and_reads_it_back_from_the_gallery(
-        example: Path, embedded: tuple[str, dict[str, str]]) -> None:  # noqa: F811 (the fixture)
+        example: Path, embedded: tuple[str, dict[str, str]]) -> None:
     base, _ = embedded
     token = httpx.post(f"{base}/v1/dev/token", json={"user_id": "tsuser"}).json()["token"]
     auth = {"Authorization": f"Bearer {token}"}

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,32 +17,21 @@ from service.bootstrap import build_service
 from service.container import Service
 from service.settings import Settings
 from service.uploads import UploadPurger
-from tests.e2e.http_support import (
+from tests.support.http import (
     api_settings,
     bearer,
-    client_for,
     key,
     media_settings,
+    photo,
     purchase,
     signed,
     store_settings,
+    upload,
 )
 
 pytestmark = pytest.mark.e2e
 ALICE, BOB = bearer("alice"), bearer("bob")
 PROFILE = "profile-avatar"
-
-
-def photo(kind: str = "JPEG", size: tuple[int, int] = (640, 480), gps: bool = False) -> bytes:
-    image = Image.new("RGB", size, "teal")
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"  # Make
-    exif[0x0112] = 6  # Orientation: rotated 90°, so the stored photo must come out upright
-    if gps:
-        exif[0x8825] = {1: "N", 2: (12.0, 58.0, 0.0), 3: "E", 4: (77.0, 35.0, 0.0)}  # GPSInfo: Bengaluru
-    out = io.BytesIO()
-    image.save(out, format=kind, exif=exif.tobytes())
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -53,17 +40,6 @@ def service(tmp_path: Path) -> Service:
     return build_service(Settings(http=api_settings(), store=store_settings("sqlite", tmp_path),
                                   generation=media_settings(tmp_path, upload_quota=3, upload_max_bytes=200_000)),
                          with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service."""
-    with client_for(service) as client:
-        yield client
-
-
-def upload(client: TestClient, data: bytes, headers: dict[str, str] = ALICE, name: str = "me.jpg") -> Any:
-    return client.post("/v1/uploads", files={"file": (name, data, "image/jpeg")}, headers={**headers, **key()})
 
 
 def test_an_upload_is_re_encoded_upright_without_exif_or_gps_and_kept_privately(
@@ -92,6 +68,8 @@ def test_an_upload_is_re_encoded_upright_without_exif_or_gps_and_kept_privately(
     (b"%PDF-1.7 not a picture", "cv.pdf", "not an image"),
     (b"\xff\xd8\xff\xe0" + b"\0" * 210_000, "big.jpg", "the file is too large"),  # over 200 kB, within the body limit
 ])
+
+
 def test_a_bad_file_is_a_422_naming_the_problem(client: TestClient, data: bytes, name: str, problem: str) -> None:
     answer = upload(client, data, name=name)
     assert answer.status_code == 422, answer.text

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.container import Service
-from tests.e2e.http_support import SECRET, bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import SECRET, bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 OPS = bearer("ops", "admin")

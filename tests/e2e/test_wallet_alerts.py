@@ -19,7 +19,7 @@ from service.alert_delivery import ExpiryWatch
 from service.container import Service
 from service.platform import DemoWallet
 from service.recharges import RechargeDriver
-from tests.e2e.http_support import bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")

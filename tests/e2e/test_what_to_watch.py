@@ -27,7 +27,7 @@ from service.container import Service
 from service.leader import AdvisoryLock, lock_key, scoped_name
 from service.settings.messaging import MessagingSettings
 from tests.conftest import PG
-from tests.e2e.http_support import client_for, service_for
+from tests.support.http import client_for, service_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 ROOT = Path(__file__).parents[2]

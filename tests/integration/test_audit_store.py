@@ -22,7 +22,7 @@ from projections.db import make_engine
 from projections.journal import Journal, journal
 from projections.statement import wallet_statement
 from tests.conftest import PG
-from tests.unit.test_audit_fold import busy_ledger
+from tests.support.ledgers import busy_ledger
 
 pytestmark = pytest.mark.integration
 
@@ -189,8 +189,8 @@ def test_the_cli_splits_a_postgresql_audit_without_the_diff_across_the_cores(
         pg_app: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
+    from api import audit_cli
     from api.cli import app as cli
-    from projections.audit import cli as audit_cli
 
     monkeypatch.setattr(audit_cli.os, "cpu_count", lambda: 2)
     env = pg_app.env

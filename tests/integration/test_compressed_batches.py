@@ -20,14 +20,8 @@ from api.messaging.inbound import build_inbound
 from ledger import Ledger
 from service.policy import load_policy
 from service.settings.messaging import MessagingSettings
-from tests.integration.test_inbound_kafka import (
-    available,
-    eventually,
-    messaging_settings,
-    purchase,
-    referral,
-)
-from tests.kafka_broker import KAFKA_CODECS, compression_of, create_topics, produce_foreign, read_topic
+from tests.support.inbound_kafka import available, eventually, messaging_settings, purchase, referral
+from tests.support.kafka_broker import KAFKA_CODECS, compression_of, create_topics, produce_foreign, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from api.messaging.topics import existing_topics, process_topics, project_topics
 from service.settings.messaging import MessagingSettings
-from tests.kafka_broker import create_topics, free_port, unique_name
+from tests.support.kafka_broker import create_topics, free_port, unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 TOPIC_SETTINGS = ("events", "generation_requested", "generation_completed", "generation_failed", "referrals",

@@ -19,8 +19,8 @@ from ledger import Ledger
 from service.leader import FileLock, Leadership, lock_for
 from service.settings.store import StoreSettings
 from tests.conftest import PG
-from tests.integration.test_relay_kafka import relay_settings, stored_events, write_some_events
-from tests.kafka_broker import read_topic
+from tests.support.kafka_broker import read_topic
+from tests.support.relay import relay_settings, stored_events, write_some_events
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,13 +35,6 @@ class CountingModel:
 
     async def aclose(self) -> None:
         pass
-
-
-@pytest.fixture
-def app(store_env: dict[str, str]) -> Iterator[Ledger]:
-    ledger = Ledger(store_env)
-    yield ledger
-    ledger.close()
 
 
 def funded(ledger: Ledger, user: str, credits: int = 10) -> None:

@@ -3,12 +3,8 @@ that cannot apply it, recorded with its position and reason, and shown until an 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from ledger import Ledger, Money, Wallet, wallet_id
@@ -16,37 +12,12 @@ from projections import Projector, all_projections
 from projections.audit.diff import ProjectionDiff
 from projections.audit.verify import run_verify
 from projections.balances import wallet_balances
-from projections.db import make_engine
 from projections.failures import failures
 from service.health import Health
-from tests.conftest import PG, T0
+from tests.conftest import T0
 
 pytestmark = pytest.mark.integration
 HUGE = 10**20  # what a redemption of 10^20 minor units became before the limits: past every BIGINT
-
-
-@pytest.fixture
-def read_engine(store_env: dict[str, str], tmp_path: Any) -> Iterator[Engine]:
-    """Read tables beside the event store: a SQLite file, or a fresh schema in the PostgreSQL database."""
-    if store_env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
-        engine = make_engine(f"sqlite:///{tmp_path / 'read.db'}")
-    else:
-        schema = f"r_{uuid.uuid4().hex[:10]}"
-        url = (f"postgresql+psycopg://{PG['user']}@{PG['host']}:{PG['port']}/{store_env['POSTGRES_DBNAME']}"
-               f"?options=-csearch_path%3D{schema}")
-        engine = make_engine(url, pool_size=2)
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def app(store_env: dict[str, str]) -> Iterator[Ledger]:
-    """A ledger on each store."""
-    ledger = Ledger(store_env)
-    yield ledger
-    ledger.close()
 
 
 def store_a_redemption_from_before_the_limits(ledger: Ledger, user: str) -> int:

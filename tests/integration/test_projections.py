@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,38 +18,13 @@ from projections.audit.diff import ProjectionDiff
 from projections.audit.verify import run_verify
 from projections.balances import wallet_balances, wallet_grants
 from projections.base import Write
-from projections.db import make_engine
 from projections.generations import gallery, generations
 from projections.journal import Journal, journal
 from projections.statement import wallet_statement
-from tests.conftest import PG, T0
+from tests.conftest import T0
 
 pytestmark = pytest.mark.integration
 TABLES = (wallet_balances, wallet_grants, wallet_statement, generations, gallery, journal)
-
-
-@pytest.fixture
-def read_engine(store_env: dict[str, str], tmp_path: Any) -> Iterator[Engine]:
-    """Read tables beside the event store: a SQLite file, or a fresh schema in the PostgreSQL database."""
-    if store_env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
-        engine = make_engine(f"sqlite:///{tmp_path / 'read.db'}")
-    else:
-        schema = f"r_{uuid.uuid4().hex[:10]}"
-        url = (f"postgresql+psycopg://{PG['user']}@{PG['host']}:{PG['port']}/{store_env['POSTGRES_DBNAME']}"
-               f"?options=-csearch_path%3D{schema}")
-        engine = make_engine(url, pool_size=2)
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def app(store_env: dict[str, str]) -> Iterator[Ledger]:
-    """A ledger on each store."""
-    ledger = Ledger(store_env)
-    yield ledger
-    ledger.close()
 
 
 def a_busy_month(ledger: Ledger) -> None:

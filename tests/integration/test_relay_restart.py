@@ -17,8 +17,8 @@ import pytest
 from api.messaging.envelope import is_published
 from ledger import Ledger
 from ledger.store.tracking import positions_for
-from tests.integration.test_relay_kafka import stored_events, write_some_events
-from tests.kafka_broker import create_topics, read_topic, stop_process, unique_name
+from tests.support.kafka_broker import create_topics, read_topic, stop_process, unique_name
+from tests.support.relay import stored_events, write_some_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 PAGE = 10

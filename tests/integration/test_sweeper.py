@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
 
@@ -17,13 +17,6 @@ from tests.conftest import T0
 
 pytestmark = pytest.mark.integration
 LATER = T0 + timedelta(minutes=16)
-
-
-@pytest.fixture
-def app(store_env: dict[str, str]) -> Iterator[Ledger]:
-    ledger = Ledger(store_env)
-    yield ledger
-    ledger.close()
 
 
 def funded(ledger: Ledger, user: str, credits: int) -> None:

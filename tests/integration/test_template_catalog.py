@@ -21,7 +21,6 @@ from projections import Projector, all_projections
 from projections.db import make_engine
 from projections.templates import template_versions, templates
 from service.templates import LiveCatalog, import_folder, import_new
-from tests.integration.test_projections import app, read_engine  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)
@@ -31,7 +30,7 @@ DIWALI = {**WEBINAR, "id": "diwali-offer", "title": "Diwali offer",
 
 
 @pytest.fixture
-def projector(app: Ledger, read_engine: Engine) -> Projector:  # noqa: F811
+def projector(app: Ledger, read_engine: Engine) -> Projector:
     built = Projector(app, read_engine, all_projections())
     built.setup()
     return built
@@ -46,8 +45,8 @@ def eventually(check: Callable[[], bool], within: float = 5.0) -> float:
     return time.monotonic() - started
 
 
-def test_the_projection_follows_drafts_versions_and_retirement(app: Ledger, projector: Projector,  # noqa: F811
-                                                                read_engine: Engine) -> None:  # noqa: F811
+def test_the_projection_follows_drafts_versions_and_retirement(app: Ledger, projector: Projector,
+                                                                read_engine: Engine) -> None:
     app.draft_template(template_id="diwali-offer", spec=DIWALI, by="asha", reason="festival", at=NOW)
     app.publish_template(template_id="diwali-offer", by="asha", reason="approved", at=NOW)
     app.draft_template(template_id="diwali-offer", spec={**DIWALI, "cost": 6}, by="ravi", reason="price", at=NOW)
@@ -68,7 +67,7 @@ def test_the_projection_follows_drafts_versions_and_retirement(app: Ledger, proj
 
 
 @contextmanager
-def replica(read_engine: Engine) -> Iterator[LiveCatalog]:  # noqa: F811
+def replica(read_engine: Engine) -> Iterator[LiveCatalog]:
     """A second process's catalog: its own engine on the same read database."""
     engine = make_engine(read_engine.url.render_as_string(hide_password=False), pool_size=1)
     catalog = LiveCatalog(engine, interval=0.05)
@@ -79,14 +78,14 @@ def replica(read_engine: Engine) -> Iterator[LiveCatalog]:  # noqa: F811
 
 
 def test_two_replicas_see_a_publish_within_seconds_and_a_retired_template_leaves_them(
-        app: Ledger, projector: Projector, read_engine: Engine) -> None:  # noqa: F811
+        app: Ledger, projector: Projector, read_engine: Engine) -> None:
     import_folder(app, CATALOG_DIR, at=NOW)
     projector.catch_up()
     with replica(read_engine) as first, replica(read_engine) as second:
         seen_by_both(app, projector, [first, second])
 
 
-def seen_by_both(app: Ledger, projector: Projector, catalogs: list[LiveCatalog]) -> None:  # noqa: F811
+def seen_by_both(app: Ledger, projector: Projector, catalogs: list[LiveCatalog]) -> None:
     assert all(len(c.all()) == 13 for c in catalogs)
     app.draft_template(template_id="diwali-offer", spec=DIWALI, by="asha", reason="festival", at=NOW)
     published = app.publish_template(template_id="diwali-offer", by="asha", reason="approved", at=NOW)
@@ -103,8 +102,8 @@ def seen_by_both(app: Ledger, projector: Projector, catalogs: list[LiveCatalog])
         assert catalog.version("diwali-offer", 1).title == "Diwali offer"  # its images keep their words
 
 
-def test_a_price_change_takes_effect_at_its_time(app: Ledger, projector: Projector,  # noqa: F811
-                                                 read_engine: Engine) -> None:  # noqa: F811
+def test_a_price_change_takes_effect_at_its_time(app: Ledger, projector: Projector,
+                                                 read_engine: Engine) -> None:
     clock = [NOW]
     app.import_template(template_id="poster-webinar", spec=WEBINAR, by="ops", reason="catalog", at=NOW)
     app.draft_template(template_id="poster-webinar", spec={**WEBINAR, "cost": 8}, by="ops", reason="dearer", at=NOW)
@@ -119,7 +118,7 @@ def test_a_price_change_takes_effect_at_its_time(app: Ledger, projector: Project
 
 
 def test_the_first_start_imports_the_shipped_catalogue_once_and_serves_it_before_it_is_projected(
-        app: Ledger, read_engine: Engine, projector: Projector, tmp_path: Path) -> None:  # noqa: F811
+        app: Ledger, read_engine: Engine, projector: Projector, tmp_path: Path) -> None:
     catalog = LiveCatalog(read_engine, seed=load_catalog(), importer=lambda: import_new(app, CATALOG_DIR, at=NOW))
     catalog.start()
     try:
@@ -168,8 +167,8 @@ def test_a_kafka_worker_reads_every_version_from_the_read_database(tmp_path: Pat
         ledger.close()
 
 
-def test_audit_verify_compares_the_templates_table_with_the_replay(app: Ledger, projector: Projector,  # noqa: F811
-                                                                   read_engine: Engine) -> None:  # noqa: F811
+def test_audit_verify_compares_the_templates_table_with_the_replay(app: Ledger, projector: Projector,
+                                                                   read_engine: Engine) -> None:
     from sqlalchemy import update
 
     from projections.audit.diff import ProjectionDiff

@@ -17,7 +17,6 @@ from projections import Projector, all_projections
 from projections.generations import gallery
 from projections.statement import wallet_statement
 from tests.conftest import T0
-from tests.integration.test_projections import app, read_engine  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.integration
 WEBINAR = template_fields(read_toml(CATALOG_DIR / "poster-webinar.toml", ValueError))
@@ -25,7 +24,7 @@ RENAMED = {**WEBINAR, "title": "Live session poster", "cost": 7,
            "translations": {"hi": {**WEBINAR["translations"]["hi"], "title": "लाइव सत्र पोस्टर"}}}
 
 
-def generate(app: Ledger, key: str, version: int, cost: int, at: Any) -> Any:  # noqa: F811
+def generate(app: Ledger, key: str, version: int, cost: int, at: Any) -> Any:
     requested = app.request_generation(user_id="ann", request_key=key, template_id="poster-webinar",
                                        template_version=version, variables={"topic": f"Topic {key}", "time": "6 pm",
                                                                             "style": "flat"},
@@ -45,7 +44,7 @@ def words(engine: Engine) -> tuple[list[str], list[tuple[str, int | None, str, i
 
 
 def test_a_renamed_and_repriced_template_changes_no_old_line_even_after_a_rebuild(
-        app: Ledger, read_engine: Engine) -> None:  # noqa: F811
+        app: Ledger, read_engine: Engine) -> None:
     app.purchase(user_id="ann", payment_id="p1", pack_id="starter", amount=100, price=Money(900, "INR"), at=T0)
     app.import_template(template_id="poster-webinar", spec=WEBINAR, by="ops", reason="catalog", at=T0)
     generate(app, "first", 1, 5, T0 + timedelta(minutes=1))
@@ -67,7 +66,7 @@ def test_a_renamed_and_repriced_template_changes_no_old_line_even_after_a_rebuil
 
 
 def test_a_generation_of_a_version_the_ledger_never_published_is_named_from_the_earlier_words(
-        app: Ledger, read_engine: Engine) -> None:  # noqa: F811
+        app: Ledger, read_engine: Engine) -> None:
     from generation.templates import load_catalog
     from projections.descriptions import Subjects
 

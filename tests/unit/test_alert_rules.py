@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy_support import render
+from tests.support.deploy import render
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).parents[2]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -19,14 +18,6 @@ from service.policy import Policy, load_policy
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 HUGE = 10**20  # overflows every 64-bit integer column
-
-
-@pytest.fixture
-def memory_ledger() -> Iterator[Ledger]:
-    """A ledger on the in-memory store."""
-    app = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    yield app
-    app.close()
 
 
 @pytest.mark.parametrize("fields", [

@@ -1,7 +1,7 @@
 """The boundary campaign on the inbound topics: whatever a partner publishes is applied or dead-lettered
 with its reason, never retried forever, and never leaves a wallet unable to spend at the service's time.
 
-Messages come from the published message schemas with hostile values swapped in (tests/support_hostile.py)
+Messages come from the published message schemas with hostile values swapped in (tests/support/hostile.py)
 and go through the consumers' whole FastStream path (decoder, validation, dead letters) on a test broker.
 """
 
@@ -25,7 +25,7 @@ from service import payments, referrals
 from service.messages import PAYMENT_MESSAGES, REFERRAL_MESSAGES, CreditPackPurchased
 from service.policy import load_policy
 from service.settings.messaging import MessagingSettings
-from tests.support_hostile import deep_json, hostile_messages
+from tests.support.hostile import deep_json, hostile_messages
 
 pytestmark = pytest.mark.unit
 SETTINGS = MessagingSettings()

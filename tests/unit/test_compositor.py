@@ -11,13 +11,14 @@ from PIL import Image
 
 from generation import samples
 from generation.compositor import MissingGlyph, TextDoesNotFit, compose
-from generation.compositor.contrast import FLOOR, background_range, readable, worst_contrast
+from generation.compositor.contrast import FLOOR, readable, worst_contrast
 from generation.compositor.fit import fit, hyphenate
 from generation.compositor.fonts import check_glyphs, font, font_path, missing_glyphs, script_of, shaping_available
 from generation.compositor.result import finish
 from generation.errors import InvalidInput
-from generation.ports import SIZES, ImageResult
+from generation.ports import ImageResult
 from generation.templates import Template, load_catalog
+from tests.support.compositor import art, check
 
 pytestmark = pytest.mark.unit
 CATALOG = load_catalog()
@@ -27,38 +28,6 @@ SCRIPT_SAMPLES = {
     "tamil": "இன்றே புதிதாகக் கற்றுக்கொள்ளுங்கள்: க்ஷ ஸ்ரீ, தமிழ் ௧௨௩",
     "telugu": "ఈరోజే కొత్తగా నేర్చుకోండి: క్ష శ్రీ, తెలుగు ౧౨౩",
 }
-EXPECTED_FONT = {"latin": ("NotoSans[", "NotoSansDisplay["), "devanagari": ("NotoSansDevanagari[",),
-                 "tamil": ("NotoSansTamil[",), "telugu": ("NotoSansTelugu[",), "bengali": ("NotoSansBengali[",),
-                 "gujarati": ("NotoSansGujarati[",), "gurmukhi": ("NotoSansGurmukhi[",),
-                 "kannada": ("NotoSansKannada[",), "malayalam": ("NotoSansMalayalam[",),
-                 "oriya": ("NotoSansOriya[",), "arabic": ("NotoSansArabic[",)}
-
-
-def art(template: Template, values: dict[str, str], seed: int = 7) -> Image.Image:
-    """The local model's artwork, drawn small (the compositor scales it to the native size)."""
-    from generation.models.local import draw
-
-    photo = samples.SAMPLE_PHOTO.read_bytes() if template.needs_input_image else None
-    request = samples.request(template, values, uuid.UUID(int=seed), "/media/me.jpg" if photo else None)
-    return Image.open(io.BytesIO(draw(request, 0.15, photo)))
-
-
-def check(template: Template, values: dict[str, str], language: str) -> None:
-    composed = compose(art(template, values), template, values)
-    assert composed.image.size == SIZES[template.aspect_ratio]
-    left, top, right, bottom = composed.safe_area
-    for placed in composed.placements:
-        x0, y0, x1, y1 = placed.bounds
-        assert left <= x0 < x1 <= right and top <= y0 < y1 <= bottom, (template.id, placed)
-        dark, light = background_range(composed.background, placed.bounds)
-        assert worst_contrast(placed.color, dark, light) >= FLOOR, (template.id, placed)
-        expected = samples.SCRIPTS[language]
-        if script_of(placed.text) != "latin" or expected == "latin":
-            assert placed.script == expected and placed.font.startswith(EXPECTED_FONT[expected]), placed
-    has_text = template.layout.slots is None or bool(template.layout.slots)
-    assert bool(composed.placements) == has_text
-
-
 @pytest.mark.parametrize("case", list(samples.cases(CATALOG.all())), ids=lambda c: f"{c[0].id}-{c[1]}-{c[2]}")
 def test_every_template_style_and_language_renders_at_its_native_size_inside_the_margin_and_readable(
         case: samples.Case) -> None:

@@ -24,7 +24,7 @@ from service.bootstrap import build_credentials
 from service.settings import ApiSettings, StoreSettings
 from service.settings.generation import GenerationSettings
 from service.settings.store import StartupError
-from tests.unit.test_worker import requested
+from tests.support.worker import requested
 
 pytestmark = pytest.mark.unit
 

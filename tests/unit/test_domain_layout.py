@@ -4,21 +4,23 @@ eventsourcing outside its store adapters, small modules, and event topics that n
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
+import ledger
 from ledger.generation import Generation
 from ledger.recharge import Recharge
 from ledger.reference import Reference
 from ledger.template import Template
 from ledger.topup import TopUpPlan
 from ledger.wallet import Wallet
+from tests.support.imports import cycles, imported, module_name
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,78 +29,15 @@ ALLOWED_OUTSIDE_STORE = {"eventsourcing", "ledger"}
 MAX_LINES = 400
 
 
-def module_name(path: Path) -> str:
-    """The dotted name of a module file under the repository root."""
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
 def modules() -> dict[str, Path]:
     """Every module of the ledger package, by dotted name."""
     return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-
-
-def imported(name: str, path: Path, known: Iterable[str]) -> set[str]:
-    """The modules ``name`` imports, anywhere in it (under TYPE_CHECKING and in functions too);
-    ``from package import submodule`` counts as importing the submodule."""
-    known = set(known)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            for alias in node.names:
-                sub = f"{base}.{alias.name}"
-                found.add(sub if sub in known else base)
-    return found
 
 
 def graph() -> dict[str, set[str]]:
     """Imports between the ledger's own modules."""
     found = modules()
     return {name: {m for m in imported(name, path, found) if m in found} for name, path in found.items()}
-
-
-def cycles(edges: Mapping[str, set[str]]) -> list[list[str]]:
-    """Tarjan's strongly connected components of more than one module, or of one importing itself."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for target in edges.get(node, set()):
-            if target not in index:
-                visit(target)
-                low[node] = min(low[node], low[target])
-            elif target in on_stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == node:
-                    break
-            if len(component) > 1 or node in edges.get(node, set()):
-                found.append(sorted(component))
-
-    for node in sorted(edges):
-        if node not in index:
-            visit(node)
-    return found
 
 
 def test_the_cycle_finder_finds_a_cycle_and_only_a_cycle() -> None:
@@ -143,6 +82,14 @@ def test_no_ledger_module_is_over_400_lines() -> None:
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
 
 
+
+def test_the_packages_docstring_names_each_of_its_modules_and_no_other() -> None:
+    assert ledger.__doc__ is not None
+    named = set(re.findall(r"^    ``(\w+)/?``", ledger.__doc__, flags=re.MULTILINE))
+    present = {n.split(".")[1] for n in modules() if n.count(".") == 1}
+    assert named == present | {"store"}
+
+
 STORED_TOPICS = {
     "ledger.wallet:Wallet.WalletOpened", "ledger.wallet:Wallet.CreditsPurchased",
     "ledger.wallet:Wallet.CreditsRedeemed", "ledger.wallet:Wallet.ReferralBonusGranted",
@@ -185,3 +132,17 @@ def test_every_event_the_aggregates_declare_is_one_of_the_stored_topics() -> Non
         if isinstance(member, type) and issubclass(member, Aggregate.Event) and name not in bases
     }
     assert declared == STORED_TOPICS
+
+
+def test_a_generations_finished_states_are_spelled_once() -> None:
+    # Generation.is_finished (and FINISHED beside it) is the one predicate; a copy drifts when a state is added.
+    spelled = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for package in ("ledger", "service", "projections", "api", "generation")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path != PACKAGE / "generation.py"
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Tuple | ast.Set | ast.List)
+        and {e.value for e in node.elts if isinstance(e, ast.Constant)} == {"completed", "failed"}
+    ]
+    assert spelled == []

@@ -3,63 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from faststream import FastStream
-from faststream.kafka import KafkaMessage, TestKafkaBroker
-from faststream.kafka.broker import KafkaBroker
+from faststream.kafka import TestKafkaBroker
 
 from api.messaging.inbound import build_inbound
 from ledger import Ledger
 from service.policy import load_policy
-from service.settings.messaging import MessagingSettings
+from tests.support.inbound import PAYMENTS, PURCHASE, REFERRALS, SETTINGS, Consumers
 
 pytestmark = pytest.mark.unit
-SETTINGS = MessagingSettings()
-PAYMENTS, REFERRALS = SETTINGS.payments_topic, SETTINGS.referrals_topic
-PURCHASE = {"type": "CreditPackPurchased", "payment_id": "pay-1", "user_id": "ana", "pack_id": "starter",
-            "amount_minor": 900, "currency": "INR"}
-
-
-@pytest.fixture
-def memory_ledger() -> Iterator[Ledger]:
-    """A ledger on the in-memory store."""
-    app = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    yield app
-    app.close()
-
-
-class Consumers:
-    """The consumers' app under test, and what reached each dead-letter topic."""
-
-    def __init__(self, ledger: Ledger, app: FastStream) -> None:
-        self.ledger = ledger
-        self.broker: KafkaBroker = app.broker  # type: ignore[assignment]
-        self.dead: dict[str, list[tuple[bytes, dict[str, str]]]] = {f"{PAYMENTS}.dlq": [], f"{REFERRALS}.dlq": []}
-        for topic, found in self.dead.items():
-            self.broker.subscriber(topic)(self._recorder(found))
-
-    @staticmethod
-    def _recorder(found: list[tuple[bytes, dict[str, str]]]) -> Any:
-        async def record(message: KafkaMessage) -> None:
-            found.append((message.body, dict(message.headers)))
-        return record
-
-    def available(self, user: str) -> int:
-        """The user's available credits now."""
-        wallet = self.ledger.wallet(user)
-        return 0 if wallet is None else wallet.available(datetime.now(UTC))
-
-
-@pytest.fixture
-async def consumers(memory_ledger: Ledger) -> AsyncIterator[Consumers]:
-    """The consumers on a test broker, applying to a memory ledger."""
-    under_test = Consumers(memory_ledger, build_inbound(memory_ledger, load_policy(), SETTINGS, retry_delays=(0,)))
-    async with TestKafkaBroker(under_test.broker):
-        yield under_test
 
 
 async def test_a_purchase_message_credits_the_wallet(consumers: Consumers) -> None:

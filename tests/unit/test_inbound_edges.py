@@ -4,7 +4,6 @@ letter with its reason, never a message retried for ever in front of its partiti
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,25 +13,9 @@ from faststream.kafka import TestKafkaBroker
 from api.messaging.inbound import build_inbound
 from ledger import Ledger
 from service.policy import load_policy
-from tests.unit.test_inbound_consumers import PAYMENTS, PURCHASE, REFERRALS, SETTINGS, Consumers
+from tests.support.inbound import PAYMENTS, PURCHASE, REFERRALS, SETTINGS, Consumers
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def memory_ledger() -> Iterator[Ledger]:
-    """A ledger on the in-memory store."""
-    app = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    yield app
-    app.close()
-
-
-@pytest.fixture
-async def consumers(memory_ledger: Ledger) -> AsyncIterator[Consumers]:
-    """The consumers on a test broker, applying to a memory ledger."""
-    under_test = Consumers(memory_ledger, build_inbound(memory_ledger, load_policy(), SETTINGS, retry_delays=(0,)))
-    async with TestKafkaBroker(under_test.broker):
-        yield under_test
 
 
 @pytest.mark.parametrize(("stamp", "code"), [

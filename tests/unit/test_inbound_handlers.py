@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -24,14 +23,6 @@ from service.referrals import SelfReferral, apply_referral
 from tests.conftest import T0
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def memory_ledger() -> Iterator[Ledger]:
-    """A ledger on the in-memory store."""
-    app = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    yield app
-    app.close()
 
 
 @pytest.fixture

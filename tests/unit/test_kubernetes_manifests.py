@@ -23,7 +23,7 @@ from service.settings.generation import GenerationSettings
 from service.settings.http import ApiSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.store import StoreSettings
-from tests.deploy_support import containers, merge, pod_specs, render
+from tests.support.deploy import containers, pod_specs, render
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).parents[2] / "deploy" / "kubernetes"
@@ -188,11 +188,26 @@ def test_the_workers_scale_on_their_own_consumer_groups_lag(rendered: list[dict[
     assert all(isinstance(v, str) for v in meta.values()), "KEDA's trigger metadata is a map of strings"
 
 
-def test_the_renderer_merges_named_items_by_name_and_replaces_other_lists() -> None:
-    base = {"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}], "args": ["x", "y"]}
-    patched = merge(base, {"env": [{"name": "B", "value": "3"}, {"name": "C", "value": "4"}], "args": ["z"]})
-    assert patched == {"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "3"}, {"name": "C", "value": "4"}],
-                       "args": ["z"]}
+def test_the_overlays_are_built_by_kustomize_itself_with_every_feature_it_has(tmp_path: Path) -> None:
+    # A generated ConfigMap gets a content hash in its name, and every reference to it follows:
+    # only kustomize does that, so this is built by the real tool and not an imitation of it.
+    (tmp_path / "job.yaml").write_text(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: once}\nspec:\n  template:\n    spec:\n"
+        "      restartPolicy: Never\n      containers: [{name: c, image: studio-ledger:1, "
+        "envFrom: [{configMapRef: {name: extra}}]}]\n")
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources: [job.yaml]\nconfigMapGenerator: [{name: extra, literals: [STUDIO_X=1]}]\n")
+    resources = render(tmp_path)
+    [generated] = [r["metadata"]["name"] for r in resources if r["kind"] == "ConfigMap"]
+    assert generated.startswith("extra-") and generated != "extra"
+    [container] = containers(resources)
+    assert container["envFrom"] == [{"configMapRef": {"name": generated}}]
+
+
+def test_a_broken_kustomization_is_refused_with_what_kustomize_says(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
+    with pytest.raises(ValueError, match=r"kubectl kustomize .*missing\.yaml"):
+        render(tmp_path)
 
 
 def test_an_unknown_command_or_option_is_refused() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_domain_layout import cycles, imported, module_name
+from tests.support.imports import cycles, imported, module_name
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,3 +62,21 @@ def test_the_layer_rule_sees_an_upward_import() -> None:
 def test_no_module_is_over_400_lines() -> None:
     sizes = {name: len(path.read_text().splitlines()) for name, path in modules().items()}
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_every_command_line_is_an_entry_point_in_api() -> None:
+    # Entry points live in api/ (docs/architecture.md); a Typer app below it is one outside.
+    found = modules()
+    outside = sorted(name for name, path in found.items() if not name.startswith("api")
+                     and {"typer", "click"} & {m.split(".")[0] for m in imported(name, path, found)})
+    assert outside == []
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    # What several modules share lives in tests/support or a conftest: a test module stays free to change.
+    tests = ROOT / "tests"
+    found = sorted(f"{path.relative_to(ROOT)} -> {target}"
+                   for path in tests.rglob("test_*.py")
+                   for target in imported(module_name(path), path, [])
+                   if target.rpartition(".")[2].startswith("test_"))
+    assert found == []

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from api.processes.leading import lead, lead_async
-from tests.kafka_broker import free_port
+from tests.support.kafka_broker import free_port
 
 pytestmark = pytest.mark.unit
 STORE = SimpleNamespace(recorder=SimpleNamespace(max_notification_id=lambda: 7))

@@ -16,7 +16,7 @@ from generation.text import clean, clusters, is_emoji, length
 from ledger import Ledger, Money
 from service.generations import GenerationRequest, request_generation
 from tests.conftest import T0
-from tests.unit.test_use_cases import FakePhotos, Recorder
+from tests.support.fakes import FakePhotos, Recorder
 
 pytestmark = pytest.mark.unit
 TTL = timedelta(minutes=10)

@@ -13,7 +13,7 @@ from generation.models.openai import OpenAIModel
 from generation.models.replicate import ReplicateModel
 from generation.models.stability import StabilityModel
 from generation.ports import ImageResult
-from tests.unit.test_models import ask
+from tests.support.models import ask
 
 pytestmark = pytest.mark.unit
 OPENAI = "https://api.openai.com/v1/images/generations"
@@ -66,7 +66,7 @@ async def test_replicate_transport_failures_are_retryable(failure: Exception, er
 
 
 async def test_a_failed_replicate_prediction_that_is_no_refusal_is_final() -> None:
-    from tests.unit.test_models import replicate_transport
+    from tests.support.models import replicate_transport
 
     model = ReplicateModel("t", transport=replicate_transport("failed", error="CUDA out of memory"))
     model.client.poll_interval = 0

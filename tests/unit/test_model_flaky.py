@@ -21,7 +21,7 @@ from generation.stores.local import LocalStore
 from generation.templates import load_catalog
 from service.bootstrap import build_image_model
 from service.settings.generation import GenerationSettings
-from tests.unit.test_worker import requested
+from tests.support.worker import requested
 
 pytestmark = pytest.mark.unit
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,14 +20,6 @@ from service.settings.messaging import MessagingSettings
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def memory_ledger() -> Iterator[Ledger]:
-    """A ledger on the in-memory store."""
-    app = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    yield app
-    app.close()
 
 
 @pytest.fixture

@@ -173,7 +173,7 @@ def test_a_consumer_process_names_unreadable_batches_in_readiness_and_serves_the
 
     from api.probes import Probes
     from api.processes import watch_batches
-    from tests.kafka_broker import free_port
+    from tests.support.kafka_broker import free_port
 
     probes, port = Probes(), free_port()
     app = build_inbound(Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}), load_policy(), MessagingSettings())

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from uuid import UUID
 
 import pytest
 
 from api.messaging.envelope import encode, envelope, is_published, records
 from api.messaging.relay import NotificationFollower
+from generation.messages import GenerationRequestedMessage
 from ledger import Ledger, Money
 from ledger.event_ids import event_id
 from ledger.store.follow import Follower
+from service.inprocess import request_message
 from tests.conftest import T0
 
 pytestmark = pytest.mark.unit
@@ -70,3 +74,34 @@ def test_event_ids_are_uuid5_of_aggregate_and_version_in_value_and_header(busy_l
             expected = str(event_id(UUID(data["aggregate_id"]), data["aggregate_version"]))
             assert data["event_id"] == expected
             assert dict(headers) == {"event_id": expected.encode(), "type": data["type"].encode()}
+
+
+def test_the_in_process_request_is_the_message_the_relay_publishes(busy_ledger: Ledger) -> None:
+    [stored] = [s for s in Follower(busy_ledger).read(limit=1000) if type(s.event).__name__ == "GenerationRequested"]
+    [published] = [v for n in NotificationFollower(busy_ledger).read(limit=1000) for t, _, v, _ in records(n.event)
+                   if t == "generation.requested"]
+    assert request_message(stored) == GenerationRequestedMessage.model_validate_json(published)
+
+
+def builds_an_envelope(node: ast.AST) -> bool:
+    """Whether a node assembles an event message itself: the envelope's keys or its message classes."""
+    if isinstance(node, ast.JoinedStr):
+        return any(isinstance(v, ast.Constant) and '"aggregate_version"' in str(v.value) for v in node.values)
+    if isinstance(node, ast.Dict):
+        return any(isinstance(k, ast.Constant) and k.value == "aggregate_version" for k in node.keys)
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in {"GenerationRequestedMessage", "RequestedPayload"})
+
+
+def test_one_builder_makes_every_event_message() -> None:
+    root = Path(__file__).resolve().parents[2]
+    builder = root / "generation" / "messages.py"
+    found = [
+        f"{path.relative_to(root)}:{node.lineno}"
+        for package in ("api", "service", "generation", "projections", "ledger")
+        for path in sorted((root / package).rglob("*.py"))
+        if path != builder
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if builds_an_envelope(node)
+    ]
+    assert found == []

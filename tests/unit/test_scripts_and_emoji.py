@@ -14,7 +14,7 @@ from generation.compositor.fit import fit, hyphenate
 from generation.compositor.fonts import face_for, font, font_path, script_of, unprintable
 from generation.templates import Template, load_catalog
 from generation.text import clusters, is_emoji, right_to_left
-from tests.unit.test_compositor import art, check
+from tests.support.compositor import art, check
 
 pytestmark = pytest.mark.unit
 CATALOG = load_catalog()

@@ -22,7 +22,7 @@ from generation.templates import (
     template_fields,
 )
 from generation.tomlfile import read_toml
-from tests.unit.test_worker import CountingModel, requested
+from tests.support.worker import CountingModel, requested
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -13,7 +12,6 @@ import anyio
 import pytest
 from sqlalchemy.engine import Engine
 
-from generation.fetch import FetchRefused
 from generation.ports import UploadInfo
 from generation.templates import Catalog, UnknownTemplate, VariableError, load_catalog
 from ledger import InsufficientCredits, Ledger, Money, Outcome, UnknownReference
@@ -25,6 +23,7 @@ from service.generations import GenerationRequest, Requested, request_generation
 from service.metrics import Metrics
 from service.policy import load_policy
 from tests.conftest import T0
+from tests.support.fakes import FakePhotos, Recorder
 
 pytestmark = pytest.mark.unit
 POLICY = load_policy().model_copy(update={"timezone": "UTC"})
@@ -43,35 +42,6 @@ def ledger() -> Iterator[Ledger]:
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
     return load_catalog()
-
-
-@dataclass
-class FakePhotos:
-    """The uploads each owner keeps, and the URLs that fetch as a photo; records what was fetched."""
-
-    kept: dict[str, list[UploadInfo]] = field(default_factory=dict)
-    good_urls: set[str] = field(default_factory=set)
-    fetched: list[str] = field(default_factory=list)
-
-    async def uploads(self, owner: str) -> Sequence[UploadInfo]:
-        return self.kept.get(owner, [])
-
-    async def fetch(self, url: str) -> object:
-        self.fetched.append(url)
-        if url not in self.good_urls:
-            raise FetchRefused("the address is inside a private network")
-        return object()
-
-
-@dataclass
-class Recorder:
-    """A ``Run`` that records the names of the commands it ran."""
-
-    names: list[str] = field(default_factory=list)
-
-    def __call__(self, name: str, command: Callable[[], Outcome]) -> Outcome:
-        self.names.append(name)
-        return command()
 
 
 def upload(upload_id: str, owner: str, expires_in: timedelta) -> UploadInfo:

@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.unit.test_inbound_consumers import PAYMENTS, PURCHASE, REFERRALS, Consumers, consumers, memory_ledger
+from tests.support.inbound import PAYMENTS, PURCHASE, REFERRALS, Consumers
 
 pytestmark = pytest.mark.unit
-__all__ = ["consumers", "memory_ledger"]  # the fixtures, used here by name
 
 
 @pytest.mark.parametrize(("field", "value", "reason"), [

@@ -1,14 +1,18 @@
-"""Helpers of the HTTP tests: a service on a chosen store, tokens, signed webhooks."""
+"""Helpers of the HTTP tests: a service on a chosen store, tokens, signed webhooks, and the steps many
+tests take (buy a pack, request and finish a generation, upload a photo)."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from fastapi.testclient import TestClient
+from PIL import Image
 from pydantic import SecretStr
 
 from api.http.app import create_app
@@ -88,3 +92,48 @@ def purchase(pack: str = "starter", user: str = "alice", payment: str | None = N
     prices = {"starter": 900, "creator": 4900, "studio": 9900}
     return {"type": "CreditPackPurchased", "payment_id": payment or f"pay-{uuid.uuid4().hex[:8]}",
             "user_id": user, "pack_id": pack, "amount_minor": prices[pack], "currency": "INR"}
+
+
+ALICE = bearer("alice")  # the learner the helpers act for unless told
+POSTER = {"template_id": "poster-course-launch", "variables": {"course": "Intro to SQL", "date": "1 March"}}
+
+
+def buy(client: TestClient, pack: str = "starter", user: str = "alice") -> int:
+    """Credit a pack through the signed webhook; the ledger position of the purchase."""
+    body, headers = signed(purchase(pack, user))
+    response = client.post("/v1/webhooks/payments", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return int(response.json()["position"])
+
+
+def generate(client: TestClient, body: dict[str, Any] = POSTER, headers: dict[str, str] = ALICE) -> Any:
+    """Request a generation with a fresh Idempotency-Key."""
+    return client.post("/v1/generations", json=body, headers={**headers, **key()})
+
+
+def finish(service: Service, generation_id: str) -> int:
+    """Do what the pipeline does: start, then complete with a stored image; the completion's position."""
+    gen = UUID(generation_id)
+    service.ledger.start_generation(generation_id=gen, worker="test", at=service.clock())
+    outcome = service.ledger.complete_generation(
+        generation_id=gen, at=service.clock(), image_url=f"/media/gallery/{gen}.png", storage_id=str(gen),
+        provider="local", model="local", seed=7, timings={"render": 0.1})
+    return outcome.position
+
+
+def photo(kind: str = "JPEG", size: tuple[int, int] = (640, 480), gps: bool = False) -> bytes:
+    """A phone's photo: rotated by its EXIF orientation, with a maker and, when asked, where it was taken."""
+    image = Image.new("RGB", size, "teal")
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0112] = 6  # Orientation: rotated 90°, so the stored photo must come out upright
+    if gps:
+        exif[0x8825] = {1: "N", 2: (12.0, 58.0, 0.0), 3: "E", 4: (77.0, 35.0, 0.0)}  # GPSInfo: Bengaluru
+    out = io.BytesIO()
+    image.save(out, format=kind, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def upload(client: TestClient, data: bytes, headers: dict[str, str] = ALICE, name: str = "me.jpg") -> Any:
+    """Upload a photo with a fresh Idempotency-Key."""
+    return client.post("/v1/uploads", files={"file": (name, data, "image/jpeg")}, headers={**headers, **key()})

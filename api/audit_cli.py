@@ -1,4 +1,6 @@
-"""`studio-ledger audit ...`: verify the ledger, balances as of an instant, the journal, a summary."""
+"""`studio-ledger audit ...`: verify the ledger, balances as of an instant, the journal, a summary.
+
+The audit itself (replay, invariants, reports) is in ``projections.audit``; this is its command line."""
 
 from __future__ import annotations
 
@@ -6,49 +8,47 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import typer
 from eventsourcing.postgres import PostgresApplicationRecorder
-from sqlalchemy.engine import Engine
 
 from ledger import Ledger
 from projections.audit.diff import ProjectionDiff
 from projections.audit.reports import SUMMARY_COLUMNS, JournalWindow, Summary, balance_rows, utc
 from projections.audit.verify import run_verify
+from service.settings.store import StoreSettings
 
 audit_app = typer.Typer(help="Finance audit: replay the whole event store and prove it.", no_args_is_help=True)
 PROGRESS = typer.Option(sys.stderr.isatty(), "--progress/--no-progress", help="Show a progress bar on stderr.")
 
 
-@dataclass(frozen=True)
-class Sources:
-    """What the audit reads, built by the process's bootstrap: the ledger to replay (a context that
-    closes it) and the read tables to compare with the replay."""
+@contextmanager
+def _ledger() -> Iterator[Ledger]:
+    """The ledger the audit replays (no group commit: it only reads), refusing a store with nothing to audit."""
+    from service.bootstrap import build_ledger  # the process's whole bootstrap, only once a command runs
 
-    ledger: Callable[[], AbstractContextManager[Ledger]]
-    read_engine: Callable[[], Engine]
-
-
-_sources: list[Sources] = []  # set once by the command line (``audit_commands``)
-
-
-def audit_commands(sources: Sources) -> typer.Typer:
-    """The ``audit`` command group, reading from ``sources``."""
-    _sources[:] = [sources]
-    return audit_app
-
-
-def _ledger() -> AbstractContextManager[Ledger]:
-    return _sources[0].ledger()
+    settings = StoreSettings(group_commit=False)
+    if settings.store == "memory":
+        raise typer.BadParameter("the memory store keeps nothing between processes: audit a sqlite or postgres "
+                                 "store", param_hint="STUDIO_STORE")
+    if settings.store == "sqlite" and not (settings.data_dir / "events.db").exists():
+        raise typer.BadParameter(f"no event store at {settings.data_dir / 'events.db'}", param_hint="STUDIO_DATA_DIR")
+    ledger = build_ledger(settings)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
 
 
 def _read_tables() -> ProjectionDiff:
-    return ProjectionDiff(_sources[0].read_engine())
+    """The read tables the replay is compared with."""
+    from service.bootstrap import build_read_engine
+
+    return ProjectionDiff(build_read_engine(pool_size=2))
 
 
 def _instant(text: str | None, option: str) -> datetime | None:
