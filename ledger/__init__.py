@@ -12,6 +12,9 @@ What is where:
     ``reference``    the ``Reference`` aggregate: an external reference used once, forever
     ``template``     the ``Template`` aggregate: drafts, published versions, retirement, with who and why
     ``template_steps`` the template commands' steps
+    ``recharge``     the ``Recharge`` aggregate: a platform wallet balance turned into credits, as a saga
+    ``recharging``   the recharge saga's steps: recorded once, ended once, a confirmation's grant with it
+    ``topup``        the ``TopUpPlan`` aggregate: a learner's auto top-up and its guardrails
     ``postings``     the double-entry postings of each wallet event (the journal projection and the audit)
     ``event_ids``    the deterministic id of a stored event (relay envelopes, in-process requests)
     ``unit``         a unit of work: the aggregates one command reads and changes; its ``Outcome``

@@ -15,6 +15,7 @@ from generation.templates import Catalog, Variable, VariableError, load_catalog
 from generation.text import clean, clusters, is_emoji, length
 from ledger import Ledger, Money
 from service.generations import GenerationRequest, request_generation
+from service.policy import load_policy
 from tests.conftest import T0
 from tests.support.fakes import FakePhotos, Recorder
 
@@ -89,7 +90,8 @@ def test_an_unprintable_character_is_refused_before_any_credit_is_held(ledger: L
     request = GenerationRequest(user_id="alice", key="k-1", template_id="social-story",
                                 variables={"offer": "中文 offer"})
     with pytest.raises(VariableError, match="offer: 中 cannot be printed on this template") as refused:
-        anyio.run(partial(request_generation, ledger, catalog, FakePhotos(), request, at=T0, hold_ttl=TTL, run=run))
+        anyio.run(partial(request_generation, ledger, catalog, FakePhotos(), request, policy=load_policy(), at=T0,
+                          hold_ttl=TTL, run=run))
     assert refused.value.field == "offer" and run.names == []
     wallet = ledger.wallet("alice")
     assert wallet is not None and wallet.held == 0
@@ -98,7 +100,8 @@ def test_an_unprintable_character_is_refused_before_any_credit_is_held(ledger: L
 def test_a_post_with_emoji_in_any_listed_script_is_accepted_and_held(ledger: Ledger, catalog: Catalog) -> None:
     request = GenerationRequest(user_id="alice", key="k-2", template_id="social-story",
                                 variables={"offer": "🎉 দীপাবলি অফার 🔥 Last 3 seats"})
-    requested = anyio.run(partial(request_generation, ledger, catalog, FakePhotos(), request, at=T0, hold_ttl=TTL))
+    requested = anyio.run(partial(request_generation, ledger, catalog, FakePhotos(), request, policy=load_policy(),
+                                  at=T0, hold_ttl=TTL))
     wallet = ledger.wallet("alice")
     assert wallet is not None and wallet.held == requested.cost
 
