@@ -79,6 +79,7 @@ class IdKind(StrEnum):
 
     GENERATION = "generation"
     GRANT = "grant"
+    STANDING = "standing"
 
 
 def derived_id(kind: IdKind, *parts: str) -> UUID:

@@ -15,6 +15,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.generation import Generation
 from ledger.reference import Reference
+from ledger.standing import Standing
 from ledger.template import Template
 from ledger.wallet import Wallet
 
@@ -152,7 +153,10 @@ STORED_TOPICS = {
     "ledger.generation:Generation.GenerationRequested", "ledger.generation:Generation.GenerationStarted",
     "ledger.generation:Generation.GenerationCompleted", "ledger.generation:Generation.GenerationFailed",
     "ledger.generation:Generation.GenerationShared", "ledger.generation:Generation.GenerationUnshared",
-    "ledger.generation:Generation.GenerationImageDeleted",
+    "ledger.generation:Generation.GenerationImageDeleted", "ledger.generation:Generation.GenerationTakenDown",
+    "ledger.generation:Generation.GenerationReported", "ledger.generation:Generation.GenerationReportsDismissed",
+    "ledger.standing:Standing.StandingOpened", "ledger.standing:Standing.TakedownUpheld",
+    "ledger.standing:Standing.SharingSuspended", "ledger.standing:Standing.SharingRestored",
     "ledger.reference:Reference.ReferenceRecorded",
     "ledger.template:Template.TemplateDrafted", "ledger.template:Template.TemplateDraftEdited",
     "ledger.template:Template.TemplatePublished", "ledger.template:Template.TemplateRetired",
@@ -172,7 +176,7 @@ def test_every_event_the_aggregates_declare_is_one_of_the_stored_topics() -> Non
     bases = {"Event", "Created", "Snapshot", "GrantEvent", "HoldResolution", "GrantClosed"}  # never stored
     declared = {
         get_topic(member)
-        for aggregate in (Wallet, Generation, Reference, Template)
+        for aggregate in (Wallet, Generation, Reference, Template, Standing)
         for name, member in vars(aggregate).items()
         if isinstance(member, type) and issubclass(member, Aggregate.Event) and name not in bases
     }
