@@ -56,6 +56,9 @@ def take_down(unit: Unit, gen_id: UUID, category: str, note: str, by: str, at: d
     generation = reported_generation(unit, gen_id)
     if not generation.take_down(category=category, note=note, by=by, at=at):
         unit.repeat_of(gen_id, generation.version)
+        counted = standing_of(unit, generation.user_id, at, opening=False)
+        if counted is not None:  # the first answer's position was its standing's events', after the image's
+            unit.repeat_of(counted.id, counted.version)
         return generation.storage_id
     standing = standing_of(unit, generation.user_id, at, opening=True)
     assert standing is not None

@@ -74,6 +74,9 @@ gallery = Table(
     Column("shared_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=True),
     Column("position", BigInteger, nullable=False),
+    # An image taken down after reports stays in its owner's gallery, without the image, saying why.
+    Column("taken_down", String(40), nullable=True),
+    Column("takedown_note", Text, nullable=True),
     Index("ix_gallery_user_position", "user_id", "position"),
 )
 gallery_words = words_table("gallery_template_words")
@@ -170,7 +173,11 @@ class Gallery:
                               | Generation.GenerationImageDeleted):
                 continue
             _flush(writes, gallery, requested)
-            if isinstance(event, Generation.GenerationImageDeleted):
+            if isinstance(event, Generation.GenerationTakenDown):
+                writes.append((update(gallery).where(where).values(
+                    image_url=None, thumbnail_url=None, share_token=None, shared_at=None, taken_down=event.category,
+                    takedown_note=event.note), {}))
+            elif isinstance(event, Generation.GenerationImageDeleted):
                 writes.append((delete(gallery).where(where), {}))
             elif isinstance(event, Generation.GenerationCompleted):
                 writes.append((update(gallery).where(where & gallery.c.visible.is_(False)).values(

@@ -20,10 +20,12 @@ from service.errors import (
     InvalidIdempotencyKey,
     ModerationUnavailable,
     RejectedMessage,
+    ReportRefused,
     ServiceError,
     TemplateRefused,
     TextRefused,
     TooBusy,
+    TooManyReports,
     UploadNotFound,
     UploadQuotaExceeded,
     UploadRefused,
@@ -79,6 +81,8 @@ _LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific fi
     (errors.UnknownReference, 404, "Not found"),
     (errors.HoldNotFound, 404, "Not found"),
     (errors.TemplateNotFound, 404, "Not found"),
+    (errors.ReportsFull, 409, "Already awaiting review"),
+    (errors.SharingSuspended, 403, "Sharing suspended"),
     (errors.InvalidAmount, 422, "Invalid amount"),
     (errors.CaptureExceedsHold, 422, "Invalid amount"),
     (errors.InvalidUserId, 422, "Invalid user id"),
@@ -130,6 +134,11 @@ def translate(error: Exception) -> Problem:
     if isinstance(error, UploadQuotaExceeded):
         return Problem(429, error.code, "Too many uploads", str(error),
                        headers={"Retry-After": str(error.retry_after)}, quota=error.quota)
+    if isinstance(error, ReportRefused):
+        return Problem(422, error.code, "Invalid report", str(error), field=error.field)
+    if isinstance(error, TooManyReports):
+        return Problem(429, error.code, "Too many reports", str(error),
+                       headers={"Retry-After": str(error.retry_after)}, limit=error.limit)
     if isinstance(error, TooBusy):
         return Problem(429, error.code, "Too many requests at once", str(error),
                        headers={"Retry-After": str(error.retry_after)}, limit=error.limit)

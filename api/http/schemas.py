@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from api.http.report_schemas import TakedownPublic
 from ledger import MAX_CREDITS, MAX_TERM
 from service.messages import UserId
 
@@ -204,6 +205,8 @@ class GalleryItemPublic(BaseModel):
     thumbnail_url: str | None
     share_url: str | None
     created_at: datetime
+    taken_down: TakedownPublic | None = Field(default=None, description="taken down after reports: why (the image "
+                                              "is gone: image_url is empty)")
 
 
 class ShareCreated(BaseModel):
