@@ -318,8 +318,9 @@ class DevTokenCreate(_In):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"user_id": "alice", "role": None}]})
     user_id: UserId
-    role: Literal["user", "admin", "templates"] | None = Field(
-        default=None, description="admin opens /v1/admin; templates opens /v1/admin/templates only")
+    role: Literal["user", "admin", "templates", "moderation"] | None = Field(
+        default=None, description="admin opens /v1/admin; templates opens /v1/admin/templates only; moderation "
+        "opens /v1/admin/reports and a learner's sharing only")
 
 
 class DevToken(BaseModel):

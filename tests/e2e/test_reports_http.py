@@ -212,11 +212,13 @@ def test_dismissing_keeps_the_image_shared(client: TestClient, service: Service)
 
 def test_sharing_is_lost_after_the_limit_of_takedowns_and_restored_by_an_operator(
         client: TestClient, service: Service) -> None:
+    _, kept_page, _ = shared(client, service)  # a share never reported: its link stops working with the rest
     position = 0
     for _ in range(service.policy.share.suspend_after_takedowns):
         generation_id, _, _ = shared(client, service)
         taken = client.post(f"/v1/admin/reports/{generation_id}/takedown", json={"category": "spam"}, headers=MOD)
         position = taken.json()["position"]
+    assert client.get(f"{kept_page}?min_position={position}").status_code == 404
     fresh, _ = made(client, service)
     refused = client.post(f"/v1/generations/{fresh}/share", headers={**ALICE, **key()})
     assert refused.status_code == 403 and refused.json()["type"].endswith("sharing-suspended"), refused.text
@@ -227,4 +229,5 @@ def test_sharing_is_lost_after_the_limit_of_takedowns_and_restored_by_an_operato
                        headers=MOD).status_code == 422
     restored = client.post("/v1/admin/learners/alice/sharing/restore", json={"reason": "appeal upheld"}, headers=MOD)
     assert restored.status_code == 200, restored.text
+    assert client.get(f"{kept_page}?min_position={restored.json()['position']}").status_code == 200
     assert client.post(f"/v1/generations/{fresh}/share", headers={**ALICE, **key()}).status_code == 200

@@ -1,4 +1,4 @@
-"""``GET /admin``: the operators' templates console, server-rendered like the studio, with its headers, its
+"""``GET /admin``: the operators' console (templates; reported images for the moderation role), server-rendered like the studio, with its headers, its
 files and its catalogue of strings; it signs in with a bearer token the same way and calls
 ``/v1/admin/templates``."""
 
@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from api.http.web.i18n import LANGUAGES, LOCALES, Translator, choose_language
 from api.http.web.page import Studio, as_json
+from service.reports import ReportCategory
 
 CATEGORIES = ["profile_photo", "poster", "social_post", "teaser"]
 ASPECT_RATIOS = ["1:1", "4:5", "9:16", "16:9", "2:3", "3:4"]
@@ -34,7 +35,7 @@ def install_console(app: FastAPI) -> None:
                   "fields": [name for name, _ in FIELDS]}
         html = studio.env.get_template("admin.html").render(
             t=Translator(studio.messages[lang]), lang=lang, languages=LANGUAGES, assets=studio.assets,
-            fields=FIELDS, config=as_json(config))
+            fields=FIELDS, report_categories=[c.value for c in ReportCategory], config=as_json(config))
         headers = {**studio.headers, "Cache-Control": "no-cache", "Vary": "Accept-Language"}
         return HTMLResponse(html, headers=headers)
 

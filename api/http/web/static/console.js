@@ -4,6 +4,7 @@
 import * as auth from './auth.js';
 import { ApiError, makeApi } from './api.js';
 import { makeI18n } from './i18n.js';
+import { setupReports } from './console_reports.js';
 
 const config = JSON.parse(document.getElementById('config').textContent);
 const i18n = makeI18n(config);
@@ -18,7 +19,7 @@ let current = null;  // the template being edited: { id, status, fields, publish
 let previewUrl = null;
 
 function show(section) {
-  for (const id of ['signin', 'list', 'editor']) $(id).hidden = id !== section;
+  for (const id of ['signin', 'list', 'editor', 'reports']) $(id).hidden = id !== section;
   const heading = document.querySelector(`#${section} h1`);
   if (heading) heading.focus();
 }
@@ -298,6 +299,8 @@ function start() {
   $('sign-out').addEventListener('click', () => signOut());
   $('new-template').addEventListener('click', () => attempt(() => edit(null)));
   $('back').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
+  $('tab-templates').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
+  $('tab-reports').addEventListener('click', (event) => { event.preventDefault(); attempt(openReports); });
   $('template-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(save); });
   $('publish').addEventListener('click', () => attempt(publish));
   $('retire').addEventListener('click', () => attempt(() => change('retire')));
@@ -307,11 +310,32 @@ function start() {
   else show('signin');
 }
 
+const reports = setupReports({ api, i18n, $, attempt, notify, showProblems });
+
+// What the token's roles open: templates (templates, admin), reported images (moderation, admin).
+function rolesOf(found) {
+  const roles = new Set(Array.isArray(found.roles) ? found.roles : []);
+  if (typeof found.role === 'string') roles.add(found.role);
+  return {
+    templates: roles.has('templates') || roles.has('admin'),
+    reports: roles.has('moderation') || roles.has('admin'),
+  };
+}
+
+async function openReports() {
+  notify('');
+  await reports.load();
+  show('reports');
+}
+
 async function signedIn() {
   const found = auth.claims(token) || {};
   $('who').textContent = t('signed_in_as', { user: found.sub || '' });
   document.querySelector('[data-signed-in]').hidden = false;
-  await loadList();
+  const may = rolesOf(found);
+  $('tabs').hidden = !(may.templates && may.reports);
+  if (may.reports && (!may.templates || window.location.hash === '#reports')) await openReports();
+  else await loadList();
 }
 
 start();
