@@ -1,6 +1,6 @@
-"""``GET /admin``: the operators' console (templates; reported images for the moderation role), server-rendered like the studio, with its headers, its
-files and its catalogue of strings; it signs in with a bearer token the same way and calls
-``/v1/admin/templates``."""
+"""``GET /admin``: the operators' console (templates; reported images for the moderation role), server-rendered
+like the studio, with its headers, its files and its catalogue of strings; it signs in with a bearer token the
+same way and calls ``/v1/admin/templates`` and ``/v1/admin/reports``."""
 
 from __future__ import annotations
 
