@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
+from api.erase_cli import erase
 from api.store_commands import store_app
 from api.templates_cli import templates_app
 from ledger import Ledger
@@ -312,6 +313,7 @@ def kafka_init() -> None:
 
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(templates_app, name="templates")
+app.command()(erase)
 
 
 @contextmanager

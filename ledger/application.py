@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.core import LedgerCore
+from ledger.erasure import record_erasure
 from ledger.errors import InvalidCommand
 from ledger.generation import Generation
 from ledger.report_steps import dismiss_reports, report_image, restore_sharing, take_down
@@ -194,6 +195,10 @@ class Ledger(LedgerCore):
     def restore_sharing(self, *, user_id: str, by: str, reason: str, at: datetime) -> Outcome:
         """Give a learner who lost sharing to takedowns their sharing back; value: whether it was suspended."""
         return self.execute(lambda u: restore_sharing(u, user_id, by, reason, at))
+
+    def record_erasure(self, *, user_id: str, by: str, at: datetime) -> Outcome:
+        """Record a learner's erasure (their key is destroyed after); value: whether it is new."""
+        return self.execute(lambda u: record_erasure(u, user_id, by, at))
 
     # Templates: every change says who made it and why.
 

@@ -80,6 +80,7 @@ class IdKind(StrEnum):
     GENERATION = "generation"
     GRANT = "grant"
     STANDING = "standing"
+    ERASURE = "erasure"
 
 
 def derived_id(kind: IdKind, *parts: str) -> UUID:

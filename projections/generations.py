@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 
+from ledger.erasure import Erasure
 from ledger.generation import Generation
 from ledger.store.follow import Stored
 from projections.base import Write
@@ -137,6 +138,11 @@ class Generations:
                 values.update(share_token=None)
             elif isinstance(event, Generation.GenerationImageDeleted):  # still completed: the money facts stay
                 values.update(image_url=None, thumbnail_url=None, share_token=None, variables={})
+            elif isinstance(event, Erasure.LearnerErased):  # every generation of theirs forgets their words
+                _flush(writes, generations, requested)
+                writes.append((update(generations).where(generations.c.user_id == event.user_id).values(
+                    variables={}, input_image=None), {}))
+                continue
             else:
                 continue
             _flush(writes, generations, requested)
@@ -167,6 +173,10 @@ class Gallery:
                                   "template_title": named.title if named else "",
                                   "template_titles": named.titles if named else None, "cost": event.cost,
                                   "visible": False, "position": stored.position})
+                continue
+            if isinstance(event, Erasure.LearnerErased):
+                _flush(writes, gallery, requested)
+                writes.append((delete(gallery).where(gallery.c.user_id == event.user_id), {}))
                 continue
             if not isinstance(event, Generation.GenerationCompleted | Generation.GenerationFailed
                               | Generation.GenerationShared | Generation.GenerationUnshared

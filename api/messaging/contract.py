@@ -27,9 +27,8 @@ class EventEnvelope(BaseModel):
                       "stops working, empty when it was not shared), GenerationTakenDown (as GenerationImageDeleted "
                       "with reason takedown; category, note, by: the operator), GenerationReported (payload: "
                       "category, text, reporter: a keyed digest of the address, never the address; token), "
-                      "GenerationReportsDismissed (reports, note, by), and a learner's standing (key: the standing "
-                      "id): StandingOpened (user_id), TakedownUpheld (generation_id, upheld), SharingSuspended "
-                      "(upheld, limit), SharingRestored (by, reason)")
+                      "GenerationReportsDismissed (reports, note, by); a learner's standing (takedowns, sharing "
+                      "suspended and restored) is kept in the ledger and not published")
     version: int = Field(ge=1, description="The event class version")
     occurred_at: AwareDatetime
     position: int = Field(ge=1, description="The event's position in the ledger's log")

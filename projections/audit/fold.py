@@ -19,7 +19,7 @@ from projections.audit.checks import (
 from projections.audit.state import Finding, GenerationState, GrantState, HoldState, TemplateState, WalletState
 from projections.audit.stored import Row, decode, part_of, state_hash, wallet_hint
 from projections.audit.templates import TEMPLATE, fold_template
-from projections.audit.trust import REPORTS, STANDING, StandingState, fold_standing
+from projections.audit.trust import ERASURE, REPORTS, STANDING, StandingState, fold_erasure, fold_standing
 
 WALLET = "ledger.wallet:Wallet."
 GENERATION = "ledger.generation:Generation."
@@ -85,6 +85,8 @@ class Replay:
                     self._template_event(row)
                 elif topic.startswith(STANDING):
                     self._standing_event(row)
+                elif topic.startswith(ERASURE):
+                    self._erasure_event(row)
                 elif self.part == 0:
                     self.find("", row, f"unknown event type {topic}")
             except (ValueError, KeyError, TypeError, AttributeError) as error:  # a damaged row, not a crash
@@ -285,6 +287,13 @@ class Replay:
         state, fields = fold_standing(self, row)
         if self.on_trust is not None:
             self.on_trust(row, state.user_id, fields)
+
+    def _erasure_event(self, row: Row) -> None:
+        if self.until is not None or self.part != 0:
+            return
+        fields = fold_erasure(self, row)
+        if self.on_trust is not None:
+            self.on_trust(row, fields.get("user_id", ""), fields)
 
     # Generations.
 

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from projections.audit.stored import Row, decode
 
 STANDING = "ledger.standing:Standing."
+ERASURE = "ledger.erasure:Erasure."
 REPORTS = ("GenerationReported", "GenerationReportsDismissed", "GenerationTakenDown")  # generation events, no money
 
 
@@ -62,6 +63,14 @@ def fold_standing(replay: Findings, row: Row) -> tuple[StandingState, dict[str, 
     return state, fields
 
 
+def fold_erasure(replay: Findings, row: Row) -> dict[str, Any]:
+    """Check one erasure event (each learner is erased once, by one event); its decoded fields."""
+    fields = decode(row.state)
+    if row.kind != "LearnerErased" or row.version != 1:
+        replay.find(fields.get("user_id", ""), row, f"unexpected erasure event {row.kind} v{row.version}")
+    return fields
+
+
 def journal_entry(row: Row, fields: dict[str, Any], user_id: str) -> dict[str, Any]:
     """A report, a takedown or a change of standing as a journal entry: one zero line saying what, who and why
     (``user_id``: the operator of a takedown or dismissal, "" for a report, the learner of a standing)."""
@@ -74,6 +83,8 @@ def journal_entry(row: Row, fields: dict[str, Any], user_id: str) -> dict[str, A
     elif kind == "GenerationTakenDown":
         memo, account = f"taken down by {fields['by']} as {fields['category']}: {fields['note']}", \
             f"image:{row.originator_id}"
+    elif kind == "LearnerErased":
+        memo, account = f"learner erased at the request of {fields['by']}", f"learner:{user_id}"
     elif kind == "SharingRestored":
         memo, account = f"sharing restored by {fields['by']}: {fields['reason']}", f"sharing:{user_id}"
     elif kind == "SharingSuspended":

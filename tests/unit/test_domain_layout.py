@@ -13,6 +13,7 @@ import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
+from ledger.erasure import Erasure
 from ledger.generation import Generation
 from ledger.reference import Reference
 from ledger.standing import Standing
@@ -157,6 +158,7 @@ STORED_TOPICS = {
     "ledger.generation:Generation.GenerationReported", "ledger.generation:Generation.GenerationReportsDismissed",
     "ledger.standing:Standing.StandingOpened", "ledger.standing:Standing.TakedownUpheld",
     "ledger.standing:Standing.SharingSuspended", "ledger.standing:Standing.SharingRestored",
+    "ledger.erasure:Erasure.LearnerErased",
     "ledger.reference:Reference.ReferenceRecorded",
     "ledger.template:Template.TemplateDrafted", "ledger.template:Template.TemplateDraftEdited",
     "ledger.template:Template.TemplatePublished", "ledger.template:Template.TemplateRetired",
@@ -176,7 +178,7 @@ def test_every_event_the_aggregates_declare_is_one_of_the_stored_topics() -> Non
     bases = {"Event", "Created", "Snapshot", "GrantEvent", "HoldResolution", "GrantClosed"}  # never stored
     declared = {
         get_topic(member)
-        for aggregate in (Wallet, Generation, Reference, Template, Standing)
+        for aggregate in (Wallet, Generation, Reference, Template, Standing, Erasure)
         for name, member in vars(aggregate).items()
         if isinstance(member, type) and issubclass(member, Aggregate.Event) and name not in bases
     }
