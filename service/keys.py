@@ -23,6 +23,7 @@ from projections.db import UTCDateTime, create_tables
 
 KEY_BYTES = 32  # AES-256
 CACHE_S = 5.0  # how long another process may go on reading a key this one destroyed
+CACHED = 50_000  # learners whose keys are cached at once (past it the cache starts again: memory stays bounded)
 
 keys_metadata = MetaData()
 learner_keys = Table(
@@ -56,6 +57,8 @@ class SqlKeys:
         if found is None and create:
             found = self._make(owner)
         with self._lock:
+            if len(self._cache) >= CACHED:
+                self._cache.clear()
             self._cache[owner] = (found, now)
         return found
 

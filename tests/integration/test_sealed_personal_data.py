@@ -30,17 +30,13 @@ class Keys:
 
     def __init__(self) -> None:
         self.kept: dict[str, bytes] = {}
-        self.destroyed: set[str] = set()
 
     def key(self, owner: str, *, create: bool) -> bytes | None:
-        if owner in self.destroyed:
-            return None
         if owner not in self.kept and create:
             self.kept[owner] = os.urandom(32)
         return self.kept.get(owner)
 
     def destroy(self, owner: str) -> bool:
-        self.destroyed.add(owner)
         return self.kept.pop(owner, None) is not None
 
 
@@ -100,6 +96,12 @@ def test_a_destroyed_key_reads_as_erased_and_changes_no_money_fact_and_no_stored
     assert after is not None and after.available(T0) == available
     folded = replay(sealing)
     assert folded.finish() == [] and folded.problems == 0
+    back = sealing.request_generation(user_id="ana", request_key="k-back", template_id="poster-course-launch",
+                                      template_version=1, variables={"course": "Back again"}, input_image=None,
+                                      cost=5, at=T0).value  # a learner who returns gets a new key
+    returned, old = sealing.generation(back), sealing.generation(gen_id)
+    assert returned is not None and returned.variables == {"course": "Back again"}
+    assert old is not None and old.variables == {"course": ERASED, "date": ERASED}  # not under the new key
 
 
 def test_a_store_written_before_sealing_reads_as_it_always_did(tmp_path: Path, keys: Keys) -> None:
