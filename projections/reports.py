@@ -37,6 +37,7 @@ class ReportStatus(StrEnum):
     OPEN = "open"
     DISMISSED = "dismissed"
     UPHELD = "upheld"
+    CLOSED = "closed"  # the image was deleted (by its owner, retention or erasure) before anyone decided
 
 
 reports = Table(
@@ -88,6 +89,10 @@ class Reports:
                 writes.append((update(reports).where(
                     (reports.c.generation_id == event.originator_id) & (reports.c.status == ReportStatus.OPEN))
                     .values(status=status, decided_by=event.by, note=event.note, decided_at=event.timestamp), {}))
+            elif isinstance(event, Generation.GenerationImageDeleted):  # nothing left to review
+                writes.append((update(reports).where(
+                    (reports.c.generation_id == event.originator_id) & (reports.c.status == ReportStatus.OPEN))
+                    .values(status=ReportStatus.CLOSED, decided_at=event.timestamp, note=event.reason), {}))
             elif isinstance(event, Standing.StandingOpened):
                 writes.append((standings.insert(), [{"standing_id": event.originator_id, "user_id": event.user_id,
                                                      "upheld": 0, "suspended": False,

@@ -25,7 +25,7 @@ class ReportPublic(BaseModel):
     category: ReportCategory
     text: str
     reported_at: datetime
-    status: Literal["open", "dismissed", "upheld"]
+    status: Literal["open", "dismissed", "upheld", "closed"]
     decided_by: str | None = None
     note: str | None = None
     decided_at: datetime | None = None

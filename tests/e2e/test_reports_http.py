@@ -231,3 +231,19 @@ def test_sharing_is_lost_after_the_limit_of_takedowns_and_restored_by_an_operato
     assert restored.status_code == 200, restored.text
     assert client.get(f"{kept_page}?min_position={restored.json()['position']}").status_code == 200
     assert client.post(f"/v1/generations/{fresh}/share", headers={**ALICE, **key()}).status_code == 200
+
+
+def test_deciding_on_an_image_that_does_not_exist_is_a_404(client: TestClient) -> None:
+    missing = "0d6f0c1e-3f7a-5d5e-9c1e-6d0f5b1a2c3d"
+    for action, body in (("takedown", {"category": "hate"}), ("dismiss", {})):
+        answer = client.post(f"/v1/admin/reports/{missing}/{action}", json=body, headers=MOD)
+        assert answer.status_code == 404, answer.text
+
+
+def test_reports_of_an_image_its_owner_deletes_leave_the_queue_as_closed(client: TestClient, service: Service) -> None:
+    generation_id, page, _ = shared(client, service)
+    report(client, page)
+    deleted = client.delete(f"/v1/generations/{generation_id}", headers=ALICE).json()
+    assert client.get(f"/v1/admin/reports?min_position={deleted['position']}", headers=MOD).json() == []
+    closed = client.get("/v1/admin/reports?status=closed", headers=MOD).json()
+    assert [(c["generation_id"], c["details"][0]["note"]) for c in closed] == [(generation_id, "owner")]

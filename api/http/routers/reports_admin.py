@@ -36,7 +36,7 @@ UserId = Path(min_length=1, max_length=200, description="the learner's user id")
 
 @router.get("/reports", responses=problems(401, 403, 409, 503), operation_id="list_admin_reports")
 def list_reports(moderator: Moderator, service: ServiceDep, position: Visible,
-                 status: Annotated[ReportStatus, Query(description="open (the queue), dismissed or upheld")] =
+                 status: Annotated[ReportStatus, Query(description="open (the queue), dismissed, upheld, or closed (the image was deleted first)")] =
                  ReportStatus.OPEN,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ReportCasePublic]:
     """The reported images, most reported first: the image, its template, the learner's words, how often and why
