@@ -31,13 +31,13 @@ from service import reports
 from service.container import Service
 
 router = APIRouter(prefix="/v1/admin", tags=["admin-reports"])
+STATUS = "open (the queue), dismissed, upheld, or closed (the image was deleted before anyone decided)"
 UserId = Path(min_length=1, max_length=200, description="the learner's user id")
 
 
 @router.get("/reports", responses=problems(401, 403, 409, 503), operation_id="list_admin_reports")
 def list_reports(moderator: Moderator, service: ServiceDep, position: Visible,
-                 status: Annotated[ReportStatus, Query(description="open (the queue), dismissed, upheld, or closed (the image was deleted first)")] =
-                 ReportStatus.OPEN,
+                 status: Annotated[ReportStatus, Query(description=STATUS)] = ReportStatus.OPEN,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ReportCasePublic]:
     """The reported images, most reported first: the image, its template, the learner's words, how often and why
     it was reported, and each report."""
