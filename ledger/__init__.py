@@ -11,6 +11,9 @@ What is where:
     ``reference``    the ``Reference`` aggregate: an external reference used once, forever
     ``template``     the ``Template`` aggregate: drafts, published versions, retirement, with who and why
     ``template_steps`` the template commands' steps
+    ``standing``     the ``Standing`` aggregate: takedowns upheld against a learner, sharing suspended and restored
+    ``report_steps`` the steps of reports, takedowns and a learner's standing
+    ``erasure``      the ``Erasure`` aggregate: a learner erased (their key is destroyed outside the ledger)
     ``journal``      the double-entry postings of each ledger event, for the audit
     ``event_ids``    the deterministic id of a stored event (relay envelopes, in-process requests)
     ``unit``         a unit of work: the aggregates one command reads and changes; its ``Outcome``
@@ -19,7 +22,7 @@ What is where:
     ``core``         ``LedgerCore``: storage, loading, running units of work (alone or grouped)
     ``application``  ``Ledger``: one short method per command, running its step through the core
     ``store/``       store adapters (PostgreSQL recorder, positions, LISTEN follower, transcodings,
-                     tracking): the only part that talks to a database driver
+                     tracking, sealing personal data): the only part that talks to a database driver
 
 Modules here import one another by their own names (``ledger.wallet``), never this package.
 """
