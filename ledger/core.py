@@ -21,7 +21,7 @@ from ledger.errors import LedgerUnavailable
 from ledger.lots import DEFAULT_BURN_ORDER
 from ledger.store import transcodings
 from ledger.store.positions import position_of, versions_of
-from ledger.store.sealing import LearnerKeys, SealingMapper
+from ledger.store.sealing import LearnerKeys, SealingMapper, open_state
 from ledger.unit import Outcome, StaleRead, Unit, last_position
 from ledger.wallet import Wallet
 
@@ -52,6 +52,11 @@ class LedgerCore(Application[UUID]):
     def construct_mapper(self) -> Mapper[UUID]:
         mapper = super().construct_mapper()
         return mapper if self.keys is None else SealingMapper(mapper, self.keys)
+
+    def open_sealed(self, topic: str, state: dict[str, Any]) -> dict[str, Any]:
+        """A stored event's decoded state with its sealed personal fields opened (for the relay, which publishes
+        from the stored JSON: a worker renders the learner's words)."""
+        return state if self.keys is None else open_state(topic, state, self.keys)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

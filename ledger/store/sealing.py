@@ -60,14 +60,18 @@ class SealingMapper(Mapper[Any]):
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[Any]:
         """The domain event, its sealed fields opened (``ERASED`` where the learner's key is gone)."""
         event = super().to_domain_event(stored_event)
-        fields = SEALED.get(stored_event.topic)
-        if fields:
-            state = vars(event)
-            if any(has_sealed(state.get(name)) for name in fields):  # plaintext needs no key
-                key = self.keys.key(str(state[OWNER]), create=False)
-                for name in fields:
-                    state[name] = open_value(state[name], key)
+        open_state(stored_event.topic, vars(event), self.keys)
         return event
+
+
+def open_state(topic: str, state: dict[str, Any], keys: LearnerKeys) -> dict[str, Any]:
+    """Open, in place, the sealed fields of the state of an event of ``topic`` (plaintext needs no key)."""
+    fields = SEALED.get(topic)
+    if fields and any(has_sealed(state.get(name)) for name in fields):
+        key = keys.key(str(state[OWNER]), create=False)
+        for name in fields:
+            state[name] = open_value(state[name], key)
+    return state
 
 
 def is_sealed(value: object) -> bool:

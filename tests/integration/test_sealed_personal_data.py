@@ -123,3 +123,18 @@ def test_a_store_written_before_sealing_reads_as_it_always_did(tmp_path: Path, k
         assert replay(app).finish() == []
     finally:
         app.close()
+
+
+def test_the_relay_publishes_the_words_a_worker_renders_from_a_sealed_store(sealing: Ledger, keys: Keys) -> None:
+    from api.messaging.envelope import records
+
+    gen_id = request(sealing)
+    notifications = sealing.recorder.select_notifications(start=1, limit=100)
+    requested = [n for n in notifications if n.topic.endswith("GenerationRequested")]
+    assert b"Ethics" not in requested[0].state  # sealed at rest
+    published = records(requested[0], "events", "requested", opened=sealing.open_sealed)
+    work = [value for topic, _, value, _ in published if topic == "requested"]
+    assert b'"Ethics in AI"' in work[0] and b'"sealed"' not in work[0] and str(gen_id).encode() in work[0]
+    keys.destroy("ana")
+    erased = records(requested[0], "events", "requested", opened=sealing.open_sealed)
+    assert all(b"Ethics" not in value for _, _, value, _ in erased)
