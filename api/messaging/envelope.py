@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
