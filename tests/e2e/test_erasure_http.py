@@ -154,3 +154,22 @@ def test_support_staff_erase_a_learner_from_the_command_line(client: TestClient,
         "learner erased at the request of sam"]
     refused = CliRunner().invoke(cli, ["erase", "x" * 300], env=env)
     assert refused.exit_code != 0
+
+
+def test_the_key_table_is_backed_up_and_restored_with_the_store(client: TestClient, service: Service,
+                                                                 tmp_path: Path) -> None:
+    generation_id, _ = made(client, service)
+    env = {"STUDIO_STORE": "sqlite", "STUDIO_DATA_DIR": str(service.store.data_dir), "STUDIO_GROUP_COMMIT": "false"}
+    backup = tmp_path / "store.backup"
+    done = CliRunner().invoke(cli, ["store", "backup", str(backup)], env=env)
+    assert done.exit_code == 0, done.output
+    elsewhere = tmp_path / "restored"
+    restored = CliRunner().invoke(cli, ["store", "restore", str(backup)], env={**env, "STUDIO_DATA_DIR": str(elsewhere)})
+    assert restored.exit_code == 0, restored.output
+    store = service.store.model_copy(update={"data_dir": elsewhere})
+    ledger = build_ledger(Settings(store=store, http=service.api.model_copy(update={"read_db_url": ""})))
+    try:
+        generation = ledger.generation(UUID(generation_id))
+        assert generation is not None and generation.variables["course"] == "Intro to SQL"  # the key came back
+    finally:
+        ledger.close()
