@@ -164,7 +164,8 @@ def test_the_key_table_is_backed_up_and_restored_with_the_store(client: TestClie
     done = CliRunner().invoke(cli, ["store", "backup", str(backup)], env=env)
     assert done.exit_code == 0, done.output
     elsewhere = tmp_path / "restored"
-    restored = CliRunner().invoke(cli, ["store", "restore", str(backup)], env={**env, "STUDIO_DATA_DIR": str(elsewhere)})
+    restored = CliRunner().invoke(cli, ["store", "restore", str(backup)],
+                                  env={**env, "STUDIO_DATA_DIR": str(elsewhere)})
     assert restored.exit_code == 0, restored.output
     store = service.store.model_copy(update={"data_dir": elsewhere})
     ledger = build_ledger(Settings(store=store, http=service.api.model_copy(update={"read_db_url": ""})))
