@@ -93,3 +93,24 @@ def test_a_moderator_takes_a_reported_image_down_from_the_console(page: Page, st
     expect(page.locator(".shot.taken-down")).to_contain_text("Our team's note: The poster insults a teacher.")
     page.goto(f"{studio.base}/?lang=hi")
     expect(page.locator(".shot.taken-down")).to_contain_text("रिपोर्ट के बाद हटाई गई: उत्पीड़न या धमकाना।")
+
+
+def test_a_moderator_restores_the_sharing_of_a_learner_who_lost_it(page: Page, studio: Studio, watch: Watch,
+                                                                  request: pytest.FixtureRequest) -> None:
+    owner = user_name(request)
+    token = issue_token(EMBEDDED_JWT_SECRET, "mia", issuer="studio-ledger", audience="studio-ledger",
+                        roles=("moderation",))
+    moderator = {"Authorization": f"Bearer {token}"}
+    for _ in range(3):  # the shipped policy's suspend_after_takedowns
+        generation_id, _ = shared_image(studio, owner)
+        taken = httpx.post(f"{studio.base}/v1/admin/reports/{generation_id}/takedown", json={"category": "spam"},
+                           headers=moderator, timeout=10)
+        assert taken.status_code == 200, taken.text
+    page.goto(f"{studio.base}/admin#token={token}")
+    expect(page.get_by_role("heading", name="Learners who lost sharing", level=2)).to_be_visible()
+    learner = page.get_by_role("listitem").filter(has_text=f"{owner}: 3 images taken down")
+    learner.get_by_label("Why sharing is restored").fill("Appeal heard; the learner understood the rules")
+    learner.get_by_role("button", name=f"Restore sharing: {owner}").click()
+    expect(page.locator("#notice")).to_have_text(f"{owner} may share again.")
+    expect(page.get_by_role("listitem").filter(has_text=f"{owner}: 3 images taken down")).to_have_count(0)
+    assert unnamed_controls(page) == [] and low_contrast_text(page) == []

@@ -224,12 +224,16 @@ def test_sharing_is_lost_after_the_limit_of_takedowns_and_restored_by_an_operato
     assert refused.status_code == 403 and refused.json()["type"].endswith("sharing-suspended"), refused.text
     seen = client.get(f"/v1/admin/learners/alice/sharing?min_position={position}", headers=MOD).json()
     assert (seen["suspended"], seen["upheld"]) == (True, service.policy.share.suspend_after_takedowns)
+    listed = client.get("/v1/admin/learners/suspended", headers=MOD).json()
+    assert [(s["user_id"], s["suspended"]) for s in listed] == [("alice", True)]
+    assert client.get("/v1/admin/learners/suspended", headers=ALICE).status_code == 403
     assert client.post("/v1/admin/learners/bob/sharing/restore", json={"reason": "x"}, headers=MOD).status_code == 409
     assert client.post("/v1/admin/learners/alice/sharing/restore", json={"reason": ""},
                        headers=MOD).status_code == 422
     restored = client.post("/v1/admin/learners/alice/sharing/restore", json={"reason": "appeal upheld"}, headers=MOD)
     assert restored.status_code == 200, restored.text
     assert client.get(f"{kept_page}?min_position={restored.json()['position']}").status_code == 200
+    assert client.get("/v1/admin/learners/suspended", headers=MOD).json() == []
     assert client.post(f"/v1/generations/{fresh}/share", headers={**ALICE, **key()}).status_code == 200
 
 

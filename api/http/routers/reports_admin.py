@@ -26,7 +26,7 @@ from api.http.routers.generations import share_url
 from api.http.routers.media import signed
 from api.http.schemas import problems
 from ledger.names import check_user_id
-from projections.reports import ReportStatus, report_queue, standing
+from projections.reports import ReportStatus, report_queue, standing, suspended_learners
 from service import reports
 from service.container import Service
 
@@ -83,6 +83,14 @@ def dismiss(generation_id: UUID, body: DismissRequest, moderator: Moderator, ser
                                       by=moderator.user_id, at=service.clock(), run=commands.run)
     return ReportsDecided(generation_id=generation_id, decision="dismiss", repeated=outcome.repeated,
                           position=outcome.position)
+
+
+@router.get("/learners/suspended", responses=problems(401, 403, 409, 503), operation_id="list_suspended_learners")
+def list_suspended(moderator: Moderator, service: ServiceDep, position: Visible) -> list[StandingPublic]:
+    """The learners who lost sharing to takedowns, most recent first (restore each with a reason)."""
+    with service.reads.connect() as conn:
+        rows = suspended_learners(conn)
+    return [StandingPublic(user_id=r["user_id"], upheld=r["upheld"], suspended=True) for r in rows]
 
 
 @router.get("/learners/{user_id}/sharing", responses=problems(401, 403, 409, 422, 503),

@@ -77,11 +77,49 @@ export function setupReports({ api, i18n, $, attempt, notify, showProblems }) {
     return node;
   }
 
+  function renderSuspended(learner) {
+    // A learner who lost sharing to takedowns: restored with a reason, recorded with who restored it.
+    const item = document.createElement('li');
+    item.className = 'panel';
+    const form = document.createElement('form');
+    form.noValidate = true;
+    const heading = document.createElement('p');
+    heading.className = 'status-line';
+    heading.textContent = t('console_suspended_learner', { user: learner.user_id, count: i18n.number(learner.upheld) });
+    const label = document.createElement('label');
+    label.className = 'label';
+    label.htmlFor = `restore-${learner.user_id}`;
+    label.textContent = t('console_restore_reason');
+    const reason = document.createElement('input');
+    reason.className = 'input';
+    reason.id = label.htmlFor;
+    const restore = document.createElement('button');
+    restore.className = 'button secondary';
+    restore.type = 'submit';
+    restore.textContent = t('console_restore_sharing');
+    restore.setAttribute('aria-label', `${t('console_restore_sharing')}: ${learner.user_id}`);
+    form.append(heading, label, reason, restore);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      attempt(async () => {
+        const done = await api.post(`/v1/admin/learners/${encodeURIComponent(learner.user_id)}/sharing/restore`,
+          { reason: reason.value });
+        await load(done.position);
+        notify(t('console_restored', { user: learner.user_id }));
+      });
+    });
+    item.append(form);
+    return item;
+  }
+
   async function load(position) {
     const query = position ? `?min_position=${position}` : '';
     const cases = await api.get(`/v1/admin/reports${query}`);
     $('report-cases').replaceChildren(...cases.map(render));
     $('reports-empty').hidden = cases.length > 0;
+    const suspended = await api.get(`/v1/admin/learners/suspended${query}`);
+    $('suspended').replaceChildren(...suspended.map(renderSuspended));
+    $('suspended-empty').hidden = suspended.length > 0;
   }
 
   return { load, showProblems };
