@@ -251,3 +251,13 @@ def test_reports_of_an_image_its_owner_deletes_leave_the_queue_as_closed(client:
     assert client.get(f"/v1/admin/reports?min_position={deleted['position']}", headers=MOD).json() == []
     closed = client.get("/v1/admin/reports?status=closed", headers=MOD).json()
     assert [(c["generation_id"], c["details"][0]["note"]) for c in closed] == [(generation_id, "owner")]
+
+
+def test_a_browser_past_the_limits_gets_the_page_back_saying_why(client: TestClient, service: Service) -> None:
+    _, page, _ = shared(client, service)
+    for _ in range(3):
+        assert report(client, page, html=True).status_code == 303  # type: ignore[attr-defined]
+    limited = report(client, page, html=True, text="mine")
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0  # type: ignore[attr-defined]
+    assert "There is a problem" in limited.text and "try again later" in limited.text  # type: ignore[attr-defined]
+    assert ">mine</textarea>" in limited.text  # type: ignore[attr-defined]

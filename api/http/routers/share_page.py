@@ -15,18 +15,19 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.http.deps import ServiceDep
-from api.http.problems import Problem
+from api.http.problems import Problem, translate
 from api.http.reads import read
 from api.http.routers.media import SERVED, SHARE_TTL, signed
 from api.http.schemas import problems
 from api.http.web.i18n import load_catalogue
 from api.http.web.report_form import CSS, form_key, key_is_good, report_form
 from generation.templates import UnknownTemplate
+from ledger.errors import ReportsFull
 from projections import queries
 from projections.watcher import ProjectionBehind
 from service import reports
 from service.container import Service
-from service.errors import ReportRefused
+from service.errors import ReportRefused, TooManyReports
 from service.reports import MAX_TEXT
 
 router = APIRouter(tags=["share"])
@@ -71,6 +72,8 @@ BEHIND = """<!doctype html>
 <p>The link was made a moment ago: reload the page in a few seconds.</p></body></html>
 """
 Token = Path(max_length=100)
+TOO_MANY = "You have sent as many reports as we take from one connection in an hour. Please try again later."
+ALREADY_QUEUED = "This image has already been reported by many people and is waiting for our team."
 
 
 @cache
@@ -182,6 +185,15 @@ async def report_image(request: Request, service: ServiceDep, token: str = Token
                            category=category, text=text)
         return HTMLResponse(_page(service, row, token, form), status_code=status,
                             headers={"Cache-Control": "no-store"})
+    except (TooManyReports, ReportsFull) as error:
+        if not html:
+            raise
+        problem = translate(error)  # the same status and headers as the API's answer, the page's own words
+        said = (TOO_MANY if isinstance(error, TooManyReports) else ALREADY_QUEUED)
+        form = report_form(token=token, key=_key(service, token), errors={"form": said}, category=category,
+                           text=text)
+        return HTMLResponse(_page(service, row, token, form), status_code=problem.status,
+                            headers={**problem.headers, "Cache-Control": "no-store"})
     if html:
         return RedirectResponse(f"/s/{token}?reported=true", status_code=303, headers={"Cache-Control": "no-store"})
     return JSONResponse({"received": True}, status_code=202)
