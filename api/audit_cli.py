@@ -119,7 +119,7 @@ def journal(start: str | None = typer.Option(None, "--from", help="First instant
     from projections.audit.replay import replay
 
     with _ledger() as app:
-        replay(app, on_entry=window, on_template=window.template, progress=progress)
+        replay(app, on_entry=window, on_template=window.template, on_trust=window.trust, progress=progress)
     if fmt == "json":
         typer.echo("]" if window.entries else "[]")
 

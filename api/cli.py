@@ -18,6 +18,7 @@ import typer
 from pydantic import ValidationError
 
 from api.audit_cli import audit_app
+from api.erase_cli import erase
 from api.store_commands import store_app
 from api.templates_cli import templates_app
 from ledger.errors import InvalidUserId
@@ -181,12 +182,15 @@ def serve(host: str = typer.Option("", help="Address to listen on (default: STUD
 @app.command()
 def token(user_id: UserIdArgument, admin: bool = typer.Option(False, help="Give the token the admin role."),
           templates: bool = typer.Option(False, help="Give the token the templates role (templates only)."),
+          moderation: bool = typer.Option(False, help="Give the token the moderation role (reported images "
+                                          "only)."),
           ttl_minutes: int = typer.Option(0, min=0, max=60 * 24 * 30, help="Lifetime in minutes, at most 30 days "
                                           "(0: STUDIO_TOKEN_TTL_MINUTES).")) -> None:
     """Print a bearer token for USER_ID (embedded default only)."""
     from api.processes.serve import token as make_token
 
-    roles = (*(("admin",) if admin else ()), *(("templates",) if templates else ()))
+    roles = (*(("admin",) if admin else ()), *(("templates",) if templates else ()),
+             *(("moderation",) if moderation else ()))
     try:
         typer.echo(make_token(user_id, roles, ttl_minutes or None))
     except ValidationError:
@@ -305,6 +309,7 @@ def kafka_init() -> None:
 
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(templates_app, name="templates")
+app.command()(erase)
 
 
 app.add_typer(audit_app, name="audit")

@@ -15,6 +15,9 @@ What is where:
     ``recharge``     the ``Recharge`` aggregate: a platform wallet balance turned into credits, as a saga
     ``recharging``   the recharge saga's steps: recorded once, ended once, a confirmation's grant with it
     ``topup``        the ``TopUpPlan`` aggregate: a learner's auto top-up and its guardrails
+    ``standing``     the ``Standing`` aggregate: takedowns upheld against a learner, sharing suspended and restored
+    ``report_steps`` the steps of reports, takedowns and a learner's standing
+    ``erasure``      the ``Erasure`` aggregate: a learner erased (their key is destroyed outside the ledger)
     ``postings``     the double-entry postings of each wallet event (the journal projection and the audit)
     ``event_ids``    the deterministic id of a stored event (relay envelopes, in-process requests)
     ``unit``         a unit of work: the aggregates one command reads and changes; its ``Outcome``
@@ -23,8 +26,8 @@ What is where:
     ``core``         ``LedgerCore``: storage, loading, running units of work (alone or grouped)
     ``application``  ``Ledger``: one short method per command, running its step through the core
     ``store/``       store adapters (PostgreSQL recorder, positions, LISTEN follower, transcodings,
-                     tracking): the only part that talks to a database driver; ``store.internals``
-                     is the one module that touches eventsourcing's private members
+                     tracking, sealing personal data): the only part that talks to a database driver;
+                     ``store.internals`` is the one module that touches eventsourcing's private members
 
 Modules here import one another by their own names (``ledger.wallet``), never this package.
 """

@@ -8,10 +8,13 @@ from typing import Any
 from uuid import UUID
 
 from ledger.core import LedgerCore
+from ledger.erasure import record_erasure
 from ledger.errors import InvalidCommand
 from ledger.generation import Generation
 from ledger.recharge import Recharge
 from ledger.recharging import Ending, end_recharge, plan_id, request_recharge, set_top_up, start_top_up
+from ledger.report_steps import dismiss_reports, report_image, restore_sharing, take_down
+from ledger.standing import Standing, standing_id
 from ledger.steps import (
     DEFAULT_HOLD_TTL,
     adjust_wallet,
@@ -232,6 +235,30 @@ class Ledger(LedgerCore):
         """Delete a finished image and its share link, keeping its money facts; value: its storage id."""
         return self.execute(lambda u: delete_image(u, generation_id, user_id, reason, at))
 
+    # Reports and takedowns: operators say who they are and why.
+
+    def report_generation(self, *, generation_id: UUID, category: str, text: str, reporter: str, at: datetime,
+                          max_open: int) -> Outcome:
+        """Report a shared image, once per reporter while open; value: how many reports are open on it."""
+        return self.execute(lambda u: report_image(u, generation_id, category, text, reporter, at, max_open))
+
+    def take_down_generation(self, *, generation_id: UUID, category: str, note: str, by: str, at: datetime,
+                             suspend_after: int) -> Outcome:
+        """Take a reported image down, counted against its owner; value: its storage id."""
+        return self.execute(lambda u: take_down(u, generation_id, category, note, by, at, suspend_after))
+
+    def dismiss_reports(self, *, generation_id: UUID, note: str, by: str, at: datetime) -> Outcome:
+        """Keep a reported image and close its reports; value: how many were closed."""
+        return self.execute(lambda u: dismiss_reports(u, generation_id, note, by, at))
+
+    def restore_sharing(self, *, user_id: str, by: str, reason: str, at: datetime) -> Outcome:
+        """Give a learner who lost sharing to takedowns their sharing back; value: whether it was suspended."""
+        return self.execute(lambda u: restore_sharing(u, user_id, by, reason, at))
+
+    def record_erasure(self, *, user_id: str, by: str, at: datetime) -> Outcome:
+        """Record a learner's erasure (their key is destroyed after); value: whether it is new."""
+        return self.execute(lambda u: record_erasure(u, user_id, by, at))
+
     # Templates: every change says who made it and why.
 
     def draft_template(self, *, template_id: str, spec: dict[str, Any], by: str, reason: str,
@@ -268,6 +295,11 @@ class Ledger(LedgerCore):
         """The wallet of ``user_id`` as stored, or None."""
         found = self.load(wallet_id(user_id))
         return found if isinstance(found, Wallet) else None
+
+    def standing(self, user_id: str) -> Standing | None:
+        """The standing of ``user_id`` (whether they may share), or None when nothing was ever upheld."""
+        found = self.load(standing_id(user_id))
+        return found if isinstance(found, Standing) else None
 
     def generation(self, gen_id: UUID) -> Generation | None:
         """The generation as stored, or None."""

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, project_aggregate
 from eventsourcing.domain import Aggregate, Snapshot
-from eventsourcing.persistence import InfrastructureFactory, IntegrityError, JSONTranscoder, Recording
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, JSONTranscoder, Mapper, Recording
 from eventsourcing.utils import Environment
 
 from ledger.committer import GroupCommitter
@@ -21,6 +21,7 @@ from ledger.errors import LedgerUnavailable
 from ledger.lots import DEFAULT_BURN_ORDER
 from ledger.store import internals, transcodings
 from ledger.store.positions import position_of, versions_of
+from ledger.store.sealing import LearnerKeys, SealingMapper, open_state
 from ledger.unit import Outcome, StaleRead, Unit, last_position
 from ledger.wallet import Wallet
 
@@ -33,7 +34,9 @@ class LedgerCore(Application[UUID]):
     max_attempts = 200
 
     def __init__(self, env: dict[str, str] | None = None, *, burn_order: Sequence[str] = DEFAULT_BURN_ORDER,
-                 group_commit: bool = False, max_batch: int = 256, linger: float = 0.002) -> None:
+                 group_commit: bool = False, max_batch: int = 256, linger: float = 0.002,
+                 keys: LearnerKeys | None = None) -> None:
+        self.keys = keys  # set before the store is built: its mapper seals personal data under these keys
         super().__init__(env)
         # The PostgreSQL store (ledger.store.pgstore) writes snapshots in the events' own transaction.
         self.snapshots_with_events = getattr(self.recorder, "snapshots", None) is not None
@@ -45,6 +48,15 @@ class LedgerCore(Application[UUID]):
         if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
             env = Environment(env.name, {**env, "PERSISTENCE_MODULE": "ledger.store.pgstore:Factory"})
         return super().construct_factory(env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        mapper = super().construct_mapper()
+        return mapper if self.keys is None else SealingMapper(mapper, self.keys)
+
+    def open_sealed(self, topic: str, state: dict[str, Any]) -> dict[str, Any]:
+        """A stored event's decoded state with its sealed personal fields opened (for the relay, which publishes
+        from the stored JSON: a worker renders the learner's words)."""
+        return state if self.keys is None else open_state(topic, state, self.keys)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -122,3 +122,15 @@ class DailySpendCapReached(LedgerError):
         self.spent = spent
         self.needed = needed
         self.day = day
+
+
+class ReportsFull(LedgerError):
+    """The image already has as many open reports as it may: it is in the queue, awaiting review."""
+
+    code = "reports-full"
+
+
+class SharingSuspended(LedgerError):
+    """The learner may not share: too many of their images were taken down, until an operator restores it."""
+
+    code = "sharing-suspended"

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ledger.errors import ConflictingCommand, InvalidTransition
+from ledger.errors import ConflictingCommand, InvalidTransition, ReportsFull
 from ledger.values import digest
 
 # How a result that arrived after its hold lapsed was paid for: "" on time, charged again, or written off.
@@ -93,6 +93,41 @@ class Generation(Aggregate):
             aggregate.deleted = True
             aggregate.share_token = ""
 
+    class GenerationTakenDown(GenerationImageDeleted):
+        """An operator upheld reports of the shared image: deleted as an owner's delete is (reason "takedown"),
+        with the report's category and a note the owner is shown."""
+
+        category: str  # one of the report categories (``ReportCategory``)
+        note: str  # the operator's words to the owner
+        by: str  # the operator
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.taken_down = self.category
+            aggregate.open_reports = []
+
+    class GenerationReported(Aggregate.Event):
+        """Someone reported the shared image (no sign-in): a category, optional words, and who, as a keyed digest
+        of their address (never the address itself)."""
+
+        category: str
+        text: str
+        reporter: str
+        token: str  # the share link it was reported from
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.open_reports = [*getattr(aggregate, "open_reports", []), self.reporter]
+
+    class GenerationReportsDismissed(Aggregate.Event):
+        """An operator read the open reports and kept the image."""
+
+        reports: int  # how many open reports this dismissed
+        note: str
+        by: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.open_reports = []
+
     def __init__(self, user_id: str, wallet_id: UUID, template_id: str, template_version: int,
                  variables: dict[str, Any], input_image: str | None, cost: int, hold_id: str,
                  expires_at: datetime, digest: str, traceparent: str = "") -> None:
@@ -117,6 +152,8 @@ class Generation(Aggregate):
         self.share_token = ""
         self.first_shared_at: datetime | None = None
         self.deleted = False
+        self.taken_down = ""
+        self.open_reports: list[str] = []
 
     @classmethod
     def request(cls, generation_id: UUID, *, at: datetime, **fields: Any) -> Generation:
@@ -185,6 +222,42 @@ class Generation(Aggregate):
         if self.image_deleted:
             return False
         self.trigger_event(self.GenerationImageDeleted, reason=reason, token=self.share_token, timestamp=at)
+        return True
+
+    @property
+    def reports(self) -> list[str]:
+        """The reporters of the reports still open (aggregates from snapshots older than reports have none)."""
+        return list(getattr(self, "open_reports", []))
+
+    def report(self, *, category: str, text: str, reporter: str, at: datetime, max_open: int) -> bool:
+        """Report the shared image; False when ``reporter`` already has a report open on it."""
+        if not self.share_token:
+            raise InvalidTransition(f"generation {self.id} is not shared: only a shared image can be reported")
+        if reporter in self.reports:
+            return False
+        if len(self.reports) >= max_open:
+            raise ReportsFull(f"the image already has {len(self.reports)} reports awaiting review")
+        self.trigger_event(self.GenerationReported, category=category, text=text, reporter=reporter,
+                           token=self.share_token, timestamp=at)
+        return True
+
+    def take_down(self, *, category: str, note: str, by: str, at: datetime) -> bool:
+        """Uphold the reports: delete the image and its share link, saying why; False when already taken down."""
+        if getattr(self, "taken_down", ""):
+            return False
+        if self.image_deleted:
+            raise InvalidTransition(f"the image of generation {self.id} was deleted: there is nothing to take down")
+        if self.status != "completed":
+            raise InvalidTransition(f"generation {self.id} is {self.status}: only a finished image can be taken down")
+        self.trigger_event(self.GenerationTakenDown, reason="takedown", token=self.share_token, category=category,
+                           note=note, by=by, timestamp=at)
+        return True
+
+    def dismiss_reports(self, *, note: str, by: str, at: datetime) -> bool:
+        """Keep the image: close its open reports; False when none is open."""
+        if not self.reports:
+            return False
+        self.trigger_event(self.GenerationReportsDismissed, reports=len(self.reports), note=note, by=by, timestamp=at)
         return True
 
     def _already(self, fingerprint: str) -> bool:

@@ -81,6 +81,8 @@ class IdKind(StrEnum):
     GRANT = "grant"
     RECHARGE = "recharge"
     TOPUP = "topup"
+    STANDING = "standing"
+    ERASURE = "erasure"
 
 
 def derived_id(kind: IdKind, *parts: str) -> UUID:

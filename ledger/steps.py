@@ -19,6 +19,7 @@ from ledger.errors import ConflictingCommand, GenerationNotFound, InvalidAmount,
 from ledger.generation import Generation, Late
 from ledger.names import IdKind, check_user_id, derived_id
 from ledger.reference import Reference, ReferenceKind
+from ledger.report_steps import check_may_share
 from ledger.unit import StaleRead, Unit
 from ledger.values import MAX_MINOR, Hold, Money, digest, former_generation_id, generation_id, wallet_id
 from ledger.wallet import Wallet
@@ -335,6 +336,8 @@ def share_image(unit: Unit, gen_id: UUID, user_id: str, token: str, at: datetime
     generation, _ = load_generation(unit, gen_id)
     if generation.user_id != user_id:
         raise UnknownReference(f"user {user_id} has no generation {gen_id}")
+    if not generation.share_token:  # a repeat of a share in force is answered even while suspended
+        check_may_share(unit, user_id, at)
     if not generation.share(token=token, at=at):
         unit.repeat_of(gen_id, generation.version)
     return generation.share_token

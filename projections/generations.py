@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 
+from ledger.erasure import Erasure
 from ledger.generation import Generation
 from ledger.store.follow import Stored
 from projections.base import Write
@@ -74,6 +75,9 @@ gallery = Table(
     Column("shared_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=True),
     Column("position", BigInteger, nullable=False),
+    # An image taken down after reports stays in its owner's gallery, without the image, saying why.
+    Column("taken_down", String(40), nullable=True),
+    Column("takedown_note", Text, nullable=True),
     Index("ix_gallery_user_position", "user_id", "position"),
 )
 gallery_words = words_table("gallery_template_words")
@@ -134,6 +138,11 @@ class Generations:
                 values.update(share_token=None)
             elif isinstance(event, Generation.GenerationImageDeleted):  # still completed: the money facts stay
                 values.update(image_url=None, thumbnail_url=None, share_token=None, variables={})
+            elif isinstance(event, Erasure.LearnerErased):  # every generation of theirs forgets their words
+                _flush(writes, generations, requested)
+                writes.append((update(generations).where(generations.c.user_id == event.user_id).values(
+                    variables={}, input_image=None), {}))
+                continue
             else:
                 continue
             _flush(writes, generations, requested)
@@ -165,12 +174,20 @@ class Gallery:
                                   "template_titles": named.titles if named else None, "cost": event.cost,
                                   "visible": False, "position": stored.position})
                 continue
+            if isinstance(event, Erasure.LearnerErased):
+                _flush(writes, gallery, requested)
+                writes.append((delete(gallery).where(gallery.c.user_id == event.user_id), {}))
+                continue
             if not isinstance(event, Generation.GenerationCompleted | Generation.GenerationFailed
                               | Generation.GenerationShared | Generation.GenerationUnshared
                               | Generation.GenerationImageDeleted):
                 continue
             _flush(writes, gallery, requested)
-            if isinstance(event, Generation.GenerationImageDeleted):
+            if isinstance(event, Generation.GenerationTakenDown):
+                writes.append((update(gallery).where(where).values(
+                    image_url=None, thumbnail_url=None, share_token=None, shared_at=None, taken_down=event.category,
+                    takedown_note=event.note), {}))
+            elif isinstance(event, Generation.GenerationImageDeleted):
                 writes.append((delete(gallery).where(where), {}))
             elif isinstance(event, Generation.GenerationCompleted):
                 writes.append((update(gallery).where(where & gallery.c.visible.is_(False)).values(

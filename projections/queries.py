@@ -11,6 +11,7 @@ from sqlalchemy import Connection, RowMapping, func, select
 from projections.balances import wallet_available, wallet_balances, wallet_grants
 from projections.db import tracking
 from projections.generations import gallery, generations
+from projections.reports import standings
 from projections.statement import wallet_statement
 
 
@@ -65,9 +66,11 @@ def user_gallery(conn: Connection, user_id: str, *, before: int | None, limit: i
 
 
 def shared_image(conn: Connection, token: str) -> RowMapping | None:
-    """The finished image shared under ``token``, or None."""
-    return conn.execute(select(gallery).where((gallery.c.share_token == token) & gallery.c.visible.is_(True))
-                        ).mappings().first()
+    """The finished image shared under ``token``, or None (also while its owner has lost sharing to takedowns:
+    every link of theirs stops working until an operator restores it)."""
+    suspended = select(standings.c.user_id).where(standings.c.suspended.is_(True))
+    return conn.execute(select(gallery).where((gallery.c.share_token == token) & gallery.c.visible.is_(True)
+                                              & gallery.c.user_id.not_in(suspended))).mappings().first()
 
 
 def generations_by_status(conn: Connection) -> dict[str, int]:

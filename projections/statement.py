@@ -23,6 +23,7 @@ from sqlalchemy import (
     update,
 )
 
+from ledger.erasure import Erasure
 from ledger.generation import Generation
 from ledger.store.follow import Stored
 from ledger.wallet import Wallet
@@ -110,11 +111,15 @@ class WalletStatement:
                      for s in page if isinstance(e := s.event, Generation.GenerationRequested)}
         events = [s for s in page if isinstance(s.event, Wallet.Event | Wallet.WalletOpened)]
         deleted = [str(s.event.originator_id) for s in page if isinstance(s.event, Generation.GenerationImageDeleted)]
+        erased = [s.event.user_id for s in page if isinstance(s.event, Erasure.LearnerErased)]
         if requested:
             writes.append((statement_subjects.insert(),
                            [{"generation_id": k, "subject": v} for k, v in requested.items()]))
+        forgotten = self._erased_generations(conn, erased)
+        deleted = [g for g in deleted if g not in forgotten]  # erased in the same page: "erased" says it all
+        erasing = self._deleted(conn, sorted(forgotten), requested, word="erased")
         if not events:
-            return [*writes, *self._deleted(conn, deleted, requested)]
+            return [*writes, *self._deleted(conn, deleted, requested), *erasing]
         state = _last_lines(conn, {s.event.originator_id for s in events})
         users = {wallet: line[0] for wallet, line in state.items()}
         users.update({s.event.originator_id: s.event.user_id for s in events
@@ -135,17 +140,30 @@ class WalletStatement:
                           "held_change": held_change, "balance": balance + change, "held": held + held_change,
                           "reference": reference, "description": describe(event, subjects, referrals),
                           "details": details})
-        return [*writes, (wallet_statement.insert(), lines), *self._deleted(conn, deleted, requested)]
+        return [*writes, (wallet_statement.insert(), lines), *self._deleted(conn, deleted, requested),
+                *erasing]
 
-    def _deleted(self, conn: Connection, generation_ids: list[str], requested: Mapping[str, str]) -> list[Write]:
-        """The lines of deleted images say "image deleted" where the learner's words were; the credits stay."""
+    def _erased_generations(self, conn: Connection, users: list[str]) -> set[str]:
+        """The generations on the statement lines of erased learners: their lines say "erased" where the words
+        were (the credits stay)."""
+        if not users:
+            return set()
+        ids = conn.execute(select(wallet_statement.c.reference).distinct().where(
+            wallet_statement.c.user_id.in_(users)
+            & wallet_statement.c.reference.in_(select(statement_subjects.c.generation_id)))).scalars().all()
+        return {str(i) for i in ids}
+
+    def _deleted(self, conn: Connection, generation_ids: list[str], requested: Mapping[str, str], *,
+                 word: str = "image deleted") -> list[Write]:
+        """The lines of deleted images say "image deleted" (an erased learner's: "erased") where the learner's
+        words were; the credits stay."""
         writes: list[Write] = []
         known = {**_known_subjects(conn, set(generation_ids) - set(requested)), **requested}
         for generation_id in generation_ids:
             old = known.get(generation_id)
             if old is None:
                 continue
-            new = f"{self.subjects.title_in(old)}: image deleted"
+            new = f"{self.subjects.title_in(old)}: {word}"
             writes.append((update(statement_subjects).where(statement_subjects.c.generation_id == generation_id)
                            .values(subject=new), {}))
             about = (generation_id, f"{generation_id}:late", f"share:{generation_id}")

@@ -28,6 +28,12 @@ class Principal:
         return "admin" in self.roles
 
     @property
+    def moderates(self) -> bool:
+        """Whether the caller may review reports, take images down and restore sharing: ``moderation``, or
+        ``admin`` (a moderator touches no money)."""
+        return bool({"moderation", "admin"} & self.roles)
+
+    @property
     def manages_templates(self) -> bool:
         """Whether the caller may manage templates: the ``templates`` role, or ``admin``."""
         return bool({"templates", "admin"} & self.roles)

@@ -33,10 +33,11 @@ from service.auth import TokenVerifier
 from service.container import Service
 from service.health import Health
 from service.idempotency import IdempotencyStore
+from service.keys import SqlKeys
 from service.leader import leader_keys
 from service.limits import Limits
 from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_policy
-from service.settings import GenerationSettings, Settings, StoreSettings
+from service.settings import GenerationSettings, Settings, StoreSettings, read_db_url
 from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
 from service.settings.store import StartupError, check_database
 from service.sweeping import build_platform, build_sweeper, money_parts
@@ -59,7 +60,14 @@ def build_ledger(settings: Settings | StoreSettings | None = None) -> Ledger:
         group_commit=store.group_commit,
         max_batch=store.group_commit_max_batch,
         linger=store.group_commit_linger_ms / 1000,
+        keys=build_keys(settings),
     )
+
+
+def build_keys(settings: Settings | StoreSettings | None = None) -> SqlKeys:
+    """The learners' keys, in the read database beside the read tables (see ``service.keys``)."""
+    api = settings.http if isinstance(settings, Settings) else ApiSettings()
+    return SqlKeys(make_engine(read_db_url(_store(settings), api), pool_size=2))
 
 
 def build_policy(settings: Settings | None = None) -> Policy:

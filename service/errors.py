@@ -149,3 +149,26 @@ class RechargesUnavailable(ServiceError):
     """Recharges are not taken here: no platform wallet is configured."""
 
     code = "recharges-unavailable"
+
+
+class ReportRefused(ServiceError, ValueError):
+    """A report of a shared image that cannot be taken as sent; names the field and what is wrong with it."""
+
+    code = "invalid-report"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class TooManyReports(ServiceError):
+    """An address that sent as many reports as it may in the window; ``retry_after`` seconds until another."""
+
+    code = "too-many-reports"
+
+    def __init__(self, limit: int, window: int, retry_after: int) -> None:
+        super().__init__(f"at most {limit} reports may be sent from one address in {window // 60} minutes: "
+                         f"try again in {retry_after} s")
+        self.limit = limit
+        self.retry_after = retry_after

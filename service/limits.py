@@ -4,14 +4,16 @@ that bound decoding and fetching photos, and one owner's uploads kept one at a t
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Hashable, Iterator
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 import anyio
 
 from generation.threads import Lane
-from service.errors import TooBusy
+from service.errors import TooBusy, TooManyReports
 from service.settings.http import ApiSettings
 
 
@@ -48,6 +50,34 @@ class PerLearner:
         """Slots ``user_id`` holds now."""
         with self._lock:
             return self._in_flight.get(user_id, 0)
+
+
+WINDOW_S = 3600  # the per-address count of reports runs over this many seconds
+ADDRESSES = 100_000  # addresses remembered at once: the oldest are forgotten first, so memory stays bounded
+
+
+class AddressBudget:
+    """At most ``limit`` reports from one address in each ``window`` seconds, in this process (a multi-replica
+    deployment counts per replica: the per-image bound in the ledger holds across them)."""
+
+    def __init__(self, *, limit: int, window: int = WINDOW_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, list[float]] = OrderedDict()
+
+    def take(self, address: str) -> None:
+        """Count one report from ``address``; ``TooManyReports`` when it has sent ``limit`` in the window."""
+        now = self._clock()
+        with self._lock:
+            times = [t for t in self._seen.pop(address, []) if now - t < self.window]
+            if len(times) >= self.limit:
+                self._seen[address] = times
+                raise TooManyReports(self.limit, self.window, max(1, int(self.window - (now - times[0]))))
+            self._seen[address] = [*times, now]
+            while len(self._seen) > ADDRESSES:
+                self._seen.popitem(last=False)
 
 
 class KeyedLocks:
@@ -87,6 +117,7 @@ class Limits:
     # The ledger commands and database statements of the async write routes (generations, uploads): a burst
     # of writes queues here and leaves the STUDIO_THREADS threads to the synchronous routes, reads among them.
     commands: Lane
+    reports: AddressBudget  # reports of shared images from one address
     upload_locks: KeyedLocks = field(default_factory=KeyedLocks)  # one owner's uploads counted and kept in turn
     request_locks: KeyedLocks = field(default_factory=KeyedLocks)  # one (caller, idempotency key) at a time
 
@@ -98,4 +129,5 @@ class Limits:
                    fetches=PerLearner("photo fetches", api.learner_fetches),
                    previews=PerLearner("template previews", api.operator_previews),
                    decode=Lane("decode", api.decode_threads), fetch=Lane("fetch", api.fetch_threads),
-                   commands=Lane("commands", api.command_threads))
+                   commands=Lane("commands", api.command_threads),
+                   reports=AddressBudget(limit=api.reports_per_address))

@@ -74,6 +74,8 @@ class Share(Bonus):
 
     credits: int = Field(ge=0, le=MAX_CREDITS)
     max_bonuses_per_day: int = Field(default=3, ge=0)
+    # A learner whose images were taken down this many times (since an operator last restored it) loses sharing.
+    suspend_after_takedowns: int = Field(default=3, ge=1, le=1000)
 
 
 class Spend(_Strict):

@@ -69,6 +69,16 @@ async def get_admin(principal: CurrentUser) -> Principal:
 AdminUser = Annotated[Principal, Depends(get_admin)]
 
 
+async def get_moderator(principal: CurrentUser) -> Principal:
+    """The caller, if they have the moderation (or admin) role; 403 otherwise."""
+    if not principal.moderates:
+        raise Problem(403, "forbidden", "Forbidden", "this route needs the moderation or admin role")
+    return principal
+
+
+Moderator = Annotated[Principal, Depends(get_moderator)]
+
+
 async def get_template_manager(principal: CurrentUser) -> Principal:
     """The caller, if they have the templates (or admin) role; 403 otherwise."""
     if not principal.manages_templates:

@@ -63,3 +63,13 @@ class ExportPublic(BaseModel):
     statement: list[StatementLinePublic] = Field(description="every line, oldest first")
     generations: list[ExportedGeneration] = Field(description="oldest first")
     uploads: list[ExportedUpload]
+
+
+class LearnerErasedPublic(BaseModel):
+    """The caller is erased: their images and uploads are deleted and their words are unreadable for ever (their
+    key is destroyed); the money facts stay, so the audit and the journal are unchanged."""
+
+    user_id: str
+    images_deleted: int
+    uploads_deleted: int
+    position: int = Field(description="pass as min_position to read your own write")

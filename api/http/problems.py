@@ -22,11 +22,13 @@ from service.errors import (
     ModerationUnavailable,
     RechargesUnavailable,
     RejectedMessage,
+    ReportRefused,
     ServiceError,
     SpendCapReached,
     TemplateRefused,
     TextRefused,
     TooBusy,
+    TooManyReports,
     UploadNotFound,
     UploadQuotaExceeded,
     UploadRefused,
@@ -83,6 +85,8 @@ _LEDGER: list[tuple[type[errors.LedgerError], int, str]] = [  # most specific fi
     (errors.HoldNotFound, 404, "Not found"),
     (errors.TemplateNotFound, 404, "Not found"),
     (errors.DailySpendCapReached, 402, "Daily spend cap reached"),
+    (errors.ReportsFull, 409, "Already awaiting review"),
+    (errors.SharingSuspended, 403, "Sharing suspended"),
     (errors.InvalidAmount, 422, "Invalid amount"),
     (errors.CaptureExceedsHold, 422, "Invalid amount"),
     (errors.InvalidUserId, 422, "Invalid user id"),
@@ -142,6 +146,11 @@ def translate(error: Exception) -> Problem:
     if isinstance(error, UploadQuotaExceeded):
         return Problem(429, error.code, "Too many uploads", str(error),
                        headers={"Retry-After": str(error.retry_after)}, quota=error.quota)
+    if isinstance(error, ReportRefused):
+        return Problem(422, error.code, "Invalid report", str(error), field=error.field)
+    if isinstance(error, TooManyReports):
+        return Problem(429, error.code, "Too many reports", str(error),
+                       headers={"Retry-After": str(error.retry_after)}, limit=error.limit)
     if isinstance(error, TooBusy):
         return Problem(429, error.code, "Too many requests at once", str(error),
                        headers={"Retry-After": str(error.retry_after)}, limit=error.limit)

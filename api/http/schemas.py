@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from api.http.report_schemas import TakedownPublic
 from ledger import MAX_CREDITS, MAX_TERM
 from service.messages import UserId
 
@@ -205,6 +206,8 @@ class GalleryItemPublic(BaseModel):
     thumbnail_url: str | None
     share_url: str | None
     created_at: datetime
+    taken_down: TakedownPublic | None = Field(default=None, description="taken down after reports: why (the image "
+                                              "is gone: image_url is empty)")
 
 
 class ShareCreated(BaseModel):
@@ -316,8 +319,9 @@ class DevTokenCreate(_In):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"user_id": "alice", "role": None}]})
     user_id: UserId
-    role: Literal["user", "admin", "templates"] | None = Field(
-        default=None, description="admin opens /v1/admin; templates opens /v1/admin/templates only")
+    role: Literal["user", "admin", "templates", "moderation"] | None = Field(
+        default=None, description="admin opens /v1/admin; templates opens /v1/admin/templates only; moderation "
+        "opens /v1/admin/reports and a learner's sharing only")
 
 
 class DevToken(BaseModel):

@@ -24,7 +24,11 @@ class EventEnvelope(BaseModel):
     type: str = Field(description="The event's name, e.g. CreditsPurchased, HoldPlaced, GenerationRequested, "
                       "GenerationShared (payload: token), GenerationUnshared (payload: token, the link that stops "
                       "working), GenerationImageDeleted (payload: reason, owner or retention; token, the link that "
-                      "stops working, empty when it was not shared)")
+                      "stops working, empty when it was not shared), GenerationTakenDown (as GenerationImageDeleted "
+                      "with reason takedown; category, note, by: the operator), GenerationReported (payload: "
+                      "category, text, reporter: a keyed digest of the address, never the address; token), "
+                      "GenerationReportsDismissed (reports, note, by); a learner's standing (takedowns, sharing "
+                      "suspended and restored) is kept in the ledger and not published")
     version: int = Field(ge=1, description="The event class version")
     occurred_at: AwareDatetime
     position: int = Field(ge=1, description="The event's position in the ledger's log")

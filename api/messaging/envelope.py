@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -60,7 +61,8 @@ _DECODER = json.JSONDecoder(object_hook=_plain_value)
 
 
 def records(notification: Notification, events_topic: str = EVENTS_TOPIC,
-            requested_topic: str = GENERATION_REQUESTED_TOPIC) -> list[Record]:
+            requested_topic: str = GENERATION_REQUESTED_TOPIC,
+            opened: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None) -> list[Record]:
     """(topic, key, value, headers) for every topic a stored event goes to; none for internal events.
 
     Built from the stored JSON without rebuilding the domain event (the relay's hot path); the
@@ -70,6 +72,8 @@ def records(notification: Notification, events_topic: str = EVENTS_TOPIC,
     if aggregate not in PUBLISHED_AGGREGATES:
         return []
     state = _DECODER.decode(notification.state.decode())
+    if opened is not None:  # the learner's words, sealed at rest, are published as the workers need them
+        state = opened(notification.topic, state)
     occurred_at = state.pop("timestamp")
     version = state.pop("class_version", 1)
     state.pop("originator_topic", None)

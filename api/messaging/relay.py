@@ -71,6 +71,7 @@ class Relay:
         self._pages: queue.Queue[list[Stored]] = queue.Queue(maxsize=2)
         self.window = 4  # pages sent but not yet acknowledged
         self._partitioner = DefaultPartitioner()
+        self._opened = getattr(app, "open_sealed", None)
 
     @property
     def lag(self) -> int:
@@ -120,7 +121,7 @@ class Relay:
         partitions: dict[str, list[int]] = {}
         chosen: dict[tuple[str, bytes], int] = {}
         for stored in page:
-            for topic, key, value, stored_headers in records(stored.event, *self._topics):
+            for topic, key, value, stored_headers in records(stored.event, *self._topics, opened=self._opened):
                 headers = published_headers(topic, stored_headers)
                 if topic not in partitions:
                     partitions[topic] = sorted(await producer.partitions_for(topic))

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from ledger.generation import FINISHED
 from projections.audit.state import GenerationState, HoldState, WalletState
 from projections.audit.stored import Row, decode
+from projections.audit.trust import REPORTS
 
 BUCKETS = ("consumed", "returned", "expired", "clawed_back")
 
@@ -81,7 +82,7 @@ def generation_step(replay: Replay, gen: GenerationState, row: Row) -> None:
         replay.find(gen.user_id, row, f"generation event version {row.version} follows version {gen.version}",
                     gen.wallet_id)
     gen.version = max(gen.version, row.version)
-    if kind in ("GenerationShared", "GenerationUnshared", "GenerationImageDeleted"):  # no credits move
+    if kind in ("GenerationShared", "GenerationUnshared", "GenerationImageDeleted", *REPORTS):  # no credits move
         return
     if gen.status in FINISHED:
         replay.find(gen.user_id, row, f"generation {row.originator_id} was already {gen.status}", gen.wallet_id)

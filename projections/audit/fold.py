@@ -19,6 +19,7 @@ from projections.audit.checks import (
 from projections.audit.state import Finding, GenerationState, GrantState, HoldState, TemplateState, WalletState
 from projections.audit.stored import Row, decode, part_of, state_hash, wallet_hint
 from projections.audit.templates import TEMPLATE, fold_template
+from projections.audit.trust import ERASURE, REPORTS, STANDING, StandingState, fold_erasure, fold_standing
 
 WALLET = "ledger.wallet:Wallet."
 GENERATION = "ledger.generation:Generation."
@@ -30,6 +31,7 @@ GRANTS = {"CreditsPurchased": "purchase", "CreditsRedeemed": "redemption", "Refe
 PAID = frozenset({"purchase", "redemption"})
 OnEntry = Callable[[Row, WalletState, dict[str, Any], list[Posting]], None]
 OnTemplate = Callable[[Row, TemplateState, dict[str, Any]], None]
+OnTrust = Callable[[Row, str, dict[str, Any]], None]  # a report, takedown or standing event: the row, whose, fields
 MAX_FINDINGS = 10_000
 
 
@@ -41,8 +43,11 @@ class Replay:
     """Every wallet and generation folded from the raw log, with what was found wrong on the way."""
 
     def __init__(self, *, until: datetime | None = None, on_entry: OnEntry | None = None,
-                 share: tuple[int, int] = (0, 1), on_template: OnTemplate | None = None) -> None:
+                 share: tuple[int, int] = (0, 1), on_template: OnTemplate | None = None,
+                 on_trust: OnTrust | None = None) -> None:
         self.until = until
+        self.on_trust = on_trust
+        self.standings: dict[str, StandingState] = {}
         self.part, self.parts = share  # this replay folds the wallets of part ``part`` of ``parts``
         self.on_entry = on_entry
         self.on_template = on_template
@@ -86,6 +91,10 @@ class Replay:
                     self._recharge(row)
                 elif topic.startswith(TOPUP):
                     pass
+                elif topic.startswith(STANDING):
+                    self._standing_event(row)
+                elif topic.startswith(ERASURE):
+                    self._erasure_event(row)
                 elif self.part == 0:
                     self.find("", row, f"unknown event type {topic}")
             except (ValueError, KeyError, TypeError, AttributeError) as error:  # a damaged row, not a crash
@@ -312,6 +321,22 @@ class Replay:
             elif status == "lapsed":
                 self.find(user, (position, "RechargeLapsed"), f"recharge {key} lapsed unresolved: {detail}")
 
+    # Standings: no money either, checked by one part only.
+
+    def _standing_event(self, row: Row) -> None:
+        if self.until is not None or self.part != 0:
+            return
+        state, fields = fold_standing(self, row)
+        if self.on_trust is not None:
+            self.on_trust(row, state.user_id, fields)
+
+    def _erasure_event(self, row: Row) -> None:
+        if self.until is not None or self.part != 0:
+            return
+        fields = fold_erasure(self, row)
+        if self.on_trust is not None:
+            self.on_trust(row, fields.get("user_id", ""), fields)
+
     # Generations.
 
     def _generation_event(self, row: Row) -> None:
@@ -329,6 +354,9 @@ class Replay:
             if self.outcomes is not None:
                 self.outcomes[row.originator_id] = ("requested", 0)
             return
+        if self.on_trust is not None and row.kind in REPORTS and self.part == 0:
+            fields = decode(row.state)  # who acted: the operator (a report's reporter is anonymous)
+            self.on_trust(row, fields.get("by", ""), fields)
         gen = self.generations.get(row.originator_id)
         if gen is None:
             return  # already checked against its hold and let go

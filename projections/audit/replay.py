@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from eventsourcing.application import Application
 from tqdm import tqdm
 
-from projections.audit.fold import OnEntry, OnTemplate, Replay
+from projections.audit.fold import OnEntry, OnTemplate, OnTrust, Replay
 from projections.audit.stored import PAGE, Row, head, rows
 
 Check = Callable[[Replay], None]
@@ -26,10 +26,11 @@ class Checkpoints(Protocol):
 
 def replay(app: Application[Any], *, until: datetime | None = None, on_entry: OnEntry | None = None,
            progress: bool = False, page: int = PAGE, checkpoints: Checkpoints | None = None,
-           share: tuple[int, int] = (0, 1), on_template: OnTemplate | None = None) -> Replay:
+           share: tuple[int, int] = (0, 1), on_template: OnTemplate | None = None,
+           on_trust: OnTrust | None = None) -> Replay:
     """Fold every stored event of ``app`` (up to ``until`` when given) and run the end checks;
     with ``share=(k, n)`` only the wallets of part k of n (see ``projections.audit.parallel``)."""
-    folded = Replay(until=until, on_entry=on_entry, share=share, on_template=on_template)
+    folded = Replay(until=until, on_entry=on_entry, share=share, on_template=on_template, on_trust=on_trust)
     points = sorted(checkpoints.prepare(folded), key=lambda p: p[0]) if checkpoints else []
     collecting = gc.isenabled()
     gc.disable()  # the folded state is acyclic and only grows: each collection would rescan all of it

@@ -12,6 +12,7 @@ from projections.audit.fold import Replay
 from projections.audit.state import TemplateState, WalletState
 from projections.audit.stored import Row
 from projections.audit.templates import journal_entry
+from projections.audit.trust import journal_entry as trust_entry
 
 PERIODS = {"day": 10, "month": 7, "year": 4}
 FREE = ("referral", "share", "promo", "adjustment")
@@ -63,6 +64,14 @@ class JournalWindow:
             return
         self.entries += 1
         self.write(journal_entry(row, fields, template.template_id))
+
+    def trust(self, row: Row, user_id: str, fields: dict[str, Any]) -> None:
+        """Write one report, takedown or change of a learner's standing (a zero line) if inside the window."""
+        at = utc(fields["timestamp"])
+        if (self.start and at < self.start) or (self.end and at >= self.end):
+            return
+        self.entries += 1
+        self.write(trust_entry(row, fields, user_id))
 
 
 @dataclass

@@ -52,6 +52,10 @@ class ApiSettings(PolicySettings, OccurredSettings, PlatformSettings, AlertWebho
     liveness_timeout_s: float = Field(default=3.0, ge=0.05, le=60.0)
     # How long a generation may take: its hold expires then, and the sweeper fails it with reason "timeout".
     generation_timeout_s: int = Field(default=900, ge=5, le=7 * 24 * 3600)
+    # Reports of shared images (no sign-in): at most this many from one address an hour, in this process; and at
+    # most this many open on one image (more answer 409: it is in the queue already).
+    reports_per_address: int = Field(default=5, ge=1, le=1000)
+    reports_per_image: int = Field(default=50, ge=1, le=10_000)
     checkout_url: str = ""  # the platform's checkout page for a pack: {pack_id} and {user_id} are filled in
     embed_origins: Annotated[list[str], NoDecode] = []  # origins that may frame the studio and hand it a token
 

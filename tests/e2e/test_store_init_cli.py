@@ -26,9 +26,10 @@ def test_store_init_creates_the_event_store_positions_read_tables_and_idempotenc
     first = CliRunner().invoke(app, ["store", "init"])
 
     assert first.exit_code == 0, first.output
-    assert "6 projections at position 0; the log's head is 0" in first.output
+    assert "7 projections at position 0; the log's head is 0" in first.output
     assert {"stored_events", "studio_tracking"} <= tables(tmp_path / "events.db")
     assert {"wallet_balances", "wallet_statement", "generations", "journal", "projection_tracking",
-            "idempotency_keys", "idempotency_answers", "templates", "template_versions"} <= tables(tmp_path / "read.db")
+            "idempotency_keys", "idempotency_answers", "templates", "template_versions", "reports", "standings",
+            "learner_keys"} <= tables(tmp_path / "read.db")
     again = CliRunner().invoke(app, ["store", "init"])
     assert again.exit_code == 0 and again.output == first.output

@@ -14,9 +14,11 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
 import ledger
+from ledger.erasure import Erasure
 from ledger.generation import Generation
 from ledger.recharge import Recharge
 from ledger.reference import Reference
+from ledger.standing import Standing
 from ledger.template import Template
 from ledger.topup import TopUpPlan
 from ledger.wallet import Wallet
@@ -102,7 +104,11 @@ STORED_TOPICS = {
     "ledger.generation:Generation.GenerationRequested", "ledger.generation:Generation.GenerationStarted",
     "ledger.generation:Generation.GenerationCompleted", "ledger.generation:Generation.GenerationFailed",
     "ledger.generation:Generation.GenerationShared", "ledger.generation:Generation.GenerationUnshared",
-    "ledger.generation:Generation.GenerationImageDeleted",
+    "ledger.generation:Generation.GenerationImageDeleted", "ledger.generation:Generation.GenerationTakenDown",
+    "ledger.generation:Generation.GenerationReported", "ledger.generation:Generation.GenerationReportsDismissed",
+    "ledger.standing:Standing.StandingOpened", "ledger.standing:Standing.TakedownUpheld",
+    "ledger.standing:Standing.SharingSuspended", "ledger.standing:Standing.SharingRestored",
+    "ledger.erasure:Erasure.LearnerErased",
     "ledger.reference:Reference.ReferenceRecorded",
     "ledger.template:Template.TemplateDrafted", "ledger.template:Template.TemplateDraftEdited",
     "ledger.template:Template.TemplatePublished", "ledger.template:Template.TemplateRetired",
@@ -127,7 +133,7 @@ def test_every_event_the_aggregates_declare_is_one_of_the_stored_topics() -> Non
     bases = {"Event", "Created", "Snapshot", "GrantEvent", "HoldResolution", "GrantClosed", "Freezing"}  # never stored
     declared = {
         get_topic(member)
-        for aggregate in (Wallet, Generation, Reference, Template, Recharge, TopUpPlan)
+        for aggregate in (Wallet, Generation, Reference, Template, Recharge, TopUpPlan, Standing, Erasure)
         for name, member in vars(aggregate).items()
         if isinstance(member, type) and issubclass(member, Aggregate.Event) and name not in bases
     }

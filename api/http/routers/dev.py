@@ -39,7 +39,7 @@ def create_dev_token(body: DevTokenCreate, service: ServiceDep) -> DevToken:
     api = service.api
     issued = datetime.now(UTC).replace(microsecond=0)
     ttl = timedelta(minutes=api.token_ttl_minutes)
-    roles = (body.role,) if body.role in ("admin", "templates") else ()
+    roles = (body.role,) if body.role in ("admin", "templates", "moderation") else ()
     token = issue_token(api.jwt_secret.get_secret_value(), body.user_id, issuer=api.jwt_issuer,
                         audience=api.jwt_audience, roles=roles, ttl=ttl, now=issued)
     return DevToken(token=token, expires_at=issued + ttl)

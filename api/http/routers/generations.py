@@ -22,6 +22,7 @@ from api.http.deps import (
     before,
 )
 from api.http.reads import look_up
+from api.http.report_schemas import TakedownPublic
 from api.http.routers.media import signed
 from api.http.schemas import (
     GalleryItemPublic,
@@ -118,7 +119,9 @@ def get_gallery(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
     items = [GalleryItemPublic(**{**{k: r[k] for k in GalleryItemPublic.model_fields if k in r},
                                   "share_url": share_url(service, r["share_token"]),
                                   "image_url": signed(service, r["image_url"]) or "",
-                                  "thumbnail_url": signed(service, r["thumbnail_url"])}) for r in rows[:limit]]
+                                  "thumbnail_url": signed(service, r["thumbnail_url"]),
+                                  "taken_down": TakedownPublic(category=r["taken_down"], note=r["takedown_note"] or "")
+                                  if r["taken_down"] else None}) for r in rows[:limit]]
     next_cursor = str(rows[limit - 1]["position"]) if len(rows) > limit else None
     return Page[GalleryItemPublic](items=items, next_cursor=next_cursor)
 

@@ -9,14 +9,20 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from api.http.deps import CommandsDep, CurrentUser, ServiceDep
-from api.http.privacy_schemas import ExportedGeneration, ExportedUpload, ExportPublic, ImageDeleted
+from api.http.privacy_schemas import (
+    ExportedGeneration,
+    ExportedUpload,
+    ExportPublic,
+    ImageDeleted,
+    LearnerErasedPublic,
+)
 from api.http.reads import read
 from api.http.routers.generations import share_url
 from api.http.routers.media import signed
 from api.http.routers.wallet import wallet_public
 from api.http.schemas import StatementLinePublic, problems
 from projections import queries
-from service import privacy
+from service import erasure, privacy
 from service.container import Service
 
 router = APIRouter(prefix="/v1", tags=["privacy"])
@@ -42,6 +48,22 @@ async def delete_upload(user: CurrentUser, service: ServiceDep, upload_id: str =
     come back)."""
     assert service.images is not None
     await privacy.delete_upload(service.images, owner=user.user_id, upload_id=upload_id)
+
+
+@router.delete("/me", response_model=LearnerErasedPublic, responses=problems(401, 503))
+async def erase_me(user: CurrentUser, service: ServiceDep, commands: CommandsDep) -> LearnerErasedPublic:
+    """Erase the caller: every image and upload deleted, their words made unreadable for ever (their key is
+    destroyed) and shown as erased; the credits and the statement's amounts stay. A repeat finishes what a failure
+    interrupted."""
+    assert service.images is not None
+    await service.settle()  # every generation of theirs, the one just made included
+    rows = await service.limits.commands.run(read, service, lambda conn: queries.all_generations(conn, user.user_id))
+    erased = await erasure.erase_learner(
+        service.ledger, service.images, user_id=user.user_id, by=user.user_id, at=service.clock(),
+        generations=[row["generation_id"] for row in rows if row["image_url"]], lane=service.limits.commands,
+        run=commands.run)
+    return LearnerErasedPublic(user_id=user.user_id, images_deleted=erased.images, uploads_deleted=erased.uploads,
+                               position=erased.position)
 
 
 @router.get("/me/export", response_model=ExportPublic, responses=problems(401, 503))

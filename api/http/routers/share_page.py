@@ -8,25 +8,32 @@ from __future__ import annotations
 
 from functools import cache
 from html import escape
+from uuid import UUID
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.http.deps import ServiceDep
-from api.http.problems import Problem
+from api.http.problems import Problem, translate
 from api.http.reads import read
 from api.http.routers.media import SERVED, SHARE_TTL, signed
 from api.http.schemas import problems
 from api.http.web.i18n import load_catalogue
+from api.http.web.report_form import CSS, form_key, key_is_good, report_form
 from generation.templates import UnknownTemplate
+from ledger.errors import ReportsFull
 from projections import queries
 from projections.watcher import ProjectionBehind
+from service import reports
 from service.container import Service
+from service.errors import ReportRefused, TooManyReports
+from service.reports import MAX_TEXT
 
 router = APIRouter(tags=["share"])
 STYLE = """<style>body{{margin:0;background:#111;color:#eee;font-family:sans-serif;text-align:center}}
-img{{max-width:100%;max-height:90vh;margin-top:2vh}}a{{color:#fbbf24}}.ai{{font-size:.8rem;color:#bbb}}</style>"""
+img{{max-width:100%;max-height:90vh;margin-top:2vh}}a{{color:#fbbf24}}.ai{{font-size:.8rem;color:#bbb}}
+""" + CSS + "</style>"
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -42,7 +49,8 @@ PAGE = """<!doctype html>
 <meta name="twitter:image" content="{image}">
 """ + STYLE + """
 </head><body><img src="{image}" alt="{title}"><p>{description}</p>
-<p class="ai"><span lang="en">{made_en}</span><br><span lang="hi">{made_hi}</span></p></body></html>
+<p class="ai"><span lang="en">{made_en}</span><br><span lang="hi">{made_hi}</span></p>
+{report}</body></html>
 """
 MISSING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -64,6 +72,8 @@ BEHIND = """<!doctype html>
 <p>The link was made a moment ago: reload the page in a few seconds.</p></body></html>
 """
 Token = Path(max_length=100)
+TOO_MANY = "You have sent as many reports as we take from one connection in an hour. Please try again later."
+ALREADY_QUEUED = "This image has already been reported by many people and is waiting for our team."
 
 
 @cache
@@ -106,12 +116,27 @@ class _Page(Exception):
 
 
 @router.get("/s/{token}", response_class=HTMLResponse, responses=problems(404, 503))
-async def share_page(request: Request, service: ServiceDep, token: str = Token) -> Response:
-    """The public page of an image shared under ``token`` (no login); an HTML 404 page once unshared."""
+async def share_page(request: Request, service: ServiceDep, token: str = Token,
+                     reported: bool = Query(default=False, description="the page after a report was sent")) -> Response:
+    """The public page of an image shared under ``token`` (no login), with its "Report this image" form; an HTML
+    404 page once unshared or taken down."""
     try:
         row = await _shared(service, token, request)
     except _Page as page:
         return page.response
+    html = _page(service, row, token, report_form(token=token, key=_key(service, token), sent=reported))
+    return HTMLResponse(html, headers={"Cache-Control": "no-store" if reported else "public, max-age=60"})
+
+
+def _key(service: Service, token: str) -> str:
+    return form_key(_secret(service), token, service.clock().timestamp())
+
+
+def _secret(service: Service) -> bytes:
+    return service.api.jwt_secret.get_secret_value().encode()
+
+
+def _page(service: Service, row: dict[str, str], token: str, report: str) -> str:
     base = service.api.public_url.rstrip("/")
     title = row["title"] or "Made in Creative Studio"
     template = row["template_title"]  # the words of the version that made the image
@@ -120,9 +145,67 @@ async def share_page(request: Request, service: ServiceDep, token: str = Token) 
             template = service.catalog.get(row["template_id"]).title
         except UnknownTemplate:  # a template retired since the image was made
             template = row["template_id"]
-    html = PAGE.format(title=escape(title), description=escape(f"{template}, made in Creative Studio"),
-                       image=escape(f"{base}/s/{token}/image"), url=escape(f"{base}/s/{token}"), **made_with_ai())
-    return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})
+    return PAGE.format(title=escape(title), description=escape(f"{template}, made in Creative Studio"),
+                       image=escape(f"{base}/s/{token}/image"), url=escape(f"{base}/s/{token}"), report=report,
+                       **made_with_ai())
+
+
+@router.post("/s/{token}/report", status_code=202, response_class=HTMLResponse,
+             responses={202: {"content": {"application/json": {}}}, 303: {}, **problems(403, 404, 409, 422, 429)})
+async def report_image(request: Request, service: ServiceDep, token: str = Token,
+                       category: str = Form(default="", max_length=100, description="one of the report categories"),
+                       text: str = Form(default="", max_length=MAX_TEXT * 4, description="what is wrong (optional)"),
+                       form_key: str = Form(default="", max_length=100, description="the key the share page gave")
+                       ) -> Response:
+    """Report the image shared under ``token`` (no sign-in): the share page's form. A report from another site's
+    page, or with the key of a page older than two hours, is a 403; one address sends a few an hour (429)."""
+    html = _wants_html(request)
+    try:
+        _same_site(service, request)
+        row = await _shared(service, token, request)
+        if not key_is_good(_secret(service), token, service.clock().timestamp(), form_key):
+            raise ReportRefused("form_key", "this page is too old to report from: reload it and report again")
+        kind = reports.category_of(category)
+        words = reports.clean_text(text, field="text", limit=reports.MAX_TEXT)
+        address = request.client.host if request.client else ""
+        service.limits.reports.take(address)
+        reporter = reports.reporter_of(address, secret=_secret(service))
+        await service.limits.commands.run(lambda: reports.report_image(
+            service.ledger, generation_id=UUID(str(row["generation_id"])), category=kind, text=words,
+            reporter=reporter, at=service.clock(), max_open=service.api.reports_per_image))
+    except _Page as page:
+        return page.response
+    except ReportRefused as refused:
+        status = 403 if refused.field == "form_key" else 422
+        if not html:
+            if status == 403:
+                raise Problem(403, "report-form-expired", "Forbidden", str(refused), field="form_key") from None
+            raise
+        form = report_form(token=token, key=_key(service, token), errors={refused.field: refused.message},
+                           category=category, text=text)
+        return HTMLResponse(_page(service, row, token, form), status_code=status,
+                            headers={"Cache-Control": "no-store"})
+    except (TooManyReports, ReportsFull) as error:
+        if not html:
+            raise
+        problem = translate(error)  # the same status and headers as the API's answer, the page's own words
+        said = (TOO_MANY if isinstance(error, TooManyReports) else ALREADY_QUEUED)
+        form = report_form(token=token, key=_key(service, token), errors={"form": said}, category=category,
+                           text=text)
+        return HTMLResponse(_page(service, row, token, form), status_code=problem.status,
+                            headers={**problem.headers, "Cache-Control": "no-store"})
+    if html:
+        return RedirectResponse(f"/s/{token}?reported=true", status_code=303, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"received": True}, status_code=202)
+
+
+def _same_site(service: Service, request: Request) -> None:
+    """Refuse a report a browser sent from another site's page (a forged form): 403."""
+    site = request.headers.get("sec-fetch-site", "")
+    origin = request.headers.get("origin", "")
+    ours = {service.api.public_url.rstrip("/"), f"{request.url.scheme}://{request.url.netloc}"}
+    if site == "cross-site" or (origin and origin != "null" and origin not in ours):
+        raise Problem(403, "cross-site-report", "Forbidden", "a report can only be sent from the image's own page")
 
 
 @router.get("/s/{token}/image", responses={200: {"content": {"image/png": {}}}, 302: {}, **problems(404, 503)})

@@ -1,6 +1,6 @@
-"""``GET /admin``: the operators' templates console, server-rendered like the studio, with its headers, its
-files and its catalogue of strings; it signs in with a bearer token the same way and calls
-``/v1/admin/templates``."""
+"""``GET /admin``: the operators' console (templates; reported images for the moderation role), server-rendered
+like the studio, with its headers, its files and its catalogue of strings; it signs in with a bearer token the
+same way and calls ``/v1/admin/templates`` and ``/v1/admin/reports``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from api.http.web.i18n import LANGUAGES, LOCALES, Translator, choose_language
 from api.http.web.page import Studio, as_json
+from service.reports import ReportCategory
 
 CATEGORIES = ["profile_photo", "poster", "social_post", "teaser"]
 ASPECT_RATIOS = ["1:1", "4:5", "9:16", "16:9", "2:3", "3:4"]
@@ -35,7 +36,8 @@ def install_console(app: FastAPI) -> None:
                   "providers": PROVIDERS, "languages": SLOT_LANGUAGES}
         html = studio.env.get_template("admin.html").render(
             t=Translator(studio.messages[lang]), lang=lang, languages=LANGUAGES, assets=studio.assets,
-            fields=FIELDS, providers=PROVIDERS, config=as_json(config))
+            fields=FIELDS, providers=PROVIDERS, report_categories=[c.value for c in ReportCategory],
+            config=as_json(config))
         headers = {**studio.headers, "Cache-Control": "no-cache", "Vary": "Accept-Language"}
         return HTMLResponse(html, headers=headers)
 

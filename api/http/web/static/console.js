@@ -6,6 +6,7 @@ import { ApiError, makeApi } from './api.js';
 import { makeI18n } from './i18n.js';
 import { languageName, makeForm, NotJson } from './console-form.js';
 import { changes } from './console-diff.js';
+import { setupReports } from './console_reports.js';
 
 const config = JSON.parse(document.getElementById('config').textContent);
 const i18n = makeI18n(config);
@@ -24,7 +25,7 @@ let previewing = false;  // one preview in flight per page; a change meanwhile a
 let previewAgain = false;
 
 function show(section) {
-  for (const id of ['signin', 'list', 'editor']) $(id).hidden = id !== section;
+  for (const id of ['signin', 'list', 'editor', 'reports']) $(id).hidden = id !== section;
   const heading = document.querySelector(`#${section} h1`);
   if (heading) heading.focus();
 }
@@ -316,6 +317,8 @@ function start() {
   $('sign-out').addEventListener('click', () => signOut());
   $('new-template').addEventListener('click', () => attempt(() => edit(null)));
   $('back').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
+  $('tab-templates').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
+  $('tab-reports').addEventListener('click', (event) => { event.preventDefault(); attempt(openReports); });
   $('template-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(save); });
   $('publish').addEventListener('click', () => attempt(publish));
   $('retire').addEventListener('click', () => attempt(() => change('retire')));
@@ -331,11 +334,32 @@ function start() {
   else show('signin');
 }
 
+const reports = setupReports({ api, i18n, $, attempt, notify, showProblems });
+
+// What the token's roles open: templates (templates, admin), reported images (moderation, admin).
+function rolesOf(found) {
+  const roles = new Set(Array.isArray(found.roles) ? found.roles : []);
+  if (typeof found.role === 'string') roles.add(found.role);
+  return {
+    templates: roles.has('templates') || roles.has('admin'),
+    reports: roles.has('moderation') || roles.has('admin'),
+  };
+}
+
+async function openReports() {
+  notify('');
+  await reports.load();
+  show('reports');
+}
+
 async function signedIn() {
   const found = auth.claims(token) || {};
   $('who').textContent = t('signed_in_as', { user: found.sub || '' });
   document.querySelector('[data-signed-in]').hidden = false;
-  await loadList();
+  const may = rolesOf(found);
+  $('tabs').hidden = !(may.templates && may.reports);
+  if (may.reports && (!may.templates || window.location.hash === '#reports')) await openReports();
+  else await loadList();
 }
 
 start();

@@ -34,7 +34,36 @@ export function setupGallery({ api, i18n, config, onChange }) {
     return item.title ? `${name}: ${item.title}` : name;
   }
 
+  function renderTakenDown(item) {
+    // The image is gone: what its owner is owed is the reason, in their language, and the operator's note.
+    const li = document.createElement('li');
+    li.className = 'shot taken-down';
+    li.dataset.id = item.generation_id;
+    const body = document.createElement('div');
+    body.className = 'shot-body';
+    const title = document.createElement('p');
+    title.className = 'shot-title';
+    const said = document.createElement('bdi');
+    said.textContent = item.title || templateName(item);
+    title.append(said);
+    const why = document.createElement('p');
+    why.className = 'shot-why';
+    why.textContent = t('taken_down', { reason: t(`reason_${item.taken_down.category}`) });
+    body.append(title, why);
+    if (item.taken_down.note) {
+      const note = document.createElement('p');
+      note.className = 'shot-meta';
+      const words = document.createElement('bdi');
+      words.textContent = item.taken_down.note;
+      note.append(t('taken_down_note', { note: '' }), words);
+      body.append(note);
+    }
+    li.append(body);
+    return li;
+  }
+
   function render(item) {
+    if (item.taken_down) return renderTakenDown(item);
     const alt = altText(item);
     const li = document.createElement('li');
     li.className = 'shot';
