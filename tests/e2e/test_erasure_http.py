@@ -117,14 +117,7 @@ def test_erasing_me_shreds_my_words_and_deletes_my_images_and_keeps_the_money_fa
 
 
 def made_for_bob(client: TestClient, service: Service) -> tuple[str, Path]:
-    import tests.e2e.test_privacy_http as privacy
-
-    saved = privacy.ALICE
-    privacy.ALICE = BOB
-    try:
-        return made(client, service)
-    finally:
-        privacy.ALICE = saved
+    return made(client, service, who=BOB)
 
 
 def test_erasing_needs_a_caller(client: TestClient) -> None:

@@ -25,9 +25,9 @@ def png() -> bytes:
     return out.getvalue()
 
 
-def made(client: TestClient, service: Service) -> tuple[str, Path]:
-    """A generation of alice's, rendered and stored as the pipeline would; its id and the image file."""
-    accepted = client.post("/v1/generations", json=POSTER, headers={**ALICE, **key()}).json()
+def made(client: TestClient, service: Service, who: dict[str, str] = ALICE) -> tuple[str, Path]:
+    """A generation of ``who``'s (alice's), rendered and stored as the pipeline would; its id and the image file."""
+    accepted = client.post("/v1/generations", json=POSTER, headers={**who, **key()}).json()
     generation_id = accepted["generation_id"]
     assert service.images is not None
     kept = asyncio.run(service.images.put(generation_id, ImageResult(png(), "image/png", "local", "pillow", 7)))
