@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, ImageDraw
 
 from generation.compositor import compose, fonts
 from generation.compositor import runs as layout
@@ -102,3 +102,24 @@ def test_start_up_refuses_a_missing_fallback_font_in_one_line(monkeypatch: pytes
                                                                                "bold": "files/Gone-Bold.ttf"})})
     with pytest.raises(TemplateError, match="no arabic display"):
         check_typesetting()
+
+
+def test_urdu_digits_are_drawn_in_urdus_own_forms_of_four_six_and_seven() -> None:
+    digits, size = "۱۲۳۴۵۶۷", 80
+    regular = face(font_path("arabic", "display"), "regular", size)
+
+    def drawn(language: str | None) -> Image.Image:
+        canvas = Image.new("RGB", (12 * size, 3 * size), "white")
+        if language == "line":  # as the compositor sets an Urdu line
+            layout.draw_line(canvas, (0, 0), digits, script="arabic", role="display", weight="regular", size=size,
+                             ascent=2 * size, color=(0, 0, 0), rtl=True)
+        else:
+            ImageDraw.Draw(canvas).text((0, 2 * size), digits, font=regular, fill=(0, 0, 0), anchor="ls",
+                                        direction="rtl", language=language)
+        return canvas
+
+    urdu, persian = drawn("ur"), drawn(None)
+    assert ImageChops.difference(urdu, persian).getbbox() is not None  # Amiri has forms of its own for Urdu
+    assert ImageChops.difference(drawn("line"), urdu).getbbox() is None
+    assert layout.width(digits, script="arabic", role="display", weight="regular", size=size, rtl=True) == (
+        regular.getlength(digits, direction="rtl", language="ur"))
