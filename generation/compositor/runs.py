@@ -17,6 +17,9 @@ from generation.text import clusters, is_emoji
 EMOJI_EM = 1.0  # an emoji's side, in ems: taller than a capital, and within the tightest line height (1.08)
 EMOJI_GAP = 0.08  # room either side of an emoji, in ems
 EMOJI_DROP = 0.1  # how far an emoji's picture reaches below the baseline, in ems
+# the language a script's text is shaped in, where a font has forms of its own for it: Amiri draws 4, 6 and 7 as Urdu
+# writes them only when told the text is Urdu (U+06F4, U+06F6, U+06F7: its default forms are Persian's)
+LANGUAGE = {"arabic": "ur"}
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,14 @@ def emoji_side(size: int) -> int:
 def width(text: str, *, script: str, role: str, weight: str, size: int, rtl: bool = False) -> float:
     """How wide ``text`` is set at ``size`` (in a right-to-left paragraph when ``rtl``): its runs' advances, an
     emoji counting as a glyph of its own width."""
-    direction = "rtl" if rtl else "ltr"
+    direction, language = "rtl" if rtl else "ltr", LANGUAGE.get(script)
     total = 0.0
     for run in runs(text, script, role):
         if run.picture is not None:
             total += emoji_side(size) + 2 * round(size * EMOJI_GAP)
         else:
             assert run.font is not None
-            total += face(run.font, weight, size).getlength(run.text, direction=direction)
+            total += face(run.font, weight, size).getlength(run.text, direction=direction, language=language)
     return total
 
 
@@ -73,7 +76,7 @@ def draw_line(canvas: Image.Image, origin: tuple[float, float], text: str, *, sc
     """Set ``text`` with its left edge and top at ``origin`` (the line's baseline ``ascent`` below the top), in a
     right-to-left paragraph when ``rtl`` (Urdu): its first run at the right end."""
     pen = ImageDraw.Draw(canvas)
-    direction = "rtl" if rtl else "ltr"
+    direction, language = "rtl" if rtl else "ltr", LANGUAGE.get(script)
     placed = list(runs(text, script, role))
     x, top = origin
     baseline = top + ascent
@@ -86,8 +89,8 @@ def draw_line(canvas: Image.Image, origin: tuple[float, float], text: str, *, sc
             continue
         assert run.font is not None
         font = face(run.font, weight, size)
-        pen.text((x, baseline), run.text, font=font, fill=color, anchor="ls", direction=direction)
-        x += font.getlength(run.text, direction=direction)
+        pen.text((x, baseline), run.text, font=font, fill=color, anchor="ls", direction=direction, language=language)
+        x += font.getlength(run.text, direction=direction, language=language)
 
 
 @lru_cache(maxsize=256)

@@ -18,7 +18,7 @@ EXPECTED_FONT = {"latin": ("NotoSans[", "NotoSansDisplay["), "devanagari": ("Not
                  "tamil": ("NotoSansTamil[",), "telugu": ("NotoSansTelugu[",), "bengali": ("NotoSansBengali[",),
                  "gujarati": ("NotoSansGujarati[",), "gurmukhi": ("NotoSansGurmukhi[",),
                  "kannada": ("NotoSansKannada[",), "malayalam": ("NotoSansMalayalam[",),
-                 "oriya": ("NotoSansOriya[",), "arabic": ("NotoSansArabic[",)}
+                 "oriya": ("NotoSansOriya[",), "arabic": ("Amiri-",)}
 
 
 def art(template: Template, values: dict[str, str], seed: int = 7) -> Image.Image:
