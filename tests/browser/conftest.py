@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,8 +22,8 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, P
 
 from api.http.auth import issue_token
 from service.settings.http import EMBEDDED_JWT_SECRET
+from tests.support.embedded import running_serve
 
-CLI = str(Path(sys.executable).with_name("studio-ledger"))
 # A first image renders its fonts and the machine may be shared: wait for what a learner waits for.
 expect.set_options(timeout=30_000)
 ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -41,13 +36,6 @@ def chromium_path() -> str:
     if not Path(path).exists():
         pytest.fail("Chromium is missing: apt-get install -y chromium (or set STUDIO_CHROMIUM to a Chromium binary)")
     return path
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -72,33 +60,10 @@ class Studio:
 @contextmanager
 def serving(folder: Path, **settings: str) -> Iterator[Studio]:
     """`studio-ledger serve` with a fresh data folder and these STUDIO_* settings, until the block ends."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
-    env.update(STUDIO_DATA_DIR=str(folder / "data"), STUDIO_PORT=str(port), STUDIO_PUBLIC_URL=f"http://127.0.0.1:{port}",
-               STUDIO_LOCAL_DELAY_S="0.3", STUDIO_LOCAL_SCALE="0.25", STUDIO_EMBED_ORIGINS=f"http://localhost:{port}",
-               STUDIO_READ_WAIT_MS="3000")
-    env.update(settings)  # a test's own settings win, the embedding origins included
-    log = folder / "serve.log"
-    process = subprocess.Popen([CLI, "serve"], cwd=folder, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=log.open("wb"))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()
-            time.sleep(0.1)
-        yield Studio(base, env, env["STUDIO_EMBED_ORIGINS"].split(",")[0])
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    defaults = {"STUDIO_LOCAL_DELAY_S": "0.3", "STUDIO_LOCAL_SCALE": "0.25", "STUDIO_READ_WAIT_MS": "3000",
+                "STUDIO_EMBED_ORIGINS": "http://localhost:{port}"}  # the studio's own origin, by another name
+    with running_serve(folder, {**defaults, **settings}, ready="/", within_s=60.0) as (base, env):
+        yield Studio(base, env, env["STUDIO_EMBED_ORIGINS"].split(",")[0])  # a test's own settings win
 
 
 @pytest.fixture(scope="package")

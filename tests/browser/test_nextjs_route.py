@@ -17,7 +17,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from service.settings.http import EMBEDDED_JWT_SECRET
-from tests.browser.conftest import Studio, free_port, open_context, serving
+from tests.browser.conftest import Studio, open_context, serving
+from tests.support.embedded import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 EXAMPLE = Path(__file__).parents[2] / "examples" / "nextjs"

@@ -9,8 +9,9 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.browser.audit import low_contrast_text, unnamed_controls
-from tests.browser.conftest import Studio, Watch, free_port, user_name
+from tests.browser.conftest import Studio, Watch, user_name
 from tests.browser.steps import screenshot
+from tests.support.embedded import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 

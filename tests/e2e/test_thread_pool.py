@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -20,7 +17,7 @@ from PIL import Image
 
 from api.http.auth import issue_token
 from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
-from tests.support.embedded import free_port
+from tests.support.embedded import running_serve
 from tests.support.http import purchase, signed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -44,31 +41,11 @@ def bearer(user: str) -> dict[str, str]:
 def serve(tmp_path: Path) -> Iterator[str]:
     """`studio-ledger serve` on the embedded default with STUDIO_THREADS=8 and per-learner limits high enough
     that the burst reaches the thread pool; killed (SIGKILL if it must) afterwards."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
-    env.update(STUDIO_DATA_DIR=str(tmp_path / "data"), STUDIO_PORT=str(port), STUDIO_THREADS=str(THREADS),
-               STUDIO_RUN_PIPELINE="false", STUDIO_LEARNER_UPLOADS="100", STUDIO_LEARNER_GENERATIONS="100",
-               STUDIO_LEARNER_FETCHES="100", STUDIO_UPLOAD_QUOTA="100", PYTHONPATH=str(ROOT))
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], cwd=tmp_path, env=env,
-                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "serve stopped before it was ready"
-            time.sleep(0.1)
+    settings = {"STUDIO_THREADS": str(THREADS), "STUDIO_RUN_PIPELINE": "false", "STUDIO_LEARNER_UPLOADS": "100",
+                "STUDIO_LEARNER_GENERATIONS": "100", "STUDIO_LEARNER_FETCHES": "100", "STUDIO_UPLOAD_QUOTA": "100",
+                "PYTHONPATH": str(ROOT)}
+    with running_serve(tmp_path, settings, command=[sys.executable, "-m", "api.cli", "serve"]) as (base, _):
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # a deadlocked process ends only this way
-            process.kill()
-            process.wait()
 
 
 async def timed(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> tuple[int, float]:
