@@ -11,6 +11,7 @@ from api.processes.leading import lead_async
 from service.bootstrap import build_ledger
 from service.leader import lock_for
 from service.settings import Settings
+from service.settings.parts import PlatformSettings
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -44,7 +45,7 @@ def run_relay(metrics_port: int = 0, health_port: int = 0) -> None:
     log_to_stderr(process="relay")
     settings = Settings()
     ledger = build_ledger(settings)
-    relay = Relay(ledger, settings.messaging)
+    relay = Relay(ledger, settings.messaging, debits=PlatformSettings().platform_transport == "kafka")
     if metrics_port:
         serve_lag_metric(relay, metrics_port)
     log.info("relay %s: publishing to %s once it leads", relay.name, settings.messaging.kafka_bootstrap_servers)
