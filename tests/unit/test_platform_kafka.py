@@ -25,6 +25,7 @@ from ledger.recharge import RechargeStatus
 from service.platform import KafkaPlatformWallet
 from service.policy import load_policy
 from service.recharges import RechargeDriver, recharge_of, request_recharge
+from service.settings.http import ApiSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.parts import PlatformSettings
 from service.sweeping import build_platform
@@ -111,6 +112,9 @@ def test_the_transport_setting_chooses_the_kafka_adapter_and_refuses_a_url_besid
     with pytest.raises(ValidationError, match="STUDIO_PLATFORM_TRANSPORT=kafka"):
         PlatformSettings(platform_transport="kafka", platform_url="https://platform.example",
                          platform_secret=SecretStr("s" * 32))
+    with pytest.raises(ValidationError, match="needs STUDIO_DISPATCH=kafka"):
+        ApiSettings(platform_transport="kafka")
+    assert ApiSettings(platform_transport="kafka", dispatch="kafka").platform_transport == "kafka"
     with pytest.raises(ValidationError, match="platform_transport"):
         PlatformSettings.model_validate({"platform_transport": "carrier-pigeon"})
 
