@@ -13,6 +13,7 @@ from pydantic import UUID5 as EventId
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.messaging.inbound import build_inbound
+from projections.alerts import AlertKind
 from service.bootstrap import build_ledger, build_policy
 from service.settings import ApiSettings, MessagingSettings, Settings, StoreSettings
 
@@ -51,6 +52,19 @@ class WalletDebitRequested(BaseModel):
     deadline: AwareDatetime = Field(description="Unanswered by then, the recharge is an operator's finding")
 
 
+class WalletAlert(BaseModel):
+    """An alert about a learner's wallet (key: the user id; header ``alert_id``): published once per alert id."""
+
+    type: Literal["WalletAlert"]
+    version: Literal[1]
+    alert_id: str = Field(description="Unique per alert: the same id the webhook's Idempotency-Key carries")
+    kind: AlertKind
+    user_id: str
+    occurred_at: AwareDatetime
+    position: int = Field(ge=0, description="The ledger position the alert was derived at")
+    details: dict[str, Any] = Field(description="What the alert is about: credits, threshold, reason, expires_at")
+
+
 def document(settings: MessagingSettings | None = None) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the ledger's Kafka topics, as JSON-ready data."""
     settings = settings or MessagingSettings.model_construct()
@@ -71,6 +85,9 @@ def document(settings: MessagingSettings | None = None) -> dict[str, Any]:
                          schema=WalletDebitRequested, description="Debits of the platform wallet asked for, when "
                          f"STUDIO_PLATFORM_TRANSPORT=kafka; answered on {settings.payments_topic}. "
                          "Headers: event_id, type.")
+        broker.publisher(settings.alerts_topic, title=settings.alerts_topic, schema=WalletAlert,
+                         description="Wallet alerts (low balance and its recovery, expiring credits, a declined "
+                         "recharge, a failed auto top-up), each once. Headers: alert_id, type.")
         spec = app.schema.to_specification()
         data: dict[str, Any] = json.loads(spec.to_json())
         return data

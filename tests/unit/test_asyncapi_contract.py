@@ -22,9 +22,9 @@ def test_the_document_names_every_topic_and_inbound_message() -> None:
     spec = document()
     assert set(spec["channels"]) == {"affiliate.referrals", "affiliate.referrals.dlq", "payments.events",
                                      "payments.events.dlq", "ledger.events", "generation.requested",
-                                     "payments.requests"}
+                                     "payments.requests", "wallet.alerts"}
     assert {"ReferralConverted", "ReferralReversed", "CreditPackPurchased", "WalletBalanceRedeemed",
-            "WalletDebitDeclined", "PaymentRefunded", "EventEnvelope", "WalletDebitRequested"} <= set(
+            "WalletDebitDeclined", "PaymentRefunded", "EventEnvelope", "WalletDebitRequested", "WalletAlert"} <= set(
         spec["components"]["schemas"])
 
 
