@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench._chaos_load import Tally
+from bench._chaos_money import Recharges
 from ledger import Ledger
 from ledger.store.follow import Follower
 from ledger.store.tracking import positions_for
@@ -32,6 +33,7 @@ class Folded:
     day: Callable[[datetime], str] = lambda at: at.date().isoformat()  # the policy's day of an instant
     head: int = 0
     users: dict[str, str] = field(default_factory=dict)  # wallet id -> user id
+    recharges: Recharges = field(default_factory=Recharges)
     grants: Counter[tuple[str, str]] = field(default_factory=Counter)  # (event type, reference) -> count
     referral_awards: Counter[tuple[str, str]] = field(default_factory=Counter)  # (referral id, role)
     closed: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (event type, reference, user)
@@ -47,6 +49,7 @@ class Folded:
         """Fold one domain event."""
         kind = type(event).__name__
         self.events[kind] += 1
+        self.recharges.apply(kind, event)
         wallet = str(event.originator_id)
         if kind == "WalletOpened":
             self.users[wallet] = event.user_id

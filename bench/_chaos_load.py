@@ -46,6 +46,8 @@ class Tally:
     malformed: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (topic, expected reason)
     messages: Counter[str] = field(default_factory=Counter)  # records produced per topic
     shares: Counter[str] = field(default_factory=Counter)  # "bonus" / "no bonus" / status
+    recharges: dict[str, str] = field(default_factory=dict)  # recharge id answered -> user
+    recharge_answers: dict[str, list[int]] = field(default_factory=dict)  # recharge key -> every status answered
 
 
 class Load:
@@ -100,7 +102,8 @@ class Load:
         await (await self._producer.send(topic, value, key=key.encode()))
         self.tally.messages[topic] += 1
 
-    async def post(self, route: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    async def post(self, route: str, path: str, body: bytes, headers: dict[str, str], *,
+                   method: str = "POST") -> tuple[int, Any]:
         """POST until a final answer (< 500), retrying connection failures and 5xx with the same key and body
         (each attempt through the next replica, so a retry usually reaches another one)."""
         deadline = time.monotonic() + ATTEMPTS_WITHIN_S
@@ -110,7 +113,7 @@ class Load:
                 headers = {**headers, "Studio-Signature": sign(self.webhook_secret, body, int(time.time()))}
             replica, session = self._replica()
             try:
-                async with session.post(path, data=body, headers=headers) as response:
+                async with session.request(method, path, data=body, headers=headers) as response:
                     payload = await response.read()
                     status = response.status
             except (aiohttp.ClientError, TimeoutError) as error:
@@ -201,6 +204,28 @@ class Load:
             if status in (200, 201, 202):
                 self.tally.payments[payment_id] = user
 
+    async def recharge(self) -> None:
+        """POST /v1/wallet/recharges from the platform wallet (10 credits); a third asked again with their key."""
+        user, key = self.rng.choice(self.users), self._next("recharge")
+        body = json.dumps({"amount_minor": self.policy.redemption.minor_per_major, "currency":
+                           self.policy.redemption.currency}).encode()
+        for _ in range(2 if self.rng.random() < 0.3 else 1):
+            status, answer = await self.post("recharge", "/v1/wallet/recharges", body, {
+                "Authorization": f"Bearer {self.tokens[user]}", "Idempotency-Key": key,
+                "Content-Type": "application/json"})
+            self.tally.recharge_answers.setdefault(key, []).append(status)
+            if status in (200, 202):
+                self.tally.recharges[answer["recharge_id"]] = user
+
+    async def turn_on_top_up(self, user: str, pack_id: str, below: int) -> int:
+        """PUT /v1/wallet/settings: auto top-up of ``pack_id`` below ``below`` credits; the status answered."""
+        status, _ = await self.post("settings", "/v1/wallet/settings", json.dumps({
+            "daily_spend_cap": None, "auto_top_up": {"pack_id": pack_id, "below": below,
+                                                     "monthly_cap_minor": 10**7}}).encode(), {
+            "Authorization": f"Bearer {self.tokens[user]}", "Idempotency-Key": self._next("settings"),
+            "Content-Type": "application/json"}, method="PUT")
+        return status
+
     # Messages.
 
     def _purchase(self) -> tuple[str, str, dict[str, Any]]:
@@ -272,7 +297,8 @@ class Load:
         """Offer actions at ``rate`` per second (open loop) until ``stop()``."""
         actions = [(self.generate, 4), (self.generate_twice, 1), (self.repeat, 4), (self.share, 8),
                    (self.wallet, 10), (self.purchase, 8), (self.redeem, 4), (self.refund, 2),
-                   (self.webhook_purchase, 4), (self.refer, 8), (self.reverse, 2), (self.malformed, 6)]
+                   (self.webhook_purchase, 4), (self.refer, 8), (self.reverse, 2), (self.malformed, 6),
+                   (self.recharge, 3)]
         pending: set[asyncio.Task[None]] = set()
         started = time.monotonic()
         n = 0

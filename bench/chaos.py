@@ -7,7 +7,10 @@ sweeper) as local processes on a scratch PostgreSQL database and a local Tansu b
 never evicts a SIGKILLed group member, so it cannot take this campaign), after `studio-ledger
 kafka init`. The load: generations (some repeated with their key, some twice at once), shares,
 wallet reads, pack purchases through Kafka and the webhook (some delivered twice), redemptions,
-refunds, referrals and reversals, and malformed messages of every kind. The worker's model fails
+refunds, referrals and reversals, malformed messages of every kind, and recharges from the platform's
+wallet (some asked twice) with auto top-up on for every third learner, the platform played by a fake
+served on a free port from this process (never killed; every fourth learner's balance runs out, so
+some debits are declined). The worker's model fails
 or hangs on a fraction of calls (STUDIO_MODEL_FAILURE_RATE / STUDIO_MODEL_TIMEOUT_RATE) and
 generations time out after ``--hold-s``, so retries, ``generation.failed`` and the sweeper's
 expiry all happen. Every ``--interval`` seconds (on average) one process, chosen at random, is
@@ -15,7 +18,8 @@ SIGKILLed by its PID and started again. After ``--kills`` kills the load stops; 
 deployment is quiet the campaign checks: `audit verify` passes; every purchase, redemption,
 refund, referral and reversal applied exactly once; every accepted generation ended once with its
 hold resolved once; every gallery equals the ledger's completed generations; no credits held;
-every malformed message dead-lettered with its reason and no valid one; no 5xx while the API was
+every malformed message dead-lettered with its reason and no valid one; every recharge and top-up the
+platform took granted exactly once, none granted that it did not take, none lost or left open; no 5xx while the API was
 up; no key answered both 202 and 409; the daily share-bonus cap held. Exit 0 only if all hold.
 """
 
@@ -41,6 +45,7 @@ from api.messaging.topics import dead_letter_topic
 from bench._broker import LOCAL, broker
 from bench._chaos_checks import LogReader, check, read_all, server_errors_outside, wait_quiet
 from bench._chaos_load import Load
+from bench._chaos_money import check_recharges, fake_platform
 from bench._fleet import COMMANDS, Fleet, cli
 from bench._pg import PG, ledger_env, scratch_database
 from ledger import Ledger
@@ -48,6 +53,8 @@ from projections import queries
 from projections.db import make_engine
 from service.policy import load_policy
 from tests.support.kafka_broker import free_port
+from tests.support.platform_fake import SECRET as PLATFORM_SECRET
+from tests.support.platform_fake import FakePlatform, Served
 
 JWT_SECRET = "chaos-" + uuid.uuid4().hex + uuid.uuid4().hex
 WEBHOOK_SECRET = "chaos-" + uuid.uuid4().hex + uuid.uuid4().hex
@@ -58,7 +65,8 @@ GROUPS = {"studio-ledger-payments": ["payments.events"], "studio-ledger-referral
           "studio-generation-workers": ["generation.requested"]}
 
 
-def environment(args: argparse.Namespace, dbname: str, servers: str, port: int, data: Path) -> dict[str, str]:
+def environment(args: argparse.Namespace, dbname: str, servers: str, port: int, data: Path,
+                platform_url: str) -> dict[str, str]:
     """The STUDIO_* settings every process of the deployment gets."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
     env.update(
@@ -74,7 +82,8 @@ def environment(args: argparse.Namespace, dbname: str, servers: str, port: int, 
         STUDIO_IMAGE_PROVIDER="local", STUDIO_IMAGE_STORE="local", STUDIO_LOCAL_SCALE="0.1",
         STUDIO_MODEL_FAILURE_RATE=str(args.failure_rate), STUDIO_MODEL_TIMEOUT_RATE=str(args.timeout_rate),
         STUDIO_MODEL_TIMEOUT_S=str(args.hold_s + 10), STUDIO_MAX_ATTEMPTS="2", STUDIO_BACKOFF_S="0.2",
-        STUDIO_GENERATION_TIMEOUT_S=str(args.hold_s))
+        STUDIO_GENERATION_TIMEOUT_S=str(args.hold_s), STUDIO_PLATFORM_URL=platform_url,
+        STUDIO_PLATFORM_SECRET=PLATFORM_SECRET, STUDIO_RECHARGE_RETRY_S="0.5")
     return env
 
 
@@ -126,8 +135,11 @@ async def campaign(args: argparse.Namespace, fleet: Fleet, apis: dict[str, str],
     revivals: list[str] = []
     async with Load(bases, servers, TOPICS, policy, users, jwt_secret=JWT_SECRET, webhook_secret=WEBHOOK_SECRET,
                     seed=args.seed) as load:
-        for user in users:  # every learner starts with a pack
+        for user in users:  # every learner starts with a pack; every third one tops up by itself
             await load.purchase(user)
+        for user in users[::3]:
+            if await load.turn_on_top_up(user, policy.packs[0].id, 60) != 200:
+                raise RuntimeError(f"auto top-up could not be turned on for {user}")
         loading = asyncio.create_task(load.run(args.rate))
         began = time.monotonic()
         for n in range(args.kills):
@@ -158,6 +170,10 @@ async def campaign(args: argparse.Namespace, fleet: Fleet, apis: dict[str, str],
         quiet, state = await wait_quiet(reader, servers, GROUPS, "relay", projected, within=args.quiet_within)
         quiet_s = time.monotonic() - quiet_began
         folded = await asyncio.to_thread(reader.catch_up)
+        settle = time.monotonic() + 120  # the sweeper drives the last recharges and top-ups to their end
+        while folded.recharges.open() and time.monotonic() < settle:
+            await asyncio.sleep(1.0)
+            folded = await asyncio.to_thread(reader.catch_up)
         shown = await galleries(base, load)
         with engine.connect() as conn:
             held = {"read tables": queries.pending_holds(conn)}
@@ -184,11 +200,12 @@ def audit(env: dict[str, str]) -> tuple[int, str]:
 
 
 def report(args: argparse.Namespace, fleet: Fleet, found: dict[str, Any], audit_rc: int, audit_out: str,
-           elapsed: float) -> list[str]:
+           elapsed: float, platform: FakePlatform) -> list[str]:
     """Print the run's figures and findings; the findings."""
     load, folded = found["load"], found["folded"]
     tally = load.tally
     findings = check(folded, tally, found["dead"], found["galleries"], found["held"], found["cap"])
+    findings += check_recharges(folded.recharges, tally.recharges, folded.grants, platform)
     if audit_rc != 0:
         findings.insert(0, f"audit verify failed (exit {audit_rc}): {audit_out}")
     if not found["quiet"]:
@@ -216,6 +233,10 @@ def report(args: argparse.Namespace, fleet: Fleet, found: dict[str, Any], audit_
     print(f"share answers: {dict(tally.shares)}; share bonuses granted {sum(folded.share_bonuses.values())}; "
           f"purchases {len(tally.payments)}, redemptions {len(tally.redemptions)}, refunds {len(tally.refunds)}, "
           f"referrals {len(tally.referrals)}, reversals {len(tally.reversals)}; ledger events {folded.head}")
+    print(f"recharges and auto top-ups: {dict(sorted(folded.recharges.purposes().items()))}; "
+          f"debits the platform took {sum(1 for d in platform.debits.values() if d['status'] == 'confirmed')}, "
+          f"declined {sum(1 for d in platform.debits.values() if d['status'] == 'declined')}, "
+          f"debit requests received {len(platform.received)}")
     print(f"audit verify: exit {audit_rc}: {audit_out.splitlines()[0] if audit_out else ''}")
     print(f"findings: {len(findings)}")
     for line in findings:
@@ -243,11 +264,13 @@ def main() -> None:
     args = parser.parse_args()
     args.seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1_000_000)
     started = time.monotonic()
+    platform = fake_platform([f"chaos-{n}" for n in range(args.users)])
+    served = Served(platform)  # the platform's wallet, outside the deployment: never killed
     with broker(args.bootstrap, args.broker) as servers, scratch_database("studio_chaos") as dbname, \
             tempfile.TemporaryDirectory(prefix="studio-chaos-") as folder:
         ports = [free_port() for _ in range(args.api_replicas)]
         port = ports[0]
-        env = environment(args, dbname, servers, port, Path(folder))
+        env = environment(args, dbname, servers, port, Path(folder), served.url)
         init = subprocess.run([cli(), "kafka", "init"], env=env, capture_output=True, text=True, check=False)
         if init.returncode:
             raise SystemExit(f"kafka init failed: {init.stderr.strip()}")
@@ -269,7 +292,8 @@ def main() -> None:
             fleet.stop_all()
             ledger.close()
         audit_rc, audit_out = audit(env)
-        findings = report(args, fleet, found, audit_rc, audit_out, time.monotonic() - started)
+        findings = report(args, fleet, found, audit_rc, audit_out, time.monotonic() - started, platform)
+        served.stop()
         if findings and os.environ.get("STUDIO_CHAOS_KEEP_LOGS"):
             kept = Path(os.environ["STUDIO_CHAOS_KEEP_LOGS"])
             kept.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from ledger import MAX_MINOR
 from ledger.names import USER_ID_MAX, check_user_id
 
+REASON_CHARS = 200  # a decline's reason, as the learner reads it
+
 
 def _user_id(value: str, info: ValidationInfo) -> str:
     return check_user_id(value, field=info.field_name or "user_id")
@@ -63,13 +65,34 @@ class CreditPackPurchased(InboundMessage):
 
 
 class WalletBalanceRedeemed(InboundMessage):
-    """A learner converted platform wallet balance into credits."""
+    """A learner converted platform wallet balance into credits; with ``debit_id`` (or a ``redemption_id``
+    that is one), the platform's confirmation of a debit we asked for on ``payments.requests``."""
 
     type: Literal["WalletBalanceRedeemed"]
     redemption_id: Reference
     user_id: UserId
     amount_minor: AmountMinor
     currency: Currency
+    debit_id: Reference | None = None
+
+
+def _printable(value: str) -> str:
+    # A reason is shown to the learner and written to logs: a control character could forge a line there.
+    bad = next((i for i, c in enumerate(value) if not c.isprintable()), None)
+    if bad is not None:
+        raise ValueError(f"the reason holds a control character at {bad}")
+    return value
+
+
+class WalletDebitDeclined(InboundMessage):
+    """The platform refused a debit we asked for on ``payments.requests``, with a reason the learner sees."""
+
+    type: Literal["WalletDebitDeclined"]
+    debit_id: Reference
+    user_id: UserId
+    amount_minor: AmountMinor
+    currency: Currency
+    reason: Annotated[str, Field(min_length=1, max_length=REASON_CHARS), AfterValidator(_printable)]
 
 
 class PaymentRefunded(InboundMessage):
@@ -80,8 +103,8 @@ class PaymentRefunded(InboundMessage):
 
 
 ReferralMessage = Annotated[ReferralConverted | ReferralReversed, Field(discriminator="type")]
-PaymentMessage = Annotated[CreditPackPurchased | WalletBalanceRedeemed | PaymentRefunded, Field(discriminator="type")]
+Payment = CreditPackPurchased | WalletBalanceRedeemed | WalletDebitDeclined | PaymentRefunded
+PaymentMessage = Annotated[Payment, Field(discriminator="type")]
 
 REFERRAL_MESSAGES: TypeAdapter[ReferralConverted | ReferralReversed] = TypeAdapter(ReferralMessage)
-PAYMENT_MESSAGES: TypeAdapter[CreditPackPurchased | WalletBalanceRedeemed | PaymentRefunded] = TypeAdapter(
-    PaymentMessage)
+PAYMENT_MESSAGES: TypeAdapter[Payment] = TypeAdapter(PaymentMessage)

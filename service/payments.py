@@ -11,9 +11,10 @@ from datetime import datetime
 
 from ledger import Ledger, Money, Outcome
 from service.errors import RejectedMessage
-from service.messages import CreditPackPurchased, PaymentRefunded, WalletBalanceRedeemed
+from service.messages import CreditPackPurchased, Payment, WalletBalanceRedeemed, WalletDebitDeclined
 from service.occurred import DEFAULT_BOUNDS, OccurredBounds, reported_time
 from service.policy import Policy
+from service.recharges import answered_recharge, apply_answer
 
 
 class UnknownPack(RejectedMessage):
@@ -40,12 +41,20 @@ class TooSmall(RejectedMessage):
     code = "too-small"
 
 
-def apply_payment(ledger: Ledger, policy: Policy,
-                  message: CreditPackPurchased | WalletBalanceRedeemed | PaymentRefunded, *, at: datetime,
+def apply_payment(ledger: Ledger, policy: Policy, message: Payment, *, at: datetime,
                   bounds: OccurredBounds = DEFAULT_BOUNDS) -> Outcome:
     """Apply a payment-flow message at ``at``, the service's clock; its ``occurred_at`` is recorded as
     reported, and refused when it is further from ``at`` than ``bounds`` allow."""
     reported = reported_time(message.occurred_at, now=at, bounds=bounds, what=f"{message.type} message")
+    if isinstance(message, WalletDebitDeclined):
+        return apply_answer(ledger, debit_id=message.debit_id, user_id=message.user_id,
+                            amount_minor=message.amount_minor, currency=message.currency, declined=message.reason,
+                            at=at)
+    if isinstance(message, WalletBalanceRedeemed) and (
+            message.debit_id is not None or answered_recharge(ledger, message.redemption_id) is not None):
+        # The answer to a debit we asked for: the recharge's saga grants its credits, once, under the debit id.
+        return apply_answer(ledger, debit_id=message.debit_id or message.redemption_id, user_id=message.user_id,
+                            amount_minor=message.amount_minor, currency=message.currency, declined=None, at=at)
     if isinstance(message, CreditPackPurchased):
         pack = policy.pack(message.pack_id)
         if pack is None:

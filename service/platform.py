@@ -16,10 +16,11 @@ from urllib.parse import quote
 
 import httpx
 
+from service.messages import REASON_CHARS
 from service.signing import HEADER, sign
 
-DebitStatus = Literal["confirmed", "declined", "unknown"]
-REASON_CHARS = 200
+# pending: asked over a channel that answers later (Kafka); the answer arrives as a message, not here.
+DebitStatus = Literal["confirmed", "declined", "unknown", "pending"]
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,25 @@ class HttpPlatformWallet:
         except ValueError:
             return DebitAnswer("unknown", "the platform's answer is not JSON")
         return read_answer(data, debit_id)
+
+
+class KafkaPlatformWallet:
+    """The platform's wallet over Kafka: the relay publishes each recharge's ``WalletDebitRequested`` on
+    ``payments.requests`` (from the log, never from a command) and the platform answers on ``payments.events``
+    (``WalletBalanceRedeemed`` under the debit id, or ``WalletDebitDeclined``), applied by the inbound consumer.
+    Nothing is answered here: every debit is ``pending`` until its answer arrives, or its deadline passes."""
+
+    def balance(self, user_id: str) -> None:
+        """Unknown: the platform publishes no balances on Kafka."""
+        return None
+
+    def debit(self, debit: Debit) -> DebitAnswer:
+        """Pending: the request is on the requests topic already."""
+        return DebitAnswer("pending", "asked on the platform's requests topic; its answer comes as a message")
+
+    def fate(self, debit_id: str) -> DebitAnswer:
+        """Pending: the answer arrives as a message."""
+        return DebitAnswer("pending", "no answer yet to the request on the platform's requests topic")
 
 
 def read_answer(data: object, debit_id: str) -> DebitAnswer:

@@ -16,13 +16,13 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from ledger import Ledger, LedgerError, LedgerUnavailable, Money, UnknownReference
+from ledger import Ledger, LedgerError, LedgerUnavailable, Money, Outcome, UnknownReference
 from ledger.names import IdKind, derived_id
 from ledger.recharge import Recharge, RechargeStatus
 from ledger.recharging import Ending
 from ledger.store.follow import Follower, Stored
 from service.commands import Run, direct
-from service.errors import InvalidSetting
+from service.errors import InvalidSetting, RejectedMessage
 from service.platform import Debit, PlatformWallet
 from service.policy import Policy
 
@@ -162,14 +162,21 @@ class RechargeDriver:
         # asked again under the same id is safe, but asking settles the unanswered ones for good.
         asking = found.attempts >= self.attempts or found.status == RechargeStatus.LAPSED
         answer = self.platform.fate(found.debit.debit_id) if asking else self.platform.debit(found.debit)
-        if answer.status == "unknown" and found.status == RechargeStatus.REQUESTED and at >= found.deadline:
+        unanswered = answer.status in ("unknown", "pending")
+        overdue = found.status == RechargeStatus.REQUESTED and at >= found.deadline
+        if answer.status == "pending" and not overdue:
+            # Asked on a durable topic (the relay published the request): the answer comes as a message,
+            # applied by the inbound consumer; nothing to record until then, only the deadline to watch.
+            found.next_try = min(found.deadline, at + MAX_BACKOFF) if at < found.deadline else at + MAX_BACKOFF
+            return False
+        if unanswered and overdue:
             log.warning("recharge %s of %s lapsed unresolved after %s attempts: %s", key, found.debit.user_id,
                         found.attempts, answer.reason)
             self._record(key, "lapsed", f"no answer from the platform by the deadline: {answer.reason}", at)
             return False
-        ending: Ending = "attempted" if answer.status == "unknown" else answer.status
+        ending: Ending = "attempted" if unanswered else "confirmed" if answer.status == "confirmed" else "declined"
         self._record(key, ending, answer.reason, at)
-        return answer.status != "unknown"
+        return answer.status in ("confirmed", "declined")
 
     def _record(self, key: UUID, ending: Ending, detail: str, at: datetime) -> None:
         try:
@@ -179,3 +186,40 @@ class RechargeDriver:
         except LedgerError as error:  # a platform contradicting what it answered before: an operator's finding
             log.error("recharge %s: %s refused: %s", key, ending, error)
             self.open.pop(key, None)
+
+
+class UnknownDebit(RejectedMessage):
+    """A platform's answer about a debit we never asked for."""
+
+    code = "unknown-debit"
+
+
+class DebitMismatch(RejectedMessage):
+    """A platform's answer whose learner, amount or currency is not the debit we asked for."""
+
+    code = "debit-mismatch"
+
+
+def answered_recharge(ledger: Ledger, debit_id: str) -> Recharge | None:
+    """The recharge whose debit ``debit_id`` is, or None when it names none."""
+    try:
+        key = UUID(debit_id)
+    except ValueError:
+        return None
+    return ledger.recharge(key) if str(key) == debit_id else None
+
+
+def apply_answer(ledger: Ledger, *, debit_id: str, user_id: str, amount_minor: int, currency: str,
+                 declined: str | None, at: datetime) -> Outcome:
+    """Record the platform's answer to a debit asked over Kafka (``declined``: its reason, None: confirmed),
+    once; refused, changing nothing, unless it matches the debit asked for."""
+    found = answered_recharge(ledger, debit_id)
+    if found is None:
+        raise UnknownDebit(f"debit {debit_id}: no recharge asked for this debit")
+    asked = (found.user_id, found.value.minor, found.value.currency)
+    if (user_id, amount_minor, currency) != asked:
+        raise DebitMismatch(f"debit {debit_id}: asked {asked[1]} {asked[2]} of {asked[0]}, "
+                            f"answered {amount_minor} {currency} of {user_id}")
+    if declined is None:
+        return ledger.end_recharge(recharge_id=found.id, ending="confirmed", at=at)
+    return ledger.end_recharge(recharge_id=found.id, ending="declined", detail=declined, at=at)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from generation.ports import ImageStore
 from ledger import Ledger
 from service.alert_delivery import AlertDeliverer, ExpiryWatch
-from service.platform import DemoWallet, HttpPlatformWallet, PlatformWallet
+from service.platform import DemoWallet, HttpPlatformWallet, KafkaPlatformWallet, PlatformWallet
 from service.policy import Policy
 from service.recharges import RechargeDriver
 from service.settings.parts import AlertWebhookSettings, PlatformSettings
@@ -74,8 +74,11 @@ def money_parts(*, platform_settings: PlatformSettings, hook: AlertWebhookSettin
 
 
 def build_platform(settings: PlatformSettings, policy: Policy, embedded: bool) -> PlatformWallet | None:
-    """The platform's wallet: over HTTP at ``STUDIO_PLATFORM_URL``; else, on the embedded default only, the
+    """The platform's wallet: over Kafka with ``STUDIO_PLATFORM_TRANSPORT=kafka``, over HTTP at
+    ``STUDIO_PLATFORM_URL``; else, on the embedded default only, the
     demo wallet (a deployment without the platform takes no recharges rather than demo money)."""
+    if settings.platform_transport == "kafka":
+        return KafkaPlatformWallet()
     if settings.platform_url:
         return HttpPlatformWallet(base_url=settings.platform_url, secret=settings.platform_secret.get_secret_value(),
                                   timeout_s=settings.platform_timeout_s)

@@ -6,13 +6,14 @@ Regenerate the committed copy with ``python -m api.messaging.contract > docs/asy
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from faststream.kafka import KafkaBroker
 from pydantic import UUID5 as EventId
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.messaging.inbound import build_inbound
+from projections.alerts import AlertKind
 from service.bootstrap import build_ledger, build_policy
 from service.settings import ApiSettings, MessagingSettings, Settings, StoreSettings
 
@@ -37,6 +38,37 @@ class EventEnvelope(BaseModel):
     payload: dict[str, Any] = Field(description="The event's fields; each wallet event carries prev_hash")
 
 
+class WalletDebitRequested(BaseModel):
+    """A debit of the learner's platform wallet we ask for (``STUDIO_PLATFORM_TRANSPORT=kafka``; key: the debit id).
+
+    Published again, unchanged, after a crash of the relay: the platform takes the money once per ``debit_id``
+    and answers on the payments topic with ``WalletBalanceRedeemed`` (``debit_id`` set) or ``WalletDebitDeclined``.
+    """
+
+    type: Literal["WalletDebitRequested"]
+    version: Literal[1]
+    debit_id: str = Field(description="The recharge's id: the same on every delivery; answers name it")
+    user_id: str
+    amount_minor: int = Field(gt=0, description="What to debit, in minor units of currency")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    purpose: str = Field(description="What the learner sees on their statement")
+    occurred_at: AwareDatetime
+    deadline: AwareDatetime = Field(description="Unanswered by then, the recharge is an operator's finding")
+
+
+class WalletAlert(BaseModel):
+    """An alert about a learner's wallet (key: the user id; header ``alert_id``): published once per alert id."""
+
+    type: Literal["WalletAlert"]
+    version: Literal[1]
+    alert_id: str = Field(description="Unique per alert: the same id the webhook's Idempotency-Key carries")
+    kind: AlertKind
+    user_id: str
+    occurred_at: AwareDatetime
+    position: int = Field(ge=0, description="The ledger position the alert was derived at")
+    details: dict[str, Any] = Field(description="What the alert is about: credits, threshold, reason, expires_at")
+
+
 def document(settings: MessagingSettings | None = None) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the ledger's Kafka topics, as JSON-ready data."""
     settings = settings or MessagingSettings.model_construct()
@@ -53,6 +85,13 @@ def document(settings: MessagingSettings | None = None) -> dict[str, Any]:
                          description=f"Every committed wallet and generation event, in log order per key. {headers}")
         broker.publisher(settings.generation_requested_topic, title=settings.generation_requested_topic,
                          schema=EventEnvelope, description=f"GenerationRequested events only. {headers}")
+        broker.publisher(settings.payments_requests_topic, title=settings.payments_requests_topic,
+                         schema=WalletDebitRequested, description="Debits of the platform wallet asked for, when "
+                         f"STUDIO_PLATFORM_TRANSPORT=kafka; answered on {settings.payments_topic}. "
+                         "Headers: event_id, type.")
+        broker.publisher(settings.alerts_topic, title=settings.alerts_topic, schema=WalletAlert,
+                         description="Wallet alerts (low balance and its recovery, expiring credits, a declined "
+                         "recharge, a failed auto top-up), each once. Headers: alert_id, type.")
         spec = app.schema.to_specification()
         data: dict[str, Any] = json.loads(spec.to_json())
         return data

@@ -13,7 +13,9 @@ from eventsourcing.persistence import Notification
 
 from api.messaging.topics import EVENTS_TOPIC, GENERATION_REQUESTED_TOPIC
 from generation.messages import event_envelope, event_message
+from ledger.event_ids import event_id_text
 from ledger.store.follow import Stored
+from service.recharges import AUTO_PURPOSE, PURPOSE
 
 PUBLISHED_AGGREGATES = frozenset({"Wallet", "Generation"})  # Reference is internal bookkeeping
 # The request's trace context goes in a header (``traceparent``), never in the payload: it is no fact of the ledger.
@@ -61,14 +63,17 @@ _DECODER = json.JSONDecoder(object_hook=_plain_value)
 
 
 def records(notification: Notification, events_topic: str = EVENTS_TOPIC,
-            requested_topic: str = GENERATION_REQUESTED_TOPIC,
+            requested_topic: str = GENERATION_REQUESTED_TOPIC, debits_topic: str | None = None,
             opened: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None) -> list[Record]:
     """(topic, key, value, headers) for every topic a stored event goes to; none for internal events.
+    With ``debits_topic`` (the platform's wallet over Kafka), a recharge's request is asked there.
 
     Built from the stored JSON without rebuilding the domain event (the relay's hot path); the
     value equals ``encode(envelope(...))`` of the decoded event.
     """
     aggregate, _, name = notification.topic.partition(":")[2].rpartition(".")
+    if aggregate == "Recharge" and name == "RechargeRequested" and debits_topic:
+        return [debit_requested(notification, debits_topic)]
     if aggregate not in PUBLISHED_AGGREGATES:
         return []
     state = _DECODER.decode(notification.state.decode())
@@ -92,3 +97,17 @@ def records(notification: Notification, events_topic: str = EVENTS_TOPIC,
     if name == "GenerationRequested":
         found.append((requested_topic, key, value, headers))
     return found
+
+
+def debit_requested(notification: Notification, topic: str) -> Record:
+    """The ``WalletDebitRequested`` message asking the platform for a recharge's debit, keyed by its debit id
+    (the recharge's id: the same on every delivery, so the platform takes the money once)."""
+    state = _DECODER.decode(notification.state.decode())
+    debit_id = str(notification.originator_id)
+    purpose = PURPOSE if state.get("purpose", "recharge") == "recharge" else AUTO_PURPOSE
+    value = encode({"type": "WalletDebitRequested", "version": 1, "debit_id": debit_id, "user_id": state["user_id"],
+                    "amount_minor": state["value"]["minor"], "currency": state["value"]["currency"],
+                    "purpose": purpose, "occurred_at": state["timestamp"], "deadline": state["deadline"]})
+    headers = [("event_id", event_id_text(debit_id, notification.originator_version).encode()),
+               ("type", b"WalletDebitRequested")]
+    return topic, debit_id.encode(), value, headers

@@ -56,13 +56,16 @@ class NotificationFollower(Follower):
 class Relay:
     """Publishes the ledger's events to Kafka from its tracked position until stopped."""
 
-    def __init__(self, app: Any, settings: MessagingSettings, *, positions: Positions | None = None) -> None:
+    def __init__(self, app: Any, settings: MessagingSettings, *, positions: Positions | None = None,
+                 debits: bool = False) -> None:
         if app.mapper.cipher is not None or app.mapper.compressor is not None:
             raise ValueError("the relay publishes the stored JSON: it cannot follow an encrypted or compressed store")
         self.app = app
         self.settings = settings
         self.name = settings.relay_name
-        self._topics = (settings.events_topic, settings.generation_requested_topic)
+        # debits: the platform's wallet is asked over Kafka (STUDIO_PLATFORM_TRANSPORT=kafka)
+        self._topics = (settings.events_topic, settings.generation_requested_topic,
+                        settings.payments_requests_topic if debits else None)
         self.positions = positions or positions_for(app.recorder)
         self.position = 0
         self.published = 0

@@ -56,7 +56,7 @@ def process_topics(settings: MessagingSettings, process: Process) -> tuple[str, 
     """Every topic ``process`` reads or writes, its dead-letter topics included."""
     s = settings
     if process == "relay":
-        return s.events_topic, s.generation_requested_topic
+        return s.events_topic, s.generation_requested_topic, s.payments_requests_topic, s.alerts_topic
     if process == "consume":
         inbound = (s.referrals_topic, s.payments_topic)
     elif process == "results":

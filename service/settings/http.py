@@ -70,6 +70,14 @@ class ApiSettings(PolicySettings, OccurredSettings, PlatformSettings, AlertWebho
         return check_origins(value)
 
     @model_validator(mode="after")
+    def _debits_need_the_relay(self) -> ApiSettings:
+        if self.platform_transport == "kafka" and self.dispatch != "kafka":
+            # Only the relay asks for debits on Kafka: without it every recharge would wait and lapse unasked.
+            raise ValueError("STUDIO_PLATFORM_TRANSPORT=kafka needs STUDIO_DISPATCH=kafka (the relay asks for the "
+                             "debits on payments.requests)")
+        return self
+
+    @model_validator(mode="after")
     def _public_url_follows_the_listener(self) -> ApiSettings:
         if not self.public_url:
             host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 (comparing)

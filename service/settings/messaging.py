@@ -16,6 +16,9 @@ class MessagingSettings(KafkaSettings, PolicySettings, OccurredSettings):
     events_topic: str = Field(default="ledger.events", min_length=1, max_length=249)
     referrals_topic: str = Field(default="affiliate.referrals", min_length=1, max_length=240)
     payments_topic: str = Field(default="payments.events", min_length=1, max_length=240)
+    # Where the relay asks the platform for debits when STUDIO_PLATFORM_TRANSPORT=kafka (answers: payments_topic).
+    payments_requests_topic: str = Field(default="payments.requests", min_length=1, max_length=249)
+    alerts_topic: str = Field(default="wallet.alerts", min_length=1, max_length=249)  # published beside the relay
     relay_name: str = Field(default="relay", min_length=1, max_length=100)
     relay_page_size: int = Field(default=1000, ge=1, le=50_000)
     referral_group_id: str = Field(default="studio-ledger-referrals", min_length=1)

@@ -83,6 +83,7 @@ class KafkaSettings(StudioSettings):
 class PlatformSettings(StudioSettings):
     """The platform's wallet that recharges debit, and how a recharge is driven to its end."""
 
+    platform_transport: Literal["http", "kafka"] = "http"  # kafka: debits asked on payments.requests, by the relay
     platform_url: str = ""  # empty: the demo wallet (every learner starts with a labelled demo balance)
     platform_secret: SecretStr = SecretStr("")  # signs our requests to the platform, as our webhook's are signed
     platform_timeout_s: float = Field(default=5.0, gt=0, le=60)  # one request to the platform, at most
@@ -100,6 +101,9 @@ class PlatformSettings(StudioSettings):
 
     @model_validator(mode="after")
     def _signed(self) -> PlatformSettings:
+        if self.platform_transport == "kafka" and self.platform_url:
+            raise ValueError("STUDIO_PLATFORM_TRANSPORT=kafka asks for debits on Kafka: leave STUDIO_PLATFORM_URL "
+                             "empty, or set STUDIO_PLATFORM_TRANSPORT=http")
         if self.platform_url and len(self.platform_secret.get_secret_value()) < 32:
             raise ValueError("STUDIO_PLATFORM_SECRET must be at least 32 characters when STUDIO_PLATFORM_URL is set: "
                              "every debit we ask for is signed with it")

@@ -23,8 +23,8 @@ from api.http.signatures import check_signature, parse_header
 from service.alert_delivery import AlertDeliverer
 from service.container import Service
 from service.settings.parts import AlertWebhookSettings
-from tests.platform_fake import free_port
 from tests.support.http import bearer, client_for, key, purchase, service_for, signed
+from tests.support.platform_fake import free_port
 
 pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")

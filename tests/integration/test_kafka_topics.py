@@ -17,7 +17,7 @@ from tests.support.kafka_broker import create_topics, free_port, unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 TOPIC_SETTINGS = ("events", "generation_requested", "generation_completed", "generation_failed", "referrals",
-                  "payments")
+                  "payments", "payments_requests", "alerts")
 
 
 def topic_env(servers: str, **extra: str) -> dict[str, str]:

@@ -39,6 +39,8 @@ def relay_env(pg_env: dict[str, str], kafka_bootstrap: str, topic: str, name: st
            "STUDIO_POSTGRES_DB": pg_env["POSTGRES_DBNAME"], "STUDIO_POSTGRES_SCHEMA": pg_env["POSTGRES_SCHEMA"],
            "STUDIO_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "STUDIO_EVENTS_TOPIC": topic,
            "STUDIO_GENERATION_REQUESTED_TOPIC": unique_name("generation.requested"),
+           "STUDIO_PAYMENTS_REQUESTS_TOPIC": unique_name("payments.requests"),
+           "STUDIO_ALERTS_TOPIC": unique_name("wallet.alerts"),
            "STUDIO_RELAY_NAME": name, "STUDIO_RELAY_PAGE_SIZE": str(PAGE)}
 
 
@@ -46,7 +48,8 @@ async def test_a_relay_killed_mid_stream_and_restarted_loses_nothing(pg_env: dic
                                                                      kafka_bootstrap: str) -> None:
     topic, name = unique_name("ledger.events"), unique_name("relay")
     env = relay_env(pg_env, kafka_bootstrap, topic, name)
-    await create_topics(kafka_bootstrap, topic, env["STUDIO_GENERATION_REQUESTED_TOPIC"])
+    await create_topics(kafka_bootstrap, topic, env["STUDIO_GENERATION_REQUESTED_TOPIC"],
+                        env["STUDIO_PAYMENTS_REQUESTS_TOPIC"], env["STUDIO_ALERTS_TOPIC"])
     ledger = Ledger(pg_env)
     writer = threading.Thread(target=write_some_events, args=(ledger, 120))
     writer.start()
@@ -92,7 +95,8 @@ async def test_a_terminated_relay_finishes_its_pages_records_its_position_and_ex
         await asyncio.to_thread(write_some_events, ledger, 3)
         expected = [s for s in stored_events(ledger) if is_published(s)]
         env = relay_env(pg_env, kafka_bootstrap, topic, name)
-        await create_topics(kafka_bootstrap, topic, env["STUDIO_GENERATION_REQUESTED_TOPIC"])
+        await create_topics(kafka_bootstrap, topic, env["STUDIO_GENERATION_REQUESTED_TOPIC"],
+                        env["STUDIO_PAYMENTS_REQUESTS_TOPIC"], env["STUDIO_ALERTS_TOPIC"])
         process = relay_process(env)
         try:
             await read_topic(kafka_bootstrap, topic, len(expected), within=60)

@@ -21,9 +21,11 @@ def test_the_committed_asyncapi_document_is_current() -> None:
 def test_the_document_names_every_topic_and_inbound_message() -> None:
     spec = document()
     assert set(spec["channels"]) == {"affiliate.referrals", "affiliate.referrals.dlq", "payments.events",
-                                     "payments.events.dlq", "ledger.events", "generation.requested"}
+                                     "payments.events.dlq", "ledger.events", "generation.requested",
+                                     "payments.requests", "wallet.alerts"}
     assert {"ReferralConverted", "ReferralReversed", "CreditPackPurchased", "WalletBalanceRedeemed",
-            "PaymentRefunded", "EventEnvelope"} <= set(spec["components"]["schemas"])
+            "WalletDebitDeclined", "PaymentRefunded", "EventEnvelope", "WalletDebitRequested", "WalletAlert"} <= set(
+        spec["components"]["schemas"])
 
 
 def test_inbound_schemas_are_versioned() -> None:

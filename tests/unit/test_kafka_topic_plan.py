@@ -20,7 +20,8 @@ DAY_MS = 24 * 3600 * 1000
 def test_init_plans_every_topic_the_processes_read_or_write_dead_letter_topics_included() -> None:
     planned = [spec.name for spec in project_topics(MessagingSettings.model_construct())]
     assert sorted(planned) == sorted({
-        "ledger.events", "generation.requested", "generation.completed", "generation.failed",
+        "ledger.events", "generation.requested", "generation.completed", "generation.failed", "payments.requests",
+        "wallet.alerts",
         "affiliate.referrals", "payments.events", "affiliate.referrals.dlq", "payments.events.dlq",
         "generation.requested.dlq", "generation.completed.dlq", "generation.failed.dlq"})
     assert len(planned) == len(set(planned))
@@ -36,7 +37,8 @@ def test_each_process_needs_the_dead_letter_topic_of_every_topic_it_consumes() -
         "generation.completed", "generation.failed", "generation.completed.dlq", "generation.failed.dlq"}
     assert set(process_topics(settings, "worker")) == {
         "generation.requested", "generation.requested.dlq", "generation.completed", "generation.failed"}
-    assert set(process_topics(settings, "relay")) == {"ledger.events", "generation.requested"}
+    assert set(process_topics(settings, "relay")) == {"ledger.events", "generation.requested", "payments.requests",
+                                                      "wallet.alerts"}
 
 
 def test_topics_take_their_names_partitions_replication_and_retention_from_settings() -> None:

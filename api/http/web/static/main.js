@@ -8,6 +8,7 @@ import { clearErrors, showErrors } from './errors.js';
 import { setupGallery } from './gallery.js';
 import { makeI18n } from './i18n.js';
 import { setupRecharge } from './recharge.js';
+import { setupSettings } from './settings.js';
 import { confirmSwitch } from './switch.js';
 import { setupWallet } from './wallet.js';
 
@@ -22,6 +23,7 @@ const wallet = setupWallet({ api, i18n, config });
 const gallery = setupGallery({ api, i18n, config, onChange: (position) => wallet.refresh(position) });
 const recharge = setupRecharge({ api, i18n, onRecharged: () => wallet.refresh() });
 const alerts = setupAlerts({ api, i18n, recharge });
+const settings = setupSettings({ api, i18n });
 wallet.onRefreshed(() => alerts.refresh());
 setupComposer({
   api, i18n, config, recharge,
@@ -54,6 +56,7 @@ function begin(fresh) {
   wallet.signedIn(user);
   show('studio');
   wallet.refresh();
+  settings.refresh();
   gallery.start();
   parent.tell('studio:signed-in', { user_id: user });
 }
