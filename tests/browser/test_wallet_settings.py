@@ -56,7 +56,7 @@ def test_a_learner_sets_their_limits_and_auto_top_up_with_each_mistake_named_at_
     section.get_by_role("button", name="Save settings").click()
     expect(section.get_by_role("status")).to_have_text("Your settings are saved.")
     expect(summary).to_be_hidden()
-    screenshot(page, "wallet-settings")
+    screenshot(page, "desktop-wallet-settings-en")
 
     page.reload()
     expect(page.get_by_text("Signed in as")).to_be_visible()
