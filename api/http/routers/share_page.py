@@ -170,7 +170,7 @@ async def report_image(request: Request, service: ServiceDep, token: str = Token
         address = request.client.host if request.client else ""
         service.limits.reports.take(address)
         reporter = reports.reporter_of(address, secret=_secret(service))
-        await service.limits.commands.run(lambda: reports.report_image(
+        reported = await service.limits.commands.run(lambda: reports.report_image(
             service.ledger, generation_id=UUID(str(row["generation_id"])), category=kind, text=words,
             reporter=reporter, at=service.clock(), max_open=service.api.reports_per_image))
     except _Page as page:
@@ -196,7 +196,8 @@ async def report_image(request: Request, service: ServiceDep, token: str = Token
                             headers={**problem.headers, "Cache-Control": "no-store"})
     if html:
         return RedirectResponse(f"/s/{token}?reported=true", status_code=303, headers={"Cache-Control": "no-store"})
-    return JSONResponse({"received": True}, status_code=202)
+    # the position: the moderation queue read with ``min_position`` shows this report (read your writes)
+    return JSONResponse({"received": True, "position": reported.position}, status_code=202)
 
 
 def _same_site(service: Service, request: Request) -> None:
