@@ -162,3 +162,63 @@ def test_a_stale_link_for_another_learner_changes_nothing(
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.get_by_text(f"Signed in as {user}", exact=True)).to_be_visible()
     assert signed_in_user(page) == user
+
+
+def hold_first_wallet_read(page: Page) -> list[Route]:
+    """The page's first read of the wallet waits until the test continues it; later reads go through."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        if held or route.request.method != "GET":
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r".*/v1/wallet(\?.*)?$"), hold)
+    return held
+
+
+def until_held(page: Page, held: list[Route]) -> Route:
+    """The held request, once the page has sent it."""
+    for _ in range(200):
+        if held:
+            return held[0]
+        page.wait_for_timeout(50)
+    raise AssertionError("the page never read the wallet")
+
+
+def test_an_answer_that_arrives_after_signing_out_sends_nothing_more(
+        page: Page, studio: Studio, request: pytest.FixtureRequest) -> None:
+    # Each wallet answer is followed by the statement and the alerts: signed out, those would go without a
+    # token and earn 401s (the fixture fails on the console's error lines).
+    user = user_name(request)
+    held = hold_first_wallet_read(page)
+    page.goto(f"{studio.base}/?lang=en#token={studio.token(user)}")
+    wallet = until_held(page, held)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Sign in as")).to_be_visible()
+    sent: list[str] = []
+    page.on("request", lambda made: sent.append(made.url) if "/v1/" in made.url else None)
+    wallet.continue_()
+    assert wallet.request.response() is not None
+    page.wait_for_timeout(500)
+    assert sent == [], sent
+
+
+def test_an_answer_for_the_learner_who_signed_out_never_fills_the_next_learners_page(
+        page: Page, studio: Studio, request: pytest.FixtureRequest) -> None:
+    user, other = user_name(request), f"{user_name(request)}-next"
+    assert studio.api("POST", "/v1/dev/purchase", user, json={"pack_id": "starter"}).status_code == 200
+    held = hold_first_wallet_read(page)
+    page.goto(f"{studio.base}/?lang=en#token={studio.token(user)}")
+    wallet = until_held(page, held)
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Sign in as").fill(other)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_text(f"Signed in as {other}", exact=True)).to_be_visible()
+    expect(page.locator("#available")).to_have_text("0")
+    wallet.continue_()  # the first learner's 100 credits arrive now
+    assert wallet.request.response() is not None
+    page.wait_for_timeout(500)
+    expect(page.locator("#available")).to_have_text("0")
+    expect(page.locator("#balance-chip")).not_to_contain_text("100")

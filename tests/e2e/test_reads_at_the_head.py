@@ -28,6 +28,10 @@ pytestmark = pytest.mark.e2e
 ALICE = bearer("alice")
 ADMIN = bearer("root", "admin")
 JSON = {"Accept": "application/json"}
+# A read that finds nothing with the projections at the head answers without waiting for the bound; the
+# bound is set far above what a loaded machine takes to answer, and a read must answer within a third of it.
+BOUND_MS = 60_000
+AT_ONCE_S = BOUND_MS / 1000 / 3
 
 
 @contextmanager
@@ -102,11 +106,11 @@ def test_a_share_link_used_before_the_projector_applied_the_share_shows_the_imag
 def test_a_link_never_shared_answers_404_at_once_when_the_projections_are_at_the_head(
         client: TestClient, service: Service) -> None:
     made(client, service)
-    service.api.read_wait_ms = 10_000
+    service.api.read_wait_ms = BOUND_MS
     for path, headers in (("/s/never-shared", {}), ("/s/never-shared/image", JSON)):
         started = time.monotonic()
         missing = client.get(path, headers=headers)
-        assert missing.status_code == 404 and time.monotonic() - started < 2, missing.text
+        assert missing.status_code == 404 and time.monotonic() - started < AT_ONCE_S, missing.text
     assert missing.json()["type"].endswith(":share-not-found")
 
 
@@ -119,8 +123,9 @@ def test_a_link_whose_owner_just_stopped_sharing_stops_before_the_projector_appl
         assert client.delete(f"/v1/generations/{generation}/share", headers=ALICE).status_code == 200
         gone = client.get(f"/s/{token}")
     assert gone.status_code == 404 and "This image is not shared" in gone.text
+    service.api.read_wait_ms = BOUND_MS
     started = time.monotonic()
-    assert client.get(f"/s/{token}/image").status_code == 404 and time.monotonic() - started < 2
+    assert client.get(f"/s/{token}/image").status_code == 404 and time.monotonic() - started < AT_ONCE_S
 
 
 def test_a_link_read_while_the_projections_stay_behind_is_503_to_retry_and_never_a_404(
@@ -147,9 +152,10 @@ def test_a_generation_id_handed_to_another_tab_is_found_before_the_projector_app
         accepted = generate(client).json()
         seen = client.get(f"/v1/generations/{accepted['generation_id']}", headers=ALICE)  # no position
     assert seen.status_code == 200 and seen.json()["status"] == "requested", seen.text
+    service.api.read_wait_ms = BOUND_MS
     started = time.monotonic()
     other = client.get(f"/v1/generations/{accepted['generation_id']}", headers=bearer("mallory"))
-    assert other.status_code == 404 and time.monotonic() - started < 2
+    assert other.status_code == 404 and time.monotonic() - started < AT_ONCE_S
 
 
 def test_a_wallet_read_after_the_payment_webhook_sees_the_purchase_without_a_position(
@@ -162,10 +168,11 @@ def test_a_wallet_read_after_the_payment_webhook_sees_the_purchase_without_a_pos
         position = buy(client, user="omar")
         own = client.get("/v1/wallet", headers=bearer("omar")).json()
     assert own["available"] == 100 and own["position"] >= position
+    service.api.read_wait_ms = BOUND_MS
     started = time.monotonic()
     assert client.get("/v1/admin/wallets/nobody", headers=ADMIN).status_code == 404
     assert client.get("/v1/wallet", headers=bearer("nobody")).json()["available"] == 0
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < AT_ONCE_S
     service.api.read_wait_ms = 200
     with held_back(service, release=False):  # longer than the bound: a new learner's wallet is still empty
         position = buy(client, user="pia")

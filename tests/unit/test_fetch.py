@@ -38,7 +38,7 @@ class Answers(BaseHTTPRequestHandler):
             self.end_headers()
             return
         if path == "/slow":
-            time.sleep(1.5)
+            time.sleep(6)  # far past the deadline, so the refusal is the deadline's and not the answer's
         body = {"/photo.png": picture(), "/photo.gif": picture("GIF"), "/slow": picture(),
                 "/page.png": b"<html>not a picture</html>", "/huge.png": b"\0" * 300_000}.get(path)
         if body is None:
@@ -178,7 +178,7 @@ def test_a_slow_server_is_refused_at_the_deadline(server: str) -> None:
     started = time.monotonic()
     with pytest.raises(FetchRefused, match=r"no answer within 0\.5 s"):
         fetcher(timeout=0.5).fetch(f"{server}/slow")
-    assert time.monotonic() - started < 1.4
+    assert time.monotonic() - started < 3
 
 
 def test_a_page_served_as_an_image_and_a_gif_are_refused_by_decoding(server: str) -> None:

@@ -2,7 +2,7 @@
 // shows the balance, an amount prefilled to cover a shortfall (rounded up to whole credits), the credits
 // it gives, then the recharge's progress in words as the ledger records it.
 
-import { ApiError } from './api.js';
+import { ApiError, SessionEnded } from './api.js';
 
 const POLL_MS = 1000;
 const GIVE_UP_MS = 60000;
@@ -99,6 +99,7 @@ export function setupRecharge({ api, i18n, onRecharged }) {
       await follow(asked);
     } catch (failure) {
       if (!(failure instanceof ApiError)) throw failure;
+      if (failure instanceof SessionEnded) return;
       const detail = failure.problem.reason || failure.problem.detail;
       if (failure.status === 422 && failure.problem.field) showError(detail);
       else say(failure.status === 0 ? t('offline') : detail || t('something_wrong'), 'failed');
