@@ -28,10 +28,13 @@ def verify_shares(env: dict[str, str], workers: int, page: int) -> dict[str, Any
 def _fold_share(env: dict[str, str], part: int, parts: int, page: int) -> dict[str, Any]:
     from ledger import Ledger
     from projections.audit.replay import replay
+    from projections.finance.revenue import RevenueBook, revenue_findings
 
     app = Ledger({**env, "CREATE_TABLE": "false"})  # the log exists; concurrent DDL would collide
+    book = RevenueBook()  # the identity holds for any set of whole wallets: each share checks its own
     try:
-        folded = replay(app, page=page, share=(part, parts))
+        folded = replay(app, page=page, share=(part, parts), on_entry=book)
+        revenue_findings(folded, book)
     finally:
         app.close()
     return {"events": folded.events, "wallets": len(folded.wallets), "findings": folded.findings,

@@ -13,6 +13,7 @@ from projections.audit.parallel import verify_shares
 from projections.audit.replay import Checkpoints, replay
 from projections.audit.state import Finding
 from projections.audit.stored import PAGE
+from projections.finance.revenue import RevenueBook, revenue_findings
 
 SHOWN = 50
 
@@ -71,7 +72,9 @@ def run_verify(app: Application[Any], *, projections: Checkpoints | None = None,
         return Report(merged["events"], merged["wallets"], merged["findings"], merged["problems"],
                       merged["journal"], time.perf_counter() - started, peak_rss_mb=merged["peak_rss_mb"],
                       workers=workers)
-    folded = replay(app, progress=progress, checkpoints=projections)
+    book = RevenueBook()
+    folded = replay(app, progress=progress, checkpoints=projections, on_entry=book)
+    revenue_findings(folded, book)
     compared = getattr(projections, "compared", {})
     return Report(folded.events, len(folded.wallets), folded.findings, folded.problems, folded.journal,
                   time.perf_counter() - started, compared)

@@ -1,0 +1,1 @@
+"""Finance read from the ledger alone: revenue recognised, deferred revenue (liability) and breakage."""

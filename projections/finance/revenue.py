@@ -1,0 +1,237 @@
+"""Revenue, liability and breakage per day and month, per currency, from the ledger alone.
+
+A ``RevenueBook`` follows the audit's replay (``Replay(on_entry=book)``) and keeps, per UTC day and per lot
+currency (``FREE`` for bonus lots), two things that are computed apart so that each row can prove itself:
+
+- the **flows**, from the journal's postings of each event: sales (cash received for paid credits), revenue
+  recognised (paid credits consumed by a capture), breakage (paid credits that expired unspent, also when a
+  hold's credits come back to a lot that has expired), refunds (cash paid back), and clawbacks (deferred
+  revenue released without cash paid back: a negative adjustment's paid credits, the part of a refunded lot
+  the refund does not pay, held credits that come back to a lot refunded meanwhile);
+- the **stock**, from the lots themselves: each paid lot owes its price less what the credits that left it
+  released (``projections.finance.recognition.released``), and the credits not yet consumed, expired or
+  clawed back, held ones included.
+
+Opening deferred revenue + sales - recognised - breakage - refunds - clawbacks = closing deferred revenue, and
+opening credits + granted - consumed - expired - clawed back = closing credits, where opening and closing
+are the stock: a row whose ``difference`` is not 0 found an event the flows and the lots tell apart.
+Placing, releasing or expiring a hold moves credits between available and held only: no money moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from ledger.postings import GRANT_SOURCES, RESOLUTIONS, Posting, money_of
+from projections.audit.fold import Replay
+from projections.audit.reports import utc
+from projections.audit.state import Finding, WalletState
+from projections.audit.stored import Row
+from projections.finance.recognition import FREE, released
+
+MONEY_FLOWS = {"cash": "sales", "revenue": "recognised", "breakage_income": "breakage",
+               "refunds_paid": "refunds", "clawback_income": "clawed_back"}
+MONEY = ("sales", "recognised", "breakage", "refunds", "clawed_back")
+CREDITS = ("granted", "consumed", "expired", "clawed_back")
+# Every row has these columns in this order (money in minor units of ``currency``): a CSV header never changes.
+COLUMNS = ("period", "currency", "opening_deferred", *MONEY, "closing_deferred", "difference",
+           "opening_credits", *(f"credits_{name}" for name in CREDITS), "closing_credits", "credits_difference",
+           "ties_out")
+MAX_DAYS = 366
+
+
+@dataclass(slots=True)
+class Lot:
+    """One grant as finance sees it: its price (0 for a bonus), its credits and how many have left it."""
+
+    currency: str
+    price_minor: int
+    credits: int
+    out: int = 0
+
+    def owed_minor(self) -> int:
+        """Deferred revenue still carried for this lot: its price less what its departed credits released."""
+        return self.price_minor - released(self.price_minor, self.credits, min(self.out, self.credits))
+
+
+@dataclass(slots=True)
+class Day:
+    """One day's figures in one currency: the flows, and the change in the lots' stock."""
+
+    money: dict[str, int] = field(default_factory=dict)
+    credits: dict[str, int] = field(default_factory=dict)
+    stock_minor: int = 0
+    stock_credits: int = 0
+    position: int = 0  # the last event counted in it
+
+    def add(self, into: dict[str, int], name: str, n: int) -> None:
+        """Add ``n`` to the figure ``name``."""
+        into[name] = into.get(name, 0) + n
+
+
+class RevenueBook:
+    """The replay's ``on_entry`` that keeps every day's flows and stock per currency (see the module)."""
+
+    def __init__(self) -> None:
+        self.lots: dict[tuple[str, str], Lot] = {}
+        self.days: dict[str, dict[str, Day]] = {}  # ISO day -> currency -> figures
+        self.position = 0
+
+    def __call__(self, row: Row, wallet: WalletState, fields: dict[str, Any], lines: list[Posting]) -> None:
+        """Count one wallet event's postings (flows) and what it did to its lots (stock)."""
+        self.position = row.position
+        day = utc(fields["timestamp"]).date().isoformat()
+        days = self.days.get(day) or self.days.setdefault(day, {})
+        owner = row.originator_id
+
+        def figures(currency: str) -> Day:
+            found = days.get(currency) or days.setdefault(currency, Day())
+            found.position = row.position
+            return found
+
+        for grant_id, n in _lot_changes(row.kind, fields):
+            key = (owner, grant_id)
+            if n > 0:  # a new lot
+                price = money_of(fields.get("price"))
+                new = self.lots[key] = Lot(price[1], price[0], n) if price else Lot(FREE, 0, n)
+                figures(new.currency).stock_credits += n
+                figures(new.currency).stock_minor += new.price_minor
+                continue
+            found = self.lots.get(key)
+            if found is None:
+                continue  # the replay reports a grant it never saw
+            before = found.owed_minor()
+            found.out -= n
+            figures(found.currency).stock_credits += n
+            figures(found.currency).stock_minor += found.owed_minor() - before
+        for p in lines:
+            kind, _, rest = p.account.partition(":")
+            group, _, _ = rest.partition(":")
+            if kind == "money" and group in MONEY_FLOWS:  # cash is a debit, the rest credits: each counted as out
+                day_of = figures(p.currency)
+                day_of.add(day_of.money, MONEY_FLOWS[group], p.money_minor if group == "cash" else -p.money_minor)
+            elif kind == "credits" and group in ("issued", *CREDITS):
+                lot = self.lots.get((owner, p.memo))
+                day_of = figures(lot.currency if lot else FREE)
+                day_of.add(day_of.credits, "granted" if group == "issued" else group,
+                           p.credits if group == "issued" else -p.credits)
+
+    def report(self, start: date, end: date) -> RevenueReport:
+        """The days in ``[start, end)`` and their months, each with its identity checked."""
+        return RevenueReport(start, end, self.position, list(_rows(self.days, start, end, by=10)),
+                             list(_rows(self.days, start, end, by=7)))
+
+    def findings(self) -> list[Finding]:
+        """A finding for every day of the whole log, in any currency, whose identity does not tie out."""
+        out = []
+        for day in sorted(self.days):
+            for row in _rows(self.days, date.fromisoformat(day), date.fromisoformat(day) + timedelta(days=1), by=10):
+                if not row["ties_out"]:
+                    position = self.days[day].get(row["currency"], Day()).position
+                    out.append(Finding("", position, "revenue identity", _problem(row)))
+        return out
+
+
+def revenue_findings(folded: Replay, book: RevenueBook) -> None:
+    """Add to the replay's findings every day on which ``book`` (its ``on_entry``) does not tie out."""
+    for finding in book.findings():
+        folded.find(finding.user, (finding.position, finding.event), finding.problem)
+
+
+def _problem(row: Mapping[str, Any]) -> str:
+    return (f"{row['period']} {row['currency']}: opening {row['opening_deferred']} + sales {row['sales']} - recognised "
+            f"{row['recognised']} - breakage {row['breakage']} - refunds {row['refunds']} - clawed back "
+            f"{row['clawed_back']} is {row['closing_deferred'] + row['difference']}, but the lots carry "
+            f"{row['closing_deferred']} (credits off by {row['credits_difference']})")
+
+
+def _lot_changes(kind: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, int]]:
+    """(grant id, +credits) for a new lot, (grant id, -credits) for credits that left one for good."""
+    if kind in GRANT_SOURCES:
+        if fields["credits"] > 0:
+            yield str(fields["grant_id"]), fields["credits"]
+        for grant_id, n in fields.get("taken", {}).items():
+            yield grant_id, -n
+    elif kind in RESOLUTIONS:
+        for bucket in ("consumed", "expired", "clawed_back"):
+            for grant_id, n in fields[bucket].items():
+                yield grant_id, -n
+    elif kind == "CreditsExpired":
+        for grant_id, n in fields["expired"].items():
+            yield grant_id, -n
+    elif kind in ("PurchaseRefunded", "ReferralReversed"):
+        yield str(fields["grant_id"]), -fields["clawed_back"]
+
+
+def _rows(days: Mapping[str, Mapping[str, Day]], start: date, end: date, *, by: int) -> Iterator[dict[str, Any]]:
+    """One row per period (``by`` 10: day, 7: month) of ``[start, end)`` and currency, with its check."""
+    first, last = start.isoformat(), end.isoformat()
+    currencies = sorted({c for per in days.values() for c in per})
+    opening = {c: [0, 0] for c in currencies}  # stock before the period: [minor, credits]
+    periods: dict[str, dict[str, list[Day]]] = {}
+    for day in sorted(days):
+        if day >= last:
+            break
+        for currency, figures in days[day].items():
+            if day < first:
+                opening[currency][0] += figures.stock_minor
+                opening[currency][1] += figures.stock_credits
+            else:
+                periods.setdefault(day[:by], {}).setdefault(currency, []).append(figures)
+    cursor = start
+    keys: list[str] = []
+    while cursor < end:
+        if not keys or keys[-1] != cursor.isoformat()[:by]:
+            keys.append(cursor.isoformat()[:by])
+        cursor += timedelta(days=1)
+    for key in keys:
+        for currency in currencies:
+            found = periods.get(key, {}).get(currency, [])
+            money = {name: sum(d.money.get(name, 0) for d in found) for name in MONEY}
+            moved = {name: sum(d.credits.get(name, 0) for d in found) for name in CREDITS}
+            open_minor, open_credits = opening[currency]
+            close_minor = open_minor + sum(d.stock_minor for d in found)
+            close_credits = open_credits + sum(d.stock_credits for d in found)
+            difference = (open_minor + money["sales"] - money["recognised"] - money["breakage"] - money["refunds"]
+                          - money["clawed_back"] - close_minor)
+            credits_difference = (open_credits + moved["granted"] - moved["consumed"] - moved["expired"]
+                                  - moved["clawed_back"] - close_credits)
+            opening[currency] = [close_minor, close_credits]
+            yield {"period": key, "currency": currency, "opening_deferred": open_minor, **money,
+                   "closing_deferred": close_minor, "difference": difference, "opening_credits": open_credits,
+                   **{f"credits_{name}": n for name, n in moved.items()}, "closing_credits": close_credits,
+                   "credits_difference": credits_difference,
+                   "ties_out": difference == 0 and credits_difference == 0}
+
+
+@dataclass(frozen=True)
+class RevenueReport:
+    """The days and months of a range, as of a ledger position, each row with its identity checked."""
+
+    start: date
+    end: date
+    position: int
+    days: list[dict[str, Any]]
+    months: list[dict[str, Any]]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every row ties out."""
+        return all(r["ties_out"] for r in (*self.days, *self.months))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The machine-readable report."""
+        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "as_of_position": self.position,
+                "ok": self.ok, "unit": "minor units of each currency; credits are whole credits",
+                "days": self.days, "months": self.months}
+
+
+def check_range(start: date, end: date) -> None:
+    """Refuse a range that is empty, backwards or longer than ``MAX_DAYS``."""
+    if end <= start:
+        raise ValueError(f"the range must end after it starts: {start.isoformat()} to {end.isoformat()}")
+    if (end - start).days > MAX_DAYS:
+        raise ValueError(f"the range spans {(end - start).days} days; at most {MAX_DAYS} at once")
