@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from service.settings.finance import FinanceSettings
 from service.settings.generation import GenerationSettings
 from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET, ApiSettings
 from service.settings.messaging import MessagingSettings
@@ -23,6 +24,7 @@ class Settings:
     def __init__(self, *, store: StoreSettings | None = None, http: ApiSettings | None = None,
                  messaging: MessagingSettings | None = None, generation: GenerationSettings | None = None) -> None:
         self._store, self._http, self._messaging, self._generation = store, http, messaging, generation
+        self._finance: FinanceSettings | None = None
 
     @classmethod
     def read(cls, **http: Any) -> Settings:
@@ -49,6 +51,13 @@ class Settings:
         if self._messaging is None:
             self._messaging = MessagingSettings()
         return self._messaging
+
+    @property
+    def finance(self) -> FinanceSettings:
+        """The reporting currency and the exchange rates finance's reports convert with."""
+        if self._finance is None:
+            self._finance = FinanceSettings()
+        return self._finance
 
     @property
     def generation(self) -> GenerationSettings:
