@@ -40,13 +40,12 @@ def margins(start: str = typer.Option(..., "--from", help="The first day (inclus
         raise typer.BadParameter(str(error), param_hint="--from/--to") from None
     try:
         settings = FinanceSettings()
-        rates = Rates(settings.finance_currency, settings.usd_rates())
     except ValidationError as error:
         problem = error.errors()[0]
-        name = "STUDIO_" + ".".join(str(p) for p in problem["loc"]).upper()
-        raise typer.BadParameter(f"{name}: {problem['msg'].removeprefix('Value error, ')}") from None
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
+        name = ".".join(str(p) for p in problem["loc"]).upper()
+        message = problem["msg"].removeprefix("Value error, ")
+        raise typer.BadParameter(f"STUDIO_{name}: {message}" if name else message) from None
+    rates = Rates(settings.finance_currency, settings.usd_rates())
     with _ledger() as app:
         try:
             report = margins_report(app, first, after, rates, position=position)

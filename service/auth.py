@@ -34,6 +34,11 @@ class Principal:
         return bool({"moderation", "admin"} & self.roles)
 
     @property
+    def reads_finance(self) -> bool:
+        """Whether the caller may read finance's reports (margins): the ``finance`` role, or ``admin``."""
+        return bool({"finance", "admin"} & self.roles)
+
+    @property
     def manages_templates(self) -> bool:
         """Whether the caller may manage templates: the ``templates`` role, or ``admin``."""
         return bool({"templates", "admin"} & self.roles)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from service.settings.parts import StudioSettings
 
@@ -35,13 +35,16 @@ class FinanceSettings(StudioSettings):
         parse_rates(value)
         return value
 
-    def usd_rates(self) -> dict[str, Decimal]:
-        """The rates by currency code (USD is always 1); ``ValueError`` when the reporting currency has none."""
-        rates = parse_rates(self.finance_usd_rates)
-        if self.finance_currency != "USD" and self.finance_currency not in rates:
+    @model_validator(mode="after")
+    def _reporting_currency_has_a_rate(self) -> FinanceSettings:
+        if self.finance_currency != "USD" and self.finance_currency not in self.usd_rates():
             raise ValueError(f"STUDIO_FINANCE_USD_RATES has no rate for the reporting currency "
                              f"{self.finance_currency} (STUDIO_FINANCE_CURRENCY)")
-        return rates
+        return self
+
+    def usd_rates(self) -> dict[str, Decimal]:
+        """The rates by currency code (USD is always 1)."""
+        return parse_rates(self.finance_usd_rates)
 
 
 def parse_rates(text: str) -> dict[str, Decimal]:
