@@ -4,7 +4,6 @@ else; every bad day, range or position a 422 problem naming it; the chart is SVG
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
