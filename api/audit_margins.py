@@ -60,6 +60,9 @@ def margins(start: str = typer.Option(..., "--from", help="The first day (inclus
         typer.echo(f"as of ledger position {report.position}; money in minor units of {rates.currency} "
                    f"(1 USD = {rate} {rates.currency}); provider cost also in micro-dollars")
     _table(rows, list(COLUMNS), csv_out=fmt == "csv")
-    if fmt == "table" and report.total["unknown_cost"]:
-        typer.echo(f"{report.total['unknown_cost']} generations have no recorded provider cost (recorded before "
-                   "costs were kept, or by a worker that did not report one): their cost is not in the margin")
+    unknown = report.total["unknown_cost"]
+    if fmt == "table" and unknown:
+        many = unknown != 1
+        typer.echo(f"{unknown} generation{'s have' if many else ' has'} no recorded provider cost (recorded before "
+                   f"costs were kept, or by a worker that did not report one): {'their' if many else 'its'} cost "
+                   "is not in the margin")

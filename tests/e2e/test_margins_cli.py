@@ -56,7 +56,7 @@ def test_the_month_as_csv_and_as_a_table(store: dict[str, str]) -> None:
     assert lines[-1]["margin_minor"] == "27040" and lines[-1]["day"] == ""
     code, out = run(store, "--from", "2026-03-01", "--to", "2026-04-01")
     assert code == 0, out
-    assert "1 USD = 84 INR" in out and "1 generations have no recorded provider cost" in out
+    assert "1 USD = 84 INR" in out and "1 generation has no recorded provider cost" in out
 
 
 @pytest.mark.parametrize(("args", "named"), [

@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from projections.finance.margins import exponent
 
-WIDTH, LABEL, ROW, TOP, BAR = 760, 180, 58, 44, 16
+WIDTH, LABEL, ROW, TOP, BAR = 820, 250, 58, 44, 16
 REVENUE, COST = "#2563eb", "#d97706"  # blue and amber: apart for the common colour blindnesses, and labelled too
 
 

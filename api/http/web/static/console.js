@@ -7,6 +7,7 @@ import { makeI18n } from './i18n.js';
 import { languageName, makeForm, NotJson } from './console-form.js';
 import { changes } from './console-diff.js';
 import { setupReports } from './console_reports.js';
+import { setupMargins } from './console_margins.js';
 
 const config = JSON.parse(document.getElementById('config').textContent);
 const i18n = makeI18n(config);
@@ -25,7 +26,7 @@ let previewing = false;  // one preview in flight per page; a change meanwhile a
 let previewAgain = false;
 
 function show(section) {
-  for (const id of ['signin', 'list', 'editor', 'reports']) $(id).hidden = id !== section;
+  for (const id of ['signin', 'list', 'editor', 'reports', 'margins']) $(id).hidden = id !== section;
   const heading = document.querySelector(`#${section} h1`);
   if (heading) heading.focus();
 }
@@ -44,7 +45,8 @@ function clearProblems() {
 function boxFor(path) {
   const parts = path.split('.');
   for (let end = parts.length; end > 0; end -= 1) {
-    const box = document.querySelector(`#editor [data-path="${CSS.escape(parts.slice(0, end).join('.'))}"]`);
+    const path = CSS.escape(parts.slice(0, end).join('.'));
+    const box = document.querySelector(`#editor [data-path="${path}"], #margins-form [data-path="${path}"]`);
     if (box && !box.closest('[hidden]')) return box;
   }
   return null;
@@ -57,7 +59,7 @@ function showProblems(problems, { focus = true } = {}) {
   const list = document.querySelector('#problems ul');
   list.replaceChildren();
   for (const { field, message } of problems) {
-    const box = $('editor').hidden ? null : boxFor(field);
+    const box = $('editor').hidden && $('margins').hidden ? null : boxFor(field);
     const item = document.createElement('li');
     const text = `${field}: ${message}`;
     if (box) {
@@ -91,6 +93,7 @@ function showProblems(problems, { focus = true } = {}) {
 }
 
 function problemsOf(error) {
+  if (Array.isArray(error.problems)) return error.problems;  // checked here before anything was sent
   if (error instanceof ApiError) {
     const { problem } = error;
     if (Array.isArray(problem.errors) && problem.errors.length) return problem.errors;
@@ -319,6 +322,8 @@ function start() {
   $('back').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
   $('tab-templates').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
   $('tab-reports').addEventListener('click', (event) => { event.preventDefault(); attempt(openReports); });
+  $('tab-margins').addEventListener('click', (event) => { event.preventDefault(); attempt(openMargins); });
+  $('margins-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(openMargins); });
   $('template-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(save); });
   $('publish').addEventListener('click', () => attempt(publish));
   $('retire').addEventListener('click', () => attempt(() => change('retire')));
@@ -335,14 +340,17 @@ function start() {
 }
 
 const reports = setupReports({ api, i18n, $, attempt, notify, showProblems });
+const margins = setupMargins({ api, i18n, $, token: () => token });
 
-// What the token's roles open: templates (templates, admin), reported images (moderation, admin).
+// What the token's roles open: templates (templates, admin), reported images (moderation, admin), margins
+// (finance, admin).
 function rolesOf(found) {
   const roles = new Set(Array.isArray(found.roles) ? found.roles : []);
   if (typeof found.role === 'string') roles.add(found.role);
   return {
     templates: roles.has('templates') || roles.has('admin'),
     reports: roles.has('moderation') || roles.has('admin'),
+    margins: roles.has('finance') || roles.has('admin'),
   };
 }
 
@@ -352,13 +360,25 @@ async function openReports() {
   show('reports');
 }
 
+async function openMargins() {
+  notify('');
+  clearProblems();
+  show('margins');
+  await margins.load();
+}
+
 async function signedIn() {
   const found = auth.claims(token) || {};
   $('who').textContent = t('signed_in_as', { user: found.sub || '' });
   document.querySelector('[data-signed-in]').hidden = false;
   const may = rolesOf(found);
-  $('tabs').hidden = !(may.templates && may.reports);
-  if (may.reports && (!may.templates || window.location.hash === '#reports')) await openReports();
+  $('tab-templates').hidden = !may.templates;
+  $('tab-reports').hidden = !may.reports;
+  $('tab-margins').hidden = !may.margins;
+  $('tabs').hidden = [may.templates, may.reports, may.margins].filter(Boolean).length < 2;
+  const wanted = window.location.hash;
+  if (may.margins && (wanted === '#margins' || !(may.templates || may.reports))) await openMargins();
+  else if (may.reports && (!may.templates || wanted === '#reports')) await openReports();
   else await loadList();
 }
 
