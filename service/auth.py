@@ -38,6 +38,12 @@ class Principal:
         """Whether the caller may manage templates: the ``templates`` role, or ``admin``."""
         return bool({"templates", "admin"} & self.roles)
 
+    @property
+    def reads_finance(self) -> bool:
+        """Whether the caller may read the finance reports (revenue, liability, breakage): ``finance``, or
+        ``admin``; reading them moves no money."""
+        return bool({"finance", "admin"} & self.roles)
+
 
 class Unauthorized(Exception):
     """A token that is missing, malformed, expired or not ours; the message says which."""

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from ledger import Ledger, Money
+from ledger.postings import Posting
 from ledger.values import wallet_id
 from ledger.wallet import Wallet
-from ledger.postings import Posting
 from projections.audit import fold
 from projections.audit.replay import replay
-from projections.audit.verify import run_verify
 from projections.audit.reports import Summary
 from projections.audit.stored import rows
+from projections.audit.verify import run_verify
 from projections.finance.reading import revenue_book, revenue_report
 from projections.finance.recognition import FREE, recognise, released
 from projections.finance.revenue import RevenueBook, check_range, revenue_findings
