@@ -8,6 +8,7 @@ import io
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.e2e
 FINANCE = bearer("meera", "finance")
 ROUTE = "/v1/admin/finance/revenue"
 JANUARY = {"from": "2026-01-01", "to": "2026-02-01"}
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +85,7 @@ def test_without_a_token_it_is_a_401(client: TestClient) -> None:
     ({**JANUARY, "as_of_position": 10**30}, "less than or equal"),
     ({**JANUARY, "as_of_position": 10**6}, "outside the ledger"),
     ({**JANUARY, "as_of_position": "3.5"}, "valid integer"),
-    ({**JANUARY, "format": "xml"}, "'json' or 'csv'"),
+    ({**JANUARY, "format": "xml"}, "'json', 'csv' or 'svg'"),
 ])
 def test_a_bad_parameter_is_a_422_that_names_the_problem(client: TestClient, params: dict[str, object],
                                                           problem: str) -> None:
@@ -101,3 +103,21 @@ def test_past_the_reports_allowed_at_once_it_is_a_503_to_retry(client: TestClien
     response = client.get(ROUTE, params=JANUARY, headers=FINANCE)
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert "being computed already" in response.json()["detail"]
+
+
+def test_the_chart_is_an_svg_drawn_on_the_server_with_a_bar_per_day(client: TestClient) -> None:
+    month = client.get(ROUTE, params=JANUARY, headers=FINANCE).json()
+    inr = next(r for r in month["months"] if r["currency"] == "INR")
+    response = client.get(ROUTE, params={**JANUARY, "format": "svg", "currency": "INR"}, headers=FINANCE)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("image/svg+xml")
+    svg = ElementTree.fromstring(response.text)
+    bars = [e for e in svg.iter(f"{SVG}rect") if e.get("class") == "bar-recognised"]
+    assert len(bars) == 31 and sum(int(b.get("data-minor", "0")) for b in bars) == inr["recognised"]
+    assert svg.find(f"{SVG}polyline") is not None and svg.get("role") == "img"
+    assert "<script" not in response.text and "http://" not in response.text.replace(f"xmlns=\"{SVG[1:-1]}\"", "")
+
+
+@pytest.mark.parametrize("currency", ["inr", "INRR", "<x>", "", "ＩＮＲ", "free "])
+def test_a_chart_of_a_currency_not_written_as_three_capitals_is_refused(client: TestClient, currency: str) -> None:
+    response = client.get(ROUTE, params={**JANUARY, "format": "svg", "currency": currency}, headers=FINANCE)
+    assert response.status_code == 422 and "currency" in response.text

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.http.deps import FinanceReader, ServiceDep
 from api.http.problems import Problem
 from api.http.schemas import problems
+from api.http.web.revenue_chart import revenue_svg
 from projections.finance.revenue import COLUMNS, MAX_DAYS, RevenueReport, check_range, parse_day
 from service import revenue_report
 
@@ -64,7 +65,7 @@ def as_csv(report: RevenueReport) -> str:
 
 
 @router.get("/revenue", response_model=RevenueReportPublic, response_model_by_alias=True,
-            responses={**problems(401, 403, 422, 503), 200: {"content": {"text/csv": {}}}},
+            responses={**problems(401, 403, 422, 503), 200: {"content": {"text/csv": {}, "image/svg+xml": {}}}},
             operation_id="get_revenue_report")
 def get_revenue(reader: FinanceReader, service: ServiceDep,
                 start: Annotated[str, Query(alias="from", min_length=10, max_length=10,
@@ -72,9 +73,12 @@ def get_revenue(reader: FinanceReader, service: ServiceDep,
                 end: Annotated[str, Query(alias="to", min_length=10, max_length=10,
                                           description=f"the day after the last, YYYY-MM-DD; at most {MAX_DAYS} days")],
                 as_of_position: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
-                output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json") -> Response:
+                output: Annotated[Literal["json", "csv", "svg"], Query(alias="format")] = "json",
+                currency: Annotated[str, Query(pattern=r"^([A-Z]{3}|free)$",
+                                               description="format=svg: the currency charted")] = "INR") -> Response:
     """Deferred revenue, sales, revenue recognised, breakage and refunds per day and month and currency, from
-    the ledger alone as of a position; each row proves opening + flows = closing (``ties_out``)."""
+    the ledger alone as of a position; each row proves opening + flows = closing (``ties_out``). ``format=svg``:
+    the days of one ``currency`` as a chart (recognised and breakage as bars, deferred revenue as a line)."""
     try:
         first, after = parse_day(start), parse_day(end)
     except ValueError as error:
@@ -88,5 +92,7 @@ def get_revenue(reader: FinanceReader, service: ServiceDep,
         raise Problem(422, "invalid-range", "Invalid range", str(error), field="query") from None
     if output == "csv":
         return Response(as_csv(report), media_type="text/csv; charset=utf-8")
+    if output == "svg":
+        return Response(revenue_svg(report.days, currency), media_type="image/svg+xml")
     body = RevenueReportPublic.model_validate(report.as_dict())
     return Response(body.model_dump_json(by_alias=True), media_type="application/json")
