@@ -171,7 +171,7 @@ def _lot_changes(kind: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, in
 def _rows(days: Mapping[str, Mapping[str, Day]], start: date, end: date, *, by: int) -> Iterator[dict[str, Any]]:
     """One row per period (``by`` 10: day, 7: month) of ``[start, end)`` and currency, with its check."""
     first, last = start.isoformat(), end.isoformat()
-    currencies = sorted({c for per in days.values() for c in per})
+    currencies = sorted({c for day, per in days.items() if day < last for c in per})  # those known by the end
     opening = {c: [0, 0] for c in currencies}  # stock before the period: [minor, credits]
     periods: dict[str, dict[str, list[Day]]] = {}
     for day in sorted(days):

@@ -187,3 +187,13 @@ def test_audit_verify_reports_a_day_that_does_not_tie_out(monkeypatch: pytest.Mo
     report = run_verify(app)
     assert [f.event for f in report.findings] == ["revenue identity"]  # the journal alone balances
     app.close()
+
+
+def test_a_range_before_a_currency_was_first_sold_has_no_row_for_it() -> None:
+    app = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app.purchase(user_id="ann", payment_id="p1", pack_id="starter", amount=3, price=Money(1000, "INR"), at=T0)
+    app.purchase(user_id="ann", payment_id="p2", pack_id="starter", amount=3, price=Money(500, "USD"),
+                 at=T0 + timedelta(days=3))
+    assert {r["currency"] for r in revenue_report(app, T0.date(), T0.date() + timedelta(days=2)).days} == {"INR"}
+    assert revenue_report(app, T0.date() - timedelta(days=9), T0.date()).days == []
+    app.close()

@@ -36,3 +36,8 @@ def test_each_day_has_its_bars_and_a_point_of_the_line_and_other_currencies_are_
 def test_a_currency_without_rows_draws_an_empty_chart() -> None:
     svg = revenue_svg([], "USD")
     assert svg.startswith("<svg") and "bar-recognised" not in svg and "polyline" not in svg
+
+
+def test_the_scale_writes_every_label_with_decimals_once_one_needs_them() -> None:
+    svg = revenue_svg([day("2026-01-01", 0, 0, 1000)], "INR")  # a top of 10.00: 2.50 and 7.50 on the way
+    assert all(label in svg for label in (">0.00<", ">2.50<", ">5.00<", ">7.50<", ">10.00<"))

@@ -32,10 +32,11 @@ def _ceiling(value: int) -> int:
         top *= 10
 
 
-def _major(minor: int, currency: str) -> str:
+def _major(minor: int, currency: str, *, always: bool = False) -> str:
+    """``minor`` in major units, with the currency's decimals when there is a fraction (or ``always``)."""
     places = decimals(currency)
     whole, part = divmod(minor, 10**places)
-    return f"{whole:,}" + (f".{part:0{places}d}" if places and part else "")
+    return f"{whole:,}" + (f".{part:0{places}d}" if places and (part or always) else "")
 
 
 def revenue_svg(days: Sequence[Mapping[str, Any]], currency: str) -> str:
@@ -51,12 +52,13 @@ def revenue_svg(days: Sequence[Mapping[str, Any]], currency: str) -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
              f'class="revenue-chart" data-currency={quoteattr(currency)}>',
              f"<title>{escape(currency)}: revenue recognised and breakage per day, deferred revenue at close</title>"]
-    for n in range(5):  # the scale: five lines, labelled in major units
-        value = top * n // 4
+    ticks = [top * n // 4 for n in range(5)]  # the scale: five lines, labelled in major units
+    fractions = any(value % 10 ** decimals(currency) for value in ticks)
+    for value in ticks:
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
                      f'stroke="#d1d5db" stroke-width="1"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="11" '
-                     f'fill="#374151">{escape(_major(value, currency))}</text>')
+                     f'fill="#374151">{escape(_major(value, currency, always=fractions))}</text>')
     line = []
     every = max(1, len(rows) // 16)
     for i, r in enumerate(rows):
