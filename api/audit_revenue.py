@@ -7,17 +7,17 @@ from datetime import date
 
 import typer
 
-from api.audit_cli import _check_format, _ledger, _table, audit_app
+from api.audit_cli import PROGRESS, _check_format, _ledger, _table, audit_app
 
 
 def day_of(text: str, option: str) -> date:
     """A calendar day written YYYY-MM-DD; a clear error naming ``option`` for anything else."""
+    from projections.finance.revenue import parse_day
+
     try:
-        if len(text) != 10:
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a day written YYYY-MM-DD", param_hint=option) from None
+        return parse_day(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint=option) from None
 
 
 @audit_app.command()
@@ -25,7 +25,8 @@ def revenue(start: str = typer.Option(..., "--from", help="The first day (inclus
             end: str = typer.Option(..., "--to", help="The day after the last (exclusive), YYYY-MM-DD, in UTC."),
             fmt: str = typer.Option("table", "--format", help="table, csv or json"),
             position: int | None = typer.Option(None, "--as-of-position", min=0,
-                                                help="Count only the events up to this ledger position.")) -> None:
+                                                help="Count only the events up to this ledger position."),
+            progress: bool = PROGRESS) -> None:
     """Deferred revenue, sales, revenue recognised, breakage and refunds per day and month and currency, each
     row proving opening + sales - recognised - breakage - refunds - clawbacks = closing; exit 1 if one does not."""
     _check_format(fmt, ("table", "csv", "json"))
@@ -39,7 +40,7 @@ def revenue(start: str = typer.Option(..., "--from", help="The first day (inclus
         raise typer.BadParameter(str(error), param_hint="--from/--to") from None
     with _ledger() as app:
         try:
-            report = revenue_report(app, first, after, position=position)
+            report = revenue_report(app, first, after, position=position, progress=progress)
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--as-of-position") from None
     if fmt == "json":

@@ -15,7 +15,8 @@ or hangs on a fraction of calls (STUDIO_MODEL_FAILURE_RATE / STUDIO_MODEL_TIMEOU
 generations time out after ``--hold-s``, so retries, ``generation.failed`` and the sweeper's
 expiry all happen. Every ``--interval`` seconds (on average) one process, chosen at random, is
 SIGKILLed by its PID and started again. After ``--kills`` kills the load stops; once the
-deployment is quiet the campaign checks: `audit verify` passes; every purchase, redemption,
+deployment is quiet the campaign checks: `audit verify` passes (the revenue identity among its
+checks) and `audit revenue` ties out every day of the run, its figures printed; every purchase, redemption,
 refund, referral and reversal applied exactly once; every accepted generation ended once with its
 hold resolved once; every gallery equals the ledger's completed generations; no credits held;
 every malformed message dead-lettered with its reason and no valid one; every recharge and top-up the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import subprocess
@@ -34,6 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -199,8 +202,39 @@ def audit(env: dict[str, str]) -> tuple[int, str]:
     return done.returncode, "\n".join((done.stdout + done.stderr).strip().splitlines()[-6:])
 
 
+def revenue(env: dict[str, str]) -> tuple[int, dict[str, Any], str]:
+    """`studio-ledger audit revenue` over the campaign's days (UTC, a day either side): exit code, the JSON
+    report (empty when it did not run) and its error output."""
+    today = datetime.now(UTC).date()
+    done = subprocess.run([cli(), "audit", "revenue", "--from", (today - timedelta(days=1)).isoformat(),
+                           "--to", (today + timedelta(days=2)).isoformat(), "--format", "json", "--no-progress"],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    try:
+        return done.returncode, json.loads(done.stdout), done.stderr.strip()
+    except ValueError:
+        return done.returncode, {}, (done.stdout + done.stderr).strip()[-500:]
+
+
+def revenue_lines(revenue_rc: int, found: dict[str, Any], errors: str) -> tuple[list[str], list[str]]:
+    """The revenue report's figures to print (one line per currency over the whole range), and its findings."""
+    if not found:
+        return [], [f"audit revenue failed (exit {revenue_rc}): {errors}"]
+    totals: dict[str, dict[str, int]] = {}
+    for row in found["months"]:
+        into = totals.setdefault(row["currency"], {})
+        for name in ("sales", "recognised", "breakage", "refunds", "clawed_back", "credits_granted",
+                     "credits_consumed", "credits_expired", "credits_clawed_back"):
+            into[name] = into.get(name, 0) + row[name]
+        into["closing_deferred"], into["closing_credits"] = row["closing_deferred"], row["closing_credits"]
+    lines = [f"  {currency}: " + ", ".join(f"{k} {v}" for k, v in figures.items())
+             for currency, figures in sorted(totals.items())]
+    wrong = [f"{r['period']} {r['currency']} off by {r['difference']} (credits {r['credits_difference']})"
+             for r in (*found["days"], *found["months"]) if not r["ties_out"]]
+    return lines, ([f"revenue identity does not tie out: {wrong[:5]}"] if wrong or revenue_rc else [])
+
+
 def report(args: argparse.Namespace, fleet: Fleet, found: dict[str, Any], audit_rc: int, audit_out: str,
-           elapsed: float, platform: FakePlatform) -> list[str]:
+           elapsed: float, platform: FakePlatform, revenue_found: tuple[int, dict[str, Any], str]) -> list[str]:
     """Print the run's figures and findings; the findings."""
     load, folded = found["load"], found["folded"]
     tally = load.tally
@@ -208,6 +242,8 @@ def report(args: argparse.Namespace, fleet: Fleet, found: dict[str, Any], audit_
     findings += check_recharges(folded.recharges, tally.recharges, folded.grants, platform)
     if audit_rc != 0:
         findings.insert(0, f"audit verify failed (exit {audit_rc}): {audit_out}")
+    figures, untied = revenue_lines(*revenue_found)
+    findings += untied
     if not found["quiet"]:
         findings.insert(0, f"not quiet after {args.quiet_within:.0f}s: {found['state']}")
     outside = server_errors_outside(tally.server_errors, found["downtime"])
@@ -238,6 +274,11 @@ def report(args: argparse.Namespace, fleet: Fleet, found: dict[str, Any], audit_
           f"declined {sum(1 for d in platform.debits.values() if d['status'] == 'declined')}, "
           f"debit requests received {len(platform.received)}")
     print(f"audit verify: exit {audit_rc}: {audit_out.splitlines()[0] if audit_out else ''}")
+    rows = len(revenue_found[1].get("days", [])) + len(revenue_found[1].get("months", []))
+    print(f"audit revenue: exit {revenue_found[0]}, {rows} rows (days and months by currency), "
+          f"{'every one ties out' if revenue_found[1].get('ok') else 'NOT tied out'}; minor units:")
+    for line in figures:
+        print(line)
     print(f"findings: {len(findings)}")
     for line in findings:
         print(f"  - {line}")
@@ -292,7 +333,8 @@ def main() -> None:
             fleet.stop_all()
             ledger.close()
         audit_rc, audit_out = audit(env)
-        findings = report(args, fleet, found, audit_rc, audit_out, time.monotonic() - started, platform)
+        findings = report(args, fleet, found, audit_rc, audit_out, time.monotonic() - started, platform,
+                          revenue(env))
         served.stop()
         if findings and os.environ.get("STUDIO_CHAOS_KEEP_LOGS"):
             kept = Path(os.environ["STUDIO_CHAOS_KEEP_LOGS"])

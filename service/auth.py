@@ -34,14 +34,15 @@ class Principal:
         return bool({"moderation", "admin"} & self.roles)
 
     @property
-    def reads_finance(self) -> bool:
-        """Whether the caller may read finance's reports (margins): the ``finance`` role, or ``admin``."""
-        return bool({"finance", "admin"} & self.roles)
-
-    @property
     def manages_templates(self) -> bool:
         """Whether the caller may manage templates: the ``templates`` role, or ``admin``."""
         return bool({"templates", "admin"} & self.roles)
+
+    @property
+    def reads_finance(self) -> bool:
+        """Whether the caller may read the finance reports (revenue, liability, breakage, margins): ``finance``,
+        or ``admin``; reading them moves no money."""
+        return bool({"finance", "admin"} & self.roles)
 
 
 class Unauthorized(Exception):

@@ -22,6 +22,7 @@ from api.http.routers import (
     catalog,
     config,
     dev,
+    finance_revenue,
     generations,
     health,
     margins_admin,
@@ -85,8 +86,8 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     problems.install(app)
     docs.install(app)
     routers = [m.router for m in (catalog, previews, wallet, recharges, generations, uploads, privacy, share_page,
-                                  media, webhooks, admin, templates_admin, reports_admin, margins_admin, config, dev,
-                                  health)]
+                                  media, webhooks, admin, templates_admin, reports_admin, finance_revenue,
+                                  margins_admin, config, dev, health)]
     for router in routers:
         app.include_router(router)
     page.install(app, service)

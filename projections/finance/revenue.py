@@ -20,6 +20,7 @@ Placing, releasing or expiring a hold moves credits between available and held o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -41,6 +42,7 @@ COLUMNS = ("period", "currency", "opening_deferred", *MONEY, "closing_deferred",
            "opening_credits", *(f"credits_{name}" for name in CREDITS), "closing_credits", "credits_difference",
            "ties_out")
 MAX_DAYS = 366
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
 @dataclass(slots=True)
@@ -169,7 +171,7 @@ def _lot_changes(kind: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, in
 def _rows(days: Mapping[str, Mapping[str, Day]], start: date, end: date, *, by: int) -> Iterator[dict[str, Any]]:
     """One row per period (``by`` 10: day, 7: month) of ``[start, end)`` and currency, with its check."""
     first, last = start.isoformat(), end.isoformat()
-    currencies = sorted({c for per in days.values() for c in per})
+    currencies = sorted({c for day, per in days.items() if day < last for c in per})  # those known by the end
     opening = {c: [0, 0] for c in currencies}  # stock before the period: [minor, credits]
     periods: dict[str, dict[str, list[Day]]] = {}
     for day in sorted(days):
@@ -227,6 +229,16 @@ class RevenueReport:
         return {"from": self.start.isoformat(), "to": self.end.isoformat(), "as_of_position": self.position,
                 "ok": self.ok, "unit": "minor units of each currency; credits are whole credits",
                 "days": self.days, "months": self.months}
+
+
+def parse_day(text: str) -> date:
+    """A calendar day written ``YYYY-MM-DD`` (ASCII digits only); ``ValueError`` naming it otherwise."""
+    if not _DAY.fullmatch(text):
+        raise ValueError(f"{text[:40]!r} is not a day written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a day of the calendar") from None
 
 
 def check_range(start: date, end: date) -> None:

@@ -25,8 +25,8 @@ export function newKey() {
 
 // open: the paths that need no session (signing in).
 export function makeApi({ token, onUnauthorized, open = ['/v1/dev/token'] }) {
-  async function request(method, path, { json, form, key } = {}) {
-    const headers = { Accept: 'application/json' };
+  async function request(method, path, { json, form, key, text = false } = {}) {
+    const headers = { Accept: text ? '*/*' : 'application/json' };
     const bearer = token();
     if (bearer) headers.Authorization = `Bearer ${bearer}`;
     else if (!open.includes(path)) throw new SessionEnded();
@@ -44,7 +44,8 @@ export function makeApi({ token, onUnauthorized, open = ['/v1/dev/token'] }) {
     } catch {
       throw new ApiError(0, { title: 'offline', detail: 'offline' });
     }
-    const data = response.status === 204 ? null : await response.json().catch(() => ({}));
+    const asText = text && response.ok;  // a problem is JSON all the same
+    const data = response.status === 204 ? null : asText ? await response.text() : await response.json().catch(() => ({}));
     if (bearer && token() !== bearer) throw new SessionEnded();
     if (response.status === 204) return null;
     if (response.ok) return data;
@@ -54,6 +55,7 @@ export function makeApi({ token, onUnauthorized, open = ['/v1/dev/token'] }) {
 
   return {
     get: (path) => request('GET', path),
+    text: (path) => request('GET', path, { text: true }),
     post: (path, json, key) => request('POST', path, { json, key }),
     put: (path, json, key) => request('PUT', path, { json, key }),
     upload: (path, form, key) => request('POST', path, { form, key }),

@@ -8,6 +8,7 @@ import { languageName, makeForm, NotJson } from './console-form.js';
 import { changes } from './console-diff.js';
 import { setupReports } from './console_reports.js';
 import { setupMargins } from './console_margins.js';
+import { setupFinance } from './console_finance.js';
 
 const config = JSON.parse(document.getElementById('config').textContent);
 const i18n = makeI18n(config);
@@ -25,8 +26,13 @@ let previewTimer = null;
 let previewing = false;  // one preview in flight per page; a change meanwhile asks for one more after it
 let previewAgain = false;
 
+// The section shown or asked for last: a slow load that finishes after the operator moved on does not take the
+// page back to its own section.
+let wanted = '';
+
 function show(section) {
-  for (const id of ['signin', 'list', 'editor', 'reports', 'margins']) $(id).hidden = id !== section;
+  wanted = section;
+  for (const id of ['signin', 'list', 'editor', 'reports', 'finance', 'margins']) $(id).hidden = id !== section;
   const heading = document.querySelector(`#${section} h1`);
   if (heading) heading.focus();
 }
@@ -322,6 +328,8 @@ function start() {
   $('back').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
   $('tab-templates').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
   $('tab-reports').addEventListener('click', (event) => { event.preventDefault(); attempt(openReports); });
+  $('tab-finance').addEventListener('click', (event) => { event.preventDefault(); attempt(openFinance); });
+  finance.wire(attempt, showProblems);
   $('tab-margins').addEventListener('click', (event) => { event.preventDefault(); attempt(openMargins); });
   $('margins-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(openMargins); });
   $('template-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(save); });
@@ -340,17 +348,18 @@ function start() {
 }
 
 const reports = setupReports({ api, i18n, $, attempt, notify, showProblems });
+const finance = setupFinance({ api, i18n, $ });
 const margins = setupMargins({ api, i18n, $, token: () => token });
 
-// What the token's roles open: templates (templates, admin), reported images (moderation, admin), margins
-// (finance, admin).
+// What the token's roles open: templates (templates, admin), reported images (moderation, admin), revenue and
+// liability, and margins (finance, admin).
 function rolesOf(found) {
   const roles = new Set(Array.isArray(found.roles) ? found.roles : []);
   if (typeof found.role === 'string') roles.add(found.role);
   return {
     templates: roles.has('templates') || roles.has('admin'),
     reports: roles.has('moderation') || roles.has('admin'),
-    margins: roles.has('finance') || roles.has('admin'),
+    finance: roles.has('finance') || roles.has('admin'),
   };
 }
 
@@ -358,6 +367,13 @@ async function openReports() {
   notify('');
   await reports.load();
   show('reports');
+}
+
+async function openFinance() {
+  wanted = 'finance';
+  notify('');
+  await finance.load();
+  if (wanted === 'finance') show('finance');  // unless the operator went elsewhere while it loaded
 }
 
 async function openMargins() {
@@ -374,11 +390,13 @@ async function signedIn() {
   const may = rolesOf(found);
   $('tab-templates').hidden = !may.templates;
   $('tab-reports').hidden = !may.reports;
-  $('tab-margins').hidden = !may.margins;
-  $('tabs').hidden = [may.templates, may.reports, may.margins].filter(Boolean).length < 2;
-  const wanted = window.location.hash;
-  if (may.margins && (wanted === '#margins' || !(may.templates || may.reports))) await openMargins();
-  else if (may.reports && (!may.templates || wanted === '#reports')) await openReports();
+  $('tab-finance').hidden = !may.finance;
+  $('tab-margins').hidden = !may.finance;
+  $('tabs').hidden = [may.templates, may.reports, may.finance, may.finance].filter(Boolean).length < 2;
+  const hash = window.location.hash;
+  if (may.finance && hash === '#margins') await openMargins();
+  else if (may.finance && ((!may.templates && !may.reports) || hash === '#finance')) await openFinance();
+  else if (may.reports && (!may.templates || hash === '#reports')) await openReports();
   else await loadList();
 }
 
