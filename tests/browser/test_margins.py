@@ -65,7 +65,7 @@ def test_finance_reads_the_months_margins_as_a_chart_and_a_table(page: Page, stu
     expect(chart).to_be_visible()
     assert chart.locator("g[data-template]").count() == 2
     assert unnamed_controls(page) == [] and low_contrast_text(page) == []
-    screenshot(page, "console-margins", full_page=True)
+    screenshot(page, "desktop-console-margins-en", full_page=True)
 
 
 def test_a_backwards_range_is_refused_beside_its_field(page: Page, studio: Studio, watch: Watch) -> None:
