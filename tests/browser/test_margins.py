@@ -61,7 +61,7 @@ def test_finance_reads_the_months_margins_as_a_chart_and_a_table(page: Page, stu
     expect(table.get_by_role("row", name="Total")).to_contain_text("270.40")
     expect(page.get_by_text("1 generation has no recorded provider cost")).to_be_visible()
     expect(page.get_by_text("at 1 USD = 84 INR")).to_be_visible()
-    chart = page.get_by_role("img", name="Margins per template, 2026-03-01 to 2026-04-01 (exclusive)")
+    chart = page.get_by_role("img", name="Revenue recognised and provider cost per template: 2026-03-01/2026-04-01")
     expect(chart).to_be_visible()
     assert chart.locator("g[data-template]").count() == 2
     assert unnamed_controls(page) == [] and low_contrast_text(page) == []

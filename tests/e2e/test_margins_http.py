@@ -86,10 +86,14 @@ def test_the_chart_is_svg_with_a_bar_pair_per_template_and_nothing_that_runs(cli
     groups = svg.findall(f"{ns}g")
     assert [g.get("data-template") for g in groups] == ["avatar", "poster"]
     assert all(len(g.findall(f"{ns}rect")) == 2 for g in groups)
-    assert "margin INR 177.12 (96.7 %)" in answer.text and "INR 183.16" in answer.text
+    assert "Margin INR 177.12 (96.7 %)" in answer.text and "INR 183.16" in answer.text
+    hindi = client.get("/v1/admin/finance/margins/chart", params={**MARCH, "lang": "hi"}, headers=FINANCE).text
+    assert "मार्जिन INR 177.12" in hindi and "प्रदाता खर्च" in hindi
+    assert client.get("/v1/admin/finance/margins/chart", params={**MARCH, "lang": "xx"},
+                      headers=FINANCE).status_code == 422
     for node in svg.iter():
         assert node.tag not in (f"{ns}script", f"{ns}foreignObject") and "style" not in node.attrib
         assert not any(name.startswith("on") for name in node.attrib)
     empty = client.get("/v1/admin/finance/margins/chart", params={"from": "2027-01-01", "to": "2027-02-01"},
                        headers=FINANCE)
-    assert "no generations ended in this period" in empty.text
+    assert "No generations ended between these days." in empty.text

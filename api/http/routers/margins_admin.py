@@ -4,9 +4,9 @@ JSON and as a chart. The `finance` role reads them (and touches nothing else); `
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,12 +74,16 @@ def get_margins(reader: FinanceReader, service: ServiceDep, start: Start, end: E
 
 @router.get("/margins/chart", responses={**problems(401, 403, 422), 200: {"content": {"image/svg+xml": {}}}},
             response_class=Response, operation_id="get_admin_margins_chart")
-def get_margins_chart(reader: FinanceReader, service: ServiceDep, start: Start, end: End,
-                      as_of_position: AsOf = None) -> Response:
+def get_margins_chart(reader: FinanceReader, service: ServiceDep, request: Request, start: Start, end: End,
+                      as_of_position: AsOf = None,
+                      lang: Annotated[Literal["en", "hi"], Query(description="The chart's words")] = "en") -> Response:
     """The margins per template as an SVG chart: revenue recognised and provider cost side by side."""
     report = _report(service, start, end, as_of_position)
-    title = f"Margins per template, {report.start.isoformat()} to {report.end.isoformat()} (exclusive)"
-    svg = margin_chart(report.templates, report.rates.currency, title=title)
+    said = request.app.state.studio.messages[lang]
+    words = {"revenue": said["console_margins_col_revenue"], "cost": said["console_margins_col_cost"],
+             "margin": said["console_margins_col_margin"], "empty": said["console_margins_empty"]}
+    title = f"{said['console_margins_chart']}: {report.start.isoformat()}/{report.end.isoformat()}"  # ISO 8601
+    svg = margin_chart(report.templates, report.rates.currency, title=title, words=words)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 

@@ -1,6 +1,6 @@
 """The margins chart, drawn here as SVG: per template, a bar of revenue recognised and one of provider cost, with
-the margin written beside them. No script, no style attribute (the console's CSP allows neither inline), and
-nothing fetched: it is text the console inserts as it is."""
+the margin written beside them, its words in the operator's language. No script, no style attribute (the
+console's CSP allows neither inline), and nothing fetched: it is text the console inserts as it is."""
 
 from __future__ import annotations
 
@@ -22,7 +22,13 @@ def amount(minor: int, currency: str) -> str:
     return f"{currency} {major:,.{places}f}"
 
 
-def margin_chart(templates: Sequence[Mapping[str, Any]], currency: str, *, title: str) -> str:
+# The chart's words in English; ``words`` maps the same keys to the operator's language.
+WORDS = {"revenue": "Revenue", "cost": "Provider cost", "margin": "Margin", "empty": "No generations ended "
+         "between these days."}
+
+
+def margin_chart(templates: Sequence[Mapping[str, Any]], currency: str, *, title: str,
+                 words: Mapping[str, str] = WORDS) -> str:
     """The SVG of ``templates`` (the margin report's per-template rows): two bars each, to one scale."""
     top = max([1, *(max(t["revenue_minor"], t["cost_minor"]) for t in templates)])
     span = WIDTH - LABEL - 20
@@ -31,13 +37,13 @@ def margin_chart(templates: Sequence[Mapping[str, Any]], currency: str, *, title
            f'height="{height}" role="img" aria-labelledby="margins-chart-title margins-chart-desc" '
            f'font-family="system-ui, sans-serif" font-size="13">',
            f'<title id="margins-chart-title">{escape(title)}</title>',
-           f'<desc id="margins-chart-desc">{escape(describe(templates, currency))}</desc>',
+           f'<desc id="margins-chart-desc">{escape(describe(templates, currency, words))}</desc>',
            f'<rect x="{LABEL}" y="8" width="12" height="12" fill="{REVENUE}"/>',
-           f'<text x="{LABEL + 18}" y="19" fill="#111827">revenue recognised</text>',
+           f'<text x="{LABEL + 18}" y="19" fill="#111827">{escape(words["revenue"])}</text>',
            f'<rect x="{LABEL + 170}" y="8" width="12" height="12" fill="{COST}"/>',
-           f'<text x="{LABEL + 188}" y="19" fill="#111827">provider cost</text>']
+           f'<text x="{LABEL + 188}" y="19" fill="#111827">{escape(words["cost"])}</text>']
     if not templates:
-        out.append(f'<text x="{LABEL}" y="{TOP + 20}" fill="#4b5563">no generations ended in this period</text>')
+        out.append(f'<text x="{LABEL}" y="{TOP + 20}" fill="#4b5563">{escape(words["empty"])}</text>')
     for i, t in enumerate(templates):
         y = TOP + i * ROW
         name = quoteattr(str(t["template_id"]))
@@ -45,7 +51,7 @@ def margin_chart(templates: Sequence[Mapping[str, Any]], currency: str, *, title
         out.append(f'<text x="{LABEL - 8}" y="{y + 14}" text-anchor="end" fill="#111827" font-weight="600">'
                    f'{escape(str(t["template_id"]))}</text>')
         percent = f" ({t['margin_percent']} %)" if t["margin_percent"] else ""
-        out.append(f'<text x="{LABEL - 8}" y="{y + 32}" text-anchor="end" fill="#4b5563">margin '
+        out.append(f'<text x="{LABEL - 8}" y="{y + 32}" text-anchor="end" fill="#4b5563">{escape(words["margin"])} '
                    f'{escape(amount(t["margin_minor"], currency))}{escape(percent)}</text>')
         for j, (key, colour) in enumerate((("revenue_minor", REVENUE), ("cost_minor", COST))):
             length = round(span * t[key] / top) if t[key] > 0 else 0
@@ -60,10 +66,10 @@ def margin_chart(templates: Sequence[Mapping[str, Any]], currency: str, *, title
     return "\n".join(out)
 
 
-def describe(templates: Sequence[Mapping[str, Any]], currency: str) -> str:
+def describe(templates: Sequence[Mapping[str, Any]], currency: str, words: Mapping[str, str] = WORDS) -> str:
     """The chart in words, for a screen reader."""
     if not templates:
-        return "No generations ended in this period."
-    return "; ".join(f"{t['template_id']}: revenue {amount(t['revenue_minor'], currency)}, provider cost "
-                     f"{amount(t['cost_minor'], currency)}, margin {amount(t['margin_minor'], currency)}"
-                     for t in templates) + "."
+        return words["empty"]
+    return "; ".join(f"{t['template_id']}: {words['revenue']} {amount(t['revenue_minor'], currency)}, "
+                     f"{words['cost']} {amount(t['cost_minor'], currency)}, "
+                     f"{words['margin']} {amount(t['margin_minor'], currency)}" for t in templates) + "."

@@ -349,7 +349,7 @@ function start() {
 
 const reports = setupReports({ api, i18n, $, attempt, notify, showProblems });
 const finance = setupFinance({ api, i18n, $ });
-const margins = setupMargins({ api, i18n, $, token: () => token });
+const margins = setupMargins({ api, i18n, $ });
 
 // What the token's roles open: templates (templates, admin), reported images (moderation, admin), revenue and
 // liability, and margins (finance, admin).
