@@ -100,9 +100,12 @@ class Made:
 class MarginBook:
     """Follows the stored events and keeps, per generation, its template, ending, cost, credits and revenue."""
 
-    def __init__(self) -> None:
+    def __init__(self, start: date | None = None, end: date | None = None) -> None:
         self.made: dict[str, Made] = {}
         self.position = 0
+        # Only the generations that end in [start, end) are kept past their ending (memory in proportion to the
+        # range's generations and those in flight, not to the whole log); None keeps every one.
+        self.start, self.end = start, end
 
     def fold(self, rows: Iterable[Row]) -> MarginBook:
         """Fold ``rows`` (stored events in ledger order) into the book; the book."""
@@ -127,6 +130,9 @@ class MarginBook:
         if kind not in ENDINGS or made is None:
             return
         made.ended = datetime.fromisoformat(fields["timestamp"]).date()  # stored in UTC
+        if (self.start and made.ended < self.start) or (self.end and made.ended >= self.end):
+            del self.made[generation_id]  # its capture, just after, finds nothing to add to
+            return
         made.failed = kind == "GenerationFailed"
         cost = fields.get("provider_cost")
         made.provider = str(fields.get("provider") or UNKNOWN_PROVIDER)  # the image's (a failure names none)
@@ -226,7 +232,7 @@ def margins_report(app: Application[Any], start: date, end: date, rates: Rates, 
     until = last if position is None else position
     pages = rows(app)
     try:
-        book = MarginBook().fold(takewhile(lambda r: r.position <= until, (r for page in pages for r in page)))
+        book = MarginBook(start, end).fold(takewhile(lambda r: r.position <= until, (r for page in pages for r in page)))
     finally:
         close = getattr(pages, "close", None)
         if close is not None:
