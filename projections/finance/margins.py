@@ -232,7 +232,8 @@ def margins_report(app: Application[Any], start: date, end: date, rates: Rates, 
     until = last if position is None else position
     pages = rows(app)
     try:
-        book = MarginBook(start, end).fold(takewhile(lambda r: r.position <= until, (r for page in pages for r in page)))
+        logged = (r for page in pages for r in page)
+        book = MarginBook(start, end).fold(takewhile(lambda r: r.position <= until, logged))
     finally:
         close = getattr(pages, "close", None)
         if close is not None:

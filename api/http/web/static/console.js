@@ -26,9 +26,7 @@ let previewTimer = null;
 let previewing = false;  // one preview in flight per page; a change meanwhile asks for one more after it
 let previewAgain = false;
 
-// The section shown or asked for last: a slow load that finishes after the operator moved on does not take the
-// page back to its own section.
-let wanted = '';
+let wanted = '';  // the section shown or asked for last: a slow load finishing late does not take the page back
 
 function show(section) {
   wanted = section;
@@ -351,8 +349,7 @@ const reports = setupReports({ api, i18n, $, attempt, notify, showProblems });
 const finance = setupFinance({ api, i18n, $ });
 const margins = setupMargins({ api, i18n, $ });
 
-// What the token's roles open: templates (templates, admin), reported images (moderation, admin), revenue and
-// liability, and margins (finance, admin).
+// What the token's roles open: templates (templates, admin), reports (moderation, admin), finance (finance, admin).
 function rolesOf(found) {
   const roles = new Set(Array.isArray(found.roles) ? found.roles : []);
   if (typeof found.role === 'string') roles.add(found.role);
@@ -392,7 +389,7 @@ async function signedIn() {
   $('tab-reports').hidden = !may.reports;
   $('tab-finance').hidden = !may.finance;
   $('tab-margins').hidden = !may.finance;
-  $('tabs').hidden = [may.templates, may.reports, may.finance, may.finance].filter(Boolean).length < 2;
+  $('tabs').hidden = !may.finance && !(may.templates && may.reports);  // finance alone has two sections
   const hash = window.location.hash;
   if (may.finance && hash === '#margins') await openMargins();
   else if (may.finance && ((!may.templates && !may.reports) || hash === '#finance')) await openFinance();
