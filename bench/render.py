@@ -8,6 +8,15 @@ run (PNG-encoding a flat 1080x1350 image) turns each figure into a ratio, which 
     .venv/bin/python bench/render.py --rounds 30
 
 Targets: compositor p99 <= 150 ms at 1080x1350; local model + compositor p99 <= 600 ms.
+
+``--worker`` measures instead the worker's whole CPU per generation, as ``studio-ledger worker`` spends it
+(the handler with the local store and the content credentials: the art or the remote model's answer decoded,
+the compositor, every encoding, the signature, the thumbnail, the share preview, the files written), once with
+the local model and once with a remote one, beside the compositor's CPU alone on the same art:
+
+    .venv/bin/python bench/render.py --worker --rounds 10
+
+Targets: worker CPU per native-size generation <= 130 ms with the local model, <= 100 ms with a remote one.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image
 
+from bench._worker_cpu import worker_table
 from generation import samples
 from generation.compositor import compose
 from generation.models.local import draw
@@ -91,7 +101,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--template", action="append", help="only these template ids (repeatable)")
+    parser.add_argument("--worker", action="store_true",
+                        help="the worker's whole CPU per generation (local and remote model) beside the compositor's")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.worker:
+        worker_table(args.rounds, args.template)
+        return
     unit = baseline(max(10, args.rounds))
     print(f"baseline: PNG of a flat 1080x1350 image, median {unit * 1000:.1f} ms")
     print("wall-clock p50/p99 in ms (waiting for a core included), then CPU ms of this process (the work itself)")
