@@ -47,7 +47,7 @@ def _jpeg_with_xmp(jpeg: bytes) -> bytes:
         if len(jpeg) < at + 4:
             raise MarkError("the finished image is a truncated JPEG: it cannot carry the AI mark")
         at += 2 + struct.unpack(">H", jpeg[at + 2:at + 4])[0]
-    if jpeg[at:at + 1] != b"\xff" or at >= len(jpeg):
+    if jpeg[at:at + 1] != b"\xff":  # the next segment's marker, not past the end nor into garbage
         raise MarkError("the finished image is a malformed JPEG: it cannot carry the AI mark")
     body = XMP_NAMESPACE + XMP
     return jpeg[:at] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + jpeg[at:]
