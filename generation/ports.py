@@ -65,8 +65,9 @@ class ImageResult:
     model: str
     seed: int | None
     timings: dict[str, float] = field(default_factory=dict)
-    # The same image decoded (a Pillow image), when the compositor still holds it: a store makes its
-    # thumbnail and share preview from it instead of decoding ``data`` again. Never stored or sent.
+    # The same image decoded (a Pillow image), when this process still holds it: the compositor takes the
+    # local model's art from it (its ``data`` is then empty: the art is never encoded only to be decoded
+    # again), a store makes its thumbnail and share preview from the compositor's. Never stored or sent.
     picture: Any = field(default=None, repr=False, compare=False)
 
 
