@@ -16,6 +16,7 @@ import typer
 
 from api.audit_cli import _ledger, audit_app
 from ledger.reconciliation import Reconciliation
+from service.reconciliation import spreadsheet_safe
 from service.settlement_files import FORMATS, MAX_FILE_BYTES, SettlementFileError
 from service.settlement_matching import Rules
 
@@ -104,7 +105,7 @@ def _print(run: Reconciliation, run_id: str, repeated: bool, position: int, outp
     if output == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=["index", *LINE_COLUMNS], extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(lines)
+        writer.writerows({k: spreadsheet_safe(v) for k, v in line.items()} for line in lines)
         return
     said = "already reconciled as" if repeated else "recorded as"
     typer.echo(f"{run.file_name} ({run.file_format}, sha256 {run.sha256[:12]}): {said} run {run_id} "

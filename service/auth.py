@@ -38,6 +38,12 @@ class Principal:
         """Whether the caller may manage templates: the ``templates`` role, or ``admin``."""
         return bool({"templates", "admin"} & self.roles)
 
+    @property
+    def does_finance(self) -> bool:
+        """Whether the caller may reconcile settlement reports and credit their unmatched payments: the ``finance``
+        role, or ``admin``."""
+        return bool({"finance", "admin"} & self.roles)
+
 
 class Unauthorized(Exception):
     """A token that is missing, malformed, expired or not ours; the message says which."""

@@ -100,3 +100,11 @@ def resolve_line(ledger: Ledger, policy: Policy, *, run_id: UUID, index: int, us
                     price=Money(line["amount_minor"], line["currency"]), at=at)
     return ledger.resolve_reconciliation_line(run_id=run_id, index=index, user_id=user_id, pack_id=pack.id, by=by,
                                               at=at)
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell for a CSV export an accountant opens in a spreadsheet: text that would start a formula (``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return: a payment id or detail from a provider's file) is quoted with ``'``."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -89,6 +89,16 @@ async def get_template_manager(principal: CurrentUser) -> Principal:
 TemplateManager = Annotated[Principal, Depends(get_template_manager)]
 
 
+async def get_finance(principal: CurrentUser) -> Principal:
+    """The caller, if they have the finance (or admin) role; 403 otherwise."""
+    if not principal.does_finance:
+        raise Problem(403, "forbidden", "Forbidden", "this route needs the finance or admin role")
+    return principal
+
+
+FinanceUser = Annotated[Principal, Depends(get_finance)]
+
+
 async def get_idempotency_key(idempotency_key: Annotated[str, Header(
         alias="Idempotency-Key", description="A unique key per intended operation: a repeat with the same key "
         "and body returns the first answer; another body under the same key is a 409",
