@@ -7,6 +7,7 @@ import { makeI18n } from './i18n.js';
 import { languageName, makeForm, NotJson } from './console-form.js';
 import { changes } from './console-diff.js';
 import { setupReports } from './console_reports.js';
+import { setupFinance } from './console_finance.js';
 
 const config = JSON.parse(document.getElementById('config').textContent);
 const i18n = makeI18n(config);
@@ -25,7 +26,7 @@ let previewing = false;  // one preview in flight per page; a change meanwhile a
 let previewAgain = false;
 
 function show(section) {
-  for (const id of ['signin', 'list', 'editor', 'reports']) $(id).hidden = id !== section;
+  for (const id of ['signin', 'list', 'editor', 'reports', 'finance']) $(id).hidden = id !== section;
   const heading = document.querySelector(`#${section} h1`);
   if (heading) heading.focus();
 }
@@ -319,6 +320,7 @@ function start() {
   $('back').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
   $('tab-templates').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
   $('tab-reports').addEventListener('click', (event) => { event.preventDefault(); attempt(openReports); });
+  $('tab-finance').addEventListener('click', (event) => { event.preventDefault(); attempt(openFinance); });
   $('template-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(save); });
   $('publish').addEventListener('click', () => attempt(publish));
   $('retire').addEventListener('click', () => attempt(() => change('retire')));
@@ -335,14 +337,17 @@ function start() {
 }
 
 const reports = setupReports({ api, i18n, $, attempt, notify, showProblems });
+const finance = setupFinance({ api, i18n, $, attempt, notify, packs: config.packs || [] });
 
-// What the token's roles open: templates (templates, admin), reported images (moderation, admin).
+// What the token's roles open: templates (templates, admin), reported images (moderation, admin),
+// reconciliation (finance, admin).
 function rolesOf(found) {
   const roles = new Set(Array.isArray(found.roles) ? found.roles : []);
   if (typeof found.role === 'string') roles.add(found.role);
   return {
     templates: roles.has('templates') || roles.has('admin'),
     reports: roles.has('moderation') || roles.has('admin'),
+    finance: roles.has('finance') || roles.has('admin'),
   };
 }
 
@@ -352,13 +357,24 @@ async function openReports() {
   show('reports');
 }
 
+async function openFinance() {
+  notify('');
+  await finance.load();
+  show('finance');
+}
+
 async function signedIn() {
   const found = auth.claims(token) || {};
   $('who').textContent = t('signed_in_as', { user: found.sub || '' });
   document.querySelector('[data-signed-in]').hidden = false;
   const may = rolesOf(found);
-  $('tabs').hidden = !(may.templates && may.reports);
-  if (may.reports && (!may.templates || window.location.hash === '#reports')) await openReports();
+  const sections = ['templates', 'reports', 'finance'].filter((name) => may[name]);
+  for (const name of ['templates', 'reports', 'finance']) $(`tab-${name}`).hidden = !may[name];
+  $('tabs').hidden = sections.length < 2;
+  const wanted = window.location.hash.slice(1);
+  const first = sections.includes(wanted) ? wanted : sections[0];
+  if (first === 'reports') await openReports();
+  else if (first === 'finance') await openFinance();
   else await loadList();
 }
 
