@@ -93,7 +93,7 @@ def run_summary(run: Reconciliation, run_id: str, repeated: bool, position: int)
             "recorded_at": run.created_on.isoformat(),
             "settled_from": run.settled_from.isoformat() if run.settled_from else None,
             "settled_to": run.settled_to.isoformat() if run.settled_to else None,
-            "counts": run.counts, "overdue": sum(1 for line in run.lines if line["overdue"]), "totals": run.totals,
+            "counts": run.counts, "skipped": run.skipped, "overdue": sum(1 for line in run.lines if line["overdue"]), "totals": run.totals,
             "resolved": sorted(run.resolved)}
 
 
@@ -110,7 +110,8 @@ def _print(run: Reconciliation, run_id: str, repeated: bool, position: int, outp
     said = "already reconciled as" if repeated else "recorded as"
     typer.echo(f"{run.file_name} ({run.file_format}, sha256 {run.sha256[:12]}): {said} run {run_id} "
                f"at position {position}")
-    typer.echo("counts: " + ", ".join(f"{k} {v}" for k, v in run.counts.items()))
+    typer.echo("counts: " + ", ".join(f"{k} {v}" for k, v in run.counts.items())
+               + (f" ({run.skipped} rows of other kinds skipped)" if run.skipped else ""))
     for currency, totals in sorted(run.totals.items()):
         typer.echo(f"{currency}: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
     columns = ["index", *LINE_COLUMNS[:7], "overdue", "detail"]

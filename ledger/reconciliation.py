@@ -60,6 +60,7 @@ class Reconciliation(Aggregate):
         lines: list[dict[str, Any]]
         settled_from: datetime | None
         settled_to: datetime | None
+        skipped: int = 0  # rows of kinds reconciliation does not look at (payouts, adjustments)
 
     class LineResolved(Aggregate.Event):
         """A ``paid_no_credits`` line credited through the purchase command under the same payment id."""
@@ -75,7 +76,7 @@ class Reconciliation(Aggregate):
 
     def __init__(self, sha256: str, file_name: str, file_format: str, by: str, counts: dict[str, int],
                  totals: dict[str, dict[str, int]], lines: list[dict[str, Any]], settled_from: datetime | None,
-                 settled_to: datetime | None) -> None:
+                 settled_to: datetime | None, skipped: int = 0) -> None:
         self.sha256 = sha256
         self.file_name = file_name
         self.file_format = file_format
@@ -85,12 +86,13 @@ class Reconciliation(Aggregate):
         self.lines = lines
         self.settled_from = settled_from
         self.settled_to = settled_to
+        self.skipped = skipped
         self.resolved: dict[int, str] = {}
 
     @classmethod
     def record(cls, *, sha256: str, file_name: str, file_format: str, by: str, lines: list[dict[str, Any]],
                totals: dict[str, dict[str, int]], settled_from: datetime | None, settled_to: datetime | None,
-               at: datetime) -> Reconciliation:
+               at: datetime, skipped: int = 0) -> Reconciliation:
         """Record a report's reconciliation; its counts are the tally of its lines."""
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise InvalidCommand(f"a reconciliation names its file by SHA-256 in hex, got {sha256!r}")
@@ -98,7 +100,8 @@ class Reconciliation(Aggregate):
             raise InvalidCommand("a reconciliation must name who imported it")
         return cls._create(cls.ReconciliationRecorded, id=reconciliation_id(sha256), sha256=sha256,
                            file_name=file_name[:200], file_format=file_format, by=by, counts=tally(lines),
-                           totals=totals, lines=lines, settled_from=settled_from, settled_to=settled_to, timestamp=at)
+                           totals=totals, lines=lines, settled_from=settled_from, settled_to=settled_to, skipped=skipped,
+                           timestamp=at)
 
     def resolve(self, *, index: int, user_id: str, pack_id: str, by: str, at: datetime) -> bool:
         """Note that line ``index`` (paid but no credits) was credited; False when it already was."""

@@ -61,7 +61,8 @@ def import_report(ledger: Ledger, connect: Connect, *, data: bytes, file_name: s
     matched = match(report.lines, known, rules)
     outcome = ledger.record_reconciliation(run={
         "sha256": sha256, "file_name": file_name, "file_format": file_format, "by": by, "lines": matched.lines,
-        "totals": matched.totals, "settled_from": matched.settled_from, "settled_to": matched.settled_to}, at=at)
+        "totals": matched.totals, "settled_from": matched.settled_from, "settled_to": matched.settled_to,
+        "skipped": report.skipped}, at=at)
     stored = ledger.load(run_id)
     assert isinstance(stored, Reconciliation)
     return Imported(run_id, outcome.repeated, outcome.position, stored)

@@ -30,6 +30,7 @@ class ReconciliationPublic(BaseModel):
     counts: dict[Outcome, int]
     totals: dict[str, dict[str, int]]
     lines: int
+    skipped: int = Field(description="rows of kinds reconciliation does not look at (payouts, adjustments)")
     overdue: int = Field(description="credits_not_settled lines past the settlement window: each a reconciliation "
                                      "alert, once per payment")
     resolved: int = Field(description="paid_no_credits lines credited since")

@@ -57,6 +57,7 @@ def test_each_sample_reconciles_to_the_expected_counts_in_json(tmp_path: Path, m
     found = json.loads(out)
     assert found["counts"] == EXPECTED
     assert (found["format"], found["by"], found["repeated"], found["overdue"]) == (fmt, "finance@studio", False, 1)
+    assert found["skipped"] == (0 if fmt == "generic" else 1)  # a Razorpay adjustment, a Stripe payout
     assert len(found["sha256"]) == 64 and len(found["lines"]) == sum(EXPECTED.values())
 
 
