@@ -13,6 +13,7 @@ as one ``LineOutcome``; fees and taxes are summed per currency.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,6 +73,9 @@ def match(report: list[SettlementLine], known: Iterable[Paid], rules: Rules) -> 
     for paid in known:  # a purchase before a redemption of the same id: it is what a provider settles
         if paid.payment_id not in by_id or paid.source == "purchase":
             by_id[paid.payment_id] = paid
+    payments = _Index((p.price_minor, p.currency, p.paid_at, p) for p in by_id.values())
+    refunds = _Index((p.refund_minor, p.currency, p.refunded_at, p) for p in by_id.values()
+                     if p.refund_minor is not None and p.refunded_at is not None)
     settled: set[str] = set()
     refunds_seen: set[str] = set()
     first: dict[tuple[Any, ...], int] = {}
@@ -86,10 +90,13 @@ def match(report: list[SettlementLine], known: Iterable[Paid], rules: Rules) -> 
         first[key] = line.line
         _add(totals, line)
         if line.kind == "payment":
-            found = by_id.get(line.payment_id) if line.payment_id else _nearest(line, by_id.values(), settled, rules)
+            found = by_id.get(line.payment_id) if line.payment_id else payments.nearest(
+                line, settled, before=rules.window + rules.tolerance, after=rules.tolerance)
             out.append(_payment(line, found, settled))
         else:
-            out.append(_refund(line, by_id, refunds_seen, rules))
+            found = by_id.get(line.payment_id) if line.payment_id else refunds.nearest(
+                line, refunds_seen, before=rules.window + rules.tolerance, after=rules.window + rules.tolerance)
+            out.append(_refund(line, found, refunds_seen))
     times = [line.settled_at for line in report]
     start, end = (min(times), max(times)) if times else (None, None)
     if start is not None and end is not None:
@@ -116,11 +123,7 @@ def _payment(line: SettlementLine, paid: Paid | None, settled: set[str]) -> dict
                         f"{line.amount_minor} {line.currency}")
 
 
-def _refund(line: SettlementLine, by_id: dict[str, Paid], seen: set[str], rules: Rules) -> dict[str, Any]:
-    paid = by_id.get(line.payment_id) if line.payment_id else next(
-        (p for p in by_id.values() if p.payment_id not in seen and p.refunded_at is not None
-         and (p.refund_minor, p.currency) == (line.amount_minor, line.currency)
-         and abs(p.refunded_at - line.settled_at) <= rules.window + rules.tolerance), None)
+def _refund(line: SettlementLine, paid: Paid | None, seen: set[str]) -> dict[str, Any]:
     if paid is None:
         return _line(line, LineOutcome.REFUND_MISMATCH, detail="the ledger has no payment with this id")
     seen.add(paid.payment_id)
@@ -133,13 +136,38 @@ def _refund(line: SettlementLine, by_id: dict[str, Paid], seen: set[str], rules:
     return _line(line, LineOutcome.MATCHED, paid=paid, ledger_minor=paid.refund_minor)
 
 
-def _nearest(line: SettlementLine, known: Iterable[Paid], settled: set[str], rules: Rules) -> Paid | None:
-    """The unsettled payment of the line's amount and currency paid closest before it, within the window and
-    the tolerance (``paid_at`` in ``[settled_at - window - tolerance, settled_at + tolerance]``)."""
-    fits = [p for p in known if p.payment_id not in settled
-            and (p.price_minor, p.currency) == (line.amount_minor, line.currency)
-            and line.settled_at - rules.window - rules.tolerance <= p.paid_at <= line.settled_at + rules.tolerance]
-    return min(fits, key=lambda p: (abs(line.settled_at - p.paid_at), p.payment_id), default=None)
+class _Index:
+    """Payments (or refunds) by amount and currency, in time order: what a line without an id may be."""
+
+    def __init__(self, entries: Iterable[tuple[int | None, str, datetime | None, Paid]]) -> None:
+        self.buckets: dict[tuple[int | None, str], list[tuple[datetime, str, Paid]]] = {}
+        for minor, currency, when, paid in entries:
+            if when is not None:
+                self.buckets.setdefault((minor, currency), []).append((when, paid.payment_id, paid))
+        for bucket in self.buckets.values():
+            bucket.sort(key=lambda entry: (entry[0], entry[1]))
+
+    def nearest(self, line: SettlementLine, taken: set[str], *, before: timedelta, after: timedelta) -> Paid | None:
+        """The one of the line's amount and currency, not ``taken``, at ``line.settled_at - before`` to ``+ after``,
+        the closest in time (the earlier on a tie): looked for outwards from the line's instant."""
+        bucket = self.buckets.get((line.amount_minor, line.currency), [])
+        at = line.settled_at
+        right = bisect.bisect_left(bucket, at, key=lambda entry: entry[0])
+        left = right - 1
+        while True:
+            early = bucket[left] if left >= 0 and bucket[left][0] >= at - before else None
+            late = bucket[right] if right < len(bucket) and bucket[right][0] <= at + after else None
+            if early is None and late is None:
+                return None
+            if late is None or (early is not None and at - early[0] <= late[0] - at):
+                left -= 1
+                chosen = early
+            else:
+                right += 1
+                chosen = late
+            assert chosen is not None
+            if chosen[1] not in taken:
+                return chosen[2]
 
 
 def _add(totals: dict[str, dict[str, int]], line: SettlementLine) -> None:
