@@ -93,7 +93,8 @@ def run_summary(run: Reconciliation, run_id: str, repeated: bool, position: int)
             "recorded_at": run.created_on.isoformat(),
             "settled_from": run.settled_from.isoformat() if run.settled_from else None,
             "settled_to": run.settled_to.isoformat() if run.settled_to else None,
-            "counts": run.counts, "skipped": run.skipped, "overdue": sum(1 for line in run.lines if line["overdue"]), "totals": run.totals,
+            "counts": run.counts, "skipped": run.skipped,
+            "overdue": sum(1 for line in run.lines if line["overdue"]), "totals": run.totals,
             "resolved": sorted(run.resolved)}
 
 

@@ -100,8 +100,8 @@ class Reconciliation(Aggregate):
             raise InvalidCommand("a reconciliation must name who imported it")
         return cls._create(cls.ReconciliationRecorded, id=reconciliation_id(sha256), sha256=sha256,
                            file_name=file_name[:200], file_format=file_format, by=by, counts=tally(lines),
-                           totals=totals, lines=lines, settled_from=settled_from, settled_to=settled_to, skipped=skipped,
-                           timestamp=at)
+                           totals=totals, lines=lines, settled_from=settled_from, settled_to=settled_to,
+                           skipped=skipped, timestamp=at)
 
     def resolve(self, *, index: int, user_id: str, pack_id: str, by: str, at: datetime) -> bool:
         """Note that line ``index`` (paid but no credits) was credited; False when it already was."""

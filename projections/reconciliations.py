@@ -145,7 +145,8 @@ def _run(stored: Stored, event: Any) -> list[Write]:
     run = {"run_id": event.originator_id, "sha256": event.sha256, "file_name": event.file_name,
            "file_format": event.file_format, "imported_by": event.by, "recorded_at": event.timestamp,
            "settled_from": event.settled_from, "settled_to": event.settled_to, "counts": event.counts,
-           "totals": event.totals, "lines": len(lines), "skipped": getattr(event, "skipped", 0), "overdue": sum(1 for line in lines if line["overdue"]),
+           "totals": event.totals, "lines": len(lines),
+           "skipped": getattr(event, "skipped", 0), "overdue": sum(1 for line in lines if line["overdue"]),
            "resolved": 0, "position": stored.position}
     writes: list[Write] = [(reconciliation_runs.insert(), run)]
     if lines:

@@ -13,8 +13,9 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
-from ledger import Ledger, Money, Outcome
+from ledger import Ledger, Money, Outcome, UnknownReference
 from ledger.reconciliation import LineOutcome, Reconciliation, reconciliation_id
+from ledger.store.positions import position_of
 from projections import reconciliations
 from service.errors import ServiceError
 from service.policy import Policy
@@ -69,8 +70,6 @@ def import_report(ledger: Ledger, connect: Connect, *, data: bytes, file_name: s
 
 
 def _position(ledger: Ledger, run: Reconciliation) -> int:
-    from ledger.store.positions import position_of
-
     return position_of(ledger.recorder, run.id, run.version) or 0
 
 
@@ -80,8 +79,6 @@ def resolve_line(ledger: Ledger, policy: Policy, *, run_id: UUID, index: int, us
     settled) through the idempotent purchase command, then note the resolution on the run."""
     run = ledger.load(run_id)
     if not isinstance(run, Reconciliation):
-        from ledger import UnknownReference
-
         raise UnknownReference(f"no reconciliation {run_id}")
     if not 0 <= index < len(run.lines):
         raise ResolveRefused(f"reconciliation {run_id} has no line {index}")

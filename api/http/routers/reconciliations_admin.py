@@ -58,8 +58,8 @@ def _public(row: RowMapping, *, repeated: bool = False) -> ReconciliationPublic:
                                 format=row["file_format"], imported_by=row["imported_by"],
                                 recorded_at=row["recorded_at"], settled_from=row["settled_from"],
                                 settled_to=row["settled_to"], counts=row["counts"], totals=row["totals"],
-                                lines=row["lines"], skipped=row["skipped"], overdue=row["overdue"], resolved=row["resolved"],
-                                position=row["position"], repeated=repeated)
+                                lines=row["lines"], skipped=row["skipped"], overdue=row["overdue"],
+                                resolved=row["resolved"], position=row["position"], repeated=repeated)
 
 
 def _line(row: RowMapping) -> ReconciliationLinePublic:
