@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -117,3 +119,22 @@ def test_a_hostile_file_or_option_is_one_line_and_exit_2(store: dict[str, str], 
 def test_a_missing_file_is_one_line(store: dict[str, str], tmp_path: Path) -> None:
     code, out = run(store, "reconcile", str(tmp_path / "nope.csv"))
     assert code == 2 and out.strip().startswith("error: cannot read") and "Traceback" not in out
+
+
+def test_verify_finds_a_run_whose_counts_were_edited(store: dict[str, str], tmp_path: Path) -> None:
+    code, out = run(store, "reconcile", str(SAMPLES / "generic.csv"), "--output", "json")
+    assert code == 0, out
+    run_id = json.loads(out)["run_id"]
+    with sqlite3.connect(tmp_path / "events.db") as db:
+        table = next(name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                     if name.endswith("events") and "snapshot" not in name)
+        changed = db.execute(f"UPDATE {table} SET state = replace(state, '\"matched\":5', '\"matched\":6') "
+                             "WHERE originator_id = ?", (UUID(run_id).hex,)).rowcount
+    assert changed == 1
+    code, out = run(store, "verify", "--no-projections", "--json")
+    assert code == 1
+    problems = [f["problem"] for f in json.loads(out)["findings"]]
+    assert problems == [f"reconciliation {run_id}: counts {{'matched': 6, 'amount_mismatch': 1, 'paid_no_credits': 1, "
+                        "'credits_not_settled': 2, 'duplicate': 1, 'refund_mismatch': 1} are not the tally of its "
+                        "lines {'matched': 5, 'amount_mismatch': 1, 'paid_no_credits': 1, 'credits_not_settled': 2, "
+                        "'duplicate': 1, 'refund_mismatch': 1}"]
