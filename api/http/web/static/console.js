@@ -8,6 +8,7 @@ import { languageName, makeForm, NotJson } from './console-form.js';
 import { changes } from './console-diff.js';
 import { setupReports } from './console_reports.js';
 import { setupFinance } from './console_finance.js';
+import { setupRevenue } from './console_revenue.js';
 
 const config = JSON.parse(document.getElementById('config').textContent);
 const i18n = makeI18n(config);
@@ -26,7 +27,7 @@ let previewing = false;  // one preview in flight per page; a change meanwhile a
 let previewAgain = false;
 
 function show(section) {
-  for (const id of ['signin', 'list', 'editor', 'reports', 'finance']) $(id).hidden = id !== section;
+  for (const id of ['signin', 'list', 'editor', 'reports', 'revenue', 'finance']) $(id).hidden = id !== section;
   const heading = document.querySelector(`#${section} h1`);
   if (heading) heading.focus();
 }
@@ -321,7 +322,8 @@ function start() {
   $('tab-templates').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
   $('tab-reports').addEventListener('click', (event) => { event.preventDefault(); attempt(openReports); });
   $('tab-finance').addEventListener('click', (event) => { event.preventDefault(); attempt(openFinance); });
-  finance.wire(attempt, showProblems);
+  $('tab-revenue').addEventListener('click', (event) => { event.preventDefault(); attempt(openRevenue); });
+  revenue.wire(attempt, showProblems);
   $('template-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(save); });
   $('publish').addEventListener('click', () => attempt(publish));
   $('retire').addEventListener('click', () => attempt(() => change('retire')));
@@ -338,16 +340,18 @@ function start() {
 }
 
 const reports = setupReports({ api, i18n, $, attempt, notify, showProblems });
-const finance = setupFinance({ api, i18n, $ });
+const revenue = setupRevenue({ api, i18n, $ });
+const finance = setupFinance({ api, i18n, $, attempt, notify, packs: config.packs || [] });
 
 // What the token's roles open: templates (templates, admin), reported images (moderation, admin), revenue and
-// liability (finance, admin).
+// liability, and reconciliation (finance, admin). The finance role lands on the month's revenue.
 function rolesOf(found) {
   const roles = new Set(Array.isArray(found.roles) ? found.roles : []);
   if (typeof found.role === 'string') roles.add(found.role);
   return {
     templates: roles.has('templates') || roles.has('admin'),
     reports: roles.has('moderation') || roles.has('admin'),
+    revenue: roles.has('finance') || roles.has('admin'),
     finance: roles.has('finance') || roles.has('admin'),
   };
 }
@@ -356,6 +360,12 @@ async function openReports() {
   notify('');
   await reports.load();
   show('reports');
+}
+
+async function openRevenue() {
+  notify('');
+  await revenue.load();
+  show('revenue');
 }
 
 async function openFinance() {
@@ -369,13 +379,14 @@ async function signedIn() {
   $('who').textContent = t('signed_in_as', { user: found.sub || '' });
   document.querySelector('[data-signed-in]').hidden = false;
   const may = rolesOf(found);
-  $('tab-templates').hidden = !may.templates;
-  $('tab-reports').hidden = !may.reports;
-  $('tab-finance').hidden = !may.finance;
-  $('tabs').hidden = [may.templates, may.reports, may.finance].filter(Boolean).length < 2;
-  const hash = window.location.hash;
-  if (may.finance && ((!may.templates && !may.reports) || hash === '#finance')) await openFinance();
-  else if (may.reports && (!may.templates || hash === '#reports')) await openReports();
+  const sections = ['templates', 'reports', 'revenue', 'finance'].filter((name) => may[name]);
+  for (const name of ['templates', 'reports', 'revenue', 'finance']) $(`tab-${name}`).hidden = !may[name];
+  $('tabs').hidden = sections.length < 2;
+  const wanted = window.location.hash.slice(1);
+  const first = sections.includes(wanted) ? wanted : sections[0];
+  if (first === 'reports') await openReports();
+  else if (first === 'revenue') await openRevenue();
+  else if (first === 'finance') await openFinance();
   else await loadList();
 }
 
