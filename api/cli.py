@@ -18,8 +18,8 @@ import typer
 from pydantic import ValidationError
 
 from api.audit_cli import audit_app
-from api.audit_revenue import revenue as _revenue  # noqa: F401  (registers `audit revenue`)
 from api.audit_reconcile import reconcile as _reconcile  # noqa: F401 (registers `audit reconcile`)
+from api.audit_revenue import revenue as _revenue  # noqa: F401  (registers `audit revenue`)
 from api.erase_cli import erase
 from api.store_commands import store_app
 from api.templates_cli import templates_app
