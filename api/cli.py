@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from api.audit_cli import audit_app
 from api.audit_margins import margins as _margins  # noqa: F401  (registers `audit margins`)
+from api.audit_reconcile import reconcile as _reconcile  # noqa: F401 (registers `audit reconcile`)
 from api.audit_revenue import revenue as _revenue  # noqa: F401  (registers `audit revenue`)
 from api.erase_cli import erase
 from api.store_commands import store_app
@@ -186,13 +187,14 @@ def token(user_id: UserIdArgument, admin: bool = typer.Option(False, help="Give 
           templates: bool = typer.Option(False, help="Give the token the templates role (templates only)."),
           moderation: bool = typer.Option(False, help="Give the token the moderation role (reported images "
                                           "only)."),
+          finance: bool = typer.Option(False, help="Give the token the finance role (reconciliation only)."),
           ttl_minutes: int = typer.Option(0, min=0, max=60 * 24 * 30, help="Lifetime in minutes, at most 30 days "
                                           "(0: STUDIO_TOKEN_TTL_MINUTES).")) -> None:
     """Print a bearer token for USER_ID (embedded default only)."""
     from api.processes.serve import token as make_token
 
     roles = (*(("admin",) if admin else ()), *(("templates",) if templates else ()),
-             *(("moderation",) if moderation else ()))
+             *(("moderation",) if moderation else ()), *(("finance",) if finance else ()))
     try:
         typer.echo(make_token(user_id, roles, ttl_minutes or None))
     except ValidationError:

@@ -1,13 +1,23 @@
-"""Rendering cost per template at its native size: the local model's art, the compositor, and both with the PNG.
+"""Rendering cost per template at its native size: the local model's art, the compositor, and both with the JPEG.
 
 For every template (its first style, English and Hindi text alternating), ``--rounds`` renders, each timed
 in three parts: the local model (art drawn and encoded as PNG), the compositor (art decoded, text fitted and
-set), and the PNG of the finished image; plus the process CPU time per image. A baseline measured in the same
-run (PNG-encoding a flat 1080x1350 image) turns each figure into a ratio, which holds on a busy machine.
+set), and the finished image encoded as the worker stores it (JPEG); plus the process CPU time per image.
+A baseline measured in the same run (PNG-encoding a flat 1080x1350 image) turns each figure into a ratio,
+which holds on a busy machine.
 
     .venv/bin/python bench/render.py --rounds 30
 
 Targets: compositor p99 <= 150 ms at 1080x1350; local model + compositor p99 <= 600 ms.
+
+``--worker`` measures instead the worker's whole CPU per generation, as ``studio-ledger worker`` spends it
+(the handler with the local store and the content credentials: the art or the remote model's answer decoded,
+the compositor, every encoding, the signature, the thumbnail, the share preview, the files written), once with
+the local model and once with a remote one, beside the compositor's CPU alone on the same art:
+
+    .venv/bin/python bench/render.py --worker --rounds 10
+
+Targets: worker CPU per native-size generation <= 130 ms with the local model, <= 100 ms with a remote one.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image
 
+from bench._worker_cpu import worker_table
 from generation import samples
 from generation.compositor import compose
 from generation.models.local import draw
@@ -61,7 +72,7 @@ def baseline(rounds: int) -> float:
 def measure(template: Template, rounds: int) -> dict[str, list[float]]:
     photo = samples.SAMPLE_PHOTO.read_bytes() if template.needs_input_image else None
     style = samples.styles(template)[0]
-    found: dict[str, list[float]] = {"model": [], "compose": [], "png": [], "total": [], "cpu": [],
+    found: dict[str, list[float]] = {"model": [], "compose": [], "jpeg": [], "total": [], "cpu": [],
                                      "model_cpu": [], "compose_cpu": []}
     for i in range(rounds + 2):
         language = ("en", "hi")[i % 2]
@@ -73,13 +84,13 @@ def measure(template: Template, rounds: int) -> dict[str, list[float]]:
         with Image.open(io.BytesIO(art)) as image:
             composed = compose(image, template, values)
         set_, set_cpu = time.perf_counter(), time.process_time()
-        composed.png()
+        composed.jpeg()
         done = time.perf_counter()
         if i < 2:  # warm-up: fonts loaded, caches filled
             continue
         found["model"].append(drawn - start)
         found["compose"].append(set_ - drawn)
-        found["png"].append(done - set_)
+        found["jpeg"].append(done - set_)
         found["total"].append(done - start)
         found["cpu"].append(time.process_time() - cpu)
         found["model_cpu"].append(drawn_cpu - cpu)
@@ -91,11 +102,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--template", action="append", help="only these template ids (repeatable)")
+    parser.add_argument("--worker", action="store_true",
+                        help="the worker's whole CPU per generation (local and remote model) beside the compositor's")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.worker:
+        worker_table(args.rounds, args.template)
+        return
     unit = baseline(max(10, args.rounds))
     print(f"baseline: PNG of a flat 1080x1350 image, median {unit * 1000:.1f} ms")
     print("wall-clock p50/p99 in ms (waiting for a core included), then CPU ms of this process (the work itself)")
-    print(f"{'template':22} {'size':>9}  {'model':>11}  {'compose':>11}  {'png':>4}  {'model+compose':>13}  "
+    print(f"{'template':22} {'size':>9}  {'model':>11}  {'compose':>11}  {'jpeg':>4}  {'model+compose':>13}  "
           f"{'cpu model':>11}  {'cpu compose':>11}  {'cpu/img':>7}  {'compose p99/baseline':>20}")
     verdicts = []
     for template in load_catalog().all():
@@ -107,7 +125,7 @@ def main() -> None:
         compose_p99, both_p99 = percentile(found["compose"], 0.99), percentile(both, 0.99)
         cpu_both = [m + c for m, c in zip(found["model_cpu"], found["compose_cpu"], strict=True)]
         print(f"{template.id:22} {width:>4}x{height:<4}  {ms(found['model'])}  {ms(found['compose'])}  "
-              f"{statistics.median(found['png']) * 1000:4.0f}  {both_p99 * 1000:13.0f}  {ms(found['model_cpu'])}  "
+              f"{statistics.median(found['jpeg']) * 1000:4.0f}  {both_p99 * 1000:13.0f}  {ms(found['model_cpu'])}  "
               f"{ms(found['compose_cpu'])}  {statistics.mean(found['cpu']) * 1000:7.0f}  "
               f"{compose_p99 / unit:19.1f}x", flush=True)
         cpu_compose_p99, cpu_both_p99 = percentile(found["compose_cpu"], 0.99), percentile(cpu_both, 0.99)

@@ -48,21 +48,23 @@ class ContentCredentials:
         from PIL import Image
 
         out = io.BytesIO()
-        Image.new("RGB", (8, 8)).save(out, format="PNG")
-        self.sign_png(with_xmp(out.getvalue()), {"template": "check", "template_version": 0, "provider": "local",
-                                                 "model": "local"})
+        Image.new("RGB", (8, 8)).save(out, format="JPEG")  # what the worker signs: the finished JPEG
+        self.sign_data(with_xmp(out.getvalue()), {"template": "check", "template_version": 0, "provider": "local",
+                                                  "model": "local"}, "image/jpeg")
 
     def sign(self, image: ImageResult, template: Template) -> ImageResult:
-        """``image`` (a PNG) with the XMP mark and a signed C2PA manifest; its decoded picture kept for thumbnails."""
+        """``image`` (a JPEG or a PNG) with the XMP mark and a signed C2PA manifest; its decoded picture kept for
+        thumbnails."""
         facts = {"template": template.id, "template_version": template.version, "provider": image.provider,
                  "model": image.model}
-        return dataclasses.replace(image, data=self.sign_png(with_xmp(image.data), facts))
+        kind = "image/jpeg" if image.content_type.startswith("image/jpeg") else "image/png"
+        return dataclasses.replace(image, data=self.sign_data(with_xmp(image.data), facts, kind))
 
-    def sign_png(self, png: bytes, facts: dict[str, object]) -> bytes:
-        """``png`` with an embedded C2PA manifest of ``facts``, signed."""
+    def sign_data(self, data: bytes, facts: dict[str, object], kind: str = "image/png") -> bytes:
+        """``data`` (an image of type ``kind``) with an embedded C2PA manifest of ``facts``, signed."""
         manifest = {
             "claim_generator_info": [{"name": SERVICE, "version": self.version}],
-            "title": f"{facts['template']}.png",
+            "title": f"{facts['template']}.{'jpg' if kind == 'image/jpeg' else 'png'}",
             "assertions": [
                 {"label": "c2pa.actions", "data": {"actions": [{
                     "action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
@@ -77,7 +79,7 @@ class ContentCredentials:
         try:
             with c2pa.Context(c2pa.Settings.from_json(SETTINGS)) as context, \
                     c2pa.Builder(json.dumps(manifest), context=context) as builder:
-                builder.sign(self.signer, "image/png", io.BytesIO(png), dest)
+                builder.sign(self.signer, kind, io.BytesIO(data), dest)
         except c2pa.C2paError as error:
             raise CredentialsError(f"cannot sign the image's content credentials: {error}") from error
         return dest.getvalue()

@@ -69,8 +69,9 @@ class ImageResult:
     # What the provider says this call cost, in micro-dollars, when its answer carries a money figure
     # (none of today's adapters' providers does: their price per image is in the template).
     cost_micro_usd: int | None = None
-    # The same image decoded (a Pillow image), when the compositor still holds it: a store makes its
-    # thumbnail and share preview from it instead of decoding ``data`` again. Never stored or sent.
+    # The same image decoded (a Pillow image), when this process still holds it: the compositor takes the
+    # local model's art from it (its ``data`` is then empty: the art is never encoded only to be decoded
+    # again), a store makes its thumbnail and share preview from the compositor's. Never stored or sent.
     picture: Any = field(default=None, repr=False, compare=False)
 
 

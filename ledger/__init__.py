@@ -18,6 +18,7 @@ What is where:
     ``standing``     the ``Standing`` aggregate: takedowns upheld against a learner, sharing suspended and restored
     ``report_steps`` the steps of reports, takedowns and a learner's standing
     ``erasure``      the ``Erasure`` aggregate: a learner erased (their key is destroyed outside the ledger)
+    ``reconciliation`` the ``Reconciliation`` aggregate: a settlement report matched, once per file; resolutions
     ``postings``     the double-entry postings of each wallet event (the journal projection and the audit)
     ``event_ids``    the deterministic id of a stored event (relay envelopes, in-process requests)
     ``unit``         a unit of work: the aggregates one command reads and changes; its ``Outcome``

@@ -13,6 +13,7 @@ from ledger.errors import InvalidCommand
 from ledger.generation import Generation
 from ledger.recharge import Recharge
 from ledger.recharging import Ending, end_recharge, plan_id, request_recharge, set_top_up, start_top_up
+from ledger.reconciliation import record_run, resolve_line
 from ledger.report_steps import dismiss_reports, report_image, restore_sharing, take_down
 from ledger.standing import Standing, standing_id
 from ledger.steps import (
@@ -259,6 +260,17 @@ class Ledger(LedgerCore):
     def record_erasure(self, *, user_id: str, by: str, at: datetime) -> Outcome:
         """Record a learner's erasure (their key is destroyed after); value: whether it is new."""
         return self.execute(lambda u: record_erasure(u, user_id, by, at))
+
+    # Reconciliation against a payment provider's settlement report.
+
+    def record_reconciliation(self, *, run: dict[str, Any], at: datetime) -> Outcome:
+        """Record a settlement report's reconciliation, once per file (SHA-256); value: (its id, whether new)."""
+        return self.execute(lambda u: record_run(u, run, at))
+
+    def resolve_reconciliation_line(self, *, run_id: UUID, index: int, user_id: str, pack_id: str, by: str,
+                                    at: datetime) -> Outcome:
+        """Note that a paid-but-no-credits line was credited by the purchase command; value: whether new."""
+        return self.execute(lambda u: resolve_line(u, run_id, index, user_id, pack_id, by, at))
 
     # Templates: every change says who made it and why.
 

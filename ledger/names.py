@@ -83,6 +83,7 @@ class IdKind(StrEnum):
     TOPUP = "topup"
     STANDING = "standing"
     ERASURE = "erasure"
+    RECONCILIATION = "reconciliation"
 
 
 def derived_id(kind: IdKind, *parts: str) -> UUID:

@@ -9,6 +9,7 @@ from projections.descriptions import Subjects
 from projections.generations import Gallery, Generations
 from projections.journal import Journal
 from projections.projector import ConcurrentProjector, Projector
+from projections.reconciliations import Reconciliations
 from projections.reports import Reports
 from projections.statement import WalletStatement
 from projections.templates import Templates
@@ -20,7 +21,7 @@ def all_projections(earlier: Subjects | None = None, *,
     versions the ledger never published (requested before templates were kept in the ledger);
     ``low_balance_below``: the policy's alert threshold."""
     return [Templates(), WalletBalances(), WalletStatement(earlier), Generations(), Gallery(), Journal(),
-            WalletAlerts(low_balance_below=low_balance_below), Reports()]
+            WalletAlerts(low_balance_below=low_balance_below), Reports(), Reconciliations()]
 
 
 __all__ = ["ConcurrentProjector", "Projection", "Projector", "all_projections"]

@@ -8,6 +8,9 @@ generations race across a threshold the log has one event at which the balance c
   once per crossing, and ``recovered`` when they are back at or above it.
 - ``recharge-declined``: the platform declined a recharge, with its reason.
 - ``auto-top-up-failed``: an auto top-up was declined; the plan is paused until the learner turns it on.
+- ``reconciliation``: a purchase a provider's settlement report should have settled and did not, past the
+  settlement window; told once per payment (its id names the payment), however many runs find it. For finance,
+  not the learner: their feed leaves it out.
 - ``credits-expiring``: a lot of credits lapses within the policy's days; told once per lot, by time rather
   than by an event (``tell_expiring``, which the sweeper runs), under an id of the lot.
 """
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from sqlalchemy import (
     JSON,
@@ -37,6 +40,7 @@ from sqlalchemy import (
 )
 
 from ledger.recharge import Recharge
+from ledger.reconciliation import Reconciliation
 from ledger.store.follow import Stored
 from ledger.topup import TopUpPlan
 from ledger.values import wallet_id
@@ -57,6 +61,10 @@ class AlertKind(StrEnum):
     RECHARGE_DECLINED = "recharge-declined"
     CREDITS_EXPIRING = "credits-expiring"
     AUTO_TOP_UP_FAILED = "auto-top-up-failed"
+    RECONCILIATION = "reconciliation"
+
+
+LEARNER_KINDS = tuple(k.value for k in AlertKind if k != AlertKind.RECONCILIATION)
 
 
 wallet_alerts = Table(
@@ -149,6 +157,8 @@ class WalletAlerts:
                 owner = recharges[event.originator_id]
                 alerts.append(_alert(stored, AlertKind.RECHARGE_DECLINED, owner["wallet_id"], owner["user_id"],
                                      {"recharge_id": str(event.originator_id), "reason": event.reason}))
+            elif isinstance(event, Reconciliation.ReconciliationRecorded):
+                alerts.extend(_unsettled(conn, stored, alerts))
         writes: list[Write] = []
         if alerts:
             writes.append((wallet_alerts.insert(), alerts))
@@ -188,6 +198,24 @@ def _alert(stored: Stored, kind: AlertKind, wallet: UUID, user_id: str, details:
             "user_id": user_id, "kind": kind.value, "occurred_at": stored.event.timestamp, "details": details}
 
 
+def _unsettled(conn: Connection, stored: Stored, told: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An alert for each overdue unsettled purchase of a run, unless one was told for that payment already."""
+    event = stored.event
+    found = {f"{AlertKind.RECONCILIATION}@{uuid5(NAMESPACE_URL, 'payment:' + line['payment_id'])}": line
+             for line in event.lines if line["outcome"] == "credits_not_settled" and line["overdue"]
+             and line["user_id"]}
+    if not found:
+        return []
+    known = set(conn.execute(select(wallet_alerts.c.alert_id).where(wallet_alerts.c.alert_id.in_(list(found))))
+                .scalars()) | {a["alert_id"] for a in told}
+    return [{"alert_id": alert_id, "position": stored.position, "wallet_id": wallet_id(line["user_id"]),
+             "user_id": line["user_id"], "kind": AlertKind.RECONCILIATION.value, "occurred_at": event.timestamp,
+             "details": {"payment_id": line["payment_id"], "run_id": str(event.originator_id),
+                         "amount_minor": line["ledger_minor"], "currency": line["currency"],
+                         "paid_at": line["paid_at"], "detail": line["detail"]}}
+            for alert_id, line in found.items() if alert_id not in known]
+
+
 def _states(conn: Connection, wallets: set[UUID]) -> dict[UUID, _State]:
     if not wallets:
         return {}
@@ -203,8 +231,9 @@ def _recharge_owners(conn: Connection, ids: set[UUID]) -> dict[UUID, dict[str, A
 
 
 def alerts_of(conn: Connection, user_id: str, *, before: int | None, limit: int) -> list[RowMapping]:
-    """The user's alerts, newest first, strictly before position ``before`` when given."""
-    query = select(wallet_alerts).where(wallet_alerts.c.user_id == user_id)
+    """The user's alerts (not finance's), newest first, strictly before position ``before`` when given."""
+    query = select(wallet_alerts).where((wallet_alerts.c.user_id == user_id)
+                                        & wallet_alerts.c.kind.in_(LEARNER_KINDS))
     if before is not None:
         query = query.where(wallet_alerts.c.position < before)
     return list(conn.execute(query.order_by(wallet_alerts.c.position.desc()).limit(limit)).mappings())

@@ -39,9 +39,10 @@ class Principal:
         return bool({"templates", "admin"} & self.roles)
 
     @property
-    def reads_finance(self) -> bool:
-        """Whether the caller may read the finance reports (revenue, liability, breakage, margins): ``finance``,
-        or ``admin``; reading them moves no money."""
+    def does_finance(self) -> bool:
+        """Whether the caller may read the finance reports (revenue, liability, breakage, margins) and reconcile
+        settlement reports (crediting their unmatched payments through the purchase command): the ``finance``
+        role, or ``admin``."""
         return bool({"finance", "admin"} & self.roles)
 
 

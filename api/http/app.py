@@ -30,6 +30,7 @@ from api.http.routers import (
     previews,
     privacy,
     recharges,
+    reconciliations_admin,
     reports_admin,
     share_page,
     templates_admin,
@@ -42,6 +43,7 @@ from api.http.web.console import install_console
 from service import tracing
 from service.container import Service
 from service.metrics import Metrics
+from service.settlement_files import MAX_FILE_BYTES
 
 # A report is a category, a few hundred characters (Devanagari is 3 bytes each in UTF-8, 9 once form-encoded)
 # and the form's key: anything larger is not a report.
@@ -87,7 +89,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     docs.install(app)
     routers = [m.router for m in (catalog, previews, wallet, recharges, generations, uploads, privacy, share_page,
                                   media, webhooks, admin, templates_admin, reports_admin, finance_revenue,
-                                  margins_admin, config, dev, health)]
+                                  margins_admin, reconciliations_admin, config, dev, health)]
     for router in routers:
         app.include_router(router)
     page.install(app, service)
@@ -106,7 +108,8 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     # Inside CORS, so a refused cross-origin request still carries the headers that let the page read why.
     app.add_middleware(Edge, routes=[r for router in routers for r in router.routes], limit=service.api.max_body_bytes,
                        larger={"/v1/uploads": service.media.upload_max_bytes + service.api.max_body_bytes,
-                               "/s/{token}/report": REPORT_BODY_BYTES},
+                               "/s/{token}/report": REPORT_BODY_BYTES,
+                               "/v1/admin/reconciliations": MAX_FILE_BYTES + service.api.max_body_bytes},
                        needs_caller=deps.needs_caller,
                        authenticate=lambda header: deps.authenticate(service, deps.bearer_token(header)))
     if service.api.embed_origins:  # the platform's own pages may call the API from the browser

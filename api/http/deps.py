@@ -89,14 +89,14 @@ async def get_template_manager(principal: CurrentUser) -> Principal:
 TemplateManager = Annotated[Principal, Depends(get_template_manager)]
 
 
-async def get_finance_reader(principal: CurrentUser) -> Principal:
+async def get_finance(principal: CurrentUser) -> Principal:
     """The caller, if they have the finance (or admin) role; 403 otherwise."""
-    if not principal.reads_finance:
+    if not principal.does_finance:
         raise Problem(403, "forbidden", "Forbidden", "this route needs the finance or admin role")
     return principal
 
 
-FinanceReader = Annotated[Principal, Depends(get_finance_reader)]
+FinanceUser = Annotated[Principal, Depends(get_finance)]
 
 
 async def get_idempotency_key(idempotency_key: Annotated[str, Header(

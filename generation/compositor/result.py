@@ -6,7 +6,7 @@ import dataclasses
 import time
 from typing import Any
 
-from generation.compositor.compose import UnreadableArt, compose_art
+from generation.compositor.compose import UnreadableArt, compose, compose_art
 from generation.compositor.fit import TextDoesNotFit
 from generation.compositor.fonts import MissingGlyph
 from generation.errors import InvalidInput
@@ -15,12 +15,16 @@ from generation.templates import Template
 
 
 def finish(template: Template, variables: dict[str, Any], artwork: ImageResult) -> ImageResult:
-    """``artwork`` with the template's text set on it, as PNG at the native size; the time it took in timings."""
+    """``artwork`` (its picture when the model handed one over, else its bytes decoded) with the template's text
+    set on it, as JPEG at the native size, encoded once; the time it took in timings."""
     start = time.perf_counter()
     try:
-        composed = compose_art(artwork.data, template, variables)
+        if artwork.picture is not None:
+            composed = compose(artwork.picture, template, variables)
+        else:
+            composed = compose_art(artwork.data, template, variables)
     except (MissingGlyph, TextDoesNotFit, UnreadableArt) as error:
         raise InvalidInput(f"cannot set the text of {template.id}: {error}") from error
-    data = composed.png()
+    data = composed.jpeg()
     timings = {**artwork.timings, "compose": round(time.perf_counter() - start, 3)}
-    return dataclasses.replace(artwork, data=data, content_type="image/png", timings=timings, picture=composed.image)
+    return dataclasses.replace(artwork, data=data, content_type="image/jpeg", timings=timings, picture=composed.image)

@@ -6,6 +6,8 @@ import asyncio
 import io
 import time
 
+from PIL import Image
+
 from generation import art
 from generation.art.photo import UnreadablePhoto, treat
 from generation.errors import InvalidInput
@@ -14,19 +16,21 @@ from generation.ports import ImageRequest, ImageResult
 from generation.threads import Lane
 
 
-def draw(request: ImageRequest, scale: float, photo: bytes | None = None) -> bytes:
-    """The artwork (no text) for ``request`` as PNG: the same request always gives the same bytes."""
+def paint(request: ImageRequest, scale: float, photo: bytes | None = None) -> Image.Image:
+    """The artwork (no text) for ``request``: the same request always gives the same pixels."""
     width, height = (max(64, round(side * scale)) for side in request.size)
     if photo is not None:
         try:
-            image = treat(photo, request.style, max(width, height), request.palette, request.tint)
+            return treat(photo, request.style, max(width, height), request.palette, request.tint)
         except UnreadablePhoto as error:
             raise InvalidInput(str(error)) from error
-    else:
-        image = art.draw(request.category, request.style, (width, height), request.seed, request.palette,
-                         request.tint)
+    return art.draw(request.category, request.style, (width, height), request.seed, request.palette, request.tint)
+
+
+def draw(request: ImageRequest, scale: float, photo: bytes | None = None) -> bytes:
+    """The artwork (no text) for ``request`` as PNG: the same request always gives the same bytes."""
     out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=1)
+    paint(request, scale, photo).save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 
@@ -43,7 +47,8 @@ class LocalModel:
         self.lane = lane  # where it draws; None: the event loop's default threads (a worker's own loop)
 
     async def generate(self, request: ImageRequest) -> ImageResult:
-        """Draw the image (in a thread: Pillow is CPU work)."""
+        """Draw the image (in a thread: Pillow is CPU work) and hand over its pixels: the compositor takes them as
+        they are, so the art is never encoded as PNG only to be decoded again in the same process."""
         import anyio.to_thread
 
         start = time.perf_counter()
@@ -51,11 +56,11 @@ class LocalModel:
             await asyncio.sleep(self.delay)
         photo = input_photo(request) if request.input_image else None
         if self.lane is not None:
-            data = await self.lane.run(draw, request, self.scale, photo)
+            picture = await self.lane.run(paint, request, self.scale, photo)
         else:
-            data = await anyio.to_thread.run_sync(draw, request, self.scale, photo)
-        return ImageResult(data=data, content_type="image/png", provider="local", model="pillow",
-                           seed=request.seed, timings={"model": since(start)})
+            picture = await anyio.to_thread.run_sync(paint, request, self.scale, photo)
+        return ImageResult(data=b"", content_type="image/png", provider="local", model="pillow",
+                           seed=request.seed, timings={"model": since(start)}, picture=picture)
 
     async def aclose(self) -> None:
         """Nothing to release."""

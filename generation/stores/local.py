@@ -12,7 +12,7 @@ from pathlib import Path
 from generation.errors import StorageError
 from generation.ports import ImageResult, StoredImage, Upload, UploadInfo
 from generation.stores.signing import EMBEDDED_MEDIA_KEY, sign
-from generation.stores.thumbnails import extension, metadata, open_graph, stored, thumbnail
+from generation.stores.thumbnails import extension, metadata, stored, thumbnail_and_open_graph
 from generation.stores.uploads import owner_key, upload_info, upload_meta, with_data
 from generation.threads import STORE_THREADS, Lane
 
@@ -96,9 +96,10 @@ class LocalStore:
         preview = f"{base}_og.jpg"  # the share page's Open Graph image, 1200x630
         record = {**metadata(image), "file": name, "thumbnail": thumb, "open_graph": preview, "tags": list(tags)}
         try:
+            small, shared = thumbnail_and_open_graph(image)
             _write(self.folder / name, image.data)
-            _write(self.folder / thumb, thumbnail(image))
-            _write(self.folder / preview, open_graph(image))
+            _write(self.folder / thumb, small)
+            _write(self.folder / preview, shared)
             _write(self.folder / f"{storage_id}.json", json.dumps(record).encode(), exclusive=True)
         except FileExistsError:  # another delivery of the same generation got there first: keep its record
             for loser in (name, thumb, preview):

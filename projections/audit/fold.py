@@ -16,6 +16,7 @@ from projections.audit.checks import (
     resolution,
     wallet_totals,
 )
+from projections.audit.reconciliations import RECONCILIATION, RunState, check_resolutions, fold_reconciliation
 from projections.audit.state import Finding, GenerationState, GrantState, HoldState, TemplateState, WalletState
 from projections.audit.stored import Row, decode, part_of, state_hash, wallet_hint
 from projections.audit.templates import TEMPLATE, fold_template
@@ -63,6 +64,8 @@ class Replay:
         self.outcomes: dict[str, tuple[str, int]] | None = None  # kept only to diff the generations table
         self.references: dict[tuple[str, str], tuple[int, str, str]] = {}  # (grant, grant|close) -> where, what
         self.recharges: dict[str, tuple[str, str, int, str]] = {}  # recharge id -> user, status, where, detail
+        self.reconciliations: dict[str, RunState] = {}
+        self.purchased: set[str] = set()  # every payment id a purchase was made under, whatever the part
         self._wallet_steps: dict[str, Callable[[WalletState, Row, dict[str, Any]], None]] = {
             **dict.fromkeys(GRANTS, self._grant), "HoldPlaced": self._hold_placed,
             "HoldCaptured": self._resolved, "HoldReleased": self._resolved, "HoldExpired": self._resolved,
@@ -95,6 +98,8 @@ class Replay:
                     self._standing_event(row)
                 elif topic.startswith(ERASURE):
                     self._erasure_event(row)
+                elif topic.startswith(RECONCILIATION):
+                    self._reconciliation_event(row)
                 elif self.part == 0:
                     self.find("", row, f"unknown event type {topic}")
             except (ValueError, KeyError, TypeError, AttributeError) as error:  # a damaged row, not a crash
@@ -112,6 +117,7 @@ class Replay:
         if self.until is None:
             references_at_end(self)
             self._recharges_at_end()
+            check_resolutions(self, self.purchased)
         for unit, total in self.journal.items():
             if total:
                 self.find("", None, f"the whole journal does not balance: {unit} sums to {total}")
@@ -284,6 +290,8 @@ class Replay:
             return
         fields = decode(row.state)
         kind, role = fields["kind"], "close" if fields["kind"] in ("refund", "reversal") else "grant"
+        if kind == "payment":
+            self.purchased.add(fields["reference"])
         if kind == "adjustment":
             return  # a negative adjustment names a grant it never made
         for wallet_id, grant_id in fields["targets"].items():
@@ -329,6 +337,13 @@ class Replay:
         state, fields = fold_standing(self, row)
         if self.on_trust is not None:
             self.on_trust(row, state.user_id, fields)
+
+    def _reconciliation_event(self, row: Row) -> None:
+        if self.until is not None or self.part != 0:
+            return
+        fields = fold_reconciliation(self, row)
+        if self.on_trust is not None:
+            self.on_trust(row, fields["by"], fields)
 
     def _erasure_event(self, row: Row) -> None:
         if self.until is not None or self.part != 0:

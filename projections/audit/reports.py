@@ -9,6 +9,8 @@ from typing import Any
 
 from ledger.postings import Posting
 from projections.audit.fold import Replay
+from projections.audit.reconciliations import RECONCILIATION
+from projections.audit.reconciliations import journal_entry as reconciliation_entry
 from projections.audit.state import TemplateState, WalletState
 from projections.audit.stored import Row
 from projections.audit.templates import journal_entry
@@ -66,12 +68,14 @@ class JournalWindow:
         self.write(journal_entry(row, fields, template.template_id))
 
     def trust(self, row: Row, user_id: str, fields: dict[str, Any]) -> None:
-        """Write one report, takedown or change of a learner's standing (a zero line) if inside the window."""
+        """Write one report, takedown, change of a learner's standing or reconciliation (a zero line) if inside the
+        window."""
         at = utc(fields["timestamp"])
         if (self.start and at < self.start) or (self.end and at >= self.end):
             return
         self.entries += 1
-        self.write(trust_entry(row, fields, user_id))
+        self.write(reconciliation_entry(row, fields) if row.topic.startswith(RECONCILIATION)
+                   else trust_entry(row, fields, user_id))
 
 
 @dataclass

@@ -53,10 +53,10 @@ def test_finance_sees_the_months_revenue_liability_and_a_chart_that_tie_out(
     expect(page.get_by_role("heading", name="Revenue and liability", level=1)).to_be_visible()
     expect(page.get_by_label("Month")).to_have_value(month)
     expect(page.get_by_label("Currency")).to_have_value("INR")
-    expect(page.locator("#finance-verdict")).to_contain_text("ties out to the minor unit, as of ledger position")
+    expect(page.locator("#revenue-verdict")).to_contain_text("ties out to the minor unit, as of ledger position")
     for term, figure in (("Sales", "sales"), ("Revenue recognised", "recognised"),
                          ("Closing deferred revenue", "closing_deferred")):
-        expect(page.locator(f'#finance-figures dt:text-is("{term}") + dd')).to_have_text(f"₹{inr[figure] / 100:,.2f}")
+        expect(page.locator(f'#revenue-figures dt:text-is("{term}") + dd')).to_have_text(f"₹{inr[figure] / 100:,.2f}")
     chart = page.get_by_role("img", name="INR: revenue recognised and breakage each day")
     expect(chart).to_be_visible()
     assert chart.locator("rect.bar-recognised").count() == days
@@ -69,6 +69,6 @@ def test_finance_sees_the_months_revenue_liability_and_a_chart_that_tie_out(
 
     page.get_by_label("Month").fill("2020-02")  # a month before any sale: nothing to chart
     page.get_by_role("button", name="Show the month").click()
-    expect(page.locator("#finance-days-caption")).to_have_text("No paid credits in this month or before it.")
+    expect(page.locator("#revenue-days-caption")).to_have_text("No paid credits in this month or before it.")
     expect(page.get_by_label("Currency")).to_be_disabled()
     assert watch.elsewhere == []

@@ -56,12 +56,12 @@ def test_a_learner_buys_demo_credits_makes_a_poster_shares_it_and_stops_sharing(
     assert preview.status_code == 200, preview.text
     og_image = re.search(r'<meta property="og:image" content="([^"]+)">', preview.text)
     assert og_image is not None, preview.text
-    assert httpx.get(html.unescape(og_image[1])).headers["content-type"] == "image/png"
+    assert httpx.get(html.unescape(og_image[1])).headers["content-type"] == "image/jpeg"  # the finished JPEG
     expect(page.get_by_role("link", name=link)).to_be_visible()
     expect(available(page)).to_have_text("96")  # the share bonus, which lapses in 30 days
     expect(page.locator("#expiry")).to_contain_text(re.compile(r"^1 credit expires on \d+ \w+ \d{4}$"))
     download = page.get_by_role("link", name="Download: Course launch poster: Data Science Bootcamp")
-    assert httpx.get(studio.base + (download.get_attribute("href") or "")).headers["content-type"] == "image/png"
+    assert httpx.get(studio.base + (download.get_attribute("href") or "")).headers["content-type"] == "image/jpeg"
     page.get_by_role("heading", name="Your gallery").scroll_into_view_if_needed()
     screenshot(page, "desktop-gallery-en")
     page.evaluate("window.scrollTo(0, 0)")

@@ -38,7 +38,8 @@ def test_the_walkthrough_gives_credits_generates_an_image_and_shows_it_in_the_ga
         time.sleep(0.1)
     assert [i["generation_id"] for i in items] == [accepted.json()["generation_id"]]
     image = httpx.get(base + items[0]["image_url"])
-    assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.status_code == 200 and image.content[:3] == b"\xff\xd8\xff"  # the finished JPEG
+    assert image.headers["content-type"] == "image/jpeg"
     assert httpx.get(base + items[0]["thumbnail_url"]).headers["content-type"] == "image/jpeg"
     wallet = httpx.get(f"{base}/v1/wallet", headers=user).json()
     assert (wallet["available"], wallet["held"], wallet["lifetime"]["spent"]) == (45, 0, 5)

@@ -24,7 +24,7 @@ from generation.errors import (
     RateLimited,
 )
 from generation.models.huggingface import HuggingFaceModel
-from generation.models.local import LocalModel
+from generation.models.local import LocalModel, draw
 from generation.models.openai import OpenAIModel
 from generation.models.replicate import ReplicateModel
 from generation.models.router import ModelRouter
@@ -35,15 +35,16 @@ from tests.support.models import ask, png, replicate_transport
 pytestmark = pytest.mark.unit
 
 
-async def test_the_local_model_draws_a_real_png_of_the_aspect_ratio_the_same_for_the_same_seed() -> None:
+async def test_the_local_model_hands_over_a_picture_of_the_aspect_ratio_the_same_for_the_same_seed() -> None:
     model = LocalModel(scale=0.25)
     request = ask("teaser-thumbnail", title="Learn SQL in 10 minutes")
     first, second = await model.generate(request), await model.generate(request)
-    with Image.open(io.BytesIO(first.data)) as image:
-        assert image.format == "PNG" and image.size == (480, 270)
-    assert first.data == second.data and first.seed == 1234 and first.provider == "local"
+    assert first.picture.size == (480, 270) and first.data == b""  # never encoded only to be decoded again
+    assert first.picture.tobytes() == second.picture.tobytes() and first.seed == 1234 and first.provider == "local"
     other = await model.generate(ImageRequest(**{**request.__dict__, "seed": 99}))
-    assert other.data != first.data
+    assert other.picture.tobytes() != first.picture.tobytes()
+    with Image.open(io.BytesIO(draw(request, 0.25))) as image:  # the PNG the previews and samples draw
+        assert image.format == "PNG" and image.tobytes() == first.picture.tobytes()
 
 
 @respx.mock

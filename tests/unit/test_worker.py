@@ -58,8 +58,8 @@ async def test_a_request_becomes_a_stored_image_and_a_completed_message(tmp_path
     [done] = seen["completed"]
     assert str(done.generation_id) == envelope["aggregate_id"]
     name = done.image_url.removeprefix("/media/gallery/")
-    assert envelope["aggregate_id"] not in name and len(name.removesuffix(".png")) == 24  # random, not the id
-    assert (tmp_path / "media" / "gallery" / name).read_bytes()[:4] == b"\x89PNG"
+    assert envelope["aggregate_id"] not in name and len(name.removesuffix(".jpg")) == 24  # random, not the id
+    assert (tmp_path / "media" / "gallery" / name).read_bytes()[:3] == b"\xff\xd8\xff"  # the JPEG, encoded once
     assert done.provider == "local" and done.timings["model"] > 0
     assert model.calls == 1
 

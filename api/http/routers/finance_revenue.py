@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from api.http.deps import FinanceReader, ServiceDep
+from api.http.deps import FinanceUser, ServiceDep
 from api.http.problems import Problem
 from api.http.schemas import problems
 from api.http.web.revenue_chart import revenue_svg
@@ -67,7 +67,7 @@ def as_csv(report: RevenueReport) -> str:
 @router.get("/revenue", response_model=RevenueReportPublic, response_model_by_alias=True,
             responses={**problems(401, 403, 422, 503), 200: {"content": {"text/csv": {}, "image/svg+xml": {}}}},
             operation_id="get_revenue_report")
-def get_revenue(reader: FinanceReader, service: ServiceDep,
+def get_revenue(reader: FinanceUser, service: ServiceDep,
                 start: Annotated[str, Query(alias="from", min_length=10, max_length=10,
                                             description="the first day, YYYY-MM-DD (UTC)")],
                 end: Annotated[str, Query(alias="to", min_length=10, max_length=10,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.http.deps import FinanceReader, ServiceDep
+from api.http.deps import FinanceUser, ServiceDep
 from api.http.problems import Problem
 from api.http.schemas import problems
 from api.http.web.margin_chart import margin_chart
@@ -65,7 +65,7 @@ class MarginsPublic(BaseModel):
 
 @router.get("/margins", responses=problems(401, 403, 422), operation_id="get_admin_margins",
             response_model_by_alias=True)
-def get_margins(reader: FinanceReader, service: ServiceDep, start: Start, end: End,
+def get_margins(reader: FinanceUser, service: ServiceDep, start: Start, end: End,
                 as_of_position: AsOf = None) -> MarginsPublic:
     """Per day, template and provider, and per template: generations, charged calls, credits consumed, revenue
     recognised, provider cost and margin in the reporting currency, replayed from the ledger."""
@@ -74,7 +74,7 @@ def get_margins(reader: FinanceReader, service: ServiceDep, start: Start, end: E
 
 @router.get("/margins/chart", responses={**problems(401, 403, 422), 200: {"content": {"image/svg+xml": {}}}},
             response_class=Response, operation_id="get_admin_margins_chart")
-def get_margins_chart(reader: FinanceReader, service: ServiceDep, request: Request, start: Start, end: End,
+def get_margins_chart(reader: FinanceUser, service: ServiceDep, request: Request, start: Start, end: End,
                       as_of_position: AsOf = None,
                       lang: Annotated[Literal["en", "hi"], Query(description="The chart's words")] = "en") -> Response:
     """The margins per template as an SVG chart: revenue recognised and provider cost side by side."""

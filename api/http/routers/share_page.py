@@ -209,7 +209,8 @@ def _same_site(service: Service, request: Request) -> None:
         raise Problem(403, "cross-site-report", "Forbidden", "a report can only be sent from the image's own page")
 
 
-@router.get("/s/{token}/image", responses={200: {"content": {"image/png": {}}}, 302: {}, **problems(404, 503)})
+@router.get("/s/{token}/image", responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, 302: {},
+                                           **problems(404, 503)})
 async def shared_image(request: Request, service: ServiceDep, token: str = Token) -> Response:
     """The shared image itself (for the page and Open Graph previews), while it is shared."""
     try:

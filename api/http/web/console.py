@@ -1,6 +1,7 @@
-"""``GET /admin``: the operators' console (templates; reported images for the moderation role), server-rendered
-like the studio, with its headers, its files and its catalogue of strings; it signs in with a bearer token the
-same way and calls ``/v1/admin/templates`` and ``/v1/admin/reports``."""
+"""``GET /admin``: the operators' console (templates; reported images for the moderation role; reconciliation for
+finance), server-rendered like the studio, with its headers, its files and its catalogue of strings; it signs in
+with a bearer token the same way and calls ``/v1/admin/templates``, ``/v1/admin/reports`` and
+``/v1/admin/reconciliations``."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ def install_console(app: FastAPI) -> None:
         lang = choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
         config = {"lang": lang, "locale": LOCALES[lang], "messages": studio.messages[lang],
                   "fields": [name for name, _ in FIELDS],
-                  "providers": PROVIDERS, "languages": SLOT_LANGUAGES}
+                  "providers": PROVIDERS, "languages": SLOT_LANGUAGES,
+                  "packs": [p.model_dump(include={"id", "title", "price_minor", "currency"})
+                            for p in app.state.service.policy.packs]}
         html = studio.env.get_template("admin.html").render(
             t=Translator(studio.messages[lang]), lang=lang, languages=LANGUAGES, assets=studio.assets,
             fields=FIELDS, providers=PROVIDERS, report_categories=[c.value for c in ReportCategory],

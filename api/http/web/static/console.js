@@ -7,8 +7,9 @@ import { makeI18n } from './i18n.js';
 import { languageName, makeForm, NotJson } from './console-form.js';
 import { changes } from './console-diff.js';
 import { setupReports } from './console_reports.js';
-import { setupMargins } from './console_margins.js';
 import { setupFinance } from './console_finance.js';
+import { setupRevenue } from './console_revenue.js';
+import { setupMargins } from './console_margins.js';
 
 const config = JSON.parse(document.getElementById('config').textContent);
 const i18n = makeI18n(config);
@@ -26,11 +27,11 @@ let previewTimer = null;
 let previewing = false;  // one preview in flight per page; a change meanwhile asks for one more after it
 let previewAgain = false;
 
-let wanted = '';  // the section shown or asked for last: a slow load finishing late does not take the page back
+let shown = '';  // the section shown or asked for last: a slow load finishing late does not take the page back
 
 function show(section) {
-  wanted = section;
-  for (const id of ['signin', 'list', 'editor', 'reports', 'finance', 'margins']) $(id).hidden = id !== section;
+  shown = section;
+  for (const id of ['signin', 'list', 'editor', 'reports', 'revenue', 'finance', 'margins']) $(id).hidden = id !== section;
   const heading = document.querySelector(`#${section} h1`);
   if (heading) heading.focus();
 }
@@ -327,7 +328,8 @@ function start() {
   $('tab-templates').addEventListener('click', (event) => { event.preventDefault(); attempt(loadList); });
   $('tab-reports').addEventListener('click', (event) => { event.preventDefault(); attempt(openReports); });
   $('tab-finance').addEventListener('click', (event) => { event.preventDefault(); attempt(openFinance); });
-  finance.wire(attempt, showProblems);
+  $('tab-revenue').addEventListener('click', (event) => { event.preventDefault(); attempt(openRevenue); });
+  revenue.wire(attempt, showProblems);
   $('tab-margins').addEventListener('click', (event) => { event.preventDefault(); attempt(openMargins); });
   $('margins-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(openMargins); });
   $('template-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(save); });
@@ -346,17 +348,21 @@ function start() {
 }
 
 const reports = setupReports({ api, i18n, $, attempt, notify, showProblems });
-const finance = setupFinance({ api, i18n, $ });
+const revenue = setupRevenue({ api, i18n, $ });
 const margins = setupMargins({ api, i18n, $ });
+const finance = setupFinance({ api, i18n, $, attempt, notify, packs: config.packs || [] });
 
-// What the token's roles open: templates (templates, admin), reports (moderation, admin), finance (finance, admin).
+// What the token's roles open: templates (templates, admin), reported images (moderation, admin), revenue and
+// liability, and reconciliation (finance, admin). The finance role lands on the month's revenue.
 function rolesOf(found) {
   const roles = new Set(Array.isArray(found.roles) ? found.roles : []);
   if (typeof found.role === 'string') roles.add(found.role);
   return {
     templates: roles.has('templates') || roles.has('admin'),
     reports: roles.has('moderation') || roles.has('admin'),
+    revenue: roles.has('finance') || roles.has('admin'),
     finance: roles.has('finance') || roles.has('admin'),
+    margins: roles.has('finance') || roles.has('admin'),
   };
 }
 
@@ -366,11 +372,18 @@ async function openReports() {
   show('reports');
 }
 
+async function openRevenue() {
+  shown = 'revenue';
+  notify('');
+  await revenue.load();
+  if (shown === 'revenue') show('revenue');  // unless the operator went elsewhere while it loaded
+}
+
 async function openFinance() {
-  wanted = 'finance';
+  shown = 'finance';
   notify('');
   await finance.load();
-  if (wanted === 'finance') show('finance');  // unless the operator went elsewhere while it loaded
+  if (shown === 'finance') show('finance');
 }
 
 async function openMargins() {
@@ -385,15 +398,16 @@ async function signedIn() {
   $('who').textContent = t('signed_in_as', { user: found.sub || '' });
   document.querySelector('[data-signed-in]').hidden = false;
   const may = rolesOf(found);
-  $('tab-templates').hidden = !may.templates;
-  $('tab-reports').hidden = !may.reports;
-  $('tab-finance').hidden = !may.finance;
-  $('tab-margins').hidden = !may.finance;
-  $('tabs').hidden = !may.finance && !(may.templates && may.reports);  // finance alone has two sections
-  const hash = window.location.hash;
-  if (may.finance && hash === '#margins') await openMargins();
-  else if (may.finance && ((!may.templates && !may.reports) || hash === '#finance')) await openFinance();
-  else if (may.reports && (!may.templates || hash === '#reports')) await openReports();
+  const all = ['templates', 'reports', 'revenue', 'finance', 'margins'];
+  const sections = all.filter((name) => may[name]);
+  for (const name of all) $(`tab-${name}`).hidden = !may[name];
+  $('tabs').hidden = sections.length < 2;
+  const wanted = window.location.hash.slice(1);
+  const first = sections.includes(wanted) ? wanted : sections[0];
+  if (first === 'reports') await openReports();
+  else if (first === 'revenue') await openRevenue();
+  else if (first === 'finance') await openFinance();
+  else if (first === 'margins') await openMargins();
   else await loadList();
 }
 

@@ -1,127 +1,150 @@
-// The console's revenue and liability page (the finance role): a month's deferred revenue, sales, revenue
-// recognised, breakage and refunds in one currency, the chart the server draws, and each day with its check.
+// The console's reconciliation: upload a provider's settlement report, see the runs, open one to see the lines
+// that did not match (an overdue unsettled payment is a finding), and credit a paid-but-no-credits line through
+// the purchase command under its payment id.
 
-const FIGURES = ['opening_deferred', 'sales', 'recognised', 'breakage', 'refunds', 'clawed_back', 'closing_deferred'];
-const LABELS = { opening_deferred: 'console_finance_opening', sales: 'console_finance_sales',
-  recognised: 'console_finance_recognised', breakage: 'console_finance_breakage', refunds: 'console_finance_refunds',
-  clawed_back: 'console_finance_clawed_back', closing_deferred: 'console_finance_closing' };
+const OUTCOMES = ['matched', 'amount_mismatch', 'paid_no_credits', 'credits_not_settled', 'duplicate',
+  'refund_mismatch'];
 
-export function setupFinance({ api, i18n, $ }) {
+export function setupFinance({ api, i18n, $, attempt, notify, packs }) {
   const { t } = i18n;
-  let report = null;
+  let opened = null;  // the run whose lines are shown
 
-  function thisMonth() {
-    return new Date().toISOString().slice(0, 7);
-  }
-
-  function nextMonth(month) {
-    const [year, number] = month.split('-').map(Number);
-    return number === 12 ? `${year + 1}-01` : `${year}-${String(number + 1).padStart(2, '0')}`;
+  function cell(text) {
+    const node = document.createElement('td');
+    node.textContent = text;
+    return node;
   }
 
   function money(minor, currency) {
-    const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
-    return i18n.money(minor, currency, 10 ** digits);
-  }
-
-  function fact(list, term, value) {
-    const dt = document.createElement('dt');
-    dt.textContent = term;
-    const dd = document.createElement('dd');
-    dd.textContent = value;
-    list.append(dt, dd);
-  }
-
-  function currencies() {
-    return [...new Set(report.months.map((r) => r.currency))].filter((c) => c !== 'free');
-  }
-
-  function chooseCurrencies() {
-    const select = $('finance-currency');
-    const chosen = select.value;
-    const found = currencies();
-    select.replaceChildren(...found.map((currency) => new Option(currency, currency)));
-    if (found.includes(chosen)) select.value = chosen;
-    select.disabled = found.length === 0;
-  }
-
-  function verdict(month) {
-    const wrong = [...report.days, ...report.months].filter((r) => !r.ties_out).length;
-    const named = new Intl.DateTimeFormat(document.documentElement.lang, { month: 'long', year: 'numeric', timeZone: 'UTC' });
-    const values = { month: named.format(new Date(`${month}-01T00:00:00Z`)), position: i18n.number(report.as_of_position) };
-    return wrong ? t('console_finance_untied', { count: wrong, ...values })
-      : t('console_finance_tied', values);
-  }
-
-  async function render(month) {
-    const currency = $('finance-currency').value;
-    $('finance-verdict').textContent = verdict(month);
-    const figures = $('finance-figures');
-    figures.replaceChildren();
-    const free = report.months.find((r) => r.currency === 'free');
-    if (free) fact(figures, t('console_finance_free_granted'), i18n.number(free.credits_granted));
-    $('finance-figure').hidden = !currency;
-    if (!currency) {
-      $('finance-rows').replaceChildren();
-      $('finance-days-caption').textContent = t('console_finance_no_sales');
-      return;
+    if (minor === null || minor === undefined || !currency) return '';
+    try {
+      return i18n.money(minor, currency);
+    } catch {
+      return `${i18n.number(minor)} ${currency}`;  // a currency the browser does not know
     }
-    const row = report.months.find((r) => r.currency === currency);
-    for (const name of FIGURES) fact(figures, t(LABELS[name]), money(row[name], currency));
-    fact(figures, t('console_finance_outstanding_credits'), i18n.number(row.closing_credits));
-    const caption = t('console_finance_chart', { currency });
-    $('finance-caption').textContent = caption;
-    $('finance-days-caption').textContent = t('console_finance_days', { currency });
-    const rows = report.days.filter((r) => r.currency === currency).map((day) => {
-      const tr = document.createElement('tr');
-      const th = document.createElement('th');
-      th.scope = 'row';
-      th.textContent = i18n.day(day.period);
-      tr.append(th);
-      for (const name of FIGURES) {
-        const td = document.createElement('td');
-        td.textContent = money(day[name], currency);
-        tr.append(td);
-      }
-      const check = document.createElement('td');
-      check.textContent = day.ties_out ? t('console_finance_ties_out')
-        : t('console_finance_off_by', { amount: money(day.difference, currency) });
-      tr.append(check);
-      return tr;
-    });
-    $('finance-rows').replaceChildren(...rows);
-    const query = `from=${month}-01&to=${nextMonth(month)}-01&as_of_position=${report.as_of_position}`;
-    const text = await api.text(`/v1/admin/finance/revenue?${query}&format=svg&currency=${encodeURIComponent(currency)}`);
-    const svg = new DOMParser().parseFromString(text, 'image/svg+xml').documentElement;
-    if (svg.nodeName !== 'svg') throw new Error('the chart could not be read');
-    svg.removeAttribute('role');
-    const chart = document.importNode(svg, true);
-    chart.setAttribute('role', 'img');
-    chart.setAttribute('aria-labelledby', 'finance-caption');
-    chart.querySelector('title')?.remove();  // the caption names it, in the operator's language
-    $('finance-chart').replaceChildren(chart);
   }
 
-  async function load(month = $('finance-month').value || thisMonth()) {
-    $('finance-month').value = month;
-    report = await api.get(`/v1/admin/finance/revenue?from=${month}-01&to=${nextMonth(month)}-01`);
-    chooseCurrencies();
-    await render(month);
+  function unmatched(run) {
+    return OUTCOMES.filter((o) => o !== 'matched').reduce((sum, o) => sum + (run.counts[o] || 0), 0);
   }
 
-  return {
-    load,
-    wire(attempt, showProblems) {
-      $('finance-form').addEventListener('submit', (event) => {
-        event.preventDefault();
-        const month = $('finance-month').value;
-        if (!/^\d{4}-\d{2}$/.test(month)) {
-          showProblems([{ field: 'month', message: t('console_finance_bad_month') }]);
-          return;
-        }
-        attempt(() => load(month));
+  function runRow(run) {
+    const row = document.createElement('tr');
+    const name = document.createElement('th');
+    name.scope = 'row';
+    const link = document.createElement('a');
+    link.href = `#finance/${run.run_id}`;
+    link.textContent = `${run.file_name} (${t(`finance_format_${run.format}`)})`;
+    link.addEventListener('click', (event) => { event.preventDefault(); attempt(() => open(run.run_id)); });
+    name.append(link);
+    row.append(name, cell(t('finance_imported', { who: run.imported_by, when: i18n.moment(run.recorded_at) })),
+      cell(i18n.number(run.counts.matched)), cell(i18n.number(unmatched(run))), cell(i18n.number(run.overdue)));
+    return row;
+  }
+
+  function resolveForm(line) {
+    const form = document.createElement('form');
+    form.noValidate = true;
+    form.className = 'resolve';
+    const fields = [];
+    for (const [name, control] of [['user', document.createElement('input')], ['pack', document.createElement('select')]]) {
+      const label = document.createElement('label');
+      label.className = 'label';
+      label.htmlFor = `resolve-${name}-${line.index}`;
+      label.textContent = t(`finance_resolve_${name}`);
+      control.id = label.htmlFor;
+      control.className = name === 'user' ? 'input' : 'select';
+      fields.push(label, control);
+    }
+    const pack = fields[3];
+    const fitting = packs.filter((p) => p.price_minor === line.amount_minor && p.currency === line.currency);
+    for (const p of fitting.length ? fitting : packs) {
+      const option = document.createElement('option');
+      option.value = p.id;
+      option.textContent = `${p.title} · ${money(p.price_minor, p.currency)}`;
+      pack.append(option);
+    }
+    const button = document.createElement('button');
+    button.className = 'button secondary';
+    button.type = 'submit';
+    button.textContent = t('finance_resolve');
+    button.setAttribute('aria-label', t('finance_resolve_payment', { payment: line.payment_id }));
+    form.append(...fields, button);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      attempt(async () => {
+        const done = await api.post(`/v1/admin/reconciliations/${opened}/lines/${line.index}/resolve`,
+          { user_id: fields[1].value.trim(), pack_id: pack.value });
+        await open(opened, done.position);
+        notify(t('finance_resolved', { payment: line.payment_id, user: fields[1].value.trim() }));
       });
-      $('finance-currency').addEventListener('change', () => attempt(() => render($('finance-month').value)));
-    },
-  };
+    });
+    return form;
+  }
+
+  function lineRow(line) {
+    const row = document.createElement('tr');
+    const outcome = t(`finance_outcome_${line.outcome}`);
+    const finding = line.overdue ? ` · ${t('finance_overdue')}` : '';
+    const amounts = [line.amount_minor !== null ? t('finance_settled', { amount: money(line.amount_minor, line.currency) }) : '',
+      line.ledger_minor !== null ? t('finance_ledger', { amount: money(line.ledger_minor, line.currency) }) : '']
+      .filter(Boolean).join(' · ');
+    const action = document.createElement('td');
+    if (line.outcome === 'paid_no_credits' && line.resolved_by) {
+      action.textContent = t('finance_resolved_by', { who: line.resolved_by });
+    } else if (line.outcome === 'paid_no_credits' && line.payment_id) {
+      action.append(resolveForm(line));
+    }
+    row.append(cell(line.line === null ? t('finance_not_in_report') : i18n.number(line.line)), cell(outcome + finding),
+      cell(line.payment_id), cell(amounts), cell(line.detail), action);
+    if (line.overdue) row.className = 'finding';
+    return row;
+  }
+
+  async function open(runId, position) {
+    const query = position ? `&min_position=${position}` : '';
+    const run = await api.get(`/v1/admin/reconciliations/${runId}?${query.slice(1)}`);
+    const lines = [];
+    let after = -1;
+    for (;;) {  // every unmatched line, page by page
+      const page = await api.get(`/v1/admin/reconciliations/${runId}/lines?unmatched=true&limit=500&after=${after}${query}`);
+      lines.push(...page.lines);
+      if (page.next_after === null) break;
+      after = page.next_after;
+    }
+    opened = runId;
+    $('run-title').textContent = t('finance_run_title', { file: run.file_name });
+    $('run-counts').textContent = OUTCOMES.map((o) => `${t(`finance_outcome_${o}`)}: ${i18n.number(run.counts[o])}`)
+      .join(' · ');
+    $('run-totals').textContent = Object.entries(run.totals).map(([currency, sums]) => t('finance_totals', {
+      settled: money(sums.settled, currency), refunded: money(sums.refunded, currency),
+      fees: money(sums.fee + sums.tax, currency), net: money(sums.net, currency) })).join(' ');
+    $('run-lines').replaceChildren(...lines.map(lineRow));
+    $('run-clean').hidden = lines.length > 0;
+    $('run').hidden = false;
+    $('run-title').focus();
+  }
+
+  async function load(position) {
+    const runs = await api.get(`/v1/admin/reconciliations${position ? `?min_position=${position}` : ''}`);
+    $('runs').replaceChildren(...runs.map(runRow));
+    $('runs-empty').hidden = runs.length > 0;
+  }
+
+  $('reconcile-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    attempt(async () => {
+      const file = $('reconcile-file').files[0];
+      if (!file) throw new Error(t('finance_file_missing'));
+      const form = new FormData();
+      form.append('file', file);
+      form.append('format', $('reconcile-format').value);
+      const run = await api.upload('/v1/admin/reconciliations', form);
+      await load(run.position);
+      await open(run.run_id, run.position);
+      notify(t(run.repeated ? 'finance_already' : 'finance_done', { file: run.file_name }));
+    });
+  });
+
+  return { load };
 }
