@@ -3,12 +3,14 @@ else; every bad day, range or position a 422 problem naming it; the chart is SVG
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from xml.etree import ElementTree
 
 import pytest
 from fastapi.testclient import TestClient
 
+from service import revenue_report
 from service.container import Service
 from service.settings.finance import FinanceSettings
 from tests.support.http import bearer, client_for, service_for
@@ -97,3 +99,16 @@ def test_the_chart_is_svg_with_a_bar_pair_per_template_and_nothing_that_runs(cli
     empty = client.get("/v1/admin/finance/margins/chart", params={"from": "2027-01-01", "to": "2027-02-01"},
                        headers=FINANCE)
     assert "No generations ended between these days." in empty.text
+
+
+def test_past_the_finance_reports_allowed_at_once_it_is_a_503_to_retry(client: TestClient,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # Margins replay the log like the revenue report: they share its slots, so a burst of either cannot take
+    # every worker thread the learners' requests need.
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    monkeypatch.setattr(revenue_report, "_running", full)
+    for path in ("/v1/admin/finance/margins", "/v1/admin/finance/margins/chart"):
+        response = client.get(path, params=MARCH, headers=FINANCE)
+        assert response.status_code == 503 and response.headers["Retry-After"] == "5", response.text
+        assert "being computed already" in response.json()["detail"]

@@ -16,6 +16,7 @@ from api.http.schemas import problems
 from api.http.web.margin_chart import margin_chart
 from projections.finance.margins import MarginReport, MissingRate, Rates, margins_report
 from service.container import Service
+from service.revenue_report import ReportsBusy, report_slot
 
 router = APIRouter(prefix="/v1/admin/finance", tags=["admin-finance"])
 DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -63,7 +64,7 @@ class MarginsPublic(BaseModel):
     total: MarginRowPublic
 
 
-@router.get("/margins", responses=problems(401, 403, 422), operation_id="get_admin_margins",
+@router.get("/margins", responses=problems(401, 403, 422, 503), operation_id="get_admin_margins",
             response_model_by_alias=True)
 def get_margins(reader: FinanceUser, service: ServiceDep, start: Start, end: End,
                 as_of_position: AsOf = None) -> MarginsPublic:
@@ -72,7 +73,7 @@ def get_margins(reader: FinanceUser, service: ServiceDep, start: Start, end: End
     return MarginsPublic.model_validate(_report(service, start, end, as_of_position).as_dict())
 
 
-@router.get("/margins/chart", responses={**problems(401, 403, 422), 200: {"content": {"image/svg+xml": {}}}},
+@router.get("/margins/chart", responses={**problems(401, 403, 422, 503), 200: {"content": {"image/svg+xml": {}}}},
             response_class=Response, operation_id="get_admin_margins_chart")
 def get_margins_chart(reader: FinanceUser, service: ServiceDep, request: Request, start: Start, end: End,
                       as_of_position: AsOf = None,
@@ -91,7 +92,10 @@ def _report(service: Service, start: str, end: str, position: int | None) -> Mar
     first, after = _day(start, "from"), _day(end, "to")
     rates = Rates(service.finance.finance_currency, service.finance.usd_rates())
     try:
-        return margins_report(service.ledger, first, after, rates, position=position)
+        with report_slot():
+            return margins_report(service.ledger, first, after, rates, position=position)
+    except ReportsBusy as error:
+        raise Problem(503, "reports-busy", "Reports busy", str(error), headers={"Retry-After": "5"}) from None
     except MissingRate as error:
         raise Problem(422, "missing-exchange-rate", "No exchange rate", str(error)) from None
     except ValueError as error:
