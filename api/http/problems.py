@@ -34,6 +34,7 @@ from service.errors import (
     UploadRefused,
     WalletNotFound,
 )
+from service.failures import transient
 from service.occurred import OccurredAtRefused
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,17 @@ def translate(error: Exception) -> Problem:
     for cls, status, title in _CODED:
         if isinstance(error, cls):
             return Problem(status, error.code, title, str(error))
+    if _out_of_reach(error):
+        return Problem(503, "temporarily-unavailable", "Temporarily unavailable",
+                       "A database or the network could not be reached. Try again; a command repeated with its "
+                       "Idempotency-Key is applied once.", headers={"Retry-After": "1"})
     return Problem(500, "internal-error", "Internal error", "The request failed on our side; it was logged.")
+
+
+def _out_of_reach(error: Exception) -> bool:
+    """A database or the network out of reach (a restart, no free connection): worth a retry, not a 500. A
+    file missing or refused is an ``OSError`` too, but no retry would find it: that stays a 500."""
+    return transient(error) and (not isinstance(error, OSError) or isinstance(error, ConnectionError | TimeoutError))
 
 
 def _field_error(error: Any) -> dict[str, str]:
@@ -178,6 +189,9 @@ def install(app: FastAPI) -> None:
         if found.status >= 500 and isinstance(error, Problem | ProjectionBehind):  # deliberate (503 while behind)
             log.warning("request %s %s answered %s: %s", request.method, request.url.path, found.status,
                         found.detail)
+        elif found.status == 503:  # transient: one line naming what was out of reach, not a traceback
+            log.warning("request %s %s answered 503: %s: %s", request.method, request.url.path,
+                        type(error).__name__, str(error).splitlines()[0] if str(error) else "")
         elif found.status >= 500:
             log.error("request %s %s failed", request.method, request.url.path, exc_info=error)
         return found.response(request.url.path)
