@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from api.http.auth import issue_token
 from service.settings.http import EMBEDDED_JWT_SECRET
 from tests.browser.audit import low_contrast_text, unnamed_controls
-from tests.browser.conftest import Studio, Watch, user_name
+from tests.browser.conftest import Studio, Watch, open_context, user_name
 from tests.browser.steps import screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -72,3 +72,22 @@ def test_finance_sees_the_months_revenue_liability_and_a_chart_that_tie_out(
     expect(page.locator("#revenue-days-caption")).to_have_text("No paid credits in this month or before it.")
     expect(page.get_by_label("Currency")).to_be_disabled()
     assert watch.elsewhere == []
+
+
+def test_the_days_are_the_ledgers_days_west_of_utc_too(browser: Browser, studio: Studio,
+                                                       request: pytest.FixtureRequest) -> None:
+    # The ledger's days are UTC days: in Los Angeles the 1st must still read the 1st, not the evening before.
+    assert studio.api("POST", "/v1/dev/purchase", user_name(request), json={"pack_id": "starter"}).status_code == 200
+    now = datetime.now(UTC)
+    last = calendar.monthrange(now.year, now.month)[1]
+    context, watch = open_context(browser, studio, timezone_id="America/Los_Angeles")
+    try:
+        page = context.new_page()
+        page.goto(f"{studio.base}/admin#token={finance_token()}")
+        page.get_by_label("Month").fill(now.strftime("%Y-%m"))
+        page.get_by_role("button", name="Show the month").click()
+        expect(page.locator("#revenue-rows th").first).to_have_text(f"1 {now:%B %Y}")
+        expect(page.locator("#revenue-rows th").last).to_have_text(f"{last} {now:%B %Y}")
+    finally:
+        context.close()
+    assert watch.errors == [] and watch.elsewhere == []

@@ -4,6 +4,8 @@ export function makeI18n(config) {
   const { messages, locale } = config;
   const numbers = new Intl.NumberFormat(locale);
   const days = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric' });
+  // A calendar day (YYYY-MM-DD, the ledger's UTC days) is that day everywhere, not the evening before it west of UTC.
+  const calendarDays = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
   const moments = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' });
 
   // `count` picks the `<key>_one` message for exactly one ("1 credit expires"), where the catalogue has one.
@@ -22,7 +24,7 @@ export function makeI18n(config) {
     characters,
     has: (key) => key in messages,
     number: (value) => numbers.format(value),
-    day: (iso) => days.format(new Date(iso)),
+    day: (iso) => (/^\d{4}-\d{2}-\d{2}$/.test(iso) ? calendarDays : days).format(new Date(iso)),
     moment: (iso) => moments.format(new Date(iso)),
     money: (minor, currency, minorPerMajor = 100) =>
       new Intl.NumberFormat(locale, { style: 'currency', currency }).format(minor / minorPerMajor),
