@@ -113,7 +113,7 @@ def wallet(user_id: UserIdArgument) -> None:
             "held": found.held,
             "by_source": found.by_source(now),
             "lifetime": {key: int(row[key]) if row is not None else 0 for key in LIFETIME},
-            "pending_holds": [h.hold_id for h in found.holds.values() if h.status == "pending"],
+            "pending_holds": [h.hold_id for h in found.holds.values() if h.is_pending],
         }, indent=2))
     finally:
         ledger.close()

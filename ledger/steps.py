@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import ConflictingCommand, GenerationNotFound, InvalidAmount, InvalidCommand, UnknownReference
-from ledger.generation import Generation, Late
+from ledger.generation import Generation, Late, is_paid, late_hold_id
 from ledger.names import IdKind, check_user_id, derived_id
 from ledger.reference import Reference, ReferenceKind
 from ledger.report_steps import check_may_share
@@ -290,13 +290,13 @@ def record_result(unit: Unit, gen_id: UUID, at: datetime, result: dict[str, Any]
     hold = wallet.hold(generation.hold_id)
     late: Late = ""
     if not generation.is_finished:
-        if hold.status == "pending" and hold.expires_at > at:
+        if hold.is_pending and hold.expires_at > at:
             wallet.capture(hold_id=hold.hold_id, amount=generation.cost, at=at)
         else:
             late = _charge_late(wallet, generation, hold, at, order)
-    captured = generation.cost if late in ("", "charged") else 0
+    captured = generation.cost if is_paid(late) else 0
     if not generation.complete(at=at, captured=captured, late=late, **result):
-        late_hold = wallet.holds.get(f"{generation.hold_id}:late")
+        late_hold = wallet.holds.get(late_hold_id(generation.hold_id))
         unit.repeat_of(wallet.id, max(hold.resolved_version, late_hold.resolved_version if late_hold else 0))
         unit.repeat_of(gen_id, generation.version)
     return generation.status
@@ -305,11 +305,11 @@ def record_result(unit: Unit, gen_id: UUID, at: datetime, result: dict[str, Any]
 def _charge_late(wallet: Wallet, generation: Generation, hold: Hold, at: datetime, order: tuple[str, ...]) -> Late:
     # The hold lapsed before the image arrived: charge again if the credits are there,
     # else write the image off. Never a silent free image, never a negative balance.
-    if hold.status == "pending":
+    if hold.is_pending:
         wallet.expire_hold(hold_id=hold.hold_id, at=max(at, hold.expires_at))
     if wallet.available(at) < generation.cost:
         return "written_off"
-    late_hold = f"{generation.hold_id}:late"
+    late_hold = late_hold_id(generation.hold_id)
     wallet.place_hold(hold_id=late_hold, amount=generation.cost, ttl=DEFAULT_HOLD_TTL, at=at,
                       order=order, meta={"generation_id": str(generation.id), "late": True})
     wallet.capture(hold_id=late_hold, amount=generation.cost, at=at)
@@ -321,9 +321,9 @@ def record_failure(unit: Unit, gen_id: UUID, reason: str, retryable: bool, at: d
     generation, wallet = load_generation(unit, gen_id)
     if not generation.is_finished:
         hold = wallet.hold(generation.hold_id)
-        if hold.status == "pending" and hold.expires_at > at:
+        if hold.is_pending and hold.expires_at > at:
             wallet.release(hold_id=hold.hold_id, at=at)
-        elif hold.status == "pending":
+        elif hold.is_pending:
             wallet.expire_hold(hold_id=hold.hold_id, at=at)
     if not generation.fail(reason=reason, retryable=retryable, at=at):
         unit.repeat_of(wallet.id, wallet.hold(generation.hold_id).resolved_version)

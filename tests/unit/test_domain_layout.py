@@ -152,3 +152,19 @@ def test_a_generations_finished_states_are_spelled_once() -> None:
         and {e.value for e in node.elts if isinstance(e, ast.Constant)} == {"completed", "failed"}
     ]
     assert spelled == []
+
+
+def test_a_holds_pending_state_and_a_late_results_payment_are_each_tested_in_one_place() -> None:
+    # Hold.is_pending and ledger.generation.is_paid are the predicates; a status compared by hand drifts.
+    # (service/ has statuses of its own: a webhook delivery's and a platform debit's can be pending too.)
+    spelled = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for package in ("ledger", "projections", "api")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path not in (PACKAGE / "values.py", PACKAGE / "generation.py")
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute)
+        and (node.left.attr, *(c.value for c in node.comparators if isinstance(c, ast.Constant)))
+        in (("status", "pending"), ("late", "written_off"))
+    ]
+    assert spelled == []
