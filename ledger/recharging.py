@@ -41,9 +41,9 @@ def end_recharge(unit: Unit, recharge_id: UUID, ending: Ending, detail: str, at:
     if ending == "confirmed":
         changed = recharge.confirm(at=at)
         if changed:
-            grant_credits(unit, "redemption", recharge.debit_id,
-                          [{"user_id": recharge.user_id, "credits": recharge.credits}], Wallet.CreditsRedeemed, at,
-                          price=recharge.value, expires_at=None)
+            grant_credits(unit, kind="redemption", reference=recharge.debit_id,
+                          awards=[{"user_id": recharge.user_id, "credits": recharge.credits}],
+                          event_class=Wallet.CreditsRedeemed, at=at, price=recharge.value, expires_at=None)
     elif ending == "declined":
         changed = recharge.decline(reason=detail, at=at)
     elif ending == "attempted":

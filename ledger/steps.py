@@ -103,8 +103,8 @@ def applied_formerly(unit: Unit, kind: ReferenceKind, formerly: str, payload: di
     return True
 
 
-def grant_credits(unit: Unit, kind: ReferenceKind, reference: str, awards: list[dict[str, Any]],
-                  event_class: type[Wallet.GrantEvent], at: datetime, *, formerly: str = "",
+def grant_credits(unit: Unit, *, kind: ReferenceKind, reference: str, awards: list[dict[str, Any]],
+                  event_class: type[Wallet.GrantEvent], at: datetime, formerly: str = "",
                   reported_at: datetime | None = None, recorded: dict[str, Any] | None = None,
                   **fields: Any) -> None:
     """Grant credits to one or more wallets, once per external reference. ``recorded`` fields go on the
@@ -143,10 +143,11 @@ def _as_first_recorded(unit: Unit, kind: ReferenceKind, reference: str, payload:
     return {**payload, **{name: getattr(first, name) for name in recorded}}
 
 
-def close_grants(unit: Unit, kind: ReferenceKind, reference: str, closing: ReferenceKind,
-                 event_class: type[Wallet.GrantClosed], source: str, at: datetime,
+def close_grants(unit: Unit, *, kind: ReferenceKind, reference: str, closing: ReferenceKind,
+                 granted_by: type[Wallet.GrantEvent], closed_by: type[Wallet.GrantClosed], at: datetime,
                  reported_at: datetime | None = None) -> None:
-    """Refund or reverse every grant made under ``kind:reference``, once."""
+    """Refund or reverse every grant made under ``kind:reference`` (each one ``granted_by``'s), once, with
+    ``closed_by`` events."""
     original = unit.get(Reference.id_for(kind, reference))
     if not isinstance(original, Reference):
         raise UnknownReference(f"no {kind} {reference} was ever applied")
@@ -157,12 +158,12 @@ def close_grants(unit: Unit, kind: ReferenceKind, reference: str, closing: Refer
         wallet = require(unit.get(UUID(wallet_key)), Wallet, UnknownReference(f"wallet {wallet_key}"))
         if wallet.grants[grant_id].closed:
             raise StaleRead(f"{closing} of {kind} {reference} was applied after its reference was read")
-        wallet.close_grant(event_class, grant_id=grant_id, reference=reference, at=at, source=source)
+        wallet.close_grant(closed_by, grant_id=grant_id, reference=reference, at=at, source=granted_by.source)
     unit.add(Reference.record(closing, reference, fingerprint, dict(original.targets), timestamp=at,
                               reported_at=reported_at))
 
 
-def decide_share_bonus(unit: Unit, user_id: str, reference: str, amount: int, at: datetime,
+def decide_share_bonus(unit: Unit, *, user_id: str, reference: str, amount: int, at: datetime,
                        expires_at: datetime | None, day: str, daily_cap: int | None) -> int:
     """Grant a share's bonus unless the day's cap is reached, once per reference; the credits granted."""
     # The fingerprint is who shared what: the amount, expiry and day follow from the share.
@@ -187,8 +188,8 @@ def decide_share_bonus(unit: Unit, user_id: str, reference: str, amount: int, at
     return amount if targets else 0
 
 
-def adjust_wallet(unit: Unit, user_id: str, reference: str, delta: int, reason: str, at: datetime,
-                  order: tuple[str, ...], *, formerly: str = "") -> None:
+def adjust_wallet(unit: Unit, *, user_id: str, reference: str, delta: int, reason: str, at: datetime,
+                  order: tuple[str, ...], formerly: str = "") -> None:
     """Add or take credits with a reason, once per reference (``formerly``: as ``grant_credits``)."""
     payload = {"user_id": user_id, "delta": delta, "reason": reason}
     fingerprint, repeated = check_reference(unit, "adjustment", reference, payload)
@@ -218,7 +219,7 @@ def expire_due_credits(unit: Unit, user_id: str, at: datetime) -> bool:
 # Holds.
 
 
-def place_hold(unit: Unit, user_id: str, hold_id: str, amount: int, expires_at: datetime | None,
+def place_hold(unit: Unit, *, user_id: str, hold_id: str, amount: int, expires_at: datetime | None,
                ttl: timedelta | None, at: datetime, order: tuple[str, ...]) -> Hold:
     """Reserve credits in the wallet of ``user_id`` (opened if new); a repeat returns the first hold."""
     wallet = open_wallet(unit, user_id, at)
@@ -259,7 +260,7 @@ def find_request(unit: Unit, user_id: str, request_key: str) -> tuple[UUID, Aggr
     return gen_id, existing
 
 
-def record_request(unit: Unit, user_id: str, request_key: str, fields: dict[str, Any], at: datetime,
+def record_request(unit: Unit, *, user_id: str, request_key: str, fields: dict[str, Any], at: datetime,
                    hold_ttl: timedelta, order: tuple[str, ...], day: str, trace: str = "") -> UUID:
     """Hold a generation's cost (spending counted on ``day``) and record its request, once per request key;
     the generation id. ``trace`` (the request's ``traceparent``) is recorded beside the fields, outside their
@@ -284,7 +285,7 @@ def record_start(unit: Unit, gen_id: UUID, worker: str, at: datetime) -> None:
     load_generation(unit, gen_id)[0].start(worker=worker, at=at)
 
 
-def record_result(unit: Unit, gen_id: UUID, at: datetime, result: dict[str, Any], order: tuple[str, ...]) -> str:
+def record_result(unit: Unit, gen_id: UUID, *, at: datetime, result: dict[str, Any], order: tuple[str, ...]) -> str:
     """Record the image and capture its cost (charged again or written off when late); the status."""
     generation, wallet = load_generation(unit, gen_id)
     hold = wallet.hold(generation.hold_id)
@@ -316,7 +317,7 @@ def _charge_late(wallet: Wallet, generation: Generation, hold: Hold, at: datetim
     return "charged"
 
 
-def record_failure(unit: Unit, gen_id: UUID, reason: str, retryable: bool, at: datetime) -> str:
+def record_failure(unit: Unit, gen_id: UUID, *, reason: str, retryable: bool, at: datetime) -> str:
     """Record that no image will come and release its hold; the status."""
     generation, wallet = load_generation(unit, gen_id)
     if not generation.is_finished:
@@ -331,7 +332,7 @@ def record_failure(unit: Unit, gen_id: UUID, reason: str, retryable: bool, at: d
     return generation.status
 
 
-def share_image(unit: Unit, gen_id: UUID, user_id: str, token: str, at: datetime) -> str:
+def share_image(unit: Unit, gen_id: UUID, *, user_id: str, token: str, at: datetime) -> str:
     """Make a finished image of ``user_id`` public under ``token``; the token in force."""
     generation, _ = load_generation(unit, gen_id)
     if generation.user_id != user_id:
@@ -354,7 +355,7 @@ def unshare_image(unit: Unit, gen_id: UUID, user_id: str, at: datetime) -> bool:
     return False
 
 
-def delete_image(unit: Unit, gen_id: UUID, user_id: str | None, reason: str, at: datetime) -> str:
+def delete_image(unit: Unit, gen_id: UUID, *, user_id: str | None, reason: str, at: datetime) -> str:
     """Delete a finished image of ``user_id`` (anyone's when None: the retention sweep); its storage id."""
     generation, _ = load_generation(unit, gen_id)
     if user_id is not None and generation.user_id != user_id:
