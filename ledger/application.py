@@ -173,7 +173,8 @@ class Ledger(LedgerCore):
         """Record a recharge of ``value`` as ``amount`` credits, once per id; value: its status."""
         positive_money(value, "recharge")
         credits(amount, "recharge credits")
-        return self.execute(lambda u: request_recharge(u, user_id, recharge_id, value, amount, deadline, at))
+        return self.execute(lambda u: request_recharge(
+            u, user_id=user_id, recharge_id=recharge_id, value=value, credits=amount, deadline=deadline, at=at))
 
     def end_recharge(self, *, recharge_id: UUID, ending: Ending, detail: str = "", at: datetime) -> Outcome:
         """Record what became of a recharge's debit (confirmed: credits granted once); value: its status."""
@@ -189,7 +190,8 @@ class Ledger(LedgerCore):
     def start_top_up(self, *, user_id: str, recharge_id: UUID, month: str, deadline: datetime,
                      at: datetime) -> Outcome:
         """Ask for one auto top-up for a crossing below the plan's threshold; value: what happened."""
-        return self.execute(lambda u: start_top_up(u, user_id, recharge_id, month, deadline, at))
+        return self.execute(lambda u: start_top_up(
+            u, user_id=user_id, recharge_id=recharge_id, month=month, deadline=deadline, at=at))
 
     def top_up_plan(self, user_id: str) -> TopUpPlan | None:
         """The learner's auto top-up plan, or None."""

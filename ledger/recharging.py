@@ -19,7 +19,7 @@ from ledger.wallet import Wallet
 Ending = Literal["confirmed", "declined", "attempted", "lapsed"]
 
 
-def request_recharge(unit: Unit, user_id: str, recharge_id: UUID, value: Money, credits: int, deadline: datetime,
+def request_recharge(unit: Unit, *, user_id: str, recharge_id: UUID, value: Money, credits: int, deadline: datetime,
                      at: datetime) -> RechargeStatus:
     """Record a recharge once per id (refused on a frozen wallet); a repeat answers its status now."""
     fingerprint = digest({"user_id": user_id, "value": [value.minor, value.currency], "credits": credits})
@@ -73,7 +73,8 @@ def set_top_up(unit: Unit, user_id: str, terms: dict[str, Any], at: datetime) ->
     plan.set(**terms, at=at)
 
 
-def start_top_up(unit: Unit, user_id: str, recharge_id: UUID, month: str, deadline: datetime, at: datetime) -> str:
+def start_top_up(unit: Unit, *, user_id: str, recharge_id: UUID, month: str, deadline: datetime,
+                 at: datetime) -> str:
     """Ask for one top-up for the crossing ``recharge_id`` names, if the guardrails allow; what happened."""
     if isinstance(unit.get(recharge_id, creating=True), Recharge):
         unit.repeat_of(recharge_id, 1)
