@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import NoDecode
 
+from ledger.lots import BURN_ORDER_PARTS, DEFAULT_BURN_ORDER
 from service.settings.parts import DataSettings
 
 
@@ -24,7 +25,7 @@ class StoreSettings(DataSettings):
     group_commit: bool = True
     group_commit_linger_ms: float = Field(default=2.0, ge=0, le=100)
     group_commit_max_batch: int = Field(default=256, ge=1, le=10_000)
-    burn_order: Annotated[tuple[str, ...], NoDecode] = ("expiry", "free", "oldest")
+    burn_order: Annotated[tuple[str, ...], NoDecode] = DEFAULT_BURN_ORDER
     aggregate_cache_size: int = Field(default=10_000, ge=0)
 
     @field_validator("burn_order", mode="before")
@@ -35,10 +36,9 @@ class StoreSettings(DataSettings):
     @field_validator("burn_order")
     @classmethod
     def _check_burn_order(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = {"expiry", "free", "paid", "oldest", "newest"}
-        unknown = [p for p in value if p not in known]
+        unknown = [p for p in value if p not in BURN_ORDER_PARTS]
         if unknown or not value:
-            raise ValueError(f"burn order parts must be among {sorted(known)}, got {list(value)}")
+            raise ValueError(f"burn order parts must be among {sorted(BURN_ORDER_PARTS)}, got {list(value)}")
         return value
 
     def event_store_env(self) -> dict[str, str]:
