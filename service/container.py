@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -37,6 +37,11 @@ from service.settings.generation import GenerationSettings
 from service.settings.http import ApiSettings
 from service.settings.store import StoreSettings
 
+if TYPE_CHECKING:  # the parts the embedded default runs beside the API; bootstrap builds them when asked
+    from service.inprocess import InProcessPipeline
+    from service.sweeper import SweepLoop
+    from service.uploads import UploadPurger
+
 __all__ = ["Service", "is_embedded"]  # is_embedded: where the routes have always found it
 
 
@@ -60,9 +65,9 @@ class Service:
     media: GenerationSettings = field(default_factory=GenerationSettings)
     limits: Limits = field(default_factory=lambda: Limits.of(ApiSettings()))  # per learner, and the lanes
     moderator: Moderator | None = None  # the learner's words, checked before any credit is held
-    pipeline: Any = None
-    sweeper: Any = None
-    purger: Any = None
+    pipeline: InProcessPipeline | None = None
+    sweeper: SweepLoop | None = None
+    purger: UploadPurger | None = None
     platform: PlatformWallet | None = None  # the platform's wallet recharges debit; None: recharges are off
     recharge_deadline: timedelta = timedelta(minutes=15)  # a recharge unresolved by then is a finding
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
