@@ -26,7 +26,7 @@ from api.templates_cli import templates_app
 from ledger.errors import InvalidUserId
 from ledger.names import check_user_id
 from service.policy import PolicyError
-from service.settings.http import UnsafeSettings
+from service.settings.api import UnsafeSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.store import StartupError, describe_invalid
 

@@ -33,8 +33,8 @@ from service.metrics import Metrics
 from service.platform import PlatformWallet
 from service.policy import Policy
 from service.settings import is_embedded
-from service.settings.generation import GenerationSettings
-from service.settings.http import ApiSettings
+from service.settings.api import ApiSettings
+from service.settings.media import MediaSettings
 from service.settings.store import StoreSettings
 
 if TYPE_CHECKING:  # the parts the embedded default runs beside the API; bootstrap builds them when asked
@@ -62,7 +62,7 @@ class Service:
     verifier: TokenVerifier
     metrics: Metrics = field(default_factory=Metrics)
     images: ImageStore | None = None  # the image store: signed URLs, uploaded photos
-    media: GenerationSettings = field(default_factory=GenerationSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     limits: Limits = field(default_factory=lambda: Limits.of(ApiSettings()))  # per learner, and the lanes
     moderator: Moderator | None = None  # the learner's words, checked before any credit is held
     pipeline: InProcessPipeline | None = None

@@ -66,7 +66,7 @@ def token(user_id: str, roles: Sequence[str], ttl_minutes: int | None) -> str:
     from api.http.auth import issue_token
 
     settings = Settings()
-    api = settings.http
+    api = settings.api
     if not settings.embedded:
         raise PermissionError("tokens are printed only on the embedded default; "
                               "outside it tokens come from your identity provider")
