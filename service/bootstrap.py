@@ -126,7 +126,7 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
                     kafka_servers=kafka.kafka_bootstrap_servers if kafka else None,
                     relay_name=kafka.relay_name if kafka else "relay",
                     hold_term=timedelta(seconds=api.generation_timeout_s),
-                    store_database=store.postgres_db if store.store == "postgres" else None,
+                    store_database=store.postgres_db if store.backend == "postgres" else None,
                     leader_keys=leader_keys(store, kafka.relay_name if kafka else None))
     check_share_bonus(policy, {t.id: t.cost for t in catalog.all()}, source=settings.policy_file or DEFAULT_POLICY)
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
@@ -193,8 +193,8 @@ def _pipeline(settings: Settings, ledger: Ledger, catalog: TemplateCatalog, mode
     from service.inprocess import InProcessPipeline
 
     store = settings.store
-    position_file = None if store.store == "memory" else store.data_dir / "dispatch.position"
-    fetcher = settings.media.fetcher(allow_http=store.store != "postgres")
+    position_file = None if store.backend == "memory" else store.data_dir / "dispatch.position"
+    fetcher = settings.media.fetcher(allow_http=store.backend != "postgres")
     return InProcessPipeline(ledger, catalog, model, images, position_file=position_file, clock=clock,
                              inputs=InputPhotos(images, fetcher), credentials=build_credentials(settings))
 

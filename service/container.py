@@ -101,7 +101,7 @@ class Service:
             if part is not None:
                 parts.append((name, part.start, part.stop))
                 self._checks[name] = part.check
-        if self.store.store == "postgres":
+        if self.store.backend == "postgres":
             self._parts = [LeadingPart(name, lock_for(name, self.store), start, stop) for name, start, stop in parts]
             projecting = next((p for p in self._parts if p.name == "projector"), None)
             self.watcher.follow(lambda: projecting is not None and projecting.leads)

@@ -24,7 +24,7 @@ def document() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="studio-openapi-") as folder:
         # Defaults only (model_construct reads no environment): the document depends on the routes alone.
         service = build_service(Settings(api=ApiSettings.model_construct(),
-                                         store=StoreSettings.model_construct(store="memory", data_dir=Path(folder)),
+                                         store=StoreSettings.model_construct(backend="memory", data_dir=Path(folder)),
                                          media=MediaSettings.model_construct(data_dir=Path(folder))),
                                 with_pipeline=False)
         try:

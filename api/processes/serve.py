@@ -42,7 +42,7 @@ def welcome(api: ApiSettings, store: StoreSettings, *, credentials: str | None =
     to get a token, whether the demo sign-in and purchase are on (and why not), and how images are signed."""
     base = api.public_url.rstrip("/")
     lines = [f"Studio Ledger on {base}  (API docs {base}/docs)"]
-    if store.store == "postgres":
+    if store.backend == "postgres":
         lines.append(f"event store: PostgreSQL {store.postgres_host}:{store.postgres_port}/{store.postgres_db}; "
                      f"images in {store.data_dir.resolve() / 'media'}")
     else:

@@ -77,7 +77,7 @@ class Settings:
 
 def is_embedded(store: StoreSettings, api: ApiSettings) -> bool:
     """Whether this is the embedded default: a SQLite (or memory) event store and in-process dispatch."""
-    return store.store != "postgres" and api.dispatch == "inprocess"
+    return store.backend != "postgres" and api.dispatch == "inprocess"
 
 
 def demo_refused(store: StoreSettings, api: ApiSettings) -> str | None:
@@ -106,9 +106,9 @@ def read_db_url(store: StoreSettings, api: ApiSettings) -> str:
     """The read database: as configured, else beside the event store (SQLite file or the same PostgreSQL)."""
     if api.read_db_url:
         return api.read_db_url
-    if store.store == "memory":
+    if store.backend == "memory":
         return "sqlite://"
-    if store.store == "sqlite":
+    if store.backend == "sqlite":
         store.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{store.data_dir / 'read.db'}"
     password = quote(store.postgres_password.get_secret_value(), safe="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import NoDecode
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from ledger.lots import BURN_ORDER_PARTS, DEFAULT_BURN_ORDER
 from service.settings.parts import DataSettings
@@ -14,7 +14,9 @@ from service.settings.parts import DataSettings
 class StoreSettings(DataSettings):
     """Where the event store lives and how the ledger writes to it."""
 
-    store: Literal["memory", "sqlite", "postgres"] = "sqlite"
+    # The backend is STUDIO_STORE in the environment, as it always was; code names it ``backend=``.
+    model_config = SettingsConfigDict(populate_by_name=True)
+    backend: Literal["memory", "sqlite", "postgres"] = Field(default="sqlite", validation_alias="STUDIO_STORE")
     postgres_host: str = "127.0.0.1"
     postgres_port: int = Field(default=5432, ge=1, le=65535)
     postgres_user: str = "postgres"
@@ -43,9 +45,9 @@ class StoreSettings(DataSettings):
 
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing library's settings for this store."""
-        if self.store == "memory":
+        if self.backend == "memory":
             return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-        if self.store == "sqlite":
+        if self.backend == "sqlite":
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -80,14 +82,15 @@ def describe_invalid(error: ValidationError) -> str:
         given = problem.get("input")
         said = isinstance(given, str | int | float) and ("got " in message or repr(given) in message)
         shown = f" (got {given!r})" if isinstance(given, str | int | float) and not said else ""
-        parts.append(f"STUDIO_{'_'.join(str(p) for p in problem['loc']).upper()}: {message}{shown}")
+        name = "_".join(str(p) for p in problem["loc"]).upper()
+        parts.append(f"{name if name.startswith('STUDIO_') else 'STUDIO_' + name}: {message}{shown}")
     return "; ".join(parts)
 
 
 def check_database(settings: StoreSettings, *, timeout: float = 5.0) -> None:
     """On PostgreSQL, connect once before anything else does, so that a missing database or an
     unreachable server is named at once (the event store's pool would retry in silence for 30 s)."""
-    if settings.store != "postgres":
+    if settings.backend != "postgres":
         return
     import psycopg
 

@@ -145,7 +145,7 @@ def test_a_kafka_worker_reads_every_version_from_the_read_database(tmp_path: Pat
     from service.bootstrap import build_handler, build_ledger, build_projector
     from service.settings import MediaSettings, Settings, StoreSettings
 
-    settings = Settings(store=StoreSettings(store="sqlite", data_dir=tmp_path),
+    settings = Settings(store=StoreSettings(backend="sqlite", data_dir=tmp_path),
                         media=MediaSettings(data_dir=tmp_path))
     ledger = build_ledger(settings)
     try:

@@ -34,9 +34,9 @@ MEDIA_KEY = "a-test-media-signing-key-long-enough"
 def store_settings(kind: str, data_dir: Path, pg_env: dict[str, str] | None = None) -> StoreSettings:
     """Event store settings: SQLite in ``data_dir``, or the PostgreSQL schema of ``pg_env``."""
     if kind == "sqlite":
-        return StoreSettings(store="sqlite", data_dir=data_dir)
+        return StoreSettings(backend="sqlite", data_dir=data_dir)
     assert pg_env is not None
-    return StoreSettings(store="postgres", data_dir=data_dir, postgres_db=pg_env["POSTGRES_DBNAME"],
+    return StoreSettings(backend="postgres", data_dir=data_dir, postgres_db=pg_env["POSTGRES_DBNAME"],
                          postgres_schema=pg_env["POSTGRES_SCHEMA"], postgres_host=PG["host"],
                          postgres_port=int(PG["port"]), postgres_user=PG["user"],
                          postgres_password=SecretStr(PG["password"]), postgres_pool_size=4)

@@ -73,7 +73,7 @@ class FakeStore:
 
 def settings(tmp_path: Path, **api: object) -> Settings:
     """The memory store, its read tables in memory too, nothing read from the environment."""
-    return Settings(store=StoreSettings(store="memory", data_dir=tmp_path),
+    return Settings(store=StoreSettings(backend="memory", data_dir=tmp_path),
                     api=ApiSettings(**api),  # type: ignore[arg-type]
                     media=MediaSettings(data_dir=tmp_path))
 
@@ -170,6 +170,6 @@ def test_a_consumer_reads_the_policy_file_without_reading_the_api_settings(
 
 
 def test_the_media_part_keeps_the_data_folder_of_a_store_given(tmp_path: Path) -> None:
-    tree = Settings(store=StoreSettings(store="sqlite", data_dir=tmp_path / "here"))
+    tree = Settings(store=StoreSettings(backend="sqlite", data_dir=tmp_path / "here"))
     assert tree.media.data_dir == tmp_path / "here"
-    assert Settings(store=StoreSettings(store="sqlite"), api=ApiSettings(dispatch="kafka")).embedded is False
+    assert Settings(store=StoreSettings(backend="sqlite"), api=ApiSettings(dispatch="kafka")).embedded is False

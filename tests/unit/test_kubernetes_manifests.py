@@ -37,7 +37,9 @@ SECRETLIKE = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|ACCESS_KEY")
 def settings_variables() -> set[str]:
     """Every STUDIO_* variable some process's settings read."""
     classes = (StoreSettings, ApiSettings, MessagingSettings, MediaSettings)
-    return {f"STUDIO_{name.upper()}" for cls in classes for name in cls.model_fields}
+    # A field's variable is STUDIO_<its name>, or its alias where it has one (StoreSettings.backend: STUDIO_STORE).
+    return {field.validation_alias if isinstance(field.validation_alias, str) else f"STUDIO_{name.upper()}"
+            for cls in classes for name, field in cls.model_fields.items()}
 
 
 @pytest.fixture(scope="module", params=KUSTOMIZATIONS, ids=lambda p: p.name)
