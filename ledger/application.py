@@ -270,7 +270,7 @@ class Ledger(LedgerCore):
 
     def record_erasure(self, *, user_id: str, by: str, at: datetime) -> Outcome:
         """Record a learner's erasure (their key is destroyed after); value: whether it is new."""
-        return self.execute(lambda u: record_erasure(u, user_id, by, at))
+        return self.execute(lambda u: record_erasure(u, user_id, by=by, at=at))
 
     # Reconciliation against a payment provider's settlement report.
 

@@ -62,7 +62,7 @@ def load_generation(unit: Unit, gen_id: UUID) -> tuple[Generation, Wallet]:
     return generation, wallet
 
 
-def derived_grant_id(kind: ReferenceKind, reference: str, user_id: str) -> str:
+def derived_grant_id(kind: ReferenceKind, reference: str, *, user_id: str) -> str:
     """The id of the grant a ``kind`` command under ``reference`` makes in the wallet of ``user_id``."""
     return str(derived_id(IdKind.GRANT, kind, reference, user_id))
 
@@ -114,14 +114,14 @@ def grant_credits(unit: Unit, *, kind: ReferenceKind, reference: str, awards: li
     unambiguous."""
     payload = {"reference": reference, "awards": awards, **fields}
     if recorded:
-        payload = _as_first_recorded(unit, kind, reference, payload, recorded)
+        payload = _as_first_recorded(unit, kind, reference, payload, recorded=recorded)
     fingerprint, repeated = check_reference(unit, kind, reference, payload)
     if repeated or (formerly and applied_formerly(unit, kind, formerly, payload, awards[0]["user_id"])):
         return
     targets = {}
     for award in awards:
         wallet = open_wallet(unit, award["user_id"], at)
-        granted = derived_grant_id(kind, reference, award["user_id"])
+        granted = derived_grant_id(kind, reference, user_id=award["user_id"])
         if granted in wallet.grants:
             raise StaleRead(f"{kind} {reference} was applied after its reference was read")
         extra = {k: v for k, v in award.items() if k not in ("user_id", "credits")}
@@ -131,7 +131,7 @@ def grant_credits(unit: Unit, *, kind: ReferenceKind, reference: str, awards: li
     unit.add(Reference.record(kind, reference, fingerprint, targets, timestamp=at, reported_at=reported_at))
 
 
-def _as_first_recorded(unit: Unit, kind: ReferenceKind, reference: str, payload: dict[str, Any],
+def _as_first_recorded(unit: Unit, kind: ReferenceKind, reference: str, payload: dict[str, Any], *,
                        recorded: dict[str, Any]) -> dict[str, Any]:
     # A reference recorded before these fields were left out of the fingerprint matched them too:
     # compare a repeat of it with the values its first grant has, so that it stays a repeat.
@@ -176,7 +176,7 @@ def decide_share_bonus(unit: Unit, *, user_id: str, reference: str, amount: int,
         return sum(require(unit.get(UUID(w)), Wallet, UnknownReference(f"wallet {w}")).grants[g].amount
                    for w, g in found.targets.items())
     wallet = open_wallet(unit, user_id, at)
-    granted = derived_grant_id("share", reference, user_id)
+    granted = derived_grant_id("share", reference, user_id=user_id)
     if granted in wallet.grants:
         raise StaleRead(f"share bonus {reference} was granted after its reference was read")
     targets = {}
@@ -196,7 +196,7 @@ def adjust_wallet(unit: Unit, *, user_id: str, reference: str, delta: int, reaso
     if repeated or (formerly and applied_formerly(unit, "adjustment", formerly, payload, user_id)):
         return
     wallet = open_wallet(unit, user_id, at)
-    granted = derived_grant_id("adjustment", reference, user_id)
+    granted = derived_grant_id("adjustment", reference, user_id=user_id)
     wallet.adjust(delta=delta, reason=reason, reference=reference, grant_id=granted, at=at, order=order)
     unit.add(Reference.record("adjustment", reference, fingerprint, {str(wallet.id): granted}, timestamp=at))
 
@@ -241,7 +241,7 @@ def resolve_hold(unit: Unit, user_id: str, step: Callable[[Wallet], Hold]) -> Ho
 # Generations.
 
 
-def find_request(unit: Unit, user_id: str, request_key: str) -> tuple[UUID, Aggregate | None]:
+def find_request(unit: Unit, user_id: str, *, request_key: str) -> tuple[UUID, Aggregate | None]:
     """The id of the generation ``user_id`` requests with ``request_key``, and the generation if it exists."""
     gen_id = generation_id(user_id, request_key)
     existing = unit.get(gen_id, creating=True)
@@ -265,7 +265,7 @@ def record_request(unit: Unit, *, user_id: str, request_key: str, fields: dict[s
     """Hold a generation's cost (spending counted on ``day``) and record its request, once per request key;
     the generation id. ``trace`` (the request's ``traceparent``) is recorded beside the fields, outside their
     digest: a repeat of the request in another trace is the same request."""
-    gen_id, existing = find_request(unit, user_id, request_key)
+    gen_id, existing = find_request(unit, user_id, request_key=request_key)
     fingerprint = digest(fields)
     if isinstance(existing, Generation):
         if existing.digest != fingerprint:

@@ -4,6 +4,7 @@ eventsourcing outside its store adapters, small modules, and event topics that n
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import subprocess
 import sys
@@ -168,3 +169,17 @@ def test_a_holds_pending_state_and_a_late_results_payment_are_each_tested_in_one
         in (("status", "pending"), ("late", "written_off"))
     ]
     assert spelled == []
+
+
+def test_no_step_takes_two_arguments_of_one_type_side_by_side_by_position() -> None:
+    # close_grants(u, "payment", payment_id, "refund", ..., "purchase", at) passed the type checker with any
+    # two strings swapped: past the unit and the aggregate's id, a step's arguments are keyword-only.
+    side_by_side = [
+        f"{path.name}:{node.name}({first.arg}, {second.arg})"
+        for path in [*sorted(PACKAGE.glob("*steps.py")), PACKAGE / "recharging.py", PACKAGE / "erasure.py"]
+        for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef)
+        for first, second in itertools.pairwise(node.args.posonlyargs + node.args.args)
+        if first.annotation is not None and second.annotation is not None
+        and ast.unparse(first.annotation) == ast.unparse(second.annotation)
+    ]
+    assert side_by_side == []
