@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from ledger.lots import BURN_ORDER_PARTS, DEFAULT_BURN_ORDER
@@ -29,6 +29,14 @@ class StoreSettings(DataSettings):
     group_commit_max_batch: int = Field(default=256, ge=1, le=10_000)
     burn_order: Annotated[tuple[str, ...], NoDecode] = DEFAULT_BURN_ORDER
     aggregate_cache_size: int = Field(default=10_000, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_the_old_name(cls, values: object) -> object:
+        # Unknown names are ignored (a part reads only its own variables): store= would quietly be sqlite.
+        if isinstance(values, dict) and "store" in values:
+            raise ValueError("the event store is chosen with backend= (STUDIO_STORE in the environment), not store=")
+        return values
 
     @field_validator("burn_order", mode="before")
     @classmethod

@@ -62,3 +62,9 @@ def test_the_configured_burn_order_decides_which_grant_a_hold_takes_first(tmp_pa
         assert [wallet.grants[g].source for g in wallet.holds["h"].portions] == ["purchase"]
     finally:
         ledger.close()
+
+
+def test_the_old_field_name_is_refused_rather_than_read_as_the_default() -> None:
+    # Settings ignore names they do not know: StoreSettings(store="postgres") would otherwise be SQLite.
+    with pytest.raises(ValidationError, match="backend="):
+        StoreSettings(store="postgres")  # type: ignore[call-arg]
