@@ -18,6 +18,7 @@ import typer
 from pydantic import ValidationError
 
 from api.audit_cli import audit_app
+from api.audit_margins import margins as _margins  # noqa: F401  (registers `audit margins`)
 from api.audit_reconcile import reconcile as _reconcile  # noqa: F401 (registers `audit reconcile`)
 from api.audit_revenue import revenue as _revenue  # noqa: F401  (registers `audit revenue`)
 from api.erase_cli import erase

@@ -8,6 +8,10 @@ class GenerationError(Exception):
 
     reason = "error"
     retryable = False
+    # Whether the provider charges for the call that ended so: it took the work and ran it (a failed
+    # prediction, an image its safety system refused, a call we stopped waiting for), as against one it
+    # turned away at the door (rate limits, 5xx, invalid input) or one that never reached it.
+    billed = False
 
 
 class ConfigError(GenerationError):
@@ -20,6 +24,7 @@ class ProviderError(GenerationError):
     """An image provider did not return an image."""
 
     reason = "provider_error"
+    billed = True
 
 
 class RateLimited(ProviderError):
@@ -27,6 +32,7 @@ class RateLimited(ProviderError):
 
     reason = "rate_limited"
     retryable = True
+    billed = False
 
 
 class ProviderUnavailable(ProviderError):
@@ -34,6 +40,7 @@ class ProviderUnavailable(ProviderError):
 
     reason = "provider_unavailable"
     retryable = True
+    billed = False
 
 
 class ProviderTimeout(ProviderError):
@@ -53,6 +60,7 @@ class InvalidInput(ProviderError):
     """The provider rejected the request as invalid (HTTP 400/422, bad input image)."""
 
     reason = "invalid_input"
+    billed = False
 
 
 class StorageError(GenerationError):

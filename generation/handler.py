@@ -18,6 +18,7 @@ import anyio.to_thread
 
 from generation.compositor import check_printable
 from generation.compositor.result import finish
+from generation.costs import Meter, ProviderCost
 from generation.errors import GenerationError, ProviderTimeout
 from generation.inputs import InputPhotos
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage, GenerationRequestedMessage
@@ -82,10 +83,11 @@ class GenerationHandler:
     async def handle(self, request: GenerationRequestedMessage) -> GenerationCompletedMessage | GenerationFailedMessage:
         """Render and store the image, or say why not; an image already stored is reported again as it is."""
         storage_id = str(request.generation_id)
+        meter: Meter | None = None  # until the model is about to be called, nothing was spent at a provider
         try:
             found = await self._patiently(lambda: self.store.find(storage_id))
-            if found is not None:
-                return self.completed(request, found)
+            if found is not None:  # stored by a worker that did not live to report what its calls cost
+                return self.completed(request, found, None)
             # The version the learner was charged for, even when a newer one was published since.
             template = self.catalog.version(request.payload.template_id, request.payload.template_version)
             ask = image_request(template, request)
@@ -93,17 +95,18 @@ class GenerationHandler:
                 reference, user = ask.input_image, request.payload.user_id
                 photo = await self._patiently(lambda: self.inputs.read(user, reference))
                 ask = dataclasses.replace(ask, input_data=photo)
-            artwork = await self._patiently(lambda: self.model.generate(ask))
+            meter = Meter(self.model, ask.model)
+            artwork = await self._patiently(lambda: meter.generate(ask))
             image = await anyio.to_thread.run_sync(finish, template, request.payload.variables, artwork)
             if self.credentials is not None:
                 image = await anyio.to_thread.run_sync(self.credentials.sign, image, template)
             kept = await self._patiently(lambda: self.store.put(storage_id, image, (template.category, template.id)))
         except (UnknownTemplate, VariableError) as error:
-            return self.failed(request, "invalid_input", False, str(error))
+            return self.failed(request, "invalid_input", False, str(error), _spent(meter))
         except GenerationError as error:
             log.warning("generation %s failed: %s", storage_id, error)
-            return self.failed(request, error.reason, error.retryable, str(error))
-        return self.completed(request, kept)
+            return self.failed(request, error.reason, error.retryable, str(error), _spent(meter))
+        return self.completed(request, kept, meter.cost())
 
     async def _patiently(self, call: Callable[[], Awaitable[T]]) -> T:
         # Retry what may pass on a second try (rate limits, 5xx, timeouts); re-raise the rest at once.
@@ -123,16 +126,23 @@ class GenerationHandler:
             await self.sleep(self.policy.delay(attempt))
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def completed(self, request: GenerationRequestedMessage, image: StoredImage) -> GenerationCompletedMessage:
-        """The completed message for a stored image."""
+    def completed(self, request: GenerationRequestedMessage, image: StoredImage,
+                  cost: ProviderCost | None = None) -> GenerationCompletedMessage:
+        """The completed message for a stored image, with what its model calls cost (None: unknown)."""
         return GenerationCompletedMessage(
             generation_id=request.generation_id, request_event_id=request.event_id, image_url=image.url,
             storage_id=image.storage_id, thumbnail_url=image.thumbnail_url, provider=image.provider,
-            model=image.model, seed=image.seed, timings=image.timings, finished_at=self.clock())
+            model=image.model, seed=image.seed, timings=image.timings, finished_at=self.clock(), provider_cost=cost)
 
     def failed(self, request: GenerationRequestedMessage, reason: str, retryable: bool,
-               detail: str) -> GenerationFailedMessage:
-        """The failed message for a generation that will get no image."""
+               detail: str, cost: ProviderCost | None = None) -> GenerationFailedMessage:
+        """The failed message for a generation that will get no image, with what its model calls cost."""
         return GenerationFailedMessage(
             generation_id=request.generation_id, request_event_id=request.event_id, reason=reason,
-            retryable=retryable, detail=detail[:500], finished_at=self.clock())
+            retryable=retryable, detail=detail[:500], finished_at=self.clock(), provider_cost=cost)
+
+
+def _spent(meter: Meter | None) -> ProviderCost:
+    # A failure before the model was called (the template, the photo, the store's lookup) spent nothing there.
+    return meter.cost() if meter is not None else ProviderCost(provider="", model="", calls=0, micro_usd=0,
+                                                               source="none")

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from generation.costs import ProviderCost
 from ledger.event_ids import event_id_text
 
 # The stored event's own bookkeeping: in the envelope's header fields, never in its payload.
@@ -91,6 +92,7 @@ class GenerationCompletedMessage(_Message):
     seed: int | None = None
     timings: dict[str, float] = {}
     finished_at: datetime
+    provider_cost: ProviderCost | None = None  # None from a worker that did not say (unknown, not free)
 
 
 class GenerationFailedMessage(_Message):
@@ -103,6 +105,7 @@ class GenerationFailedMessage(_Message):
     retryable: bool
     detail: str = ""
     finished_at: datetime
+    provider_cost: ProviderCost | None = None  # None from a worker that did not say (unknown, not free)
 
 
 GenerationResult = GenerationCompletedMessage | GenerationFailedMessage

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from generation.templates import ModelSpec, Prompt
+from generation.model_spec import ModelSpec
+from generation.templates import Prompt
 
 SIZES = {  # the finished image's size per aspect ratio: native to where it is posted
     "1:1": (1080, 1080),  # Instagram / LinkedIn square, profile photos
@@ -65,6 +66,9 @@ class ImageResult:
     model: str
     seed: int | None
     timings: dict[str, float] = field(default_factory=dict)
+    # What the provider says this call cost, in micro-dollars, when its answer carries a money figure
+    # (none of today's adapters' providers does: their price per image is in the template).
+    cost_micro_usd: int | None = None
     # The same image decoded (a Pillow image), when this process still holds it: the compositor takes the
     # local model's art from it (its ``data`` is then empty: the art is never encoded only to be decoded
     # again), a store makes its thumbnail and share preview from the compositor's. Never stored or sent.

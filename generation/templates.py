@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from generation import text as learner_text
 from generation.layout import Layout
+from generation.model_spec import ModelSpec
 from generation.tomlfile import field_of, read_toml
 
 CATALOG_DIR = Path(__file__).with_name("catalog")
@@ -119,15 +120,6 @@ class TemplateWords(_Strict):
     description: str = Field(min_length=1, max_length=400)
     labels: dict[str, str] = {}
     hints: dict[str, str] = {}  # each field's hint, by variable name
-
-
-class ModelSpec(_Strict):
-    """Which image model renders a template, and with which parameters."""
-
-    provider: Literal["local", "replicate", "openai", "stability", "cog", "huggingface"]
-    model_id: str = Field(min_length=1)
-    parameters: dict[str, str | int | float | bool] = {}
-    alternatives: dict[str, str] = {}  # the model id to use on another provider, e.g. huggingface
 
 
 class Prompt(_Strict):

@@ -229,9 +229,11 @@ class Ledger(LedgerCore):
         """Record the image and capture the cost; a late result is charged if it can be, else written off."""
         return self.execute(lambda u: record_result(u, generation_id, at=at, result=result, order=self.burn_order))
 
-    def fail_generation(self, *, generation_id: UUID, reason: str, retryable: bool, at: datetime) -> Outcome:
-        """Record the failure and release the hold."""
-        return self.execute(lambda u: record_failure(u, generation_id, reason=reason, retryable=retryable, at=at))
+    def fail_generation(self, *, generation_id: UUID, reason: str, retryable: bool, at: datetime,
+                        provider_cost: dict[str, Any] | None = None) -> Outcome:
+        """Record the failure (with what its model calls cost, when known) and release the hold."""
+        return self.execute(lambda u: record_failure(
+            u, generation_id, reason=reason, retryable=retryable, at=at, provider_cost=provider_cost))
 
     def share_generation(self, *, generation_id: UUID, user_id: str, token: str, at: datetime) -> Outcome:
         """Make a finished image public under ``token``; value: the token in force."""

@@ -61,6 +61,9 @@ class Generation(Aggregate):
         captured: int
         late: Late  # "" on time; "charged" or "written_off" when the hold had expired
         digest: str
+        # What the model calls cost at the provider: {provider, model, calls, micro_usd, source}; None in
+        # events recorded before it was kept, or from a worker that did not say (unknown, never free).
+        provider_cost: dict[str, Any] | None = None
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = "completed"
@@ -73,6 +76,7 @@ class Generation(Aggregate):
         reason: str
         retryable: bool
         digest: str
+        provider_cost: dict[str, Any] | None = None  # as on ``GenerationCompleted``: a failed call may cost too
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = "failed"
@@ -181,24 +185,27 @@ class Generation(Aggregate):
             raise InvalidTransition(f"generation {self.id} is already {self.status}")
         self.trigger_event(self.GenerationStarted, worker=worker, timestamp=at)
 
-    def complete(self, *, at: datetime, captured: int, late: Late, **result: Any) -> bool:
-        """Record the stored image; False when this exact result was already recorded."""
+    def complete(self, *, at: datetime, captured: int, late: Late, provider_cost: dict[str, Any] | None = None,
+                 **result: Any) -> bool:
+        """Record the stored image; False when this exact result was already recorded (whatever the cost a
+        repeat reports: the first report of a generation's cost is the one kept)."""
         fingerprint = digest({"status": "completed", **result})
         if self._already(fingerprint):
             return False
         self.trigger_event(
             self.GenerationCompleted, timestamp=at, captured=captured, late=late,
-            digest=fingerprint, **result,
+            digest=fingerprint, provider_cost=provider_cost, **result,
         )
         return True
 
-    def fail(self, *, reason: str, retryable: bool, at: datetime) -> bool:
+    def fail(self, *, reason: str, retryable: bool, at: datetime, provider_cost: dict[str, Any] | None = None) -> bool:
         """Record that no image will come; False when this failure was already recorded."""
         fingerprint = digest({"status": "failed", "reason": reason, "retryable": retryable})
         if self._already(fingerprint):
             return False
         self.trigger_event(
-            self.GenerationFailed, reason=reason, retryable=retryable, digest=fingerprint, timestamp=at
+            self.GenerationFailed, reason=reason, retryable=retryable, digest=fingerprint, timestamp=at,
+            provider_cost=provider_cost,
         )
         return True
 

@@ -317,7 +317,8 @@ def _charge_late(wallet: Wallet, generation: Generation, hold: Hold, at: datetim
     return "charged"
 
 
-def record_failure(unit: Unit, gen_id: UUID, *, reason: str, retryable: bool, at: datetime) -> str:
+def record_failure(unit: Unit, gen_id: UUID, *, reason: str, retryable: bool, at: datetime,
+                   provider_cost: dict[str, Any] | None = None) -> str:
     """Record that no image will come and release its hold; the status."""
     generation, wallet = load_generation(unit, gen_id)
     if not generation.is_finished:
@@ -326,7 +327,7 @@ def record_failure(unit: Unit, gen_id: UUID, *, reason: str, retryable: bool, at
             wallet.release(hold_id=hold.hold_id, at=at)
         elif hold.is_pending:
             wallet.expire_hold(hold_id=hold.hold_id, at=at)
-    if not generation.fail(reason=reason, retryable=retryable, at=at):
+    if not generation.fail(reason=reason, retryable=retryable, at=at, provider_cost=provider_cost):
         unit.repeat_of(wallet.id, wallet.hold(generation.hold_id).resolved_version)
         unit.repeat_of(gen_id, generation.version)
     return generation.status

@@ -40,8 +40,9 @@ class Principal:
 
     @property
     def does_finance(self) -> bool:
-        """Whether the caller may read the finance reports and reconcile settlement reports (crediting their
-        unmatched payments through the purchase command): the ``finance`` role, or ``admin``."""
+        """Whether the caller may read the finance reports (revenue, liability, breakage, margins) and reconcile
+        settlement reports (crediting their unmatched payments through the purchase command): the ``finance``
+        role, or ``admin``."""
         return bool({"finance", "admin"} & self.roles)
 
 

@@ -134,7 +134,7 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
                       idempotency=IdempotencyStore(engine), verifier=build_verifier(api), images=images, media=media,
                       limits=Limits.of(api), clock=clock, moderator=build_moderator(media),
                       platform=build_platform(api, policy, settings.embedded),
-                      recharge_deadline=timedelta(seconds=api.recharge_deadline_s))
+                      recharge_deadline=timedelta(seconds=api.recharge_deadline_s), finance=settings.finance)
     if with_pipeline and api.run_pipeline and api.dispatch == "inprocess":
         service.pipeline = _pipeline(settings, ledger, catalog, image_model or build_image_model(media), images,
                                      clock)

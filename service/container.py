@@ -34,6 +34,7 @@ from service.platform import PlatformWallet
 from service.policy import Policy
 from service.settings import is_embedded
 from service.settings.api import ApiSettings
+from service.settings.finance import FinanceSettings
 from service.settings.media import MediaSettings
 from service.settings.store import StoreSettings
 
@@ -70,6 +71,7 @@ class Service:
     purger: UploadPurger | None = None
     platform: PlatformWallet | None = None  # the platform's wallet recharges debit; None: recharges are off
     recharge_deadline: timedelta = timedelta(minutes=15)  # a recharge unresolved by then is a finding
+    finance: FinanceSettings = field(default_factory=FinanceSettings)  # the reporting currency and rates
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _threads: list[threading.Thread] = field(default_factory=list)
     _parts: list[LeadingPart] = field(default_factory=list)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from ledger import ConflictingCommand, Ledger, Outcome
@@ -33,6 +34,10 @@ def _record(ledger: Ledger, result: GenerationCompletedMessage | GenerationFaile
         return ledger.complete_generation(
             generation_id=result.generation_id, at=at, image_url=result.image_url,
             storage_id=result.storage_id, provider=result.provider, model=result.model, seed=result.seed,
-            timings=dict(result.timings))
+            timings=dict(result.timings), provider_cost=_cost(result))
     return ledger.fail_generation(generation_id=result.generation_id, reason=result.reason,
-                                  retryable=result.retryable, at=at)
+                                  retryable=result.retryable, at=at, provider_cost=_cost(result))
+
+
+def _cost(result: GenerationCompletedMessage | GenerationFailedMessage) -> dict[str, Any] | None:
+    return result.provider_cost.model_dump() if result.provider_cost is not None else None

@@ -25,6 +25,7 @@ from api.http.routers import (
     finance_revenue,
     generations,
     health,
+    margins_admin,
     media,
     previews,
     privacy,
@@ -88,7 +89,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     docs.install(app)
     routers = [m.router for m in (catalog, previews, wallet, recharges, generations, uploads, privacy, share_page,
                                   media, webhooks, admin, templates_admin, reports_admin, finance_revenue,
-                                  reconciliations_admin, config, dev, health)]
+                                  margins_admin, reconciliations_admin, config, dev, health)]
     for router in routers:
         app.include_router(router)
     page.install(app, service)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import random
 
+from generation.costs import provider_for
 from generation.errors import ProviderUnavailable
+from generation.model_spec import ModelSpec
 from generation.ports import ImageModel, ImageRequest, ImageResult
 
 
@@ -41,6 +43,10 @@ class FlakyModel:
             self.hung += 1
             await asyncio.Event().wait()  # never set: only the caller's timeout ends this call
         return await self.inner.generate(request)
+
+    def provider_for(self, spec: ModelSpec) -> str:
+        """The provider the wrapped model hands ``spec`` to (the one that would have been charged)."""
+        return provider_for(self.inner, spec)
 
     async def aclose(self) -> None:
         """Close the wrapped model."""

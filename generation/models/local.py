@@ -37,6 +37,8 @@ def draw(request: ImageRequest, scale: float, photo: bytes | None = None) -> byt
 class LocalModel:
     """Renders an image on this machine, with no key and no network."""
 
+    provider = "local"
+
     def __init__(self, *, scale: float = 1.0, delay: float = 0.0, lane: Lane | None = None) -> None:
         if not 0.05 <= scale <= 2:
             raise ValueError(f"scale must be between 0.05 and 2, got {scale}")

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from generation.errors import ConfigError
+from generation.model_spec import ModelSpec
 from generation.ports import ImageModel, ImageRequest, ImageResult
 
 
@@ -18,14 +19,18 @@ class ModelRouter:
     async def generate(self, request: ImageRequest) -> ImageResult:
         """Render with the template's provider, else the first of its alternatives (in their order) enabled here."""
         spec = request.model
-        for provider, model_id in ((spec.provider, spec.model_id), *spec.alternatives.items()):
-            if provider in self.models:
-                if provider != spec.provider:
-                    moved = spec.model_copy(update={"provider": provider, "model_id": model_id})
-                    request = dataclasses.replace(request, model=moved)
-                return await self.models[provider].generate(request)
-        raise ConfigError(f"template provider {spec.provider!r} is not enabled, nor any of its alternatives "
-                          f"{list(spec.alternatives)} (STUDIO_TEMPLATE_PROVIDERS)")
+        provider = self.provider_for(spec)
+        if provider not in self.models:
+            raise ConfigError(f"template provider {spec.provider!r} is not enabled, nor any of its alternatives "
+                              f"{list(spec.alternatives)} (STUDIO_TEMPLATE_PROVIDERS)")
+        if provider != spec.provider:
+            moved = spec.model_copy(update={"provider": provider, "model_id": spec.alternatives[provider]})
+            request = dataclasses.replace(request, model=moved)
+        return await self.models[provider].generate(request)
+
+    def provider_for(self, spec: ModelSpec) -> str:
+        """The template's provider if enabled here, else the first of its alternatives that is (else its own)."""
+        return next((p for p in (spec.provider, *spec.alternatives) if p in self.models), spec.provider)
 
     async def aclose(self) -> None:
         """Close every adapter."""

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from service.settings.api import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET, ApiSettings
+from service.settings.finance import FinanceSettings
 from service.settings.media import MediaSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.parts import PolicySettings
@@ -23,6 +24,7 @@ class Settings:
     def __init__(self, *, store: StoreSettings | None = None, api: ApiSettings | None = None,
                  messaging: MessagingSettings | None = None, media: MediaSettings | None = None) -> None:
         self._store, self._api, self._messaging, self._media = store, api, messaging, media
+        self._finance: FinanceSettings | None = None
 
     @classmethod
     def read(cls, **api: Any) -> Settings:
@@ -49,6 +51,13 @@ class Settings:
         if self._messaging is None:
             self._messaging = MessagingSettings()
         return self._messaging
+
+    @property
+    def finance(self) -> FinanceSettings:
+        """The reporting currency and the exchange rates finance's reports convert with."""
+        if self._finance is None:
+            self._finance = FinanceSettings()
+        return self._finance
 
     @property
     def media(self) -> MediaSettings:

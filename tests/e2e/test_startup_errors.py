@@ -86,3 +86,10 @@ def test_a_traces_exporter_the_service_does_not_have_is_named_in_one_line(
     line = refused(monkeypatch, capsys, tmp_path, process)
     assert line == ("studio-ledger: OTEL_TRACES_EXPORTER='jaeger' is not an exporter this service has: "
                     "use otlp, console or none")
+
+
+def test_the_service_refuses_an_exchange_rate_it_cannot_read_naming_it(tmp_path: Path) -> None:
+    line = one_line(studio_ledger(tmp_path, "serve", "--port", "0", STUDIO_FINANCE_USD_RATES="INR=eighty"))
+    assert "STUDIO_FINANCE_USD_RATES" in line and "INR='eighty'" in line
+    line = one_line(studio_ledger(tmp_path, "serve", "--port", "0", STUDIO_FINANCE_CURRENCY="EUR"))
+    assert "no rate for the reporting currency EUR" in line

@@ -90,8 +90,13 @@ async def test_a_redelivered_request_republishes_the_stored_result_without_calli
         await br.publish(envelope, "generation.requested")
         await br.publish(envelope, "generation.requested")
     first, second = seen["completed"]
-    assert first.model_dump(exclude={"finished_at"}) == second.model_dump(exclude={"finished_at"})
+    assert first.model_dump(exclude={"finished_at", "provider_cost"}) == second.model_dump(
+        exclude={"finished_at", "provider_cost"})
     assert model.calls == 1
+    # The repeat made no call, and cannot know what the first one cost: unknown, never free (the ledger keeps
+    # the first report's cost).
+    assert first.provider_cost is not None and first.provider_cost.calls == 1
+    assert second.provider_cost is None
 
 
 async def test_rate_limits_are_retried_and_a_refusal_fails_the_generation(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ const TEMPLATE = { negative_prompt: '', caption: '', needs_input_image: false, f
 
 function normal(fields) {
   const { version, ...rest } = fields || {};
-  const model = { parameters: {}, ...(rest.model || {}) };
+  const model = { parameters: {}, prices: {}, ...(rest.model || {}) };
   // The fallback order matters: a list of pairs shows a reordering as a change.
   model.alternatives = Object.entries(model.alternatives || {});
   return { ...TEMPLATE, palette: DEFAULT_PALETTE, ...rest, model,

@@ -270,6 +270,7 @@ export function makeForm({ t, config }) {
     $('f-model_id').value = model.model_id || '';
     $('f-parameters').value = model.parameters && Object.keys(model.parameters).length
       ? JSON.stringify(model.parameters) : '';
+    $('f-prices').value = model.prices && Object.keys(model.prices).length ? JSON.stringify(model.prices) : '';
     $('alternatives').replaceChildren();
     for (const [provider, id] of Object.entries(model.alternatives || {})) addAlternative(provider, id);
     $('palette').replaceChildren();
@@ -327,6 +328,8 @@ export function makeForm({ t, config }) {
     const model = { provider: $('f-provider').value, model_id: $('f-model_id').value.trim() };
     const parameters = json('model.parameters', $('f-parameters').value);
     if (parameters !== undefined) model.parameters = parameters;
+    const prices = json('model.prices', $('f-prices').value);
+    if (prices !== undefined) model.prices = prices;
     const alternatives = [...$('alternatives').children].map((row) => [row.querySelector('select').value,
       row.querySelector('input').value.trim()]);
     if (alternatives.length) model.alternatives = Object.fromEntries(alternatives);

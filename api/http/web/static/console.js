@@ -9,6 +9,7 @@ import { changes } from './console-diff.js';
 import { setupReports } from './console_reports.js';
 import { setupFinance } from './console_finance.js';
 import { setupRevenue } from './console_revenue.js';
+import { setupMargins } from './console_margins.js';
 
 const config = JSON.parse(document.getElementById('config').textContent);
 const i18n = makeI18n(config);
@@ -26,8 +27,11 @@ let previewTimer = null;
 let previewing = false;  // one preview in flight per page; a change meanwhile asks for one more after it
 let previewAgain = false;
 
+let shown = '';  // the section shown or asked for last: a slow load finishing late does not take the page back
+
 function show(section) {
-  for (const id of ['signin', 'list', 'editor', 'reports', 'revenue', 'finance']) $(id).hidden = id !== section;
+  shown = section;
+  for (const id of ['signin', 'list', 'editor', 'reports', 'revenue', 'finance', 'margins']) $(id).hidden = id !== section;
   const heading = document.querySelector(`#${section} h1`);
   if (heading) heading.focus();
 }
@@ -46,7 +50,8 @@ function clearProblems() {
 function boxFor(path) {
   const parts = path.split('.');
   for (let end = parts.length; end > 0; end -= 1) {
-    const box = document.querySelector(`#editor [data-path="${CSS.escape(parts.slice(0, end).join('.'))}"]`);
+    const path = CSS.escape(parts.slice(0, end).join('.'));
+    const box = document.querySelector(`#editor [data-path="${path}"], #margins-form [data-path="${path}"]`);
     if (box && !box.closest('[hidden]')) return box;
   }
   return null;
@@ -59,7 +64,7 @@ function showProblems(problems, { focus = true } = {}) {
   const list = document.querySelector('#problems ul');
   list.replaceChildren();
   for (const { field, message } of problems) {
-    const box = $('editor').hidden ? null : boxFor(field);
+    const box = $('editor').hidden && $('margins').hidden ? null : boxFor(field);
     const item = document.createElement('li');
     const text = `${field}: ${message}`;
     if (box) {
@@ -93,6 +98,7 @@ function showProblems(problems, { focus = true } = {}) {
 }
 
 function problemsOf(error) {
+  if (Array.isArray(error.problems)) return error.problems;  // checked here before anything was sent
   if (error instanceof ApiError) {
     const { problem } = error;
     if (Array.isArray(problem.errors) && problem.errors.length) return problem.errors;
@@ -324,6 +330,8 @@ function start() {
   $('tab-finance').addEventListener('click', (event) => { event.preventDefault(); attempt(openFinance); });
   $('tab-revenue').addEventListener('click', (event) => { event.preventDefault(); attempt(openRevenue); });
   revenue.wire(attempt, showProblems);
+  $('tab-margins').addEventListener('click', (event) => { event.preventDefault(); attempt(openMargins); });
+  $('margins-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(openMargins); });
   $('template-form').addEventListener('submit', (event) => { event.preventDefault(); attempt(save); });
   $('publish').addEventListener('click', () => attempt(publish));
   $('retire').addEventListener('click', () => attempt(() => change('retire')));
@@ -341,6 +349,7 @@ function start() {
 
 const reports = setupReports({ api, i18n, $, attempt, notify, showProblems });
 const revenue = setupRevenue({ api, i18n, $ });
+const margins = setupMargins({ api, i18n, $ });
 const finance = setupFinance({ api, i18n, $, attempt, notify, packs: config.packs || [] });
 
 // What the token's roles open: templates (templates, admin), reported images (moderation, admin), revenue and
@@ -353,6 +362,7 @@ function rolesOf(found) {
     reports: roles.has('moderation') || roles.has('admin'),
     revenue: roles.has('finance') || roles.has('admin'),
     finance: roles.has('finance') || roles.has('admin'),
+    margins: roles.has('finance') || roles.has('admin'),
   };
 }
 
@@ -363,15 +373,24 @@ async function openReports() {
 }
 
 async function openRevenue() {
+  shown = 'revenue';
   notify('');
   await revenue.load();
-  show('revenue');
+  if (shown === 'revenue') show('revenue');  // unless the operator went elsewhere while it loaded
 }
 
 async function openFinance() {
+  shown = 'finance';
   notify('');
   await finance.load();
-  show('finance');
+  if (shown === 'finance') show('finance');
+}
+
+async function openMargins() {
+  notify('');
+  clearProblems();
+  show('margins');
+  await margins.load();
 }
 
 async function signedIn() {
@@ -379,14 +398,16 @@ async function signedIn() {
   $('who').textContent = t('signed_in_as', { user: found.sub || '' });
   document.querySelector('[data-signed-in]').hidden = false;
   const may = rolesOf(found);
-  const sections = ['templates', 'reports', 'revenue', 'finance'].filter((name) => may[name]);
-  for (const name of ['templates', 'reports', 'revenue', 'finance']) $(`tab-${name}`).hidden = !may[name];
+  const all = ['templates', 'reports', 'revenue', 'finance', 'margins'];
+  const sections = all.filter((name) => may[name]);
+  for (const name of all) $(`tab-${name}`).hidden = !may[name];
   $('tabs').hidden = sections.length < 2;
   const wanted = window.location.hash.slice(1);
   const first = sections.includes(wanted) ? wanted : sections[0];
   if (first === 'reports') await openReports();
   else if (first === 'revenue') await openRevenue();
   else if (first === 'finance') await openFinance();
+  else if (first === 'margins') await openMargins();
   else await loadList();
 }
 
