@@ -32,10 +32,10 @@ def _ledger() -> Iterator[Ledger]:
     from service.bootstrap import build_ledger  # the process's whole bootstrap, only once a command runs
 
     settings = StoreSettings(group_commit=False)
-    if settings.store == "memory":
+    if settings.backend == "memory":
         raise typer.BadParameter("the memory store keeps nothing between processes: audit a sqlite or postgres "
                                  "store", param_hint="STUDIO_STORE")
-    if settings.store == "sqlite" and not (settings.data_dir / "events.db").exists():
+    if settings.backend == "sqlite" and not (settings.data_dir / "events.db").exists():
         raise typer.BadParameter(f"no event store at {settings.data_dir / 'events.db'}", param_hint="STUDIO_DATA_DIR")
     ledger = build_ledger(settings)
     try:

@@ -27,7 +27,7 @@ from api.templates_cli import templates_app
 from ledger.errors import InvalidUserId
 from ledger.names import check_user_id
 from service.policy import PolicyError
-from service.settings.http import UnsafeSettings
+from service.settings.api import UnsafeSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.store import StartupError, describe_invalid
 
@@ -114,7 +114,7 @@ def wallet(user_id: UserIdArgument) -> None:
             "held": found.held,
             "by_source": found.by_source(now),
             "lifetime": {key: int(row[key]) if row is not None else 0 for key in LIFETIME},
-            "pending_holds": [h.hold_id for h in found.holds.values() if h.status == "pending"],
+            "pending_holds": [h.hold_id for h in found.holds.values() if h.is_pending],
         }, indent=2))
     finally:
         ledger.close()

@@ -34,7 +34,7 @@ def erase(user_id: Annotated[str, typer.Argument(help="The learner to erase.")],
         with engine.connect() as conn:
             ids = [row["generation_id"] for row in queries.all_generations(conn, user_id) if row["image_url"]]
         engine.dispose()
-        images = build_image_store(settings.generation)
+        images = build_image_store(settings.media)
         done = asyncio.run(erase_learner(ledger, images, user_id=user_id, generations=ids, by=by,
                                          at=datetime.now(UTC), lane=Lane("erase", 1)))
     finally:

@@ -27,7 +27,7 @@ def import_templates(folder: Folder,
 
     settings = Settings()
     max_cost = build_policy(settings).max_template_cost
-    rendering = Rendering(settings.generation.image_provider, settings.generation.providers())
+    rendering = Rendering(settings.media.image_provider, settings.media.providers())
     ledger = build_ledger(settings)
     try:
         done = import_folder(ledger, folder, at=datetime.now(UTC), by=by,

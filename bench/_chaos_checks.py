@@ -19,11 +19,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench._chaos_load import Tally
 from bench._chaos_money import Recharges
 from ledger import Ledger
+from ledger.postings import HOLD_ENDINGS
 from ledger.store.follow import Follower
 from ledger.store.tracking import positions_for
 
 TERMINAL = ("GenerationCompleted", "GenerationFailed")
-RESOLUTIONS = ("HoldCaptured", "HoldReleased", "HoldExpired")
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Folded:
                 self.failure_reasons[event.reason] += 1
             elif event.late:
                 self.late[event.late] += 1
-        elif kind in RESOLUTIONS:
+        elif kind in HOLD_ENDINGS:
             self.resolutions[(self.users.get(wallet, wallet), event.hold_id)].append(kind)
 
     @property

@@ -34,7 +34,7 @@ from generation.ports import MODEL_SIZES, SIZES, ImageRequest, ImageResult
 from generation.stores.local import LocalStore
 from generation.templates import Template, load_catalog
 from service.bootstrap import build_credentials
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 
 LOCAL_TARGET, REMOTE_TARGET = 0.130, 0.100
 
@@ -133,7 +133,7 @@ def local_art(template: Template) -> bytes:
 def worker_table(rounds: int, only: list[str] | None) -> None:
     """Print, per template, the worker's CPU per generation (local and remote model) and the compositor's."""
     folder = Path(tempfile.mkdtemp(prefix="bench-worker-"))
-    credentials = build_credentials(GenerationSettings(data_dir=folder))
+    credentials = build_credentials(MediaSettings(data_dir=folder))
     store, cog = LocalStore(folder), RecordedCog()
     catalog = load_catalog()
     local = GenerationHandler(catalog, LocalModel(), store, RetryPolicy(attempts=1), inputs=SamplePhotos(),  # type: ignore[arg-type]

@@ -80,7 +80,7 @@ class Customer:
 
     def _buy(self) -> list[Any]:
         payment = f"pay-{self.user}-{self.count}"
-        grant_id = derived_grant_id("payment", payment, self.user)
+        grant_id = derived_grant_id("payment", payment, user_id=self.user)
         self.wallet.grant(Wallet.CreditsPurchased, grant_id=grant_id, amount=100, at=self.at, reference=payment,
                           price=Money(9900, "INR"), pack_id="starter", expires_at=None)
         reference = Reference.record("payment", payment, digest({"payment": payment}), {str(self.wallet.id): grant_id},

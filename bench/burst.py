@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.http.signatures import sign
 from service.auth import issue_token
-from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
+from service.settings.api import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 READS = ("/v1/wallet", "/v1/templates", "/readyz")

@@ -49,7 +49,7 @@ from bench._broker import LOCAL, broker
 from bench._pg import PG, ledger_env, scratch_database
 from ledger import Generation, Ledger, Money
 from ledger.store.follow import Follower
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 from service.settings.messaging import MessagingSettings
 from tests.support.kafka_broker import create_topics, stop_process
 
@@ -102,7 +102,7 @@ class _Predictions(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def workers(settings: GenerationSettings, count: int, concurrency: int, scale: float,
+def workers(settings: MediaSettings, count: int, concurrency: int, scale: float,
             folder: Path, cog_url: str | None = None) -> Iterator[list[Path]]:
     """``count`` worker processes of one group, each in its own session; stopped by PID at the end.
     With ``cog_url`` they render through that Cog server instead of the local model."""
@@ -136,7 +136,7 @@ def workers(settings: GenerationSettings, count: int, concurrency: int, scale: f
 
 
 @contextmanager
-def results_process(settings: GenerationSettings, dbname: str, folder: Path) -> Iterator[tuple[Path, int]]:
+def results_process(settings: MediaSettings, dbname: str, folder: Path) -> Iterator[tuple[Path, int]]:
     """`studio-ledger results` as its own process, as compose runs it: its log and PID."""
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")},
            "STUDIO_STORE": "postgres", "STUDIO_POSTGRES_DB": dbname, "STUDIO_POSTGRES_HOST": PG["host"],
@@ -240,7 +240,7 @@ def pct(values: list[float], q: float) -> float:
 
 async def run(args: argparse.Namespace, servers: str, ledger: Ledger, dbname: str, folder: Path) -> None:
     suffix = uuid.uuid4().hex[:8]
-    settings = GenerationSettings(
+    settings = MediaSettings(
         kafka_bootstrap_servers=servers, data_dir=folder, generation_requested_topic=f"bench.requested.{suffix}",
         generation_completed_topic=f"bench.completed.{suffix}", generation_failed_topic=f"bench.failed.{suffix}",
         worker_group=f"bench-workers-{suffix}", results_group=f"bench-results-{suffix}",

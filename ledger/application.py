@@ -57,8 +57,9 @@ class Ledger(LedgerCore):
         positive_money(price, "price")
         credits(amount)
         return self.execute(lambda u: grant_credits(
-            u, "payment", payment_id, [{"user_id": user_id, "credits": amount, "pack_id": pack_id}],
-            Wallet.CreditsPurchased, at, price=price, expires_at=None, reported_at=reported_at))
+            u, kind="payment", reference=payment_id,
+            awards=[{"user_id": user_id, "credits": amount, "pack_id": pack_id}], event_class=Wallet.CreditsPurchased,
+            at=at, price=price, expires_at=None, reported_at=reported_at))
 
     def redeem(self, *, user_id: str, redemption_id: str, amount: int, value: Money, at: datetime,
                reported_at: datetime | None = None) -> Outcome:
@@ -66,8 +67,8 @@ class Ledger(LedgerCore):
         positive_money(value, "redeemed value")
         credits(amount, "redeemed credits")
         return self.execute(lambda u: grant_credits(
-            u, "redemption", redemption_id, [{"user_id": user_id, "credits": amount}],
-            Wallet.CreditsRedeemed, at, price=value, expires_at=None, reported_at=reported_at))
+            u, kind="redemption", reference=redemption_id, awards=[{"user_id": user_id, "credits": amount}],
+            event_class=Wallet.CreditsRedeemed, at=at, price=value, expires_at=None, reported_at=reported_at))
 
     def grant_referral_bonus(self, *, referral_id: str, awards: list[dict[str, Any]], at: datetime,
                              expires_at: datetime | None, reported_at: datetime | None = None) -> Outcome:
@@ -75,7 +76,7 @@ class Ledger(LedgerCore):
         if not awards:
             raise InvalidCommand(f"referral {referral_id} awards nobody")
         return self.execute(lambda u: grant_credits(
-            u, "referral", referral_id, awards, Wallet.ReferralBonusGranted, at,
+            u, kind="referral", reference=referral_id, awards=awards, event_class=Wallet.ReferralBonusGranted, at=at,
             price=None, recorded={"expires_at": expires_at}, reported_at=reported_at))
 
     def grant_share_bonus(self, *, user_id: str, reference: str, amount: int, at: datetime,
@@ -92,32 +93,36 @@ class Ledger(LedgerCore):
             raise InvalidCommand(f"share bonus {reference}: the daily cap must be >= 0, got {daily_cap}")
         share_day = day or at.astimezone(UTC).date().isoformat()
         return self.execute(lambda u: decide_share_bonus(
-            u, user_id, reference, amount, at, expires_at, share_day, daily_cap))
+            u, user_id=user_id, reference=reference, amount=amount, at=at, expires_at=expires_at, day=share_day,
+            daily_cap=daily_cap))
 
     def grant_promo(self, *, user_id: str, reference: str, amount: int, reason: str, at: datetime,
                     expires_at: datetime | None, formerly: str = "") -> Outcome:
         """Credit promotional credits (usually expiring), once per reference (or its ``formerly``)."""
         return self.execute(lambda u: grant_credits(
-            u, "promo", reference, [{"user_id": user_id, "credits": amount, "reason": reason}],
-            Wallet.PromoCreditsGranted, at, formerly=formerly, price=None, expires_at=expires_at))
+            u, kind="promo", reference=reference, awards=[{"user_id": user_id, "credits": amount, "reason": reason}],
+            event_class=Wallet.PromoCreditsGranted, at=at, formerly=formerly, price=None, expires_at=expires_at))
 
     def adjust(self, *, user_id: str, reference: str, delta: int, reason: str, at: datetime,
                formerly: str = "") -> Outcome:
         """An admin correction with a reason: adds or takes credits, once per reference (or its ``formerly``)."""
-        return self.execute(lambda u: adjust_wallet(u, user_id, reference, delta, reason, at, self.burn_order,
-                                                    formerly=formerly))
+        return self.execute(lambda u: adjust_wallet(
+            u, user_id=user_id, reference=reference, delta=delta, reason=reason, at=at, order=self.burn_order,
+            formerly=formerly))
 
     # Credits out again.
 
     def refund_purchase(self, *, payment_id: str, at: datetime, reported_at: datetime | None = None) -> Outcome:
         """Refund a purchase: claw back its unspent credits and record what was spent."""
         return self.execute(lambda u: close_grants(
-            u, "payment", payment_id, "refund", Wallet.PurchaseRefunded, "purchase", at, reported_at))
+            u, kind="payment", reference=payment_id, closing="refund", granted_by=Wallet.CreditsPurchased,
+            closed_by=Wallet.PurchaseRefunded, at=at, reported_at=reported_at))
 
     def reverse_referral(self, *, referral_id: str, at: datetime, reported_at: datetime | None = None) -> Outcome:
         """Reverse a referral: claw back the unspent bonus it granted."""
         return self.execute(lambda u: close_grants(
-            u, "referral", referral_id, "reversal", Wallet.ReferralReversed, "referral", at, reported_at))
+            u, kind="referral", reference=referral_id, closing="reversal", granted_by=Wallet.ReferralBonusGranted,
+            closed_by=Wallet.ReferralReversed, at=at, reported_at=reported_at))
 
     def expire_credits(self, *, user_id: str, at: datetime) -> Outcome:
         """Write off the remaining credits of the wallet's grants that expired by ``at``."""
@@ -129,7 +134,9 @@ class Ledger(LedgerCore):
                    expires_at: datetime | None = None) -> Outcome:
         """Reserve credits for a later capture; a repeat returns the first hold."""
         ttl = None if expires_at else DEFAULT_HOLD_TTL
-        return self.execute(lambda u: place_hold(u, user_id, hold_id, amount, expires_at, ttl, at, self.burn_order))
+        return self.execute(lambda u: place_hold(
+            u, user_id=user_id, hold_id=hold_id, amount=amount, expires_at=expires_at, ttl=ttl, at=at,
+            order=self.burn_order))
 
     def capture(self, *, user_id: str, hold_id: str, amount: int, at: datetime) -> Outcome:
         """Consume up to the held amount; the rest returns to the grants it came from."""
@@ -166,7 +173,8 @@ class Ledger(LedgerCore):
         """Record a recharge of ``value`` as ``amount`` credits, once per id; value: its status."""
         positive_money(value, "recharge")
         credits(amount, "recharge credits")
-        return self.execute(lambda u: request_recharge(u, user_id, recharge_id, value, amount, deadline, at))
+        return self.execute(lambda u: request_recharge(
+            u, user_id=user_id, recharge_id=recharge_id, value=value, credits=amount, deadline=deadline, at=at))
 
     def end_recharge(self, *, recharge_id: UUID, ending: Ending, detail: str = "", at: datetime) -> Outcome:
         """Record what became of a recharge's debit (confirmed: credits granted once); value: its status."""
@@ -182,7 +190,8 @@ class Ledger(LedgerCore):
     def start_top_up(self, *, user_id: str, recharge_id: UUID, month: str, deadline: datetime,
                      at: datetime) -> Outcome:
         """Ask for one auto top-up for a crossing below the plan's threshold; value: what happened."""
-        return self.execute(lambda u: start_top_up(u, user_id, recharge_id, month, deadline, at))
+        return self.execute(lambda u: start_top_up(
+            u, user_id=user_id, recharge_id=recharge_id, month=month, deadline=deadline, at=at))
 
     def top_up_plan(self, user_id: str) -> TopUpPlan | None:
         """The learner's auto top-up plan, or None."""
@@ -208,8 +217,9 @@ class Ledger(LedgerCore):
         fields = {"template_id": template_id, "template_version": template_version, "variables": variables,
                   "input_image": input_image, "cost": cost}
         spent_on = day or at.astimezone(UTC).date().isoformat()
-        return self.execute(lambda u: record_request(u, user_id, request_key, fields, at, hold_ttl, self.burn_order,
-                                                     spent_on, trace))
+        return self.execute(lambda u: record_request(
+            u, user_id=user_id, request_key=request_key, fields=fields, at=at, hold_ttl=hold_ttl,
+            order=self.burn_order, day=spent_on, trace=trace))
 
     def start_generation(self, *, generation_id: UUID, worker: str, at: datetime) -> Outcome:
         """Record that a worker began rendering."""
@@ -217,16 +227,17 @@ class Ledger(LedgerCore):
 
     def complete_generation(self, *, generation_id: UUID, at: datetime, **result: Any) -> Outcome:
         """Record the image and capture the cost; a late result is charged if it can be, else written off."""
-        return self.execute(lambda u: record_result(u, generation_id, at, result, self.burn_order))
+        return self.execute(lambda u: record_result(u, generation_id, at=at, result=result, order=self.burn_order))
 
     def fail_generation(self, *, generation_id: UUID, reason: str, retryable: bool, at: datetime,
                         provider_cost: dict[str, Any] | None = None) -> Outcome:
         """Record the failure (with what its model calls cost, when known) and release the hold."""
-        return self.execute(lambda u: record_failure(u, generation_id, reason, retryable, at, provider_cost))
+        return self.execute(lambda u: record_failure(
+            u, generation_id, reason=reason, retryable=retryable, at=at, provider_cost=provider_cost))
 
     def share_generation(self, *, generation_id: UUID, user_id: str, token: str, at: datetime) -> Outcome:
         """Make a finished image public under ``token``; value: the token in force."""
-        return self.execute(lambda u: share_image(u, generation_id, user_id, token, at))
+        return self.execute(lambda u: share_image(u, generation_id, user_id=user_id, token=token, at=at))
 
     def unshare_generation(self, *, generation_id: UUID, user_id: str, at: datetime) -> Outcome:
         """Make a shared image private again; value: whether it was shared."""
@@ -235,31 +246,33 @@ class Ledger(LedgerCore):
     def delete_generation_image(self, *, generation_id: UUID, user_id: str | None, reason: str,
                                 at: datetime) -> Outcome:
         """Delete a finished image and its share link, keeping its money facts; value: its storage id."""
-        return self.execute(lambda u: delete_image(u, generation_id, user_id, reason, at))
+        return self.execute(lambda u: delete_image(u, generation_id, user_id=user_id, reason=reason, at=at))
 
     # Reports and takedowns: operators say who they are and why.
 
     def report_generation(self, *, generation_id: UUID, category: str, text: str, reporter: str, at: datetime,
                           max_open: int) -> Outcome:
         """Report a shared image, once per reporter while open; value: how many reports are open on it."""
-        return self.execute(lambda u: report_image(u, generation_id, category, text, reporter, at, max_open))
+        return self.execute(lambda u: report_image(
+            u, generation_id, category=category, text=text, reporter=reporter, at=at, max_open=max_open))
 
     def take_down_generation(self, *, generation_id: UUID, category: str, note: str, by: str, at: datetime,
                              suspend_after: int) -> Outcome:
         """Take a reported image down, counted against its owner; value: its storage id."""
-        return self.execute(lambda u: take_down(u, generation_id, category, note, by, at, suspend_after))
+        return self.execute(lambda u: take_down(
+            u, generation_id, category=category, note=note, by=by, at=at, limit=suspend_after))
 
     def dismiss_reports(self, *, generation_id: UUID, note: str, by: str, at: datetime) -> Outcome:
         """Keep a reported image and close its reports; value: how many were closed."""
-        return self.execute(lambda u: dismiss_reports(u, generation_id, note, by, at))
+        return self.execute(lambda u: dismiss_reports(u, generation_id, note=note, by=by, at=at))
 
     def restore_sharing(self, *, user_id: str, by: str, reason: str, at: datetime) -> Outcome:
         """Give a learner who lost sharing to takedowns their sharing back; value: whether it was suspended."""
-        return self.execute(lambda u: restore_sharing(u, user_id, by, reason, at))
+        return self.execute(lambda u: restore_sharing(u, user_id, by=by, reason=reason, at=at))
 
     def record_erasure(self, *, user_id: str, by: str, at: datetime) -> Outcome:
         """Record a learner's erasure (their key is destroyed after); value: whether it is new."""
-        return self.execute(lambda u: record_erasure(u, user_id, by, at))
+        return self.execute(lambda u: record_erasure(u, user_id, by=by, at=at))
 
     # Reconciliation against a payment provider's settlement report.
 
@@ -277,25 +290,26 @@ class Ledger(LedgerCore):
     def draft_template(self, *, template_id: str, spec: dict[str, Any], by: str, reason: str,
                        at: datetime) -> Outcome:
         """Create a template with this draft, or replace its draft; value: whether anything changed."""
-        return self.execute(lambda u: save_draft(u, template_id, spec, by, reason, at))
+        return self.execute(lambda u: save_draft(u, template_id, spec=spec, by=by, reason=reason, at=at))
 
     def publish_template(self, *, template_id: str, by: str, reason: str, at: datetime,
                          effective_at: datetime | None = None) -> Outcome:
         """Publish the draft as the next immutable version; value: its number."""
-        return self.execute(lambda u: publish_draft(u, template_id, by, reason, at, effective_at))
+        return self.execute(lambda u: publish_draft(
+            u, template_id, by=by, reason=reason, at=at, effective_at=effective_at))
 
     def import_template(self, *, template_id: str, spec: dict[str, Any], by: str, reason: str,
                         at: datetime) -> Outcome:
         """Draft and publish ``spec`` unless it already is the newest version; value: the new version or None."""
-        return self.execute(lambda u: import_spec(u, template_id, spec, by, reason, at))
+        return self.execute(lambda u: import_spec(u, template_id, spec=spec, by=by, reason=reason, at=at))
 
     def retire_template(self, *, template_id: str, by: str, reason: str, at: datetime) -> Outcome:
         """Take a template out of the studio; value: whether it changed."""
-        return self.execute(lambda u: retire_template(u, template_id, by, reason, at))
+        return self.execute(lambda u: retire_template(u, template_id, by=by, reason=reason, at=at))
 
     def restore_template(self, *, template_id: str, by: str, reason: str, at: datetime) -> Outcome:
         """Bring a retired template back; value: whether it changed."""
-        return self.execute(lambda u: restore_template(u, template_id, by, reason, at))
+        return self.execute(lambda u: restore_template(u, template_id, by=by, reason=reason, at=at))
 
     # Reading.
 

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 Command = Callable[[Unit], Any]
 
 
-class Store(Protocol):
+class LedgerPort(Protocol):
     """What the group committer needs of the ledger it writes for (``LedgerCore`` is one)."""
 
     def load(self, aggregate_id: UUID) -> Aggregate | None:
@@ -101,7 +101,7 @@ class GroupCommitter:
     max_rounds = 5  # a batch whose commands keep conflicting runs one by one after this many tries
     shared_for = 10.0  # seconds batches are checked before saving after another writer was seen
 
-    def __init__(self, ledger: Store, *, max_batch: int = 256, linger: float = 0.002,
+    def __init__(self, ledger: LedgerPort, *, max_batch: int = 256, linger: float = 0.002,
                  cache_size: int = 10_000) -> None:
         self.ledger = ledger
         self.max_batch = max_batch

@@ -33,7 +33,7 @@ class Erasure(Aggregate):
         self.by = by
 
 
-def record_erasure(unit: Unit, user_id: str, by: str, at: datetime) -> bool:
+def record_erasure(unit: Unit, user_id: str, *, by: str, at: datetime) -> bool:
     """Record that ``user_id`` is erased; False when they already were (the first record stands)."""
     found = unit.get(erasure_id(user_id), creating=True)
     if isinstance(found, Erasure):

@@ -16,6 +16,16 @@ Late = Literal["", "charged", "written_off"]
 FINISHED = frozenset({"completed", "failed"})  # the states a generation never leaves
 
 
+def is_paid(late: Late) -> bool:
+    """Whether a result that arrived so was paid for: on time, or charged again after its hold lapsed."""
+    return late != "written_off"
+
+
+def late_hold_id(hold_id: str) -> str:
+    """The id of the hold that charges again for a result that arrived after hold ``hold_id`` lapsed."""
+    return f"{hold_id}:late"
+
+
 class Generation(Aggregate):
     """An image generation from request to a stored image, or to a failure."""
 

@@ -10,6 +10,7 @@ from typing import Any
 from ledger.errors import InsufficientCredits
 from ledger.values import PAID_SOURCES, Grant, Hold, Money
 
+BURN_ORDER_PARTS = ("expiry", "free", "paid", "oldest", "newest")  # what a burn order is made of
 DEFAULT_BURN_ORDER = ("expiry", "free", "oldest")
 _FAR_FUTURE = datetime.max.replace(tzinfo=None)
 

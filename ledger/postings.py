@@ -31,15 +31,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-GRANT_SOURCES = {
-    "CreditsPurchased": "purchase",
-    "CreditsRedeemed": "redemption",
-    "ReferralBonusGranted": "referral",
-    "ShareBonusGranted": "share",
-    "PromoCreditsGranted": "promo",
-    "CreditsAdjusted": "adjustment",
-}
-RESOLUTIONS = frozenset({"HoldCaptured", "HoldReleased", "HoldExpired"})
+from ledger.wallet import Wallet
+
+# The wallet's events as stored rows name them, read from the ``Wallet`` classes (where a grant source or a
+# hold ending is declared, once): each grant event with the source it grants from, and the hold endings.
+GRANT_SOURCES = {event.__name__: event.source for event in Wallet.GrantEvent.__subclasses__()}
+HOLD_ENDINGS = frozenset(event.__name__ for event in Wallet.HoldResolution.__subclasses__())
 
 
 class Posting(NamedTuple):
@@ -120,7 +117,7 @@ def postings_for(kind: str, fields: Mapping[str, Any], book: Book) -> list[Posti
         total = fields["credits"]
         entry.credits(entry.user + "available", total, fields["hold_id"])
         entry.credits(entry.user + "held", -total, fields["hold_id"])
-    elif kind in RESOLUTIONS:
+    elif kind in HOLD_ENDINGS:
         for grant_id, n in fields["consumed"].items():
             entry.leave(grant_id, n, "held", "consumed", "money:revenue")
         for grant_id, n in fields["expired"].items():

@@ -19,7 +19,7 @@ from ledger.wallet import Wallet
 Ending = Literal["confirmed", "declined", "attempted", "lapsed"]
 
 
-def request_recharge(unit: Unit, user_id: str, recharge_id: UUID, value: Money, credits: int, deadline: datetime,
+def request_recharge(unit: Unit, *, user_id: str, recharge_id: UUID, value: Money, credits: int, deadline: datetime,
                      at: datetime) -> RechargeStatus:
     """Record a recharge once per id (refused on a frozen wallet); a repeat answers its status now."""
     fingerprint = digest({"user_id": user_id, "value": [value.minor, value.currency], "credits": credits})
@@ -41,9 +41,9 @@ def end_recharge(unit: Unit, recharge_id: UUID, ending: Ending, detail: str, at:
     if ending == "confirmed":
         changed = recharge.confirm(at=at)
         if changed:
-            grant_credits(unit, "redemption", recharge.debit_id,
-                          [{"user_id": recharge.user_id, "credits": recharge.credits}], Wallet.CreditsRedeemed, at,
-                          price=recharge.value, expires_at=None)
+            grant_credits(unit, kind="redemption", reference=recharge.debit_id,
+                          awards=[{"user_id": recharge.user_id, "credits": recharge.credits}],
+                          event_class=Wallet.CreditsRedeemed, at=at, price=recharge.value, expires_at=None)
     elif ending == "declined":
         changed = recharge.decline(reason=detail, at=at)
     elif ending == "attempted":
@@ -73,7 +73,8 @@ def set_top_up(unit: Unit, user_id: str, terms: dict[str, Any], at: datetime) ->
     plan.set(**terms, at=at)
 
 
-def start_top_up(unit: Unit, user_id: str, recharge_id: UUID, month: str, deadline: datetime, at: datetime) -> str:
+def start_top_up(unit: Unit, *, user_id: str, recharge_id: UUID, month: str, deadline: datetime,
+                 at: datetime) -> str:
     """Ask for one top-up for the crossing ``recharge_id`` names, if the guardrails allow; what happened."""
     if isinstance(unit.get(recharge_id, creating=True), Recharge):
         unit.repeat_of(recharge_id, 1)

@@ -42,7 +42,7 @@ def check_may_share(unit: Unit, user_id: str, at: datetime) -> None:
                                "taken down after reports; an operator can restore it")
 
 
-def report_image(unit: Unit, gen_id: UUID, category: str, text: str, reporter: str, at: datetime,
+def report_image(unit: Unit, gen_id: UUID, *, category: str, text: str, reporter: str, at: datetime,
                  max_open: int) -> int:
     """Report a shared image; the number of its open reports."""
     generation = reported_generation(unit, gen_id)
@@ -51,7 +51,7 @@ def report_image(unit: Unit, gen_id: UUID, category: str, text: str, reporter: s
     return len(generation.reports)
 
 
-def take_down(unit: Unit, gen_id: UUID, category: str, note: str, by: str, at: datetime, limit: int) -> str:
+def take_down(unit: Unit, gen_id: UUID, *, category: str, note: str, by: str, at: datetime, limit: int) -> str:
     """Uphold the reports of an image: take it down and count it against its owner; its storage id."""
     generation = reported_generation(unit, gen_id)
     if not generation.take_down(category=category, note=note, by=by, at=at):
@@ -66,7 +66,7 @@ def take_down(unit: Unit, gen_id: UUID, category: str, note: str, by: str, at: d
     return generation.storage_id
 
 
-def dismiss_reports(unit: Unit, gen_id: UUID, note: str, by: str, at: datetime) -> int:
+def dismiss_reports(unit: Unit, gen_id: UUID, *, note: str, by: str, at: datetime) -> int:
     """Keep a reported image: close its open reports; how many were closed (0 on a repeat)."""
     generation = reported_generation(unit, gen_id)
     open_reports = len(generation.reports)
@@ -76,7 +76,7 @@ def dismiss_reports(unit: Unit, gen_id: UUID, note: str, by: str, at: datetime) 
     return open_reports
 
 
-def restore_sharing(unit: Unit, user_id: str, by: str, reason: str, at: datetime) -> bool:
+def restore_sharing(unit: Unit, user_id: str, *, by: str, reason: str, at: datetime) -> bool:
     """Give a learner sharing back; whether it was suspended (``InvalidTransition`` for one never suspended)."""
     standing = standing_of(unit, user_id, at, opening=False)
     if standing is None:

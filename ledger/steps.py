@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import ConflictingCommand, GenerationNotFound, InvalidAmount, InvalidCommand, UnknownReference
-from ledger.generation import Generation, Late
+from ledger.generation import Generation, Late, is_paid, late_hold_id
 from ledger.names import IdKind, check_user_id, derived_id
 from ledger.reference import Reference, ReferenceKind
 from ledger.report_steps import check_may_share
@@ -62,7 +62,7 @@ def load_generation(unit: Unit, gen_id: UUID) -> tuple[Generation, Wallet]:
     return generation, wallet
 
 
-def derived_grant_id(kind: ReferenceKind, reference: str, user_id: str) -> str:
+def derived_grant_id(kind: ReferenceKind, reference: str, *, user_id: str) -> str:
     """The id of the grant a ``kind`` command under ``reference`` makes in the wallet of ``user_id``."""
     return str(derived_id(IdKind.GRANT, kind, reference, user_id))
 
@@ -103,8 +103,8 @@ def applied_formerly(unit: Unit, kind: ReferenceKind, formerly: str, payload: di
     return True
 
 
-def grant_credits(unit: Unit, kind: ReferenceKind, reference: str, awards: list[dict[str, Any]],
-                  event_class: type[Wallet.GrantEvent], at: datetime, *, formerly: str = "",
+def grant_credits(unit: Unit, *, kind: ReferenceKind, reference: str, awards: list[dict[str, Any]],
+                  event_class: type[Wallet.GrantEvent], at: datetime, formerly: str = "",
                   reported_at: datetime | None = None, recorded: dict[str, Any] | None = None,
                   **fields: Any) -> None:
     """Grant credits to one or more wallets, once per external reference. ``recorded`` fields go on the
@@ -114,14 +114,14 @@ def grant_credits(unit: Unit, kind: ReferenceKind, reference: str, awards: list[
     unambiguous."""
     payload = {"reference": reference, "awards": awards, **fields}
     if recorded:
-        payload = _as_first_recorded(unit, kind, reference, payload, recorded)
+        payload = _as_first_recorded(unit, kind, reference, payload, recorded=recorded)
     fingerprint, repeated = check_reference(unit, kind, reference, payload)
     if repeated or (formerly and applied_formerly(unit, kind, formerly, payload, awards[0]["user_id"])):
         return
     targets = {}
     for award in awards:
         wallet = open_wallet(unit, award["user_id"], at)
-        granted = derived_grant_id(kind, reference, award["user_id"])
+        granted = derived_grant_id(kind, reference, user_id=award["user_id"])
         if granted in wallet.grants:
             raise StaleRead(f"{kind} {reference} was applied after its reference was read")
         extra = {k: v for k, v in award.items() if k not in ("user_id", "credits")}
@@ -131,7 +131,7 @@ def grant_credits(unit: Unit, kind: ReferenceKind, reference: str, awards: list[
     unit.add(Reference.record(kind, reference, fingerprint, targets, timestamp=at, reported_at=reported_at))
 
 
-def _as_first_recorded(unit: Unit, kind: ReferenceKind, reference: str, payload: dict[str, Any],
+def _as_first_recorded(unit: Unit, kind: ReferenceKind, reference: str, payload: dict[str, Any], *,
                        recorded: dict[str, Any]) -> dict[str, Any]:
     # A reference recorded before these fields were left out of the fingerprint matched them too:
     # compare a repeat of it with the values its first grant has, so that it stays a repeat.
@@ -143,10 +143,11 @@ def _as_first_recorded(unit: Unit, kind: ReferenceKind, reference: str, payload:
     return {**payload, **{name: getattr(first, name) for name in recorded}}
 
 
-def close_grants(unit: Unit, kind: ReferenceKind, reference: str, closing: ReferenceKind,
-                 event_class: type[Wallet.GrantClosed], source: str, at: datetime,
+def close_grants(unit: Unit, *, kind: ReferenceKind, reference: str, closing: ReferenceKind,
+                 granted_by: type[Wallet.GrantEvent], closed_by: type[Wallet.GrantClosed], at: datetime,
                  reported_at: datetime | None = None) -> None:
-    """Refund or reverse every grant made under ``kind:reference``, once."""
+    """Refund or reverse every grant made under ``kind:reference`` (each one ``granted_by``'s), once, with
+    ``closed_by`` events."""
     original = unit.get(Reference.id_for(kind, reference))
     if not isinstance(original, Reference):
         raise UnknownReference(f"no {kind} {reference} was ever applied")
@@ -157,12 +158,12 @@ def close_grants(unit: Unit, kind: ReferenceKind, reference: str, closing: Refer
         wallet = require(unit.get(UUID(wallet_key)), Wallet, UnknownReference(f"wallet {wallet_key}"))
         if wallet.grants[grant_id].closed:
             raise StaleRead(f"{closing} of {kind} {reference} was applied after its reference was read")
-        wallet.close_grant(event_class, grant_id=grant_id, reference=reference, at=at, source=source)
+        wallet.close_grant(closed_by, grant_id=grant_id, reference=reference, at=at, source=granted_by.source)
     unit.add(Reference.record(closing, reference, fingerprint, dict(original.targets), timestamp=at,
                               reported_at=reported_at))
 
 
-def decide_share_bonus(unit: Unit, user_id: str, reference: str, amount: int, at: datetime,
+def decide_share_bonus(unit: Unit, *, user_id: str, reference: str, amount: int, at: datetime,
                        expires_at: datetime | None, day: str, daily_cap: int | None) -> int:
     """Grant a share's bonus unless the day's cap is reached, once per reference; the credits granted."""
     # The fingerprint is who shared what: the amount, expiry and day follow from the share.
@@ -175,7 +176,7 @@ def decide_share_bonus(unit: Unit, user_id: str, reference: str, amount: int, at
         return sum(require(unit.get(UUID(w)), Wallet, UnknownReference(f"wallet {w}")).grants[g].amount
                    for w, g in found.targets.items())
     wallet = open_wallet(unit, user_id, at)
-    granted = derived_grant_id("share", reference, user_id)
+    granted = derived_grant_id("share", reference, user_id=user_id)
     if granted in wallet.grants:
         raise StaleRead(f"share bonus {reference} was granted after its reference was read")
     targets = {}
@@ -187,15 +188,15 @@ def decide_share_bonus(unit: Unit, user_id: str, reference: str, amount: int, at
     return amount if targets else 0
 
 
-def adjust_wallet(unit: Unit, user_id: str, reference: str, delta: int, reason: str, at: datetime,
-                  order: tuple[str, ...], *, formerly: str = "") -> None:
+def adjust_wallet(unit: Unit, *, user_id: str, reference: str, delta: int, reason: str, at: datetime,
+                  order: tuple[str, ...], formerly: str = "") -> None:
     """Add or take credits with a reason, once per reference (``formerly``: as ``grant_credits``)."""
     payload = {"user_id": user_id, "delta": delta, "reason": reason}
     fingerprint, repeated = check_reference(unit, "adjustment", reference, payload)
     if repeated or (formerly and applied_formerly(unit, "adjustment", formerly, payload, user_id)):
         return
     wallet = open_wallet(unit, user_id, at)
-    granted = derived_grant_id("adjustment", reference, user_id)
+    granted = derived_grant_id("adjustment", reference, user_id=user_id)
     wallet.adjust(delta=delta, reason=reason, reference=reference, grant_id=granted, at=at, order=order)
     unit.add(Reference.record("adjustment", reference, fingerprint, {str(wallet.id): granted}, timestamp=at))
 
@@ -218,7 +219,7 @@ def expire_due_credits(unit: Unit, user_id: str, at: datetime) -> bool:
 # Holds.
 
 
-def place_hold(unit: Unit, user_id: str, hold_id: str, amount: int, expires_at: datetime | None,
+def place_hold(unit: Unit, *, user_id: str, hold_id: str, amount: int, expires_at: datetime | None,
                ttl: timedelta | None, at: datetime, order: tuple[str, ...]) -> Hold:
     """Reserve credits in the wallet of ``user_id`` (opened if new); a repeat returns the first hold."""
     wallet = open_wallet(unit, user_id, at)
@@ -240,7 +241,7 @@ def resolve_hold(unit: Unit, user_id: str, step: Callable[[Wallet], Hold]) -> Ho
 # Generations.
 
 
-def find_request(unit: Unit, user_id: str, request_key: str) -> tuple[UUID, Aggregate | None]:
+def find_request(unit: Unit, user_id: str, *, request_key: str) -> tuple[UUID, Aggregate | None]:
     """The id of the generation ``user_id`` requests with ``request_key``, and the generation if it exists."""
     gen_id = generation_id(user_id, request_key)
     existing = unit.get(gen_id, creating=True)
@@ -259,12 +260,12 @@ def find_request(unit: Unit, user_id: str, request_key: str) -> tuple[UUID, Aggr
     return gen_id, existing
 
 
-def record_request(unit: Unit, user_id: str, request_key: str, fields: dict[str, Any], at: datetime,
+def record_request(unit: Unit, *, user_id: str, request_key: str, fields: dict[str, Any], at: datetime,
                    hold_ttl: timedelta, order: tuple[str, ...], day: str, trace: str = "") -> UUID:
     """Hold a generation's cost (spending counted on ``day``) and record its request, once per request key;
     the generation id. ``trace`` (the request's ``traceparent``) is recorded beside the fields, outside their
     digest: a repeat of the request in another trace is the same request."""
-    gen_id, existing = find_request(unit, user_id, request_key)
+    gen_id, existing = find_request(unit, user_id, request_key=request_key)
     fingerprint = digest(fields)
     if isinstance(existing, Generation):
         if existing.digest != fingerprint:
@@ -284,19 +285,19 @@ def record_start(unit: Unit, gen_id: UUID, worker: str, at: datetime) -> None:
     load_generation(unit, gen_id)[0].start(worker=worker, at=at)
 
 
-def record_result(unit: Unit, gen_id: UUID, at: datetime, result: dict[str, Any], order: tuple[str, ...]) -> str:
+def record_result(unit: Unit, gen_id: UUID, *, at: datetime, result: dict[str, Any], order: tuple[str, ...]) -> str:
     """Record the image and capture its cost (charged again or written off when late); the status."""
     generation, wallet = load_generation(unit, gen_id)
     hold = wallet.hold(generation.hold_id)
     late: Late = ""
     if not generation.is_finished:
-        if hold.status == "pending" and hold.expires_at > at:
+        if hold.is_pending and hold.expires_at > at:
             wallet.capture(hold_id=hold.hold_id, amount=generation.cost, at=at)
         else:
             late = _charge_late(wallet, generation, hold, at, order)
-    captured = generation.cost if late in ("", "charged") else 0
+    captured = generation.cost if is_paid(late) else 0
     if not generation.complete(at=at, captured=captured, late=late, **result):
-        late_hold = wallet.holds.get(f"{generation.hold_id}:late")
+        late_hold = wallet.holds.get(late_hold_id(generation.hold_id))
         unit.repeat_of(wallet.id, max(hold.resolved_version, late_hold.resolved_version if late_hold else 0))
         unit.repeat_of(gen_id, generation.version)
     return generation.status
@@ -305,26 +306,26 @@ def record_result(unit: Unit, gen_id: UUID, at: datetime, result: dict[str, Any]
 def _charge_late(wallet: Wallet, generation: Generation, hold: Hold, at: datetime, order: tuple[str, ...]) -> Late:
     # The hold lapsed before the image arrived: charge again if the credits are there,
     # else write the image off. Never a silent free image, never a negative balance.
-    if hold.status == "pending":
+    if hold.is_pending:
         wallet.expire_hold(hold_id=hold.hold_id, at=max(at, hold.expires_at))
     if wallet.available(at) < generation.cost:
         return "written_off"
-    late_hold = f"{generation.hold_id}:late"
+    late_hold = late_hold_id(generation.hold_id)
     wallet.place_hold(hold_id=late_hold, amount=generation.cost, ttl=DEFAULT_HOLD_TTL, at=at,
                       order=order, meta={"generation_id": str(generation.id), "late": True})
     wallet.capture(hold_id=late_hold, amount=generation.cost, at=at)
     return "charged"
 
 
-def record_failure(unit: Unit, gen_id: UUID, reason: str, retryable: bool, at: datetime,
+def record_failure(unit: Unit, gen_id: UUID, *, reason: str, retryable: bool, at: datetime,
                    provider_cost: dict[str, Any] | None = None) -> str:
     """Record that no image will come and release its hold; the status."""
     generation, wallet = load_generation(unit, gen_id)
     if not generation.is_finished:
         hold = wallet.hold(generation.hold_id)
-        if hold.status == "pending" and hold.expires_at > at:
+        if hold.is_pending and hold.expires_at > at:
             wallet.release(hold_id=hold.hold_id, at=at)
-        elif hold.status == "pending":
+        elif hold.is_pending:
             wallet.expire_hold(hold_id=hold.hold_id, at=at)
     if not generation.fail(reason=reason, retryable=retryable, at=at, provider_cost=provider_cost):
         unit.repeat_of(wallet.id, wallet.hold(generation.hold_id).resolved_version)
@@ -332,7 +333,7 @@ def record_failure(unit: Unit, gen_id: UUID, reason: str, retryable: bool, at: d
     return generation.status
 
 
-def share_image(unit: Unit, gen_id: UUID, user_id: str, token: str, at: datetime) -> str:
+def share_image(unit: Unit, gen_id: UUID, *, user_id: str, token: str, at: datetime) -> str:
     """Make a finished image of ``user_id`` public under ``token``; the token in force."""
     generation, _ = load_generation(unit, gen_id)
     if generation.user_id != user_id:
@@ -355,7 +356,7 @@ def unshare_image(unit: Unit, gen_id: UUID, user_id: str, at: datetime) -> bool:
     return False
 
 
-def delete_image(unit: Unit, gen_id: UUID, user_id: str | None, reason: str, at: datetime) -> str:
+def delete_image(unit: Unit, gen_id: UUID, *, user_id: str | None, reason: str, at: datetime) -> str:
     """Delete a finished image of ``user_id`` (anyone's when None: the retention sweep); its storage id."""
     generation, _ = load_generation(unit, gen_id)
     if user_id is not None and generation.user_id != user_id:

@@ -23,7 +23,7 @@ def existing_template(unit: Unit, template_id: str) -> Template:
     return found
 
 
-def save_draft(unit: Unit, template_id: str, spec: dict[str, Any], by: str, reason: str, at: datetime) -> bool:
+def save_draft(unit: Unit, template_id: str, *, spec: dict[str, Any], by: str, reason: str, at: datetime) -> bool:
     """Create the template with this draft, or replace its draft; whether anything changed."""
     found = unit.get(template_uuid(template_id))  # rare: read from the store, not assumed new
     if found is None:
@@ -36,21 +36,22 @@ def save_draft(unit: Unit, template_id: str, spec: dict[str, Any], by: str, reas
     return False
 
 
-def publish_draft(unit: Unit, template_id: str, by: str, reason: str, at: datetime,
+def publish_draft(unit: Unit, template_id: str, *, by: str, reason: str, at: datetime,
                   effective_at: datetime | None) -> int:
     """Publish the template's draft as its next version; the version's number."""
     return existing_template(unit, template_id).publish(by=by, reason=reason, at=at, effective_at=effective_at)
 
 
-def import_spec(unit: Unit, template_id: str, spec: dict[str, Any], by: str, reason: str, at: datetime) -> int | None:
+def import_spec(unit: Unit, template_id: str, *, spec: dict[str, Any], by: str, reason: str,
+                at: datetime) -> int | None:
     """Draft and publish ``spec`` unless it is already the newest version; the new version, or None."""
-    save_draft(unit, template_id, spec, by, reason, at)
+    save_draft(unit, template_id, spec=spec, by=by, reason=reason, at=at)
     if existing_template(unit, template_id).draft is None:  # the newest version already is this spec
         return None
-    return publish_draft(unit, template_id, by, reason, at, None)
+    return publish_draft(unit, template_id, by=by, reason=reason, at=at, effective_at=None)
 
 
-def retire_template(unit: Unit, template_id: str, by: str, reason: str, at: datetime) -> bool:
+def retire_template(unit: Unit, template_id: str, *, by: str, reason: str, at: datetime) -> bool:
     """Retire a published template; whether it changed."""
     template = existing_template(unit, template_id)
     if template.retire(by=by, reason=reason, at=at):
@@ -59,7 +60,7 @@ def retire_template(unit: Unit, template_id: str, by: str, reason: str, at: date
     return False
 
 
-def restore_template(unit: Unit, template_id: str, by: str, reason: str, at: datetime) -> bool:
+def restore_template(unit: Unit, template_id: str, *, by: str, reason: str, at: datetime) -> bool:
     """Restore a retired template; whether it changed."""
     template = existing_template(unit, template_id)
     if template.restore(by=by, reason=reason, at=at):

@@ -8,7 +8,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ledger.errors import InvalidAmount, InvalidCommand
@@ -156,6 +156,10 @@ class Grant:
         return self.closed is None and (self.expires_at is None or self.expires_at > at)
 
 
+# Where a hold stands: placed and unresolved, or ended one way (each ending is a ``Wallet.HoldResolution``).
+HoldStatus = Literal["pending", "captured", "released", "expired"]
+
+
 @dataclass
 class Hold:
     """Credits reserved from specific grants until captured, released or expired."""
@@ -166,9 +170,14 @@ class Hold:
     expires_at: datetime
     digest: str
     placed_version: int
-    status: str = "pending"  # pending | captured | released | expired
+    status: HoldStatus = "pending"
     captured: int = 0
     resolution: str = ""  # digest of the resolving command
     resolved_version: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
     day: str = ""  # the policy's day a generation's spending counts on ("" for other holds)
+
+    @property
+    def is_pending(self) -> bool:
+        """Whether the hold is placed and not yet captured, released or expired."""
+        return self.status == "pending"

@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.errors import CaptureExceedsHold, ConflictingCommand, HoldAlreadyResolved, InvalidAmount, InvalidCommand
 from ledger.lots import DEFAULT_BURN_ORDER, ending, expired_remainders, refund, take
-from ledger.values import GENESIS_HASH, Grant, Hold, Money, check_term, credits, digest, event_hash, later
+from ledger.values import GENESIS_HASH, Grant, Hold, HoldStatus, Money, check_term, credits, digest, event_hash, later
 from ledger.wallet_state import WalletState, checked_settings, count_on
 
 
@@ -119,7 +119,7 @@ class Wallet(Aggregate, WalletState):
     class HoldResolution(Event):
         """Ends a hold: what was consumed, returned, or written off on return."""
 
-        status: ClassVar[str] = ""
+        status: ClassVar[HoldStatus]
         hold_id: str
         consumed: dict[str, int]
         returned: dict[str, int]
@@ -313,7 +313,7 @@ class Wallet(Aggregate, WalletState):
     def expire_hold(self, *, hold_id: str, at: datetime) -> Hold:
         """Expire a pending hold whose deadline has passed: its credits return."""
         hold = self.hold(hold_id)
-        if hold.status == "pending" and hold.expires_at > self._decision_time(at):
+        if hold.is_pending and hold.expires_at > self._decision_time(at):
             raise InvalidCommand(f"hold {hold_id} on wallet {self.user_id} is due at {hold.expires_at}")
         return self._resolve(self.HoldExpired, hold_id, 0, at)
 
@@ -362,7 +362,7 @@ class Wallet(Aggregate, WalletState):
     def _resolve(self, event_class: type[HoldResolution], hold_id: str, amount: int, at: datetime) -> Hold:
         hold = self.hold(hold_id)
         resolution = digest({"status": event_class.status, "amount": amount})
-        if hold.status != "pending":
+        if not hold.is_pending:
             if hold.resolution == resolution:
                 return hold
             raise HoldAlreadyResolved(f"hold {hold_id} on wallet {self.user_id} is already {hold.status}")
@@ -381,7 +381,7 @@ class Wallet(Aggregate, WalletState):
         """Expire every pending hold whose deadline has passed: its credits are no longer held."""
         due = [self.holds[h] for h in self.due_holds(at) if h != keep]
         for hold in due:
-            resolution = digest({"status": "expired", "amount": 0})
+            resolution = digest({"status": self.HoldExpired.status, "amount": 0})
             self._trigger(self.HoldExpired, at, **ending(hold, self.grants, 0, at), resolution=resolution)
         return bool(due)
 

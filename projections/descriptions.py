@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generation.text import clusters
+from ledger.postings import HOLD_ENDINGS
 from ledger.values import Money
 from ledger.wallet import Wallet
 from projections.template_words import Words
@@ -56,9 +57,6 @@ class Subjects:
         if len(characters) > MAIN_TEXT_CHARS:
             text = "".join(characters[:MAIN_TEXT_CHARS - 1]).rstrip() + "…"
         return text
-
-
-HOLD_ENDINGS = ("HoldCaptured", "HoldReleased", "HoldExpired")
 
 
 def named_generation(kind: str, reference: str, meta: Mapping[str, Any] | None = None) -> str | None:

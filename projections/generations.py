@@ -22,6 +22,8 @@ from sqlalchemy import (
     update,
 )
 
+from generation.stores.naming import thumbnail_url_of
+from generation.templates import UPLOAD_PREFIX
 from ledger.erasure import Erasure
 from ledger.generation import Generation
 from ledger.store.follow import Stored
@@ -84,17 +86,9 @@ gallery_words = words_table("gallery_template_words")
 
 
 def thumbnail_of(event: Any) -> str:
-    """The thumbnail URL of a completed image: the one the store reported, else the stores' convention
-    (a Cloudinary resize transformation; ``<name>_thumb.jpg`` beside a local or S3 image)."""
-    given = getattr(event, "thumbnail_url", "")
-    if given:
-        return str(given)
-    url = str(event.image_url)
-    for kind in ("/image/upload/", "/image/authenticated/"):
-        if kind in url:
-            return url.replace(kind, f"{kind}c_limit,w_256,h_256/", 1)
-    stem, dot, _ = url.rpartition(".")
-    return f"{stem}_thumb.jpg" if dot and "/" not in url[len(stem):] else url
+    """The thumbnail URL of a completed image: the one the store reported, else the stores' naming (events
+    recorded before the stores reported it)."""
+    return str(getattr(event, "thumbnail_url", "") or thumbnail_url_of(str(event.image_url)))
 
 
 def _title(variables: dict[str, Any]) -> str:
@@ -214,7 +208,7 @@ def _flush(writes: list[Write], table: Table, rows: list[dict[str, Any]]) -> Non
 def uploads_in_use(conn: Connection, user_id: str | None = None) -> set[str]:
     """The upload ids that generations still to be rendered take as their photo (of ``user_id``, or anyone's)."""
     query = select(generations.c.input_image).where(generations.c.status.in_(("requested", "started"))
-                                                    & generations.c.input_image.like("upload:%"))
+                                                    & generations.c.input_image.like(f"{UPLOAD_PREFIX}%"))
     if user_id is not None:
         query = query.where(generations.c.user_id == user_id)
-    return {str(ref).removeprefix("upload:") for ref in conn.execute(query).scalars()}
+    return {str(ref).removeprefix(UPLOAD_PREFIX) for ref in conn.execute(query).scalars()}

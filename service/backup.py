@@ -36,10 +36,10 @@ def backup(settings: Settings, target: Path, *, force: bool = False) -> Done:
     """Write a backup of the configured store to ``target`` (refused if it exists, unless ``force``)."""
     check_target_file(target, force=force)
     store = settings.store
-    if store.store == "memory":
+    if store.backend == "memory":
         raise BackupError("the memory store keeps nothing between processes: back up a sqlite or postgres store "
                           "(STUDIO_STORE)")
-    if store.store == "postgres":
+    if store.backend == "postgres":
         return Done(backup_postgres(settings, target), f"{store.postgres_db} schema {store.postgres_schema}")
     return Done(_backup_sqlite(settings, target), str(store.data_dir))
 
@@ -47,10 +47,10 @@ def backup(settings: Settings, target: Path, *, force: bool = False) -> Done:
 def restore(settings: Settings, source: Path, *, force: bool = False) -> Done:
     """Restore the backup at ``source`` into the configured store, which must hold nothing unless ``force``."""
     store = settings.store
-    if store.store == "memory":
+    if store.backend == "memory":
         raise BackupError("the memory store keeps nothing between processes: restore into a sqlite or postgres "
                           "store (STUDIO_STORE)")
-    if store.store == "postgres":
+    if store.backend == "postgres":
         return Done(restore_postgres(settings, source, force=force),
                     f"{store.postgres_db} schema {store.postgres_schema}")
     return Done(_restore_sqlite(settings, source, force=force), str(store.data_dir))

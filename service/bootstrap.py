@@ -37,8 +37,8 @@ from service.keys import SqlKeys
 from service.leader import leader_keys
 from service.limits import Limits
 from service.policy import DEFAULT_POLICY, Policy, check_share_bonus, load_policy
-from service.settings import GenerationSettings, Settings, StoreSettings, read_db_url
-from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
+from service.settings import MediaSettings, Settings, StoreSettings, read_db_url
+from service.settings.api import ApiSettings, UnsafeSettings, check_secrets
 from service.settings.store import StartupError, check_database
 from service.sweeping import build_platform, build_sweeper, money_parts
 
@@ -66,7 +66,7 @@ def build_ledger(settings: Settings | StoreSettings | None = None) -> Ledger:
 
 def build_keys(settings: Settings | StoreSettings | None = None) -> SqlKeys:
     """The learners' keys, in the read database beside the read tables (see ``service.keys``)."""
-    api = settings.http if isinstance(settings, Settings) else ApiSettings()
+    api = settings.api if isinstance(settings, Settings) else ApiSettings()
     return SqlKeys(make_engine(read_db_url(_store(settings), api), pool_size=2))
 
 
@@ -89,7 +89,7 @@ def build_read_engine(settings: Settings | None = None, **options: Any) -> Engin
 def build_projector(settings: Settings | None = None, *, ledger: Ledger | None = None) -> Projector:
     """Every projection over the ledger, writing to the read database, its tables created."""
     settings = settings or Settings()
-    earlier = Subjects.from_templates(load_catalog(settings.generation.templates_dir).all())
+    earlier = Subjects.from_templates(load_catalog(settings.media.templates_dir).all())
     projector = Projector(ledger or build_ledger(settings), build_read_engine(settings), all_projections(
         earlier, low_balance_below=build_policy(settings).alerts.low_balance_below))
     projector.setup()
@@ -104,7 +104,7 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
     """The API process's service; refuses unsafe settings before building anything. On the embedded
     default it also renders generations in process, purges unused uploads and sweeps overdue holds."""
     settings = settings or Settings()
-    api, store, media = settings.http, settings.store, settings.generation
+    api, store, media = settings.api, settings.store, settings.media
     clock = clock or _now
     check_secrets(api, embedded=settings.embedded)
     weak = media.weak_media_key(embedded=settings.embedded)
@@ -126,7 +126,7 @@ def build_service(settings: Settings | None = None, *, ledger: Ledger | None = N
                     kafka_servers=kafka.kafka_bootstrap_servers if kafka else None,
                     relay_name=kafka.relay_name if kafka else "relay",
                     hold_term=timedelta(seconds=api.generation_timeout_s),
-                    store_database=store.postgres_db if store.store == "postgres" else None,
+                    store_database=store.postgres_db if store.backend == "postgres" else None,
                     leader_keys=leader_keys(store, kafka.relay_name if kafka else None))
     check_share_bonus(policy, {t.id: t.cost for t in catalog.all()}, source=settings.policy_file or DEFAULT_POLICY)
     service = Service(api=api, store=store, ledger=ledger, engine=engine, projector=projector, catalog=catalog,
@@ -175,7 +175,7 @@ def uploads_in_use_at_head(engine: Engine, watcher: Watcher, wait_ms: int) -> se
         return uploads_in_use(conn)
 
 
-def stored_catalog(ledger: Ledger, engine: Engine, files: Catalog, media: GenerationSettings,
+def stored_catalog(ledger: Ledger, engine: Engine, files: Catalog, media: MediaSettings,
                    clock: Clock) -> TemplateCatalog:
     """The catalog read from the templates projection; when the service starts it imports the catalogue
     files whose templates the store has never seen (the shipped catalogue on first start; a template
@@ -193,17 +193,17 @@ def _pipeline(settings: Settings, ledger: Ledger, catalog: TemplateCatalog, mode
     from service.inprocess import InProcessPipeline
 
     store = settings.store
-    position_file = None if store.store == "memory" else store.data_dir / "dispatch.position"
-    fetcher = settings.generation.fetcher(allow_http=store.store != "postgres")
+    position_file = None if store.backend == "memory" else store.data_dir / "dispatch.position"
+    fetcher = settings.media.fetcher(allow_http=store.backend != "postgres")
     return InProcessPipeline(ledger, catalog, model, images, position_file=position_file, clock=clock,
                              inputs=InputPhotos(images, fetcher), credentials=build_credentials(settings))
 
 
-def build_handler(settings: Settings | GenerationSettings | None = None, *, catalog: TemplateCatalog | None = None,
+def build_handler(settings: Settings | MediaSettings | None = None, *, catalog: TemplateCatalog | None = None,
                   image_model: ImageModel | None = None, image_store: ImageStore | None = None) -> GenerationHandler:
     """The generation worker's handler: the catalog, the model and the store. Given the whole settings, its
     catalog reads every template version from the templates projection (``catalog.start()`` keeps it
-    current); given the generation part alone, the catalogue files."""
+    current); given the media part alone, the catalogue files."""
     media = _media(settings)
     if catalog is None and isinstance(settings, Settings):
         from service.templates import LiveCatalog
@@ -223,17 +223,17 @@ def _store(settings: Settings | StoreSettings | None) -> StoreSettings:
     return (settings or Settings()).store
 
 
-def _media(settings: Settings | GenerationSettings | None) -> GenerationSettings:
-    if isinstance(settings, GenerationSettings):
+def _media(settings: Settings | MediaSettings | None) -> MediaSettings:
+    if isinstance(settings, MediaSettings):
         return settings
-    return (settings or Settings()).generation
+    return (settings or Settings()).media
 
 
 def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
-def build_model(provider: str, settings: GenerationSettings) -> ImageModel:
+def build_model(provider: str, settings: MediaSettings) -> ImageModel:
     """The adapter for one provider, configured from ``settings``."""
     timeout = settings.model_timeout_s
     if provider == "replicate":
@@ -266,7 +266,7 @@ def build_model(provider: str, settings: GenerationSettings) -> ImageModel:
     return LocalModel(scale=settings.local_scale, delay=settings.local_delay_s)
 
 
-def build_image_model(settings: Settings | GenerationSettings | None = None) -> ImageModel:
+def build_image_model(settings: Settings | MediaSettings | None = None) -> ImageModel:
     """The configured model: one provider for every template, or each template's own; failing a
     fraction of calls when the drill settings ask for it."""
     settings = _media(settings)
@@ -281,7 +281,7 @@ def build_image_model(settings: Settings | GenerationSettings | None = None) -> 
     return model
 
 
-def build_credentials(settings: Settings | GenerationSettings | None = None) -> ContentCredentials:
+def build_credentials(settings: Settings | MediaSettings | None = None) -> ContentCredentials:
     """What signs every finished image's content credentials: STUDIO_C2PA_CERT and STUDIO_C2PA_KEY, else a
     self-signed pair made on first start in the data folder; ``StartupError`` when they cannot sign."""
     from generation.credentials import ContentCredentials, CredentialsError
@@ -320,7 +320,7 @@ def _version() -> str:
         return "0"
 
 
-def build_moderator(settings: Settings | GenerationSettings | None = None) -> Moderator:
+def build_moderator(settings: Settings | MediaSettings | None = None) -> Moderator:
     """The learner's words checked by the local lists (the operator's own, or the shipped ones), then by the
     configured provider; ``StartupError`` names a word list that cannot be read."""
     from generation.moderation.local import LocalModerator, WordListError
@@ -346,7 +346,7 @@ def build_moderator(settings: Settings | GenerationSettings | None = None) -> Mo
     return Chain(moderators)
 
 
-def build_image_store(settings: Settings | GenerationSettings | None = None) -> ImageStore:
+def build_image_store(settings: Settings | MediaSettings | None = None) -> ImageStore:
     """The configured image store."""
     settings = _media(settings)
     lane = Lane("store", settings.store_threads)
@@ -369,7 +369,7 @@ def build_image_store(settings: Settings | GenerationSettings | None = None) -> 
     return LocalStore(settings.data_dir, signing_key=_secret(settings.media_signing_key), lane=lane)
 
 
-def build_catalog(settings: Settings | GenerationSettings | None = None) -> Catalog:
+def build_catalog(settings: Settings | MediaSettings | None = None) -> Catalog:
     """The template catalog, validated (a bad file, or no way to set its text, stops start-up)."""
     check_typesetting()
     return load_catalog(_media(settings).templates_dir)

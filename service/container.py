@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -33,10 +33,15 @@ from service.metrics import Metrics
 from service.platform import PlatformWallet
 from service.policy import Policy
 from service.settings import is_embedded
+from service.settings.api import ApiSettings
 from service.settings.finance import FinanceSettings
-from service.settings.generation import GenerationSettings
-from service.settings.http import ApiSettings
+from service.settings.media import MediaSettings
 from service.settings.store import StoreSettings
+
+if TYPE_CHECKING:  # the parts the embedded default runs beside the API; bootstrap builds them when asked
+    from service.inprocess import InProcessPipeline
+    from service.sweeper import SweepLoop
+    from service.uploads import UploadPurger
 
 __all__ = ["Service", "is_embedded"]  # is_embedded: where the routes have always found it
 
@@ -58,12 +63,12 @@ class Service:
     verifier: TokenVerifier
     metrics: Metrics = field(default_factory=Metrics)
     images: ImageStore | None = None  # the image store: signed URLs, uploaded photos
-    media: GenerationSettings = field(default_factory=GenerationSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     limits: Limits = field(default_factory=lambda: Limits.of(ApiSettings()))  # per learner, and the lanes
     moderator: Moderator | None = None  # the learner's words, checked before any credit is held
-    pipeline: Any = None
-    sweeper: Any = None
-    purger: Any = None
+    pipeline: InProcessPipeline | None = None
+    sweeper: SweepLoop | None = None
+    purger: UploadPurger | None = None
     platform: PlatformWallet | None = None  # the platform's wallet recharges debit; None: recharges are off
     recharge_deadline: timedelta = timedelta(minutes=15)  # a recharge unresolved by then is a finding
     finance: FinanceSettings = field(default_factory=FinanceSettings)  # the reporting currency and rates
@@ -98,7 +103,7 @@ class Service:
             if part is not None:
                 parts.append((name, part.start, part.stop))
                 self._checks[name] = part.check
-        if self.store.store == "postgres":
+        if self.store.backend == "postgres":
             self._parts = [LeadingPart(name, lock_for(name, self.store), start, stop) for name, start, stop in parts]
             projecting = next((p for p in self._parts if p.name == "projector"), None)
             self.watcher.follow(lambda: projecting is not None and projecting.leads)

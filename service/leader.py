@@ -149,7 +149,7 @@ def scoped_name(name: str, settings: StoreSettings) -> str:
 
 def lock_for(name: str, settings: StoreSettings) -> Lock:
     """The lock called ``name`` on the configured event store."""
-    if settings.store == "postgres":
+    if settings.backend == "postgres":
         scoped = scoped_name(name, settings)
 
         def connect() -> psycopg.Connection[Any]:
@@ -161,7 +161,7 @@ def lock_for(name: str, settings: StoreSettings) -> Lock:
                 keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3)
 
         return AdvisoryLock(scoped, connect)
-    if settings.store == "sqlite":
+    if settings.backend == "sqlite":
         return FileLock(settings.data_dir / f"{name}.leader")
     return AlwaysHeld()
 
@@ -302,7 +302,7 @@ class LeadingPart:
 
 def leader_keys(store: StoreSettings, relay: str | None) -> dict[str, int]:
     """The advisory lock key of each part of which one process leads (on PostgreSQL; none elsewhere)."""
-    if store.store != "postgres":
+    if store.backend != "postgres":
         return {}
     parts = ["projector", "sweeper", *([f"relay:{relay}"] if relay is not None else [])]
     return {part: lock_key(scoped_name(part, store)) for part in parts}

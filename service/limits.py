@@ -14,7 +14,7 @@ import anyio
 
 from generation.threads import Lane
 from service.errors import TooBusy, TooManyReports
-from service.settings.http import ApiSettings
+from service.settings.api import ApiSettings
 
 
 class PerLearner:

@@ -65,7 +65,7 @@ class Pending:
         elif isinstance(event, Wallet.HoldPlaced):
             if "generation_id" not in event.meta:  # a generation's hold is swept with its generation
                 self.holds[(event.originator_id, event.hold_id)] = event.expires_at
-        elif isinstance(event, Wallet.HoldCaptured | Wallet.HoldReleased | Wallet.HoldExpired):
+        elif isinstance(event, Wallet.HoldResolution):
             self.holds.pop((event.originator_id, event.hold_id), None)
         elif isinstance(event, Generation.GenerationRequested):
             self.generations[event.originator_id] = event.expires_at

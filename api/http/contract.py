@@ -14,7 +14,7 @@ from typing import Any
 
 from api.http.app import create_app
 from service.bootstrap import build_service
-from service.settings import ApiSettings, GenerationSettings, Settings, StoreSettings
+from service.settings import ApiSettings, MediaSettings, Settings, StoreSettings
 
 COMMITTED = Path(__file__).parents[2] / "docs" / "openapi.json"
 
@@ -23,9 +23,9 @@ def document() -> dict[str, Any]:
     """The OpenAPI document the service publishes at /openapi.json, whatever the environment says."""
     with tempfile.TemporaryDirectory(prefix="studio-openapi-") as folder:
         # Defaults only (model_construct reads no environment): the document depends on the routes alone.
-        service = build_service(Settings(http=ApiSettings.model_construct(),
-                                         store=StoreSettings.model_construct(store="memory", data_dir=Path(folder)),
-                                         generation=GenerationSettings.model_construct(data_dir=Path(folder))),
+        service = build_service(Settings(api=ApiSettings.model_construct(),
+                                         store=StoreSettings.model_construct(backend="memory", data_dir=Path(folder)),
+                                         media=MediaSettings.model_construct(data_dir=Path(folder))),
                                 with_pipeline=False)
         try:
             return create_app(service, manage=False).openapi()

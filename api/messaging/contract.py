@@ -73,8 +73,8 @@ def document(settings: MessagingSettings | None = None) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the ledger's Kafka topics, as JSON-ready data."""
     settings = settings or MessagingSettings.model_construct()
     # The document needs no events, and depends on no environment: the memory store, the shipped policy.
-    tree = Settings(store=StoreSettings.model_construct(store="memory", group_commit=False),
-                    http=ApiSettings.model_construct())
+    tree = Settings(store=StoreSettings.model_construct(backend="memory", group_commit=False),
+                    api=ApiSettings.model_construct())
     ledger = build_ledger(tree)
     try:
         app = build_inbound(ledger, build_policy(tree), settings)

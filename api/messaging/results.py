@@ -26,7 +26,7 @@ from generation.messages import GenerationCompletedMessage, GenerationFailedMess
 from ledger import Ledger, LedgerError
 from service import tracing
 from service.results import apply_result
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (1.0,)  # before reading a result again that the ledger could not record
@@ -39,7 +39,7 @@ def unprocessable(error: Exception) -> str | None:
     return None if transient(error) and not isinstance(error, ValidationError | LedgerError) else type(error).__name__
 
 
-def add_result_consumer(broker: KafkaBroker, ledger: Ledger, settings: GenerationSettings, *,
+def add_result_consumer(broker: KafkaBroker, ledger: Ledger, settings: MediaSettings, *,
                         clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     """Subscribe the ledger to the workers' results on ``broker``."""
     topics = (settings.generation_completed_topic, settings.generation_failed_topic)
@@ -49,7 +49,7 @@ def add_result_consumer(broker: KafkaBroker, ledger: Ledger, settings: Generatio
     broker.include_router(router)
 
 
-def _subscribe(router: KafkaRouter, ledger: Ledger, topic: str, settings: GenerationSettings,
+def _subscribe(router: KafkaRouter, ledger: Ledger, topic: str, settings: MediaSettings,
                model: type[GenerationCompletedMessage] | type[GenerationFailedMessage],
                clock: Callable[[], datetime]) -> None:
     @router.subscriber(topic, group_id=settings.results_group, ack_policy=AckPolicy.NACK_ON_ERROR,

@@ -24,7 +24,7 @@ from api.messaging.dead_letters import dead_lettering
 from generation.handler import GenerationHandler
 from generation.messages import GenerationCompletedMessage, GenerationRequestedMessage
 from service import tracing
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (1.0,)  # before reading a request again whose answer the broker refused
@@ -36,7 +36,7 @@ def unprocessable(error: Exception) -> str | None:
     return None if isinstance(error, KafkaError) else type(error).__name__
 
 
-def add_worker(broker: KafkaBroker, handler: GenerationHandler, settings: GenerationSettings) -> None:
+def add_worker(broker: KafkaBroker, handler: GenerationHandler, settings: MediaSettings) -> None:
     """Subscribe ``handler`` to ``generation.requested`` on ``broker``, in the workers' consumer group."""
     requested = settings.generation_requested_topic
     router = dead_lettering((requested,), classify=unprocessable, delays=RETRY_DELAYS)
@@ -65,7 +65,7 @@ def add_worker(broker: KafkaBroker, handler: GenerationHandler, settings: Genera
     broker.include_router(router)
 
 
-def build_worker_app(settings: GenerationSettings, handler: GenerationHandler) -> FastStream:
+def build_worker_app(settings: MediaSettings, handler: GenerationHandler) -> FastStream:
     """The worker process: one broker, the request subscriber, and the model closed on shutdown."""
     broker = broker_for(settings, client_id=GENERATION_CLIENT_ID)
     add_worker(broker, handler, settings)

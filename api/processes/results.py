@@ -18,8 +18,8 @@ def run_results(health_port: int = 0, metrics_port: int = 0) -> None:
     require_codecs("result consumer")
     settings = Settings()
     ledger = build_ledger(settings)
-    broker = broker_for(settings.generation, client_id=GENERATION_CLIENT_ID)
-    add_result_consumer(broker, ledger, settings.generation)
+    broker = broker_for(settings.media, client_id=GENERATION_CLIENT_ID)
+    add_result_consumer(broker, ledger, settings.media)
     app = FastStream(broker)
-    consume_until_stopped(app, ledger, health_port, bootstrap_servers=settings.generation.kafka_bootstrap_servers,
+    consume_until_stopped(app, ledger, health_port, bootstrap_servers=settings.media.kafka_bootstrap_servers,
                           metrics_port=metrics_port)

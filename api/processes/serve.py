@@ -42,7 +42,7 @@ def welcome(api: ApiSettings, store: StoreSettings, *, credentials: str | None =
     to get a token, whether the demo sign-in and purchase are on (and why not), and how images are signed."""
     base = api.public_url.rstrip("/")
     lines = [f"Studio Ledger on {base}  (API docs {base}/docs)"]
-    if store.store == "postgres":
+    if store.backend == "postgres":
         lines.append(f"event store: PostgreSQL {store.postgres_host}:{store.postgres_port}/{store.postgres_db}; "
                      f"images in {store.data_dir.resolve() / 'media'}")
     else:
@@ -66,7 +66,7 @@ def token(user_id: str, roles: Sequence[str], ttl_minutes: int | None) -> str:
     from api.http.auth import issue_token
 
     settings = Settings()
-    api = settings.http
+    api = settings.api
     if not settings.embedded:
         raise PermissionError("tokens are printed only on the embedded default; "
                               "outside it tokens come from your identity provider")

@@ -32,7 +32,7 @@ def _run(probes: Probes | None, metrics_port: int) -> None:
     log_to_stderr(process="worker")
     require_codecs("worker")
     whole = Settings()
-    settings = whole.generation
+    settings = whole.media
     handler = build_handler(whole)
     start = getattr(handler.catalog, "start", None)
     if start is not None:  # reread the templates as they are published

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from generation.errors import StorageError
 from generation.ports import ImageResult, StoredImage, Upload, UploadInfo
+from generation.stores.naming import thumbnail_name
 from generation.stores.signing import EMBEDDED_MEDIA_KEY, sign
 from generation.stores.thumbnails import extension, metadata, stored, thumbnail_and_open_graph
 from generation.stores.uploads import owner_key, upload_info, upload_meta, with_data
@@ -92,7 +93,7 @@ class LocalStore:
             return existing
         self.folder.mkdir(parents=True, exist_ok=True)
         base = object_name()
-        name, thumb = f"{base}.{extension(image.content_type)}", f"{base}_thumb.jpg"
+        name, thumb = f"{base}.{extension(image.content_type)}", thumbnail_name(base)
         preview = f"{base}_og.jpg"  # the share page's Open Graph image, 1200x630
         record = {**metadata(image), "file": name, "thumbnail": thumb, "open_graph": preview, "tags": list(tags)}
         try:

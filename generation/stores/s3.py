@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from generation.errors import StorageError
 from generation.ports import ImageResult, StoredImage, Upload, UploadInfo
 from generation.stores.local import object_name, safe_id
+from generation.stores.naming import thumbnail_name
 from generation.stores.thumbnails import extension, metadata, stored, thumbnail
 from generation.stores.uploads import owner_key, upload_info, upload_meta, with_data
 from generation.threads import STORE_THREADS, Lane
@@ -85,7 +86,7 @@ class S3Store:
             raise StorageError(f"s3 unreachable: {error}") from error
         meta = head.get("Metadata", {})
         name = meta.get("file", f"{self._key(storage_id)}.png")
-        thumb = meta.get("thumbnail", f"{self._key(storage_id)}_thumb.jpg")
+        thumb = meta.get("thumbnail", thumbnail_name(self._key(storage_id)))
         return stored(self._url(name), storage_id, self._url(thumb), meta)
 
     def _put(self, storage_id: str, image: ImageResult, tags: tuple[str, ...]) -> StoredImage:
@@ -93,7 +94,7 @@ class S3Store:
         if existing is not None:
             return existing
         base = f"{self.prefix}{object_name()}"
-        name, thumb = f"{base}.{extension(image.content_type)}", f"{base}_thumb.jpg"
+        name, thumb = f"{base}.{extension(image.content_type)}", thumbnail_name(base)
         meta = {**metadata(image), "file": name, "thumbnail": thumb}
         tagging = "&".join(f"tag{i}={t}" for i, t in enumerate(tags))
         try:

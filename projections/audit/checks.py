@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from ledger.generation import FINISHED
+from ledger.generation import FINISHED, is_paid, late_hold_id
 from projections.audit.state import GenerationState, HoldState, WalletState
 from projections.audit.stored import Row, decode
 from projections.audit.trust import REPORTS
@@ -112,7 +112,7 @@ def generation_paid(replay: Replay, gen: GenerationState, *, at_end: bool = Fals
     if gen.status not in FINISHED:
         return
     first = _hold(replay, gen, gen.hold_id)
-    late = _hold(replay, gen, f"{gen.hold_id}:late") if gen.late == "charged" else ("none", 0)
+    late = _hold(replay, gen, late_hold_id(gen.hold_id)) if gen.late == "charged" else ("none", 0)
     waiting = first is None or first[0] == "pending" or late is None or late[0] == "pending"
     if waiting and not at_end:
         return
@@ -126,9 +126,9 @@ def generation_paid(replay: Replay, gen: GenerationState, *, at_end: bool = Fals
         problem = f"{where} but its hold never ended"
     elif gen.status == "failed" and first and first[0] not in ("released", "expired"):
         problem = f"{where} but its hold was {first[0]}, not released or expired"
-    elif gen.status == "completed" and gen.late != "written_off" and len(captures) != 1:
+    elif gen.status == "completed" and is_paid(gen.late) and len(captures) != 1:
         problem = f"{where} with {len(captures)} captures of its holds, not exactly one"
-    elif gen.status == "completed" and gen.late == "written_off" and captures:
+    elif gen.status == "completed" and not is_paid(gen.late) and captures:
         problem = f"{where} and written off, but its hold was captured"
     elif charged != gen.captured:
         problem = f"{where} records {gen.captured} credits captured, its holds captured {charged}"

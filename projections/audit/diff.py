@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, inspect, select
 
+from ledger.values import PAID_SOURCES
 from projections.audit.fold import Replay
 from projections.audit.replay import Check
 from projections.audit.state import WalletState
@@ -21,12 +22,10 @@ from projections.journal import journal
 from projections.statement import wallet_statement
 from projections.templates import templates
 
-PAID = ("purchase", "redemption")
-
 
 def wallet_figures(w: WalletState) -> dict[str, int]:
     """The replay's figures for one ``wallet_balances`` row."""
-    paid = sum(g.amount for g in w.grants.values() if g.source in PAID)
+    paid = sum(g.amount for g in w.grants.values() if g.source in PAID_SOURCES)
     return {"balance": w.remaining, "held": w.held, "purchased": paid, "granted": w.granted - paid,
             "spent": w.consumed, "expired": w.expired, "clawed_back": w.clawed_back}
 

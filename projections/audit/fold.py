@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from ledger.postings import Posting, postings_for
-from ledger.values import GENESIS_HASH, MAX_CREDITS
+from ledger.postings import GRANT_SOURCES, HOLD_ENDINGS, Posting, postings_for
+from ledger.values import GENESIS_HASH, MAX_CREDITS, PAID_SOURCES
 from projections.audit.checks import (
     generation_at_end,
     generation_paid,
@@ -27,9 +27,6 @@ GENERATION = "ledger.generation:Generation."
 REFERENCE = "ledger.reference:Reference."
 RECHARGE = "ledger.recharge:Recharge."
 TOPUP = "ledger.topup:TopUpPlan."  # an auto top-up plan moves no credits: its recharges do
-GRANTS = {"CreditsPurchased": "purchase", "CreditsRedeemed": "redemption", "ReferralBonusGranted": "referral",
-          "ShareBonusGranted": "share", "PromoCreditsGranted": "promo", "CreditsAdjusted": "adjustment"}
-PAID = frozenset({"purchase", "redemption"})
 OnEntry = Callable[[Row, WalletState, dict[str, Any], list[Posting]], None]
 OnTemplate = Callable[[Row, TemplateState, dict[str, Any]], None]
 OnTrust = Callable[[Row, str, dict[str, Any]], None]  # a report, takedown or standing event: the row, whose, fields
@@ -67,8 +64,8 @@ class Replay:
         self.reconciliations: dict[str, RunState] = {}
         self.purchased: set[str] = set()  # every payment id a purchase was made under, whatever the part
         self._wallet_steps: dict[str, Callable[[WalletState, Row, dict[str, Any]], None]] = {
-            **dict.fromkeys(GRANTS, self._grant), "HoldPlaced": self._hold_placed,
-            "HoldCaptured": self._resolved, "HoldReleased": self._resolved, "HoldExpired": self._resolved,
+            **dict.fromkeys(GRANT_SOURCES, self._grant), "HoldPlaced": self._hold_placed,
+            **dict.fromkeys(HOLD_ENDINGS, self._resolved),
             "CreditsExpired": self._credits_expired, "PurchaseRefunded": self._closed,
             "ReferralReversed": self._closed, "SettingsChanged": self._control, "WalletFrozen": self._control,
             "WalletUnfrozen": self._control,
@@ -208,8 +205,8 @@ class Replay:
         if n > 0:
             if grant_id in wallet.grants:
                 self.find(wallet.user_id, row, f"grant {grant_id} granted twice", wallet.wallet_id)
-            source = GRANTS[row.kind]
-            wallet.grants[grant_id] = GrantState(source, n, n, _time(fields["expires_at"]), source in PAID,
+            source = GRANT_SOURCES[row.kind]
+            wallet.grants[grant_id] = GrantState(source, n, n, _time(fields["expires_at"]), source in PAID_SOURCES,
                                                  position=row.position)
             wallet.granted += n
         taken = fields.get("taken", {})

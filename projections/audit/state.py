@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ledger.generation import Late
 from ledger.postings import Book
 
 
@@ -105,7 +106,7 @@ class GenerationState:
     cost: int
     version: int = 1
     status: str = "requested"
-    late: str = ""
+    late: Late = ""
     captured: int = 0
     position: int = 0
     kind: str = "GenerationRequested"

@@ -25,7 +25,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from ledger.postings import Book, Posting, postings_for
+from ledger.postings import HOLD_ENDINGS, Book, Posting, postings_for
 from projections.audit.stored import Row, decode
 
 WALLET_TOPIC = "ledger.wallet:Wallet."
@@ -81,7 +81,7 @@ class Recogniser:
             if paying:
                 self._paying[key] = str(paying)
             return []
-        if kind not in ("HoldCaptured", "HoldReleased", "HoldExpired"):
+        if kind not in HOLD_ENDINGS:
             return []
         generation = self._paying.pop(key, None)
         if kind != "HoldCaptured" or not fields["consumed"]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ledger.postings import GRANT_SOURCES, RESOLUTIONS, Posting, money_of
+from ledger.postings import GRANT_SOURCES, HOLD_ENDINGS, Posting, money_of
 from projections.audit.fold import Replay
 from projections.audit.reports import utc
 from projections.audit.state import Finding, WalletState
@@ -157,7 +157,7 @@ def _lot_changes(kind: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, in
             yield str(fields["grant_id"]), fields["credits"]
         for grant_id, n in fields.get("taken", {}).items():
             yield grant_id, -n
-    elif kind in RESOLUTIONS:
+    elif kind in HOLD_ENDINGS:
         for bucket in ("consumed", "expired", "clawed_back"):
             for grant_id, n in fields[bucket].items():
                 yield grant_id, -n

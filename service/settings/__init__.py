@@ -1,5 +1,5 @@
 """Settings of every process, from STUDIO_* environment variables: one tree, ``Settings``, whose parts
-(store, http, messaging, generation) each read their own variables; a variable shared by several parts
+(store, api, messaging, media) each read their own variables; a variable shared by several parts
 is defined once, in ``service.settings.parts``."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from service.settings.api import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET, ApiSettings
 from service.settings.finance import FinanceSettings
-from service.settings.generation import GenerationSettings
-from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET, ApiSettings
+from service.settings.media import MediaSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.parts import PolicySettings
 from service.settings.store import StoreSettings
@@ -21,15 +21,15 @@ class Settings:
     """Everything the processes are configured with. A part not given is read from the environment when
     first used, so a process reads only the parts it needs (a bad variable of another part does not stop it)."""
 
-    def __init__(self, *, store: StoreSettings | None = None, http: ApiSettings | None = None,
-                 messaging: MessagingSettings | None = None, generation: GenerationSettings | None = None) -> None:
-        self._store, self._http, self._messaging, self._generation = store, http, messaging, generation
+    def __init__(self, *, store: StoreSettings | None = None, api: ApiSettings | None = None,
+                 messaging: MessagingSettings | None = None, media: MediaSettings | None = None) -> None:
+        self._store, self._api, self._messaging, self._media = store, api, messaging, media
         self._finance: FinanceSettings | None = None
 
     @classmethod
-    def read(cls, **http: Any) -> Settings:
-        """The settings from the environment, ``http`` overriding API settings (``serve --host --port``)."""
-        return cls(http=ApiSettings(**http)) if http else cls()
+    def read(cls, **api: Any) -> Settings:
+        """The settings from the environment, ``api`` overriding API settings (``serve --host --port``)."""
+        return cls(api=ApiSettings(**api)) if api else cls()
 
     @property
     def store(self) -> StoreSettings:
@@ -39,11 +39,11 @@ class Settings:
         return self._store
 
     @property
-    def http(self) -> ApiSettings:
+    def api(self) -> ApiSettings:
         """How the API listens, authenticates and reads."""
-        if self._http is None:
-            self._http = ApiSettings()
-        return self._http
+        if self._api is None:
+            self._api = ApiSettings()
+        return self._api
 
     @property
     def messaging(self) -> MessagingSettings:
@@ -60,33 +60,33 @@ class Settings:
         return self._finance
 
     @property
-    def generation(self) -> GenerationSettings:
+    def media(self) -> MediaSettings:
         """The pipeline's model, image store and worker settings (its data folder the store's)."""
-        if self._generation is None:  # the data folder: the store's when given, else read as the store reads it
-            self._generation = (GenerationSettings() if self._store is None
-                                else GenerationSettings(data_dir=self._store.data_dir))
-        return self._generation
+        if self._media is None:  # the data folder: the store's when given, else read as the store reads it
+            self._media = (MediaSettings() if self._store is None
+                           else MediaSettings(data_dir=self._store.data_dir))
+        return self._media
 
     @property
     def policy_file(self) -> Path | None:
         """STUDIO_POLICY_FILE, as the part already read has it (a consumer reads no API settings)."""
-        part: PolicySettings | None = self._http or self._messaging
+        part: PolicySettings | None = self._api or self._messaging
         return (part or PolicySettings()).policy_file
 
     @property
     def embedded(self) -> bool:
         """Whether this is the embedded default: a SQLite (or memory) event store and in-process dispatch."""
-        return is_embedded(self.store, self.http)
+        return is_embedded(self.store, self.api)
 
     @property
     def read_db_url(self) -> str:
         """The read database: as configured, else beside the event store."""
-        return read_db_url(self.store, self.http)
+        return read_db_url(self.store, self.api)
 
 
 def is_embedded(store: StoreSettings, api: ApiSettings) -> bool:
     """Whether this is the embedded default: a SQLite (or memory) event store and in-process dispatch."""
-    return store.store != "postgres" and api.dispatch == "inprocess"
+    return store.backend != "postgres" and api.dispatch == "inprocess"
 
 
 def demo_refused(store: StoreSettings, api: ApiSettings) -> str | None:
@@ -115,9 +115,9 @@ def read_db_url(store: StoreSettings, api: ApiSettings) -> str:
     """The read database: as configured, else beside the event store (SQLite file or the same PostgreSQL)."""
     if api.read_db_url:
         return api.read_db_url
-    if store.store == "memory":
+    if store.backend == "memory":
         return "sqlite://"
-    if store.store == "sqlite":
+    if store.backend == "sqlite":
         store.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{store.data_dir / 'read.db'}"
     password = quote(store.postgres_password.get_secret_value(), safe="")
@@ -126,5 +126,5 @@ def read_db_url(store: StoreSettings, api: ApiSettings) -> str:
             f"?options=-csearch_path%3D{store.postgres_schema}")
 
 
-__all__ = ["ApiSettings", "GenerationSettings", "MessagingSettings", "Settings", "StoreSettings", "demo_refused",
+__all__ = ["ApiSettings", "MediaSettings", "MessagingSettings", "Settings", "StoreSettings", "demo_refused",
            "is_embedded", "is_loopback", "read_db_url"]

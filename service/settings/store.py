@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import NoDecode
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
+from ledger.lots import BURN_ORDER_PARTS, DEFAULT_BURN_ORDER
 from service.settings.parts import DataSettings
 
 
 class StoreSettings(DataSettings):
     """Where the event store lives and how the ledger writes to it."""
 
-    store: Literal["memory", "sqlite", "postgres"] = "sqlite"
+    # The backend is STUDIO_STORE in the environment, as it always was; code names it ``backend=``.
+    model_config = SettingsConfigDict(populate_by_name=True)
+    backend: Literal["memory", "sqlite", "postgres"] = Field(default="sqlite", validation_alias="STUDIO_STORE")
     postgres_host: str = "127.0.0.1"
     postgres_port: int = Field(default=5432, ge=1, le=65535)
     postgres_user: str = "postgres"
@@ -24,8 +27,16 @@ class StoreSettings(DataSettings):
     group_commit: bool = True
     group_commit_linger_ms: float = Field(default=2.0, ge=0, le=100)
     group_commit_max_batch: int = Field(default=256, ge=1, le=10_000)
-    burn_order: Annotated[tuple[str, ...], NoDecode] = ("expiry", "free", "oldest")
+    burn_order: Annotated[tuple[str, ...], NoDecode] = DEFAULT_BURN_ORDER
     aggregate_cache_size: int = Field(default=10_000, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_the_old_name(cls, values: object) -> object:
+        # Unknown names are ignored (a part reads only its own variables): store= would quietly be sqlite.
+        if isinstance(values, dict) and "store" in values:
+            raise ValueError("the event store is chosen with backend= (STUDIO_STORE in the environment), not store=")
+        return values
 
     @field_validator("burn_order", mode="before")
     @classmethod
@@ -35,17 +46,16 @@ class StoreSettings(DataSettings):
     @field_validator("burn_order")
     @classmethod
     def _check_burn_order(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = {"expiry", "free", "paid", "oldest", "newest"}
-        unknown = [p for p in value if p not in known]
+        unknown = [p for p in value if p not in BURN_ORDER_PARTS]
         if unknown or not value:
-            raise ValueError(f"burn order parts must be among {sorted(known)}, got {list(value)}")
+            raise ValueError(f"burn order parts must be among {sorted(BURN_ORDER_PARTS)}, got {list(value)}")
         return value
 
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing library's settings for this store."""
-        if self.store == "memory":
+        if self.backend == "memory":
             return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-        if self.store == "sqlite":
+        if self.backend == "sqlite":
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -80,14 +90,15 @@ def describe_invalid(error: ValidationError) -> str:
         given = problem.get("input")
         said = isinstance(given, str | int | float) and ("got " in message or repr(given) in message)
         shown = f" (got {given!r})" if isinstance(given, str | int | float) and not said else ""
-        parts.append(f"STUDIO_{'_'.join(str(p) for p in problem['loc']).upper()}: {message}{shown}")
+        name = "_".join(str(p) for p in problem["loc"]).upper()
+        parts.append(f"{name if name.startswith('STUDIO_') else 'STUDIO_' + name}: {message}{shown}")
     return "; ".join(parts)
 
 
 def check_database(settings: StoreSettings, *, timeout: float = 5.0) -> None:
     """On PostgreSQL, connect once before anything else does, so that a missing database or an
     unreachable server is named at once (the event store's pool would retry in silence for 30 s)."""
-    if settings.store != "postgres":
+    if settings.backend != "postgres":
         return
     import psycopg
 

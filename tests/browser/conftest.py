@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from api.http.auth import issue_token
-from service.settings.http import EMBEDDED_JWT_SECRET
+from service.settings.api import EMBEDDED_JWT_SECRET
 from tests.support.embedded import running_serve
 
 # A first image renders its fonts and the machine may be shared: wait for what a learner waits for.

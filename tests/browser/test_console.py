@@ -17,7 +17,7 @@ from playwright.sync_api import Locator, Page, expect
 from api.http.auth import issue_token
 from generation.templates import CATALOG_DIR, template_fields
 from generation.tomlfile import read_toml
-from service.settings.http import EMBEDDED_JWT_SECRET
+from service.settings.api import EMBEDDED_JWT_SECRET
 from tests.browser.audit import low_contrast_text, unnamed_controls
 from tests.browser.conftest import Studio, Watch
 from tests.browser.steps import screenshot

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from api.http.auth import issue_token
-from service.settings.http import EMBEDDED_JWT_SECRET
+from service.settings.api import EMBEDDED_JWT_SECRET
 from tests.browser.audit import low_contrast_text, unnamed_controls
 from tests.browser.conftest import Studio, Watch, open_context, user_name
 from tests.browser.steps import screenshot

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from api.http.auth import issue_token
 from ledger import Ledger
-from service.settings.http import EMBEDDED_JWT_SECRET
+from service.settings.api import EMBEDDED_JWT_SECRET
 from service.settings.store import StoreSettings
 from tests.browser.audit import low_contrast_text, unnamed_controls
 from tests.browser.conftest import Studio, Watch, serving
@@ -27,7 +27,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     """`studio-ledger serve` on a ledger that holds the hand-computed month (this module's own studio: the
     profiles of its tests watch this one)."""
     folder = tmp_path_factory.mktemp("margins")
-    ledger = Ledger(StoreSettings(store="sqlite", data_dir=folder / "data").event_store_env())
+    ledger = Ledger(StoreSettings(backend="sqlite", data_dir=folder / "data").event_store_env())
     margins_month(ledger)
     ledger.close()
     with serving(folder, STUDIO_FINANCE_USD_RATES=RATES) as running:

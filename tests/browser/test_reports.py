@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from api.http.auth import issue_token
-from service.settings.http import EMBEDDED_JWT_SECRET
+from service.settings.api import EMBEDDED_JWT_SECRET
 from tests.browser.audit import low_contrast_text, unnamed_controls
 from tests.browser.conftest import Studio, Watch, user_name
 from tests.browser.steps import sign_in_as

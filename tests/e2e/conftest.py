@@ -20,7 +20,7 @@ from api.messaging.relay import Relay
 from api.messaging.results import add_result_consumer
 from ledger import Ledger
 from service.container import Service
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 from service.settings.messaging import MessagingSettings
 from tests.support.audit import busy_store
 from tests.support.embedded import embedded_service
@@ -66,7 +66,7 @@ def embedded(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
 async def pipeline(pg_env: dict[str, str], kafka_bootstrap: str, kafka_session_timeout_ms: int,
                    tmp_path: Path) -> AsyncIterator[Pipeline]:
     """Topics and groups of its own; the relay and the result consumer running on this loop."""
-    settings = GenerationSettings(
+    settings = MediaSettings(
         kafka_bootstrap_servers=kafka_bootstrap, data_dir=tmp_path,
         generation_requested_topic=unique_name("generation.requested"),
         generation_completed_topic=unique_name("generation.completed"),

@@ -30,8 +30,8 @@ PREVIEW = "/v1/admin/templates/diwali-offer/preview.png"
 
 @pytest.fixture
 def service(tmp_path: Path) -> Service:
-    settings = Settings(http=api_settings(operator_previews=1, max_body_bytes=16 * 1024),
-                        store=store_settings("sqlite", tmp_path), generation=media_settings(tmp_path))
+    settings = Settings(api=api_settings(operator_previews=1, max_body_bytes=16 * 1024),
+                        store=store_settings("sqlite", tmp_path), media=media_settings(tmp_path))
     return build_service(settings)
 
 

@@ -43,8 +43,8 @@ DIWALI: dict[str, Any] = {
 
 @pytest.fixture
 def service(tmp_path: Path) -> Service:
-    settings = Settings(http=api_settings(), store=store_settings("sqlite", tmp_path),
-                        generation=media_settings(tmp_path, template_refresh_s=0.05))
+    settings = Settings(api=api_settings(), store=store_settings("sqlite", tmp_path),
+                        media=media_settings(tmp_path, template_refresh_s=0.05))
     return build_service(settings)
 
 

@@ -22,7 +22,7 @@ def test_the_summary_has_the_same_columns_whatever_happened(store: dict[str, str
     code, busy = run(store, "summary", "--format", "csv")
     assert code == 0, busy
     quiet_dir = tmp_path / "quiet"
-    ledger = Ledger(StoreSettings(store="sqlite", data_dir=quiet_dir).event_store_env())
+    ledger = Ledger(StoreSettings(backend="sqlite", data_dir=quiet_dir).event_store_env())
     ledger.purchase(user_id="ann", payment_id="p-1", pack_id="starter", amount=100, price=Money(900, "INR"), at=T0)
     ledger.close()
     code, quiet = run({**store, "STUDIO_DATA_DIR": str(quiet_dir)}, "summary", "--by", "day", "--format", "csv")

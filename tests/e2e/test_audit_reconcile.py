@@ -29,7 +29,7 @@ def make_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefix: str) -> 
     env = {"STUDIO_STORE": "sqlite", "STUDIO_DATA_DIR": str(tmp_path), "STUDIO_GROUP_COMMIT": "false"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    ledger = Ledger(StoreSettings(store="sqlite", data_dir=tmp_path).event_store_env())
+    ledger = Ledger(StoreSettings(backend="sqlite", data_dir=tmp_path).event_store_env())
     a_week_of_payments(ledger, prefix)
     ledger.close()
     project()
@@ -91,7 +91,7 @@ def test_the_run_is_in_the_journal_and_verify_passes(store: dict[str, str]) -> N
 
 def test_a_projection_behind_the_ledger_is_refused_rather_than_matched_stale(store: dict[str, str],
                                                                             tmp_path: Path) -> None:
-    ledger = Ledger(StoreSettings(store="sqlite", data_dir=tmp_path).event_store_env())
+    ledger = Ledger(StoreSettings(backend="sqlite", data_dir=tmp_path).event_store_env())
     a_week_of_payments(ledger, "late_")
     ledger.close()
     code, out = run(store, "reconcile", str(SAMPLES / "generic.csv"), "--wait", "0")

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from service.bootstrap import build_service
 from service.settings import Settings
-from service.settings.http import ApiSettings, UnsafeSettings
+from service.settings.api import ApiSettings, UnsafeSettings
 from service.settings.store import StoreSettings
 from tests.support.http import POSTER, bearer, buy, client_for, finish, key, purchase, service_for, signed
 
@@ -161,16 +161,16 @@ def test_outside_the_embedded_default_the_service_refuses_a_default_or_empty_sec
         tmp_path: Path, secret: str) -> None:
     api = ApiSettings(jwt_secret=SecretStr(secret), webhook_secret=SecretStr("w" * 40))
     with pytest.raises(UnsafeSettings, match="STUDIO_JWT_SECRET"):
-        build_service(Settings(http=api, store=StoreSettings(store="postgres", data_dir=tmp_path)))
+        build_service(Settings(api=api, store=StoreSettings(backend="postgres", data_dir=tmp_path)))
     kafka = ApiSettings(jwt_secret=SecretStr(secret), dispatch="kafka")
     with pytest.raises(UnsafeSettings, match="STUDIO_JWT_SECRET"):
-        build_service(Settings(http=kafka, store=StoreSettings(store="sqlite", data_dir=tmp_path)))
+        build_service(Settings(api=kafka, store=StoreSettings(backend="sqlite", data_dir=tmp_path)))
 
 
 def test_outside_the_embedded_default_the_webhook_secret_must_be_set_too(tmp_path: Path) -> None:
     api = ApiSettings(jwt_secret=SecretStr("j" * 40))
     with pytest.raises(UnsafeSettings, match="STUDIO_WEBHOOK_SECRET"):
-        build_service(Settings(http=api, store=StoreSettings(store="postgres", data_dir=tmp_path)))
+        build_service(Settings(api=api, store=StoreSettings(backend="postgres", data_dir=tmp_path)))
 
 
 def test_tokens_are_printed_only_on_the_embedded_default(monkeypatch: pytest.MonkeyPatch) -> None:

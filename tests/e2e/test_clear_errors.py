@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from service.settings.http import ApiSettings, UnsafeSettings, check_secrets
+from service.settings.api import ApiSettings, UnsafeSettings, check_secrets
 from tests.support.http import bearer, key
 
 pytestmark = pytest.mark.e2e

@@ -136,7 +136,7 @@ def test_support_staff_erase_a_learner_from_the_command_line(client: TestClient,
     assert not file.exists()
     # Another process (the service) may read the destroyed key from its cache for up to CACHE_S seconds; a
     # process started after the erasure never can.
-    fresh = build_ledger(Settings(store=service.store, http=service.api))
+    fresh = build_ledger(Settings(store=service.store, api=service.api))
     try:
         generation = fresh.generation(UUID(generation_id))
         assert generation is not None and set(generation.variables.values()) == {"[erased]"}
@@ -161,7 +161,7 @@ def test_the_key_table_is_backed_up_and_restored_with_the_store(client: TestClie
                                   env={**env, "STUDIO_DATA_DIR": str(elsewhere)})
     assert restored.exit_code == 0, restored.output
     store = service.store.model_copy(update={"data_dir": elsewhere})
-    ledger = build_ledger(Settings(store=store, http=service.api.model_copy(update={"read_db_url": ""})))
+    ledger = build_ledger(Settings(store=store, api=service.api.model_copy(update={"read_db_url": ""})))
     try:
         generation = ledger.generation(UUID(generation_id))
         assert generation is not None and generation.variables["course"] == "Intro to SQL"  # the key came back

@@ -37,8 +37,8 @@ PHOTO_URL = {"template_id": "profile-avatar", "variables": {"expression": "smili
 @pytest.fixture
 def service(tmp_path: Path) -> Service:
     """A service on SQLite without the pipeline: two generations, one upload and one fetch per learner at once."""
-    return build_service(Settings(http=api_settings(learner_generations=2, learner_uploads=1, learner_fetches=1),
-                                  store=store_settings("sqlite", tmp_path), generation=media_settings(tmp_path)),
+    return build_service(Settings(api=api_settings(learner_generations=2, learner_uploads=1, learner_fetches=1),
+                                  store=store_settings("sqlite", tmp_path), media=media_settings(tmp_path)),
                          with_pipeline=False)
 
 

@@ -34,7 +34,7 @@ def test_a_generations_hold_expires_after_the_configured_generation_timeout(
 def test_a_generation_timeout_below_five_seconds_is_refused() -> None:
     from pydantic import ValidationError
 
-    from service.settings.http import ApiSettings
+    from service.settings.api import ApiSettings
 
     with pytest.raises(ValidationError, match="generation_timeout_s"):
         ApiSettings(generation_timeout_s=1)

@@ -20,7 +20,7 @@ from api.http.app import create_app
 from service.bootstrap import build_service
 from service.container import Service
 from service.settings import Settings
-from service.settings.http import ApiSettings
+from service.settings.api import ApiSettings
 from tests.support.http import (
     api_settings,
     bearer,
@@ -41,8 +41,8 @@ CHUNK = 1024
 @pytest.fixture
 def service(tmp_path: Path) -> Service:
     """A service on SQLite without the pipeline, taking JSON bodies of 4 kB and photos of 200 kB."""
-    return build_service(Settings(http=api_settings(max_body_bytes=LIMIT), store=store_settings("sqlite", tmp_path),
-                                  generation=media_settings(tmp_path, upload_max_bytes=UPLOAD_LIMIT)),
+    return build_service(Settings(api=api_settings(max_body_bytes=LIMIT), store=store_settings("sqlite", tmp_path),
+                                  media=media_settings(tmp_path, upload_max_bytes=UPLOAD_LIMIT)),
                          with_pipeline=False)
 
 

@@ -15,7 +15,7 @@ from api.processes.serve import welcome
 from service.container import Service
 from service.idempotency import idempotency_answers
 from service.settings import demo_refused
-from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
+from service.settings.api import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
 from tests.support.http import bearer, client_for, key, service_for, signed
 
 pytestmark = pytest.mark.e2e

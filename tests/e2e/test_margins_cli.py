@@ -24,7 +24,7 @@ MANY = " ".join(f"A{chr(65 + i // 26)}{chr(65 + i % 26)}=1" for i in range(300))
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("margins")
-    ledger = Ledger(StoreSettings(store="sqlite", data_dir=folder).event_store_env())
+    ledger = Ledger(StoreSettings(backend="sqlite", data_dir=folder).event_store_env())
     margins_month(ledger)
     ledger.close()
     return {"STUDIO_STORE": "sqlite", "STUDIO_DATA_DIR": str(folder), "STUDIO_GROUP_COMMIT": "false",

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, SecretStr
 
 from api.http import schemas
-from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
+from service.settings.api import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
 from tests.support.http import WEBHOOK_SECRET, bearer, client_for, key, purchase, service_for, signed
 
 pytestmark = pytest.mark.e2e

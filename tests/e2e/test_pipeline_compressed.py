@@ -17,7 +17,7 @@ from api.messaging.relay import Relay
 from api.messaging.results import add_result_consumer
 from generation.messages import GenerationCompletedMessage
 from ledger import Ledger
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 from service.settings.messaging import MessagingSettings
 from tests.support.kafka_broker import (
     KAFKA_CODECS,
@@ -38,7 +38,7 @@ async def compressing(request: pytest.FixtureRequest, pg_env: dict[str, str], ka
                       kafka_session_timeout_ms: int, tmp_path: Path) -> AsyncIterator[Pipeline]:
     """The relay, the result consumer and the workers of the test producing with one codec."""
     codec = request.param
-    settings = GenerationSettings(
+    settings = MediaSettings(
         kafka_bootstrap_servers=kafka_bootstrap, data_dir=tmp_path, kafka_compression=codec,
         generation_requested_topic=unique_name("generation.requested"),
         generation_completed_topic=unique_name("generation.completed"),
@@ -86,7 +86,7 @@ async def test_requests_and_results_compressed_with_each_codec_are_rendered_and_
 async def test_the_worker_renders_requests_a_librdkafka_producer_compressed_with_each_codec(
     kafka_bootstrap: str, kafka_session_timeout_ms: int, tmp_path: Path,
 ) -> None:
-    settings = GenerationSettings(
+    settings = MediaSettings(
         kafka_bootstrap_servers=kafka_bootstrap, data_dir=tmp_path,
         generation_requested_topic=unique_name("generation.requested"),
         generation_completed_topic=unique_name("generation.completed"),

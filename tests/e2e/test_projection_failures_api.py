@@ -29,7 +29,7 @@ def store_a_redemption_from_before_the_limits(ledger: Ledger) -> int:
 
 def test_reads_keep_following_and_the_set_aside_event_is_reported(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    ledger = build_ledger(StoreSettings(store="sqlite", data_dir=tmp_path))
+    ledger = build_ledger(StoreSettings(backend="sqlite", data_dir=tmp_path))
     poison = store_a_redemption_from_before_the_limits(ledger)
     ledger.close()
     with client_for(service_for("sqlite", tmp_path, with_pipeline=False)) as client:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.settings.http import ApiSettings
+from service.settings.api import ApiSettings
 from service.settings.store import StoreSettings
 
 pytestmark = pytest.mark.e2e

@@ -34,7 +34,7 @@ def run(env: dict[str, str], *args: str) -> tuple[int, str]:
 def sqlite_store(folder: Path) -> dict[str, str]:
     """A SQLite store in ``folder`` with one purchase in it, and its settings."""
     env = {"STUDIO_STORE": "sqlite", "STUDIO_DATA_DIR": str(folder), "STUDIO_GROUP_COMMIT": "false"}
-    ledger = Ledger(StoreSettings(store="sqlite", data_dir=folder).event_store_env())
+    ledger = Ledger(StoreSettings(backend="sqlite", data_dir=folder).event_store_env())
     ledger.purchase(user_id="ann", payment_id="p1", pack_id="starter", amount=100, price=Money(999, "USD"), at=T0)
     ledger.close()
     return env
@@ -62,7 +62,7 @@ def test_a_restore_over_a_store_that_holds_data_is_refused_unless_forced(
     code, out = run(env, "restore", str(backup), "--force")
     assert code == 0, out
     assert "ledger position 3" in out  # the purchase's events
-    ledger = Ledger(StoreSettings(store="sqlite", data_dir=Path(env["STUDIO_DATA_DIR"])).event_store_env())
+    ledger = Ledger(StoreSettings(backend="sqlite", data_dir=Path(env["STUDIO_DATA_DIR"])).event_store_env())
     assert ledger.wallet("ann").available(T0) == 100  # type: ignore[union-attr]
     ledger.close()
 
@@ -166,7 +166,7 @@ def test_a_postgres_server_that_is_away_is_named_in_one_line(tmp_path: Path) -> 
 def test_the_backup_reads_the_events_table_the_library_names(tmp_path: Path, pg_env: dict[str, str]) -> None:
     from service import backup, backup_pg
 
-    lite = Ledger(StoreSettings(store="sqlite", data_dir=tmp_path).event_store_env())
+    lite = Ledger(StoreSettings(backend="sqlite", data_dir=tmp_path).event_store_env())
     pg = Ledger(pg_env)
     try:
         assert lite.recorder.events_table_name == backup.EVENTS_TABLE  # type: ignore[attr-defined]

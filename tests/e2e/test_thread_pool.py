@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from api.http.auth import issue_token
-from service.settings.http import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
+from service.settings.api import EMBEDDED_JWT_SECRET, EMBEDDED_WEBHOOK_SECRET
 from tests.support.embedded import running_serve
 from tests.support.http import purchase, signed
 

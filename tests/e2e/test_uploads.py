@@ -37,8 +37,8 @@ PROFILE = "profile-avatar"
 @pytest.fixture
 def service(tmp_path: Path) -> Service:
     """A service on SQLite, without the pipeline, keeping at most 3 uploads of at most 200 kB per user."""
-    return build_service(Settings(http=api_settings(), store=store_settings("sqlite", tmp_path),
-                                  generation=media_settings(tmp_path, upload_quota=3, upload_max_bytes=200_000)),
+    return build_service(Settings(api=api_settings(), store=store_settings("sqlite", tmp_path),
+                                  media=media_settings(tmp_path, upload_quota=3, upload_max_bytes=200_000)),
                          with_pipeline=False)
 
 

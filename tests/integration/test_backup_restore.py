@@ -74,7 +74,9 @@ def studio(env: dict[str, str], *args: str) -> tuple[int, str]:
 
 def ledger_for(env: dict[str, str]) -> Ledger:
     """A ledger on the store these settings name."""
-    settings = StoreSettings(**{k.removeprefix("STUDIO_").lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    # Each variable as its field; STUDIO_STORE is the field's own alias.
+    fields = {k if k == "STUDIO_STORE" else k.removeprefix("STUDIO_").lower(): v for k, v in env.items()}
+    settings = StoreSettings(**fields)  # type: ignore[arg-type]
     return Ledger(settings.event_store_env())
 
 

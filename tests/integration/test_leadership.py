@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 def store_settings(pg_env: dict[str, str]) -> StoreSettings:
     """The processes' settings for the test's PostgreSQL schema."""
-    return StoreSettings(store="postgres", postgres_host=PG["host"], postgres_port=int(PG["port"]),
+    return StoreSettings(backend="postgres", postgres_host=PG["host"], postgres_port=int(PG["port"]),
                          postgres_user=PG["user"], postgres_password=PG["password"],
                          postgres_db=pg_env["POSTGRES_DBNAME"], postgres_schema=pg_env["POSTGRES_SCHEMA"])
 

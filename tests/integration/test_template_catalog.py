@@ -143,10 +143,10 @@ def test_the_first_start_imports_the_shipped_catalogue_once_and_serves_it_before
 
 def test_a_kafka_worker_reads_every_version_from_the_read_database(tmp_path: Path) -> None:
     from service.bootstrap import build_handler, build_ledger, build_projector
-    from service.settings import GenerationSettings, Settings, StoreSettings
+    from service.settings import MediaSettings, Settings, StoreSettings
 
-    settings = Settings(store=StoreSettings(store="sqlite", data_dir=tmp_path),
-                        generation=GenerationSettings(data_dir=tmp_path))
+    settings = Settings(store=StoreSettings(backend="sqlite", data_dir=tmp_path),
+                        media=MediaSettings(data_dir=tmp_path))
     ledger = build_ledger(settings)
     try:
         ledger.draft_template(template_id="diwali-offer", spec=DIWALI, by="asha", reason="festival", at=NOW)

@@ -15,7 +15,7 @@ from tests.support.ledgers import busy_ledger
 def busy_store(tmp_path: Path) -> dict[str, str]:
     """A SQLite event store with a busy month in it; the settings that point at it."""
     env = {"STUDIO_STORE": "sqlite", "STUDIO_DATA_DIR": str(tmp_path), "STUDIO_GROUP_COMMIT": "false"}
-    settings = StoreSettings(store="sqlite", data_dir=tmp_path)
+    settings = StoreSettings(backend="sqlite", data_dir=tmp_path)
     ledger = Ledger(settings.event_store_env())
     busy_ledger(ledger)
     env["events_table"] = ledger.recorder.events_table_name  # type: ignore[attr-defined]

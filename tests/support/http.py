@@ -21,8 +21,8 @@ from api.http.signatures import sign
 from service.bootstrap import build_service
 from service.container import Service
 from service.settings import Settings
-from service.settings.generation import GenerationSettings
-from service.settings.http import ApiSettings
+from service.settings.api import ApiSettings
+from service.settings.media import MediaSettings
 from service.settings.store import StoreSettings
 from tests.conftest import PG
 
@@ -34,9 +34,9 @@ MEDIA_KEY = "a-test-media-signing-key-long-enough"
 def store_settings(kind: str, data_dir: Path, pg_env: dict[str, str] | None = None) -> StoreSettings:
     """Event store settings: SQLite in ``data_dir``, or the PostgreSQL schema of ``pg_env``."""
     if kind == "sqlite":
-        return StoreSettings(store="sqlite", data_dir=data_dir)
+        return StoreSettings(backend="sqlite", data_dir=data_dir)
     assert pg_env is not None
-    return StoreSettings(store="postgres", data_dir=data_dir, postgres_db=pg_env["POSTGRES_DBNAME"],
+    return StoreSettings(backend="postgres", data_dir=data_dir, postgres_db=pg_env["POSTGRES_DBNAME"],
                          postgres_schema=pg_env["POSTGRES_SCHEMA"], postgres_host=PG["host"],
                          postgres_port=int(PG["port"]), postgres_user=PG["user"],
                          postgres_password=SecretStr(PG["password"]), postgres_pool_size=4)
@@ -52,13 +52,13 @@ def api_settings(**overrides: Any) -> ApiSettings:
 def service_for(kind: str, data_dir: Path, pg_env: dict[str, str] | None = None, *, with_pipeline: bool = True,
                 **overrides: Any) -> Service:
     """A service on ``kind`` (sqlite or postgres)."""
-    return build_service(Settings(http=api_settings(**overrides), store=store_settings(kind, data_dir, pg_env),
-                                  generation=media_settings(data_dir)), with_pipeline=with_pipeline)
+    return build_service(Settings(api=api_settings(**overrides), store=store_settings(kind, data_dir, pg_env),
+                                  media=media_settings(data_dir)), with_pipeline=with_pipeline)
 
 
-def media_settings(data_dir: Path, **overrides: Any) -> GenerationSettings:
+def media_settings(data_dir: Path, **overrides: Any) -> MediaSettings:
     """The local image store in ``data_dir`` with a test signing key."""
-    return GenerationSettings(data_dir=data_dir, media_signing_key=SecretStr(MEDIA_KEY), **overrides)
+    return MediaSettings(data_dir=data_dir, media_signing_key=SecretStr(MEDIA_KEY), **overrides)
 
 
 def client_for(service: Service) -> TestClient:

@@ -22,7 +22,7 @@ from generation.models.local import LocalModel
 from generation.stores.local import LocalStore
 from generation.templates import load_catalog
 from ledger import Generation, Ledger, Money
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 
 ROOT = Path(__file__).parents[2]
 VARIABLES = {"event": "Data Day", "date": "May 3"}
@@ -33,7 +33,7 @@ class Pipeline:
     """A ledger with its relay and result consumer running, and settings for workers."""
 
     ledger: Ledger
-    settings: GenerationSettings
+    settings: MediaSettings
     data_dir: Path
     brokers: list[KafkaBroker] = field(default_factory=list)
 

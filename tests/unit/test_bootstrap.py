@@ -18,7 +18,7 @@ from ledger import Money
 from projections.watcher import PositionBeyondHead, ProjectionBehind
 from service.bootstrap import build_service
 from service.container import Service
-from service.settings import ApiSettings, GenerationSettings, Settings, StoreSettings
+from service.settings import ApiSettings, MediaSettings, Settings, StoreSettings
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
@@ -73,9 +73,9 @@ class FakeStore:
 
 def settings(tmp_path: Path, **api: object) -> Settings:
     """The memory store, its read tables in memory too, nothing read from the environment."""
-    return Settings(store=StoreSettings(store="memory", data_dir=tmp_path),
-                    http=ApiSettings(**api),  # type: ignore[arg-type]
-                    generation=GenerationSettings(data_dir=tmp_path))
+    return Settings(store=StoreSettings(backend="memory", data_dir=tmp_path),
+                    api=ApiSettings(**api),  # type: ignore[arg-type]
+                    media=MediaSettings(data_dir=tmp_path))
 
 
 @pytest.fixture
@@ -153,9 +153,9 @@ def test_one_settings_tree_reads_a_shared_variable_once_for_every_part(
     monkeypatch.setenv("STUDIO_KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092, kafka-2:9092")
     monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path))
     tree = Settings()
-    assert tree.messaging.kafka_bootstrap_servers == tree.generation.kafka_bootstrap_servers == \
+    assert tree.messaging.kafka_bootstrap_servers == tree.media.kafka_bootstrap_servers == \
         "kafka-1:9092,kafka-2:9092"
-    assert tree.store.data_dir == tree.generation.data_dir == tmp_path
+    assert tree.store.data_dir == tree.media.data_dir == tmp_path
     assert tree.read_db_url == f"sqlite:///{tmp_path / 'read.db'}" and tree.embedded
 
 
@@ -166,10 +166,10 @@ def test_a_consumer_reads_the_policy_file_without_reading_the_api_settings(
     tree = Settings()
     assert tree.messaging.policy_file == tree.policy_file == tmp_path / "policy.toml"
     with pytest.raises(ValidationError, match="checkout_url"):
-        tree.http  # noqa: B018 (reading the part is the test)
+        tree.api  # noqa: B018 (reading the part is the test)
 
 
-def test_the_generation_part_keeps_the_data_folder_of_a_store_given(tmp_path: Path) -> None:
-    tree = Settings(store=StoreSettings(store="sqlite", data_dir=tmp_path / "here"))
-    assert tree.generation.data_dir == tmp_path / "here"
-    assert Settings(store=StoreSettings(store="sqlite"), http=ApiSettings(dispatch="kafka")).embedded is False
+def test_the_media_part_keeps_the_data_folder_of_a_store_given(tmp_path: Path) -> None:
+    tree = Settings(store=StoreSettings(backend="sqlite", data_dir=tmp_path / "here"))
+    assert tree.media.data_dir == tmp_path / "here"
+    assert Settings(store=StoreSettings(backend="sqlite"), api=ApiSettings(dispatch="kafka")).embedded is False

@@ -143,9 +143,9 @@ def test_a_worker_without_raqm_shaping_refuses_to_start_naming_the_cause(monkeyp
     from generation.compositor import fonts
     from generation.templates import TemplateError
     from service.bootstrap import build_catalog
-    from service.settings.generation import GenerationSettings
+    from service.settings.media import MediaSettings
 
-    assert build_catalog(GenerationSettings()).all()
+    assert build_catalog(MediaSettings()).all()
     monkeypatch.setattr(fonts, "shaping_available", lambda: False)
     with pytest.raises(TemplateError, match="without raqm"):
-        build_catalog(GenerationSettings())
+        build_catalog(MediaSettings())

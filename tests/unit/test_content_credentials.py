@@ -22,7 +22,7 @@ from generation.stores.local import LocalStore
 from generation.templates import load_catalog
 from service.bootstrap import build_credentials
 from service.settings import ApiSettings, StoreSettings
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 from service.settings.store import StartupError
 from tests.support.worker import requested
 
@@ -40,7 +40,7 @@ def stored(data_dir: Path) -> dict[str, bytes]:
     """One generation rendered, signed and stored as the worker does: the image, thumbnail and preview bytes."""
     store = LocalStore(data_dir)
     handler = GenerationHandler(load_catalog(), LocalModel(scale=0.25), store, RetryPolicy(attempts=1),
-                                credentials=build_credentials(GenerationSettings(data_dir=data_dir)))
+                                credentials=build_credentials(MediaSettings(data_dir=data_dir)))
     message = GenerationRequestedMessage.model_validate(requested("poster-course-launch",
                                                                   {"course": "Intro to SQL", "date": "1 March"}))
     result = anyio.run(handler.handle, message)
@@ -115,7 +115,7 @@ def test_an_image_changed_after_signing_no_longer_verifies(stored: dict[str, byt
 
 
 def test_the_self_signed_certificate_is_made_once_and_said_so_at_start_up(tmp_path: Path) -> None:
-    settings = GenerationSettings(data_dir=tmp_path)
+    settings = MediaSettings(data_dir=tmp_path)
     first = build_credentials(settings)
     chain = (tmp_path / "c2pa" / "chain.pem").read_bytes()
     again = build_credentials(settings)
@@ -128,22 +128,22 @@ def test_the_self_signed_certificate_is_made_once_and_said_so_at_start_up(tmp_pa
 
 
 def test_a_configured_certificate_signs_and_one_c2pa_refuses_stops_start_up_in_one_line(tmp_path: Path) -> None:
-    build_credentials(GenerationSettings(data_dir=tmp_path / "made"))
+    build_credentials(MediaSettings(data_dir=tmp_path / "made"))
     chain, key = tmp_path / "made" / "c2pa" / "chain.pem", tmp_path / "made" / "c2pa" / "key.pem"
-    own = build_credentials(GenerationSettings(data_dir=tmp_path, c2pa_cert=chain, c2pa_key=key))
+    own = build_credentials(MediaSettings(data_dir=tmp_path, c2pa_cert=chain, c2pa_key=key))
     assert own.origin == f"signed with the certificate {chain}" and not (tmp_path / "c2pa").exists()
     root_only = tmp_path / "root.pem"  # the root alone: a CA certificate c2pa will not sign with
     root_only.write_bytes(chain.read_bytes().split(b"-----END CERTIFICATE-----\n")[1])
     for cert in (root_only, tmp_path / "missing.pem"):
         with pytest.raises(StartupError) as caught:
-            build_credentials(GenerationSettings(data_dir=tmp_path, c2pa_cert=cert, c2pa_key=key))
+            build_credentials(MediaSettings(data_dir=tmp_path, c2pa_cert=cert, c2pa_key=key))
         assert "STUDIO_C2PA" in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(ValueError, match="set both or neither"):
-        GenerationSettings(data_dir=tmp_path, c2pa_cert=chain)
+        MediaSettings(data_dir=tmp_path, c2pa_cert=chain)
 
 
 def test_a_data_folder_the_certificate_cannot_be_kept_in_stops_start_up_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "c2pa").write_text("a file where the folder goes")
     with pytest.raises(StartupError, match="set STUDIO_C2PA_CERT and STUDIO_C2PA_KEY") as caught:
-        build_credentials(GenerationSettings(data_dir=tmp_path))
+        build_credentials(MediaSettings(data_dir=tmp_path))
     assert "\n" not in str(caught.value)

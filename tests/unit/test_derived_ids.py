@@ -89,7 +89,7 @@ def test_a_request_made_before_the_upgrade_by_a_user_id_with_a_colon_still_repea
 
 
 def test_grant_ids_differ_between_splits_of_reference_and_user() -> None:
-    ids = {ledger_steps.derived_grant_id("promo", reference, user) for reference, user in SPLITS}
+    ids = {ledger_steps.derived_grant_id("promo", reference, user_id=user) for reference, user in SPLITS}
     assert len(ids) == len(SPLITS)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from ledger.errors import InsufficientCredits
 from ledger.lots import (
+    BURN_ORDER_PARTS,
     DEFAULT_BURN_ORDER,
     available,
     burn_key,
@@ -56,6 +57,13 @@ def test_the_default_burn_order_is_soonest_expiry_then_free_before_paid_then_old
 def test_other_burn_orders_put_paid_or_newest_credits_first() -> None:
     assert ordered(("paid", "oldest")) == ["old-paid", "expiring-paid", "old-promo", "new-promo"]
     assert ordered(("newest",)) == ["new-promo", "expiring-paid", "old-promo", "old-paid"]
+
+
+def test_every_part_the_settings_accept_in_a_burn_order_sorts_grants() -> None:
+    # The settings check a configured order against BURN_ORDER_PARTS: each must be one burn_key knows.
+    assert set(DEFAULT_BURN_ORDER) <= set(BURN_ORDER_PARTS)
+    for part in BURN_ORDER_PARTS:
+        assert sorted(ordered((part,))) == sorted(g.grant_id for g in GRANTS)
 
 
 def test_a_hold_takes_whole_grants_in_burn_order_and_part_of_the_last() -> None:

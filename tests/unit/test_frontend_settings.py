@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.http.frontend import checkout_link, settings_problem
-from service.settings.http import ApiSettings
+from service.settings.api import ApiSettings
 
 pytestmark = pytest.mark.unit
 

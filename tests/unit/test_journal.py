@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ledger import Ledger, Money
-from ledger.postings import Book, Posting, imbalance, postings, postings_for
+from ledger.postings import GRANT_SOURCES, HOLD_ENDINGS, Book, Posting, imbalance, postings, postings_for
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -137,3 +137,11 @@ def test_a_book_survives_a_round_trip_through_a_dict(app: Ledger) -> None:
 def test_an_unbalanced_set_of_lines_is_reported_by_unit() -> None:
     lines = [Posting("a", credits=2), Posting("b", credits=-1), Posting("c", money_minor=5, currency="USD")]
     assert imbalance(lines) == {"credits": 1, "USD": 5}
+
+
+def test_the_journal_reads_every_grant_source_and_hold_ending_the_wallet_declares() -> None:
+    # Stored rows name their events: these names and sources are the public contract (DESIGN.md).
+    assert GRANT_SOURCES == {
+        "CreditsPurchased": "purchase", "CreditsRedeemed": "redemption", "ReferralBonusGranted": "referral",
+        "ShareBonusGranted": "share", "PromoCreditsGranted": "promo", "CreditsAdjusted": "adjustment"}
+    assert sorted(HOLD_ENDINGS) == ["HoldCaptured", "HoldExpired", "HoldReleased"]

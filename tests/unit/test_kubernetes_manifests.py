@@ -19,8 +19,8 @@ import typer
 from typer.main import get_command
 
 from api.cli import app
-from service.settings.generation import GenerationSettings
-from service.settings.http import ApiSettings
+from service.settings.api import ApiSettings
+from service.settings.media import MediaSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.store import StoreSettings
 from tests.support.deploy import containers, pod_specs, render
@@ -36,8 +36,10 @@ SECRETLIKE = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|ACCESS_KEY")
 
 def settings_variables() -> set[str]:
     """Every STUDIO_* variable some process's settings read."""
-    classes = (StoreSettings, ApiSettings, MessagingSettings, GenerationSettings)
-    return {f"STUDIO_{name.upper()}" for cls in classes for name in cls.model_fields}
+    classes = (StoreSettings, ApiSettings, MessagingSettings, MediaSettings)
+    # A field's variable is STUDIO_<its name>, or its alias where it has one (StoreSettings.backend: STUDIO_STORE).
+    return {field.validation_alias if isinstance(field.validation_alias, str) else f"STUDIO_{name.upper()}"
+            for cls in classes for name, field in cls.model_fields.items()}
 
 
 @pytest.fixture(scope="module", params=KUSTOMIZATIONS, ids=lambda p: p.name)
@@ -180,7 +182,7 @@ def test_the_workers_scale_on_their_own_consumer_groups_lag(rendered: list[dict[
     assert trigger["type"] == "kafka"
     settings = config(rendered)
     meta = trigger["metadata"]
-    assert meta["consumerGroup"] == settings["STUDIO_WORKER_GROUP"] == GenerationSettings.model_fields[
+    assert meta["consumerGroup"] == settings["STUDIO_WORKER_GROUP"] == MediaSettings.model_fields[
         "worker_group"].default
     assert meta["topic"] == settings["STUDIO_GENERATION_REQUESTED_TOPIC"]
     assert meta["bootstrapServers"] == settings["STUDIO_KAFKA_BOOTSTRAP_SERVERS"]

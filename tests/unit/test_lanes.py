@@ -25,7 +25,7 @@ from ledger import Ledger, Money
 from service.generations import GenerationRequest, request_generation
 from service.limits import Limits
 from service.policy import load_policy
-from service.settings.http import ApiSettings
+from service.settings.api import ApiSettings
 from service.uploads import new_upload, reencode
 from tests.conftest import T0
 

@@ -20,7 +20,7 @@ from generation.ports import ImageRequest, ImageResult
 from generation.stores.local import LocalStore
 from generation.templates import load_catalog
 from service.bootstrap import build_image_model
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 from tests.support.worker import requested
 
 pytestmark = pytest.mark.unit
@@ -84,14 +84,14 @@ def test_rates_that_cannot_be_fractions_are_refused() -> None:
     with pytest.raises(ValueError, match="add up to at most 1"):
         FlakyModel(Counting(), failure_rate=0.7, timeout_rate=0.5)
     with pytest.raises(ValidationError, match="STUDIO_MODEL_FAILURE_RATE and STUDIO_MODEL_TIMEOUT_RATE"):
-        GenerationSettings(model_failure_rate=0.7, model_timeout_rate=0.5)
+        MediaSettings(model_failure_rate=0.7, model_timeout_rate=0.5)
     with pytest.raises(ValidationError, match="model_failure_rate"):
-        GenerationSettings(model_failure_rate=-0.1)
+        MediaSettings(model_failure_rate=-0.1)
 
 
 def test_the_worker_settings_wrap_the_configured_model_only_when_a_rate_is_set() -> None:
-    assert isinstance(build_image_model(GenerationSettings()), LocalModel)
-    wrapped = build_image_model(GenerationSettings(model_failure_rate=0.1, model_timeout_rate=0.05))
+    assert isinstance(build_image_model(MediaSettings()), LocalModel)
+    wrapped = build_image_model(MediaSettings(model_failure_rate=0.1, model_timeout_rate=0.05))
     assert isinstance(wrapped, FlakyModel) and isinstance(wrapped.inner, LocalModel)
     assert (wrapped.failure_rate, wrapped.timeout_rate) == (0.1, 0.05)
 

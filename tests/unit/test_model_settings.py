@@ -15,7 +15,7 @@ from generation.stores.cloudinary import CloudinaryStore
 from generation.stores.local import LocalStore
 from generation.stores.s3 import S3Store
 from service.bootstrap import build_catalog, build_image_model, build_image_store
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 
 pytestmark = pytest.mark.unit
 
@@ -40,7 +40,7 @@ def test_a_provider_without_its_key_fails_at_start_up_naming_the_variable(
         monkeypatch: pytest.MonkeyPatch, provider: str, variable: str) -> None:
     monkeypatch.setenv("STUDIO_IMAGE_PROVIDER", provider)
     with pytest.raises(ValidationError, match=variable):
-        GenerationSettings()
+        MediaSettings()
 
 
 def test_per_template_providers_need_every_key_they_use(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,10 +48,10 @@ def test_per_template_providers_need_every_key_they_use(monkeypatch: pytest.Monk
     monkeypatch.setenv("STUDIO_TEMPLATE_PROVIDERS", "openai,cog,local")
     monkeypatch.setenv("STUDIO_OPENAI_API_KEY", "sk-test")
     with pytest.raises(ValidationError, match="STUDIO_COG_URL") as caught:
-        GenerationSettings()
+        MediaSettings()
     assert "OPENAI" not in str(caught.value)
     monkeypatch.setenv("STUDIO_COG_URL", "http://127.0.0.1:5000")
-    model = build_image_model(GenerationSettings())
+    model = build_image_model(MediaSettings())
     assert isinstance(model, ModelRouter)
     assert {k: type(v) for k, v in model.models.items()} == {"openai": OpenAIModel, "cog": CogModel,
                                                              "local": LocalModel}
@@ -61,14 +61,14 @@ def test_a_store_without_its_credentials_fails_naming_them(monkeypatch: pytest.M
     monkeypatch.setenv("STUDIO_IMAGE_STORE", "s3")
     monkeypatch.setenv("STUDIO_S3_BUCKET", "gallery")
     with pytest.raises(ValidationError, match="STUDIO_S3_ACCESS_KEY_ID, STUDIO_S3_SECRET_ACCESS_KEY"):
-        GenerationSettings()
+        MediaSettings()
     monkeypatch.setenv("STUDIO_IMAGE_STORE", "cloudinary")
     with pytest.raises(ValidationError, match="STUDIO_CLOUDINARY_API_KEY"):
-        GenerationSettings()
+        MediaSettings()
 
 
 def test_the_embedded_default_is_the_local_model_and_local_files(tmp_path: Path) -> None:
-    settings = GenerationSettings(data_dir=tmp_path)
+    settings = MediaSettings(data_dir=tmp_path)
     assert isinstance(build_image_model(settings), LocalModel)
     store = build_image_store(settings)
     assert isinstance(store, LocalStore) and store.root == tmp_path / "media"
@@ -76,11 +76,11 @@ def test_the_embedded_default_is_the_local_model_and_local_files(tmp_path: Path)
 
 
 def test_configured_stores_are_built_from_their_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    s3 = GenerationSettings(image_store="s3", s3_bucket="gallery", s3_access_key_id="id",
+    s3 = MediaSettings(image_store="s3", s3_bucket="gallery", s3_access_key_id="id",
                             s3_secret_access_key="secret", s3_endpoint_url="http://127.0.0.1:9000")
     built = build_image_store(s3)
     assert isinstance(built, S3Store) and built.public_url == "http://127.0.0.1:9000/gallery"
-    cloud = GenerationSettings(image_store="cloudinary", cloudinary_cloud_name="demo", cloudinary_api_key="k",
+    cloud = MediaSettings(image_store="cloudinary", cloudinary_cloud_name="demo", cloudinary_api_key="k",
                                cloudinary_api_secret="s")
     assert isinstance(build_image_store(cloud), CloudinaryStore)
 
@@ -88,7 +88,7 @@ def test_configured_stores_are_built_from_their_settings(monkeypatch: pytest.Mon
 def test_secrets_do_not_show_in_the_settings_text(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STUDIO_IMAGE_PROVIDER", "openai")
     monkeypatch.setenv("STUDIO_OPENAI_API_KEY", "sk-very-secret")
-    assert "sk-very-secret" not in repr(GenerationSettings())
+    assert "sk-very-secret" not in repr(MediaSettings())
 
 
 def test_the_hugging_face_provider_is_built_with_its_token_model_and_inference_provider(
@@ -98,6 +98,6 @@ def test_the_hugging_face_provider_is_built_with_its_token_model_and_inference_p
     monkeypatch.setenv("STUDIO_IMAGE_PROVIDER", "huggingface")
     monkeypatch.setenv("STUDIO_HUGGINGFACE_TOKEN", "hf_secret")
     monkeypatch.setenv("STUDIO_HUGGINGFACE_INFERENCE_PROVIDER", "fal-ai")
-    model = build_image_model(GenerationSettings())
+    model = build_image_model(MediaSettings())
     assert isinstance(model, HuggingFaceModel)
     assert model.client.provider == "fal-ai" and model.client.token == "hf_secret" and model.model is None

@@ -22,7 +22,7 @@ from generation.moderation.local import LocalModerator, WordListError
 from generation.moderation.openai import OpenAIModerator
 from service.bootstrap import build_moderator
 from service.errors import KINDS
-from service.settings import GenerationSettings
+from service.settings import MediaSettings
 from service.settings.store import StartupError
 
 pytestmark = pytest.mark.unit
@@ -72,7 +72,7 @@ def test_ordinary_words_that_hold_a_listed_one_are_not_refused(text: str) -> Non
 def test_an_operators_own_lists_replace_the_shipped_ones(tmp_path: Path) -> None:
     own = tmp_path / "words.toml"
     own.write_text('[campus]\nharassment = ["dunce*"]\n', encoding="utf-8")
-    moderator = build_moderator(GenerationSettings(data_dir=tmp_path, moderation_words=own))
+    moderator = build_moderator(MediaSettings(data_dir=tmp_path, moderation_words=own))
     assert flag_of("You dunces", moderator) == Flag("headline", Category.HARASSMENT, "local:campus:harassment")
     assert flag_of("shit", moderator) is None
 
@@ -89,7 +89,7 @@ def test_a_word_list_that_cannot_be_read_stops_start_up_in_one_line_naming_the_s
     own = tmp_path / "words.toml"
     own.write_text(content, encoding="utf-8")
     with pytest.raises(StartupError, match="STUDIO_MODERATION_WORDS") as caught:
-        build_moderator(GenerationSettings(data_dir=tmp_path, moderation_words=own))
+        build_moderator(MediaSettings(data_dir=tmp_path, moderation_words=own))
     assert says in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(WordListError):
         LocalModerator.from_file(tmp_path / "missing.toml")
@@ -179,8 +179,8 @@ def test_the_chain_asks_the_local_lists_first_and_skips_empty_texts() -> None:
 
 def test_a_provider_moderator_needs_its_key_at_start_up(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="STUDIO_OPENAI_API_KEY"):
-        GenerationSettings(data_dir=tmp_path, moderation_provider="openai")
-    settings = GenerationSettings(data_dir=tmp_path, moderation_provider="huggingface", huggingface_token="hf_x",
+        MediaSettings(data_dir=tmp_path, moderation_provider="openai")
+    settings = MediaSettings(data_dir=tmp_path, moderation_provider="huggingface", huggingface_token="hf_x",
                                   moderation_huggingface_labels="toxic, obscene")
     assert settings.moderation_huggingface_labels == ("toxic", "obscene")
 

@@ -120,7 +120,8 @@ def test_a_referral_recorded_while_its_expiry_was_fingerprinted_is_still_a_repea
     awards: list[dict[str, Any]] = [{"user_id": "ana", "credits": 50, "role": "referrer"}]
     # As the earlier version recorded it: the expiry, from the message's occurred_at, in the fingerprint.
     first = memory_ledger.execute(lambda unit: grant_credits(
-        unit, "referral", "ref-old", awards, Wallet.ReferralBonusGranted, NOW, price=None,
+        unit, kind="referral", reference="ref-old", awards=awards, event_class=Wallet.ReferralBonusGranted, at=NOW,
+        price=None,
         expires_at=NOW + timedelta(days=90)))
     later = NOW + timedelta(hours=1)
     again = memory_ledger.grant_referral_bonus(referral_id="ref-old", awards=awards, at=later,

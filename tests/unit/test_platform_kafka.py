@@ -25,7 +25,7 @@ from ledger.recharge import RechargeStatus
 from service.platform import KafkaPlatformWallet
 from service.policy import load_policy
 from service.recharges import RechargeDriver, recharge_of, request_recharge
-from service.settings.http import ApiSettings
+from service.settings.api import ApiSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.parts import PlatformSettings
 from service.sweeping import build_platform

@@ -30,7 +30,7 @@ from generation.stores.local import LocalStore
 from generation.templates import load_catalog
 from ledger import Ledger
 from service.policy import load_policy
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 from service.settings.messaging import MessagingSettings
 from service.settings.store import StartupError
 
@@ -57,7 +57,7 @@ def test_a_consumer_process_without_a_codec_refuses_to_start_in_one_line(monkeyp
 def test_our_producers_compress_as_set_and_refuse_an_unknown_codec() -> None:
     assert compression_type(MessagingSettings()) is None
     assert producer_options(MessagingSettings(kafka_compression="zstd"))["compression_type"] == "zstd"
-    assert compression_type(GenerationSettings(kafka_compression="lz4")) == "lz4"
+    assert compression_type(MediaSettings(kafka_compression="lz4")) == "lz4"
     with pytest.raises(ValidationError, match="kafka_compression"):
         MessagingSettings(kafka_compression="brotli")  # type: ignore[arg-type]
 
@@ -73,7 +73,7 @@ def every_consumer(tmp_path: Path) -> list[KafkaBroker]:
     """The brokers of the inbound consumers, the result consumer and the worker, as the processes build them."""
     ledger = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"})
     inbound: KafkaBroker = build_inbound(ledger, load_policy(), MessagingSettings()).broker  # type: ignore[assignment]
-    settings = GenerationSettings(data_dir=tmp_path)
+    settings = MediaSettings(data_dir=tmp_path)
     results, worker = broker_for(settings), broker_for(settings)
     add_result_consumer(results, ledger, settings)
     add_worker(worker, GenerationHandler(load_catalog(), LocalModel(scale=0.1), LocalStore(tmp_path),

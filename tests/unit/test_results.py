@@ -15,7 +15,7 @@ from api.messaging.broker import raw_body
 from api.messaging.results import add_result_consumer
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from ledger import Ledger, Money
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 from tests.conftest import T0
 
 pytestmark = pytest.mark.unit
@@ -38,7 +38,7 @@ def request(ledger: Ledger, key: str) -> UUID:
 
 def wire(ledger: Ledger) -> tuple[KafkaBroker, list[dict[str, Any]]]:
     broker = KafkaBroker()
-    add_result_consumer(broker, ledger, GenerationSettings(), clock=lambda: AT)
+    add_result_consumer(broker, ledger, MediaSettings(), clock=lambda: AT)
     parked: list[dict[str, Any]] = []
 
     for topic in ("generation.completed.dlq", "generation.failed.dlq"):

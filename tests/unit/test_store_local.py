@@ -14,6 +14,7 @@ from PIL import Image
 from generation.errors import StorageError
 from generation.ports import ImageResult, Upload
 from generation.stores.local import LocalStore
+from generation.stores.naming import thumbnail_url_of
 from generation.stores.signing import check, signature
 
 pytestmark = pytest.mark.unit
@@ -30,7 +31,7 @@ async def test_an_image_is_written_under_an_unguessable_name_with_a_thumbnail(tm
     kept = await LocalStore(tmp_path).put("gen-1", image(), ("poster",))
     name = kept.url.removeprefix("/media/gallery/").removesuffix(".png")
     assert "gen-1" not in name and len(name) == 24
-    assert kept.thumbnail_url == f"/media/gallery/{name}_thumb.jpg"
+    assert kept.thumbnail_url == f"/media/gallery/{name}_thumb.jpg" == thumbnail_url_of(kept.url)  # as the read side
     assert (tmp_path / f"media/gallery/{name}.png").read_bytes() == image().data
     with Image.open(tmp_path / f"media/gallery/{name}_thumb.jpg") as thumb:
         assert thumb.format == "JPEG" and thumb.size == (640, 320)  # whole, and never enlarged

@@ -25,8 +25,8 @@ from service.errors import IdempotencyKeyReused, InvalidIdempotencyKey, UploadQu
 from service.idempotency import IdempotencyStore, check_key
 from service.limits import Limits
 from service.metrics import Metrics
-from service.settings.generation import GenerationSettings
-from service.settings.http import ApiSettings
+from service.settings.api import ApiSettings
+from service.settings.media import MediaSettings
 from service.uploads import MAX_SIDE, check_size, store_upload
 from tests.conftest import T0
 
@@ -176,7 +176,7 @@ def forged_png(width: int, height: int) -> bytes:
 
 
 def test_a_file_declaring_more_pixels_than_the_cap_is_refused_without_decoding(tmp_path: Path) -> None:
-    cap = GenerationSettings().upload_max_pixels
+    cap = MediaSettings().upload_max_pixels
     assert cap <= (2 * MAX_SIDE) ** 2  # twice the side a template uses, no more
     started = time.perf_counter()
     with pytest.raises(UploadRefused, match="6300x6300 pixels"):

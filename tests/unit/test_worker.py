@@ -16,7 +16,7 @@ from generation.handler import GenerationHandler, RetryPolicy
 from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from generation.stores.local import LocalStore
 from generation.templates import load_catalog
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 from tests.support.worker import CountingModel, requested
 
 pytestmark = pytest.mark.unit
@@ -27,7 +27,7 @@ async def no_sleep(_: float) -> None:
 
 
 def wire(tmp_path: Path, model: CountingModel) -> tuple[KafkaBroker, dict[str, list[Any]]]:
-    settings = GenerationSettings(data_dir=tmp_path)
+    settings = MediaSettings(data_dir=tmp_path)
     handler = GenerationHandler(load_catalog(), model, LocalStore(tmp_path),
                                 RetryPolicy(attempts=3, backoff=0, timeout=5), sleep=no_sleep)
     broker = KafkaBroker()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from api.http.deps import (
     CommandsDep,
@@ -34,20 +35,30 @@ from api.http.schemas import (
     ShareRemoved,
     problems,
 )
-from generation.ports import UploadInfo
 from ledger import GenerationNotFound
 from projections import queries
 from service import shares
 from service.commands import Answer, caller
-from service.container import Service, is_embedded
+from service.container import Service
 from service.generations import GenerationRequest, request_generation, user_generation
+from service.photos import ServicePhotos
 
 router = APIRouter(prefix="/v1", tags=["generations"])
+Shown = TypeVar("Shown", bound=BaseModel)
 
 
 def share_url(service: Service, token: str | None) -> str | None:
     """The public page of a shared image."""
     return f"{service.api.public_url.rstrip('/')}/s/{token}" if token else None
+
+
+def generation_shown(model: type[Shown], service: Service, row: Mapping[Any, Any], **fields: Any) -> Shown:
+    """A row of ``generations`` or ``gallery`` as ``model`` shows it: the columns it names, its share page and its
+    image URLs signed for the caller, and ``fields`` beside them."""
+    columns = {k: row[k] for k in model.model_fields if k in row}
+    return model(**{**columns, "share_url": share_url(service, row["share_token"]),
+                    "image_url": signed(service, row["image_url"]),
+                    "thumbnail_url": signed(service, row["thumbnail_url"]), **fields})
 
 
 @router.post("/generations", status_code=202, response_model=GenerationAccepted,
@@ -74,28 +85,6 @@ async def create_generation(body: GenerationCreate, user: CurrentUser, key: Idem
     return JSONResponse(payload, status_code=status)
 
 
-@dataclass(frozen=True)
-class ServicePhotos:
-    """A request's photo as the service reads it, awaited on the event loop: the caller's uploads from the image
-    store (in the store's lane), a URL through the fetcher a worker uses (plain http on the embedded default
-    only), one at a time per learner and within the fetch lane."""
-
-    service: Service
-    user_id: str
-
-    async def uploads(self, owner: str) -> Sequence[UploadInfo]:
-        """The uploads ``owner`` keeps."""
-        assert self.service.images is not None
-        return await self.service.images.uploads(owner)
-
-    async def fetch(self, url: str) -> object:
-        """The photo at ``url``, or ``FetchRefused``; ``TooBusy`` while the learner's fetches are all in flight."""
-        service = self.service
-        fetcher = service.media.fetcher(allow_http=is_embedded(service.store, service.api))
-        with service.limits.fetches.slot(self.user_id):
-            return await service.limits.fetch.run(fetcher.fetch, url)
-
-
 @router.get("/generations/{generation_id}", responses=problems(401, 404, 409, 503))
 async def get_generation(generation_id: UUID, user: CurrentUser, service: ServiceDep,
                          position: Visible) -> GenerationPublic:
@@ -104,10 +93,7 @@ async def get_generation(generation_id: UUID, user: CurrentUser, service: Servic
     row, _ = await look_up(service, lambda conn: user_generation(conn, user.user_id, generation_id), reached=position)
     if row is None:
         raise GenerationNotFound(f"you have no generation {generation_id}")
-    fields = {k: row[k] for k in GenerationPublic.model_fields if k in row}
-    return GenerationPublic(**{**fields, "share_url": share_url(service, row["share_token"]),
-                               "image_url": signed(service, row["image_url"]),
-                               "thumbnail_url": signed(service, row["thumbnail_url"])})
+    return generation_shown(GenerationPublic, service, row)
 
 
 @router.get("/gallery", responses=problems(401, 409, 503), dependencies=[WaitForPosition])
@@ -116,12 +102,10 @@ def get_gallery(user: CurrentUser, service: ServiceDep, cursor: Cursor = None,
     """The caller's finished images, newest first."""
     with service.reads.connect() as conn:
         rows = queries.user_gallery(conn, user.user_id, before=before(cursor), limit=limit + 1)
-    items = [GalleryItemPublic(**{**{k: r[k] for k in GalleryItemPublic.model_fields if k in r},
-                                  "share_url": share_url(service, r["share_token"]),
-                                  "image_url": signed(service, r["image_url"]) or "",
-                                  "thumbnail_url": signed(service, r["thumbnail_url"]),
-                                  "taken_down": TakedownPublic(category=r["taken_down"], note=r["takedown_note"] or "")
-                                  if r["taken_down"] else None}) for r in rows[:limit]]
+    # A taken-down image has no URL: the gallery card says so under an empty one.
+    items = [generation_shown(GalleryItemPublic, service, {**r, "image_url": r["image_url"] or ""},
+                              taken_down=TakedownPublic(category=r["taken_down"], note=r["takedown_note"] or "")
+                              if r["taken_down"] else None) for r in rows[:limit]]
     next_cursor = str(rows[limit - 1]["position"]) if len(rows) > limit else None
     return Page[GalleryItemPublic](items=items, next_cursor=next_cursor)
 

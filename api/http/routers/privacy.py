@@ -17,8 +17,7 @@ from api.http.privacy_schemas import (
     LearnerErasedPublic,
 )
 from api.http.reads import read
-from api.http.routers.generations import share_url
-from api.http.routers.media import signed
+from api.http.routers.generations import generation_shown
 from api.http.routers.wallet import wallet_public
 from api.http.schemas import StatementLinePublic, problems
 from projections import queries
@@ -97,9 +96,4 @@ def _rows(conn: Any, user_id: str, at: Any) -> tuple[Any, list[Any], list[Any]]:
 
 def _generation(service: Service, row: Any) -> ExportedGeneration:
     deleted = row["status"] == "completed" and not row["image_url"]
-    return ExportedGeneration(
-        generation_id=row["generation_id"], template_id=row["template_id"], template_version=row["template_version"],
-        status=row["status"], variables=row["variables"], cost=row["cost"], captured=row["captured"],
-        reason=row["reason"], image_url=signed(service, row["image_url"]), thumbnail_url=signed(service,
-        row["thumbnail_url"]), share_url=share_url(service, row["share_token"]), image_deleted=deleted,
-        requested_at=row["requested_at"])
+    return generation_shown(ExportedGeneration, service, row, image_deleted=deleted)

@@ -20,7 +20,7 @@ from generation import text as learner_text
 from generation.templates import Template
 from service.container import Service
 from service.settings import demo_refused
-from service.settings.generation import GenerationSettings
+from service.settings.media import MediaSettings
 
 HERE = Path(__file__).parent
 CATEGORIES = ("profile_photo", "poster", "social_post", "teaser")
@@ -39,7 +39,7 @@ class Studio:
     embed_origins: tuple[str, ...]
 
 
-def image_origins(settings: GenerationSettings) -> tuple[str, ...]:
+def image_origins(settings: MediaSettings) -> tuple[str, ...]:
     """Where gallery images come from when they are not served by this service."""
     if settings.image_store == "cloudinary":
         return ("https://res.cloudinary.com",)

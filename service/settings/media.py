@@ -1,4 +1,4 @@
-"""Settings of the generation pipeline (model, image store, uploads, worker), checked at start-up."""
+"""Settings of the media part: the generation pipeline (model, image store, uploads, worker), checked at start-up."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ KEYS: dict[str, tuple[str, ...]] = {  # what each provider or store cannot start
 }
 
 
-class GenerationSettings(KafkaSettings, DataSettings, RetentionSettings):
+class MediaSettings(KafkaSettings, DataSettings, RetentionSettings):
     """Which image model and store the pipeline uses, their keys, and its timeouts and retries (the
     broker and the data folder are shared with the other parts)."""
 
@@ -114,20 +114,20 @@ class GenerationSettings(KafkaSettings, DataSettings, RetentionSettings):
         return tuple(p.strip() for p in value.split(",") if p.strip()) if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _rates_add_up(self) -> GenerationSettings:
+    def _rates_add_up(self) -> MediaSettings:
         if self.model_failure_rate + self.model_timeout_rate > 1:
             raise ValueError("STUDIO_MODEL_FAILURE_RATE and STUDIO_MODEL_TIMEOUT_RATE must add up to at most 1, "
                              f"got {self.model_failure_rate} + {self.model_timeout_rate}")
         return self
 
     @model_validator(mode="after")
-    def _c2pa_pair(self) -> GenerationSettings:
+    def _c2pa_pair(self) -> MediaSettings:
         if (self.c2pa_cert is None) != (self.c2pa_key is None):
             raise ValueError("STUDIO_C2PA_CERT and STUDIO_C2PA_KEY go together: set both or neither")
         return self
 
     @model_validator(mode="after")
-    def _keys_present(self) -> GenerationSettings:
+    def _keys_present(self) -> MediaSettings:
         missing = [f"STUDIO_{name.upper()}" for part in self.needs() for name in KEYS.get(part, ())
                    if not getattr(self, name)]
         if missing:

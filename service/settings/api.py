@@ -1,4 +1,4 @@
-"""Settings of the HTTP service, from STUDIO_* environment variables, checked before it starts."""
+"""Settings of the API part (the HTTP service), from STUDIO_* environment variables, checked before it starts."""
 
 from __future__ import annotations
 
