@@ -12,7 +12,7 @@ COPY pyproject.toml README.md ./
 COPY ledger ./ledger
 COPY service ./service
 COPY api ./api
-COPY generation ./generation
+COPY media ./media
 COPY projections ./projections
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /data studio \

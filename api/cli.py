@@ -52,7 +52,7 @@ class _Commands(typer.Typer):
 def startup_problem(error: BaseException) -> str | None:
     """The one line for an error that stops a process at start-up (bad settings, policy or templates, an
     unreachable database); None for anything else, which keeps its traceback."""
-    from generation.templates import TemplateError, UnknownTemplate  # the catalogue's parser: only on a failure
+    from media.templates import TemplateError, UnknownTemplate  # the catalogue's parser: only on a failure
 
     if isinstance(error, ValidationError) and error.title.endswith("Settings"):
         return f"invalid settings: {describe_invalid(error)}"

@@ -14,8 +14,8 @@ By = Annotated[str, typer.Option("--by", help="Who erases (recorded in the ledge
 def erase(user_id: Annotated[str, typer.Argument(help="The learner to erase.")], by: By = "support") -> None:
     """Erase USER_ID: their images and uploads deleted, their key destroyed (their words read as erased for ever);
     their credits, holds and the journal stay. A repeat finishes an erasure that was interrupted."""
-    from generation.threads import Lane
     from ledger.names import check_user_id
+    from media.threads import Lane
     from projections import queries
     from service.bootstrap import build_image_store, build_ledger, build_read_engine
     from service.erasure import erase_learner

@@ -19,9 +19,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench._chaos_load import Tally
 from bench._chaos_money import Recharges
 from ledger import Ledger
+from ledger.event_store.follow import Follower
+from ledger.event_store.tracking import positions_for
 from ledger.postings import HOLD_ENDINGS
-from ledger.store.follow import Follower
-from ledger.store.tracking import positions_for
 
 TERMINAL = ("GenerationCompleted", "GenerationFailed")
 

@@ -24,15 +24,15 @@ from typing import Any
 import anyio
 from PIL import Image
 
-from generation import samples
-from generation.compositor import compose
-from generation.handler import GenerationHandler, RetryPolicy
-from generation.messages import GenerationCompletedMessage, GenerationRequestedMessage
-from generation.models.cog import decode_output
-from generation.models.local import LocalModel
-from generation.ports import MODEL_SIZES, SIZES, ImageRequest, ImageResult
-from generation.stores.local import LocalStore
-from generation.templates import Template, load_catalog
+from media import samples
+from media.compositor import compose
+from media.handler import GenerationHandler, RetryPolicy
+from media.image_stores.local import LocalStore
+from media.messages import GenerationCompletedMessage, GenerationRequestedMessage
+from media.models.cog import decode_output
+from media.models.local import LocalModel
+from media.ports import MODEL_SIZES, SIZES, ImageRequest, ImageResult
+from media.templates import Template, load_catalog
 from service.bootstrap import build_credentials
 from service.settings.media import MediaSettings
 
@@ -123,7 +123,7 @@ def compositor_cpu(template: Template, art: bytes, rounds: int) -> list[float]:
 
 def local_art(template: Template) -> bytes:
     """The local model's art for the template's first style, as PNG."""
-    from generation.models.local import draw
+    from media.models.local import draw
 
     values = samples.variables(template, samples.styles(template)[0], "en")
     photo = samples.SAMPLE_PHOTO.read_bytes() if template.needs_input_image else None

@@ -48,7 +48,7 @@ from api.messaging.topics import dead_letter_topic
 from bench._broker import LOCAL, broker
 from bench._pg import PG, ledger_env, scratch_database
 from ledger import Generation, Ledger, Money
-from ledger.store.follow import Follower
+from ledger.event_store.follow import Follower
 from service.settings.media import MediaSettings
 from service.settings.messaging import MessagingSettings
 from tests.support.kafka_broker import create_topics, stop_process

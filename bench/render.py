@@ -35,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image
 
 from bench._worker_cpu import worker_table
-from generation import samples
-from generation.compositor import compose
-from generation.models.local import draw
-from generation.ports import SIZES
-from generation.templates import Template, load_catalog
+from media import samples
+from media.compositor import compose
+from media.models.local import draw
+from media.ports import SIZES
+from media.templates import Template, load_catalog
 
 COMPOSE_TARGET = 0.150
 TOTAL_TARGET = 0.600

@@ -1,5 +1,5 @@
 """Studio Ledger's domain: event-sourced wallets, holds and generations, and the application that
-runs commands on them. Standard library and eventsourcing only, outside ``ledger.store``.
+runs commands on them. Standard library and eventsourcing only, outside ``ledger.event_store``.
 
 What is where:
     ``errors``       the error hierarchy (``LedgerError`` and its kinds) every rejected command raises
@@ -26,7 +26,7 @@ What is where:
     ``committer``    group commit: batches of commands saved in one transaction
     ``core``         ``LedgerCore``: storage, loading, running units of work (alone or grouped)
     ``application``  ``Ledger``: one short method per command, running its step through the core
-    ``store/``       store adapters (PostgreSQL recorder, positions, LISTEN follower, transcodings,
+    ``event_store/`` store adapters (PostgreSQL recorder, positions, LISTEN follower, transcodings,
                      tracking, sealing personal data): the only part that talks to a database driver;
                      ``store.internals`` is the one module that touches eventsourcing's private members
 

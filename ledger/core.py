@@ -18,10 +18,10 @@ from eventsourcing.utils import Environment
 
 from ledger.committer import GroupCommitter
 from ledger.errors import LedgerUnavailable
+from ledger.event_store import internals, transcodings
+from ledger.event_store.positions import position_of, versions_of
+from ledger.event_store.sealing import LearnerKeys, SealingMapper, open_state
 from ledger.lots import DEFAULT_BURN_ORDER
-from ledger.store import internals, transcodings
-from ledger.store.positions import position_of, versions_of
-from ledger.store.sealing import LearnerKeys, SealingMapper, open_state
 from ledger.unit import Outcome, StaleRead, Unit, last_position
 from ledger.wallet import Wallet
 
@@ -38,7 +38,7 @@ class LedgerCore(Application[UUID]):
                  keys: LearnerKeys | None = None) -> None:
         self.keys = keys  # set before the store is built: its mapper seals personal data under these keys
         super().__init__(env)
-        # The PostgreSQL store (ledger.store.pgstore) writes snapshots in the events' own transaction.
+        # The PostgreSQL store (ledger.event_store.pgstore) writes snapshots in the events' own transaction.
         self.snapshots_with_events = getattr(self.recorder, "snapshots", None) is not None
         self.burn_order = tuple(burn_order)
         self.committer = GroupCommitter(self, max_batch=max_batch, linger=linger) if group_commit else None
@@ -46,7 +46,7 @@ class LedgerCore(Application[UUID]):
     def construct_factory(self, env: Environment) -> InfrastructureFactory:
         # Same tables and locking as the library's PostgreSQL store, faster inserts.
         if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
-            env = Environment(env.name, {**env, "PERSISTENCE_MODULE": "ledger.store.pgstore:Factory"})
+            env = Environment(env.name, {**env, "PERSISTENCE_MODULE": "ledger.event_store.pgstore:Factory"})
         return super().construct_factory(env)
 
     def construct_mapper(self) -> Mapper[UUID]:

@@ -1,6 +1,6 @@
 """The Erasure aggregate: a learner's erasure (their right to be forgotten), recorded once, with who asked for it.
 
-The words themselves are not here: erasing is destroying the learner's key (``ledger.store.sealing``), after
+The words themselves are not here: erasing is destroying the learner's key (``ledger.event_store.sealing``), after
 which everything sealed under it reads as erased; this event tells the read tables to forget what they copied,
 and the audit who erased whom and when. The money facts stay as they were.
 """

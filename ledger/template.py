@@ -2,7 +2,7 @@
 retire and restore, each change with who made it and why.
 
 The ledger keeps a template's fields as plain data (the catalogue file's fields as JSON); what they
-mean and whether they are valid is the catalog's business (``generation.templates``), checked
+mean and whether they are valid is the catalog's business (``media.templates``), checked
 before a command reaches the ledger.
 """
 

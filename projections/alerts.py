@@ -39,9 +39,9 @@ from sqlalchemy import (
     select,
 )
 
+from ledger.event_store.follow import Stored
 from ledger.recharge import Recharge
 from ledger.reconciliation import Reconciliation
-from ledger.store.follow import Stored
 from ledger.topup import TopUpPlan
 from ledger.values import wallet_id
 from ledger.wallet import Wallet

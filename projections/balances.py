@@ -10,7 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import BigInteger, Column, Connection, Integer, String, Table, Uuid, bindparam, func, select, update
 
-from ledger.store.follow import Stored
+from ledger.event_store.follow import Stored
 from ledger.values import PAID_SOURCES
 from ledger.wallet import Wallet
 from projections.base import Write

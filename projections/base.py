@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Executable, Table
 
-from ledger.store.follow import Stored
+from ledger.event_store.follow import Stored
 
 # One statement with its parameters (a dict, or a list of dicts for many rows).
 Write = tuple[Executable, Any]

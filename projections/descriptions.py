@@ -6,10 +6,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from generation.text import clusters
 from ledger.postings import HOLD_ENDINGS
 from ledger.values import Money
 from ledger.wallet import Wallet
+from media.text import clusters
 from projections.template_words import Words
 
 MAIN_TEXT_CHARS = 60
@@ -27,7 +27,7 @@ class Subjects:
 
     @classmethod
     def from_templates(cls, templates: Iterable[Any]) -> Subjects:
-        """Titles and main variables of these templates (``generation.templates.Template``)."""
+        """Titles and main variables of these templates (``media.templates.Template``)."""
         listed = list(templates)
         return cls(titles={t.id: t.title for t in listed},
                    main_variables={t.id: next((v.name for v in t.variables if v.type == "text"), "")

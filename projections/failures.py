@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, Connection, String, Table, delete, func, select
 
-from ledger.store.follow import Stored
+from ledger.event_store.follow import Stored
 from projections.db import UTCDateTime, metadata
 
 REASON_LENGTH = 2000

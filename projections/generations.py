@@ -22,11 +22,11 @@ from sqlalchemy import (
     update,
 )
 
-from generation.stores.naming import thumbnail_url_of
-from generation.templates import UPLOAD_PREFIX
 from ledger.erasure import Erasure
+from ledger.event_store.follow import Stored
 from ledger.generation import Generation
-from ledger.store.follow import Stored
+from media.image_stores.naming import thumbnail_url_of
+from media.templates import UPLOAD_PREFIX
 from projections.base import Write
 from projections.db import UTCDateTime, metadata
 from projections.template_words import version_words, words_table

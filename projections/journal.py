@@ -23,8 +23,8 @@ from sqlalchemy import (
     update,
 )
 
+from ledger.event_store.follow import Stored
 from ledger.postings import Book, postings
-from ledger.store.follow import Stored
 from ledger.wallet import Wallet
 from projections.base import Write
 from projections.db import UTCDateTime, metadata

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, delete, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ledger.store.follow import Follower, Stored
+from ledger.event_store.follow import Follower, Stored
 from projections.base import Projection
 from projections.db import create_tables, metadata, tracking
 from projections.failures import forget_failures, projection_failures, record_failure

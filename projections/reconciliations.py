@@ -27,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import RowMapping
 
+from ledger.event_store.follow import Stored
 from ledger.reconciliation import Reconciliation
-from ledger.store.follow import Stored
 from ledger.wallet import Wallet
 from projections.balances import wallet_balances
 from projections.base import Write

@@ -23,9 +23,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import RowMapping
 
+from ledger.event_store.follow import Stored
 from ledger.generation import Generation
 from ledger.standing import Standing
-from ledger.store.follow import Stored
 from projections.base import Write
 from projections.db import UTCDateTime, metadata
 from projections.generations import gallery, generations

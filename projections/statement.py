@@ -24,8 +24,8 @@ from sqlalchemy import (
 )
 
 from ledger.erasure import Erasure
+from ledger.event_store.follow import Stored
 from ledger.generation import Generation
-from ledger.store.follow import Stored
 from ledger.wallet import Wallet
 from projections.base import Write
 from projections.db import UTCDateTime, metadata

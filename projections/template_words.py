@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, Integer, String, Table, Text, select, tuple_
 
+from ledger.event_store.follow import Stored
 from ledger.generation import Generation
-from ledger.store.follow import Stored
 from ledger.template import Template
 from projections.base import Write
 from projections.db import metadata

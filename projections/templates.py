@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Connection, Integer, String, Table, Text, case, func, select, update
 
-from ledger.store.follow import Stored
+from ledger.event_store.follow import Stored
 from ledger.template import Template, TemplateStatus
 from projections.base import Write
 from projections.db import UTCDateTime, metadata, tracking

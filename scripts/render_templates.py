@@ -10,9 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generation import samples  # noqa: E402
-from generation.ports import SIZES  # noqa: E402
-from generation.templates import Template, load_catalog  # noqa: E402
+from media import samples  # noqa: E402
+from media.ports import SIZES  # noqa: E402
+from media.templates import Template, load_catalog  # noqa: E402
 
 OUT = ROOT / "docs" / "templates"
 PAGE = ROOT / "docs" / "templates.md"

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from generation.handler import GenerationHandler
-from generation.inputs import InputPhotos
-from generation.models.router import ModelRouter
-from generation.moderation import Chain, Moderator
-from generation.ports import ImageModel, ImageStore
-from generation.templates import Catalog, TemplateCatalog, TemplateError, load_catalog
-from generation.threads import Lane
 from ledger import Ledger
+from media.handler import GenerationHandler
+from media.inputs import InputPhotos
+from media.models.router import ModelRouter
+from media.moderation import Chain, Moderator
+from media.ports import ImageModel, ImageStore
+from media.templates import Catalog, TemplateCatalog, TemplateError, load_catalog
+from media.threads import Lane
 from projections import Projector, all_projections
 from projections.db import make_engine
 from projections.descriptions import Subjects
@@ -43,7 +43,7 @@ from service.settings.store import StartupError, check_database
 from service.sweeping import build_platform, build_sweeper, money_parts
 
 if TYPE_CHECKING:  # c2pa's native library loads only in a process that signs
-    from generation.credentials import ContentCredentials
+    from media.credentials import ContentCredentials
 
 Clock = Callable[[], datetime]
 ALWAYS = 2**63 - 1  # a worker fills templates its read database lacks from the files: it imports nothing
@@ -180,7 +180,7 @@ def stored_catalog(ledger: Ledger, engine: Engine, files: Catalog, media: MediaS
     """The catalog read from the templates projection; when the service starts it imports the catalogue
     files whose templates the store has never seen (the shipped catalogue on first start; a template
     edited since is left as it is)."""
-    from generation.templates import CATALOG_DIR
+    from media.templates import CATALOG_DIR
     from service.templates import LiveCatalog, import_new
 
     folder = media.templates_dir or CATALOG_DIR
@@ -237,31 +237,31 @@ def build_model(provider: str, settings: MediaSettings) -> ImageModel:
     """The adapter for one provider, configured from ``settings``."""
     timeout = settings.model_timeout_s
     if provider == "replicate":
-        from generation.models.replicate import ReplicateModel
+        from media.models.replicate import ReplicateModel
 
         return ReplicateModel(_secret(settings.replicate_api_token), timeout=timeout,
                               model=settings.replicate_model, edit_model=settings.replicate_edit_model)
     if provider == "openai":
-        from generation.models.openai import OpenAIModel
+        from media.models.openai import OpenAIModel
 
         return OpenAIModel(_secret(settings.openai_api_key), base_url=settings.openai_base_url, timeout=timeout,
                            model=settings.openai_model)
     if provider == "stability":
-        from generation.models.stability import StabilityModel
+        from media.models.stability import StabilityModel
 
         return StabilityModel(_secret(settings.stability_api_key), base_url=settings.stability_base_url,
                               timeout=timeout, model=settings.stability_model)
     if provider == "cog":
-        from generation.models.cog import CogModel
+        from media.models.cog import CogModel
 
         return CogModel(settings.cog_url or "", timeout=timeout, token=_secret(settings.cog_token) or None)
     if provider == "huggingface":
-        from generation.models.huggingface import HuggingFaceModel
+        from media.models.huggingface import HuggingFaceModel
 
         return HuggingFaceModel(_secret(settings.huggingface_token), timeout=timeout,
                                 inference_provider=settings.huggingface_inference_provider,
                                 model=settings.huggingface_model)
-    from generation.models.local import LocalModel
+    from media.models.local import LocalModel
 
     return LocalModel(scale=settings.local_scale, delay=settings.local_delay_s)
 
@@ -275,7 +275,7 @@ def build_image_model(settings: Settings | MediaSettings | None = None) -> Image
     else:
         model = build_model(settings.image_provider, settings)
     if settings.model_failure_rate or settings.model_timeout_rate:
-        from generation.models.flaky import FlakyModel
+        from media.models.flaky import FlakyModel
 
         model = FlakyModel(model, failure_rate=settings.model_failure_rate, timeout_rate=settings.model_timeout_rate)
     return model
@@ -284,7 +284,7 @@ def build_image_model(settings: Settings | MediaSettings | None = None) -> Image
 def build_credentials(settings: Settings | MediaSettings | None = None) -> ContentCredentials:
     """What signs every finished image's content credentials: STUDIO_C2PA_CERT and STUDIO_C2PA_KEY, else a
     self-signed pair made on first start in the data folder; ``StartupError`` when they cannot sign."""
-    from generation.credentials import ContentCredentials, CredentialsError
+    from media.credentials import ContentCredentials, CredentialsError
 
     settings = _media(settings)
     if settings.c2pa_cert is not None and settings.c2pa_key is not None:
@@ -294,7 +294,7 @@ def build_credentials(settings: Settings | MediaSettings | None = None) -> Conte
             raise StartupError(f"STUDIO_C2PA_CERT or STUDIO_C2PA_KEY cannot be read: {error}") from error
         origin = f"signed with the certificate {settings.c2pa_cert}"
     else:
-        from generation.certificates import self_signed
+        from media.certificates import self_signed
 
         folder = (settings.data_dir / "c2pa").resolve()
         try:
@@ -323,7 +323,7 @@ def _version() -> str:
 def build_moderator(settings: Settings | MediaSettings | None = None) -> Moderator:
     """The learner's words checked by the local lists (the operator's own, or the shipped ones), then by the
     configured provider; ``StartupError`` names a word list that cannot be read."""
-    from generation.moderation.local import LocalModerator, WordListError
+    from media.moderation.local import LocalModerator, WordListError
 
     settings = _media(settings)
     try:
@@ -332,12 +332,12 @@ def build_moderator(settings: Settings | MediaSettings | None = None) -> Moderat
         raise StartupError(f"{error} (STUDIO_MODERATION_WORDS)") from error
     timeout = settings.moderation_timeout_s
     if settings.moderation_provider == "openai":
-        from generation.moderation.openai import OpenAIModerator
+        from media.moderation.openai import OpenAIModerator
 
         moderators.append(OpenAIModerator(_secret(settings.openai_api_key), base_url=settings.openai_base_url,
                                           model=settings.moderation_openai_model, timeout=timeout))
     elif settings.moderation_provider == "huggingface":
-        from generation.moderation.huggingface import HuggingFaceModerator
+        from media.moderation.huggingface import HuggingFaceModerator
 
         moderators.append(HuggingFaceModerator(
             _secret(settings.huggingface_token), model=settings.moderation_huggingface_model,
@@ -351,20 +351,20 @@ def build_image_store(settings: Settings | MediaSettings | None = None) -> Image
     settings = _media(settings)
     lane = Lane("store", settings.store_threads)
     if settings.image_store == "s3":
-        from generation.stores.s3 import S3Store
+        from media.image_stores.s3 import S3Store
 
         return S3Store(bucket=settings.s3_bucket or "", endpoint_url=settings.s3_endpoint_url,
                        region=settings.s3_region, access_key=settings.s3_access_key_id or "",
                        secret_key=_secret(settings.s3_secret_access_key), public_url=settings.s3_public_url,
                        timeout=settings.store_timeout_s, lane=lane)
     if settings.image_store == "cloudinary":
-        from generation.stores.cloudinary import CloudinaryStore
+        from media.image_stores.cloudinary import CloudinaryStore
 
         return CloudinaryStore(cloud_name=settings.cloudinary_cloud_name or "",
                                api_key=settings.cloudinary_api_key or "",
                                api_secret=_secret(settings.cloudinary_api_secret), timeout=settings.store_timeout_s,
                                auth_token_key=_secret(settings.cloudinary_auth_token_key) or None, lane=lane)
-    from generation.stores.local import LocalStore
+    from media.image_stores.local import LocalStore
 
     return LocalStore(settings.data_dir, signing_key=_secret(settings.media_signing_key), lane=lane)
 
@@ -377,7 +377,7 @@ def build_catalog(settings: Settings | MediaSettings | None = None) -> Catalog:
 
 def check_typesetting() -> None:
     """Refuse to start without raqm shaping or an installed font: text would come out wrong or as boxes."""
-    from generation.compositor import fonts
+    from media.compositor import fonts
 
     if not fonts.shaping_available():
         raise TemplateError("Pillow was built without raqm (libraqm): Indian scripts and Urdu cannot "

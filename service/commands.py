@@ -13,8 +13,8 @@ from typing import Any, Literal, Protocol
 
 import anyio.to_thread
 
-from generation.threads import Lane
 from ledger import LedgerError, Outcome
+from media.threads import Lane
 from service import tracing
 from service.limits import KeyedLocks
 from service.metrics import Metrics

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from generation.moderation import Moderator
-from generation.ports import ImageStore
-from generation.templates import TemplateCatalog
 from ledger import Ledger
+from media.moderation import Moderator
+from media.ports import ImageStore
+from media.templates import TemplateCatalog
 from projections import Projector
 from projections.watcher import Watcher
 from service.alert_delivery import create_delivery_log

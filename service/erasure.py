@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from generation.ports import ImageStore
-from generation.threads import Lane
 from ledger import Ledger
 from ledger.errors import InvalidTransition
+from media.ports import ImageStore
+from media.threads import Lane
 from service.commands import Run, direct
 
 ERASURE = "erasure"  # why an erased learner's images were deleted, as their events say

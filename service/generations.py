@@ -14,14 +14,14 @@ from uuid import UUID
 import anyio.to_thread
 from sqlalchemy import Connection, RowMapping
 
-from generation.compositor import check_printable
-from generation.fetch import FetchRefused
-from generation.moderation import Flag, Moderator
-from generation.moderation import ModerationUnavailable as ModeratorDown
-from generation.ports import UploadInfo
-from generation.templates import UPLOAD_PREFIX, Template, TemplateCatalog, VariableError
-from generation.threads import Lane
 from ledger import DailySpendCapReached, InsufficientCredits, Ledger
+from media.compositor import check_printable
+from media.fetch import FetchRefused
+from media.moderation import Flag, Moderator
+from media.moderation import ModerationUnavailable as ModeratorDown
+from media.ports import UploadInfo
+from media.templates import UPLOAD_PREFIX, Template, TemplateCatalog, VariableError
+from media.threads import Lane
 from projections import queries
 from service import tracing
 from service.commands import Run, direct

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
 
 from ledger import Ledger
-from ledger.store.tracking import Positions, positions_for
+from ledger.event_store.tracking import Positions, positions_for
 from projections import queries
 from projections.failures import failure_counts, failures
 

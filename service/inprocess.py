@@ -21,20 +21,20 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from generation.handler import GenerationHandler, RetryPolicy
-from generation.inputs import InputPhotos
-from generation.messages import GenerationRequestedMessage, GenerationResult, event_message
-from generation.ports import ImageModel, ImageStore
-from generation.templates import TemplateCatalog
 from ledger import Generation, Ledger, LedgerError
-from ledger.store.follow import Follower, Stored
+from ledger.event_store.follow import Follower, Stored
+from media.handler import GenerationHandler, RetryPolicy
+from media.inputs import InputPhotos
+from media.messages import GenerationRequestedMessage, GenerationResult, event_message
+from media.ports import ImageModel, ImageStore
+from media.templates import TemplateCatalog
 from service import tracing
 from service.failures import transient
 from service.liveness import thread_state
 from service.results import apply_result
 
 if TYPE_CHECKING:  # c2pa's native library loads only where images are signed
-    from generation.credentials import ContentCredentials
+    from media.credentials import ContentCredentials
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from generation.threads import Lane
+from media.threads import Lane
 from service.errors import TooBusy, TooManyReports
 from service.settings.api import ApiSettings
 

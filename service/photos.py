@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from generation.ports import UploadInfo
+from media.ports import UploadInfo
 from service.container import Service, is_embedded
 
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from generation.tomlfile import load_toml
 from ledger import MAX_CREDITS, MAX_MINOR, MAX_TERM, InvalidCommand
+from media.tomlfile import load_toml
 
 DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
 MAX_EXPIRY_DAYS = MAX_TERM.days  # the longest a grant may last

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from generation.ports import ImageStore
-from generation.threads import Lane
 from ledger import Ledger
+from media.ports import ImageStore
+from media.threads import Lane
 from service.commands import Run, direct
 from service.errors import UploadNotFound
 

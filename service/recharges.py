@@ -17,10 +17,10 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from ledger import Ledger, LedgerError, LedgerUnavailable, Money, Outcome, UnknownReference
+from ledger.event_store.follow import Follower, Stored
 from ledger.names import IdKind, derived_id
 from ledger.recharge import Recharge, RechargeStatus
 from ledger.recharging import Ending
-from ledger.store.follow import Follower, Stored
 from service.commands import Run, direct
 from service.errors import InvalidSetting, RejectedMessage
 from service.platform import Debit, PlatformWallet

@@ -14,8 +14,8 @@ from uuid import UUID
 from sqlalchemy import Connection
 
 from ledger import Ledger, Money, Outcome, UnknownReference
+from ledger.event_store.positions import position_of
 from ledger.reconciliation import LineOutcome, Reconciliation, reconciliation_id
-from ledger.store.positions import position_of
 from projections import reconciliations
 from service.errors import ServiceError
 from service.policy import Policy

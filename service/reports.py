@@ -16,9 +16,9 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from generation.ports import ImageStore
-from generation.threads import Lane
 from ledger import Ledger, Outcome
+from media.ports import ImageStore
+from media.threads import Lane
 from service.commands import Run, direct
 from service.errors import ReportRefused
 

@@ -6,8 +6,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from ledger import ConflictingCommand, Ledger, Outcome
+from media.messages import GenerationCompletedMessage, GenerationFailedMessage
 from service import tracing
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from ledger import ConflictingCommand, Generation, InvalidTransition, Ledger, Wallet, wallet_id
-from ledger.store.follow import Follower, Stored
+from ledger.event_store.follow import Follower, Stored
 from service.alert_delivery import AlertDeliverer, ExpiryWatch
 from service.liveness import thread_state
 from service.privacy import delete_kept

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import anyio
 from sqlalchemy.engine import Engine
 
-from generation.ports import ImageStore
 from ledger import Ledger
+from media.ports import ImageStore
 from service.alert_delivery import AlertDeliverer, ExpiryWatch
 from service.platform import DemoWallet, HttpPlatformWallet, KafkaPlatformWallet, PlatformWallet
 from service.policy import Policy

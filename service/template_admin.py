@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from generation.templates import Template, TemplateCatalog, TemplateError, parse_template, template_fields
 from ledger import Ledger, Outcome, TemplateNotFound
 from ledger.errors import InvalidTransition
+from media.templates import Template, TemplateCatalog, TemplateError, parse_template, template_fields
 from projections.templates import catalog_rows, template_rows, template_usage
 from service.commands import Run, direct
 from service.errors import TemplateRefused

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from generation.compositor.compose import compose
-from generation.compositor.fit import TextDoesNotFit
-from generation.compositor.fonts import MissingGlyph, check_glyphs, script_of
-from generation.ports import SIZES
-from generation.templates import Template, placeholders
+from media.compositor.compose import compose
+from media.compositor.fit import TextDoesNotFit
+from media.compositor.fonts import MissingGlyph, check_glyphs, script_of
+from media.ports import SIZES
+from media.templates import Template, placeholders
 
 Problem = tuple[str, str]
 LANGUAGE_NAMES = {"en": "English", "hi": "Hindi", "mr": "Marathi", "ta": "Tamil", "te": "Telugu"}

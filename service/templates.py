@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from generation.template_files import read_folder, to_toml
-from generation.templates import (
+from ledger import Ledger, TemplateStatus
+from ledger.values import digest
+from media.template_files import read_folder, to_toml
+from media.templates import (
     Catalog,
     Published,
     Template,
@@ -24,8 +26,6 @@ from generation.templates import (
     at_version,
     template_fields,
 )
-from ledger import Ledger, TemplateStatus
-from ledger.values import digest
 from projections.templates import catalog_rows, projected_position
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from ledger import Ledger, LedgerError, LedgerUnavailable, Money, Outcome, Wallet
+from ledger.event_store.follow import Follower, Stored
 from ledger.names import IdKind, derived_id
-from ledger.store.follow import Follower, Stored
 from ledger.topup import TopUpPlan
 from projections.statement import changes
 from service.commands import Run, direct

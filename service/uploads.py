@@ -14,8 +14,8 @@ from functools import partial
 
 from PIL import Image, ImageOps
 
-from generation.fetch import FetchRefused, Photo, check_header, declared
-from generation.ports import ImageStore, Upload, UploadInfo
+from media.fetch import FetchRefused, Photo, check_header, declared
+from media.ports import ImageStore, Upload, UploadInfo
 from service.errors import UploadQuotaExceeded, UploadRefused
 from service.limits import Limits
 from service.liveness import thread_state

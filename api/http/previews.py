@@ -18,15 +18,15 @@ from datetime import UTC, datetime
 
 from PIL import Image
 
-from generation.compositor.result import finish
-from generation.handler import image_request
-from generation.marks import with_xmp
-from generation.messages import GenerationRequestedMessage, event_envelope
-from generation.models.local import LocalModel
-from generation.ports import ImageModel
-from generation.samples import SAMPLE_PHOTO
-from generation.templates import Template
-from generation.threads import Lane
+from media.compositor.result import finish
+from media.handler import image_request
+from media.marks import with_xmp
+from media.messages import GenerationRequestedMessage, event_envelope
+from media.models.local import LocalModel
+from media.ports import ImageModel
+from media.samples import SAMPLE_PHOTO
+from media.templates import Template
+from media.threads import Lane
 
 PREVIEW_WIDTH = 480  # pixels: two cards across a desktop page, one across a phone at 2x
 PREVIEW_NAMESPACE = uuid.UUID("5c0d7f52-8a43-4b8e-9f0e-2a6f3c1b9d41")

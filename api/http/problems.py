@@ -11,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from generation.templates import UnknownTemplate, VariableError
 from ledger import errors
+from media.templates import UnknownTemplate, VariableError
 from projections.watcher import PositionBeyondHead, ProjectionBehind
 from service.auth import Unauthorized
 from service.errors import (

@@ -12,9 +12,9 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from api.messaging.topics import EVENTS_TOPIC, GENERATION_REQUESTED_TOPIC
-from generation.messages import event_envelope, event_message
 from ledger.event_ids import event_id_text
-from ledger.store.follow import Stored
+from ledger.event_store.follow import Stored
+from media.messages import event_envelope, event_message
 from service.recharges import AUTO_PURPOSE, PURPOSE
 
 PUBLISHED_AGGREGATES = frozenset({"Wallet", "Generation"})  # Reference is internal bookkeeping

@@ -23,8 +23,8 @@ from opentelemetry.trace import SpanKind
 
 from api.messaging.broker import producer_options
 from api.messaging.envelope import TRACE_HEADER, records
-from ledger.store.follow import Follower, Stored
-from ledger.store.tracking import Positions, positions_for
+from ledger.event_store.follow import Follower, Stored
+from ledger.event_store.tracking import Positions, positions_for
 from service import tracing
 from service.settings.messaging import MessagingSettings
 

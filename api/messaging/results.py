@@ -22,8 +22,8 @@ from pydantic import ValidationError
 
 from api.messaging.broker import group_timing, raw_body
 from api.messaging.dead_letters import dead_lettering, transient
-from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from ledger import Ledger, LedgerError
+from media.messages import GenerationCompletedMessage, GenerationFailedMessage
 from service import tracing
 from service.results import apply_result
 from service.settings.media import MediaSettings

@@ -21,8 +21,8 @@ from opentelemetry.trace import SpanKind
 
 from api.messaging.broker import GENERATION_CLIENT_ID, broker_for, group_timing, raw_body
 from api.messaging.dead_letters import dead_lettering
-from generation.handler import GenerationHandler
-from generation.messages import GenerationCompletedMessage, GenerationRequestedMessage
+from media.handler import GenerationHandler
+from media.messages import GenerationCompletedMessage, GenerationRequestedMessage
 from service import tracing
 from service.settings.media import MediaSettings
 

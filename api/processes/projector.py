@@ -43,7 +43,7 @@ def run_projector(health_port: int = 0) -> None:
 def create_schema() -> str:
     """Create every table the processes use (event store, positions, read tables, idempotency keys);
     what was created, in one line. Idempotent: each process would also create what it misses."""
-    from ledger.store.tracking import positions_for
+    from ledger.event_store.tracking import positions_for
     from service.idempotency import IdempotencyStore
 
     projector = build_projector()  # the event store's tables, then the read tables and tracking rows

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from generation.stores.signing import EMBEDDED_MEDIA_KEY
-from generation.threads import STORE_THREADS
+from media.image_stores.signing import EMBEDDED_MEDIA_KEY
+from media.threads import STORE_THREADS
 from service.settings.parts import DataSettings, KafkaSettings, RetentionSettings
 
 if TYPE_CHECKING:  # the pipeline's classes, imported when a process builds them (settings stay light to read)
-    from generation.fetch import Fetcher
-    from generation.handler import RetryPolicy
+    from media.fetch import Fetcher
+    from media.handler import RetryPolicy
 
 Provider = Literal["local", "replicate", "openai", "stability", "cog", "huggingface"]
 KEYS: dict[str, tuple[str, ...]] = {  # what each provider or store cannot start without
@@ -149,14 +149,14 @@ class MediaSettings(KafkaSettings, DataSettings, RetentionSettings):
 
     def fetcher(self, *, allow_http: bool) -> Fetcher:
         """How input_image_url is fetched (http allowed on the embedded default only)."""
-        from generation.fetch import Fetcher
+        from media.fetch import Fetcher
 
         return Fetcher(allow_http=allow_http, timeout=self.fetch_timeout_s, max_bytes=self.upload_max_bytes,
                        max_redirects=self.fetch_max_redirects, max_pixels=self.upload_max_pixels)
 
     def retry_policy(self) -> RetryPolicy:
         """How the worker retries and times out calls to the model and the store."""
-        from generation.handler import RetryPolicy
+        from media.handler import RetryPolicy
 
         return RetryPolicy(attempts=self.max_attempts, backoff=self.backoff_s, backoff_max=self.backoff_max_s,
                            timeout=self.model_timeout_s)

@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from api.http.auth import issue_token
-from generation.templates import CATALOG_DIR, template_fields
-from generation.tomlfile import read_toml
+from media.templates import CATALOG_DIR, template_fields
+from media.tomlfile import read_toml
 from service.settings.api import EMBEDDED_JWT_SECRET
 from tests.browser.audit import low_contrast_text, unnamed_controls
 from tests.browser.conftest import Studio, Watch

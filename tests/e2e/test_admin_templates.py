@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from generation.templates import CATALOG_DIR, template_fields
-from generation.tomlfile import read_toml
+from media.templates import CATALOG_DIR, template_fields
+from media.tomlfile import read_toml
 from service.bootstrap import build_service
 from service.container import Service
 from service.settings import Settings

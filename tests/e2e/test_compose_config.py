@@ -78,5 +78,5 @@ def test_compose_refuses_to_start_without_secrets_of_your_own() -> None:
 def test_the_image_starts_the_cli() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["studio-ledger"]' in dockerfile
-    for package in ("ledger", "api", "generation", "projections"):
+    for package in ("ledger", "api", "media", "projections"):
         assert f"COPY {package} ./{package}" in dockerfile

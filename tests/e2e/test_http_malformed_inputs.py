@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.http.problems import Problem
 from api.http.signatures import parse_header
-from generation.stores.signing import check, signature
+from media.image_stores.signing import check, signature
 from service.settings.messaging import MessagingSettings
 from tests.support.http import MEDIA_KEY, bearer, key, purchase, signed
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.http.previews import PREVIEW_WIDTH, Previews, preview_request
-from generation.ports import SIZES, ImageRequest, ImageResult
-from generation.templates import load_catalog
+from media.ports import SIZES, ImageRequest, ImageResult
+from media.templates import load_catalog
 from service.container import Service
 from tests.support.http import bearer, buy, client_for, key, service_for
 
@@ -70,7 +70,7 @@ def test_without_embed_origins_the_api_answers_no_cross_origin_request(tmp_path:
 
 @pytest.mark.parametrize("template", [t for t in load_catalog().all()], ids=lambda t: t.id)
 def test_every_template_has_a_png_preview_of_its_shape(client: TestClient, template: object) -> None:
-    from generation.templates import Template
+    from media.templates import Template
 
     assert isinstance(template, Template)
     response = client.get(f"/v1/templates/{template.id}/preview.png")
@@ -134,8 +134,8 @@ async def test_a_template_is_rendered_once_however_many_ask_at_the_same_time() -
 
 
 async def test_a_photo_templates_preview_shows_the_sample_portrait_given_the_templates_treatment() -> None:
-    from generation.models.local import LocalModel
-    from generation.samples import SAMPLE_PHOTO
+    from media.models.local import LocalModel
+    from media.samples import SAMPLE_PHOTO
 
     class Recording(LocalModel):
         """The local model, keeping the requests it was asked to draw."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pytest
 from fastapi.testclient import TestClient
 
-from generation.moderation import Flag, ModerationUnavailable
+from media.moderation import Flag, ModerationUnavailable
 from service.container import Service
 from tests.support.http import bearer, key
 

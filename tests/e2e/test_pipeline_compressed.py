@@ -15,8 +15,8 @@ from api.messaging.batches import UnreadableBatches
 from api.messaging.broker import broker_for
 from api.messaging.relay import Relay
 from api.messaging.results import add_result_consumer
-from generation.messages import GenerationCompletedMessage
 from ledger import Ledger
+from media.messages import GenerationCompletedMessage
 from service.settings.media import MediaSettings
 from service.settings.messaging import MessagingSettings
 from tests.support.kafka_broker import (

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ledger import Ledger, Wallet
-from ledger.store.follow import Follower
+from ledger.event_store.follow import Follower
 from service.sweeper import Sweeper
 from tests.support.kafka_broker import committed_offset, produce, read_topic, unique_name
 from tests.support.pipeline import Pipeline, finished

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from generation.ports import ImageResult
-from generation.stores.signing import signature
+from media.image_stores.signing import signature
+from media.ports import ImageResult
 from service.container import Service
 from tests.support.http import MEDIA_KEY, bearer, key, purchase, signed
 

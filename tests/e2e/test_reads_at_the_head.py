@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from ledger.store.follow import Stored
+from ledger.event_store.follow import Stored
 from projections import Projector, all_projections
 from service.bootstrap import uploads_in_use_at_head
 from service.container import Service

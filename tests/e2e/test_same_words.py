@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from generation.templates import load_catalog
 from ledger import Money
+from media.templates import load_catalog
 from service.container import Service
 from service.messages import REFERRAL_MESSAGES
 from service.referrals import apply_referral

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ledger import Ledger, Money, Wallet
-from ledger.store.follow import Follower
+from ledger.event_store.follow import Follower
 from tests.conftest import PG
 from tests.support.kafka_broker import free_port
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app, startup_problem
-from generation.templates import CATALOG_DIR
+from media.templates import CATALOG_DIR
 
 pytestmark = pytest.mark.e2e
 SHIPPED = sorted(CATALOG_DIR.glob("*.toml"))

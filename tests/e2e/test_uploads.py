@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from generation.errors import InvalidInput
-from generation.inputs import InputPhotos
+from media.errors import InvalidInput
+from media.inputs import InputPhotos
 from service.bootstrap import build_service
 from service.container import Service
 from service.settings import Settings

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 import pytest
 from PIL import Image
 
-from generation.errors import ContentRefused, InvalidInput
-from generation.models.cog import CogModel
-from generation.ports import ImageRequest
-from generation.templates import load_catalog
+from media.errors import ContentRefused, InvalidInput
+from media.models.cog import CogModel
+from media.ports import ImageRequest
+from media.templates import load_catalog
 
 pytestmark = pytest.mark.integration
 

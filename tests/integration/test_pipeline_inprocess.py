@@ -11,13 +11,13 @@ from uuid import UUID
 import anyio.to_thread
 import pytest
 
-from generation.handler import GenerationHandler
-from generation.models.local import LocalModel
-from generation.ports import ImageRequest, ImageResult
-from generation.stores.local import LocalStore
-from generation.templates import load_catalog
 from ledger import Ledger, Money
-from ledger.store.follow import Follower
+from ledger.event_store.follow import Follower
+from media.handler import GenerationHandler
+from media.image_stores.local import LocalStore
+from media.models.local import LocalModel
+from media.ports import ImageRequest, ImageResult
+from media.templates import load_catalog
 from service.inprocess import InProcessPipeline, request_message
 
 pytestmark = pytest.mark.integration

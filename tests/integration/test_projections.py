@@ -12,7 +12,7 @@ from sqlalchemy import Connection, event, func, select, text
 from sqlalchemy.engine import Engine
 
 from ledger import Ledger, Money
-from ledger.store.follow import Stored
+from ledger.event_store.follow import Stored
 from projections import ConcurrentProjector, Projector, all_projections, queries
 from projections.audit.diff import ProjectionDiff
 from projections.audit.verify import run_verify

@@ -15,7 +15,7 @@ from api.messaging.envelope import is_published
 from api.messaging.relay import Relay
 from ledger import Ledger, Money
 from ledger.event_ids import event_id
-from ledger.store.tracking import positions_for
+from ledger.event_store.tracking import positions_for
 from tests.conftest import PG, T0
 from tests.support.kafka_broker import create_topics, read_topic
 from tests.support.relay import relay_settings, stored_events, write_some_events

@@ -6,7 +6,7 @@ import pytest
 
 from api.messaging.relay import Relay
 from ledger import Ledger
-from ledger.store.tracking import MemoryPositions, positions_for
+from ledger.event_store.tracking import MemoryPositions, positions_for
 from service.settings.messaging import MessagingSettings
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ import pytest
 
 from api.messaging.envelope import is_published
 from ledger import Ledger
-from ledger.store.tracking import positions_for
+from ledger.event_store.tracking import positions_for
 from tests.support.kafka_broker import create_topics, read_topic, stop_process, unique_name
 from tests.support.relay import stored_events, write_some_events
 

@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 
 from ledger import Ledger, Money
-from ledger.store.sealing import ERASED
+from ledger.event_store.sealing import ERASED
 from projections.audit.replay import replay
 from tests.conftest import T0
 

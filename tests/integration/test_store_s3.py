@@ -16,9 +16,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 from PIL import Image
 
-from generation.errors import StorageError
-from generation.ports import ImageResult, Upload
-from generation.stores.s3 import S3Store
+from media.errors import StorageError
+from media.image_stores.s3 import S3Store
+from media.ports import ImageResult, Upload
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from uuid import UUID
 
 import pytest
 
-from generation.messages import GenerationCompletedMessage
 from ledger import Ledger, Money
+from media.messages import GenerationCompletedMessage
 from service.results import apply_result
 from service.sweeper import Sweeper, SweepLoop, Swept
 from tests.conftest import T0

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from generation.templates import CATALOG_DIR, UnknownTemplate, load_catalog, template_fields
-from generation.tomlfile import read_toml
 from ledger import Ledger
+from media.templates import CATALOG_DIR, UnknownTemplate, load_catalog, template_fields
+from media.tomlfile import read_toml
 from projections import Projector, all_projections
 from projections.db import make_engine
 from projections.templates import template_versions, templates

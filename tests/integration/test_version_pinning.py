@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from generation.templates import CATALOG_DIR, template_fields
-from generation.tomlfile import read_toml
 from ledger import Ledger, Money
+from media.templates import CATALOG_DIR, template_fields
+from media.tomlfile import read_toml
 from projections import Projector, all_projections
 from projections.generations import gallery
 from projections.statement import wallet_statement
@@ -67,7 +67,7 @@ def test_a_renamed_and_repriced_template_changes_no_old_line_even_after_a_rebuil
 
 def test_a_generation_of_a_version_the_ledger_never_published_is_named_from_the_earlier_words(
         app: Ledger, read_engine: Engine) -> None:
-    from generation.templates import load_catalog
+    from media.templates import load_catalog
     from projections.descriptions import Subjects
 
     app.purchase(user_id="ann", payment_id="p1", pack_id="starter", amount=100, price=Money(900, "INR"), at=T0)

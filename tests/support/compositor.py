@@ -7,12 +7,12 @@ import uuid
 
 from PIL import Image
 
-from generation import samples
-from generation.compositor import compose
-from generation.compositor.contrast import FLOOR, background_range, worst_contrast
-from generation.compositor.fonts import script_of
-from generation.ports import SIZES
-from generation.templates import Template
+from media import samples
+from media.compositor import compose
+from media.compositor.contrast import FLOOR, background_range, worst_contrast
+from media.compositor.fonts import script_of
+from media.ports import SIZES
+from media.templates import Template
 
 EXPECTED_FONT = {"latin": ("NotoSans[", "NotoSansDisplay["), "devanagari": ("NotoSansDevanagari[",),
                  "tamil": ("NotoSansTamil[",), "telugu": ("NotoSansTelugu[",), "bengali": ("NotoSansBengali[",),
@@ -23,7 +23,7 @@ EXPECTED_FONT = {"latin": ("NotoSans[", "NotoSansDisplay["), "devanagari": ("Not
 
 def art(template: Template, values: dict[str, str], seed: int = 7) -> Image.Image:
     """The local model's artwork, drawn small (the compositor scales it to the native size)."""
-    from generation.models.local import draw
+    from media.models.local import draw
 
     photo = samples.SAMPLE_PHOTO.read_bytes() if template.needs_input_image else None
     request = samples.request(template, values, uuid.UUID(int=seed), "/media/me.jpg" if photo else None)

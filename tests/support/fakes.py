@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from generation.fetch import FetchRefused
-from generation.ports import UploadInfo
 from ledger import Outcome
+from media.fetch import FetchRefused
+from media.ports import UploadInfo
 
 
 @dataclass

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from generation.ports import ImageResult
+from media.ports import ImageResult
 from service.container import Service
 from tests.support.http import bearer, key
 

@@ -7,8 +7,8 @@ import io
 import httpx
 from PIL import Image
 
-from generation.ports import ImageRequest
-from generation.templates import load_catalog
+from media.ports import ImageRequest
+from media.templates import load_catalog
 
 
 def ask(template_id: str = "social-announcement", input_image: str | None = None, input_data: bytes | None = None,

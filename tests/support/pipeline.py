@@ -17,11 +17,11 @@ from faststream.kafka import KafkaBroker
 
 from api.messaging.broker import broker_for
 from api.messaging.worker import add_worker
-from generation.handler import GenerationHandler, RetryPolicy
-from generation.models.local import LocalModel
-from generation.stores.local import LocalStore
-from generation.templates import load_catalog
 from ledger import Generation, Ledger, Money
+from media.handler import GenerationHandler, RetryPolicy
+from media.image_stores.local import LocalStore
+from media.models.local import LocalModel
+from media.templates import load_catalog
 from service.settings.media import MediaSettings
 
 ROOT = Path(__file__).parents[2]

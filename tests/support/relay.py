@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ledger import Ledger, Money
-from ledger.store.follow import Follower, Stored
+from ledger.event_store.follow import Follower, Stored
 from service.settings.messaging import MessagingSettings
 from tests.conftest import T0
 from tests.support.kafka_broker import unique_name

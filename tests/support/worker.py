@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from generation.models.local import LocalModel
-from generation.ports import ImageRequest, ImageResult
+from media.models.local import LocalModel
+from media.ports import ImageRequest, ImageResult
 
 
 def requested(template_id: str = "teaser-banner", variables: dict[str, Any] | None = None,

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from generation.ports import ImageRequest, ImageResult, StoredImage, Upload, UploadInfo
 from ledger import Money
+from media.ports import ImageRequest, ImageResult, StoredImage, Upload, UploadInfo
 from projections.watcher import PositionBeyondHead, ProjectionBehind
 from service.bootstrap import build_service
 from service.container import Service

@@ -9,15 +9,15 @@ import uuid
 import pytest
 from PIL import Image
 
-from generation import samples
-from generation.compositor import MissingGlyph, TextDoesNotFit, compose
-from generation.compositor.contrast import FLOOR, readable, worst_contrast
-from generation.compositor.fit import fit, hyphenate
-from generation.compositor.fonts import check_glyphs, font, font_path, missing_glyphs, script_of, shaping_available
-from generation.compositor.result import finish
-from generation.errors import InvalidInput
-from generation.ports import ImageResult
-from generation.templates import Template, load_catalog
+from media import samples
+from media.compositor import MissingGlyph, TextDoesNotFit, compose
+from media.compositor.contrast import FLOOR, readable, worst_contrast
+from media.compositor.fit import fit, hyphenate
+from media.compositor.fonts import check_glyphs, font, font_path, missing_glyphs, script_of, shaping_available
+from media.compositor.result import finish
+from media.errors import InvalidInput
+from media.ports import ImageResult
+from media.templates import Template, load_catalog
 from tests.support.compositor import art, check
 
 pytestmark = pytest.mark.unit
@@ -140,8 +140,8 @@ def test_every_prompt_asks_for_artwork_without_text() -> None:
 
 
 def test_a_worker_without_raqm_shaping_refuses_to_start_naming_the_cause(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generation.compositor import fonts
-    from generation.templates import TemplateError
+    from media.compositor import fonts
+    from media.templates import TemplateError
     from service.bootstrap import build_catalog
     from service.settings.media import MediaSettings
 

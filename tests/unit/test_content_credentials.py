@@ -14,12 +14,12 @@ import pytest
 from PIL import Image
 
 from api.processes.serve import welcome
-from generation.handler import GenerationHandler, RetryPolicy
-from generation.marks import TRAINED_ALGORITHMIC_MEDIA
-from generation.messages import GenerationCompletedMessage, GenerationRequestedMessage
-from generation.models.local import LocalModel
-from generation.stores.local import LocalStore
-from generation.templates import load_catalog
+from media.handler import GenerationHandler, RetryPolicy
+from media.image_stores.local import LocalStore
+from media.marks import TRAINED_ALGORITHMIC_MEDIA
+from media.messages import GenerationCompletedMessage, GenerationRequestedMessage
+from media.models.local import LocalModel
+from media.templates import load_catalog
 from service.bootstrap import build_credentials
 from service.settings import ApiSettings, StoreSettings
 from service.settings.media import MediaSettings

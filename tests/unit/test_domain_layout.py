@@ -63,14 +63,15 @@ def test_outside_the_store_the_ledger_imports_only_the_standard_library_and_even
     foreign = {
         name: sorted(m for m in imported(name, path, found)
                      if m.split(".")[0] not in sys.stdlib_module_names | ALLOWED_OUTSIDE_STORE)
-        for name, path in found.items() if not name.startswith("ledger.store")
+        for name, path in found.items() if not name.startswith("ledger.event_store")
     }
     assert {name: mods for name, mods in foreign.items() if mods} == {}
 
 
 def test_only_the_ledgers_storage_engine_reaches_the_store_adapters() -> None:
     reaching = sorted(name for name, targets in graph().items()
-                      if not name.startswith("ledger.store") and any(t.startswith("ledger.store") for t in targets))
+                      if not name.startswith("ledger.event_store")
+                      and any(t.startswith("ledger.event_store") for t in targets))
     assert reaching == ["ledger.core"]
 
 
@@ -90,7 +91,7 @@ def test_the_packages_docstring_names_each_of_its_modules_and_no_other() -> None
     assert ledger.__doc__ is not None
     named = set(re.findall(r"^    ``(\w+)/?``", ledger.__doc__, flags=re.MULTILINE))
     present = {n.split(".")[1] for n in modules() if n.count(".") == 1}
-    assert named == present | {"store"}
+    assert named == present | {"event_store"}
 
 
 STORED_TOPICS = {
@@ -145,7 +146,7 @@ def test_a_generations_finished_states_are_spelled_once() -> None:
     # Generation.is_finished (and FINISHED beside it) is the one predicate; a copy drifts when a state is added.
     spelled = [
         f"{path.relative_to(ROOT)}:{node.lineno}"
-        for package in ("ledger", "service", "projections", "api", "generation")
+        for package in ("ledger", "service", "projections", "api", "media")
         for path in sorted((ROOT / package).rglob("*.py"))
         if path != PACKAGE / "generation.py"
         for node in ast.walk(ast.parse(path.read_text(), str(path)))

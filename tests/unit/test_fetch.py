@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from generation.errors import InvalidInput
-from generation.fetch import Fetcher, FetchRefused, decode_photo, public
-from generation.inputs import InputPhotos
-from generation.stores.local import LocalStore
+from media.errors import InvalidInput
+from media.fetch import Fetcher, FetchRefused, decode_photo, public
+from media.image_stores.local import LocalStore
+from media.inputs import InputPhotos
 
 pytestmark = pytest.mark.unit
 LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"),)  # the test server's address, allowed only where said

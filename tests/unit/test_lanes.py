@@ -17,11 +17,11 @@ import pytest
 from PIL import Image
 
 from api.http.previews import Previews
-from generation.ports import UploadInfo
-from generation.stores.local import LocalStore
-from generation.templates import load_catalog
-from generation.threads import Lane
 from ledger import Ledger, Money
+from media.image_stores.local import LocalStore
+from media.ports import UploadInfo
+from media.templates import load_catalog
+from media.threads import Lane
 from service.generations import GenerationRequest, request_generation
 from service.limits import Limits
 from service.policy import load_policy

@@ -10,10 +10,10 @@ from functools import partial
 import anyio
 import pytest
 
-from generation.compositor import check_printable
-from generation.templates import Catalog, Variable, VariableError, load_catalog
-from generation.text import clean, clusters, is_emoji, length
 from ledger import Ledger, Money
+from media.compositor import check_printable
+from media.templates import Catalog, Variable, VariableError, load_catalog
+from media.text import clean, clusters, is_emoji, length
 from service.generations import GenerationRequest, request_generation
 from service.policy import load_policy
 from tests.conftest import T0

@@ -1,5 +1,5 @@
 """eventsourcing's private members: the ones the ledger relies on still exist with the parameters
-it passes, and nothing outside ``ledger/store/internals.py`` reaches for any of them."""
+it passes, and nothing outside ``ledger/event_store/internals.py`` reaches for any of them."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import pytest
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.utils import resolve_topic
 
-from ledger.store.internals import RELIED_ON
+from ledger.event_store.internals import RELIED_ON
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
-ADAPTER = ROOT / "ledger" / "store" / "internals.py"
-PACKAGES = ("ledger", "service", "api", "projections", "generation")
+ADAPTER = ROOT / "ledger" / "event_store" / "internals.py"
+PACKAGES = ("ledger", "service", "api", "projections", "media")
 # The library documents ``_create`` as the way an aggregate's class method makes a new one.
 DOCUMENTED = {"_create"}
 
@@ -91,7 +91,7 @@ def test_each_private_member_the_ledger_relies_on_is_still_there(owner: str, mem
         assert hasattr(instance, member), f"eventsourcing's {owner} no longer has {member}: see {ADAPTER.name}"
         return
     assert member in vars(cls) or any(member in vars(b) for b in cls.__mro__), (
-        f"eventsourcing's {owner} no longer has {member}: see ledger/store/internals.py"
+        f"eventsourcing's {owner} no longer has {member}: see ledger/event_store/internals.py"
     )
     parameters = tuple(inspect.signature(getattr(cls, member)).parameters)
     assert parameters[: len(expected)] == expected, (

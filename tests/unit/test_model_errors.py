@@ -8,11 +8,11 @@ import httpx
 import pytest
 import respx
 
-from generation.errors import ProviderError, ProviderTimeout, ProviderUnavailable, RateLimited
-from generation.models.openai import OpenAIModel
-from generation.models.replicate import ReplicateModel
-from generation.models.stability import StabilityModel
-from generation.ports import ImageResult
+from media.errors import ProviderError, ProviderTimeout, ProviderUnavailable, RateLimited
+from media.models.openai import OpenAIModel
+from media.models.replicate import ReplicateModel
+from media.models.stability import StabilityModel
+from media.ports import ImageResult
 from tests.support.models import ask
 
 pytestmark = pytest.mark.unit

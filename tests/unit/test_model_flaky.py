@@ -11,14 +11,14 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
-from generation.errors import ProviderUnavailable
-from generation.handler import GenerationHandler, RetryPolicy
-from generation.messages import GenerationFailedMessage, GenerationRequestedMessage
-from generation.models.flaky import FlakyModel
-from generation.models.local import LocalModel
-from generation.ports import ImageRequest, ImageResult
-from generation.stores.local import LocalStore
-from generation.templates import load_catalog
+from media.errors import ProviderUnavailable
+from media.handler import GenerationHandler, RetryPolicy
+from media.image_stores.local import LocalStore
+from media.messages import GenerationFailedMessage, GenerationRequestedMessage
+from media.models.flaky import FlakyModel
+from media.models.local import LocalModel
+from media.ports import ImageRequest, ImageResult
+from media.templates import load_catalog
 from service.bootstrap import build_image_model
 from service.settings.media import MediaSettings
 from tests.support.worker import requested

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from generation.models.cog import CogModel
-from generation.models.local import LocalModel
-from generation.models.openai import OpenAIModel
-from generation.models.router import ModelRouter
-from generation.stores.cloudinary import CloudinaryStore
-from generation.stores.local import LocalStore
-from generation.stores.s3 import S3Store
+from media.image_stores.cloudinary import CloudinaryStore
+from media.image_stores.local import LocalStore
+from media.image_stores.s3 import S3Store
+from media.models.cog import CogModel
+from media.models.local import LocalModel
+from media.models.openai import OpenAIModel
+from media.models.router import ModelRouter
 from service.bootstrap import build_catalog, build_image_model, build_image_store
 from service.settings.media import MediaSettings
 
@@ -93,7 +93,7 @@ def test_secrets_do_not_show_in_the_settings_text(monkeypatch: pytest.MonkeyPatc
 
 def test_the_hugging_face_provider_is_built_with_its_token_model_and_inference_provider(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from generation.models.huggingface import HuggingFaceModel
+    from media.models.huggingface import HuggingFaceModel
 
     monkeypatch.setenv("STUDIO_IMAGE_PROVIDER", "huggingface")
     monkeypatch.setenv("STUDIO_HUGGINGFACE_TOKEN", "hf_secret")

@@ -15,7 +15,7 @@ import respx
 from huggingface_hub.utils._http import default_client_factory, set_client_factory
 from PIL import Image
 
-from generation.errors import (
+from media.errors import (
     ContentRefused,
     InvalidInput,
     ProviderError,
@@ -23,13 +23,13 @@ from generation.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from generation.models.huggingface import HuggingFaceModel
-from generation.models.local import LocalModel, draw
-from generation.models.openai import OpenAIModel
-from generation.models.replicate import ReplicateModel
-from generation.models.router import ModelRouter
-from generation.models.stability import StabilityModel
-from generation.ports import ImageRequest
+from media.models.huggingface import HuggingFaceModel
+from media.models.local import LocalModel, draw
+from media.models.openai import OpenAIModel
+from media.models.replicate import ReplicateModel
+from media.models.router import ModelRouter
+from media.models.stability import StabilityModel
+from media.ports import ImageRequest
 from tests.support.models import ask, png, replicate_transport
 
 pytestmark = pytest.mark.unit

@@ -15,11 +15,11 @@ import pytest
 from huggingface_hub.utils._http import default_client_factory, set_client_factory
 
 from api.http.web.i18n import load_catalogue
-from generation.errors import ContentRefused
-from generation.moderation import Category, Chain, Flag, ModerationUnavailable
-from generation.moderation.huggingface import HuggingFaceModerator
-from generation.moderation.local import LocalModerator, WordListError
-from generation.moderation.openai import OpenAIModerator
+from media.errors import ContentRefused
+from media.moderation import Category, Chain, Flag, ModerationUnavailable
+from media.moderation.huggingface import HuggingFaceModerator
+from media.moderation.local import LocalModerator, WordListError
+from media.moderation.openai import OpenAIModerator
 from service.bootstrap import build_moderator
 from service.errors import KINDS
 from service.settings import MediaSettings

@@ -7,11 +7,11 @@ import io
 import pytest
 from PIL import Image, ImageDraw
 
-from generation import samples
-from generation.art.photo import TREATMENTS, UnreadablePhoto, square_crop, subject_centre, treat
-from generation.errors import StorageError
-from generation.ports import ImageResult
-from generation.stores.thumbnails import open_graph, thumbnail
+from media import samples
+from media.art.photo import TREATMENTS, UnreadablePhoto, square_crop, subject_centre, treat
+from media.errors import StorageError
+from media.image_stores.thumbnails import open_graph, thumbnail
+from media.ports import ImageResult
 
 pytestmark = pytest.mark.unit
 PALETTE = ("#0f172a", "#38bdf8", "#f8fafc")

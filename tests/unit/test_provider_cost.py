@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from generation.costs import Meter, ProviderCost
-from generation.errors import (
+from ledger import Ledger, Money
+from media.costs import Meter, ProviderCost
+from media.errors import (
     ContentRefused,
     InvalidInput,
     ProviderError,
@@ -20,16 +21,15 @@ from generation.errors import (
     RateLimited,
     StorageError,
 )
-from generation.handler import GenerationHandler, RetryPolicy
-from generation.messages import GenerationCompletedMessage, GenerationFailedMessage, GenerationRequestedMessage
-from generation.model_spec import ModelSpec
-from generation.models.flaky import FlakyModel
-from generation.models.local import LocalModel
-from generation.models.router import ModelRouter
-from generation.ports import ImageRequest, ImageResult
-from generation.stores.local import LocalStore
-from generation.templates import Catalog, load_catalog
-from ledger import Ledger, Money
+from media.handler import GenerationHandler, RetryPolicy
+from media.image_stores.local import LocalStore
+from media.messages import GenerationCompletedMessage, GenerationFailedMessage, GenerationRequestedMessage
+from media.model_spec import ModelSpec
+from media.models.flaky import FlakyModel
+from media.models.local import LocalModel
+from media.models.router import ModelRouter
+from media.ports import ImageRequest, ImageResult
+from media.templates import Catalog, load_catalog
 from service.results import apply_result
 from tests.support.worker import CountingModel, requested
 

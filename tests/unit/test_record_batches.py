@@ -24,11 +24,11 @@ from api.messaging.inbound import build_inbound
 from api.messaging.results import add_result_consumer
 from api.messaging.worker import add_worker
 from api.processes.consume import run_consumers
-from generation.handler import GenerationHandler, RetryPolicy
-from generation.models.local import LocalModel
-from generation.stores.local import LocalStore
-from generation.templates import load_catalog
 from ledger import Ledger
+from media.handler import GenerationHandler, RetryPolicy
+from media.image_stores.local import LocalStore
+from media.models.local import LocalModel
+from media.templates import load_catalog
 from service.policy import load_policy
 from service.settings.media import MediaSettings
 from service.settings.messaging import MessagingSettings

@@ -13,10 +13,10 @@ import pytest
 
 from api.messaging.envelope import encode, envelope, is_published, records
 from api.messaging.relay import NotificationFollower
-from generation.messages import GenerationRequestedMessage
 from ledger import Ledger, Money
 from ledger.event_ids import event_id
-from ledger.store.follow import Follower
+from ledger.event_store.follow import Follower
+from media.messages import GenerationRequestedMessage
 from service.inprocess import request_message
 from tests.conftest import T0
 
@@ -95,10 +95,10 @@ def builds_an_envelope(node: ast.AST) -> bool:
 
 def test_one_builder_makes_every_event_message() -> None:
     root = Path(__file__).resolve().parents[2]
-    builder = root / "generation" / "messages.py"
+    builder = root / "media" / "messages.py"
     found = [
         f"{path.relative_to(root)}:{node.lineno}"
-        for package in ("api", "service", "generation", "projections", "ledger")
+        for package in ("api", "service", "media", "projections", "ledger")
         for path in sorted((root / package).rglob("*.py"))
         if path != builder
         for node in ast.walk(ast.parse(path.read_text(), str(path)))

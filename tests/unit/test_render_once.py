@@ -11,15 +11,15 @@ import uuid
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from generation import samples
-from generation.art.canvas import Canvas
-from generation.compositor.compose import _cover, _fill, compose
-from generation.compositor.result import finish
-from generation.marks import TRAINED_ALGORITHMIC_MEDIA, MarkError, with_xmp
-from generation.models.local import paint
-from generation.ports import ImageResult
-from generation.stores.thumbnails import open_graph, thumbnail, thumbnail_and_open_graph
-from generation.templates import load_catalog
+from media import samples
+from media.art.canvas import Canvas
+from media.compositor.compose import _cover, _fill, compose
+from media.compositor.result import finish
+from media.image_stores.thumbnails import open_graph, thumbnail, thumbnail_and_open_graph
+from media.marks import TRAINED_ALGORITHMIC_MEDIA, MarkError, with_xmp
+from media.models.local import paint
+from media.ports import ImageResult
+from media.templates import load_catalog
 
 pytestmark = pytest.mark.unit
 

@@ -13,8 +13,8 @@ from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
 from api.messaging.broker import raw_body
 from api.messaging.results import add_result_consumer
-from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
 from ledger import Ledger, Money
+from media.messages import GenerationCompletedMessage, GenerationFailedMessage
 from service.settings.media import MediaSettings
 from tests.conftest import T0
 

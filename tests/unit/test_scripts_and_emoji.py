@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageChops
 
-from generation import samples
-from generation.compositor import compose
-from generation.compositor import runs as layout
-from generation.compositor.fit import fit, hyphenate
-from generation.compositor.fonts import face_for, font, font_path, script_of, unprintable
-from generation.templates import Template, load_catalog
-from generation.text import clusters, is_emoji, right_to_left
+from media import samples
+from media.compositor import compose
+from media.compositor import runs as layout
+from media.compositor.fit import fit, hyphenate
+from media.compositor.fonts import face_for, font, font_path, script_of, unprintable
+from media.templates import Template, load_catalog
+from media.text import clusters, is_emoji, right_to_left
 from tests.support.compositor import art, check
 
 pytestmark = pytest.mark.unit

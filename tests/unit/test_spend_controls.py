@@ -12,10 +12,10 @@ import anyio
 import pytest
 from eventsourcing.utils import get_topic
 
-from generation.ports import UploadInfo
-from generation.templates import load_catalog
 from ledger import DailySpendCapReached, FrozenWallet, InvalidCommand, Ledger, Money
 from ledger.wallet import Wallet
+from media.ports import UploadInfo
+from media.templates import load_catalog
 from projections.descriptions import describe
 from service import spending
 from service.errors import InvalidSetting, SpendCapReached

@@ -20,8 +20,8 @@ import pytest
 from PIL import Image
 from urllib3.response import HTTPResponse
 
-from generation.ports import ImageResult, Upload
-from generation.stores.cloudinary import CloudinaryStore
+from media.image_stores.cloudinary import CloudinaryStore
+from media.ports import ImageResult, Upload
 from projections.generations import thumbnail_of
 
 pytestmark = pytest.mark.unit

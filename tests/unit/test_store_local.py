@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from generation.errors import StorageError
-from generation.ports import ImageResult, Upload
-from generation.stores.local import LocalStore
-from generation.stores.naming import thumbnail_url_of
-from generation.stores.signing import check, signature
+from media.errors import StorageError
+from media.image_stores.local import LocalStore
+from media.image_stores.naming import thumbnail_url_of
+from media.image_stores.signing import check, signature
+from media.ports import ImageResult, Upload
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generation.templates import Variable, load_catalog
+from media.templates import Variable, load_catalog
 
 pytestmark = pytest.mark.unit
 

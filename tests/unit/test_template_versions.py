@@ -9,11 +9,11 @@ from uuid import uuid4
 
 import pytest
 
-from generation.handler import GenerationHandler, RetryPolicy
-from generation.messages import GenerationRequestedMessage
-from generation.ports import ImageRequest, ImageResult
-from generation.stores.local import LocalStore
-from generation.templates import (
+from media.handler import GenerationHandler, RetryPolicy
+from media.image_stores.local import LocalStore
+from media.messages import GenerationRequestedMessage
+from media.ports import ImageRequest, ImageResult
+from media.templates import (
     CATALOG_DIR,
     Catalog,
     Published,
@@ -21,7 +21,7 @@ from generation.templates import (
     at_version,
     template_fields,
 )
-from generation.tomlfile import read_toml
+from media.tomlfile import read_toml
 from tests.support.worker import CountingModel, requested
 
 pytestmark = pytest.mark.unit
@@ -108,9 +108,9 @@ class Named:
 async def test_a_template_whose_provider_is_not_enabled_goes_to_its_first_enabled_alternative() -> None:
     import dataclasses
 
-    from generation.errors import ConfigError
-    from generation.models.router import ModelRouter
-    from generation.samples import request as sample_request
+    from media.errors import ConfigError
+    from media.models.router import ModelRouter
+    from media.samples import request as sample_request
 
     spec = V1.model.model_copy(update={"provider": "openai", "model_id": "gpt-image-1",
                                        "alternatives": {"stability": "sd3", "huggingface": "flux", "local": "art"}})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generation.templates import (
+from media.templates import (
     CATALOG_DIR,
     TemplateError,
     UnknownTemplate,
@@ -15,10 +15,10 @@ from generation.templates import (
     load_template,
     parse_template,
 )
-from generation.tomlfile import read_toml
+from media.tomlfile import read_toml
 
 pytestmark = pytest.mark.unit
-SHIPPED = Path(__file__).parents[2] / "generation" / "catalog"
+SHIPPED = Path(__file__).parents[2] / "media" / "catalog"
 
 
 def test_the_shipped_catalog_has_at_least_twelve_templates_in_the_four_categories() -> None:

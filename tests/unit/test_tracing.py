@@ -128,7 +128,7 @@ def test_a_request_recorded_before_the_context_was_kept_still_loads_and_publishe
     from datetime import UTC, datetime
 
     from ledger import Ledger, Money
-    from ledger.store.follow import Follower
+    from ledger.event_store.follow import Follower
 
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "events.db")}
     ledger, now = Ledger(env), datetime.now(UTC)

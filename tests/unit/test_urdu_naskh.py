@@ -8,11 +8,11 @@ import itertools
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from generation.compositor import compose, fonts
-from generation.compositor import runs as layout
-from generation.compositor.fit import fit
-from generation.compositor.fonts import coverage, face, face_for, font_path, unprintable, weighted
-from generation.templates import TemplateError, load_catalog
+from media.compositor import compose, fonts
+from media.compositor import runs as layout
+from media.compositor.fit import fit
+from media.compositor.fonts import coverage, face, face_for, font_path, unprintable, weighted
+from media.templates import TemplateError, load_catalog
 
 pytestmark = pytest.mark.unit
 CATALOG = load_catalog()

@@ -17,8 +17,8 @@ import anyio
 import pytest
 from PIL import Image
 
-from generation.ports import Upload
-from generation.stores.local import LocalStore
+from media.image_stores.local import LocalStore
+from media.ports import Upload
 from projections.db import make_engine
 from service.commands import Answer, Commands, caller
 from service.errors import IdempotencyKeyReused, InvalidIdempotencyKey, UploadQuotaExceeded, UploadRefused

@@ -12,9 +12,9 @@ import anyio
 import pytest
 from sqlalchemy.engine import Engine
 
-from generation.ports import UploadInfo
-from generation.templates import Catalog, UnknownTemplate, VariableError, load_catalog
 from ledger import InsufficientCredits, Ledger, Money, Outcome, UnknownReference
+from media.ports import UploadInfo
+from media.templates import Catalog, UnknownTemplate, VariableError, load_catalog
 from projections import Projector, all_projections
 from projections.db import make_engine
 from service import admin, shares

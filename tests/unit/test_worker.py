@@ -11,11 +11,11 @@ from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
 from api.messaging.broker import raw_body
 from api.messaging.worker import add_worker
-from generation.errors import ContentRefused, RateLimited
-from generation.handler import GenerationHandler, RetryPolicy
-from generation.messages import GenerationCompletedMessage, GenerationFailedMessage
-from generation.stores.local import LocalStore
-from generation.templates import load_catalog
+from media.errors import ContentRefused, RateLimited
+from media.handler import GenerationHandler, RetryPolicy
+from media.image_stores.local import LocalStore
+from media.messages import GenerationCompletedMessage, GenerationFailedMessage
+from media.templates import load_catalog
 from service.settings.media import MediaSettings
 from tests.support.worker import CountingModel, requested
 

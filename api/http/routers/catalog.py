@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.http.deps import ServiceDep
 from api.http.schemas import PackPublic, TemplatePublic, VariablePublic, problems
-from generation.templates import Template
+from media.templates import Template
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from api.http.deps import ServiceDep
 from api.http.problems import Problem
 from api.http.schemas import problems
-from generation.stores.signing import check
+from media.image_stores.signing import check
 from service.container import Service
 
 router = APIRouter(tags=["media"])

@@ -21,8 +21,8 @@ from api.http.routers.media import SERVED, SHARE_TTL, signed
 from api.http.schemas import problems
 from api.http.web.i18n import load_catalogue
 from api.http.web.report_form import CSS, form_key, key_is_good, report_form
-from generation.templates import UnknownTemplate
 from ledger.errors import ReportsFull
+from media.templates import UnknownTemplate
 from projections import queries
 from projections.watcher import ProjectionBehind
 from service import reports

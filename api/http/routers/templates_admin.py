@@ -23,8 +23,8 @@ from api.http.template_schemas import (
     TemplateSummaryPublic,
     TemplateVersionPublic,
 )
-from generation.templates import Template
 from ledger import Outcome
+from media.templates import Template
 from service import template_admin as use_cases
 from service.commands import Answer, caller
 from service.container import Service

@@ -19,7 +19,7 @@ from api.http.schemas import (
     WalletPublic,
     problems,
 )
-from generation.templates import UnknownTemplate
+from media.templates import UnknownTemplate
 from projections import queries
 from projections.alerts import alerts_of
 from projections.descriptions import Subjects, named_generation

@@ -14,7 +14,7 @@ from service.reports import ReportCategory
 
 CATEGORIES = ["profile_photo", "poster", "social_post", "teaser"]
 ASPECT_RATIOS = ["1:1", "4:5", "9:16", "16:9", "2:3", "3:4"]
-SLOT_LANGUAGES = ["hi", "mr", "ta", "te"]  # the languages a layout slot has words in (generation.layout.Slot)
+SLOT_LANGUAGES = ["hi", "mr", "ta", "te"]  # the languages a layout slot has words in (media.layout.Slot)
 PROVIDERS = ["local", "replicate", "openai", "stability", "cog", "huggingface"]
 # The plain fields, each with its input (a kind: an input type, "textarea", or the choices of a select); the
 # model, listing, palette, variables and translations have controls of their own, the layout a JSON box.

@@ -16,8 +16,8 @@ from api.http.problems import Problem
 from api.http.web.assets import FOREVER, Assets
 from api.http.web.headers import page_headers
 from api.http.web.i18n import LANGUAGES, LOCALES, Translator, choose_language, load_catalogue
-from generation import text as learner_text
-from generation.templates import Template
+from media import text as learner_text
+from media.templates import Template
 from service.container import Service
 from service.settings import demo_refused
 from service.settings.media import MediaSettings

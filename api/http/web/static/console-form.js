@@ -2,7 +2,7 @@
 // filled from a template's fields and read back as the same fields. Every control carries the path the
 // API's 422 problems name (`variables.2.max_length`), so a problem is shown at its control.
 
-export const DEFAULT_PALETTE = ['#1f2937', '#f59e0b', '#f9fafb'];  // generation.templates.Template's default
+export const DEFAULT_PALETTE = ['#1f2937', '#f59e0b', '#f9fafb'];  // media.templates.Template's default
 const LANGUAGE_NAMES = { en: 'English', hi: 'हिन्दी', mr: 'मराठी', ta: 'தமிழ்', te: 'తెలుగు' };
 const $ = (id) => document.getElementById(id);
 let made = 0;
