@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -24,6 +25,22 @@ TYPED = ("timestamp", "expires_at", "price", "refund", "wallet_id")  # fields th
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _WALLET_ID = b'"wallet_id":{"_type_":"uuid_hex","_data_":"'
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+_HEX_ID = re.compile("[0-9a-f]{32}")
+
+
+def _c_encoder() -> Callable[[Any, int], tuple[str, ...]] | None:
+    """``_dumps`` without its per-call set-up: the C encoder ``encode`` builds on each call, made
+    once (no cycle check: decoded JSON has no cycles); None where the C accelerator is missing."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    plain = json.JSONEncoder()
+    encoder: Callable[[Any, int], tuple[str, ...]] = make(
+        None, plain.default, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True)
+    return encoder
+
+
+_encode = _c_encoder()
 
 
 class Row(NamedTuple):
@@ -46,7 +63,9 @@ def _unwrap(value: dict[str, Any]) -> Any:
     if kind is None or "_data_" not in value:
         return {k: _unwrap(v) if type(v) is dict else v for k, v in value.items()}
     data = value["_data_"]
-    if kind == "uuid_hex":
+    if kind == "uuid_hex":  # canonical text straight from the usual lower-case hex, UUID() for any other form
+        if type(data) is str and _HEX_ID.fullmatch(data):
+            return f"{data[:8]}-{data[8:12]}-{data[12:16]}-{data[16:20]}-{data[20:]}"
         return str(UUID(data))
     return _unwrap(data) if type(data) is dict else data  # datetime_iso, money, other dataclasses
 
@@ -78,7 +97,8 @@ def state_hash(originator_id: str, version: int, fields: dict[str, Any]) -> str:
     fields["originator_id"] = originator_id
     fields["originator_version"] = version
     try:
-        return hashlib.sha256(_dumps(fields).encode()).hexdigest()
+        text = "".join(_encode(fields, 0)) if _encode is not None else _dumps(fields)
+        return hashlib.sha256(text.encode()).hexdigest()
     finally:
         del fields["originator_id"], fields["originator_version"]
 
@@ -175,6 +195,9 @@ def _postgres_rows(recorder: PostgresApplicationRecorder, after: int, page: int,
     with (recorder.datastore.get_connection() as conn, conn.transaction(),
           conn.cursor(name="studio_audit_rows", row_factory=tuple_row, binary=True) as cursor):
         cursor.itersize = page
+        # The read stays in one snapshot while the fold works through the pages fetched ahead, which on
+        # a busy host can take longer than the store's idle-in-transaction timeout (5 s by default).
+        conn.execute("SET LOCAL idle_in_transaction_session_timeout = '5min'")
         if parts > 1:  # compiling the filter would cost more than it saves on a log this size
             conn.execute("SET LOCAL jit = off")
         cursor.execute(query, bounds)

@@ -1,8 +1,10 @@
 """The audit split across processes on PostgreSQL: each process is sent only the rows of its share,
-and still finds exactly what one process finds, damaged rows included."""
+and still finds exactly what one process finds, damaged rows included; and a read that waits on a
+slow fold keeps its snapshot."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -106,3 +108,17 @@ def test_the_rows_read_stop_at_the_last_position_asked_for(pg_app: Ledger) -> No
     assert [r.position for page in rows(pg_app, upto=last, page=7) for r in page] == every[:len(every) // 2 + 1]
     shared = [r.position for page in rows(pg_app, upto=last, share=(1, 2)) for r in page]
     assert shared and max(shared) <= last and set(shared) < set(every)
+
+
+def test_the_read_outlasts_a_fold_slower_than_the_stores_idle_timeout(pg_env: dict[str, str]) -> None:
+    ledger = Ledger({**pg_env, "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "1"})
+    try:
+        busy_ledger(ledger)
+        read = 0
+        for n, page in enumerate(rows(ledger, page=2)):
+            if n == 0:
+                time.sleep(2.5)  # a busy host: the next pages wait, fetched ahead, in an open transaction
+            read += len(page)
+        assert read == len(list(r for page in rows(ledger) for r in page)) > 10
+    finally:
+        ledger.close()
