@@ -22,6 +22,10 @@ Each measured phase follows ``--warmup`` seconds (3 by default) of the same load
 not counted: a replica's first requests load its wallets into the committer's cache and open its
 statements, which is a replica joining, not its steady state. ``--warmup 0`` measures them too, and
 ``--timeline 0.1`` prints the slowest command in each tenth of a second, to see when the tail happened.
+
+Then, with the API stopped, the same POSTs at the same rate go to the floor (`bench/_floor.py`: the same
+JWT check, body model and one row written, on the same server settings), and the run prints each phase's
+API CPU per command over the floor's CPU per request (``--no-floor`` leaves it out).
 """
 
 from __future__ import annotations
