@@ -22,6 +22,10 @@ Each measured phase follows ``--warmup`` seconds (3 by default) of the same load
 not counted: a replica's first requests load its wallets into the committer's cache and open its
 statements, which is a replica joining, not its steady state. ``--warmup 0`` measures them too, and
 ``--timeline 0.1`` prints the slowest command in each tenth of a second, to see when the tail happened.
+
+Then, with the API stopped, the same POSTs at the same rate go to the floor (`bench/_floor.py`: the same
+JWT check, body model and one row written, on the same server settings), and the run prints each phase's
+API CPU per command over the floor's CPU per request (``--no-floor`` leaves it out).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.http.auth import issue_token
 from api.http.signatures import sign
+from bench import _floor
 from bench._pg import PG, scratch_database
 
 JWT_SECRET = "bench-" + uuid.uuid4().hex + uuid.uuid4().hex
@@ -134,8 +139,9 @@ def new_results() -> dict[str, list[float]]:
 
 
 async def run(bases: list[str], route: str, rate: float, seconds: float, users: list[str],
-              servers: dict[str, list[int]]) -> dict[str, dict[str, list[float]]]:
-    """One open-loop phase over ``bases``; results per replica ("api 0", ...) and "total"."""
+              servers: dict[str, list[int]], *, floor: bool = False) -> dict[str, dict[str, list[float]]]:
+    """One open-loop phase over ``bases``; results per replica ("api 0", ...) and "total". With ``floor`` each
+    command is the POST alone (to `bench/_floor.py`), and nothing is probed."""
     tokens = {u: issue_token(JWT_SECRET, u, issuer="studio-ledger", audience="studio-ledger") for u in users}
     results = {f"api {n}": new_results() for n in range(len(bases))} | {"total": new_results()}
     body = json.dumps(POSTER).encode()
@@ -165,6 +171,10 @@ async def run(bases: list[str], route: str, rate: float, seconds: float, users: 
                 record(replica, "errors", posted.status)
                 return
             position = json.loads(accepted)["position"]
+            if floor:
+                record(replica, "command", commanded - started)
+                record(replica, "visible", commanded - started)
+                return
             async with client.get(f"/v1/wallet?min_position={position}", headers=headers) as read:
                 await read.read()
         except (aiohttp.ClientError, TimeoutError):  # counted, as a status the server never sent
@@ -202,7 +212,7 @@ async def run(bases: list[str], route: str, rate: float, seconds: float, users: 
             if delay > 0:
                 await asyncio.sleep(delay)
             new = [asyncio.create_task(one(i))]
-            if i % 10 == 0:
+            if i % 10 == 0 and not floor:
                 new.append(asyncio.create_task(probe(i // 10 % len(bases))))
             for task in new:
                 tasks.add(task)
@@ -277,6 +287,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0,
                         help="seconds of the same load before each measured phase, not counted (0: measure a "
                         "replica's first requests too)")
+    parser.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True,
+                        help="after the API, measure the floor (`bench/_floor.py`) at the same rate, and print the "
+                        "API's CPU per command over the floor's per request")
     parser.add_argument("--timeline", type=float, default=0.0, metavar="SECONDS",
                         help="also print the slowest command and command -> visible in each interval of this length")
     args = parser.parse_args()
@@ -316,6 +329,8 @@ def main() -> None:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+        if args.floor:
+            floor = measure_floor(dbname, Path(data), args.rate, args.seconds, args.warmup, users)
         if any(o["total"]["errors"] for o in outcomes):  # what the servers said about them, before their folder goes
             for log in sorted(Path(data).glob("*.log")):
                 lines = log.read_text(errors="replace").splitlines()
@@ -333,6 +348,51 @@ def main() -> None:
     if args.replicas > 1:
         print(f"ratio {args.replicas} replicas / 1 replica (completed commands/s at {args.rate:.0f}/s offered): "
               f"{rates[1] / rates[0]:.2f}")
+    if args.floor:
+        report_floor(floor, outcomes, args.replicas)
+
+
+def measure_floor(dbname: str, data: Path, rate: float, seconds: float, warmup: float,
+                  users: list[str]) -> dict[str, dict[str, list[float]]]:
+    """The same POSTs at the same rate to `bench/_floor.py` on the scratch database, once the API is stopped."""
+    port = free_port()
+    env = {**os.environ, "STUDIO_JWT_SECRET": JWT_SECRET}
+    with (data / "floor.log").open("wb") as log:
+        process = subprocess.Popen([sys.executable, _floor.__file__, "--port", str(port), "--db", dbname], env=env,
+                                   start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, [process], data)
+
+        async def phase() -> dict[str, dict[str, list[float]]]:
+            if warmup > 0:
+                await run([base], "round-robin", rate, warmup, users, {}, floor=True)
+            return await run([base], "round-robin", rate, seconds, users, {"floor": [process.pid]}, floor=True)
+
+        return asyncio.run(phase())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def report_floor(floor: dict[str, dict[str, list[float]]], outcomes: list[dict[str, dict[str, list[float]]]],
+                 replicas: int) -> None:
+    """The floor's figures, and each phase's API CPU per command over the floor's CPU per request."""
+    total = floor["total"]
+    done = len(total["command"])
+    per_request = total["cpu floor"][0] / max(done, 1) * 1000
+    print(f"floor (`bench/_floor.py`): completed {done / total['elapsed'][0]:.0f}/s, errors {len(total['errors'])}, "
+          f"POST p50 / p99 {percentile(total['command'], 0.5):.1f} / {percentile(total['command'], 0.99):.1f} ms, "
+          f"CPU {per_request:.2f} ms per request")
+    for outcome, n in zip(outcomes, ([1] if replicas > 1 else []) + [replicas], strict=True):
+        spent = sum(outcome["total"].get(f"cpu api {i}", [0.0])[0] for i in range(n))
+        per_command = spent / max(len(outcome["total"]["visible"]), 1) * 1000
+        print(f"API CPU per command / floor CPU per request, {n} replica(s): {per_command:.2f} / {per_request:.2f} "
+              f"= **{per_command / per_request:.2f}**")
 
 
 def wait_ready(base: str, processes: list[subprocess.Popen[bytes]], data: Path) -> None:

@@ -9,6 +9,8 @@ and the floor: reading the same rows and a plain ``json.loads`` + dict-update fo
     .venv/bin/python bench/audit_replay.py --events 100000 --wallets 1000
 
 Both ways the CLI offers are timed: one process, then ``--workers N`` (default: one per core).
+``--runs 3`` times them and the floor three times over the same log and prints the medians;
+``--keep`` keeps the loaded database and ``--reuse <name>`` times it again without loading.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import multiprocessing
 import os
 import random
 import resource
+import statistics
 import sys
 import time
 import uuid
@@ -154,62 +157,102 @@ def peak_rss_mb() -> float:
 
 
 def main() -> None:
-    """Load, verify, time the floor, print the figures."""
+    """Load, then time verify and the floor ``--runs`` times, print the figures and their medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--wallets", type=int, default=10_000)
     parser.add_argument("--loaders", type=int, default=2)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes for the second audit verify run (1: skip it)")
+    parser.add_argument("--runs", type=int, default=1, help="timed rounds over the same log (medians printed)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--reuse", metavar="DB", help="time a database an earlier --keep run loaded (kept)")
     args = parser.parse_args()
     if args.events < args.wallets * 4:
         parser.error("--events must be at least 4 per wallet")
-    dbname = f"studio_bench_audit_{uuid.uuid4().hex[:8]}"
+    if not 1 <= args.runs <= 20:
+        parser.error("--runs must be between 1 and 20")
+    if args.reuse is not None and not args.reuse.startswith("studio_bench_audit_"):
+        parser.error("--reuse takes the name of a database this benchmark kept (studio_bench_audit_...)")
+    dbname = args.reuse or f"studio_bench_audit_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+        if args.reuse is None:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+        elif admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone() is None:
+            parser.error(f"no database {dbname} to reuse")
     try:
-        Ledger(env_for(dbname)).close()  # creates the tables
-        users = [f"user-{i:06d}" for i in range(args.wallets)]
-        started = time.perf_counter()
-        chunks = [users[i::args.loaders] for i in range(args.loaders)]
-        with multiprocessing.get_context("spawn").Pool(args.loaders) as pool:
-            loaded = sum(pool.starmap(load, [(dbname, c, args.events // args.wallets, i)
-                                             for i, c in enumerate(chunks)]))
-        with psycopg.connect(dbname=dbname, autocommit=True, **PG) as conn:
-            conn.execute("VACUUM ANALYZE ledger_events")
-        print(f"loaded {loaded:,} events over {args.wallets:,} wallets in {time.perf_counter() - started:.1f}s")
-        app = Ledger(env_for(dbname))
-        print(f"load average before timing: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        cpu = time.process_time()
-        single = run_verify(app)
-        audit_cpu, audit_rss = time.process_time() - cpu, peak_rss_mb()
-        split = run_verify(app, workers=args.workers) if args.workers > 1 else None
-        n, seconds, floor_cpu = floor(app)
-        app.close()
-        floor_rate = n / seconds
-        print(f"audit verify, 1 process: {single.events:,} events in {single.seconds:.2f}s = "
-              f"{single.events / single.seconds:,.0f} events/s, {single.problems} findings, "
-              f"peak RSS {audit_rss:.0f} MB, CPU {audit_cpu / single.events * 1e6:.1f} us/event")
-        if split is not None:
-            print(f"audit verify --workers {args.workers}: {split.events:,} events in {split.seconds:.2f}s = "
-                  f"{split.events / split.seconds:,.0f} events/s, {split.problems} findings, "
-                  f"peak RSS {max(split.peak_rss_mb):.0f} MB per worker")
-        print(f"floor (read + json.loads + dict update): {n:,} events in {seconds:.2f}s = {floor_rate:,.0f} events/s, "
-              f"CPU {floor_cpu / n * 1e6:.1f} us/event")
-        best = max((r for r in (single, split) if r is not None), key=lambda r: r.events / r.seconds)
-        print(f"ratio audit/floor: 1 process {single.events / single.seconds / floor_rate:.2f}"
-              + (f", {args.workers} workers {split.events / split.seconds / floor_rate:.2f}" if split else "")
-              + f"; best {best.events / best.seconds:,.0f} events/s; peak RSS (whole run, floor included) "
-              f"{peak_rss_mb():.0f} MB")
-        for report in (single, split):
-            if report is not None and not report.ok:
-                print(report.text())
-                sys.exit(1)
+        if args.reuse is None:
+            populate(dbname, args.events, args.wallets, args.loaders)
+        rounds = [timed_round(dbname, args.workers) for _ in range(args.runs)]
+        if args.runs > 1:
+            print_medians(rounds)
+        if any(problems for r in rounds for problems in r["problems"]):
+            sys.exit(1)
     finally:
-        if not args.keep:
+        if not args.keep and args.reuse is None:
             with psycopg.connect(dbname="postgres", autocommit=True, **PG) as admin:
                 admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        elif args.reuse is None:
+            print(f"kept {dbname} (time it again with --reuse {dbname})")
+
+
+def populate(dbname: str, events: int, wallets: int, loaders: int) -> None:
+    """Create the tables and write the log with ``loaders`` processes."""
+    Ledger(env_for(dbname)).close()  # creates the tables
+    users = [f"user-{i:06d}" for i in range(wallets)]
+    started = time.perf_counter()
+    chunks = [users[i::loaders] for i in range(loaders)]
+    with multiprocessing.get_context("spawn").Pool(loaders) as pool:
+        loaded = sum(pool.starmap(load, [(dbname, c, events // wallets, i) for i, c in enumerate(chunks)]))
+    with psycopg.connect(dbname=dbname, autocommit=True, **PG) as conn:
+        conn.execute("VACUUM ANALYZE ledger_events")
+    print(f"loaded {loaded:,} events over {wallets:,} wallets in {time.perf_counter() - started:.1f}s")
+
+
+def timed_round(dbname: str, workers: int) -> dict[str, Any]:
+    """One process, ``workers`` processes, then the floor, over the same log; prints and returns the figures."""
+    app = Ledger(env_for(dbname))
+    print(f"load average before timing: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    cpu = time.process_time()
+    single = run_verify(app)
+    audit_cpu, audit_rss = time.process_time() - cpu, peak_rss_mb()
+    split = run_verify(app, workers=workers) if workers > 1 else None
+    n, seconds, floor_cpu = floor(app)
+    app.close()
+    floor_rate = n / seconds
+    print(f"audit verify, 1 process: {single.events:,} events in {single.seconds:.2f}s = "
+          f"{single.events / single.seconds:,.0f} events/s, {single.problems} findings, "
+          f"peak RSS {audit_rss:.0f} MB, CPU {audit_cpu:.2f}s = {audit_cpu / single.events * 1e6:.1f} us/event")
+    figures: dict[str, Any] = {"single": single.events / single.seconds / floor_rate,
+                               "single_cpu": floor_cpu / audit_cpu, "problems": [single.problems]}
+    if split is not None:
+        busiest = max(split.cpu_seconds)
+        print(f"audit verify --workers {workers}: {split.events:,} events in {split.seconds:.2f}s = "
+              f"{split.events / split.seconds:,.0f} events/s, {split.problems} findings, "
+              f"peak RSS {max(split.peak_rss_mb):.0f} MB per worker, rows read per worker "
+              f"{', '.join(f'{r:,}' for r in split.rows_read)}, CPU per worker "
+              f"{', '.join(f'{c:.2f}s' for c in split.cpu_seconds)}")
+        figures.update(split=split.events / split.seconds / floor_rate, split_cpu=floor_cpu / busiest,
+                       rss=max(split.peak_rss_mb))
+        figures["problems"].append(split.problems)
+    print(f"floor (read + json.loads + dict update): {n:,} events in {seconds:.2f}s = {floor_rate:,.0f} events/s, "
+          f"CPU {floor_cpu:.2f}s = {floor_cpu / n * 1e6:.1f} us/event")
+    print(f"ratio audit/floor, wall: 1 process {figures['single']:.2f}"
+          + (f", {workers} workers {figures['split']:.2f}" if split else "")
+          + f"; by CPU (floor CPU / the busiest process's CPU): 1 process {figures['single_cpu']:.2f}"
+          + (f", {workers} workers {figures['split_cpu']:.2f}" if split else "")
+          + f"; peak RSS (whole run, floor included) {peak_rss_mb():.0f} MB")
+    for report in (single, split):
+        if report is not None and not report.ok:
+            print(report.text())
+    return figures
+
+
+def print_medians(rounds: list[dict[str, Any]]) -> None:
+    """The median of each ratio over the rounds."""
+    keys = [k for k in ("single", "split", "single_cpu", "split_cpu") if k in rounds[0]]
+    print("medians over " + f"{len(rounds)} rounds: " + ", ".join(
+        f"{k} {statistics.median(r[k] for r in rounds):.2f}" for k in keys))
 
 
 if __name__ == "__main__":

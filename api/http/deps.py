@@ -28,9 +28,14 @@ async def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-async def get_principal(service: ServiceDep,
+# The dependencies every request of the hot routes solves take the ``Request`` itself rather than ``ServiceDep``:
+# FastAPI hands a route its request for nothing, where each nested dependency costs a cache look-up per request.
+
+
+async def get_principal(request: Request,
                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller named by the bearer token; 401 without a valid one."""
+    service: Service = request.app.state.service
     if credentials is None or credentials.scheme.lower() != "bearer":
         return await authenticate(service, None)
     return await authenticate(service, credentials.credentials)
@@ -110,11 +115,16 @@ async def get_idempotency_key(idempotency_key: Annotated[str, Header(
 IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]
 
 
-async def get_commands(service: ServiceDep) -> Commands:
+async def get_commands(request: Request) -> Commands:
     """How the routes run use cases: commands counted in the service's metrics, their positions noted for
-    read-your-writes, answers kept once per idempotency key."""
-    return Commands(service.metrics, service.saw, service.idempotency, service.limits.request_locks,
-                    service.limits.commands)
+    read-your-writes, answers kept once per idempotency key (one for the app: it holds nothing of a request)."""
+    state = request.app.state
+    commands: Commands | None = getattr(state, "commands", None)
+    if commands is None:
+        service: Service = state.service
+        commands = state.commands = Commands(service.metrics, service.saw, service.idempotency,
+                                             service.limits.request_locks, service.limits.commands)
+    return commands
 
 
 CommandsDep = Annotated[Commands, Depends(get_commands)]
@@ -123,8 +133,9 @@ MinPosition = Annotated[int | None, Query(
     "`position`: read your own writes. 503 with Retry-After if they do not in time.")]
 
 
-async def reach_position(service: ServiceDep, min_position: MinPosition = None) -> int:
+async def reach_position(request: Request, min_position: MinPosition = None) -> int:
     """The position the projections reached, after waiting for ``min_position`` (on the event loop)."""
+    service: Service = request.app.state.service
     return await service.reach(min_position)
 
 

@@ -12,7 +12,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from projections.audit.parallel import verify_shares
 from projections.audit.replay import Checkpoints, replay
 from projections.audit.state import Finding
-from projections.audit.stored import PAGE
+from projections.audit.stored import PAGE, extent
 from projections.finance.revenue import RevenueBook, revenue_findings
 
 SHOWN = 50
@@ -30,6 +30,8 @@ class Report:
     seconds: float
     compared: dict[str, int] = field(default_factory=dict)
     peak_rss_mb: list[float] = field(default_factory=list)  # of each worker process, when there were several
+    rows_read: list[int] = field(default_factory=list)  # by each worker process
+    cpu_seconds: list[float] = field(default_factory=list)  # spent by each worker process
     workers: int = 1
 
     @property
@@ -68,10 +70,10 @@ def run_verify(app: Application[Any], *, projections: Checkpoints | None = None,
     if workers > 1:
         if projections is not None or not isinstance(app.recorder, PostgresApplicationRecorder):
             raise ValueError("several workers need a PostgreSQL event store and no projection diff")
-        merged = verify_shares(dict(app.env), workers, PAGE)
+        merged = verify_shares(dict(app.env), workers, PAGE, extent(app.recorder))
         return Report(merged["events"], merged["wallets"], merged["findings"], merged["problems"],
                       merged["journal"], time.perf_counter() - started, peak_rss_mb=merged["peak_rss_mb"],
-                      workers=workers)
+                      workers=workers, rows_read=merged["rows_read"], cpu_seconds=merged["cpu_seconds"])
     book = RevenueBook()
     folded = replay(app, progress=progress, checkpoints=projections, on_entry=book)
     revenue_findings(folded, book)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from ledger import Ledger, Money
 from ledger.event_store.follow import Stored
-from projections import ConcurrentProjector, Projector, all_projections, queries
+from projections import ConcurrentProjector, Projector, all_projections, balances, queries
 from projections.audit.diff import ProjectionDiff
 from projections.audit.verify import run_verify
 from projections.balances import wallet_balances, wallet_grants
@@ -83,6 +83,31 @@ def test_balances_agree_with_the_wallet_aggregates(app: Ledger, read_engine: Eng
             assert row["clawed_back"] == aggregate.clawed_back
             assert row["purchased"] + row["granted"] == aggregate.granted
             assert row["balance"] == aggregate.remaining
+
+
+def test_the_wallet_read_postgresql_is_sent_as_written_gives_what_sqlalchemys_statement_gives(
+        app: Ledger, read_engine: Engine) -> None:
+    a_busy_month(app)
+    lapses = T0 + timedelta(days=30)
+    app.grant_promo(user_id="alice", reference="promo2", amount=7, reason="later", at=T0 + timedelta(days=8),
+                    expires_at=lapses)
+    projector = Projector(app, read_engine, all_projections())
+    projector.setup()
+    projector.catch_up()
+    with read_engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            pytest.skip("the statement as written is PostgreSQL's")
+        for at in (T0 + timedelta(days=9), lapses - timedelta(microseconds=1), lapses):
+            for user in ("alice", "bob", "nobody", "o'brien %(at)s"):
+                plain = balances.wallet_rows(conn, user, at, plain=True)
+                built = balances.wallet_rows(conn, user, at, plain=False)
+                order = lambda r: (r["source"] or "", str(r["grant_expires_at"]))  # noqa: E731
+                assert sorted(plain, key=order) == sorted(built, key=order)
+                assert all(r["opened_at"].tzinfo is UTC and r["updated_at"].tzinfo is UTC for r in plain)
+            alice = balances.wallet_available(conn, "alice", at)
+            assert alice is not None
+            assert alice["next_expiry"] == ((7, lapses) if at < lapses else None)
+            assert alice["by_source"] == ({"referral": 40, "promo": 7} if at < lapses else {"referral": 40})
 
 
 def test_statement_lines_carry_a_running_balance(app: Ledger, read_engine: Engine) -> None:
