@@ -158,7 +158,7 @@ def test_bodies_within_the_limits_are_served_as_before(client: TestClient) -> No
     padded = poster + " " * (LIMIT - len(poster))  # JSON may end in whitespace: exactly the limit
     generation = client.post("/v1/generations", content=padded, headers={
         **ALICE, **key(), "Content-Type": "application/json"})
-    assert generation.status_code == 202, media.text
+    assert generation.status_code == 202, generation.text
 
 
 def test_a_body_over_the_limit_through_a_whole_client_is_a_413_problem(client: TestClient) -> None:
