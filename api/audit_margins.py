@@ -4,20 +4,13 @@ and day, as of any ledger position, in the reporting currency."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import typer
 from pydantic import ValidationError
 
 from api.audit_cli import _check_format, _ledger, _table, audit_app
 from api.audit_revenue import day_of
-
-FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a text cell starting so as a formula
-
-
-def spreadsheet_safe(row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` with every text cell that a spreadsheet would read as a formula quoted (numbers untouched)."""
-    return {k: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA) else v for k, v in row.items()}
+from service.reconciliation import spreadsheet_safe
 
 
 @audit_app.command()
@@ -54,7 +47,7 @@ def margins(start: str = typer.Option(..., "--from", help="The first day (inclus
     if fmt == "json":
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
-    rows = [spreadsheet_safe(r) for r in [*report.days, *report.templates, report.total]]
+    rows = [{k: spreadsheet_safe(v) for k, v in r.items()} for r in [*report.days, *report.templates, report.total]]
     if fmt == "table":
         rate = rates.rate(rates.currency)
         typer.echo(f"as of ledger position {report.position}; money in minor units of {rates.currency} "

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.audit_margins import spreadsheet_safe
 from api.cli import app as cli
 from ledger import Ledger
+from service.reconciliation import spreadsheet_safe
 from service.settings.store import StoreSettings
 from tests.support.margins_month import RATES, margins_month
 
@@ -96,8 +96,9 @@ def test_bad_settings_are_one_line_naming_them(store: dict[str, str], env: dict[
 
 
 def test_a_text_cell_a_spreadsheet_would_run_is_quoted() -> None:
-    row = spreadsheet_safe({"provider": "=HYPERLINK(\"x\")", "template_id": "poster", "margin_minor": -5})
-    assert row == {"provider": "'=HYPERLINK(\"x\")", "template_id": "poster", "margin_minor": -5}
+    row = {"provider": "=HYPERLINK(\"x\")", "template_id": "poster", "margin_minor": -5}
+    assert {k: spreadsheet_safe(v) for k, v in row.items()} == {
+        "provider": "'=HYPERLINK(\"x\")", "template_id": "poster", "margin_minor": -5}
 
 
 def test_an_empty_store_is_refused_by_name(tmp_path: Path) -> None:

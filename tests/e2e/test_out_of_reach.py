@@ -4,8 +4,6 @@ once. A file missing on our side is no such outage: that stays a 500."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -14,20 +12,9 @@ import sqlalchemy.exc
 from fastapi.testclient import TestClient
 
 from service.container import Service
-from tests.support.http import ALICE, POSTER, buy, client_for, service_for
+from tests.support.http import ALICE, POSTER, buy
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Service:
-    return service_for("sqlite", tmp_path, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    with client_for(service) as client:
-        yield client
 
 
 def test_a_read_database_out_of_reach_is_a_503_to_retry(client: TestClient, service: Service,
