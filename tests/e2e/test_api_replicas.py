@@ -121,7 +121,7 @@ def test_each_part_works_in_one_replica_and_the_other_stands_by(pg_env: dict[str
                 assert status.json()["status"] == "completed", status.text
         seen = wallet(second, "dev", max(g["position"] for g in made))
         assert (seen["available"], seen["held"]) == (90, 0)
-    images = [path for folder in folders for path in (folder / "media" / "gallery").glob("*.png")]
+    images = [path for folder in folders for path in (folder / "media" / "gallery").glob("*.jpg")]
     assert len(images) == 2, images  # each rendered once, by the replica that leads the pipeline
 
 
