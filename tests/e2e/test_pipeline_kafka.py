@@ -32,7 +32,8 @@ async def test_a_request_is_rendered_stored_and_its_hold_captured(pipeline: Pipe
     generation = await finished(pipeline.ledger, gen)
     assert generation.status == "completed" and generation.captured == 3
     assert generation.image_url.startswith("/media/gallery/") and str(gen) not in generation.image_url
-    assert (pipeline.data_dir / "media" / generation.image_url.removeprefix("/media/")).read_bytes()[:4] == b"\x89PNG"
+    stored = pipeline.data_dir / "media" / generation.image_url.removeprefix("/media/")
+    assert stored.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
     wallet = await asyncio.to_thread(pipeline.ledger.wallet, "ana")
     assert wallet is not None and wallet.consumed == 3 and wallet.held == 0
     assert wallet.hold(str(gen)).status == "captured"
@@ -76,9 +77,9 @@ async def test_a_worker_killed_mid_generation_leaves_it_to_another_exactly_once(
     captures = await asyncio.to_thread(wallet_events, pipeline.ledger, Wallet.HoldCaptured)
     assert [c.hold_id for c in captures] == [str(gen)]
     stored = sorted(p.name for p in (pipeline.data_dir / "media" / "gallery").iterdir())
-    name = generation.image_url.removeprefix("/media/gallery/").removesuffix(".png")
+    name = generation.image_url.removeprefix("/media/gallery/").removesuffix(".jpg")
     # one image and its variants, no leftovers
-    assert stored == sorted([f"{gen}.json", f"{name}.png", f"{name}_og.jpg", f"{name}_thumb.jpg"])
+    assert stored == sorted([f"{gen}.json", f"{name}.jpg", f"{name}_og.jpg", f"{name}_thumb.jpg"])
 
 
 async def test_an_expired_hold_fails_the_generation_and_a_later_image_changes_nothing(pipeline: Pipeline) -> None:
