@@ -97,14 +97,18 @@ def test_the_relay_moves_the_recorded_context_from_the_payload_to_a_header() -> 
 
 
 def test_off_a_span_and_a_context_cost_a_couple_of_microseconds_at_most() -> None:
-    # Measured at about 0.65 us (a function call is 0.05 us): nothing beside a render's milliseconds.
+    # Measured at about 0.65 us, 13 function calls (0.05 us each): nothing beside a render's milliseconds.
     def step() -> str:
         with tracing.span("generation render", parent="", attributes={"generation.id": "x"}):
             return tracing.traceparent()
 
+    def call() -> str:  # the baseline, timed in the same run: a busy machine slows both alike
+        return ""
+
     runs = 100_000
-    cost = min(timeit.repeat(step, number=runs, repeat=3)) / runs
-    assert cost < 2e-6, f"{cost * 1e9:.0f} ns per traced step with tracing off"
+    cost = min(timeit.repeat(step, number=runs, repeat=5)) / runs
+    baseline = min(timeit.repeat(call, number=runs, repeat=5)) / runs
+    assert cost < 40 * baseline, f"{cost * 1e9:.0f} ns per traced step with tracing off, {baseline * 1e9:.0f} ns a call"
 
 
 def test_a_request_repeated_in_another_trace_is_the_same_request_and_keeps_its_first_context() -> None:
