@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy import (
     inspect,
     text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.schema import CreateColumn
@@ -81,6 +82,20 @@ def add_missing_columns(engine: Engine, tables: Sequence[Table]) -> None:
             for column in missing:
                 definition = CreateColumn(column).compile(dialect=engine.dialect)
                 conn.execute(text(f"ALTER TABLE {name} ADD COLUMN {definition}"))
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose reads all see the read database as of one moment: a tracking position and the rows
+    it vouches for, never the position from before a rebuild with the rows from halfway through it. PostgreSQL:
+    one REPEATABLE READ transaction; SQLite: one read transaction (WAL keeps its snapshot), which the driver
+    would not begin for a SELECT by itself."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.execution_options(isolation_level="REPEATABLE READ")  # in place, before the first read
+        yield conn
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:

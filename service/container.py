@@ -97,7 +97,7 @@ class Service:
         self.metrics.gauges(self.health.gauges)
         parts: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
         if self.api.run_projector:
-            parts.append(("projector", self._start_projector, self._stop_projector))
+            parts.append(("projector", self._start_projector, self.stop_projector))
             self._checks["projector"] = self._projector_state
         for name, part in (("pipeline", self.pipeline), ("sweeper", self.sweeper)):
             if part is not None:
@@ -128,7 +128,7 @@ class Service:
             for part in (self.sweeper, self.pipeline):
                 if part is not None:
                     part.stop()
-            self._stop_projector()
+            self.stop_projector()
         self.watcher.stop()
         if hasattr(self.catalog, "stop"):
             self.catalog.stop()
@@ -154,7 +154,9 @@ class Service:
         thread.start()
         self._threads.append(thread)
 
-    def _stop_projector(self) -> None:
+    def stop_projector(self) -> None:
+        """Stop this process's projector and wait for its thread: nothing is applied once this returns (its
+        ``stop()`` alone only asks the thread to stop after the page it is applying)."""
         self.projector.stop()
         for thread in self._threads:
             thread.join(timeout=10)

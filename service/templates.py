@@ -26,6 +26,7 @@ from media.templates import (
     at_version,
     template_fields,
 )
+from projections.db import snapshot
 from projections.templates import catalog_rows, projected_position
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class LiveCatalog:
 
     def refresh(self) -> bool:
         """Read the projection again if it moved; whether the catalog changed."""
-        with self.engine.connect() as conn:
+        with snapshot(self.engine) as conn:  # the position and the rows it vouches for, from one moment
             if projected_position(conn) == self._position:
                 return False
             position, rows, versions = catalog_rows(conn)

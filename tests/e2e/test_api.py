@@ -155,7 +155,7 @@ def test_reads_wait_for_the_projection_and_say_when_it_is_behind(client: TestCli
     # The projector is running (on PostgreSQL it starts once its replica takes the lock): stopping it now
     # leaves the next purchase unprojected.
     assert client.get(f"/v1/wallet?min_position={position}", headers=ALICE).status_code == 200
-    service.projector.stop()
+    service.stop_projector()
     service.api.read_wait_ms = 200
     late = buy(client)
     behind = client.get(f"/v1/wallet?min_position={late}", headers=ALICE)

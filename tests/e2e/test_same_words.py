@@ -104,7 +104,7 @@ def test_the_cli_wallet_takes_lifetime_totals_from_the_balances_projection_and_s
         position = client.post("/v1/webhooks/payments", content=body, headers=headers).json()["position"]
         assert client.get(f"/v1/wallet?min_position={position}", headers=ALICE).json()["lifetime"]["purchased"] == 100
         # Stored while nothing projects it: the store has it, the balances projection does not yet.
-        service.projector.stop()
+        service.stop_projector()
         service.ledger.purchase(user_id="alice", payment_id="p-unprojected", pack_id="starter", amount=100,
                                 price=Money(9900, "INR"), at=service.clock())
     result = CliRunner().invoke(cli, ["wallet", "alice"], env={"STUDIO_STORE": "sqlite",

@@ -82,7 +82,7 @@ def test_alerts_are_not_told_again_when_the_projection_is_rebuilt_or_restarted(
     last = client.post("/v1/generations", json=POSTER, headers={**ALICE, **key()}).json()["position"]
     before = alerts(client, last)
     assert [a["kind"] for a in before] == ["low-balance"]
-    service.projector.stop()
+    service.stop_projector()
     again = Projector(service.ledger, service.engine, all_projections())  # a restart from the tracked position
     again.setup()
     again.catch_up()

@@ -1,9 +1,11 @@
 """The read database's PostgreSQL pool: a connection that died while idle is replaced before use,
-and a connection in steady use is not pinged on every checkout."""
+and a connection in steady use is not pinged on every checkout; a snapshot reads from one moment on both
+databases."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -11,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from projections import db
-from projections.db import make_engine
+from projections.db import make_engine, snapshot
 from tests.conftest import PG
 
 pytestmark = pytest.mark.integration
@@ -51,3 +53,31 @@ def test_a_connection_in_steady_use_is_not_pinged(engine: Engine, monkeypatch: p
     monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)
     backend(engine)
     assert len(pings) == 1
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def either(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'read.db'}")
+    else:
+        engine = request.getfixturevalue("engine")
+    yield engine
+    engine.dispose()
+
+
+def test_a_snapshot_sees_a_position_and_its_rows_from_one_moment(either: Engine) -> None:
+    # A tracking position and the rows it vouches for, read while a rebuild empties the table and sets the
+    # position back: without one snapshot the position came from before and the rows from halfway through.
+    with either.begin() as conn:
+        conn.execute(text("CREATE TABLE shown (n INTEGER)"))
+        conn.execute(text("CREATE TABLE reached (position INTEGER)"))
+        conn.execute(text("INSERT INTO shown VALUES (1), (2), (3)"))
+        conn.execute(text("INSERT INTO reached VALUES (3)"))
+    with snapshot(either) as reader:
+        assert reader.execute(text("SELECT position FROM reached")).scalar_one() == 3
+        with either.begin() as rebuild:
+            rebuild.execute(text("DELETE FROM shown"))
+            rebuild.execute(text("UPDATE reached SET position = 0"))
+        assert reader.execute(text("SELECT count(*) FROM shown")).scalar_one() == 3
+    with snapshot(either) as later:
+        assert later.execute(text("SELECT count(*) FROM shown")).scalar_one() == 0
