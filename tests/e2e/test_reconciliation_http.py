@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from service import revenue_report
 from service.container import Service
 from service.settlement_files import MAX_FILE_BYTES
 from tests.support.http import bearer, key
@@ -137,3 +139,21 @@ def test_a_latin1_file_a_csv_formula_and_a_huge_file(client: TestClient) -> None
     huge = upload(client, b"x" * (MAX_FILE_BYTES + 1024 * 1024))
     assert huge.status_code == 413
     assert client.post("/v1/admin/reconciliations", headers={**FINANCE, **key()}).status_code == 422
+
+
+def test_past_the_finance_reports_allowed_at_once_an_import_is_a_503_and_its_retry_is_one_run(
+        client: TestClient, payments: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An import reads, matches and records a whole report: it takes a finance report's slot, so a burst of
+    # them cannot take every worker thread; the refused one did nothing and its retry with the key is the run.
+    data = (SAMPLES / "generic.csv").read_bytes()
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    monkeypatch.setattr(revenue_report, "_running", full)
+    headers = {**FINANCE, **key()}
+    files = {"file": ("report.csv", data, "text/csv")}
+    busy = client.post("/v1/admin/reconciliations", files=files, data={"format": "generic"}, headers=headers)
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5", busy.text
+    assert client.get("/v1/admin/reconciliations", headers=FINANCE).json() == []
+    monkeypatch.undo()
+    done = client.post("/v1/admin/reconciliations", files=files, data={"format": "generic"}, headers=headers)
+    assert done.status_code == 201 and done.json()["counts"] == EXPECTED, done.text

@@ -34,6 +34,7 @@ from projections import reconciliations
 from service.commands import Answer, caller
 from service.container import Service
 from service.reconciliation import ResolveRefused, import_report, resolve_line, spreadsheet_safe
+from service.revenue_report import ReportsBusy, report_slot
 from service.settings.reconcile import ReconcileSettings
 from service.settlement_files import MAX_FILE_BYTES, SettlementFileError
 from service.settlement_matching import Rules
@@ -88,12 +89,17 @@ async def create_reconciliation(file: ReportFile, finance: FinanceUser, key: Ide
 
     async def answer() -> Answer:
         await service.settle()  # every payment the report may name is in the read tables
+        def reconcile() -> Any:  # a finance report's slot: a burst of imports cannot take every worker thread
+            with report_slot():
+                return import_report(service.ledger, service.reads.connect, data=data, file_name=name,
+                                     file_format=file_format, by=finance.user_id, at=service.clock(), rules=_rules())
+
         try:
-            imported = await anyio.to_thread.run_sync(lambda: import_report(
-                service.ledger, service.reads.connect, data=data, file_name=name, file_format=file_format,
-                by=finance.user_id, at=service.clock(), rules=_rules()))
+            imported = await anyio.to_thread.run_sync(reconcile)
         except SettlementFileError as error:
             raise Problem(422, error.code, "Invalid settlement report", str(error), field="file") from None
+        except ReportsBusy as error:
+            raise Problem(503, "reports-busy", "Reports busy", str(error), headers={"Retry-After": "5"}) from None
         service.saw(imported.position)
         await service.settle()
         row = await anyio.to_thread.run_sync(_found, service, imported.run_id)
