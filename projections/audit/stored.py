@@ -55,7 +55,16 @@ class Row(NamedTuple):
     @property
     def kind(self) -> str:
         """The event's class name, e.g. ``HoldPlaced``."""
-        return self.topic.rpartition(".")[2]
+        topic = self.topic
+        found = _KINDS.get(topic)
+        if found is None:
+            found = topic.rpartition(".")[2]
+            if len(_KINDS) < 1_000:  # a log has a few dozen topics; a damaged one cannot grow this
+                _KINDS[topic] = found
+        return found
+
+
+_KINDS: dict[str, str] = {}  # topic -> its class name, as the fold asks for it several times per row
 
 
 def _unwrap(value: dict[str, Any]) -> Any:

@@ -81,45 +81,59 @@ class RevenueBook:
         self.lots: dict[tuple[str, str], Lot] = {}
         self.days: dict[str, dict[str, Day]] = {}  # ISO day -> currency -> figures
         self.position = 0
+        self._flows: dict[str, tuple[bool, str] | None] = {}  # account -> (is money, figure), None if not counted
 
     def __call__(self, row: Row, wallet: WalletState, fields: dict[str, Any], lines: list[Posting]) -> None:
         """Count one wallet event's postings (flows) and what it did to its lots (stock)."""
-        self.position = row.position
-        day = utc(fields["timestamp"]).date().isoformat()
-        days = self.days.get(day) or self.days.setdefault(day, {})
+        position = self.position = row.position
+        stamp: str = fields["timestamp"]
+        # the stored instants are UTC (``+00:00``): their day is their first ten characters
+        day = stamp[:10] if stamp.endswith("+00:00") and len(stamp) > 10 else utc(stamp).date().isoformat()
+        days = self.days.get(day)
+        if days is None:
+            days = self.days[day] = {}
         owner = row.originator_id
-
-        def figures(currency: str) -> Day:
-            found = days.get(currency) or days.setdefault(currency, Day())
-            found.position = row.position
-            return found
-
+        lots = self.lots
         for grant_id, n in _lot_changes(row.kind, fields):
             key = (owner, grant_id)
             if n > 0:  # a new lot
                 price = money_of(fields.get("price"))
-                new = self.lots[key] = Lot(price[1], price[0], n) if price else Lot(FREE, 0, n)
-                figures(new.currency).stock_credits += n
-                figures(new.currency).stock_minor += new.price_minor
+                lot = lots[key] = Lot(price[1], price[0], n) if price else Lot(FREE, 0, n)
+                figures = _figures(days, lot.currency, position)
+                figures.stock_credits += n
+                figures.stock_minor += lot.price_minor
                 continue
-            found = self.lots.get(key)
+            found = lots.get(key)
             if found is None:
                 continue  # the replay reports a grant it never saw
-            before = found.owed_minor()
-            found.out -= n
-            figures(found.currency).stock_credits += n
-            figures(found.currency).stock_minor += found.owed_minor() - before
+            figures = _figures(days, found.currency, position)
+            figures.stock_credits += n
+            if found.price_minor:
+                before = found.owed_minor()
+                found.out -= n
+                figures.stock_minor += found.owed_minor() - before
+            else:
+                found.out -= n
+        flows = self._flows
         for p in lines:
-            kind, _, rest = p.account.partition(":")
-            group, _, _ = rest.partition(":")
-            if kind == "money" and group in MONEY_FLOWS:  # cash is a debit, the rest credits: each counted as out
-                day_of = figures(p.currency)
-                day_of.add(day_of.money, MONEY_FLOWS[group], p.money_minor if group == "cash" else -p.money_minor)
-            elif kind == "credits" and group in ("issued", *CREDITS):
-                lot = self.lots.get((owner, p.memo))
-                day_of = figures(lot.currency if lot else FREE)
-                day_of.add(day_of.credits, "granted" if group == "issued" else group,
-                           p.credits if group == "issued" else -p.credits)
+            account = p.account
+            if account.startswith("credits:user:"):  # a learner's own accounts: moves within the wallet
+                continue
+            flow = flows.get(account, _UNSEEN)
+            if flow is _UNSEEN:
+                flow = flows[account] = _flow(account)
+            if flow is None:
+                continue
+            is_money, name = flow
+            if is_money:  # cash is a debit, the rest credits: each counted as out
+                figures = _figures(days, p.currency, position)
+                figures.money[name] = figures.money.get(name, 0) + (p.money_minor if name == "sales" else
+                                                                    -p.money_minor)
+            else:
+                granted = lots.get((owner, p.memo))
+                figures = _figures(days, granted.currency if granted else FREE, position)
+                figures.credits[name] = figures.credits.get(name, 0) + (p.credits if name == "granted" else
+                                                                        -p.credits)
 
     def report(self, start: date, end: date) -> RevenueReport:
         """The days in ``[start, end)`` and their months, each with its identity checked."""
@@ -128,13 +142,38 @@ class RevenueBook:
 
     def findings(self) -> list[Finding]:
         """A finding for every day of the whole log, in any currency, whose identity does not tie out."""
+        if not self.days:
+            return []
+        first, last = date.fromisoformat(min(self.days)), date.fromisoformat(max(self.days))
         out = []
-        for day in sorted(self.days):
-            for row in _rows(self.days, date.fromisoformat(day), date.fromisoformat(day) + timedelta(days=1), by=10):
-                if not row["ties_out"]:
-                    position = self.days[day].get(row["currency"], Day()).position
-                    out.append(Finding("", position, "revenue identity", _problem(row)))
+        for row in _rows(self.days, first, last + timedelta(days=1), by=10):
+            if not row["ties_out"]:
+                position = self.days.get(row["period"], {}).get(row["currency"], Day()).position
+                out.append(Finding("", position, "revenue identity", _problem(row)))
         return out
+
+
+_UNSEEN = (False, "")  # an account not classified yet (``_flow`` answers the rest)
+
+
+def _figures(days: dict[str, Day], currency: str, position: int) -> Day:
+    """The day's figures in ``currency`` (made on first use), marked as counted up to ``position``."""
+    found = days.get(currency)
+    if found is None:
+        found = days[currency] = Day()
+    found.position = position
+    return found
+
+
+def _flow(account: str) -> tuple[bool, str] | None:
+    """What a posting on ``account`` counts as: (True, a money flow), (False, a credits figure), or None."""
+    kind, _, rest = account.partition(":")
+    group, _, _ = rest.partition(":")
+    if kind == "money" and group in MONEY_FLOWS:
+        return True, MONEY_FLOWS[group]
+    if kind == "credits" and group in ("issued", *CREDITS):
+        return False, "granted" if group == "issued" else group
+    return None
 
 
 def revenue_findings(folded: Replay, book: RevenueBook) -> None:

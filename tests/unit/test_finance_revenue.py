@@ -17,7 +17,7 @@ from ledger.wallet import Wallet
 from projections.audit import fold
 from projections.audit.replay import replay
 from projections.audit.reports import Summary
-from projections.audit.stored import rows
+from projections.audit.stored import Row, rows
 from projections.audit.verify import run_verify
 from projections.finance.reading import revenue_book, revenue_report
 from projections.finance.recognition import FREE, recognise, released
@@ -197,3 +197,32 @@ def test_a_range_before_a_currency_was_first_sold_has_no_row_for_it() -> None:
     assert {r["currency"] for r in revenue_report(app, T0.date(), T0.date() + timedelta(days=2)).days} == {"INR"}
     assert revenue_report(app, T0.date() - timedelta(days=9), T0.date()).days == []
     app.close()
+
+
+@pytest.mark.parametrize(("stamp", "day"), [
+    ("2026-01-01T23:30:00+00:00", "2026-01-01"),  # as the ledger stores its instants: the day is read off the text
+    ("2026-01-01T23:30:00-01:00", "2026-01-02"),  # any other offset is converted to UTC first
+    ("2026-01-02T00:30:00+05:30", "2026-01-01"),
+    ("2026-01-01T23:30:00Z", "2026-01-01"),
+])
+def test_an_event_counts_on_its_utc_day_whatever_offset_its_instant_was_written_with(stamp: str, day: str) -> None:
+    book = RevenueBook()
+    row = Row(7, "w", 2, "ledger.wallet:Wallet.CreditsPurchased", b"")
+    fields = {"timestamp": stamp, "grant_id": "g", "credits": 5, "price": {"minor": 500, "currency": "INR"}}
+    book(row, None, fields, [Posting("money:cash:purchase", 0, 500, "INR", "g")])  # type: ignore[arg-type]
+    assert list(book.days) == [day]
+    figures = book.days[day]["INR"]
+    assert (figures.stock_minor, figures.stock_credits, figures.money, figures.position) == (500, 5, {"sales": 500}, 7)
+
+
+def test_a_finding_on_one_day_of_a_long_log_names_that_day_only() -> None:
+    book = RevenueBook()
+    for n, stamp in enumerate(("2026-01-01T10:00:00+00:00", "2026-03-15T10:00:00+00:00", "2026-06-30T10:00:00+00:00")):
+        row = Row(n + 1, "w", n + 2, "ledger.wallet:Wallet.CreditsPurchased", b"")
+        fields = {"timestamp": stamp, "grant_id": f"g{n}", "credits": 5, "price": {"minor": 500, "currency": "INR"}}
+        cash = 500 if n != 1 else 400  # the March sale's cash is short of its lot's price
+        lines = [Posting("money:cash:purchase", 0, cash, "INR", f"g{n}"),
+                 Posting("credits:issued:purchase", 5, 0, "", f"g{n}")]
+        book(row, None, fields, lines)  # type: ignore[arg-type]
+    (found,) = book.findings()
+    assert found.position == 2 and found.problem.startswith("2026-03-15 INR")
