@@ -12,8 +12,9 @@ Targets: compositor p99 <= 150 ms at 1080x1350; local model + compositor p99 <= 
 
 ``--worker`` measures instead the worker's whole CPU per generation, as ``studio-ledger worker`` spends it
 (the handler with the local store and the content credentials: the art or the remote model's answer decoded,
-the compositor, every encoding, the signature, the thumbnail, the share preview, the files written), once with
-the local model and once with a remote one, beside the compositor's CPU alone on the same art:
+the compositor, every encoding, the signature, the thumbnail, the files written; not the share preview, which
+the API makes when a shared image's preview is first asked for), once with the local model and once with a
+remote one, beside the compositor's CPU alone on the same art:
 
     .venv/bin/python bench/render.py --worker --rounds 10
 

@@ -68,3 +68,9 @@ class StorageError(GenerationError):
 
     reason = "storage_error"
     retryable = True
+
+
+class ImageMissing(StorageError):
+    """The image a store was asked for is not there: never stored, or deleted since."""
+
+    retryable = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -9,20 +10,22 @@ import secrets
 import uuid
 from pathlib import Path
 
-from media.errors import StorageError
-from media.image_stores.naming import thumbnail_name
+from media.errors import ImageMissing, StorageError
+from media.image_stores.naming import open_graph_name, thumbnail_name
 from media.image_stores.signing import EMBEDDED_MEDIA_KEY, sign
-from media.image_stores.thumbnails import extension, metadata, stored, thumbnail_and_open_graph
+from media.image_stores.thumbnails import extension, metadata, open_graph, stored, thumbnail
 from media.image_stores.uploads import owner_key, upload_info, upload_meta, with_data
 from media.ports import ImageResult, StoredImage, Upload, UploadInfo
 from media.threads import STORE_THREADS, Lane
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+IMAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}\.(png|jpg|webp)")  # an image the store wrote: no path, no record
+PREVIEW_THREADS = 2  # share previews made at once (30-50 ms of CPU each): a crawler's burst queues behind them
 
 
 def safe_id(storage_id: str) -> str:
     """``storage_id`` if it is a safe file name (a generation id), else ``StorageError``."""
-    if not SAFE_ID.match(storage_id):
+    if not SAFE_ID.fullmatch(storage_id):  # never match(): its $ lets a final newline through
         raise StorageError(f"storage id {storage_id!r} is not a plain id")
     return storage_id
 
@@ -34,16 +37,19 @@ def object_name() -> str:
 
 class LocalStore:
     """Writes ``gallery/<random>.<ext>``, a JPEG thumbnail and a record under the generation id that commits
-    the pair; the records and the uploads are never served, the images only to URLs signed with ``signing_key``."""
+    the pair; the records and the uploads are never served, the images only to URLs signed with ``signing_key``.
+    The share preview ``<random>_og.jpg`` is made on its first request (``share_preview``)."""
 
     def __init__(self, data_dir: Path, *, url_prefix: str = "/media", signing_key: str = EMBEDDED_MEDIA_KEY,
-                 lane: Lane | None = None) -> None:
+                 lane: Lane | None = None, preview_lane: Lane | None = None) -> None:
         self.root = data_dir / "media"
         self.folder = self.root / "gallery"
         self.upload_folder = self.root / "uploads"
         self.url_prefix = url_prefix.rstrip("/")
         self.signing_key = signing_key
         self.lane = lane or Lane("store", STORE_THREADS)  # its file I/O: never the routes' threads
+        self.preview_lane = preview_lane or Lane("share-preview", PREVIEW_THREADS)  # decoding and encoding
+        self._previewing: dict[str, asyncio.Future[Path]] = {}  # the previews being made, by image name
 
     async def find(self, storage_id: str) -> StoredImage | None:
         """The image recorded under ``storage_id``, or None."""
@@ -54,7 +60,7 @@ class LocalStore:
         return await self.lane.run(self._put, safe_id(storage_id), image, tags)
 
     async def delete(self, storage_id: str) -> None:
-        """Delete the image, its thumbnail and share preview, then its record."""
+        """Delete the image, its thumbnail and share preview (if one was made), then its record."""
         await self.lane.run(self._delete, safe_id(storage_id))
 
     def _delete(self, storage_id: str) -> None:
@@ -64,8 +70,10 @@ class LocalStore:
         except FileNotFoundError:
             return
         try:
-            for key in ("file", "thumbnail", "open_graph"):
-                name = str(record.get(key) or "")
+            file = str(record.get("file") or "")
+            # a record written before previews were made on request names its preview: the same name
+            for name in (file, str(record.get("thumbnail") or ""), file and open_graph_name(file),
+                         str(record.get("open_graph") or "")):
                 if name and Path(name).name == name:  # a name the store wrote: never a path elsewhere
                     (self.folder / name).unlink(missing_ok=True)
             record_path.unlink(missing_ok=True)  # last: a failure above leaves the record to try again from
@@ -94,16 +102,14 @@ class LocalStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         base = object_name()
         name, thumb = f"{base}.{extension(image.content_type)}", thumbnail_name(base)
-        preview = f"{base}_og.jpg"  # the share page's Open Graph image, 1200x630
-        record = {**metadata(image), "file": name, "thumbnail": thumb, "open_graph": preview, "tags": list(tags)}
+        record = {**metadata(image), "file": name, "thumbnail": thumb, "tags": list(tags)}
         try:
-            small, shared = thumbnail_and_open_graph(image)
+            small = thumbnail(image)
             _write(self.folder / name, image.data)
             _write(self.folder / thumb, small)
-            _write(self.folder / preview, shared)
             _write(self.folder / f"{storage_id}.json", json.dumps(record).encode(), exclusive=True)
         except FileExistsError:  # another delivery of the same generation got there first: keep its record
-            for loser in (name, thumb, preview):
+            for loser in (name, thumb):
                 (self.folder / loser).unlink(missing_ok=True)
         except OSError as error:
             raise StorageError(f"cannot write {storage_id} under {self.folder}: {error}") from error
@@ -111,6 +117,52 @@ class LocalStore:
         if found is None:
             raise StorageError(f"record of {storage_id} vanished from {self.folder}")
         return found
+
+    async def share_preview(self, url: str) -> Path:
+        """The file of the 1200x630 share preview of the image at ``url`` (this store's), made from the image on
+        the first request (once: concurrent requests wait for the same making); ``ImageMissing`` if the image is
+        gone, ``StorageError`` if it is not this store's or cannot be read."""
+        name = self._image_name(url)
+        preview = self.folder / open_graph_name(name)
+        if await self.lane.run(preview.is_file):
+            return preview
+        making = self._previewing.get(name)
+        if making is None:
+            making = asyncio.ensure_future(self.preview_lane.run(self._make_preview, name))
+            self._previewing[name] = making
+            making.add_done_callback(lambda done: self._previewed(name, done))
+        return await asyncio.shield(making)  # a request that goes away leaves the making to the others
+
+    def _image_name(self, url: str) -> str:
+        name = url.removeprefix(f"{self.url_prefix}/gallery/")
+        if name == url or not IMAGE_NAME.fullmatch(name):
+            raise StorageError(f"{url!r} is not the URL of an image in this store")
+        return name
+
+    def _previewed(self, name: str, done: asyncio.Future[Path]) -> None:
+        self._previewing.pop(name, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter may have gone
+
+    def _make_preview(self, name: str) -> Path:
+        source, preview = self.folder / name, self.folder / open_graph_name(name)
+        if preview.is_file():  # made by a request that finished a moment ago
+            return preview
+        try:
+            data = source.read_bytes()
+        except FileNotFoundError:
+            raise ImageMissing(f"the image {name} is missing from {self.folder}") from None
+        except OSError as error:
+            raise StorageError(f"cannot read the image {name} under {self.folder}: {error}") from error
+        shared = open_graph(ImageResult(data=data, content_type="", provider="", model="", seed=None))
+        try:
+            _write(preview, shared)
+        except OSError as error:
+            raise StorageError(f"cannot write the share preview of {name} under {self.folder}: {error}") from error
+        if not source.is_file():  # deleted while its preview was made: the preview goes with it
+            preview.unlink(missing_ok=True)
+            raise ImageMissing(f"the image {name} was deleted")
+        return preview
 
     # Uploads: ``uploads/<owner digest>/<upload id>.<ext>`` and its record, never served.
 

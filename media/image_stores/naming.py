@@ -4,6 +4,7 @@ find the thumbnail of an image stored before the stores reported their thumbnail
 from __future__ import annotations
 
 THUMBNAIL_SUFFIX = "_thumb.jpg"  # a local or S3 image's thumbnail: a JPEG beside it, <name>_thumb.jpg
+OPEN_GRAPH_SUFFIX = "_og.jpg"  # a local image's share preview, made on its first request: <name>_og.jpg
 # A Cloudinary image's thumbnail was its URL with this resize transformation, before the store reported one.
 CLOUDINARY_KINDS = ("/image/upload/", "/image/authenticated/")
 CLOUDINARY_THUMBNAIL = "c_limit,w_256,h_256"
@@ -12,6 +13,11 @@ CLOUDINARY_THUMBNAIL = "c_limit,w_256,h_256"
 def thumbnail_name(base: str) -> str:
     """The name of the thumbnail of the image named ``base`` plus its extension, in a local or S3 store."""
     return f"{base}{THUMBNAIL_SUFFIX}"
+
+
+def open_graph_name(file: str) -> str:
+    """The name of the share preview of the image file ``file`` (``<name>.<ext>``) in the local store."""
+    return f"{file.rsplit('.', 1)[0]}{OPEN_GRAPH_SUFFIX}"
 
 
 def thumbnail_url_of(image_url: str) -> str:

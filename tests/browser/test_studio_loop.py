@@ -56,7 +56,8 @@ def test_a_learner_buys_demo_credits_makes_a_poster_shares_it_and_stops_sharing(
     assert preview.status_code == 200, preview.text
     og_image = re.search(r'<meta property="og:image" content="([^"]+)">', preview.text)
     assert og_image is not None, preview.text
-    assert httpx.get(html.unescape(og_image[1])).headers["content-type"] == "image/jpeg"  # the finished JPEG
+    assert og_image[1] == f"{link}/preview.jpg"  # the 1200x630 preview, made from the finished JPEG on this request
+    assert httpx.get(html.unescape(og_image[1])).headers["content-type"] == "image/jpeg"
     expect(page.get_by_role("link", name=link)).to_be_visible()
     expect(available(page)).to_have_text("96")  # the share bonus, which lapses in 30 days
     expect(page.locator("#expiry")).to_contain_text(re.compile(r"^1 credit expires on \d+ \w+ \d{4}$"))

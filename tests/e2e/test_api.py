@@ -57,7 +57,8 @@ def test_a_bought_pack_pays_for_an_image_that_reaches_the_gallery_and_can_be_sha
     page = client.get(share["share_url"].removeprefix("http://testserver"))
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     token = share["share_url"].rsplit("/", 1)[1]
-    assert f'<meta property="og:image" content="http://testserver/s/{token}/image">' in page.text
+    assert f'<meta property="og:image" content="http://testserver/s/{token}/preview.jpg">' in page.text
+    assert f'<img src="http://testserver/s/{token}/image"' in page.text
     assert '<meta property="og:title" content="Intro to SQL">' in page.text
     assert 'property="og:url"' in page.text and 'name="twitter:card" content="summary_large_image"' in page.text
     assert '<span lang="en">Made with AI.' in page.text and '<span lang="hi">एआई से बनी।' in page.text

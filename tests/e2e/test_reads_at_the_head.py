@@ -97,9 +97,12 @@ def test_a_share_link_used_before_the_projector_applied_the_share_shows_the_imag
         token = share(client, generation)
         page = client.get(f"/s/{token}")
     assert page.status_code == 200, page.text
-    assert f'<meta property="og:image" content="http://testserver/s/{token}/image">' in page.text
+    assert f'<meta property="og:image" content="http://testserver/s/{token}/preview.jpg">' in page.text
     with held_back(service):  # the preview's image, fetched first by a network that saw the link
-        image = client.get(f"/s/{share(client, made(client, service))}/image")
+        token = share(client, made(client, service))
+        preview = client.get(f"/s/{token}/preview.jpg")
+        image = client.get(f"/s/{token}/image")
+    assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
 
 
@@ -107,7 +110,8 @@ def test_a_link_never_shared_answers_404_at_once_when_the_projections_are_at_the
         client: TestClient, service: Service) -> None:
     made(client, service)
     service.api.read_wait_ms = BOUND_MS
-    for path, headers in (("/s/never-shared", {}), ("/s/never-shared/image", JSON)):
+    for path, headers in (("/s/never-shared", {}), ("/s/never-shared/image", JSON),
+                          ("/s/never-shared/preview.jpg", JSON)):
         started = time.monotonic()
         missing = client.get(path, headers=headers)
         assert missing.status_code == 404 and time.monotonic() - started < AT_ONCE_S, missing.text
@@ -122,7 +126,9 @@ def test_a_link_whose_owner_just_stopped_sharing_stops_before_the_projector_appl
     with held_back(service):
         assert client.delete(f"/v1/generations/{generation}/share", headers=ALICE).status_code == 200
         gone = client.get(f"/s/{token}")
+        preview = client.get(f"/s/{token}/preview.jpg", headers=JSON)
     assert gone.status_code == 404 and "This image is not shared" in gone.text
+    assert preview.status_code == 404 and preview.json()["type"].endswith(":share-not-found")
     service.api.read_wait_ms = BOUND_MS
     started = time.monotonic()
     assert client.get(f"/s/{token}/image").status_code == 404 and time.monotonic() - started < AT_ONCE_S

@@ -37,7 +37,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stored(data_dir: Path) -> dict[str, bytes]:
-    """One generation rendered, signed and stored as the worker does: the image, thumbnail and preview bytes."""
+    """One generation rendered, signed and stored as the worker does: the image and thumbnail bytes, and the share
+    preview's as its first request makes it."""
     store = LocalStore(data_dir)
     handler = GenerationHandler(load_catalog(), LocalModel(scale=0.25), store, RetryPolicy(attempts=1),
                                 credentials=build_credentials(MediaSettings(data_dir=data_dir)))
@@ -46,8 +47,9 @@ def stored(data_dir: Path) -> dict[str, bytes]:
     result = anyio.run(handler.handle, message)
     assert isinstance(result, GenerationCompletedMessage), result
     record = json.loads((store.folder / f"{result.storage_id}.json").read_text())
-    return {part: (store.folder / record[name]).read_bytes()
-            for part, name in (("image", "file"), ("thumbnail", "thumbnail"), ("preview", "open_graph"))}
+    preview = anyio.run(store.share_preview, result.image_url)  # made from the stored image, as a share asks
+    return {"image": (store.folder / record["file"]).read_bytes(),
+            "thumbnail": (store.folder / record["thumbnail"]).read_bytes(), "preview": preview.read_bytes()}
 
 
 def xmp_of(data: bytes) -> str:

@@ -1,11 +1,13 @@
 """The public page of a shared image, with Open Graph tags so that it previews on social networks.
 
-A shared image is public through its share token only: the page and ``/s/<token>/image`` answer while
-the image is shared, and 404 once it is unshared, as of the ledger's head when the request came.
+A shared image is public through its share token only: the page, ``/s/<token>/image`` and its Open Graph
+preview ``/s/<token>/preview.jpg`` answer while the image is shared, and 404 once it is unshared, as of the
+ledger's head when the request came.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from html import escape
 from uuid import UUID
@@ -22,6 +24,9 @@ from api.http.schemas import problems
 from api.http.web.i18n import load_catalogue
 from api.http.web.report_form import CSS, form_key, key_is_good, report_form
 from ledger.errors import ReportsFull
+from media.errors import ImageMissing, StorageError
+from media.image_stores.local import LocalStore
+from media.ports import OPEN_GRAPH
 from media.templates import UnknownTemplate
 from projections import queries
 from projections.watcher import ProjectionBehind
@@ -31,6 +36,7 @@ from service.errors import ReportRefused, TooManyReports
 from service.reports import MAX_TEXT
 
 router = APIRouter(tags=["share"])
+log = logging.getLogger(__name__)
 STYLE = """<style>body{{margin:0;background:#111;color:#eee;font-family:sans-serif;text-align:center}}
 img{{max-width:100%;max-height:90vh;margin-top:2vh}}a{{color:#fbbf24}}.ai{{font-size:.8rem;color:#bbb}}
 """ + CSS + "</style>"
@@ -42,11 +48,11 @@ PAGE = """<!doctype html>
 <meta property="og:site_name" content="Creative Studio">
 <meta property="og:title" content="{title}">
 <meta property="og:description" content="{description}">
-<meta property="og:image" content="{image}">
+<meta property="og:image" content="{preview}">{preview_size}
 <meta property="og:url" content="{url}">
 <meta name="twitter:card" content="summary_large_image">
 <meta name="twitter:title" content="{title}">
-<meta name="twitter:image" content="{image}">
+<meta name="twitter:image" content="{preview}">
 """ + STYLE + """
 </head><body><img src="{image}" alt="{title}"><p>{description}</p>
 <p class="ai"><span lang="en">{made_en}</span><br><span lang="hi">{made_hi}</span></p>
@@ -71,7 +77,11 @@ BEHIND = """<!doctype html>
 </head><body><h1>This image is almost ready</h1>
 <p>The link was made a moment ago: reload the page in a few seconds.</p></body></html>
 """
+PREVIEW_SIZE = f"""
+<meta property="og:image:width" content="{OPEN_GRAPH[0]}">
+<meta property="og:image:height" content="{OPEN_GRAPH[1]}">"""
 Token = Path(max_length=100)
+SERVED_HEADERS = {"Cache-Control": "public, max-age=60", "X-Content-Type-Options": "nosniff"}
 TOO_MANY = "You have sent as many reports as we take from one connection in an hour. Please try again later."
 ALREADY_QUEUED = "This image has already been reported by many people and is waiting for our team."
 
@@ -145,9 +155,12 @@ def _page(service: Service, row: dict[str, str], token: str, report: str) -> str
             template = service.catalog.get(row["template_id"]).title
         except UnknownTemplate:  # a template retired since the image was made
             template = row["template_id"]
+    image = escape(f"{base}/s/{token}/image")
+    previewed = _previewing_store(service, row["image_url"]) is not None
     return PAGE.format(title=escape(title), description=escape(f"{template}, made in Creative Studio"),
-                       image=escape(f"{base}/s/{token}/image"), url=escape(f"{base}/s/{token}"), report=report,
-                       **made_with_ai())
+                       image=image, url=escape(f"{base}/s/{token}"), report=report,
+                       preview=escape(f"{base}/s/{token}/preview.jpg") if previewed else image,
+                       preview_size=PREVIEW_SIZE if previewed else "", **made_with_ai())
 
 
 @router.post("/s/{token}/report", status_code=202, response_class=HTMLResponse,
@@ -217,13 +230,52 @@ async def shared_image(request: Request, service: ServiceDep, token: str = Token
         row = await _shared(service, token, request)
     except _Page as page:
         return page.response
-    url = row["image_url"]
+    return await _full_image(service, row["image_url"])
+
+
+@router.get("/s/{token}/preview.jpg", responses={200: {"content": {"image/jpeg": {}}}, 302: {}, **problems(404, 503)})
+async def shared_preview(request: Request, service: ServiceDep, token: str = Token) -> Response:
+    """The shared image's 1200x630 Open Graph preview (the whole image on a blurred copy of itself), made on its
+    first request and kept beside the image by the local store; where the store is not local (S3, Cloudinary)
+    the same redirect to the full image as ``/s/{token}/image``. Refused as that route refuses."""
+    try:
+        row = await _shared(service, token, request)
+    except _Page as page:
+        return page.response
+    store = _previewing_store(service, row["image_url"])
+    if store is None:
+        return await _full_image(service, row["image_url"])
+    try:
+        preview = await store.share_preview(row["image_url"])
+    except ImageMissing:
+        raise Problem(404, "share-not-found", "Not found", "the shared image is missing from the store") from None
+    except StorageError as error:  # the store's words name its folder: logged, not shown
+        log.warning("share preview of %s not made: %s", row["generation_id"], error)
+        raise Problem(503, "share-preview-unavailable", "Service Unavailable",
+                      "the shared image cannot be read from the store to make its preview",
+                      headers={"Cache-Control": "no-store"}) from None
+    return FileResponse(preview, media_type="image/jpeg", headers=SERVED_HEADERS)
+
+
+def _local_file(service: Service, url: str) -> str | None:
+    """The image's path under the local store's folder when the local store serves it, else None."""
     local = url.removeprefix("/media/")
-    if service.media.image_store == "local" and url.startswith("/media/") and SERVED.match(local):
+    served = service.media.image_store == "local" and url.startswith("/media/") and SERVED.fullmatch(local)
+    return local if served else None
+
+
+def _previewing_store(service: Service, url: str) -> LocalStore | None:
+    """The local store that makes the image's share preview, or None where the full image is its preview."""
+    images = service.images
+    return images if isinstance(images, LocalStore) and _local_file(service, url) is not None else None
+
+
+async def _full_image(service: Service, url: str) -> Response:
+    local = _local_file(service, url)
+    if local is not None:
         file = service.media.data_dir / "media" / local
         if await anyio.to_thread.run_sync(file.is_file):
-            return FileResponse(file, headers={"Cache-Control": "public, max-age=60",
-                                               "X-Content-Type-Options": "nosniff"})
+            return FileResponse(file, headers=SERVED_HEADERS)
         raise Problem(404, "share-not-found", "Not found", "the shared image is missing from the store")
     return RedirectResponse(signed(service, url, SHARE_TTL) or url, status_code=302,
                             headers={"Cache-Control": "no-store"})
