@@ -14,7 +14,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from media import samples
 from media.art.canvas import Canvas, gradient, premultiplied, rgba
-from media.compositor.compose import _cover, _fill, compose
+from media.compositor.compose import BOX, _cover, _ease, _fill, _scrim, compose
 from media.compositor.contrast import RGB
 from media.compositor.result import finish
 from media.image_stores.thumbnails import open_graph, thumbnail, thumbnail_and_open_graph
@@ -81,6 +81,28 @@ def test_a_scrim_or_panel_is_laid_only_where_its_mask_shows_with_the_same_pixels
     _fill(canvas, (20, 30, 40), mask)
     assert canvas.tobytes() == old.tobytes()
     _fill(canvas, (255, 0, 0), Image.new("L", canvas.size, 0))  # an empty mask changes nothing
+    assert canvas.tobytes() == old.tobytes()
+
+
+@pytest.mark.parametrize("area", [(60, 700, 900, 1000), (100, 760, 1820, 1020), (100, 60, 1820, 300)])
+def test_a_scrim_widened_from_its_one_line_has_the_pixels_of_the_mask_resampled_and_turned(area: BOX) -> None:
+    canvas = Image.effect_noise((1920, 1080), 60).convert("RGB")
+    bounds, pad, shade = (area[0] + 20, area[1] + 30, area[2] - 40, area[3] - 20), 30, (20, 10, 40)
+    old = canvas.copy()
+    # the way it was made before: the line resampled to the whole canvas (turned for a top or bottom scrim)
+    reach = max(5 * pad, min(canvas.size) // 3)
+    left, low = area[2] < canvas.width * 0.7, (area[1] + area[3]) / 2 > canvas.height / 2
+    length, span = (canvas.width, canvas.height) if left else (canvas.height, canvas.width)
+    solid = bounds[2] if left else canvas.height - bounds[1] if low else bounds[3]
+    line = Image.new("L", (length, 1))
+    line.putdata([round(210 * _ease(1 - (i - solid) / reach)) if i > solid else 210 for i in range(length)])
+    mask = line.resize((length, span))
+    if not left:
+        mask = mask.transpose(Image.Transpose.ROTATE_270)
+        if low:
+            mask = mask.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    old.paste(shade, (0, 0, *canvas.size), mask)
+    _scrim(canvas, area, bounds, pad, shade)
     assert canvas.tobytes() == old.tobytes()
 
 
