@@ -60,6 +60,12 @@ class Canvas:
         layer = Image.new("RGBA", self.image.size, (0, 0, 0, 0))
         return layer, ImageDraw.Draw(layer)
 
+    def light_layer(self) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+        """A transparent layer with premultiplied alpha (mode "RGBa") the size of the canvas, and a pen for it: draw
+        on it in ``premultiplied`` colours. Blurring and laying it skip the conversion a plain layer goes through."""
+        layer = Image.new("RGBa", self.image.size, (0, 0, 0, 0))
+        return layer, ImageDraw.Draw(layer)
+
     def paste(self, layer: Image.Image, blur: float = 0.0, opacity: float = 1.0) -> None:
         """Lay ``layer`` over the canvas, softened by ``blur`` pixels and faded by ``opacity``."""
         if blur:  # blur a quarter-size copy: a soft edge looks the same and costs a sixteenth
@@ -74,28 +80,31 @@ class Canvas:
         # only where the layer is not transparent: the same pixels as laying the whole, without blending the rest
         box = layer.getbbox()
         if box is not None:
-            part = layer.crop(box)
+            part = layer if box == (0, 0, *layer.size) else layer.crop(box)
             self.image.paste(part, box, part)
 
-    def glow(self, layer: Image.Image, radius: float) -> None:
-        """Add ``layer`` with a light bloom around it (screen blend of a blurred copy, twice, then the layer).
+    def glow(self, layer: Image.Image, radius: float, *, top: RGB, bottom: RGB) -> None:
+        """Fill the canvas with a gradient from ``top`` to ``bottom`` lit by a bloom of ``layer`` (a blurred copy
+        screened on the ground twice), then lay ``layer`` (best a ``light_layer``) on it.
 
-        The bloom is made at a quarter of the size, where it is blurred anyway: laid on black and screened with
-        itself there (screening twice with the same light is screening once with it screened on itself), so the
-        full-size canvas takes one enlargement and one screen."""
+        The ground and the bloom are both smooth, so the lit ground is made at a quarter of the size and enlarged
+        once: the layer is reduced (premultiplied, as Pillow resizes a layer), blurred, laid on black and screened
+        with itself (screening twice with the same light is screening once with it screened on itself), and the
+        quarter-size gradient screened with that. The full-size canvas takes one reduction of the layer, one
+        enlargement and the layer laid on it."""
+        if layer.mode != "RGBa":
+            layer = layer.convert("RGBa")
         small = layer.resize((max(1, layer.width // 4), max(1, layer.height // 4)), Image.Resampling.BILINEAR)
-        bloom = small.filter(ImageFilter.GaussianBlur(radius / 4))
+        bloom = small.convert("RGBA").filter(ImageFilter.GaussianBlur(radius / 4))
         lit = Image.new("RGB", bloom.size, (0, 0, 0))
         lit.paste(bloom, (0, 0), bloom)
-        light = ImageChops.screen(lit, lit).resize(layer.size, Image.Resampling.BILINEAR)
-        self.image = ImageChops.screen(self.image, light)
+        ground = ImageChops.screen(gradient(bloom.size, top, bottom), ImageChops.screen(lit, lit))
+        self.image = ground.resize(layer.size, Image.Resampling.BILINEAR)
         self._lay(layer)
 
     def vertical_gradient(self, top: RGB, bottom: RGB) -> None:
         """Fill the canvas with a gradient from ``top`` to ``bottom``."""
-        mask = Image.linear_gradient("L").resize(self.image.size, Image.Resampling.BILINEAR)
-        self.image = Image.new("RGB", self.image.size, top)
-        self.image.paste(bottom, (0, 0, *self.image.size), mask)  # the same pixels as compositing two fills
+        self.image = gradient(self.image.size, top, bottom)
 
     def radial_light(self, color: RGB, strength: float = 0.6, reach: float = 1.2) -> None:
         """Brighten the canvas towards ``color`` around the focus point."""
@@ -134,6 +143,15 @@ class Canvas:
         return mix(color, (0, 0, 0), t) if t >= 0 else mix(color, (255, 255, 255), -t)
 
 
+def gradient(size: tuple[int, int], top: RGB, bottom: RGB) -> Image.Image:
+    """A vertical gradient from ``top`` to ``bottom``: one column mixed through the gradient mask, then widened
+    (each row is one colour: the same pixels as mixing two full-size fills through the full-size mask)."""
+    mask = Image.linear_gradient("L").resize((1, size[1]), Image.Resampling.BILINEAR)
+    column = Image.new("RGB", (1, size[1]), top)
+    column.paste(bottom, (0, 0, 1, size[1]), mask)
+    return column.resize(size, Image.Resampling.NEAREST)
+
+
 def blob(rng: random.Random, center: tuple[float, float], radius: float, points: int = 14,
          wobble: float = 0.25) -> list[tuple[float, float]]:
     """A wobbly closed outline around ``center``, like a drop of paint."""
@@ -149,3 +167,10 @@ def blob(rng: random.Random, center: tuple[float, float], radius: float, points:
 def rgba(color: RGB, alpha: int) -> tuple[int, int, int, int]:
     """``color`` with an alpha channel."""
     return (*color, alpha)
+
+
+def premultiplied(color: RGB, alpha: int) -> tuple[int, int, int, int]:
+    """``color`` with an alpha channel, for a ``light_layer``: each channel times ``alpha`` / 255, rounded as
+    Pillow rounds it when it premultiplies a layer (so the layer holds the same values as a converted one)."""
+    r, g, b = ((v * alpha + 128 + ((v * alpha + 128) >> 8)) >> 8 for v in color)
+    return r, g, b, alpha

@@ -6,7 +6,7 @@ import math
 
 from PIL import Image, ImageDraw
 
-from media.art.canvas import Canvas, rgba
+from media.art.canvas import Canvas, premultiplied, rgba
 from media.compositor.contrast import mix
 
 
@@ -71,8 +71,7 @@ def retro(c: Canvas) -> None:
 def neon(c: Canvas) -> None:
     """A dark ground, a glowing ring and a perspective grid of light lines."""
     night = mix(c.base, (8, 6, 24), 0.75)
-    c.vertical_gradient(night, mix(night, c.accent, 0.18))
-    layer, pen = c.layer()
+    layer, pen = c.light_layer()
     fx, fy = c.focus
     horizon = round(c.height * 0.64) if c.category != "teaser" else round(c.height * 0.7)
     glow_color = mix(c.accent, (255, 255, 255), 0.15)
@@ -80,18 +79,19 @@ def neon(c: Canvas) -> None:
     line = max(2, c.unit // 2)
     for k in range(12):  # grid floor: lines converge on the focus column
         x = -c.width + k * c.width * 3 / 11
-        pen.line((fx, horizon, x, c.height), fill=rgba(second, 200), width=line)
+        pen.line((fx, horizon, x, c.height), fill=premultiplied(second, 200), width=line)
     for k in range(1, 9):
         y = horizon + round((c.height - horizon) * (k / 9) ** 1.8)
-        pen.line((0, y, c.width, y), fill=rgba(second, 200), width=line)
+        pen.line((0, y, c.width, y), fill=premultiplied(second, 200), width=line)
     r = round(min(c.width, c.height) * 0.24)
-    pen.ellipse((fx - r, fy - r, fx + r, fy + r), outline=rgba(glow_color, 255), width=max(4, 1 + c.unit))
+    pen.ellipse((fx - r, fy - r, fx + r, fy + r), outline=premultiplied(glow_color, 255), width=max(4, 1 + c.unit))
     inner = round(r * 0.72)
-    pen.ellipse((fx - inner, fy - inner, fx + inner, fy + inner), outline=rgba(second, 230), width=max(2, c.unit))
+    pen.ellipse((fx - inner, fy - inner, fx + inner, fy + inner), outline=premultiplied(second, 230),
+                width=max(2, c.unit))
     for _ in range(c.rng.randint(18, 30)):  # stars
         sx, sy, s = c.rng.randrange(c.width), c.rng.randrange(horizon), c.rng.choice((1, 1, 2)) * c.unit // 2 + 1
-        pen.ellipse((sx - s, sy - s, sx + s, sy + s), fill=rgba((255, 255, 255), c.rng.randint(120, 230)))
-    c.glow(layer, 10 * c.unit)
+        pen.ellipse((sx - s, sy - s, sx + s, sy + s), fill=premultiplied((255, 255, 255), c.rng.randint(120, 230)))
+    c.glow(layer, 10 * c.unit, top=night, bottom=mix(night, c.accent, 0.18))
 
 
 def corporate(c: Canvas) -> None:

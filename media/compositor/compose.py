@@ -184,21 +184,21 @@ def _scrim(canvas: Image.Image, area: BOX, bounds: BOX, pad: int, shade: RGB) ->
     # left, else from the bottom or the top
     reach = max(5 * pad, min(canvas.size) // 3)
     if area[2] < canvas.width * 0.7:
-        length, solid, span = canvas.width, bounds[2], canvas.height
+        length, solid = canvas.width, bounds[2]
     elif (area[1] + area[3]) / 2 > canvas.height / 2:
-        length, solid, span = canvas.height, canvas.height - bounds[1], canvas.width
+        length, solid = canvas.height, canvas.height - bounds[1]
     else:
-        length, solid, span = canvas.height, bounds[3], canvas.width
+        length, solid = canvas.height, bounds[3]
     profile = [round(210 * _ease(1 - (i - solid) / reach)) if i > solid else 210 for i in range(length)]
     line = Image.new("L", (length, 1))
     line.putdata(profile)
-    if area[2] < canvas.width * 0.7:
-        mask = line.resize((length, span))
-    else:
-        mask = line.resize((length, span)).transpose(Image.Transpose.ROTATE_270)  # (span, length): left→top
+    strip = line  # one row of the mask, or one column (turned and flipped here, while it is one line)
+    if area[2] >= canvas.width * 0.7:
+        strip = line.transpose(Image.Transpose.ROTATE_270)  # (1, length): left→top
         if (area[1] + area[3]) / 2 > canvas.height / 2:
-            mask = mask.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-    _fill(canvas, shade, mask)
+            strip = strip.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    # every row (or column) of the mask is the line: widened by repeating it, the same pixels as resampling it
+    _fill(canvas, shade, strip.resize(canvas.size, Image.Resampling.NEAREST))
 
 
 def _fill(canvas: Image.Image, color: RGB, mask: Image.Image) -> None:

@@ -7,13 +7,15 @@ from __future__ import annotations
 import io
 import math
 import uuid
+from collections.abc import Callable
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from media import samples
-from media.art.canvas import Canvas
-from media.compositor.compose import _cover, _fill, compose
+from media.art.canvas import Canvas, gradient, premultiplied, rgba
+from media.compositor.compose import BOX, _cover, _ease, _fill, _scrim, compose
+from media.compositor.contrast import RGB
 from media.compositor.result import finish
 from media.image_stores.thumbnails import THUMBNAIL_GAP, _jpeg, open_graph, shrunk, thumbnail
 from media.marks import TRAINED_ALGORITHMIC_MEDIA, MarkError, with_xmp
@@ -82,6 +84,28 @@ def test_a_scrim_or_panel_is_laid_only_where_its_mask_shows_with_the_same_pixels
     assert canvas.tobytes() == old.tobytes()
 
 
+@pytest.mark.parametrize("area", [(60, 700, 900, 1000), (100, 760, 1820, 1020), (100, 60, 1820, 300)])
+def test_a_scrim_widened_from_its_one_line_has_the_pixels_of_the_mask_resampled_and_turned(area: BOX) -> None:
+    canvas = Image.effect_noise((1920, 1080), 60).convert("RGB")
+    bounds, pad, shade = (area[0] + 20, area[1] + 30, area[2] - 40, area[3] - 20), 30, (20, 10, 40)
+    old = canvas.copy()
+    # the way it was made before: the line resampled to the whole canvas (turned for a top or bottom scrim)
+    reach = max(5 * pad, min(canvas.size) // 3)
+    left, low = area[2] < canvas.width * 0.7, (area[1] + area[3]) / 2 > canvas.height / 2
+    length, span = (canvas.width, canvas.height) if left else (canvas.height, canvas.width)
+    solid = bounds[2] if left else canvas.height - bounds[1] if low else bounds[3]
+    line = Image.new("L", (length, 1))
+    line.putdata([round(210 * _ease(1 - (i - solid) / reach)) if i > solid else 210 for i in range(length)])
+    mask = line.resize((length, span))
+    if not left:
+        mask = mask.transpose(Image.Transpose.ROTATE_270)
+        if low:
+            mask = mask.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    old.paste(shade, (0, 0, *canvas.size), mask)
+    _scrim(canvas, area, bounds, pad, shade)
+    assert canvas.tobytes() == old.tobytes()
+
+
 @pytest.mark.parametrize("size", [(1920, 1080), (1080, 1350), (1080, 1080), (1080, 1920), (1024, 1536)])
 def test_the_thumbnail_reduced_by_a_whole_factor_first_matches_one_resampled_from_the_whole(
         size: tuple[int, int]) -> None:
@@ -142,22 +166,64 @@ def test_bytes_that_are_not_a_png_or_jpeg_are_refused_by_name(data: bytes) -> No
         with_xmp(data)
 
 
-def test_the_bloom_made_at_a_quarter_size_looks_as_the_full_size_one_did() -> None:
+def neon_shapes(pen: ImageDraw.ImageDraw, color: Callable[[RGB, int], tuple[int, int, int, int]]) -> None:
+    """A ring, a crossing line, a fan of floor lines and a star, in ``color`` (plain or premultiplied)."""
+    pen.ellipse((300, 100, 660, 460), outline=color((255, 200, 80), 255), width=8)
+    pen.line((0, 500, 960, 300), fill=color((60, 220, 255), 200), width=4)
+    for x in range(40, 960, 90):
+        pen.line((480, 330, x, 540), fill=color((255, 60, 200), 200), width=3)
+    pen.ellipse((100, 60, 106, 66), fill=color((255, 255, 255), 180))
+
+
+def test_a_light_layer_holds_the_values_of_a_plain_layer_premultiplied_by_pillow_and_lays_the_same() -> None:
     canvas = Canvas.start((960, 540), ("#101020", "#f59e0b", "#f9fafb"), 3, "teaser")
-    canvas.vertical_gradient((10, 8, 30), (60, 20, 80))
-    layer, pen = canvas.layer()
-    pen.ellipse((300, 100, 660, 460), outline=(255, 200, 80, 255), width=8)
-    pen.line((0, 500, 960, 300), fill=(60, 220, 255, 200), width=4)
-    # the way it was made before: the blurred layer enlarged, laid on black, screened twice at full size
+    light, pen = canvas.light_layer()
+    neon_shapes(pen, premultiplied)
+    plain = Image.new("RGBA", light.size, (0, 0, 0, 0))
+    neon_shapes(ImageDraw.Draw(plain), rgba)
+    assert light.mode == "RGBa" and light.tobytes() == plain.convert("RGBa").tobytes()
+    assert [premultiplied((v, 255 - v, 7), a)[:3] for v in (0, 1, 127, 128, 254, 255) for a in (0, 1, 128, 200, 255)] \
+        == [Image.new("RGBA", (1, 1), (v, 255 - v, 7, a)).convert("RGBa").getpixel((0, 0))[:3]  # type: ignore[index]
+            for v in (0, 1, 127, 128, 254, 255) for a in (0, 1, 128, 200, 255)]
+    laid = Image.effect_noise(light.size, 60).convert("RGB")
+    pasted = laid.copy()
+    laid.paste(light, (0, 0), light)
+    pasted.paste(plain, (0, 0), plain)
+    assert max(e[1] for e in ImageChops.difference(laid, pasted).getextrema()) <= 1
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1920, 1080), (1081, 1441), (7, 3), (1, 700), (300, 1)])
+def test_the_gradient_widened_from_one_column_has_the_pixels_of_mixing_two_full_size_fills(size: tuple[int, int]
+                                                                                           ) -> None:
+    for top, bottom in (((10, 8, 30), (60, 20, 80)), ((255, 255, 255), (0, 0, 0)), ((3, 200, 17), (250, 1, 99))):
+        old = Image.new("RGB", size, top)
+        old.paste(bottom, (0, 0, *size), Image.linear_gradient("L").resize(size, Image.Resampling.BILINEAR))
+        assert gradient(size, top, bottom).tobytes() == old.tobytes()
+
+
+def test_the_lit_ground_made_at_a_quarter_size_looks_as_the_one_screened_at_full_size() -> None:
+    top, bottom = (10, 8, 30), (60, 20, 80)
+    canvas = Canvas.start((960, 540), ("#101020", "#f59e0b", "#f9fafb"), 3, "teaser")
+    light, pen = canvas.light_layer()
+    neon_shapes(pen, premultiplied)
+    layer = Image.new("RGBA", light.size, (0, 0, 0, 0))
+    neon_shapes(ImageDraw.Draw(layer), rgba)
+    # the way it was made before: a full-size gradient, the quarter-size bloom enlarged, laid on black and
+    # screened twice at full size, then the plain layer laid on top
+    ground = Image.new("RGB", layer.size, top)
+    ground.paste(bottom, (0, 0, *layer.size), Image.linear_gradient("L").resize(layer.size, Image.Resampling.BILINEAR))
     small = layer.resize((240, 135), Image.Resampling.BILINEAR)
     bloom = small.filter(ImageFilter.GaussianBlur(50 / 4)).resize(layer.size, Image.Resampling.BILINEAR)
     lit = Image.new("RGB", layer.size, (0, 0, 0))
     lit.paste(bloom, (0, 0), bloom)
-    before = ImageChops.screen(ImageChops.screen(canvas.image, lit), lit)
+    before = ImageChops.screen(ImageChops.screen(ground, lit), lit)
     before.paste(layer, (0, 0), layer)
-    canvas.glow(layer, 50)
-    assert psnr(canvas.image, before) > 45 and max(e[1] for e in ImageChops.difference(canvas.image, before)
-                                                   .getextrema()) <= 4
+    canvas.glow(light, 50, top=top, bottom=bottom)
+    difference = max(e[1] for e in ImageChops.difference(canvas.image, before).getextrema())
+    assert psnr(canvas.image, before) > 50 and difference <= 4  # measured 55.7 dB, 3 levels
+    plain = Canvas.start((960, 540), ("#101020", "#f59e0b", "#f9fafb"), 3, "teaser")
+    plain.glow(layer, 50, top=top, bottom=bottom)  # a plain layer is converted: the same picture
+    assert max(e[1] for e in ImageChops.difference(plain.image, canvas.image).getextrema()) <= 1
 
 
 def test_the_composed_picture_is_returned_with_the_finished_image_for_the_derived_images() -> None:
