@@ -5,9 +5,6 @@ stored image is gone or unreadable, the full image where the local store does no
 from __future__ import annotations
 
 import io
-import threading
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import UUID
@@ -16,11 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from media.image_stores import local
-from media.ports import ImageResult
 from service.container import Service
-from tests.support.http import bearer, client_for, key, purchase, service_for, signed
+from tests.support.http import bearer, key, purchase, signed
 from tests.support.made import POSTER, made
+from tests.support.previews import Counted, count_previews
 
 pytestmark = pytest.mark.e2e
 ALICE, MOD = bearer("alice"), bearer("mia", "moderation")
@@ -28,38 +24,17 @@ JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Service:
-    """A service on SQLite without the pipeline: the tests store and complete the image themselves."""
-    return service_for("sqlite", tmp_path, with_pipeline=False)
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    """A client of the running service, alice holding a starter pack."""
-    with client_for(service) as client:
-        body, headers = signed(purchase("starter", "alice"))
-        assert client.post("/v1/webhooks/payments", content=body, headers=headers).status_code == 200
-        yield client
-
-
-class Counted:
-    """``open_graph`` counted, each call held a moment so that concurrent requests overlap it."""
-
-    def __init__(self, hold: float) -> None:
-        self.calls, self.hold, self._lock, self._real = 0, hold, threading.Lock(), local.open_graph
-
-    def __call__(self, image: ImageResult) -> bytes:
-        with self._lock:
-            self.calls += 1
-        time.sleep(self.hold)
-        return self._real(image)
+def client(client: TestClient) -> TestClient:
+    """The e2e client of a service on SQLite without the pipeline (the tests store and complete the image
+    themselves), alice holding a starter pack."""
+    body, headers = signed(purchase("starter", "alice"))
+    assert client.post("/v1/webhooks/payments", content=body, headers=headers).status_code == 200
+    return client
 
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> Counted:
-    made = Counted(hold=0.3)
-    monkeypatch.setattr(local, "open_graph", made)
-    return made
+    return count_previews(monkeypatch, hold=0.3)
 
 
 def share(client: TestClient, generation_id: str) -> str:

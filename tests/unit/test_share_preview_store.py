@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from media.image_stores import local
 from media.image_stores.local import LocalStore
 from media.marks import TRAINED_ALGORITHMIC_MEDIA
 from media.ports import ImageResult
+from tests.support.previews import Counted, count_previews
 
 pytestmark = pytest.mark.unit
 
@@ -31,27 +30,9 @@ def poster() -> ImageResult:
     return ImageResult(data=out.getvalue(), content_type="image/jpeg", provider="local", model="pillow", seed=1)
 
 
-class Counted:
-    """``open_graph`` counted, each call held ``hold`` seconds so that concurrent requests overlap it."""
-
-    def __init__(self, hold: float = 0.0) -> None:
-        self.calls = 0
-        self.hold = hold
-        self._lock = threading.Lock()
-        self._real = local.open_graph
-
-    def __call__(self, image: ImageResult) -> bytes:
-        with self._lock:
-            self.calls += 1
-        time.sleep(self.hold)
-        return self._real(image)
-
-
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> Counted:
-    made = Counted(hold=0.2)
-    monkeypatch.setattr(local, "open_graph", made)
-    return made
+    return count_previews(monkeypatch, hold=0.2)
 
 
 def files(store: LocalStore) -> list[str]:
