@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from api.http.auth import issue_token
 from media.templates import CATALOG_DIR, template_fields
@@ -292,6 +292,45 @@ def test_the_template_form_is_filled_and_its_problems_found_with_the_keyboard_al
     expect(page.get_by_role("group", name="Field 3").get_by_label("Name", exact=True)).to_have_value("Bad Name")
     assert unnamed_controls(page) == []
     assert low_contrast_text(page) == []
+
+
+def test_a_live_preview_answering_after_a_save_leaves_the_problem_summary_where_the_keyboard_is(
+        page: Page, studio: Studio, watch: Watch) -> None:
+    # The preview asked for while the operator typed answers after the save's problems were shown and
+    # focused (a slow machine, a busy server). An answer for fields that have changed since says nothing of
+    # them (it hid the summary, and the focus with it), and the next preview's problems redraw the summary
+    # where the keyboard is: the focus stays on it.
+    watch.expect_answer(422)
+    held: list[Route] = []
+    holding = [True]
+
+    def hold(route: Route) -> None:
+        if holding:
+            held.append(route)
+        else:
+            route.continue_()
+
+    previews = re.compile(r"/v1/admin/templates/[^/]+/preview\.png")
+    page.route(previews, hold)
+    open_console(page, studio)
+    page.get_by_role("link", name="Webinar poster").click()
+    page.get_by_role("button", name="Add a field").click()
+    page.get_by_role("group", name="Field 4").get_by_label("Name", exact=True).fill("Bad Name")
+    page.get_by_label("Reason for the change").fill("try")
+    for _ in range(100):  # the live preview goes out (and is held) once the typing pauses
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "no live preview was asked for"
+    page.get_by_role("button", name="Save draft").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_be_focused()
+    holding.clear()
+    while held:
+        held.pop(0).continue_()
+    expect(page.locator("#preview-state")).to_have_text("The preview shows the last fields that had no problems.")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
 
 
 def test_the_template_form_speaks_hindi_with_every_control_named(page: Page, studio: Studio) -> None:

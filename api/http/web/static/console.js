@@ -59,7 +59,9 @@ function boxFor(path) {
 
 // The GOV.UK pattern: each problem above the field it names, and a summary at the top linking to it.
 // ``focus``: move to the summary (after a button press), not while the operator types (a live preview).
+// A summary redrawn while the keyboard is in it (a live preview answering after a save) keeps the focus.
 function showProblems(problems, { focus = true } = {}) {
+  const wasIn = $('problems').contains(document.activeElement);
   clearProblems();
   const list = document.querySelector('#problems ul');
   list.replaceChildren();
@@ -94,7 +96,7 @@ function showProblems(problems, { focus = true } = {}) {
     list.append(item);
   }
   $('problems').hidden = false;
-  if (focus) $('problems').focus();
+  if (focus || wasIn) $('problems').focus();
 }
 
 function problemsOf(error) {
@@ -222,6 +224,7 @@ async function refreshPreview() {
   const query = new URLSearchParams({ lang });
   if (style) query.set('style', style);
   previewing = true;
+  const sent = JSON.stringify(fields);
   $('preview-state').textContent = t('console_preview_pending');
   try {
     const response = await fetch(`/v1/admin/templates/${encodeURIComponent(fields.id)}/preview.png?${query}`, {
@@ -232,6 +235,10 @@ async function refreshPreview() {
       const wait = Number(response.headers.get('Retry-After')) || 1;
       clearTimeout(previewTimer);
       previewTimer = setTimeout(() => attempt(refreshPreview), wait * 1000);
+      return;
+    }
+    if (previewAgain || changedSince(sent)) {  // the fields changed while it was drawn: the next preview speaks for them
+      previewAgain = true;
       return;
     }
     if (!response.ok) {
@@ -250,6 +257,15 @@ async function refreshPreview() {
   } finally {
     previewing = false;
     if (previewAgain) { previewAgain = false; schedulePreview(); }
+  }
+}
+
+// Whether the form's fields are no longer those sent as ``sent`` (or cannot be read any more).
+function changedSince(sent) {
+  try {
+    return JSON.stringify(form.read()) !== sent;
+  } catch {
+    return true;
   }
 }
 
