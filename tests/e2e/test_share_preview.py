@@ -81,14 +81,17 @@ def test_the_preview_is_a_marked_1200_by_630_jpeg_made_once_and_served_as_the_im
     assert client.get(f"{page}/preview.jpg").content == answer.content and counted.calls == 1
 
 
-def test_a_burst_of_crawlers_for_one_fresh_link_makes_the_preview_once(
+def test_a_burst_of_crawlers_for_one_fresh_link_makes_the_preview_once_and_the_service_answers_after(
         client: TestClient, service: Service, counted: Counted) -> None:
     _, page, _ = shared(client, service)
-    with ThreadPoolExecutor(20) as pool:
-        answers = list(pool.map(lambda _: client.get(f"{page}/preview.jpg"), range(20)))
-    assert [a.status_code for a in answers] == [200] * 20
-    assert len({a.content for a in answers}) == 1 and counted.calls == 1
+    # fifty at once: forty for the fresh link, ten for links that share nothing (answered without a making)
+    paths = [f"{page}/preview.jpg"] * 40 + [f"/s/guess-{n}/preview.jpg" for n in range(10)]
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(lambda path: client.get(path, headers=JSON), paths))
+    assert [a.status_code for a in answers] == [200] * 40 + [404] * 10
+    assert len({a.content for a in answers[:40]}) == 1 and counted.calls == 1
     assert len([n for n in gallery_files(service) if n.endswith("_og.jpg")]) == 1
+    assert client.get("/v1/wallet", headers=ALICE).status_code == 200  # and the service answers after
 
 
 @pytest.mark.parametrize("token", ["not-a-token", "t%C3%B6k%C3%A9n", "%E2%80%AEtoken", "a%20b", "%20", "tab%09",
