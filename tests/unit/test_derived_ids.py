@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import combinations
-from urllib.parse import quote
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import pytest
@@ -23,6 +22,7 @@ from service.commands import PAYMENT_WEBHOOK, Answer, Commands, caller
 from service.errors import IdempotencyKeyReused
 from service.idempotency import IdempotencyStore, idempotency_keys
 from service.metrics import Metrics
+from tests.support.databases import schema_url
 
 pytestmark = pytest.mark.unit
 AT = datetime(2026, 3, 1, tzinfo=UTC)
@@ -130,10 +130,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[IdempotencyStore]:
     """An idempotency store in memory, or in a schema of its own on PostgreSQL (one round trip reads both tables)."""
     url = "sqlite://"
     if request.param == "postgres":
-        env = request.getfixturevalue("pg_env")
-        password = f":{quote(env['POSTGRES_PASSWORD'], safe='')}" if env["POSTGRES_PASSWORD"] else ""
-        url = (f"postgresql+psycopg://{quote(env['POSTGRES_USER'], safe='')}{password}@{env['POSTGRES_HOST']}:"
-               f"{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}?options=-csearch_path%3D{env['POSTGRES_SCHEMA']}")
+        url = schema_url(request.getfixturevalue("pg_env"))
     engine = make_engine(url, pool_size=1)
     store = IdempotencyStore(engine)
     store.setup()

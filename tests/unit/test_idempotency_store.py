@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from projections.db import make_engine
 from service.commands import PAYMENT_WEBHOOK, caller
 from service.errors import IdempotencyKeyReused
 from service.idempotency import RECORD, IdempotencyStore, idempotency_answers, idempotency_keys
+from tests.support.databases import schema_url
 
 BODY = {"generation_id": "0d6f0c1e-3f7a-5d5e-9c1e-6d0f5b1a2c3d", "position": 2**40, "note": "नमस्ते \u200d 🎨",
         "nested": {"list": [1, None, True, 1.5]}}
@@ -25,10 +25,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[IdempotencyStore]:
     """A store in memory, or in a schema of its own on PostgreSQL."""
     url = "sqlite://"
     if request.param == "postgres":
-        env = request.getfixturevalue("pg_env")
-        password = f":{quote(env['POSTGRES_PASSWORD'], safe='')}" if env["POSTGRES_PASSWORD"] else ""
-        url = (f"postgresql+psycopg://{quote(env['POSTGRES_USER'], safe='')}{password}@{env['POSTGRES_HOST']}:"
-               f"{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}?options=-csearch_path%3D{env['POSTGRES_SCHEMA']}")
+        url = schema_url(request.getfixturevalue("pg_env"))
     engine = make_engine(url, pool_size=1)
     store = IdempotencyStore(engine)
     store.setup()
